@@ -1,0 +1,132 @@
+"""Read Prometheus (or anything speaking its HTTP API) into tidy DataFrames.
+
+One wrapper over prometheus-api-client: range queries are split so no request asks for more
+than Prometheus' 11,000 points per series, requests time out, errors name the query and the
+server (never its credentials), and "NaN"/"+Inf" values parse as floats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
+
+from workbench.config import redact
+from workbench.errors import SourceUnavailable
+
+MAX_POINTS = 11_000
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    if t.tzinfo is None:
+        raise ValueError(f"timestamp {t!r} is naive: pass timezone-aware UTC datetimes")
+    return t.astimezone(dt.timezone.utc)
+
+
+def split_range(start: dt.datetime, end: dt.datetime, step_s: float, max_points: int = MAX_POINTS
+                ) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Consecutive [start, end] pieces of at most `max_points` evaluation points each, no overlap."""
+    start, end = _utc(start), _utc(end)
+    if step_s <= 0:
+        raise ValueError("step must be positive")
+    span = dt.timedelta(seconds=step_s * (max_points - 1))
+    pieces, t = [], start
+    while t <= end:
+        stop = min(t + span, end)
+        pieces.append((t, stop))
+        t = stop + dt.timedelta(seconds=step_s)
+    return pieces
+
+
+def to_frame(result: list[dict], kind: str) -> pd.DataFrame:
+    """Prometheus' JSON result (vector or matrix) as rows: timestamp (UTC), one column per label, value."""
+    rows = []
+    for series in result:
+        labels = series.get("metric", {})
+        points = series.get("values") if kind == "matrix" else [series.get("value")]
+        for ts, val in points or []:
+            rows.append({**labels, "timestamp": float(ts), "value": float(val)})
+    if not rows:
+        return pd.DataFrame(columns=["timestamp", "value"]).astype({"timestamp": "datetime64[ns, UTC]", "value": float})
+    df = pd.DataFrame(rows)
+    df["timestamp"] = pd.to_datetime(df["timestamp"], unit="s", utc=True)
+    labels = [c for c in df.columns if c not in ("timestamp", "value")]
+    return df[["timestamp", *sorted(labels), "value"]]
+
+
+@dataclass
+class PrometheusSource:
+    """A Prometheus server: `query` (instant) and `query_range` return tidy frames."""
+
+    url: str
+    timeout: float = 30.0
+    max_points: int = MAX_POINTS
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        retry = Retry(total=2, backoff_factor=0.3, status_forcelist=[502, 503, 504],
+                      allowed_methods=["GET", "POST"], raise_on_status=False)
+        self._client = PrometheusConnect(url=self.url, disable_ssl=False, retry=retry, timeout=self.timeout)
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.url)
+
+    def _fail(self, query: str, exc: Exception) -> SourceUnavailable:
+        text = str(exc).replace(self.url, self.display_url)
+        return SourceUnavailable(f"Prometheus at {self.display_url}: query {query!r} failed: {text}")
+
+    def query(self, promql: str, at: dt.datetime | None = None) -> pd.DataFrame:
+        """Instant query at `at` (default: now)."""
+        params = {"time": _utc(at).timestamp()} if at is not None else None
+        try:
+            result = self._client.custom_query(promql, params=params)
+        except (PrometheusApiClientException, requests.RequestException, ValueError) as exc:
+            raise self._fail(promql, exc) from exc
+        return to_frame(result, "vector")
+
+    def query_range(self, promql: str, start: dt.datetime, end: dt.datetime, step: float | str = 60
+                    ) -> pd.DataFrame:
+        """Range query over [start, end], split into requests of at most max_points per series."""
+        from workbench.config import parse_duration
+
+        step_s = parse_duration(step) if isinstance(step, str) else float(step)
+        frames = []
+        for a, b in split_range(start, end, step_s, self.max_points):
+            try:
+                result = self._client.custom_query_range(promql, start_time=a, end_time=b, step=f"{step_s:g}s")
+            except (PrometheusApiClientException, requests.RequestException, ValueError) as exc:
+                raise self._fail(promql, exc) from exc
+            frames.append(to_frame(result, "matrix"))
+        frames = [f for f in frames if len(f)]
+        if not frames:
+            return to_frame([], "matrix")
+        df = pd.concat(frames, ignore_index=True)
+        keys = [c for c in df.columns if c != "value"]
+        return df.drop_duplicates(subset=keys, keep="first").sort_values(keys, ignore_index=True)
+
+    def healthy(self) -> bool:
+        """True when the server answers /-/healthy (or its API) within the timeout."""
+        try:
+            return bool(self._client.check_prometheus_connection())
+        except requests.RequestException:
+            return False
+
+
+def step_for(window_seconds: float, scrape_interval_s: float, target_points: int = 2000) -> float:
+    """A step giving about `target_points` points over the window, never below the scrape interval."""
+    step = max(scrape_interval_s, window_seconds / target_points)
+    return float(math.ceil(step / scrape_interval_s) * scrape_interval_s)
+
+
+def scalar(df: pd.DataFrame) -> float:
+    """The single value of an instant query without labels (NaN when empty)."""
+    if df.empty:
+        return float("nan")
+    return float(df["value"].iloc[0]) if len(df) == 1 else float(np.nan)

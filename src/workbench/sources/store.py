@@ -1,0 +1,181 @@
+"""The prediction DB through SQLAlchemy Core: read-only, bound parameters, mapped columns.
+
+Every team's prediction log looks different, so table, schema, column names and the feature
+layout come from params (`store:` in weekly.yaml). Rows come back with workbench's standard
+column names (prediction_id, model_name, model_version, variant, timestamp, prediction,
+probability, actual_outcome, outcome_timestamp) and timestamps as UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from workbench.config import StoreParams, Window, redact
+from workbench.errors import ConfigError, SourceUnavailable
+
+STANDARD = {
+    "id": "prediction_id", "model": "model_name", "version": "model_version", "variant": "variant",
+    "timestamp": "timestamp", "prediction": "prediction", "probability": "probability",
+    "outcome": "actual_outcome", "outcome_timestamp": "outcome_timestamp",
+}
+TIME_COLUMNS = ("timestamp", "outcome_timestamp")
+
+
+def read_only_engine(url: str) -> sa.Engine:
+    """An engine that cannot write: SQLite opened mode=ro, PostgreSQL with read-only transactions."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        path = u.database or ""
+        if not path or path == ":memory:":
+            raise ConfigError("the prediction DB URL names no SQLite file")
+        return sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    if u.get_backend_name() == "postgresql":
+        if u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+        return sa.create_engine(u, connect_args={"options": "-c default_transaction_read_only=on",
+                                                 "connect_timeout": 10}, pool_pre_ping=True)
+    return sa.create_engine(u, pool_pre_ping=True)
+
+
+def _utc_series(s: pd.Series) -> pd.Series:
+    out = pd.to_datetime(s, utc=True, format="mixed") if s.dtype == object else pd.to_datetime(s)
+    if getattr(out.dt, "tz", None) is None:
+        out = out.dt.tz_localize("UTC")
+    return out.dt.tz_convert("UTC")
+
+
+@dataclass
+class PredictionStore:
+    """Reads one model's predictions from the prediction log."""
+
+    url: str
+    params: StoreParams = field(default_factory=StoreParams)
+
+    def __post_init__(self) -> None:
+        self.engine = read_only_engine(self.url)
+        self._table: sa.Table | None = None
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.url)
+
+    def _where(self) -> str:
+        return f"prediction DB at {self.display_url}"
+
+    def table(self) -> sa.Table:
+        """The reflected table, after checking every mapped column exists."""
+        if self._table is not None:
+            return self._table
+        try:
+            t = sa.Table(self.params.table, sa.MetaData(), schema=self.params.schema_, autoload_with=self.engine)
+        except sa.exc.NoSuchTableError:
+            raise ConfigError(f"store.table: table {self.params.table!r} not found in the {self._where()}") from None
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceUnavailable(f"{self._where()} is unreachable: {type(exc).__name__}: "
+                                    f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}") from exc
+        real = list(t.c.keys())
+        mapping = self.params.columns.model_dump()
+        missing = [f"store.columns.{k}={v!r}" for k, v in mapping.items() if v is not None and v not in real]
+        fl = self.params.features
+        if fl.layout == "json" and (not fl.json_column or fl.json_column not in real):
+            missing.append(f"store.features.json_column={fl.json_column!r}")
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} not in table {self.params.table!r}; "
+                              f"its columns are: {', '.join(real)}")
+        self._table = t
+        return t
+
+    def _col(self, key: str) -> sa.Column:
+        name = getattr(self.params.columns, key)
+        if name is None:
+            raise ConfigError(f"store.columns.{key} is not configured")
+        return self.table().c[name]
+
+    def feature_columns(self) -> list[str]:
+        """Feature names: every column that is not a mapped column (columns layout)."""
+        t = self.table()
+        if self.params.features.layout == "json":
+            with self._connect() as conn:
+                raw = conn.execute(sa.select(t.c[self.params.features.json_column]).limit(200)).scalars().all()
+            names: dict[str, None] = {}
+            for r in raw:
+                for k in (json.loads(r) if isinstance(r, str) else (r or {})):
+                    names[k] = None
+            return list(names)
+        mapped = {v for v in self.params.columns.model_dump().values() if v}
+        return [c for c in t.c.keys() if c not in mapped]
+
+    def _connect(self):
+        try:
+            return self.engine.connect()
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceUnavailable(f"{self._where()} is unreachable: {type(exc).__name__}") from exc
+
+    def _window_filter(self, model: str, window: Window):
+        ts = self._col("timestamp")
+        start, end = window.start, window.end
+        if self.engine.dialect.name == "sqlite":  # stored as naive UTC text
+            start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+        return sa.and_(self._col("model") == model, ts >= start, ts < end)
+
+    def read(self, model: str, window: Window, features: Iterable[str] = (), core: Iterable[str] | None = None
+             ) -> pd.DataFrame:
+        """Predictions of `model` in `window`: the standard columns in `core` (default all mapped)
+        plus the named feature columns."""
+        mapping = {k: v for k, v in self.params.columns.model_dump().items() if v is not None}
+        keys = list(mapping) if core is None else [k for k in core if k in mapping]
+        cols = [self._col(k).label(STANDARD[k]) for k in keys]
+        features = list(features)
+        t = self.table()
+        json_layout = self.params.features.layout == "json"
+        if features:
+            if json_layout:
+                cols.append(t.c[self.params.features.json_column].label("__features"))
+            else:
+                unknown = [f for f in features if f not in t.c]
+                if unknown:
+                    raise ConfigError(f"feature(s) {', '.join(unknown)} not in table {self.params.table!r}; "
+                                      f"features there: {', '.join(self.feature_columns())}")
+                cols += [t.c[f] for f in features]
+        stmt = sa.select(*cols).where(self._window_filter(model, window))
+        try:
+            with self._connect() as conn:
+                df = pd.read_sql(stmt, conn)
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceUnavailable(f"{self._where()}: reading {model!r} failed: {type(exc).__name__}") from exc
+        if json_layout and features:
+            parsed = pd.json_normalize([json.loads(x) if isinstance(x, str) else (x or {}) for x in df.pop("__features")])
+            for f in features:
+                df[f] = parsed[f] if f in parsed else None
+        for c in TIME_COLUMNS:
+            if c in df:
+                df[c] = _utc_series(df[c])
+        return df
+
+    def read_feature(self, model: str, window: Window, feature: str) -> pd.Series:
+        """One feature column for the window (reads one column at a time, never the wide frame)."""
+        return self.read(model, window, features=[feature], core=[])[feature]
+
+    def count(self, model: str, window: Window) -> int:
+        """Number of predictions of `model` in `window`, counted in the database."""
+        stmt = sa.select(sa.func.count()).select_from(self.table()).where(self._window_filter(model, window))
+        with self._connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def newest(self, model: str) -> pd.Timestamp | None:
+        """Timestamp of the newest prediction of `model` (data freshness)."""
+        stmt = sa.select(sa.func.max(self._col("timestamp"))).where(self._col("model") == model)
+        with self._connect() as conn:
+            v = conn.execute(stmt).scalar_one()
+        return None if v is None else _utc_series(pd.Series([v])).iloc[0]
+
+    def models(self) -> list[str]:
+        stmt = sa.select(self._col("model")).distinct()
+        with self._connect() as conn:
+            return sorted(conn.execute(stmt).scalars().all())
