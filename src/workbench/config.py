@@ -308,3 +308,33 @@ def redact(url: str | None) -> str:
     if not url:
         return ""
     return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
+
+
+# --- query catalog (params/queries.yaml) -----------------------------------------
+
+class QuerySpec(_Strict):
+    title: str
+    unit: str = ""
+    promql: str = Field(min_length=1)
+    quantiles: list[float] | None = None
+
+    @field_validator("quantiles")
+    @classmethod
+    def _q(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None and not all(0 < q < 1 for q in v):
+            raise ValueError("quantiles must lie strictly between 0 and 1")
+        return v
+
+
+class QueryCatalog(_Strict):
+    summary: dict[str, QuerySpec]
+    panels: dict[str, QuerySpec]
+
+
+def load_queries(path: str | Path) -> QueryCatalog:
+    """Load and validate the infrastructure query catalog (params/queries.yaml)."""
+    path = Path(path)
+    try:
+        return QueryCatalog.model_validate(_load_yaml(path))
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(path, exc)) from None

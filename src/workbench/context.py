@@ -1,0 +1,135 @@
+"""What a review notebook opens first: parameters, window, sources and a list of problems.
+
+`open_review(model, week, source)` validates everything before any query runs. Sections run
+through `ctx.attempt(...)`, which turns a WorkbenchError into a visible "could not compute"
+note instead of a traceback; `ctx.finish(status_file)` records whether the run was complete
+so `workbench report` can mark it and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from workbench import config
+from workbench.config import Connections, ModelSpec, Window
+from workbench.errors import ConfigError, WorkbenchError
+
+SOURCES = ("auto", "demo", "env")
+
+
+def resolve_connections(source: str = "auto") -> Connections:
+    """'env': WORKBENCH_* variables (required); 'demo': the running demo stack; 'auto': env if set, else demo."""
+    if source not in SOURCES:
+        raise ConfigError(f"source {source!r} is not one of: {', '.join(SOURCES)}")
+    if source in ("auto", "env"):
+        conns = config.env_connections()
+        if conns is not None:
+            return conns
+        if source == "env":
+            raise ConfigError(f"source 'env' needs {config.ENV_PROMETHEUS} and {config.ENV_DATABASE} to be set")
+    from workbench.demo import stack
+
+    return stack.connections()
+
+
+@dataclass
+class ReviewContext:
+    """Everything one review of one model over one window needs."""
+
+    model: ModelSpec
+    window: Window
+    params: config.WeeklyParams
+    monitoring: config.MonitoringParams
+    queries: config.QueryCatalog
+    connections: Connections
+    root: Path
+    problems: list[dict[str, str]] = field(default_factory=list)
+
+    @cached_property
+    def store(self):
+        from workbench.sources.store import PredictionStore
+
+        return PredictionStore(self.connections.database_url, self.params.store)
+
+    @cached_property
+    def prometheus(self):
+        from workbench.sources.prometheus import PrometheusSource
+
+        return PrometheusSource(self.connections.prometheus_url)
+
+    @cached_property
+    def registry(self):
+        from workbench.sources.model_registry import ModelRegistry
+
+        if not self.connections.mlflow_uri:
+            raise ConfigError(f"{config.ENV_MLFLOW} is not set: the reference data and baselines come from MLflow")
+        return ModelRegistry(self.connections.mlflow_uri)
+
+    def describe(self) -> pd.DataFrame:
+        """Model, window and sources (credentials redacted) for the top of a report."""
+        return pd.DataFrame([
+            ("model", f"{self.model.name} ({self.model.type})"),
+            ("window", f"{self.window.label}: {self.window.start:%Y-%m-%d %H:%M} to {self.window.end:%Y-%m-%d %H:%M} UTC"),
+            ("sources", "built-in demo stack" if self.connections.demo else "environment variables"),
+            ("Prometheus", config.redact(self.connections.prometheus_url)),
+            ("prediction DB", config.redact(self.connections.database_url)),
+            ("MLflow", config.redact(self.connections.mlflow_uri) or "not configured"),
+        ], columns=["", "value"]).set_index("")
+
+    def attempt(self, section: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run one report section; on a WorkbenchError record it, show it, and return None."""
+        try:
+            return fn(*args, **kwargs)
+        except WorkbenchError as exc:
+            self.problems.append({"section": section, "problem": str(exc)})
+            _show_problem(section, str(exc))
+            return None
+
+    def problems_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.problems, columns=["section", "problem"])
+
+    def finish(self, status_file: str = "") -> pd.DataFrame:
+        """Write the run's status for the report runner; return what could not be computed."""
+        if status_file:
+            Path(status_file).write_text(json.dumps({"complete": not self.problems, "problems": self.problems}))
+        return self.problems_frame()
+
+    def latest_version(self) -> str:
+        """The newest registered version of the model (by semantic version)."""
+        versions = list(self.registry.versions(self.model.name))
+        if not versions:
+            raise ConfigError(f"model {self.model.name!r} has no registered versions in MLflow")
+        return max(versions, key=_semver_key)
+
+
+def _semver_key(v: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in v.replace("-", ".").split("."))
+
+
+def _show_problem(section: str, message: str) -> None:
+    try:
+        from IPython.display import HTML, display
+    except ImportError:  # pragma: no cover - IPython ships with the kernel
+        return
+    display(HTML(
+        '<div style="border-left:4px solid #c0392b;background:#fdecea;padding:8px 12px;margin:6px 0">'
+        f"<b>Could not compute {html.escape(section)}</b><br><code>{html.escape(message)}</code></div>"))
+
+
+def open_review(model: str = "", week: str = "", source: str = "auto",
+                params_file: str = "params/weekly.yaml", root: str | Path | None = None) -> ReviewContext:
+    """Validate parameters and resolve the window and sources for one review notebook."""
+    base = Path(root) if root else config.project_root()
+    weekly = config.load_weekly(base / params_file)
+    spec = weekly.model(model) if model else weekly.models[0]
+    window = config.resolve_window(week or None)
+    monitoring = config.load_monitoring(base / "params" / "monitoring.yaml")
+    queries = config.load_queries(base / "params" / "queries.yaml")
+    return ReviewContext(spec, window, weekly, monitoring, queries, resolve_connections(source), base)

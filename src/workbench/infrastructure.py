@@ -1,0 +1,147 @@
+"""The infrastructure review: headline numbers and panels from the PromQL catalog in params.
+
+Every query that fails or returns nothing becomes a row saying so (naming the query), never a
+crash and never a zero.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from string import Template
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from workbench.config import QueryCatalog, QuerySpec, Window, parse_duration
+from workbench.errors import SourceUnavailable
+from workbench.sources.prometheus import PrometheusSource, step_for
+
+if TYPE_CHECKING:
+    from workbench.context import ReviewContext
+
+
+def promql_string(value: str) -> str:
+    """`value` escaped for use inside a double-quoted PromQL label matcher."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def render(promql: str, **values: str) -> str:
+    """Fill $rate, $window, $model, $q in a catalog query."""
+    return Template(promql).safe_substitute(**values)
+
+
+@dataclass
+class Panel:
+    """One panel's series (tidy frame) or the reason it is empty."""
+
+    name: str
+    title: str
+    unit: str
+    queries: list[str]
+    data: pd.DataFrame
+    problem: str = ""
+
+
+@dataclass
+class InfrastructureReport:
+    window: Window
+    summary: pd.DataFrame
+    panels: dict[str, Panel] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        out = [f"{r['title']}: {r['note']}" for _, r in self.summary.iterrows() if r["note"]]
+        return out + [f"{p.title}: {p.problem}" for p in self.panels.values() if p.problem]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.summary
+
+    def plot(self, names: list[str] | None = None):
+        from workbench import plots
+
+        return plots.infrastructure_panels(self, names)
+
+
+def _values(model: str, window: Window, rate_window: str) -> dict[str, str]:
+    secs = int((window.end - window.start).total_seconds())
+    return {"rate": rate_window, "window": f"{secs}s", "model": promql_string(model)}
+
+
+def summarize(source: PrometheusSource, catalog: QueryCatalog, window: Window, model: str, rate_window: str = "5m",
+              previous: Window | None = None) -> pd.DataFrame:
+    """Each headline number for the window (and the previous window, for week over week)."""
+    rows = []
+    for name, spec in catalog.summary.items():
+        vals = _values(model, window, rate_window)
+        q = render(spec.promql, **vals)
+        row = {"name": name, "title": render(spec.title, **vals), "unit": spec.unit, "value": math.nan,
+               "previous": math.nan, "query": q, "note": ""}
+        try:
+            df = source.query(q, at=window.end)
+            if df.empty:
+                row["note"] = f"no data for this query: {q}"
+            else:
+                row["value"] = float(df["value"].iloc[0])
+            if previous is not None:
+                pdf = source.query(render(spec.promql, **_values(model, previous, rate_window)), at=previous.end)
+                if not pdf.empty:
+                    row["previous"] = float(pdf["value"].iloc[0])
+        except SourceUnavailable as exc:
+            row["note"] = str(exc)
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df["change"] = df["value"] - df["previous"]
+    return df
+
+
+def panel(source: PrometheusSource, name: str, spec: QuerySpec, window: Window, model: str, rate_window: str,
+          scrape_interval: str) -> Panel:
+    """Range-query one catalog panel over the window."""
+    vals = _values(model, window, rate_window)
+    step = step_for((window.end - window.start).total_seconds(), parse_duration(scrape_interval))
+    qs = [render(spec.promql, q=str(q), **vals) for q in (spec.quantiles or [None])]
+    frames, problem = [], ""
+    for q, query in zip(spec.quantiles or [None], qs):
+        try:
+            df = source.query_range(query, window.start, window.end, step)
+        except SourceUnavailable as exc:
+            problem = str(exc)
+            break
+        if q is not None:
+            df["quantile"] = f"p{int(round(q * 100))}"
+        frames.append(df)
+    data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["timestamp", "value"])
+    if not problem and data.empty:
+        problem = "no data for this query: " + " ; ".join(qs)
+    return Panel(name, render(spec.title, **vals), spec.unit, qs, data, problem)
+
+
+def review(source: PrometheusSource, catalog: QueryCatalog, window: Window, model: str, rate_window: str = "5m",
+           scrape_interval: str = "60s") -> InfrastructureReport:
+    """The whole infrastructure review for one window."""
+    summary = summarize(source, catalog, window, model, rate_window, previous=window.previous())
+    panels = {n: panel(source, n, s, window, model, rate_window, scrape_interval) for n, s in catalog.panels.items()}
+    return InfrastructureReport(window, summary, panels)
+
+
+def outages(up: pd.DataFrame, label: str = "job") -> pd.DataFrame:
+    """Intervals where an up-style series is 0: start, end, duration per label value."""
+    rows = []
+    if up.empty:
+        return pd.DataFrame(columns=[label, "start", "end", "duration"])
+    step = up["timestamp"].sort_values().diff().dropna().min() if len(up) > 1 else pd.Timedelta(0)
+    for key, g in up.groupby(label) if label in up else [("all", up)]:
+        g = g.sort_values("timestamp")
+        down = g["value"] < 1
+        starts = g["timestamp"][down & ~down.shift(fill_value=False)]
+        ends = g["timestamp"][down & ~down.shift(-1, fill_value=False)]
+        for s, e in zip(starts, ends):
+            rows.append({label: key, "start": s, "end": e + step, "duration": e + step - s})
+    return pd.DataFrame(rows, columns=[label, "start", "end", "duration"])
+
+
+def run(ctx: "ReviewContext") -> InfrastructureReport:
+    """The infrastructure review for the notebook's model and window."""
+    ip = ctx.params.infrastructure
+    return review(ctx.prometheus, ctx.queries, ctx.window, ctx.model.name, ip.rate_window, ip.scrape_interval)

@@ -1,0 +1,132 @@
+"""Matplotlib figures for the reviews (imported lazily by the result objects' .plot())."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+if TYPE_CHECKING:
+    from workbench.drift import DriftReport
+    from workbench.infrastructure import InfrastructureReport
+
+REF_COLOR, CUR_COLOR = "#7f8c8d", "#e67e22"
+
+
+def drift_distributions(report: "DriftReport", max_features: int = 12):
+    """Reference vs current distribution of each feature, drifted first."""
+    results = [r for r in report.results if r.reference_dist is not None]
+    results.sort(key=lambda r: (not r.drifted, r.feature))
+    results = results[:max_features]
+    if not results:
+        return None
+    cols = 3
+    rows = math.ceil(len(results) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    for ax, r in zip(axes.flat, results):
+        ref, cur = r.reference_dist, r.current_dist
+        if r.kind == "categorical":
+            x = range(len(ref))
+            ax.bar([i - 0.2 for i in x], ref.to_numpy(), width=0.4, color=REF_COLOR, label="reference")
+            ax.bar([i + 0.2 for i in x], cur.to_numpy(), width=0.4, color=CUR_COLOR, label="current")
+            ax.set_xticks(list(x))
+            ax.set_xticklabels([str(i)[:14] for i in ref.index], rotation=25, ha="right", fontsize=7)
+        else:
+            ax.step(ref.index, ref.to_numpy(), where="mid", color=REF_COLOR, label="reference")
+            ax.step(cur.index, cur.to_numpy(), where="mid", color=CUR_COLOR, label="current")
+            ax.fill_between(cur.index, cur.to_numpy(), step="mid", color=CUR_COLOR, alpha=0.25)
+        stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
+        ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
+                     color="#c0392b" if r.drifted else "black")
+        ax.set_ylabel("share", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(results):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def volume(counts: pd.DataFrame, title: str = "Predictions per hour"):
+    """Bar-like line of prediction counts per period."""
+    fig, ax = plt.subplots(figsize=(11, 2.8))
+    ax.plot(counts["period"], counts["predictions"], color="#2c3e50", lw=1)
+    ax.set_title(title)
+    ax.set_ylabel("predictions")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, float] | None = None,
+                 title: str = "Daily metrics by model version"):
+    """One line per version for each metric, with alert thresholds dashed."""
+    metrics = [m for m in metrics if m in trend and trend[m].notna().any()]
+    if trend.empty or not metrics:
+        return None
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.0), squeeze=False)
+    for ax, m in zip(axes.flat, metrics):
+        sns.lineplot(data=trend, x="period", y=m, hue="model_version", marker="o", ax=ax)
+        if threshold and m in threshold:
+            ax.axhline(threshold[m], color="#c0392b", ls="--", lw=1, label=f"alert < {threshold[m]}")
+        ax.set_title(m)
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", rotation=30, labelsize=7)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(cm: pd.DataFrame, title: str = "Confusion matrix (labelled predictions)"):
+    fig, ax = plt.subplots(figsize=(3.8, 3.2))
+    sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def residuals(df: pd.DataFrame, title: str = "Residuals (actual − predicted)"):
+    lab = df[df["actual_outcome"].notna()]
+    res = lab["actual_outcome"] - lab["prediction"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3))
+    sns.histplot(res, bins=60, ax=axes[0], color="#2980b9")
+    axes[0].set_title(title)
+    daily = res.groupby(lab["timestamp"].dt.floor("D")).agg(["mean", "std"])
+    axes[1].errorbar(daily.index, daily["mean"], yerr=daily["std"], fmt="o-", ms=3)
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[1].set_title("Mean residual per day (± 1 sd)")
+    axes[1].tick_params(axis="x", rotation=30, labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def infrastructure_panels(report: "InfrastructureReport", names: list[str] | None = None,
+                          thresholds: dict[str, float] | None = None):
+    """Stacked time series, one axis per panel; empty panels say why."""
+    names = names or list(report.panels)
+    panels = [report.panels[n] for n in names if n in report.panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.3 * len(panels)), sharex=True, squeeze=False)
+    for ax, p in zip(axes.flat, panels):
+        df = p.data
+        if p.problem:
+            ax.text(0.5, 0.5, p.problem[:160], ha="center", va="center", fontsize=8, color="#c0392b",
+                    transform=ax.transAxes, wrap=True)
+        else:
+            hue = [c for c in df.columns if c not in ("timestamp", "value")]
+            if hue:
+                for key, g in df.groupby(hue):
+                    ax.plot(g["timestamp"], g["value"], lw=1, label=" ".join(map(str, key if isinstance(key, tuple) else (key,))))
+                ax.legend(fontsize=7, loc="upper left")
+            else:
+                ax.plot(df["timestamp"], df["value"], lw=1)
+        if thresholds and p.name in thresholds:
+            ax.axhline(thresholds[p.name], color="#c0392b", ls="--", lw=1)
+        ax.set_title(p.title, fontsize=9)
+        ax.set_ylabel(p.unit, fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig

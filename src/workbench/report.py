@@ -1,0 +1,265 @@
+"""`workbench report`: run each review notebook with papermill for every model, export it with
+nbconvert to a self-contained HTML file (code hidden, images embedded, no external scripts),
+and write the period's index.
+
+A failing notebook keeps its partly executed .ipynb under failed/, never replaces an earlier
+good report, and makes the run exit non-zero; the other notebooks still produce their reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from workbench import config
+from workbench.errors import ConfigError
+
+log = logging.getLogger(__name__)
+RUNNER_PARAMS = ("model", "week", "source", "params_file", "status_file")
+
+
+@dataclass
+class Job:
+    notebook: str
+    model: str
+    input_path: str
+    parameters: dict
+    period_dir: str
+    cwd: str
+
+
+@dataclass
+class JobResult:
+    notebook: str
+    model: str
+    status: str  # "ok", "incomplete", "failed"
+    html: str = ""
+    ipynb: str = ""
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
+    """Passwords inside the connection URLs in the environment (to keep out of reports)."""
+    env = os.environ if environ is None else environ
+    found = []
+    for name in (config.ENV_DATABASE, config.ENV_PROMETHEUS, config.ENV_MLFLOW):
+        m = re.search(r"//[^/:@]*:([^/@]+)@", env.get(name, ""))
+        if m and len(m.group(1)) >= 3:
+            found.append(m.group(1))
+    return found
+
+
+def export_html(nb_path: Path, title: str) -> str:
+    """The executed notebook as standalone HTML: no input cells, no prompts, no CDN scripts."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(nb_path, as_version=4)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            mathjax_url="", require_js_url="")
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return body
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names declared in the notebook's `parameters` cell (ConfigError if it has none)."""
+    import papermill
+
+    params = papermill.inspect_notebook(str(notebook))
+    if not params:
+        raise ConfigError(f"{notebook}: no cell tagged 'parameters'")
+    return set(params)
+
+
+def _run_job(job: Job) -> JobResult:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    started = time.monotonic()
+    period = Path(job.period_dir)
+    work = period / ".work" / job.model
+    work.mkdir(parents=True, exist_ok=True)
+    out_nb = work / f"{job.notebook}.ipynb"
+    status_file = work / f"{job.notebook}.status.json"
+    status_file.unlink(missing_ok=True)
+    params = {**job.parameters, "status_file": str(status_file)}
+    result = JobResult(job.notebook, job.model, "failed")
+    try:
+        papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
+                                   cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False)
+    except PapermillExecutionError as exc:
+        result.problems = [f"{exc.ename}: {exc.evalue}"]
+    except Exception as exc:  # noqa: BLE001 - kernel death, timeouts: the report must still say what happened
+        result.problems = [f"{type(exc).__name__}: {exc}"]
+    if not result.problems:
+        try:
+            st = json.loads(status_file.read_text())
+        except (OSError, ValueError):
+            st = {"complete": False, "problems": [{"section": "notebook", "problem": "did not record its status (no ctx.finish)"}]}
+        result.problems = [f"{p['section']}: {p['problem']}" for p in st.get("problems", [])]
+        result.status = "ok" if st.get("complete") else "incomplete"
+        title = f"{job.notebook} — {job.model} — {period.name}"
+        body = export_html(out_nb, title)
+        leaked = [s for s in secrets_from_env() if s in body]
+        if leaked:
+            result.status, result.problems = "failed", ["the report contained a password from the environment; not published"]
+        else:
+            final = period / job.model / f"{job.notebook}.html"
+            if result.status == "incomplete":
+                final = final.with_suffix(".incomplete.html")
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_suffix(".tmp")
+            tmp.write_text(body, encoding="utf-8")
+            os.replace(tmp, final)
+            if result.status == "ok":
+                final.with_suffix(".incomplete.html").unlink(missing_ok=True)
+            result.html = str(final.relative_to(period))
+    if result.status == "failed" and out_nb.exists():
+        failed = period / "failed" / job.model / f"{job.notebook}.ipynb"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out_nb, failed)
+        result.ipynb = str(failed.relative_to(period))
+    result.seconds = round(time.monotonic() - started, 1)
+    return result
+
+
+@dataclass
+class ReportRun:
+    period: str
+    directory: Path
+    results: list[JobResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "ok" for r in self.results)
+
+
+def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto", models: list[str] | None = None,
+         notebooks_dir: Path | None = None, extra: dict | None = None) -> tuple[config.Window, list[Job]]:
+    """Validate everything and list the jobs, before anything runs."""
+    weekly = config.load_weekly(params_path)
+    window = config.resolve_window(week)
+    root = config.project_root(params_path.resolve().parent)
+    nb_dir = notebooks_dir or root / "notebooks"
+    names = [m.name for m in weekly.models]
+    for m in models or []:
+        weekly.model(m)
+    chosen = models or names
+    jobs = []
+    period_dir = out_dir / window.label
+    for nb in weekly.notebooks:
+        path = nb_dir / f"{nb}.ipynb"
+        if not path.is_file():
+            raise ConfigError(f"{params_path}: notebooks: {nb!r} not found in {nb_dir}")
+        declared = declared_parameters(path)
+        base = {"week": window.label, "source": source,
+                "params_file": str(params_path.resolve().relative_to(root)) if params_path.resolve().is_relative_to(root)
+                else str(params_path.resolve())}
+        given = {**base, **(extra or {})}
+        unknown = sorted(set(given) - declared)
+        if unknown:
+            raise ConfigError(f"parameter(s) {', '.join(unknown)} not declared by {path.name}; "
+                              f"it declares: {', '.join(sorted(declared))}")
+        for m in chosen:
+            jobs.append(Job(nb, m, str(path), {**given, "model": m}, str(period_dir), str(nb_dir)))
+    return window, jobs
+
+
+def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
+        models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
+        extra: dict | None = None) -> ReportRun:
+    """Execute and export every (notebook × model), then write the indexes."""
+    from workbench.context import resolve_connections
+
+    params_path, out = Path(params_path), Path(out_dir).resolve()
+    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra)
+    resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
+    period_dir = out / window.label
+    period_dir.mkdir(parents=True, exist_ok=True)
+    log.info("running %d notebooks for %s", len(job_list), window.label, extra={"period": window.label})
+    results = []
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for r in pool.map(_run_job, job_list):
+            log.info("%s for %s: %s", r.notebook, r.model, r.status,
+                     extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
+            for p in r.problems:
+                log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
+            results.append(r)
+    shutil.rmtree(period_dir / ".work", ignore_errors=True)
+    report = ReportRun(window.label, period_dir, results)
+    write_period_index(report, window)
+    write_root_index(out)
+    return report
+
+
+_STYLE = """<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}.ok{color:#1e8449}.failed,.incomplete{color:#c0392b}
+small{color:#666}</style>"""
+
+
+def _previous_good(period_dir: Path, r: JobResult) -> str:
+    good = period_dir / r.model / f"{r.notebook}.html"
+    return str(good.relative_to(period_dir)) if good.exists() else ""
+
+
+def write_period_index(run_: ReportRun, window: config.Window) -> Path:
+    """reports/<period>/index.html: links and a one-line status per report; status.json beside it."""
+    e = html.escape
+    rows = []
+    for r in sorted(run_.results, key=lambda r: (r.model, r.notebook)):
+        links = []
+        if r.html:
+            links.append(f'<a href="{e(r.html)}">report</a>')
+        if r.status != "ok":
+            prev = _previous_good(run_.directory, r)
+            if prev and prev != r.html:
+                links.append(f'<a href="{e(prev)}">last good report</a>')
+        if r.ipynb:
+            links.append(f'<a href="{e(r.ipynb)}">partial notebook</a>')
+        note = "; ".join(r.problems) or "complete"
+        rows.append(f"<tr><td>{e(r.model)}</td><td>{e(r.notebook)}</td><td class='{e(r.status)}'>{e(r.status)}</td>"
+                    f"<td>{' · '.join(links)}</td><td>{e(note)}</td></tr>")
+    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Weekly review {e(run_.period)}</title>{_STYLE}"
+            f"</head><body><h1>Weekly review {e(run_.period)}</h1>"
+            f"<p>{window.start:%Y-%m-%d} to {window.end:%Y-%m-%d} (UTC) · generated {generated} · "
+            f"<a href='../index.html'>all periods</a></p>"
+            "<table><tr><th>model</th><th>review</th><th>status</th><th>links</th><th>notes</th></tr>"
+            + "".join(rows) + "</table></body></html>")
+    path = run_.directory / "index.html"
+    path.write_text(page, encoding="utf-8")
+    (run_.directory / "status.json").write_text(json.dumps(
+        {"period": run_.period, "generated": generated, "ok": run_.ok, "results": [asdict(r) for r in run_.results]},
+        indent=2))
+    return path
+
+
+def write_root_index(out: Path) -> Path:
+    """reports/index.html: every period with its overall status."""
+    e = html.escape
+    rows = []
+    for d in sorted((p for p in out.iterdir() if p.is_dir() and (p / "status.json").exists()), reverse=True):
+        st = json.loads((d / "status.json").read_text())
+        counts = {}
+        for r in st["results"]:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        cls = "ok" if st["ok"] else "failed"
+        rows.append(f"<tr><td><a href='{e(d.name)}/index.html'>{e(d.name)}</a></td><td class='{cls}'>{e(summary)}</td>"
+                    f"<td>{e(st['generated'])}</td></tr>")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>workbench reports</title>{_STYLE}</head>"
+            "<body><h1>workbench reports</h1><table><tr><th>period</th><th>status</th><th>generated</th></tr>"
+            + "".join(rows) + "</table></body></html>")
+    path = out / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
