@@ -126,6 +126,10 @@ def _show_problem(section: str, message: str) -> None:
 def open_review(model: str = "", week: str = "", source: str = "auto",
                 params_file: str = "params/weekly.yaml", root: str | Path | None = None) -> ReviewContext:
     """Validate parameters and resolve the window and sources for one review notebook."""
+    import warnings
+
+    # mlflow imports tqdm.auto; in a kernel without ipywidgets that warns on every report
+    warnings.filterwarnings("ignore", message="IProgress not found")
     base = Path(root) if root else config.project_root()
     weekly = config.load_weekly(base / params_file)
     spec = weekly.model(model) if model else weekly.models[0]

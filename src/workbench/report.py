@@ -68,7 +68,8 @@ def export_html(nb_path: Path, title: str) -> str:
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                             mathjax_url="", require_js_url="")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body
+    # with the CDN URLs emptied the template still writes <script src="">, which would fetch the page itself
+    return re.sub(r'<script src="">\s*</script>', "", body)
 
 
 def declared_parameters(notebook: Path) -> set[str]:

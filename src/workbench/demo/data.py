@@ -188,7 +188,7 @@ def generate(end: dt.datetime, seed: int = 7, weekly_volume: int = 100_000, days
     churn["actual_outcome"] = actual.astype(float)
     churn["outcome_timestamp"] = _outcome_times(rng, churn["timestamp"], 3.0, end)
     frames.append(churn)
-    err_rate = np.where(in_errors, 0.12, 0.002)
+    err_rate = np.where(in_errors, 0.12, 0.0008)
     for v in CHURN_VERSIONS:
         per_v = np.bincount(
             np.repeat(np.arange(len(minutes)), churn_counts)[churn["model_version"].to_numpy() == v],

@@ -1,0 +1,56 @@
+# workbench — weekly ML monitoring reviews. `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+WEEK ?=
+ARGS ?=
+
+.PHONY: help setup prometheus demo-up demo-down weekly-report lab test test-unit test-integration test-notebooks bench clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "workbench needs Python 3.11+ (found $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (workbench)" >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP) prometheus ## create .venv and install workbench with its dev tools (and Prometheus)
+
+prometheus: ## install Debian's prometheus package (ships promtool) if it is missing
+	@bash scripts/ensure-prometheus.sh
+
+demo-up: setup ## build (if stale) and start the demo stack: Prometheus, SQLite prediction DB, MLflow
+	$(BIN)/workbench demo up
+
+demo-down: ## stop the demo Prometheus
+	@if [ -x $(BIN)/workbench ]; then $(BIN)/workbench demo down; fi
+
+weekly-report: setup ## run every review for every model into reports/<week>/ (WEEK=2026-W47 to pick a week)
+	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL" ]; then $(BIN)/workbench demo up; fi
+	$(BIN)/workbench report --params params/weekly.yaml $(if $(WEEK),--week $(WEEK)) $(ARGS)
+
+lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
+	$(BIN)/jupyter lab notebooks/
+
+test: setup ## unit, integration (real Prometheus, PostgreSQL, MLflow) and notebook tests
+	bash scripts/ensure-postgres.sh
+	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/pytest --nbval-lax notebooks/
+
+test-unit: setup ## unit tests only (no servers)
+	$(BIN)/pytest tests/unit
+
+bench: setup ## drift speed and memory against plain scipy and Evidently on the same data
+	$(BIN)/python benchmarks/drift_bench.py $(ARGS)
+
+clean: demo-down ## remove the virtualenv, demo data and generated reports
+	rm -rf $(VENV) data .pytest_cache
+	find reports -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

@@ -1,0 +1,78 @@
+"""Shared fixtures: real servers on free loopback ports, always stopped afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# A fixed end keeps integration numbers reproducible; its last full ISO week is 2026-W47.
+FIXED_END = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(scope="session")
+def small_history():
+    """A 10-day demo history at low volume (deterministic)."""
+    from workbench.demo import data
+
+    return data.generate(FIXED_END, seed=11, weekly_volume=6000, days=10)
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory, small_history):
+    """A real Prometheus over a TSDB backfilled by promtool from the small history."""
+    from workbench.demo import metrics, prometheus as prom
+    from workbench.sources.prometheus import PrometheusSource
+
+    base = tmp_path_factory.mktemp("prometheus")
+    files = [base / "a.om", base / "b.om"]
+    metrics.write_openmetrics(small_history, files, seed=11)
+    prom.backfill(files, base / "tsdb")
+    rules = base / "alerts.yaml"
+    shutil.copyfile(ROOT / "params" / "alerts.yaml", rules)
+    prom.write_config(base / "prometheus.yml", rules)
+    state = prom.start(base / "tsdb", base / "prometheus.yml", prom.free_port(0), base / "prometheus.log",
+                       retention="100y")
+    try:
+        yield PrometheusSource(state.url, timeout=20)
+    finally:
+        prom.stop_pid(state.pid)
+
+
+def _postgres_admin_url() -> str:
+    url = os.environ.get("WORKBENCH_TEST_POSTGRES_URL")
+    if not url:
+        f = ROOT / ".venv" / "postgres-test-url"
+        url = f.read_text().strip() if f.exists() else ""
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh database on the test PostgreSQL server (started by scripts/ensure-postgres.sh)."""
+    import sqlalchemy as sa
+
+    admin = _postgres_admin_url()
+    if not admin:
+        pytest.fail("no PostgreSQL for the tests: run `bash scripts/ensure-postgres.sh` (make test does) "
+                    "or set WORKBENCH_TEST_POSTGRES_URL")
+    name = f"wb_test_{uuid.uuid4().hex[:8]}"
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    try:
+        with eng.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {sa.engine.make_url(admin).render_as_string(hide_password=True)} "
+                    f"is not reachable: {exc.orig}")
+    url = sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with eng.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()

@@ -1,0 +1,94 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from workbench import config
+from workbench.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_shipped_params_load():
+    w = config.load_weekly(ROOT / "params" / "weekly.yaml")
+    assert [m.name for m in w.models] == ["churn-predictor", "revenue-predictor"]
+    m = config.load_monitoring(ROOT / "params" / "monitoring.yaml")
+    assert m.drift_detection.features_for("churn-predictor")["tenure"].method == "ks"
+    assert m.drift_detection.features_for("churn-predictor")["monthly_charges"].method == "wasserstein"
+    assert m.drift_detection.features_for("churn-predictor")["contract"].method == "psi"
+    q = config.load_queries(ROOT / "params" / "queries.yaml")
+    assert "api_latency" in q.panels
+
+
+def test_unknown_key_names_file_and_key(tmp_path):
+    p = tmp_path / "weekly.yaml"
+    p.write_text("models:\n  - name: m\n    type: classification\n    colour: red\n")
+    with pytest.raises(ConfigError) as e:
+        config.load_weekly(p)
+    assert str(p) in str(e.value) and "models.0.colour" in str(e.value) and "unknown key" in str(e.value)
+
+
+def test_bad_value_names_key(tmp_path):
+    p = tmp_path / "weekly.yaml"
+    p.write_text("models:\n  - name: m\n    type: clustering\n")
+    with pytest.raises(ConfigError, match=r"models\.0\.type"):
+        config.load_weekly(p)
+
+
+def test_unknown_drift_method_lists_valid_ones(tmp_path):
+    p = tmp_path / "monitoring.yaml"
+    p.write_text("drift_detection:\n  models:\n    m:\n      features:\n        tenure: {method: ksx}\n")
+    with pytest.raises(ConfigError) as e:
+        config.load_monitoring(p)
+    msg = str(e.value)
+    assert "drift_detection.models.m.features.tenure.method" in msg
+    assert "ksx" in msg and "chi2, js, ks, psi, wasserstein" in msg
+
+
+def test_invalid_yaml_and_missing_file(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("models: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        config.load_weekly(p)
+    with pytest.raises(ConfigError, match="file not found"):
+        config.load_weekly(tmp_path / "nope.yaml")
+
+
+def test_iso_week_and_last_full_week():
+    w = config.iso_week("2026-W47")
+    assert w.start == dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc)
+    assert w.end == dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc)
+    friday = dt.datetime(2026, 11, 27, 6, 0, tzinfo=dt.timezone.utc)
+    assert config.last_full_week(friday) == w
+    monday = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.timezone.utc)
+    assert config.last_full_week(monday).label == "2026-W47"
+    assert config.last_full_week(dt.datetime(2027, 1, 5, tzinfo=dt.timezone.utc)).label == "2026-W53"
+    for bad in ("2026-47", "2026-W54", "week"):
+        with pytest.raises(ConfigError):
+            config.iso_week(bad)
+
+
+def test_window_rejects_naive_times():
+    with pytest.raises(ConfigError, match="timezone-aware"):
+        config.Window(dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2), "x")
+
+
+def test_redact_hides_passwords():
+    assert config.redact("postgresql+psycopg://app:s3cr%40t@db:5432/preds") == "postgresql+psycopg://app:***@db:5432/preds"
+    assert config.redact("http://prom:9090") == "http://prom:9090"
+    assert config.redact("https://u:p@thanos.example/") == "https://u:***@thanos.example/"
+
+
+def test_env_connections():
+    assert config.env_connections({}) is None
+    c = config.env_connections({config.ENV_PROMETHEUS: "http://p:9090", config.ENV_DATABASE: "sqlite:///x.db"})
+    assert c.prometheus_url == "http://p:9090" and not c.demo
+    with pytest.raises(ConfigError, match=config.ENV_DATABASE):
+        config.env_connections({config.ENV_PROMETHEUS: "http://p:9090"})
+
+
+def test_parse_duration():
+    assert config.parse_duration("5m") == 300
+    assert config.parse_duration("15s") == 15
+    with pytest.raises(ValueError):
+        config.parse_duration("5 minutes")

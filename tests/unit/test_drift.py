@@ -1,0 +1,110 @@
+"""The drift review on awkward data: missing, infinite, empty, constant, new categories."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from workbench import drift
+from workbench.config import DriftDetection, FeatureDrift
+from workbench.errors import ConfigError
+
+rng = np.random.default_rng(1)
+
+
+def test_nan_counted_as_missing_and_excluded():
+    ref = pd.Series(rng.normal(0, 1, 500))
+    cur_vals = rng.normal(0, 1, 400)
+    cur = pd.Series(np.concatenate([cur_vals, [np.nan] * 100]))
+    r = drift.feature_drift("x", ref, cur, "ks")
+    assert r.missing_current == pytest.approx(0.2)
+    assert r.n_current == 400
+    assert r.p_value == pytest.approx(stats.ks_2samp(ref, cur_vals).pvalue)
+
+
+def test_infinities_counted_and_excluded():
+    ref = pd.Series(rng.normal(0, 1, 500))
+    vals = rng.normal(0, 1, 300)
+    cur = pd.Series(np.concatenate([vals, [np.inf, -np.inf, np.inf]]))
+    r = drift.feature_drift("x", ref, cur, "wasserstein")
+    assert r.nonfinite_current == 3 and r.n_current == 300
+    assert r.statistic == pytest.approx(stats.wasserstein_distance(ref, vals) / np.std(ref))
+
+
+def test_empty_window_is_insufficient_data_not_a_crash():
+    ref = pd.Series(rng.normal(0, 1, 500))
+    r = drift.feature_drift("x", ref, pd.Series([], dtype=float), "ks")
+    assert r.status == "insufficient data" and r.drifted is None
+    assert "current has 0" in r.message
+    report = drift.DriftReport("m", [r, drift.feature_drift("y", ref, ref, "ks")])
+    assert report.drift_share == 0.0  # never NaN: the empty feature is not counted
+    assert report.summary()["insufficient data"].iloc[0] == 1
+
+
+def test_all_nan_feature_is_insufficient_data():
+    ref = pd.Series(rng.normal(0, 1, 500))
+    r = drift.feature_drift("x", ref, pd.Series([np.nan] * 50), "psi")
+    assert r.status == "insufficient data" and r.missing_current == 1.0
+
+
+def test_constant_feature_has_no_drift():
+    r = drift.feature_drift("c", pd.Series([1.0] * 200), pd.Series([1.0] * 150), "psi")
+    assert r.statistic == pytest.approx(0.0) and r.drifted is False
+
+
+def test_new_category_keeps_psi_finite():
+    ref = pd.Series(rng.choice(["a", "b"], 1000))
+    cur = pd.Series(rng.choice(["a", "b", "zzz"], 1000))
+    r = drift.feature_drift("cat", ref, cur, "psi")
+    assert np.isfinite(r.statistic) and r.drifted
+    assert "zzz" in r.current_dist.index
+
+
+def test_automatic_method_choice():
+    assert drift.choose_method(categorical=False, n_reference=5000) == "wasserstein"
+    assert drift.choose_method(categorical=False, n_reference=500) == "ks"
+    assert drift.choose_method(categorical=True, n_reference=5000) == "js"
+    assert drift.choose_method(categorical=True, n_reference=500) == "chi2"
+    r = drift.feature_drift("s", pd.Series(rng.choice(["x", "y"], 200)), pd.Series(rng.choice(["x", "y"], 200)))
+    assert r.method == "chi2" and r.kind == "categorical"
+
+
+def test_method_not_fitting_the_type_is_a_config_error():
+    with pytest.raises(ConfigError, match="feature 'cat'"):
+        drift.feature_drift("cat", pd.Series(["a"] * 100), pd.Series(["b"] * 100), "ks")
+
+
+def test_detect_drift_with_config_and_column_reader():
+    n = 3000
+    ref = pd.DataFrame({"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n), "c": rng.choice(["x", "y"], n)})
+    cur = pd.DataFrame({"a": rng.normal(1.0, 1, n), "b": rng.normal(0, 1, n), "c": rng.choice(["x", "y"], n)})
+    cfg = DriftDetection(models={"m": {"features": {"a": {"method": "ks"}, "b": {"method": "wasserstein"},
+                                                     "c": {"method": "psi", "threshold": 0.2}}}})
+    calls = []
+
+    def read(col):
+        calls.append(col)
+        return cur[col]
+
+    report = drift.detect_drift(ref, read, cfg, "m")
+    assert calls == ["a", "b", "c"]  # one column at a time
+    assert report.drifted_features == ["a"]
+    assert report.drift_share == pytest.approx(1 / 3)
+    assert not report.dataset_drift
+    frame = report.to_frame()
+    assert frame["feature"].iloc[0] == "a"
+    assert frame.set_index("feature").loc["c", "threshold"] == 0.2
+
+
+def test_detect_drift_unknown_feature_names_it():
+    cfg = DriftDetection(models={"m": {"features": {"nope": {}}}})
+    with pytest.raises(ConfigError, match="nope"):
+        drift.detect_drift(pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": [1.0]}), cfg, "m")
+
+
+def test_dataset_drift_share_threshold():
+    ref = pd.Series(rng.normal(0, 1, 2000))
+    shifted = pd.Series(rng.normal(2, 1, 2000))
+    results = [drift.feature_drift("a", ref, shifted, "ks"), drift.feature_drift("b", ref, ref, "ks")]
+    assert drift.DriftReport("m", results, 0.5).dataset_drift
+    assert not drift.DriftReport("m", results, 0.6).dataset_drift

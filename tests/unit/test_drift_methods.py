@@ -1,0 +1,117 @@
+"""Every drift statistic against an independent scipy computation."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.spatial import distance
+
+from workbench import drift_methods as dm
+
+rng = np.random.default_rng(0)
+
+
+def _reference_value(name, ref, cur, categorical, n_bins=10):
+    """The same statistic computed directly from scipy (binning done here independently)."""
+    if categorical:
+        cats = sorted(set(ref) | set(cur))
+        rc = np.array([np.sum(ref == c) for c in cats], float)
+        cc = np.array([np.sum(cur == c) for c in cats], float)
+    else:
+        edges = np.unique(np.quantile(ref, np.linspace(0, 1, n_bins + 1)[1:-1]))
+        full = np.concatenate([[-np.inf], edges, [np.inf]])
+        # bins [e_i, e_{i+1}) as the implementation documents
+        rc = np.array([np.sum((ref >= a) & (ref < b)) for a, b in zip(full[:-1], full[1:])], float)
+        cc = np.array([np.sum((cur >= a) & (cur < b)) for a, b in zip(full[:-1], full[1:])], float)
+    if name == "ks":
+        r = stats.ks_2samp(ref, cur)
+        return r.statistic, r.pvalue
+    if name == "wasserstein":
+        return stats.wasserstein_distance(ref, cur) / max(np.std(ref), 1e-3), None
+    if name == "js":
+        return distance.jensenshannon(rc, cc, base=2), None
+    if name == "psi":
+        p, q = np.clip(rc / rc.sum(), 1e-4, None), np.clip(cc / cc.sum(), 1e-4, None)
+        return float(np.sum((q - p) * np.log(q / p))), None
+    if name == "chi2":
+        keep = (rc + cc) > 0
+        r = stats.chi2_contingency(np.vstack([rc[keep], cc[keep]]))
+        return r.statistic, r.pvalue
+    raise AssertionError(name)
+
+
+NUMERIC_CASES = [
+    (rng.normal(0, 1, 3000), rng.normal(0.1, 1.1, 2500)),
+    (rng.normal(0, 1, 400), rng.normal(0, 1, 57)),
+    (rng.exponential(2.0, 5000), rng.exponential(2.4, 4000)),
+    (rng.integers(0, 5, 800).astype(float), rng.integers(0, 6, 900).astype(float)),  # ties
+]
+
+
+@pytest.mark.parametrize("name", sorted(dm.METHODS))
+@pytest.mark.parametrize("case", range(len(NUMERIC_CASES)))
+def test_numeric_methods_match_scipy(name, case):
+    ref, cur = NUMERIC_CASES[case]
+    got = dm.METHODS[name].func(ref, cur, categorical=False, n_bins=10)
+    stat, p = _reference_value(name, ref, cur, categorical=False)
+    assert got.statistic == pytest.approx(stat, rel=1e-12, abs=1e-12)
+    if p is not None:
+        assert got.p_value == pytest.approx(p, rel=1e-12, abs=1e-300)
+
+
+CATS = np.array(["a", "b", "c", "d"])
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(dm.METHODS) if n in ("psi", "js", "chi2")])
+def test_categorical_methods_match_scipy(name):
+    ref = rng.choice(CATS, 2000, p=[0.4, 0.3, 0.2, 0.1])
+    cur = rng.choice(np.append(CATS, "new"), 1500, p=[0.3, 0.3, 0.2, 0.1, 0.1])  # a category unseen in reference
+    got = dm.METHODS[name].func(ref, cur, categorical=True)
+    stat, p = _reference_value(name, ref, cur, categorical=True)
+    assert np.isfinite(got.statistic)
+    assert got.statistic == pytest.approx(stat, rel=1e-12)
+    if p is not None:
+        assert got.p_value == pytest.approx(p, rel=1e-12)
+
+
+def test_registry_has_the_guides_methods_and_thresholds():
+    assert set(dm.METHODS) == {"ks", "psi", "wasserstein", "js", "chi2"}
+    assert dm.METHODS["ks"].default_threshold == 0.05
+    assert dm.METHODS["psi"].default_threshold == 0.1
+    assert dm.METHODS["wasserstein"].default_threshold == 0.2
+    assert dm.METHODS["js"].default_threshold == 0.1
+
+
+def test_unknown_method_lists_valid_names():
+    with pytest.raises(ValueError) as e:
+        dm.get_method("ksx", "tenure")
+    assert "unknown drift method 'ksx' for feature 'tenure'; choose one of: chi2, js, ks, psi, wasserstein" == str(e.value)
+
+
+def test_psi_is_finite_when_a_bin_empties():
+    ref = rng.normal(0, 1, 1000)
+    cur = np.full(500, 10.0)  # everything in the top bin
+    assert np.isfinite(dm.psi(ref, cur).statistic)
+    assert dm.psi(ref, cur).statistic > 1
+
+
+def test_wasserstein_constant_reference_uses_floor():
+    ref = np.full(100, 3.0)
+    cur = np.full(100, 3.01)
+    assert dm.wasserstein(ref, cur).statistic == pytest.approx(0.01 / 1e-3)
+
+
+def test_chi2_single_category_is_no_drift():
+    r = dm.chi2(np.array(["x"] * 50), np.array(["x"] * 40), categorical=True)
+    assert r.p_value == 1.0
+
+
+def test_ks_rejects_categorical():
+    with pytest.raises(ValueError, match="numeric"):
+        dm.ks(np.array(["a"]), np.array(["b"]), categorical=True)
+
+
+def test_drift_decision_direction():
+    assert dm.METHODS["ks"].drifted(dm.MethodResult(0.3, 0.01), 0.05)
+    assert not dm.METHODS["ks"].drifted(dm.MethodResult(0.01, 0.2), 0.05)
+    assert dm.METHODS["psi"].drifted(dm.MethodResult(0.2), 0.1)
+    assert not dm.METHODS["psi"].drifted(dm.MethodResult(0.05), 0.1)

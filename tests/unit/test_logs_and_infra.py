@@ -1,0 +1,28 @@
+import json
+import logging
+
+import pandas as pd
+
+from workbench import infrastructure, logs
+
+
+def test_json_log_lines_carry_context():
+    rec = logging.LogRecord("workbench.report", logging.INFO, __file__, 10, "ran %s", ("drift",), None)
+    rec.model_name = "churn-predictor"
+    out = json.loads(logs.JSONFormatter().format(rec))
+    assert out["message"] == "ran drift" and out["level"] == "INFO" and out["logger"] == "workbench.report"
+    assert out["model_name"] == "churn-predictor" and out["timestamp"].endswith("+00:00")
+
+
+def test_promql_string_escapes_quotes():
+    q = infrastructure.render('x{model="$model"}', model=infrastructure.promql_string('a"b\\c'))
+    assert q == 'x{model="a\\"b\\\\c"}'
+
+
+def test_outages_from_up_series():
+    ts = pd.date_range("2026-11-16", periods=10, freq="1min", tz="UTC")
+    up = pd.DataFrame({"timestamp": ts, "job": "api", "value": [1, 1, 0, 0, 0, 1, 1, 0, 1, 1]})
+    out = infrastructure.outages(up)
+    assert len(out) == 2
+    assert out["start"].iloc[0] == ts[2] and out["duration"].iloc[0] == pd.Timedelta(minutes=3)
+    assert out["duration"].iloc[1] == pd.Timedelta(minutes=1)

@@ -1,0 +1,91 @@
+"""Performance metrics against scikit-learn, and the cases where a metric cannot be computed."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn import metrics as skm
+
+from workbench import performance
+from workbench.config import ModelSpec
+
+rng = np.random.default_rng(2)
+
+
+def _clf_frame(n=500):
+    y = rng.integers(0, 2, n)
+    p = np.clip(y * 0.6 + rng.normal(0.2, 0.25, n), 0, 1)
+    return pd.DataFrame({"actual_outcome": y.astype(float), "prediction": (p >= 0.5).astype(float), "probability": p,
+                         "model_version": "1", "timestamp": pd.date_range("2026-11-16", periods=n, freq="15min", tz="UTC")})
+
+
+def test_classification_matches_sklearn():
+    df = _clf_frame()
+    s = performance.evaluate(df, ModelSpec(name="m", type="classification"))
+    y, yhat, p = df["actual_outcome"], df["prediction"], df["probability"]
+    assert s.metrics["accuracy"] == pytest.approx(skm.accuracy_score(y, yhat))
+    assert s.metrics["precision"] == pytest.approx(skm.precision_score(y, yhat, average="weighted"))
+    assert s.metrics["recall"] == pytest.approx(skm.recall_score(y, yhat, average="weighted"))
+    assert s.metrics["f1"] == pytest.approx(skm.f1_score(y, yhat, average="weighted"))
+    assert s.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
+
+
+def test_unlabelled_rows_are_left_out_and_counted():
+    df = _clf_frame(200)
+    df.loc[:49, "actual_outcome"] = np.nan
+    s = performance.evaluate(df, ModelSpec(name="m", type="classification"))
+    assert s.n_predictions == 200 and s.n_labelled == 150 and s.label_coverage == 0.75
+    lab = df.dropna(subset=["actual_outcome"])
+    assert s.metrics["accuracy"] == pytest.approx(skm.accuracy_score(lab["actual_outcome"], lab["prediction"]))
+
+
+def test_minimum_sample_guard():
+    df = _clf_frame(9)
+    s = performance.evaluate(df, ModelSpec(name="m", type="classification"), min_samples=10)
+    assert all(v is None for v in s.metrics.values())
+    assert "9 labelled predictions, need 10" in s.notes["accuracy"]
+
+
+def test_one_class_makes_auc_undefined_with_reason():
+    df = _clf_frame(100)
+    df["actual_outcome"] = 1.0
+    s = performance.evaluate(df, ModelSpec(name="m", type="classification"))
+    assert s.metrics["roc_auc"] is None
+    assert "only one class" in s.notes["roc_auc"]
+    assert s.metrics["accuracy"] == pytest.approx(skm.accuracy_score(df["actual_outcome"], df["prediction"]))
+
+
+def test_regression_matches_sklearn_and_handles_zero_actuals():
+    y = rng.gamma(2, 10, 300)
+    y[:5] = 0.0
+    yhat = y + rng.normal(0, 2, 300)
+    vals, notes = performance.regression_metrics(y, yhat)
+    assert vals["mae"] == pytest.approx(skm.mean_absolute_error(y, yhat))
+    assert vals["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, yhat)))
+    assert vals["r2"] == pytest.approx(skm.r2_score(y, yhat))
+    assert vals["mape"] == pytest.approx(skm.mean_absolute_percentage_error(y[5:], yhat[5:]))
+    assert "5 zero actuals left out" in notes["mape"]
+    vals, notes = performance.regression_metrics(np.zeros(20), np.ones(20))
+    assert vals["mape"] is None and "every actual is zero" in notes["mape"]
+    assert vals["r2"] is None
+
+
+def test_baseline_flags_accuracy_below_threshold():
+    s = performance.PerformanceSummary("m", "classification", 100, 100, {"accuracy": 0.7, "f1": 0.8})
+    df = performance.against_baseline(s, {"accuracy": 0.85}, 0.75).set_index("metric")
+    assert df.loc["accuracy", "change"] == pytest.approx(-0.15)
+    assert "below alert threshold" in df.loc["accuracy", "alert"]
+    assert df.loc["f1", "alert"] == ""
+
+
+def test_trend_by_day_and_version():
+    df = _clf_frame(500)
+    t = performance.trend(df, ModelSpec(name="m", type="classification"))
+    assert len(t) == df["timestamp"].dt.floor("D").nunique()
+    day = df[df["timestamp"].dt.floor("D") == t["period"].iloc[0]]
+    assert t["accuracy"].iloc[0] == pytest.approx(skm.accuracy_score(day["actual_outcome"], day["prediction"]))
+
+
+def test_predictions_by_class():
+    df = pd.DataFrame({"prediction": [0.0, 1.0, 1.0, 0.0, 1.0]})
+    out = performance.predictions_by_class(df)
+    assert out["class"].tolist() == ["0", "1"] and out["predictions"].tolist() == [2, 3]
