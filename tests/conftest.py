@@ -20,7 +20,7 @@ def small_history():
     """A 10-day demo history at low volume (deterministic)."""
     from workbench.demo import data
 
-    return data.generate(FIXED_END, seed=11, weekly_volume=6000, days=10)
+    return data.generate(FIXED_END, seed=11, weekly_volume=20000, days=10)
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +76,16 @@ def postgres_url():
         with eng.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_stack(tmp_path_factory):
+    """The whole demo stack (ending now, small volume) in a temp dir; Prometheus always stopped."""
+    from workbench.demo import stack
+
+    root = tmp_path_factory.mktemp("demo")
+    try:
+        conns = stack.up(root, weekly_volume=20_000, port=0)
+        yield root, conns
+    finally:
+        stack.down(root)

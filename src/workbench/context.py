@@ -84,13 +84,21 @@ class ReviewContext:
         ], columns=["", "value"]).set_index("")
 
     def attempt(self, section: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run one report section; on a WorkbenchError record it, show it, and return None."""
+        """Run one report section; on a WorkbenchError record it, show it, and return None.
+
+        A result with a `problems` list (parts that could not be computed) is returned, and its
+        problems are recorded and shown too.
+        """
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except WorkbenchError as exc:
             self.problems.append({"section": section, "problem": str(exc)})
             _show_problem(section, str(exc))
             return None
+        for problem in getattr(result, "problems", None) or []:
+            self.problems.append({"section": section, "problem": str(problem)})
+            _show_problem(section, str(problem))
+        return result
 
     def problems_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.problems, columns=["section", "problem"])

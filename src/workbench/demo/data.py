@@ -156,7 +156,7 @@ def _outcome_times(rng: np.random.Generator, ts: pd.Series, median_days: float, 
     delay = pd.to_timedelta(rng.lognormal(np.log(median_days * 24), 0.6, len(ts)), unit="h")
     out = ts + delay
     never = rng.random(len(ts)) < 0.08
-    return out.where(~never & (out <= pd.Timestamp(end)))
+    return out.dt.floor("us").where(~never & (out <= pd.Timestamp(end)))
 
 
 def generate(end: dt.datetime, seed: int = 7, weekly_volume: int = 100_000, days: int = 28) -> DemoHistory:

@@ -47,6 +47,8 @@ def split_range(start: dt.datetime, end: dt.datetime, step_s: float, max_points:
 def to_frame(result: list[dict], kind: str) -> pd.DataFrame:
     """Prometheus' JSON result (vector or matrix) as rows: timestamp (UTC), one column per label, value."""
     rows = []
+    if kind == "vector" and len(result) == 2 and not isinstance(result[0], dict):  # a scalar: [ts, "value"]
+        result = [{"metric": {}, "value": result}]
     for series in result:
         labels = series.get("metric", {})
         points = series.get("values") if kind == "matrix" else [series.get("value")]
@@ -79,12 +81,21 @@ class PrometheusSource:
         return redact(self.url)
 
     def _fail(self, query: str, exc: Exception) -> SourceUnavailable:
-        text = str(exc).replace(self.url, self.display_url)
+        text = redact(str(exc).replace(self.url, self.display_url))
+        if isinstance(exc, requests.ConnectionError):
+            # remember: every later query would wait for the same timeouts
+            self._unreachable = f"Prometheus at {self.display_url} is unreachable ({type(exc).__name__})"
+            return SourceUnavailable(f"{self._unreachable}; query {query!r} not run")
         return SourceUnavailable(f"Prometheus at {self.display_url}: query {query!r} failed: {text}")
+
+    def _check_reachable(self, query: str) -> None:
+        if getattr(self, "_unreachable", None):
+            raise SourceUnavailable(f"{self._unreachable}; query {query!r} not run")
 
     def query(self, promql: str, at: dt.datetime | None = None) -> pd.DataFrame:
         """Instant query at `at` (default: now)."""
         params = {"time": _utc(at).timestamp()} if at is not None else None
+        self._check_reachable(promql)
         try:
             result = self._client.custom_query(promql, params=params)
         except (PrometheusApiClientException, requests.RequestException, ValueError) as exc:
@@ -99,6 +110,7 @@ class PrometheusSource:
         step_s = parse_duration(step) if isinstance(step, str) else float(step)
         frames = []
         for a, b in split_range(start, end, step_s, self.max_points):
+            self._check_reachable(promql)
             try:
                 result = self._client.custom_query_range(promql, start_time=a, end_time=b, step=f"{step_s:g}s")
             except (PrometheusApiClientException, requests.RequestException, ValueError) as exc:

@@ -1,0 +1,112 @@
+"""The demo stack end to end: up is idempotent, down stops exactly its process, numbers agree."""
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from workbench import config
+from workbench.demo import prometheus as prom
+from workbench.demo import stack
+from workbench.sources.prometheus import PrometheusSource
+from workbench.sources.store import PredictionStore
+
+pytestmark = pytest.mark.integration
+
+
+def test_up_is_idempotent_and_status_reports_it(demo_stack):
+    root, conns = demo_stack
+    before = json.loads((root / "manifest.json").read_text())
+    state = prom.load_state(root / "prometheus.json")
+    again = stack.up(root, weekly_volume=20_000, port=0)
+    assert again == conns
+    assert json.loads((root / "manifest.json").read_text()) == before  # nothing rebuilt
+    assert prom.load_state(root / "prometheus.json").pid == state.pid  # same server kept
+    st = stack.status(root)
+    assert st["prometheus"] == conns.prometheus_url and st["pid"] == state.pid
+
+
+def test_demo_keeps_28_days_and_counts_match_the_db(demo_stack):
+    root, conns = demo_stack
+    src, store = PrometheusSource(conns.prometheus_url), PredictionStore(conns.database_url)
+    week = config.last_full_week()
+    # data from the first day is still queryable: retention is longer than the 15-day default
+    end = dt.datetime.fromisoformat(json.loads((root / "manifest.json").read_text())["end"])
+    assert not src.query("up", at=end - dt.timedelta(days=27, hours=23)).empty
+    secs = int((week.end - week.start).total_seconds())
+    q = f'sum(increase(prediction_requests_total{{model="churn-predictor",status="success"}}[{secs}s]))'
+    prom_count = src.query(q, at=week.end)["value"].iloc[0]
+    db_count = store.count("churn-predictor", week)
+    assert db_count > 0 and abs(prom_count - db_count) / db_count < 0.01  # increase() extrapolates at the edges
+
+
+def test_injected_trouble_is_in_the_last_full_week(demo_stack):
+    root, _ = demo_stack
+    m = json.loads((root / "manifest.json").read_text())
+    week = config.last_full_week()
+    for key in ("latency", "errors"):
+        start = dt.datetime.fromisoformat(m["incidents"][key][0])
+        assert week.start <= start < week.end
+
+
+def test_health_command_against_the_demo(demo_stack):
+    root, conns = demo_stack
+    env = {**os.environ, "WORKBENCH_DEMO_DIR": str(root)}
+    p = subprocess.run([sys.executable, "-m", "workbench.cli", "health", "--json"], env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["overall_healthy"] and set(out["services"]) == {"prometheus", "prediction_db", "mlflow"}
+
+
+def test_down_stops_exactly_the_recorded_process(tmp_path):
+    # a second, independent server must survive the first one's `down`
+    other_cfg = tmp_path / "p.yml"
+    prom.write_config(other_cfg, None)
+    other = prom.start(tmp_path / "tsdb", other_cfg, prom.free_port(0), tmp_path / "log")
+    try:
+        (tmp_path / "demo").mkdir()
+        fake = prom.ServerState(other.pid + 999_999, other.port + 1, "http://127.0.0.1:1", "", "", "")
+        prom.save_state(fake, tmp_path / "demo" / "prometheus.json")
+        assert stack.down(tmp_path / "demo") is False  # recorded pid is not running: nothing killed
+        assert prom.is_running(other)
+    finally:
+        prom.stop_pid(other.pid)
+    assert not prom.is_running(other)
+
+
+def test_weekly_report_for_churn_predictor_end_to_end(demo_stack, tmp_path, monkeypatch):
+    from workbench import report
+
+    root, _ = demo_stack
+    monkeypatch.setenv("WORKBENCH_DEMO_DIR", str(root))
+    repo = config.project_root()
+    run = report.run(repo / "params" / "weekly.yaml", out_dir=tmp_path, models=["churn-predictor"], jobs=2)
+    assert [r.status for r in run.results] == ["ok"] * 3, [r.problems for r in run.results]
+    html = (run.directory / "churn-predictor" / "01-drift-review.html").read_text()
+    assert "monthly_charges" in html and "wasserstein" in html
+    perf = (run.directory / "churn-predictor" / "02-performance-review.html").read_text()
+    assert "below alert threshold 0.75" in perf  # the injected accuracy drop is flagged
+
+
+def test_prometheus_down_gives_an_incomplete_report_not_a_traceback(demo_stack, tmp_path, monkeypatch):
+    from workbench import report
+
+    root, conns = demo_stack
+    dead = f"http://127.0.0.1:{prom.free_port(0)}"
+    monkeypatch.setenv("WORKBENCH_PROMETHEUS_URL", dead)
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", conns.database_url)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", conns.mlflow_uri)
+    (tmp_path / "params").mkdir()
+    params = tmp_path / "params" / "weekly.yaml"
+    params.write_text("models:\n  - name: churn-predictor\n    type: classification\n"
+                      "notebooks:\n  - 03-infrastructure-review\n")
+    run = report.run(params, out_dir=tmp_path / "reports", notebooks_dir=config.project_root() / "notebooks")
+    r = run.results[0]
+    assert r.status == "incomplete" and not run.ok
+    assert any(dead in p for p in r.problems)
+    html = (run.directory / r.html).read_text()
+    assert "Could not compute" in html and "Traceback" not in html
