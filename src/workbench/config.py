@@ -34,6 +34,9 @@ class ModelSpec(_Strict):
     name: str = Field(min_length=1)
     type: Literal["classification", "regression"]
     positive_class: int = 1
+    # reference (training) data as a .parquet/.csv path relative to the project; default: the
+    # model version's reference artifact in MLflow
+    reference: str | None = None
 
 
 class PerformanceParams(_Strict):

@@ -213,8 +213,12 @@ def detect_drift(reference: pd.DataFrame, current: pd.DataFrame | Callable[[str]
 
 def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
     """Drift of `ctx.model` over `ctx.window` against its reference in MLflow, one column at a time."""
-    version = reference_version or ctx.latest_version()
-    reference = ctx.registry.reference(ctx.model.name, version)
+    if ctx.model.reference:
+        from workbench.sources.model_registry import load_reference_file
+
+        reference = load_reference_file(ctx.root / ctx.model.reference)
+    else:
+        reference = ctx.registry.reference(ctx.model.name, reference_version or ctx.latest_version())
     features = ctx.monitoring.drift_detection.features_for(ctx.model.name)
     if ctx.store.count(ctx.model.name, ctx.window) == 0:
         from workbench.errors import InsufficientData

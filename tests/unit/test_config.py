@@ -92,3 +92,20 @@ def test_parse_duration():
     assert config.parse_duration("15s") == 15
     with pytest.raises(ValueError):
         config.parse_duration("5 minutes")
+
+
+def test_reference_file_loader(tmp_path):
+    import pandas as pd
+
+    from workbench.sources.model_registry import load_reference_file
+
+    df = pd.DataFrame({"tenure": [1.0, 2.0], "contract": ["One year", "Two year"]})
+    df.to_parquet(tmp_path / "ref.parquet")
+    df.to_csv(tmp_path / "ref.csv", index=False)
+    pd.testing.assert_frame_equal(load_reference_file(tmp_path / "ref.parquet"), df)
+    pd.testing.assert_frame_equal(load_reference_file(tmp_path / "ref.csv"), df)
+    with pytest.raises(ConfigError, match="not found"):
+        load_reference_file(tmp_path / "nope.parquet")
+    (tmp_path / "ref.txt").write_text("x")
+    with pytest.raises(ConfigError, match="parquet or .csv"):
+        load_reference_file(tmp_path / "ref.txt")
