@@ -108,6 +108,9 @@ class WeeklyParams(_Strict):
 class FeatureDrift(_Strict):
     method: str | None = None
     threshold: float | None = Field(None, gt=0)
+    # optional: a verdict of drift also needs this effect size (KS D, normalised Wasserstein or
+    # Cramér's V), so a tiny but "significant" shift in a large window is not called drift
+    min_effect: float | None = Field(None, ge=0)
     enabled: bool = True
 
     @field_validator("method")
@@ -127,6 +130,11 @@ class DriftDetection(_Strict):
     thresholds: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     psi_bins: int = Field(10, ge=2, le=100)
     drift_share: float = Field(0.5, gt=0, le=1)
+    min_samples: int = Field(30, ge=1)          # fewer values on either side: "insufficient data"
+    min_window_rows: int = Field(1000, ge=0)    # a window with fewer predictions is flagged as small
+    correction: Literal["none", "bh"] = "none"  # bh: Benjamini-Hochberg across the p-value tests
+    missing_tolerance: float = Field(0.05, ge=0, le=1)  # change in missing share reported as drift
+    daily_freq: str = "1D"                      # drift-over-time windows
     models: dict[str, ModelDrift] = Field(default_factory=dict)
 
     @field_validator("thresholds")

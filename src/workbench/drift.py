@@ -1,5 +1,5 @@
-"""The drift review: per-feature drift against the reference with the configured methods,
-plus the data-quality numbers that come with it (missing and non-finite shares)."""
+"""The drift review: per-feature drift against the reference profile with the configured
+methods, the dataset verdict, and the data-quality signals that come with it."""
 
 from __future__ import annotations
 
@@ -12,17 +12,12 @@ import pandas as pd
 from workbench.config import DriftDetection, FeatureDrift
 from workbench.drift_methods import METHODS, get_method
 from workbench.errors import ConfigError
+from workbench.profile import CurrentSample, FeatureProfile, ReferenceProfile, is_categorical
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
 
-MIN_SAMPLES = 30
 AUTO_LARGE = 1000
-
-
-def is_categorical(s: pd.Series) -> bool:
-    """Strings, booleans and categoricals are categorical; numbers are numeric."""
-    return not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
 
 
 def choose_method(categorical: bool, n_reference: int) -> str:
@@ -47,72 +42,120 @@ class FeatureDriftResult:
     statistic: float | None
     p_value: float | None
     drifted: bool | None
-    status: str  # "drift", "no drift", "insufficient data", "error"
+    status: str  # "drift", "no drift", "insufficient data"
     n_reference: int
     n_current: int
     missing_reference: float
     missing_current: float
     nonfinite_current: int = 0
+    effect_size: float | None = None
+    min_effect: float | None = None
+    p_value_raw: float | None = None
+    out_of_range: int = 0
+    new_categories: list[str] = field(default_factory=list)
     message: str = ""
     reference_dist: pd.Series | None = field(default=None, repr=False)
     current_dist: pd.Series | None = field(default=None, repr=False)
 
 
-def _clean(s: pd.Series, categorical: bool) -> tuple[np.ndarray, float, int]:
-    """Values without missing/non-finite ones, the missing share and the count of ±inf."""
-    n = len(s)
-    missing = s.isna()
-    if categorical:
-        vals = s[~missing].astype(str).to_numpy()
-        return vals, (float(missing.mean()) if n else float("nan")), 0
-    x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
-    inf = np.isinf(x)
-    vals = x[np.isfinite(x)]
-    return vals, (float(np.isnan(x).mean()) if n else float("nan")), int(inf.sum())
+def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, pd.Series]:
+    """Shares over common bins for plotting: 30 equal bins over the reference's 0.5–99.5% range."""
+    if ref.kind == "categorical":
+        from workbench.profile import aligned_category_counts
 
-
-def _distributions(ref: np.ndarray, cur: np.ndarray, categorical: bool) -> tuple[pd.Series, pd.Series]:
-    if categorical:
-        r = pd.Series(ref).value_counts(normalize=True)
-        c = pd.Series(cur).value_counts(normalize=True)
-        idx = r.index.union(c.index)
-        return r.reindex(idx, fill_value=0.0), c.reindex(idx, fill_value=0.0)
-    lo, hi = np.quantile(ref, [0.005, 0.995]) if len(ref) else (0.0, 1.0)
+        cats, rc, cc = aligned_category_counts(ref, cur)
+        r = pd.Series(rc / max(rc.sum(), 1), index=cats)
+        c = pd.Series(cc / max(cc.sum(), 1), index=cats)
+        top = (r + c).sort_values(ascending=False).index[:15]
+        return r[top], c[top]
+    sv = ref.sorted_values
+    lo, hi = (np.quantile(sv, [0.005, 0.995]) if len(sv) else (0.0, 1.0))
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
     edges = np.linspace(lo, hi, 31)
-    mids = (edges[:-1] + edges[1:]) / 2
-    rc = np.histogram(np.clip(ref, lo, hi), edges)[0]
-    cc = np.histogram(np.clip(cur, lo, hi), edges)[0]
-    return (pd.Series(rc / max(rc.sum(), 1), index=mids.round(4)),
-            pd.Series(cc / max(cc.sum(), 1), index=mids.round(4)))
+    mids = ((edges[:-1] + edges[1:]) / 2).round(4)
+    from workbench.profile import counts_in_bins
+
+    rc = counts_in_bins(np.clip(sv, lo, hi), edges[1:-1])
+    if cur.sorted_values is not None:
+        cc = counts_in_bins(np.clip(cur.sorted_values, lo, hi), edges[1:-1])
+    else:
+        cc = np.zeros_like(rc)
+    return pd.Series(rc / max(rc.sum(), 1), index=mids), pd.Series(cc / max(cc.sum(), 1), index=mids)
+
+
+def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None = None,
+                    threshold: float | None = None, min_samples: int = 30, min_effect: float | None = None
+                    ) -> FeatureDriftResult:
+    """Drift of one feature from its reference profile and current sample."""
+    categorical = ref.kind == "categorical"
+    name = method or choose_method(categorical, ref.n)
+    m = get_method(name, ref.name)
+    if (categorical and not m.categorical) or (not categorical and not m.numeric):
+        raise ConfigError(f"feature {ref.name!r}: method {name!r} does not apply to {ref.kind} features; "
+                          f"choose one of: {', '.join(k for k, v in METHODS.items() if (v.categorical if categorical else v.numeric))}")
+    thr = m.default_threshold if threshold is None else threshold
+    base = dict(feature=ref.name, kind=ref.kind, method=name, threshold=thr, n_reference=ref.n, n_current=cur.n,
+                missing_reference=ref.missing_share, missing_current=cur.missing_share,
+                nonfinite_current=cur.n_nonfinite, min_effect=min_effect,
+                out_of_range=0 if categorical else cur.out_of_range(ref),
+                new_categories=cur.new_categories(ref) if categorical else [])
+    if ref.n < min_samples or cur.n < min_samples:
+        return FeatureDriftResult(**base, statistic=None, p_value=None, drifted=None, status="insufficient data",
+                                  message=f"needs {min_samples} values on each side; "
+                                          f"reference has {ref.n}, current has {cur.n}")
+    r = m.func(ref, cur)
+    drifted = m.drifted(r, thr)
+    effect = r.effect_size
+    if effect is None and m.kind == "distance":
+        effect = r.statistic
+    if drifted and min_effect is not None and effect is not None and effect < min_effect:
+        drifted = False
+        base["message"] = f"significant, but effect {effect:.3g} is below min_effect {min_effect}"
+    rd, cd = _distributions(ref, cur)
+    return FeatureDriftResult(**base, statistic=r.statistic, p_value=r.p_value, p_value_raw=r.p_value,
+                              drifted=drifted, status="drift" if drifted else "no drift", effect_size=effect,
+                              reference_dist=rd, current_dist=cd)
 
 
 def feature_drift(feature: str, reference: pd.Series, current: pd.Series, method: str | None = None,
-                  threshold: float | None = None, n_bins: int = 10, min_samples: int = MIN_SAMPLES
-                  ) -> FeatureDriftResult:
-    """Drift of one feature: clean both sides, pick the method, compute, decide."""
-    categorical = is_categorical(reference.dropna()) if reference.notna().any() else is_categorical(current)
-    ref, miss_ref, _ = _clean(reference, categorical)
-    cur, miss_cur, n_inf = _clean(current, categorical)
-    name = method or choose_method(categorical, len(ref))
-    m = get_method(name, feature)
-    thr = m.default_threshold if threshold is None else threshold
-    base = dict(feature=feature, kind="categorical" if categorical else "numeric", method=name, threshold=thr,
-                n_reference=len(ref), n_current=len(cur), missing_reference=miss_ref, missing_current=miss_cur,
-                nonfinite_current=n_inf)
-    if len(ref) < min_samples or len(cur) < min_samples:
-        return FeatureDriftResult(**base, statistic=None, p_value=None, drifted=None, status="insufficient data",
-                                  message=f"needs {min_samples} values on each side; "
-                                          f"reference has {len(ref)}, current has {len(cur)}")
-    try:
-        r = m.func(ref, cur, categorical=categorical, n_bins=n_bins)
-    except ValueError as exc:
-        raise ConfigError(f"feature {feature!r}: {exc}") from exc
-    drifted = m.drifted(r, thr)
-    rd, cd = _distributions(ref, cur, categorical)
-    return FeatureDriftResult(**base, statistic=r.statistic, p_value=r.p_value, drifted=drifted,
-                              status="drift" if drifted else "no drift", reference_dist=rd, current_dist=cd)
+                  threshold: float | None = None, n_bins: int = 10, min_samples: int = 30,
+                  min_effect: float | None = None) -> FeatureDriftResult:
+    """Drift of one feature given two plain columns (profiles built on the fly)."""
+    kind = "categorical" if (is_categorical(reference.dropna()) if reference.notna().any()
+                             else is_categorical(current)) else "numeric"
+    ref = FeatureProfile.fit(feature, reference, kind=kind, n_bins=n_bins)
+    return compare_feature(ref, CurrentSample.from_series(feature, current, kind), method, threshold,
+                           min_samples, min_effect)
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (same as statsmodels' fdr_bh)."""
+    p = np.asarray(p, dtype=float)
+    n = len(p)
+    if n == 0:
+        return p
+    order = np.argsort(p)
+    ranked = p[order] * n / np.arange(1, n + 1)
+    adj = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.clip(adj, 0, 1)
+    return out
+
+
+def _apply_correction(results: list[FeatureDriftResult]) -> None:
+    tested = [r for r in results if r.p_value is not None and r.drifted is not None]
+    if not tested:
+        return
+    adj = benjamini_hochberg(np.array([r.p_value_raw for r in tested]))
+    for r, q in zip(tested, adj):
+        r.p_value = float(q)
+        was = r.drifted
+        r.drifted = bool(q < r.threshold) and not (r.min_effect is not None and r.effect_size is not None
+                                                   and r.effect_size < r.min_effect)
+        r.status = "drift" if r.drifted else "no drift"
+        if was and not r.drifted and not r.message:
+            r.message = "not significant after the Benjamini-Hochberg correction"
 
 
 @dataclass
@@ -122,6 +165,10 @@ class DriftReport:
     model: str
     results: list[FeatureDriftResult]
     drift_share_threshold: float = 0.5
+    window_rows: int | None = None
+    min_window_rows: int = 0
+    missing_tolerance: float = 0.05
+    correction: str = "none"
 
     @property
     def evaluated(self) -> list[FeatureDriftResult]:
@@ -141,6 +188,17 @@ class DriftReport:
     def dataset_drift(self) -> bool:
         return bool(self.evaluated) and self.drift_share >= self.drift_share_threshold
 
+    @property
+    def small_window(self) -> bool:
+        return self.window_rows is not None and self.window_rows < self.min_window_rows
+
+    @property
+    def missing_drift(self) -> list[str]:
+        """Features whose missing share moved by more than the tolerance."""
+        return [r.feature for r in self.results
+                if np.isfinite(r.missing_current) and np.isfinite(r.missing_reference)
+                and abs(r.missing_current - r.missing_reference) > self.missing_tolerance]
+
     def summary(self) -> pd.DataFrame:
         """One-row verdict for the top of the report."""
         return pd.DataFrame([{
@@ -150,29 +208,43 @@ class DriftReport:
             "drift share": round(self.drift_share, 3),
             "dataset drift": "yes" if self.dataset_drift else "no",
             "insufficient data": sum(r.status == "insufficient data" for r in self.results),
+            "missing-share changes": len(self.missing_drift),
+            "window rows": self.window_rows,
+            "small window": "yes" if self.small_window else "no",
         }])
 
+    def ranked(self) -> pd.DataFrame:
+        """Drifted features, largest effect first."""
+        df = self.to_frame()
+        d = df[df["status"] == "drift"].copy()
+        return d.sort_values("effect_size", ascending=False, na_position="last")[
+            ["feature", "method", "statistic", "p_value", "effect_size"]].reset_index(drop=True)
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per feature, drifted first."""
+        """One row per feature, drifted first (by effect size)."""
         rows = [{
             "feature": r.feature, "type": r.kind, "method": r.method,
             "statistic": r.statistic, "p_value": r.p_value, "threshold": r.threshold,
             "rule": "p < threshold" if METHODS[r.method].kind == "p_value" else "statistic > threshold",
-            "status": r.status, "n_reference": r.n_reference, "n_current": r.n_current,
-            "missing_reference": r.missing_reference, "missing_current": r.missing_current,
-            "nonfinite_current": r.nonfinite_current, "note": r.message,
+            "effect_size": r.effect_size, "status": r.status, "n_reference": r.n_reference, "n_current": r.n_current,
+            "note": r.message,
         } for r in self.results]
         df = pd.DataFrame(rows)
         if df.empty:
             return df
         order = df["status"].map({"drift": 0, "no drift": 1}).fillna(2)
-        return df.assign(_o=order).sort_values(["_o", "feature"]).drop(columns="_o").reset_index(drop=True)
+        return (df.assign(_o=order, _e=-df["effect_size"].fillna(-1)).sort_values(["_o", "_e", "feature"])
+                .drop(columns=["_o", "_e"]).reset_index(drop=True))
 
     def quality(self) -> pd.DataFrame:
-        """Missing share per feature, current vs reference, and non-finite counts."""
+        """Missing share vs reference, non-finite values, out-of-range share, new categories."""
         return pd.DataFrame([{
             "feature": r.feature, "missing_reference": r.missing_reference, "missing_current": r.missing_current,
-            "missing_change": r.missing_current - r.missing_reference, "nonfinite_current": r.nonfinite_current,
+            "missing_change": r.missing_current - r.missing_reference,
+            "missing_flag": "changed" if r.feature in self.missing_drift else "",
+            "nonfinite_current": r.nonfinite_current,
+            "out_of_range_share": (r.out_of_range / r.n_current) if (r.kind == "numeric" and r.n_current) else None,
+            "new_categories": ", ".join(r.new_categories[:10]) + (" …" if len(r.new_categories) > 10 else ""),
             "n_current": r.n_current,
         } for r in self.results])
 
@@ -183,50 +255,75 @@ class DriftReport:
         return plots.drift_distributions(self, max_features=max_features)
 
 
-def detect_drift(reference: pd.DataFrame, current: pd.DataFrame | Callable[[str], pd.Series],
-                 config: DriftDetection, model: str, features: Mapping[str, FeatureDrift] | None = None
-                 ) -> DriftReport:
+def _threshold(config: DriftDetection, fcfg: FeatureDrift) -> float | None:
+    if fcfg.method is not None:
+        return config.threshold_for(fcfg.method, fcfg)
+    return fcfg.threshold
+
+
+def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFrame | Callable[[str, str], CurrentSample | pd.Series],
+                 config: DriftDetection, model: str, features: Mapping[str, FeatureDrift] | None = None,
+                 window_rows: int | None = None) -> DriftReport:
     """Drift of every configured feature of `model`.
 
-    `current` is a frame or a function returning one feature's values, so a store can be read one
-    column at a time. Features without configuration get the automatic method (see choose_method).
+    `reference` is a frame or a ReferenceProfile; `current` a frame or a function (feature, kind)
+    returning that feature's values or CurrentSample, so a store is read one column at a time.
+    Features without a configured method get the automatic choice (see choose_method).
     """
     feats = dict(features if features is not None else config.features_for(model))
     if not feats:
         raise ConfigError(f"drift_detection.models.{model}: no features configured")
-    get = current.__getitem__ if isinstance(current, pd.DataFrame) else current
+    if isinstance(reference, pd.DataFrame):
+        missing = [f for f in feats if f not in reference.columns]
+        if missing:
+            raise ConfigError(f"drift_detection.models.{model}.features.{missing[0]}: not in the reference data; "
+                              f"reference columns: {', '.join(reference.columns)}")
+        profile = ReferenceProfile.fit(reference, list(feats), config.psi_bins)
+    else:
+        profile = reference
+        missing = [f for f in feats if f not in profile.features]
+        if missing:
+            raise ConfigError(f"drift_detection.models.{model}.features.{missing[0]}: not in the reference profile; "
+                              f"profiled: {', '.join(profile.features)}")
+    if isinstance(current, pd.DataFrame):
+        frame = current
+        current = lambda f, kind: frame[f]  # noqa: E731
+        window_rows = len(frame) if window_rows is None else window_rows
     results = []
     for name, fcfg in feats.items():
-        if name not in reference.columns:
-            raise ConfigError(f"drift_detection.models.{model}.features.{name}: not in the reference data; "
-                              f"reference columns: {', '.join(reference.columns)}")
-        thr = None
-        if fcfg.method is not None:
-            thr = config.threshold_for(fcfg.method, fcfg)
-        elif fcfg.threshold is not None:
-            thr = fcfg.threshold
-        results.append(feature_drift(name, reference[name], get(name), fcfg.method, thr, config.psi_bins))
-    return DriftReport(model, results, config.drift_share)
+        ref = profile[name]
+        cur = current(name, ref.kind)
+        if isinstance(cur, pd.Series):
+            cur = CurrentSample.from_series(name, cur, ref.kind)
+        results.append(compare_feature(ref, cur, fcfg.method, _threshold(config, fcfg), config.min_samples,
+                                       fcfg.min_effect))
+    if config.correction == "bh":
+        _apply_correction(results)
+    return DriftReport(model, results, config.drift_share, window_rows, config.min_window_rows,
+                       config.missing_tolerance, config.correction)
 
 
 # --- the review as the notebook runs it -------------------------------------------
 
+def reference_profile(ctx: "ReviewContext", reference_version: str = "") -> ReferenceProfile:
+    """The model's reference profile: from the cache if learned before, else learned and saved."""
+    from workbench.profile_cache import load_or_fit
+
+    return load_or_fit(ctx, reference_version)
+
+
 def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
-    """Drift of `ctx.model` over `ctx.window` against its reference in MLflow, one column at a time."""
-    if ctx.model.reference:
-        from workbench.sources.model_registry import load_reference_file
+    """Drift of `ctx.model` over `ctx.window` against its reference profile, one column at a time."""
+    from workbench.errors import InsufficientData
 
-        reference = load_reference_file(ctx.root / ctx.model.reference)
-    else:
-        reference = ctx.registry.reference(ctx.model.name, reference_version or ctx.latest_version())
     features = ctx.monitoring.drift_detection.features_for(ctx.model.name)
-    if ctx.store.count(ctx.model.name, ctx.window) == 0:
-        from workbench.errors import InsufficientData
-
+    n = ctx.store.count(ctx.model.name, ctx.window)
+    if n == 0:
         raise InsufficientData(f"no predictions of {ctx.model.name!r} in {ctx.window.label} "
                                f"({ctx.window.start:%Y-%m-%d} to {ctx.window.end:%Y-%m-%d}) in the {ctx.store._where()}")
-    return detect_drift(reference, lambda f: ctx.store.read_feature(ctx.model.name, ctx.window, f),
-                        ctx.monitoring.drift_detection, ctx.model.name, features)
+    profile = reference_profile(ctx, reference_version)
+    return detect_drift(profile, lambda f, kind: ctx.store.read_feature(ctx.model.name, ctx.window, f),
+                        ctx.monitoring.drift_detection, ctx.model.name, features, window_rows=n)
 
 
 def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = 3) -> pd.DataFrame:
@@ -251,5 +348,3 @@ def freshness(ctx: "ReviewContext") -> pd.DataFrame:
         "predictions in window": int(counts["predictions"].sum()),
         "empty hours in window": int((counts["predictions"] == 0).sum()),
     }])
-
-

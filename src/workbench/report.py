@@ -35,6 +35,7 @@ class Job:
     parameters: dict
     period_dir: str
     cwd: str
+    wants_output_dir: bool = False
 
 
 @dataclass
@@ -94,6 +95,8 @@ def _run_job(job: Job) -> JobResult:
     status_file = work / f"{job.notebook}.status.json"
     status_file.unlink(missing_ok=True)
     params = {**job.parameters, "status_file": str(status_file)}
+    if job.wants_output_dir:  # side files (e.g. Evidently's HTML) land next to the report
+        params["output_dir"] = str(period / job.model)
     result = JobResult(job.notebook, job.model, "failed")
     try:
         papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
@@ -172,7 +175,8 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
             raise ConfigError(f"parameter(s) {', '.join(unknown)} not declared by {path.name}; "
                               f"it declares: {', '.join(sorted(declared))}")
         for m in chosen:
-            jobs.append(Job(nb, m, str(path), {**given, "model": m}, str(period_dir), str(nb_dir)))
+            jobs.append(Job(nb, m, str(path), {**given, "model": m}, str(period_dir), str(nb_dir),
+                            "output_dir" in declared))
     return window, jobs
 
 

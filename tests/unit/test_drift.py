@@ -82,7 +82,7 @@ def test_detect_drift_with_config_and_column_reader():
                                                      "c": {"method": "psi", "threshold": 0.2}}}})
     calls = []
 
-    def read(col):
+    def read(col, kind):
         calls.append(col)
         return cur[col]
 
@@ -108,3 +108,54 @@ def test_dataset_drift_share_threshold():
     results = [drift.feature_drift("a", ref, shifted, "ks"), drift.feature_drift("b", ref, ref, "ks")]
     assert drift.DriftReport("m", results, 0.5).dataset_drift
     assert not drift.DriftReport("m", results, 0.6).dataset_drift
+
+
+def test_min_effect_turns_a_tiny_significant_shift_into_no_drift():
+    ref = pd.Series(rng.normal(0, 1, 200_000))
+    cur = pd.Series(rng.normal(0.02, 1, 200_000))
+    plain = drift.feature_drift("x", ref, cur, "ks")
+    assert plain.drifted and plain.effect_size < 0.05
+    guarded = drift.feature_drift("x", ref, cur, "ks", min_effect=0.05)
+    assert guarded.drifted is False and "below min_effect" in guarded.message
+
+
+def test_benjamini_hochberg_matches_scipy():
+    from scipy.stats import false_discovery_control
+
+    p = rng.uniform(0, 0.1, 25)
+    np.testing.assert_allclose(drift.benjamini_hochberg(p), false_discovery_control(p), rtol=1e-12)
+
+
+def test_bh_correction_in_detect_drift():
+    n = 400
+    ref = pd.DataFrame({f"f{i}": rng.normal(0, 1, n) for i in range(10)})
+    cur = pd.DataFrame({f"f{i}": rng.normal(0, 1, n) for i in range(10)})
+    feats = {f"f{i}": {"method": "ks"} for i in range(10)}
+    cfg = DriftDetection(correction="bh", models={"m": {"features": feats}})
+    rep = drift.detect_drift(ref, cur, cfg, "m")
+    from scipy.stats import false_discovery_control
+
+    raw = np.array([r.p_value_raw for r in rep.results])
+    np.testing.assert_allclose([r.p_value for r in rep.results], false_discovery_control(raw), rtol=1e-12)
+
+
+def test_quality_signals_missing_out_of_range_new_categories():
+    ref = pd.DataFrame({"x": rng.uniform(0, 10, 1000), "c": rng.choice(["a", "b"], 1000)})
+    x = rng.uniform(0, 12, 1000)
+    x[:200] = np.nan
+    cur = pd.DataFrame({"x": x, "c": rng.choice(["a", "b", "new"], 1000)})
+    cfg = DriftDetection(models={"m": {"features": {"x": {"method": "psi"}, "c": {"method": "psi"}}}})
+    rep = drift.detect_drift(ref, cur, cfg, "m")
+    q = rep.quality().set_index("feature")
+    assert q.loc["x", "missing_flag"] == "changed" and rep.missing_drift == ["x"]
+    finite = x[np.isfinite(x)]
+    expected = np.mean((finite < ref["x"].min()) | (finite > ref["x"].max()))
+    assert q.loc["x", "out_of_range_share"] == pytest.approx(expected)
+    assert q.loc["c", "new_categories"] == "new"
+
+
+def test_small_window_is_flagged():
+    ref = pd.DataFrame({"x": rng.normal(0, 1, 500)})
+    cfg = DriftDetection(min_window_rows=1000, models={"m": {"features": {"x": {"method": "ks"}}}})
+    rep = drift.detect_drift(ref, pd.DataFrame({"x": rng.normal(0, 1, 300)}), cfg, "m")
+    assert rep.small_window and rep.summary()["small window"].iloc[0] == "yes"

@@ -47,11 +47,11 @@ NUMERIC_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name", sorted(dm.METHODS))
+@pytest.mark.parametrize("name", [n for n in sorted(dm.METHODS) if dm.METHODS[n].numeric])
 @pytest.mark.parametrize("case", range(len(NUMERIC_CASES)))
 def test_numeric_methods_match_scipy(name, case):
     ref, cur = NUMERIC_CASES[case]
-    got = dm.METHODS[name].func(ref, cur, categorical=False, n_bins=10)
+    got = dm.compare(name, ref, cur, categorical=False, n_bins=10)
     stat, p = _reference_value(name, ref, cur, categorical=False)
     assert got.statistic == pytest.approx(stat, rel=1e-12, abs=1e-12)
     if p is not None:
@@ -61,11 +61,11 @@ def test_numeric_methods_match_scipy(name, case):
 CATS = np.array(["a", "b", "c", "d"])
 
 
-@pytest.mark.parametrize("name", [n for n in sorted(dm.METHODS) if n in ("psi", "js", "chi2")])
+@pytest.mark.parametrize("name", [n for n in sorted(dm.METHODS) if dm.METHODS[n].categorical])
 def test_categorical_methods_match_scipy(name):
     ref = rng.choice(CATS, 2000, p=[0.4, 0.3, 0.2, 0.1])
     cur = rng.choice(np.append(CATS, "new"), 1500, p=[0.3, 0.3, 0.2, 0.1, 0.1])  # a category unseen in reference
-    got = dm.METHODS[name].func(ref, cur, categorical=True)
+    got = dm.compare(name, ref, cur, categorical=True)
     stat, p = _reference_value(name, ref, cur, categorical=True)
     assert np.isfinite(got.statistic)
     assert got.statistic == pytest.approx(stat, rel=1e-12)
@@ -90,24 +90,43 @@ def test_unknown_method_lists_valid_names():
 def test_psi_is_finite_when_a_bin_empties():
     ref = rng.normal(0, 1, 1000)
     cur = np.full(500, 10.0)  # everything in the top bin
-    assert np.isfinite(dm.psi(ref, cur).statistic)
-    assert dm.psi(ref, cur).statistic > 1
+    r = dm.compare("psi", ref, cur)
+    assert np.isfinite(r.statistic) and r.statistic > 1
 
 
 def test_wasserstein_constant_reference_uses_floor():
     ref = np.full(100, 3.0)
     cur = np.full(100, 3.01)
-    assert dm.wasserstein(ref, cur).statistic == pytest.approx(0.01 / 1e-3)
+    assert dm.compare("wasserstein", ref, cur).statistic == pytest.approx(0.01 / 1e-3)
 
 
 def test_chi2_single_category_is_no_drift():
-    r = dm.chi2(np.array(["x"] * 50), np.array(["x"] * 40), categorical=True)
+    r = dm.compare("chi2", np.array(["x"] * 50), np.array(["x"] * 40), categorical=True)
     assert r.p_value == 1.0
 
 
 def test_ks_rejects_categorical():
-    with pytest.raises(ValueError, match="numeric"):
-        dm.ks(np.array(["a"]), np.array(["b"]), categorical=True)
+    with pytest.raises(ValueError, match="does not apply to categorical"):
+        dm.compare("ks", np.array(["a"]), np.array(["b"]), categorical=True)
+
+
+@pytest.mark.parametrize("n1,n2", [(20_000, 15_000), (200_000, 120_000), (12_000, 9_000)])
+def test_large_sample_ks_and_wasserstein_match_scipy(n1, n2):
+    """Above 10,000 values scipy uses the asymptotic p-value; our merged computation must agree."""
+    ref = np.round(rng.normal(0, 1, n1), 2)  # rounding creates many ties
+    cur = np.round(rng.normal(0.01, 1, n2), 2)
+    got = dm.compare("ks", ref, cur)
+    want = stats.ks_2samp(ref, cur)
+    assert got.statistic == pytest.approx(want.statistic, rel=1e-12, abs=1e-15)
+    assert got.p_value == pytest.approx(want.pvalue, rel=1e-12, abs=1e-300)
+    w = dm.compare("wasserstein", ref, cur).statistic
+    assert w == pytest.approx(stats.wasserstein_distance(ref, cur) / np.std(ref), rel=1e-12)
+
+
+def test_cramers_v_against_scipy_association():
+    table = np.array([[120, 80, 40], [100, 90, 70]])
+    assert dm.cramers_v(table[0], table[1]) == pytest.approx(
+        stats.contingency.association(table, method="cramer", correction=False), rel=1e-12)
 
 
 def test_drift_decision_direction():

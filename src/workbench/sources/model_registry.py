@@ -79,6 +79,30 @@ class ModelRegistry:
         except (MlflowException, OSError) as exc:
             raise self._fail(f"downloading {artifact} of run {run_id}", exc) from exc
 
+    def read_artifact(self, run_id: str, artifact: str) -> bytes | None:
+        """The bytes of one run artifact, or None when the run has no such artifact."""
+        from mlflow.exceptions import MlflowException
+
+        parent = artifact.rsplit("/", 1)[0] if "/" in artifact else ""
+        try:
+            names = {f.path for f in self.client.list_artifacts(run_id, parent or None)}
+        except (MlflowException, OSError) as exc:
+            raise self._fail(f"listing artifacts of run {run_id}", exc) from exc
+        if artifact not in names:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            return self._download(run_id, artifact, tmp).read_bytes()
+
+    def write_artifact(self, run_id: str, path: Path, artifact_dir: str) -> bool:
+        """Attach a file to a run; False (not an error) when the store refuses it."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.log_artifact(run_id, str(path), artifact_dir)
+            return True
+        except (MlflowException, OSError):
+            return False
+
     def reference(self, model: str, version: str) -> pd.DataFrame:
         """The reference (training) data logged with the model version."""
         with tempfile.TemporaryDirectory() as tmp:

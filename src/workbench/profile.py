@@ -1,0 +1,251 @@
+"""Reference profiles and current samples: each feature prepared once, compared many times.
+
+A ReferenceProfile is learned once per model version from the reference (training) data: sorted
+values (for KS and Wasserstein), quantile bin edges and their counts (PSI, JS, chi-square),
+category counts, min/max, missing share and summary statistics. It is saved (an MLflow artifact
+of the model version, or a file cache) and reused, so every week's PSI/JS uses the same bins and
+the reference is not reloaded. A CurrentSample is one feature of the current window, cleaned and
+sorted (or counted) once, built from a column of values or from counts computed in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+OTHER = "__other__"  # the bucket for categories beyond the top-k of a high-cardinality feature
+MAX_CATEGORIES = 200  # a categorical with more distinct values keeps its top TOP_K and OTHER
+TOP_K = 50
+FORMAT_VERSION = 1
+
+
+def is_categorical(s: pd.Series) -> bool:
+    """Strings, booleans and categoricals are categorical; numbers are numeric."""
+    return not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+
+
+def quantile_edges(sorted_values: np.ndarray, n_bins: int = 10) -> np.ndarray:
+    """Interior bin edges at reference quantiles (duplicates dropped: constant data gives one bin).
+
+    Bins are [edge_i, edge_i+1), the first open below and the last open above.
+    """
+    if len(sorted_values) == 0:
+        return np.array([], dtype=float)
+    qs = np.quantile(sorted_values, np.linspace(0, 1, n_bins + 1)[1:-1])
+    return np.unique(qs)
+
+
+def counts_in_bins(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """How many of the (sorted) values fall in each bin [edge_i, edge_i+1) (len(edges) + 1 bins)."""
+    cuts = np.searchsorted(sorted_values, edges, side="left")
+    return np.diff(np.concatenate([[0], cuts, [len(sorted_values)]])).astype(np.int64)
+
+
+def _clean_numeric(s: pd.Series) -> tuple[np.ndarray, int, int]:
+    x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    finite = np.isfinite(x)
+    n_missing = int(np.isnan(x).sum())
+    n_inf = int(len(x) - finite.sum() - n_missing)
+    return np.sort(x[finite]), n_missing, n_inf
+
+
+def _category_counts(s: pd.Series) -> tuple[dict[str, int], int]:
+    missing = int(s.isna().sum())
+    vc = s.dropna().astype(str).value_counts(sort=True)
+    return {str(k): int(v) for k, v in vc.items()}, missing
+
+
+@dataclass
+class FeatureProfile:
+    """What the drift methods need to know about one reference feature."""
+
+    name: str
+    kind: str  # "numeric" | "categorical"
+    n: int  # usable values (finite numbers, non-missing categories)
+    n_missing: int
+    n_nonfinite: int = 0
+    sorted_values: np.ndarray | None = field(default=None, repr=False)
+    edges: np.ndarray | None = None
+    bin_counts: np.ndarray | None = None
+    categories: dict[str, int] | None = None
+    truncated: bool = False  # categories hold the top-k plus OTHER
+    stats: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        return self.n + self.n_missing + self.n_nonfinite
+
+    @property
+    def missing_share(self) -> float:
+        return self.n_missing / self.n_rows if self.n_rows else float("nan")
+
+    @classmethod
+    def fit(cls, name: str, values: pd.Series, kind: str | None = None, n_bins: int = 10,
+            max_categories: int = MAX_CATEGORIES, top_k: int = TOP_K) -> "FeatureProfile":
+        """Learn the profile of one reference column."""
+        kind = kind or ("categorical" if is_categorical(values.dropna() if values.notna().any() else values)
+                        else "numeric")
+        if kind == "categorical":
+            counts, missing = _category_counts(values)
+            truncated = len(counts) > max_categories
+            if truncated:
+                items = list(counts.items())
+                counts = dict(items[:top_k]) | {OTHER: sum(v for _, v in items[top_k:])}
+            n = sum(counts.values())
+            return cls(name, kind, n, missing, categories=counts, truncated=truncated,
+                       stats={"distinct": float(len(counts))})
+        sv, missing, n_inf = _clean_numeric(values)
+        edges = quantile_edges(sv, n_bins)
+        st = {}
+        if len(sv):
+            st = {"min": float(sv[0]), "max": float(sv[-1]), "mean": float(sv.mean()), "std": float(sv.std()),
+                  "p01": float(np.quantile(sv, 0.01)), "median": float(np.median(sv)),
+                  "p99": float(np.quantile(sv, 0.99))}
+        return cls(name, kind, len(sv), missing, n_inf, sorted_values=sv, edges=edges,
+                   bin_counts=counts_in_bins(sv, edges), stats=st)
+
+
+@dataclass
+class CurrentSample:
+    """One feature of the current window, cleaned once: sorted values, or counts from the database."""
+
+    name: str
+    kind: str
+    n: int
+    n_missing: int
+    n_nonfinite: int = 0
+    sorted_values: np.ndarray | None = field(default=None, repr=False)
+    bin_counts: np.ndarray | None = None  # over the reference profile's edges (numeric, from SQL)
+    categories: dict[str, int] | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.n + self.n_missing + self.n_nonfinite
+
+    @property
+    def missing_share(self) -> float:
+        return self.n_missing / self.n_rows if self.n_rows else float("nan")
+
+    @classmethod
+    def from_series(cls, name: str, values: pd.Series, kind: str) -> "CurrentSample":
+        if kind == "categorical":
+            counts, missing = _category_counts(values)
+            return cls(name, kind, sum(counts.values()), missing, categories=counts)
+        sv, missing, n_inf = _clean_numeric(values)
+        return cls(name, kind, len(sv), missing, n_inf, sorted_values=sv)
+
+    def binned(self, profile: FeatureProfile) -> np.ndarray:
+        """Counts over the profile's bins (numeric)."""
+        if self.bin_counts is not None:
+            return self.bin_counts
+        return counts_in_bins(self.sorted_values, profile.edges)
+
+    def out_of_range(self, profile: FeatureProfile) -> int:
+        """Values below the reference minimum or above its maximum (numeric)."""
+        if self.sorted_values is None or not profile.stats:
+            return 0
+        lo = np.searchsorted(self.sorted_values, profile.stats["min"], side="left")
+        hi = len(self.sorted_values) - np.searchsorted(self.sorted_values, profile.stats["max"], side="right")
+        return int(lo + hi)
+
+    def new_categories(self, profile: FeatureProfile) -> list[str]:
+        """Categories seen now but never in the reference (unknowable when the reference was truncated)."""
+        if self.categories is None or profile.categories is None or profile.truncated:
+            return []
+        return sorted(set(self.categories) - set(profile.categories))
+
+
+def aligned_category_counts(profile: FeatureProfile, current: CurrentSample) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Reference and current counts over the same categories (the reference's, then new ones).
+
+    With a truncated reference, current categories outside its top-k are counted as OTHER.
+    """
+    ref = dict(profile.categories or {})
+    cur: dict[str, int] = {}
+    for k, v in (current.categories or {}).items():
+        key = k if (k in ref or not profile.truncated) else OTHER
+        cur[key] = cur.get(key, 0) + v
+    cats = list(ref) + sorted(set(cur) - set(ref))
+    return cats, np.array([ref.get(c, 0) for c in cats], dtype=np.int64), np.array([cur.get(c, 0) for c in cats], dtype=np.int64)
+
+
+@dataclass
+class ReferenceProfile:
+    """Profiles of every monitored feature of one model version's reference data."""
+
+    features: dict[str, FeatureProfile]
+    n_bins: int = 10
+    source: str = ""
+
+    @classmethod
+    def fit(cls, reference: pd.DataFrame, features: list[str] | None = None, n_bins: int = 10,
+            source: str = "") -> "ReferenceProfile":
+        cols = features or list(reference.columns)
+        return cls({c: FeatureProfile.fit(c, reference[c], n_bins=n_bins) for c in cols}, n_bins, source)
+
+    def __getitem__(self, name: str) -> FeatureProfile:
+        return self.features[name]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per feature: type, size, missing share, range or distinct count."""
+        return pd.DataFrame([{"feature": f.name, "type": f.kind, "n": f.n, "missing_share": f.missing_share,
+                              **{k: f.stats.get(k) for k in ("min", "median", "max", "mean", "std")},
+                              "categories": len(f.categories) if f.categories else None}
+                             for f in self.features.values()])
+
+    # --- persistence ---------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        meta = {"format": FORMAT_VERSION, "n_bins": self.n_bins, "source": self.source, "features": {}}
+        arrays = {}
+        for i, (name, f) in enumerate(self.features.items()):
+            meta["features"][name] = {"kind": f.kind, "n": f.n, "n_missing": f.n_missing,
+                                      "n_nonfinite": f.n_nonfinite, "categories": f.categories,
+                                      "truncated": f.truncated, "stats": f.stats, "index": i}
+            if f.kind == "numeric":
+                arrays[f"v{i}"] = f.sorted_values
+                arrays[f"e{i}"] = f.edges
+                arrays[f"c{i}"] = f.bin_counts
+        buf = io.BytesIO()
+        np.savez(buf, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "ReferenceProfile":
+        z = np.load(io.BytesIO(data), allow_pickle=False)
+        meta = json.loads(z["__meta__"].tobytes().decode())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"profile format {meta.get('format')} is not {FORMAT_VERSION}")
+        feats = {}
+        for name, m in meta["features"].items():
+            i = m["index"]
+            numeric = m["kind"] == "numeric"
+            feats[name] = FeatureProfile(
+                name, m["kind"], m["n"], m["n_missing"], m["n_nonfinite"],
+                sorted_values=z[f"v{i}"] if numeric else None, edges=z[f"e{i}"] if numeric else None,
+                bin_counts=z[f"c{i}"] if numeric else None, categories=m["categories"],
+                truncated=m["truncated"], stats=m["stats"])
+        return cls(feats, meta["n_bins"], meta["source"])
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(self.to_bytes())
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ReferenceProfile":
+        return cls.from_bytes(Path(path).read_bytes())
+
+
+def profile_key(model: str, version: str, features: list[str], n_bins: int, source: str) -> str:
+    """A stable name for a profile: changes when the features, bins or reference change."""
+    h = hashlib.sha256(json.dumps([model, version, sorted(features), n_bins, source, FORMAT_VERSION]).encode())
+    return h.hexdigest()[:16]
