@@ -263,12 +263,13 @@ def _threshold(config: DriftDetection, fcfg: FeatureDrift) -> float | None:
 
 def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFrame | Callable[[str, str], CurrentSample | pd.Series],
                  config: DriftDetection, model: str, features: Mapping[str, FeatureDrift] | None = None,
-                 window_rows: int | None = None) -> DriftReport:
+                 window_rows: int | None = None, n_jobs: int = 1) -> DriftReport:
     """Drift of every configured feature of `model`.
 
     `reference` is a frame or a ReferenceProfile; `current` a frame or a function (feature, kind)
     returning that feature's values or CurrentSample, so a store is read one column at a time.
     Features without a configured method get the automatic choice (see choose_method).
+    `n_jobs` threads compare features side by side (memory grows with n_jobs, not with features).
     """
     feats = dict(features if features is not None else config.features_for(model))
     if not feats:
@@ -278,7 +279,7 @@ def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
         if missing:
             raise ConfigError(f"drift_detection.models.{model}.features.{missing[0]}: not in the reference data; "
                               f"reference columns: {', '.join(reference.columns)}")
-        profile = ReferenceProfile.fit(reference, list(feats), config.psi_bins)
+        profile = ReferenceProfile.fit(reference, list(feats), config.psi_bins, n_jobs=n_jobs)
     else:
         profile = reference
         missing = [f for f in feats if f not in profile.features]
@@ -289,14 +290,22 @@ def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
         frame = current
         current = lambda f, kind: frame[f]  # noqa: E731
         window_rows = len(frame) if window_rows is None else window_rows
-    results = []
-    for name, fcfg in feats.items():
+
+    def one(item: tuple[str, FeatureDrift]) -> FeatureDriftResult:
+        name, fcfg = item
         ref = profile[name]
         cur = current(name, ref.kind)
         if isinstance(cur, pd.Series):
             cur = CurrentSample.from_series(name, cur, ref.kind)
-        results.append(compare_feature(ref, cur, fcfg.method, _threshold(config, fcfg), config.min_samples,
-                                       fcfg.min_effect))
+        return compare_feature(ref, cur, fcfg.method, _threshold(config, fcfg), config.min_samples, fcfg.min_effect)
+
+    if n_jobs > 1 and len(feats) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(n_jobs, len(feats))) as pool:
+            results = list(pool.map(one, feats.items()))
+    else:
+        results = [one(item) for item in feats.items()]
     if config.correction == "bh":
         _apply_correction(results)
     return DriftReport(model, results, config.drift_share, window_rows, config.min_window_rows,

@@ -69,17 +69,15 @@ def get_method(name: str, feature: str | None = None) -> Method:
 # --- shared pieces ------------------------------------------------------------------
 
 def _merged_cdfs(ref_sorted: np.ndarray, cur_sorted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge two sorted samples in O(n): merged values and, after each position, the count of
-    reference and of current values at or below it."""
-    n1, n2 = len(ref_sorted), len(cur_sorted)
-    pos = np.searchsorted(ref_sorted, cur_sorted, side="right") + np.arange(n2)
-    is_cur = np.zeros(n1 + n2, dtype=bool)
-    is_cur[pos] = True
-    merged = np.empty(n1 + n2, dtype=float)
-    merged[pos] = cur_sorted
-    merged[~is_cur] = ref_sorted
-    c2 = np.cumsum(is_cur)
-    c1 = np.arange(1, n1 + n2 + 1) - c2
+    """Merge two sorted samples: merged values and, after each position, the count of reference
+    and of current values at or before it. A stable sort of two sorted runs is a linear merge
+    (timsort), and equal values keep reference before current, as searchsorted(side='right') would."""
+    n1 = len(ref_sorted)
+    both = np.concatenate([ref_sorted, cur_sorted])
+    order = np.argsort(both, kind="stable")
+    merged = both[order]
+    c2 = np.cumsum(order >= n1)
+    c1 = np.arange(1, len(both) + 1) - c2
     return merged, c1, c2
 
 

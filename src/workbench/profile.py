@@ -30,6 +30,22 @@ def is_categorical(s: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
 
 
+def sorted_quantile(sorted_values: np.ndarray, q) -> np.ndarray:
+    """np.quantile(..., method='linear') of an already sorted array, without re-partitioning it
+    (the same index and interpolation arithmetic as numpy)."""
+    q = np.asarray(q, dtype=float)
+    n = len(sorted_values)
+    virtual = (n - 1) * q
+    lo = np.floor(virtual)
+    gamma = virtual - lo
+    lo_i = np.clip(lo.astype(np.int64), 0, n - 1)
+    hi_i = np.clip(lo_i + 1, 0, n - 1)
+    a, b = sorted_values[lo_i], sorted_values[hi_i]
+    diff = b - a
+    out = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    return out
+
+
 def quantile_edges(sorted_values: np.ndarray, n_bins: int = 10) -> np.ndarray:
     """Interior bin edges at reference quantiles (duplicates dropped: constant data gives one bin).
 
@@ -37,8 +53,7 @@ def quantile_edges(sorted_values: np.ndarray, n_bins: int = 10) -> np.ndarray:
     """
     if len(sorted_values) == 0:
         return np.array([], dtype=float)
-    qs = np.quantile(sorted_values, np.linspace(0, 1, n_bins + 1)[1:-1])
-    return np.unique(qs)
+    return np.unique(sorted_quantile(sorted_values, np.linspace(0, 1, n_bins + 1)[1:-1]))
 
 
 def counts_in_bins(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -56,9 +71,16 @@ def _clean_numeric(s: pd.Series) -> tuple[np.ndarray, int, int]:
 
 
 def _category_counts(s: pd.Series) -> tuple[dict[str, int], int]:
-    missing = int(s.isna().sum())
-    vc = s.dropna().astype(str).value_counts(sort=True)
-    return {str(k): int(v) for k, v in vc.items()}, missing
+    vc = s.value_counts(sort=False, dropna=False)
+    counts: dict[str, int] = {}
+    missing = 0
+    for k, v in vc.items():
+        if pd.isna(k):
+            missing += int(v)
+        else:
+            key = str(k)
+            counts[key] = counts.get(key, 0) + int(v)  # 1 and "1" are the same category
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])), missing
 
 
 @dataclass
@@ -104,9 +126,9 @@ class FeatureProfile:
         edges = quantile_edges(sv, n_bins)
         st = {}
         if len(sv):
+            p01, median, p99 = sorted_quantile(sv, [0.01, 0.5, 0.99])
             st = {"min": float(sv[0]), "max": float(sv[-1]), "mean": float(sv.mean()), "std": float(sv.std()),
-                  "p01": float(np.quantile(sv, 0.01)), "median": float(np.median(sv)),
-                  "p99": float(np.quantile(sv, 0.99))}
+                  "p01": float(p01), "median": float(median), "p99": float(p99)}
         return cls(name, kind, len(sv), missing, n_inf, sorted_values=sv, edges=edges,
                    bin_counts=counts_in_bins(sv, edges), stats=st)
 
@@ -185,9 +207,16 @@ class ReferenceProfile:
 
     @classmethod
     def fit(cls, reference: pd.DataFrame, features: list[str] | None = None, n_bins: int = 10,
-            source: str = "") -> "ReferenceProfile":
+            source: str = "", n_jobs: int = 1) -> "ReferenceProfile":
+        """Profile each feature; `n_jobs` threads share the work (numpy's sorts release the GIL)."""
         cols = features or list(reference.columns)
-        return cls({c: FeatureProfile.fit(c, reference[c], n_bins=n_bins) for c in cols}, n_bins, source)
+        fit = lambda c: FeatureProfile.fit(c, reference[c], n_bins=n_bins)  # noqa: E731
+        if n_jobs > 1 and len(cols) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(n_jobs, len(cols))) as pool:
+                return cls(dict(zip(cols, pool.map(fit, cols))), n_bins, source)
+        return cls({c: fit(c) for c in cols}, n_bins, source)
 
     def __getitem__(self, name: str) -> FeatureProfile:
         return self.features[name]

@@ -44,3 +44,17 @@ def test_profile_key_changes_with_inputs():
     assert a == profile_key("m", "1", ["y", "x"], 10, "run1")
     assert a != profile_key("m", "1", ["x"], 10, "run1") and a != profile_key("m", "1", ["x", "y"], 5, "run1")
     assert a != profile_key("m", "2", ["x", "y"], 10, "run1")
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 12345])
+def test_sorted_quantile_equals_numpy(n):
+    from workbench.profile import sorted_quantile
+
+    x = np.sort(rng.normal(0, 1, n))
+    q = np.linspace(0, 1, 23)
+    np.testing.assert_array_equal(sorted_quantile(x, q), np.quantile(x, q))
+
+
+def test_category_counts_merge_equal_labels_and_count_missing():
+    f = FeatureProfile.fit("c", pd.Series(["1", 1, None, "a", np.nan], dtype=object), kind="categorical")
+    assert f.categories == {"1": 2, "a": 1} and f.n_missing == 2
