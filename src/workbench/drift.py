@@ -12,7 +12,7 @@ import pandas as pd
 from workbench.config import DriftDetection, FeatureDrift
 from workbench.drift_methods import METHODS, get_method
 from workbench.errors import ConfigError
-from workbench.profile import CurrentSample, FeatureProfile, ReferenceProfile, is_categorical
+from workbench.profile import CurrentSample, FeatureProfile, ReferenceProfile, is_categorical, sorted_quantile
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
@@ -58,6 +58,15 @@ class FeatureDriftResult:
     current_dist: pd.Series | None = field(default=None, repr=False)
 
 
+def plot_edges(ref: FeatureProfile) -> np.ndarray:
+    """The 29 interior edges of the 30 plotting bins over the reference's 0.5-99.5% range."""
+    sv = ref.sorted_values
+    lo, hi = sorted_quantile(sv, [0.005, 0.995]) if len(sv) else (0.0, 1.0)
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return np.linspace(lo, hi, 31)[1:-1]
+
+
 def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, pd.Series]:
     """Shares over common bins for plotting: 30 equal bins over the reference's 0.5–99.5% range."""
     if ref.kind == "categorical":
@@ -68,17 +77,16 @@ def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, 
         c = pd.Series(cc / max(cc.sum(), 1), index=cats)
         top = (r + c).sort_values(ascending=False).index[:15]
         return r[top], c[top]
-    sv = ref.sorted_values
-    lo, hi = (np.quantile(sv, [0.005, 0.995]) if len(sv) else (0.0, 1.0))
-    if hi <= lo:
-        lo, hi = lo - 0.5, hi + 0.5
-    edges = np.linspace(lo, hi, 31)
-    mids = ((edges[:-1] + edges[1:]) / 2).round(4)
     from workbench.profile import counts_in_bins
 
-    rc = counts_in_bins(np.clip(sv, lo, hi), edges[1:-1])
+    inner = plot_edges(ref)
+    step = inner[1] - inner[0] if len(inner) > 1 else 1.0
+    mids = np.r_[inner[0] - step / 2, (inner[:-1] + inner[1:]) / 2, inner[-1] + step / 2].round(4)
+    rc = counts_in_bins(ref.sorted_values, inner)  # the outer bins take everything beyond the range
     if cur.sorted_values is not None:
-        cc = counts_in_bins(np.clip(cur.sorted_values, lo, hi), edges[1:-1])
+        cc = counts_in_bins(cur.sorted_values, inner)
+    elif cur.plot_counts is not None:
+        cc = cur.plot_counts
     else:
         cc = np.zeros_like(rc)
     return pd.Series(rc / max(rc.sum(), 1), index=mids), pd.Series(cc / max(cc.sum(), 1), index=mids)
@@ -321,6 +329,31 @@ def reference_profile(ctx: "ReviewContext", reference_version: str = "") -> Refe
     return load_or_fit(ctx, reference_version)
 
 
+COUNT_METHODS = ("psi", "js", "chi2")
+
+
+def store_sample(store, model: str, window, ref: FeatureProfile, method: str | None) -> CurrentSample:
+    """One feature of the window from the store: counted in the database when the method needs only
+    counts (categorical features; PSI, JS, chi-square on numeric ones), else streamed as a float array."""
+    name = ref.name
+    method = method or choose_method(ref.kind == "categorical", ref.n)
+    if store.can_aggregate and ref.kind == "categorical":
+        counts, missing = store.category_counts(model, window, name)
+        return CurrentSample(name, "categorical", sum(counts.values()), missing, categories=counts)
+    if store.can_aggregate and method in COUNT_METHODS:
+        b = store.bin_counts(model, window, name, ref.edges)
+        rng = store.bin_counts(model, window, name, [ref.stats["min"], np.nextafter(ref.stats["max"], np.inf)]) \
+            if ref.stats else None
+        plot = store.bin_counts(model, window, name, plot_edges(ref))
+        n = int(b["counts"].sum())
+        return CurrentSample(name, "numeric", n, b["missing"], b["nonfinite"], bin_counts=b["counts"],
+                             n_out_of_range=int(rng["counts"][0] + rng["counts"][2]) if rng else 0,
+                             plot_counts=plot["counts"])
+    if store.can_aggregate:
+        return CurrentSample.from_values(name, store.feature_values(model, window, name))
+    return CurrentSample.from_series(name, store.read_feature(model, window, name), ref.kind)
+
+
 def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
     """Drift of `ctx.model` over `ctx.window` against its reference profile, one column at a time."""
     from workbench.errors import InsufficientData
@@ -331,7 +364,8 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
         raise InsufficientData(f"no predictions of {ctx.model.name!r} in {ctx.window.label} "
                                f"({ctx.window.start:%Y-%m-%d} to {ctx.window.end:%Y-%m-%d}) in the {ctx.store._where()}")
     profile = reference_profile(ctx, reference_version)
-    return detect_drift(profile, lambda f, kind: ctx.store.read_feature(ctx.model.name, ctx.window, f),
+    return detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, ctx.window, profile[f],
+                                                              features[f].method),
                         ctx.monitoring.drift_detection, ctx.model.name, features, window_rows=n)
 
 

@@ -120,10 +120,8 @@ def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray, eps: float =
 
 def _effect(ref: FeatureProfile, cur: CurrentSample) -> float | None:
     """Effect size for a test's verdict: normalised Wasserstein for numeric features, Cramér's V
-    for categorical ones (from the sorted values or the counts; None when only counts exist)."""
-    if ref.kind == "numeric":
-        if cur.sorted_values is None:
-            return None
+    for categorical ones and for numeric bins counted in the database."""
+    if ref.kind == "numeric" and cur.sorted_values is not None:
         return _wasserstein(ref.sorted_values, cur.sorted_values) / _norm(ref)
     rc, cc = _counts(ref, cur)
     return cramers_v(rc, cc)

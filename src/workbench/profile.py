@@ -145,6 +145,8 @@ class CurrentSample:
     sorted_values: np.ndarray | None = field(default=None, repr=False)
     bin_counts: np.ndarray | None = None  # over the reference profile's edges (numeric, from SQL)
     categories: dict[str, int] | None = None
+    n_out_of_range: int | None = None  # from SQL when the values were not read
+    plot_counts: np.ndarray | None = None  # over the plotting bins (numeric, from SQL)
 
     @property
     def n_rows(self) -> int:
@@ -153,6 +155,14 @@ class CurrentSample:
     @property
     def missing_share(self) -> float:
         return self.n_missing / self.n_rows if self.n_rows else float("nan")
+
+    @classmethod
+    def from_values(cls, name: str, values: np.ndarray) -> "CurrentSample":
+        """A numeric sample from a float array (NaN = missing)."""
+        finite = np.isfinite(values)
+        n_missing = int(np.isnan(values).sum())
+        return cls(name, "numeric", int(finite.sum()), n_missing, int(len(values) - finite.sum() - n_missing),
+                   sorted_values=np.sort(values[finite]))
 
     @classmethod
     def from_series(cls, name: str, values: pd.Series, kind: str) -> "CurrentSample":
@@ -170,6 +180,8 @@ class CurrentSample:
 
     def out_of_range(self, profile: FeatureProfile) -> int:
         """Values below the reference minimum or above its maximum (numeric)."""
+        if self.n_out_of_range is not None:
+            return self.n_out_of_range
         if self.sorted_values is None or not profile.stats:
             return 0
         lo = np.searchsorted(self.sorted_values, profile.stats["min"], side="left")

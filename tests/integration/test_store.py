@@ -23,7 +23,13 @@ def store_url(request, tmp_path_factory, small_history):
     else:
         url = request.getfixturevalue("postgres_url")
     eng = sa.create_engine(url)
-    database.write_predictions(eng, small_history.predictions)
+    edge = small_history.predictions.head(60).copy()
+    edge["model_name"] = "edge-model"
+    edge["prediction_id"] = [f"edge-{i}" for i in range(60)]
+    edge["timestamp"] = WEEK.start + pd.to_timedelta(range(60), unit="min")
+    edge.loc[edge.index[:3], "monthly_charges"] = [float("inf"), float("-inf"), float("nan")]
+    edge.loc[edge.index[3:5], "contract"] = None
+    database.write_predictions(eng, pd.concat([small_history.predictions, edge], ignore_index=True))
     eng.dispose()
     return url
 
@@ -56,7 +62,7 @@ def test_newest_and_models(store_url, small_history):
     store = PredictionStore(store_url)
     p = small_history.predictions
     assert store.newest("churn-predictor") == p.loc[p["model_name"] == "churn-predictor", "timestamp"].max()
-    assert store.models() == ["churn-predictor", "revenue-predictor"]
+    assert store.models() == ["churn-predictor", "edge-model", "revenue-predictor"]
 
 
 def test_store_is_read_only(store_url):
@@ -108,3 +114,37 @@ def test_unreachable_postgres_is_a_clear_error_without_password():
     with pytest.raises(SourceUnavailable) as e:
         store.count("m", WEEK)
     assert "hunter2" not in str(e.value) and "127.0.0.1:1" in str(e.value)
+
+
+@pytest.mark.parametrize("model", ["churn-predictor", "edge-model"])
+def test_counts_in_the_database_equal_counts_in_memory(store_url, small_history, model):
+    from workbench.drift import plot_edges, store_sample
+    from workbench.profile import CurrentSample, FeatureProfile
+
+    store = PredictionStore(store_url)
+    ref = small_history.references[("churn-predictor", "1.2.0")]
+    values = store.read(model, WEEK, features=["monthly_charges", "contract"], core=[])
+    for feature, method in (("monthly_charges", "psi"), ("contract", "psi"), ("monthly_charges", "chi2")):
+        prof = FeatureProfile.fit(feature, ref[feature])
+        pushed = store_sample(store, model, WEEK, prof, method)
+        local = CurrentSample.from_series(feature, values[feature], prof.kind)
+        assert (pushed.n, pushed.n_missing, pushed.n_nonfinite) == (local.n, local.n_missing, local.n_nonfinite)
+        if prof.kind == "numeric":
+            assert pushed.bin_counts.tolist() == local.binned(prof).tolist()
+            assert pushed.out_of_range(prof) == local.out_of_range(prof)
+            from workbench.profile import counts_in_bins
+            assert pushed.plot_counts.tolist() == counts_in_bins(local.sorted_values, plot_edges(prof)).tolist()
+        else:
+            assert pushed.categories == local.categories
+    if model == "edge-model":
+        local = CurrentSample.from_series("monthly_charges", values["monthly_charges"], "numeric")
+        assert local.n_nonfinite == 2 and local.n_missing == 1
+
+
+def test_streamed_values_equal_read_values(store_url):
+    import numpy as np
+
+    store = PredictionStore(store_url)
+    a = store.feature_values("edge-model", WEEK, "monthly_charges", chunk=7)
+    b = store.read_feature("edge-model", WEEK, "monthly_charges").to_numpy(dtype=float)
+    np.testing.assert_array_equal(np.sort(a), np.sort(b))

@@ -162,6 +162,78 @@ class PredictionStore:
         """One feature column for the window (reads one column at a time, never the wide frame)."""
         return self.read(model, window, features=[feature], core=[])[feature]
 
+    # --- aggregation pushed into the database (one feature at a time) --------------------
+
+    @property
+    def can_aggregate(self) -> bool:
+        """Counts can be computed in SQL (features stored one per column)."""
+        return self.params.features.layout == "columns"
+
+    def _feature_col(self, feature: str) -> sa.Column:
+        t = self.table()
+        if feature not in t.c:
+            raise ConfigError(f"feature {feature!r} not in table {self.params.table!r}; "
+                              f"features there: {', '.join(self.feature_columns())}")
+        return t.c[feature]
+
+    def category_counts(self, model: str, window: Window, feature: str) -> tuple[dict[str, int], int]:
+        """Counts per category of `feature` in the window (GROUP BY in the database), and the missing count."""
+        col = self._feature_col(feature)
+        stmt = (sa.select(col, sa.func.count()).where(self._window_filter(model, window)).group_by(col))
+        with self._connect() as conn:
+            rows = conn.execute(stmt).all()
+        counts: dict[str, int] = {}
+        missing = 0
+        for value, n in rows:
+            if value is None:
+                missing += int(n)
+            else:
+                key = str(value)
+                counts[key] = counts.get(key, 0) + int(n)
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1])), missing
+
+    def bin_counts(self, model: str, window: Window, feature: str, edges) -> dict[str, object]:
+        """Counts of `feature` over bins [edge_i, edge_i+1) computed in the database, plus missing
+        (NULL, or NaN where the database stores it) and non-finite (±inf) counts."""
+        col = self._feature_col(feature)
+        nan, inf = float("nan"), float("inf")
+        whens = [(sa.or_(col.is_(None), col == sa.bindparam("nan", nan, type_=sa.Float)), -2),
+                 (sa.or_(col == sa.bindparam("inf", inf, type_=sa.Float),
+                         col == sa.bindparam("ninf", -inf, type_=sa.Float)), -1)]
+        whens += [(col < sa.bindparam(f"e{i}", float(e), type_=sa.Float), i) for i, e in enumerate(edges)]
+        bucket = sa.case(*whens, else_=len(edges)).label("bucket")
+        stmt = sa.select(bucket, sa.func.count()).where(self._window_filter(model, window)).group_by(bucket)
+        with self._connect() as conn:
+            rows = conn.execute(stmt).all()
+        import numpy as np
+
+        counts = np.zeros(len(edges) + 1, dtype=np.int64)
+        missing = nonfinite = 0
+        for b, n in rows:
+            b = int(b)
+            if b == -2:
+                missing += int(n)
+            elif b == -1:
+                nonfinite += int(n)
+            else:
+                counts[b] += int(n)
+        return {"counts": counts, "missing": missing, "nonfinite": nonfinite}
+
+    def feature_values(self, model: str, window: Window, feature: str, chunk: int = 200_000):
+        """One numeric feature as a float array, streamed in chunks (memory: the array, not rows of objects)."""
+        import numpy as np
+
+        if not self.can_aggregate:
+            return self.read_feature(model, window, feature).to_numpy(dtype=float, na_value=np.nan)
+        col = self._feature_col(feature)
+        stmt = sa.select(col).where(self._window_filter(model, window))
+        parts = []
+        with self._connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
+            for rows in result.partitions(chunk):
+                parts.append(np.array([r[0] for r in rows], dtype=float))
+        return np.concatenate(parts) if parts else np.array([], dtype=float)
+
     def count(self, model: str, window: Window) -> int:
         """Number of predictions of `model` in `window`, counted in the database."""
         stmt = sa.select(sa.func.count()).select_from(self.table()).where(self._window_filter(model, window))
