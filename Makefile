@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WEEK ?=
 ARGS ?=
 
-.PHONY: help setup prometheus demo-up demo-down weekly-report lab test test-unit test-integration test-notebooks bench clean
+.PHONY: help setup prometheus demo-up demo-down weekly-report lab test test-unit bench validity clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,11 @@ test-unit: setup ## unit tests only (no servers)
 
 bench: setup ## drift speed and memory against plain scipy and Evidently on the same data
 	$(BIN)/python benchmarks/drift_bench.py $(ARGS)
+	bash scripts/ensure-postgres.sh
+	$(BIN)/python benchmarks/pg_memory_bench.py
+
+validity: setup ## seeded simulation: false-alarm and detection rates of the drift methods (a few minutes)
+	$(BIN)/python benchmarks/drift_validity.py
 
 clean: demo-down ## remove the virtualenv, demo data and generated reports
 	rm -rf $(VENV) data .pytest_cache

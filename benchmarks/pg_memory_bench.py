@@ -1,0 +1,116 @@
+"""Peak memory of the drift review reading a large window from PostgreSQL.
+
+Loads --rows predictions (default 10,000,000) into a fresh database on the test server
+(scripts/ensure-postgres.sh, or $WORKBENCH_TEST_POSTGRES_URL), then runs the drift review's
+store path (one column at a time: a numeric feature streamed for KS, a numeric one counted in
+SQL for PSI, a categorical one counted by GROUP BY) and prints wall time and peak RSS growth.
+Target: peak RSS growth under 1 GB. The database is dropped afterwards.
+
+    python benchmarks/pg_memory_bench.py [--rows 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).parent))
+from drift_bench import PeakRSS  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def admin_url() -> str:
+    url = os.environ.get("WORKBENCH_TEST_POSTGRES_URL")
+    f = ROOT / ".venv" / "postgres-test-url"
+    if not url and f.exists():
+        url = f.read_text().strip()
+    if not url:
+        sys.exit("no PostgreSQL: run `bash scripts/ensure-postgres.sh` first (make bench does)")
+    return url
+
+
+def load(url: str, rows: int, start: dt.datetime) -> None:
+    import psycopg
+
+    from workbench.demo.database import predictions_table
+
+    eng = sa.create_engine(url)
+    md = sa.MetaData()
+    predictions_table(md)
+    md.create_all(eng)
+    eng.dispose()
+    conninfo = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    rng = np.random.default_rng(0)
+    chunk = 1_000_000
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+        with cur.copy("COPY predictions (prediction_id, model_name, model_version, timestamp, monthly_charges, "
+                      "tenure, contract, prediction) FROM STDIN") as copy:
+            for off in range(0, rows, chunk):
+                n = min(chunk, rows - off)
+                ts = pd.Timestamp(start) + pd.to_timedelta(rng.uniform(0, 7 * 86400, n), unit="s")
+                df = pd.DataFrame({
+                    "id": [f"b{i}" for i in range(off, off + n)], "m": "bench", "v": "1",
+                    "ts": ts.strftime("%Y-%m-%d %H:%M:%S+00"),
+                    "mc": rng.normal(70, 20, n).round(2), "t": rng.integers(0, 72, n).astype(float),
+                    "c": rng.choice(["Month-to-month", "One year", "Two year"], n), "p": 0.0})
+                buf = io.StringIO()
+                df.to_csv(buf, sep="\t", header=False, index=False)
+                copy.write(buf.getvalue())
+        conn.commit()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    a = ap.parse_args()
+    from workbench.config import iso_week
+    from workbench.drift import store_sample
+    from workbench.profile import FeatureProfile
+    from workbench.sources.store import PredictionStore
+
+    admin = admin_url()
+    name = f"wb_bench_{uuid.uuid4().hex[:8]}"
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    week = iso_week("2026-W47")
+    try:
+        t = time.perf_counter()
+        load(url, a.rows, week.start)
+        print(f"loaded {a.rows:,} rows in {time.perf_counter() - t:.0f} s", flush=True)
+        rng = np.random.default_rng(1)
+        ref = pd.DataFrame({"monthly_charges": rng.normal(65, 20, 100_000), "tenure": rng.integers(0, 72, 100_000).astype(float),
+                            "contract": rng.choice(["Month-to-month", "One year", "Two year"], 100_000)})
+        profiles = {c: FeatureProfile.fit(c, ref[c]) for c in ref}
+        store = PredictionStore(url)
+        store.count("bench", week)  # connect and reflect outside the measurement
+        from workbench.drift_methods import METHODS
+
+        for feature, method in (("monthly_charges", "ks"), ("tenure", "psi"), ("contract", "psi")):
+            with PeakRSS() as mem:
+                t = time.perf_counter()
+                sample = store_sample(store, "bench", week, profiles[feature], method)
+                r = METHODS[method].func(profiles[feature], sample)
+                secs = time.perf_counter() - t
+            print(f"{feature:16s} {method:4s} n={sample.n:,} statistic={r.statistic:.4g}  {secs:6.1f} s  "
+                  f"peak RSS +{mem.delta_mb:6.0f} MB  ({'under' if mem.delta_mb < 1024 else 'OVER'} 1 GB)", flush=True)
+    finally:
+        with eng.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
+
+
+if __name__ == "__main__":
+    main()
