@@ -62,7 +62,7 @@ def sample_customers(rng: np.random.Generator, n: int, drifted: np.ndarray | boo
     drifted = np.broadcast_to(np.asarray(drifted, dtype=bool), (n,))
     u = rng.random(n)
     base = np.array([0.55, 0.21, 0.24]).cumsum()
-    shifted = np.array([0.70, 0.16, 0.14]).cumsum()
+    shifted = np.array([0.72, 0.15, 0.13]).cumsum()
     contract = np.where(drifted, np.searchsorted(shifted, u), np.searchsorted(base, u)).clip(0, 2)
     tenure = np.select(
         [contract == 0, contract == 1],
