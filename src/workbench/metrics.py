@@ -1,0 +1,158 @@
+"""Classification and regression metrics as functions of row weights, and the bootstrap built on them.
+
+Every metric here takes a weight matrix W (resamples x rows): row weights of 1 give the plain
+metric (equal to scikit-learn's), the counts of a bootstrap resample give that resample's metric
+(equal to scikit-learn's with `sample_weight`). Computing whole batches of resamples as matrix
+products makes a 1,000-resample bootstrap of 100,000 predictions take seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+LOG_EPS = np.finfo(np.float64).eps
+ERROR_METRICS = {"log_loss", "brier", "mae", "rmse", "mape", "ece"}  # lower is better
+
+
+def _div(a: np.ndarray, b: np.ndarray, empty: float = 0.0) -> np.ndarray:
+    """a / b with `empty` where b == 0 (scikit-learn's zero_division)."""
+    out = np.full(np.broadcast(a, b).shape, empty, dtype=float)
+    np.divide(a, b, out=out, where=b != 0)
+    return out
+
+
+def confusion(y: np.ndarray, yhat: np.ndarray, W: np.ndarray) -> dict[str, np.ndarray]:
+    """Weighted confusion counts of a binary classifier (positive class 1), one per row of W."""
+    pos, pred = (y == 1).astype(float), (yhat == 1).astype(float)
+    return {"tp": W @ (pos * pred), "fp": W @ ((1 - pos) * pred), "fn": W @ (pos * (1 - pred)),
+            "tn": W @ ((1 - pos) * (1 - pred))}
+
+
+def from_confusion(tp, fp, fn, tn) -> dict[str, np.ndarray]:
+    """Accuracy, per-class and support-weighted precision/recall/F1 (the guide's 'weighted')."""
+    n = tp + fp + fn + tn
+    p1, r1 = _div(tp, tp + fp), _div(tp, tp + fn)
+    p0, r0 = _div(tn, tn + fn), _div(tn, tn + fp)
+    f1_1, f1_0 = _div(2 * p1 * r1, p1 + r1), _div(2 * p0 * r0, p0 + r0)
+    s1, s0 = tp + fn, tn + fp
+    return {
+        "accuracy": _div(tp + tn, n, np.nan),
+        "precision": _div(s1 * p1 + s0 * p0, n, np.nan),
+        "recall": _div(s1 * r1 + s0 * r0, n, np.nan),
+        "f1": _div(s1 * f1_1 + s0 * f1_0, n, np.nan),
+        "precision_1": p1, "recall_1": r1, "f1_1": f1_1,
+        "precision_0": p0, "recall_0": r0, "f1_0": f1_0,
+    }
+
+
+def _ranked(score: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted positives and negatives per distinct score, highest score first."""
+    order = np.argsort(-score, kind="mergesort")
+    s = score[order]
+    starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
+    pos = (y[order] == 1).astype(float)
+    Wo = W[:, order]
+    P = np.add.reduceat(Wo * pos, starts, axis=1)
+    N = np.add.reduceat(Wo * (1 - pos), starts, axis=1)
+    return P, N
+
+
+def roc_auc(score: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """ROC AUC (ties count half), NaN where a resample holds one class only."""
+    P, N = _ranked(score, y, W)
+    tp_before = np.cumsum(P, axis=1) - P
+    num = np.sum(N * (tp_before + P / 2), axis=1)
+    return _div(num, P.sum(axis=1) * N.sum(axis=1), np.nan)
+
+
+def average_precision(score: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """PR AUC as scikit-learn's average_precision_score: sum of (R_k - R_k-1) * P_k."""
+    P, N = _ranked(score, y, W)
+    tp, fp = np.cumsum(P, axis=1), np.cumsum(N, axis=1)
+    precision = _div(tp, tp + fp)
+    return _div(np.sum(P * precision, axis=1), P.sum(axis=1), np.nan)
+
+
+def log_loss(prob: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
+    p = np.clip(prob, LOG_EPS, 1 - LOG_EPS)
+    losses = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return _div(W @ losses, W.sum(axis=1), np.nan)
+
+
+def brier(prob: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
+    return _div(W @ (prob - y) ** 2, W.sum(axis=1), np.nan)
+
+
+def classification(y, yhat, prob, W: np.ndarray) -> dict[str, np.ndarray]:
+    """Every binary metric for each row of W (prob may be None: probability metrics are left out)."""
+    y, yhat = np.asarray(y, float), np.asarray(yhat, float)
+    out = from_confusion(**confusion(y, yhat, W))
+    if prob is not None:
+        prob = np.asarray(prob, float)
+        out["roc_auc"] = roc_auc(prob, y, W)
+        out["pr_auc"] = average_precision(prob, y, W)
+        out["log_loss"] = log_loss(prob, y, W)
+        out["brier"] = brier(prob, y, W)
+    return out
+
+
+def regression(y, yhat, W: np.ndarray) -> dict[str, np.ndarray]:
+    """MAE, RMSE, MAPE over non-zero actuals, R², for each row of W."""
+    y, yhat = np.asarray(y, float), np.asarray(yhat, float)
+    e = y - yhat
+    sw = W.sum(axis=1)
+    mean_y = _div(W @ y, sw, np.nan)
+    ss_tot = np.sum(W * (y[None, :] - mean_y[:, None]) ** 2, axis=1)
+    nz = y != 0
+    ape = np.where(nz, np.abs(e) / np.where(nz, np.abs(y), 1.0), 0.0)
+    return {
+        "mae": _div(W @ np.abs(e), sw, np.nan),
+        "rmse": np.sqrt(_div(W @ e**2, sw, np.nan)),
+        "mape": _div(W @ ape, W @ nz.astype(float), np.nan),
+        "r2": 1 - _div(W @ e**2, ss_tot, np.nan),  # NaN when the actuals are constant
+    }
+
+
+def expected_calibration_error(prob, y, bins: int = 10) -> float:
+    """ECE: share-weighted |observed rate - mean predicted probability| over equal-width bins
+    (binned as sklearn.calibration.calibration_curve bins them)."""
+    prob, y = np.asarray(prob, float), np.asarray(y, float)
+    idx = np.searchsorted(np.linspace(0, 1, bins + 1)[1:-1], prob)
+    n = np.bincount(idx, minlength=bins)
+    conf = np.bincount(idx, weights=prob, minlength=bins)
+    obs = np.bincount(idx, weights=y, minlength=bins)
+    keep = n > 0
+    return float(np.sum(np.abs(obs[keep] - conf[keep])) / len(prob))
+
+
+def bootstrap(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, resamples: int = 1000, seed: int = 0,
+              level: float = 0.95, max_cells: int = 4_000_000) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Point estimates and percentile bootstrap intervals of every metric `compute` returns.
+
+    Resamples draw n rows with replacement (as row-count weights), in batches of at most
+    `max_cells` weights. Resamples where a metric is undefined (e.g. one class) are left out of
+    its interval.
+    """
+    point = {k: float(v[0]) for k, v in compute(np.ones((1, n))).items()}
+    if resamples <= 0 or n == 0:
+        return point, {k: (np.nan, np.nan) for k in point}
+    rng = np.random.default_rng(seed)
+    batch = max(1, min(resamples, max_cells // max(n, 1)))
+    draws: dict[str, list[np.ndarray]] = {k: [] for k in point}
+    done = 0
+    while done < resamples:
+        r = min(batch, resamples - done)
+        idx = rng.integers(0, n, size=(r, n))
+        W = np.bincount((np.arange(r)[:, None] * n + idx).ravel(), minlength=r * n).reshape(r, n).astype(float)
+        for k, v in compute(W).items():
+            draws[k].append(v)
+        done += r
+    alpha = (1 - level) / 2
+    ci = {}
+    for k, parts in draws.items():
+        v = np.concatenate(parts)
+        v = v[np.isfinite(v)]
+        ci[k] = (float(np.quantile(v, alpha)), float(np.quantile(v, 1 - alpha))) if len(v) else (np.nan, np.nan)
+    return point, ci

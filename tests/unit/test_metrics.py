@@ -1,0 +1,96 @@
+"""Weighted metrics against scikit-learn (plain and with sample_weight), and bootstrap coverage."""
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from workbench import metrics as wm
+
+rng = np.random.default_rng(3)
+
+
+def _clf(n=2000):
+    y = rng.integers(0, 2, n).astype(float)
+    prob = np.clip(0.3 * y + rng.beta(2, 3, n) * 0.7, 0, 1).round(2)  # rounded: many tied scores
+    return y, (prob >= 0.5).astype(float), prob
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_classification_metrics_equal_sklearn(weighted):
+    y, yhat, prob = _clf()
+    w = rng.integers(0, 4, len(y)).astype(float) if weighted else np.ones(len(y))
+    got = {k: v[0] for k, v in wm.classification(y, yhat, prob, w[None, :]).items()}
+    sw = w if weighted else None
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, yhat, sample_weight=sw), rel=1e-12)
+    assert got["precision"] == pytest.approx(skm.precision_score(y, yhat, average="weighted", sample_weight=sw), rel=1e-12)
+    assert got["recall"] == pytest.approx(skm.recall_score(y, yhat, average="weighted", sample_weight=sw), rel=1e-12)
+    assert got["f1"] == pytest.approx(skm.f1_score(y, yhat, average="weighted", sample_weight=sw), rel=1e-12)
+    p, r, f, _ = skm.precision_recall_fscore_support(y, yhat, sample_weight=sw)
+    assert [got["precision_0"], got["precision_1"]] == pytest.approx(p, rel=1e-12)
+    assert [got["recall_0"], got["recall_1"]] == pytest.approx(r, rel=1e-12)
+    assert [got["f1_0"], got["f1_1"]] == pytest.approx(f, rel=1e-12)
+    assert got["roc_auc"] == pytest.approx(skm.roc_auc_score(y, prob, sample_weight=sw), rel=1e-12)
+    assert got["pr_auc"] == pytest.approx(skm.average_precision_score(y, prob, sample_weight=sw), rel=1e-12)
+    assert got["log_loss"] == pytest.approx(skm.log_loss(y, prob, sample_weight=sw), rel=1e-12)
+    assert got["brier"] == pytest.approx(skm.brier_score_loss(y, prob, sample_weight=sw), rel=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_regression_metrics_equal_sklearn(weighted):
+    y = rng.gamma(2, 10, 1500)
+    yhat = y + rng.normal(0, 3, 1500)
+    w = rng.integers(0, 4, len(y)).astype(float) if weighted else np.ones(len(y))
+    sw = w if weighted else None
+    got = {k: v[0] for k, v in wm.regression(y, yhat, w[None, :]).items()}
+    assert got["mae"] == pytest.approx(skm.mean_absolute_error(y, yhat, sample_weight=sw), rel=1e-12)
+    assert got["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, yhat, sample_weight=sw)), rel=1e-12)
+    assert got["mape"] == pytest.approx(skm.mean_absolute_percentage_error(y, yhat, sample_weight=sw), rel=1e-12)
+    assert got["r2"] == pytest.approx(skm.r2_score(y, yhat, sample_weight=sw), rel=1e-9)
+
+
+def test_ece_against_calibration_curve():
+    from sklearn.calibration import calibration_curve
+
+    y, _, prob = _clf(5000)
+    true, pred = calibration_curve(y, prob, n_bins=10, strategy="uniform")
+    counts = np.bincount(np.searchsorted(np.linspace(0, 1, 11)[1:-1], prob), minlength=10)
+    counts = counts[counts > 0]
+    assert wm.expected_calibration_error(prob, y) == pytest.approx(np.sum(counts / len(y) * np.abs(true - pred)))
+
+
+def test_one_class_resample_gives_nan_auc_not_an_error():
+    y = np.ones(50)
+    out = wm.classification(y, y, np.linspace(0.1, 0.9, 50), np.ones((1, 50)))
+    assert np.isnan(out["roc_auc"][0]) and out["accuracy"][0] == 1.0
+
+
+def test_bootstrap_interval_matches_resampling_by_hand():
+    y, yhat, prob = _clf(300)
+    point, ci = wm.bootstrap(lambda W: wm.classification(y, yhat, prob, W), len(y), resamples=400, seed=1)
+    # the same resamples drawn by hand, metric from scikit-learn
+    r = np.random.default_rng(1)
+    idx = r.integers(0, len(y), size=(400, len(y)))
+    accs = [skm.accuracy_score(y[i], yhat[i]) for i in idx]
+    assert ci["accuracy"] == pytest.approx(tuple(np.quantile(accs, [0.025, 0.975])), rel=1e-12)
+    assert point["accuracy"] == pytest.approx(skm.accuracy_score(y, yhat))
+
+
+def test_bootstrap_ci_covers_the_truth_at_about_the_nominal_rate():
+    """Seeded simulation: 200 samples of 400 predictions from a known population (accuracy 0.8)."""
+    r = np.random.default_rng(7)
+    covered = {"accuracy": 0, "roc_auc": 0}
+    # a population where accuracy is exactly 0.8 and AUC is known in closed form
+    from scipy.stats import norm
+
+    true_auc = norm.cdf(1.5 / np.sqrt(2))
+    for i in range(200):
+        y = r.integers(0, 2, 400).astype(float)
+        correct = r.random(400) < 0.8
+        yhat = np.where(correct, y, 1 - y)
+        score = r.normal(1.5 * y, 1.0)
+        _, ci = wm.bootstrap(lambda W: {"accuracy": wm.from_confusion(**wm.confusion(y, yhat, W))["accuracy"],
+                                        "roc_auc": wm.roc_auc(score, y, W)}, 400, resamples=300, seed=i)
+        covered["accuracy"] += ci["accuracy"][0] <= 0.8 <= ci["accuracy"][1]
+        covered["roc_auc"] += ci["roc_auc"][0] <= true_auc <= ci["roc_auc"][1]
+    for k, v in covered.items():
+        assert 0.90 <= v / 200 <= 0.99, (k, v)
