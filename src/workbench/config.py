@@ -42,6 +42,14 @@ class ModelSpec(_Strict):
 class PerformanceParams(_Strict):
     min_samples: int = Field(10, ge=1)
     accuracy_alert_below: float = Field(0.75, ge=0, le=1)
+    relative_drop_tolerance: float = Field(0.05, ge=0, le=1)  # flag metrics this much worse than the baseline
+    bootstrap_resamples: int = Field(1000, ge=0, le=100_000)
+    bootstrap_seed: int = 0
+    trend_freq: str = "1D"
+    weeks_back: int = Field(4, ge=0, le=52)  # trend history before the window
+    class_count_tolerance: float = Field(0.01, ge=0)  # DB vs Prometheus predictions-by-class, relative
+    ab_min_effect: float = Field(0.01, gt=0)  # smallest A/B difference worth deciding on
+    log_to_mlflow: bool = True
 
 
 class InfrastructureParams(_Strict):

@@ -51,6 +51,7 @@ class ReviewContext:
     connections: Connections
     root: Path
     problems: list[dict[str, str]] = field(default_factory=list)
+    outputs: dict[str, str] = field(default_factory=dict)  # for the report runner (e.g. mlflow_run_id)
 
     @cached_property
     def store(self):
@@ -106,7 +107,8 @@ class ReviewContext:
     def finish(self, status_file: str = "") -> pd.DataFrame:
         """Write the run's status for the report runner; return what could not be computed."""
         if status_file:
-            Path(status_file).write_text(json.dumps({"complete": not self.problems, "problems": self.problems}))
+            Path(status_file).write_text(json.dumps({"complete": not self.problems, "problems": self.problems,
+                                                     "outputs": self.outputs}))
         return self.problems_frame()
 
     def latest_version(self) -> str:

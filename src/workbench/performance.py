@@ -1,7 +1,7 @@
 """The performance review: metrics from predictions joined with their delayed outcomes.
 
-scikit-learn computes every metric; this module decides when a metric can be computed and says
-why not otherwise (too few labelled predictions, one class only, no probabilities).
+Every metric comes with a bootstrap 95% interval (workbench.metrics, equal to scikit-learn on the
+same rows) and, where it cannot be computed, the reason instead of a number.
 """
 
 from __future__ import annotations
@@ -11,20 +11,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
+from workbench import metrics as wm
 from workbench.config import ModelSpec
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
 
-CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier",
+                          "precision_1", "recall_1", "f1_1", "precision_0", "recall_0", "f1_0")
+PROBABILITY_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier")
 REGRESSION_METRICS = ("mae", "rmse", "mape", "r2")
+HEADLINE = {"classification": ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"),
+            "regression": REGRESSION_METRICS}
 
 
 @dataclass
 class PerformanceSummary:
-    """Metrics of one model (or version) over one window, with the notes that qualify them."""
+    """Metrics of one model (or version) over one window, with intervals and the notes that qualify them."""
 
     model: str
     kind: str
@@ -32,77 +36,79 @@ class PerformanceSummary:
     n_labelled: int
     metrics: dict[str, float | None] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    ci: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def label_coverage(self) -> float:
         return self.n_labelled / self.n_predictions if self.n_predictions else 0.0
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per metric: value, or why there is none."""
-        return pd.DataFrame([{"metric": k, "value": v, "note": self.notes.get(k, "")} for k, v in self.metrics.items()])
+    def to_frame(self, headline_only: bool = True) -> pd.DataFrame:
+        """One row per metric: value and 95% CI, or why there is none."""
+        keys = HEADLINE[self.kind] if headline_only else list(self.metrics)
+        return pd.DataFrame([{"metric": k, "value": self.metrics.get(k), "ci_low": self.ci.get(k, (np.nan,))[0],
+                              "ci_high": self.ci.get(k, (np.nan, np.nan))[1], "note": self.notes.get(k, "")}
+                             for k in keys])
 
 
-def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10) -> tuple[dict, dict]:
-    """accuracy, weighted precision/recall/F1 (as the guide does) and ROC AUC, with reasons for gaps."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+def _finite(v) -> float | None:
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10, resamples: int = 0, seed: int = 0
+                           ) -> tuple[dict, dict, dict]:
+    """Binary metrics (positive class 1) with bootstrap CIs, and reasons for the gaps."""
+    y, yhat = np.asarray(y_true, float), np.asarray(y_pred, float)
+    prob = None if y_prob is None or np.all(pd.isna(y_prob)) else np.asarray(y_prob, float)
     values: dict[str, float | None] = dict.fromkeys(CLASSIFICATION_METRICS)
     notes: dict[str, str] = {}
-    n = len(y_true)
+    n = len(y)
     if n < min_samples:
-        for k in values:
-            notes[k] = f"insufficient data: {n} labelled predictions, need {min_samples}"
-        return values, notes
-    values["accuracy"] = float(skm.accuracy_score(y_true, y_pred))
-    values["precision"] = float(skm.precision_score(y_true, y_pred, average="weighted", zero_division=0))
-    values["recall"] = float(skm.recall_score(y_true, y_pred, average="weighted", zero_division=0))
-    values["f1"] = float(skm.f1_score(y_true, y_pred, average="weighted", zero_division=0))
-    classes = np.unique(y_true)
-    if y_prob is None or np.all(pd.isna(y_prob)):
-        notes["roc_auc"] = "undefined: no probabilities logged"
-    elif len(classes) < 2:
-        notes["roc_auc"] = f"undefined: only one class ({classes[0]:g}) among the outcomes"
-    else:
-        values["roc_auc"] = float(skm.roc_auc_score(y_true, np.asarray(y_prob, dtype=float)))
-    return values, notes
+        return values, {k: f"insufficient data: {n} labelled predictions, need {min_samples}" for k in values}, {}
+    point, ci = wm.bootstrap(lambda W: wm.classification(y, yhat, prob, W), n, resamples, seed)
+    values.update({k: _finite(v) for k, v in point.items()})
+    classes = np.unique(y)
+    for k in PROBABILITY_METRICS:
+        if prob is None:
+            notes[k] = "undefined: no probabilities logged"
+        elif len(classes) < 2 and k in ("roc_auc", "pr_auc"):
+            values[k] = None
+            notes[k] = f"undefined: only one class ({classes[0]:g}) among the outcomes"
+    return values, notes, ci
 
 
-def regression_metrics(y_true, y_pred, min_samples: int = 10) -> tuple[dict, dict]:
-    """MAE, RMSE, MAPE (over non-zero actuals only) and R², with reasons for gaps."""
-    y_true, y_pred = np.asarray(y_true, float), np.asarray(y_pred, float)
+def regression_metrics(y_true, y_pred, min_samples: int = 10, resamples: int = 0, seed: int = 0
+                       ) -> tuple[dict, dict, dict]:
+    """MAE, RMSE, MAPE (over non-zero actuals only) and R², with bootstrap CIs and reasons for gaps."""
+    y, yhat = np.asarray(y_true, float), np.asarray(y_pred, float)
     values: dict[str, float | None] = dict.fromkeys(REGRESSION_METRICS)
-    notes: dict[str, str] = {}
-    n = len(y_true)
+    n = len(y)
     if n < min_samples:
-        for k in values:
-            notes[k] = f"insufficient data: {n} labelled predictions, need {min_samples}"
-        return values, notes
-    values["mae"] = float(skm.mean_absolute_error(y_true, y_pred))
-    values["rmse"] = float(np.sqrt(skm.mean_squared_error(y_true, y_pred)))
-    nz = y_true != 0
-    if nz.any():
-        values["mape"] = float(skm.mean_absolute_percentage_error(y_true[nz], y_pred[nz]))
-        if not nz.all():
-            notes["mape"] = f"over the {int(nz.sum())} non-zero actuals ({int((~nz).sum())} zero actuals left out)"
-    else:
+        return values, {k: f"insufficient data: {n} labelled predictions, need {min_samples}" for k in values}, {}
+    point, ci = wm.bootstrap(lambda W: wm.regression(y, yhat, W), n, resamples, seed)
+    values.update({k: _finite(v) for k, v in point.items()})
+    notes: dict[str, str] = {}
+    nz = y != 0
+    if not nz.any():
         notes["mape"] = "undefined: every actual is zero"
-    if np.var(y_true) > 0:
-        values["r2"] = float(skm.r2_score(y_true, y_pred))
-    else:
+    elif not nz.all():
+        notes["mape"] = f"over the {int(nz.sum())} non-zero actuals ({int((~nz).sum())} zero actuals left out)"
+    if values["r2"] is None:
         notes["r2"] = "undefined: actuals are constant"
-    return values, notes
+    return values, notes, ci
 
 
-def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10) -> PerformanceSummary:
+def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples: int = 0, seed: int = 0
+             ) -> PerformanceSummary:
     """Metrics on the labelled predictions in `df` (standard store columns)."""
     labelled = df[df["actual_outcome"].notna()] if len(df) else df
     if spec.type == "classification":
         prob = labelled["probability"].to_numpy() if "probability" in labelled else None
-        values, notes = classification_metrics(labelled["actual_outcome"].to_numpy(), labelled["prediction"].to_numpy(),
-                                               prob, min_samples)
+        values, notes, ci = classification_metrics(labelled["actual_outcome"].to_numpy(),
+                                                   labelled["prediction"].to_numpy(), prob, min_samples, resamples, seed)
     else:
-        values, notes = regression_metrics(labelled["actual_outcome"].to_numpy(), labelled["prediction"].to_numpy(),
-                                           min_samples)
-    return PerformanceSummary(spec.name, spec.type, len(df), len(labelled), values, notes)
+        values, notes, ci = regression_metrics(labelled["actual_outcome"].to_numpy(), labelled["prediction"].to_numpy(),
+                                               min_samples, resamples, seed)
+    return PerformanceSummary(spec.name, spec.type, len(df), len(labelled), values, notes, ci)
 
 
 def by_version(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10) -> pd.DataFrame:
@@ -113,7 +119,8 @@ def by_version(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10) -> pd.D
         key = key if isinstance(key, tuple) else (key,)
         s = evaluate(g, spec, min_samples)
         rows.append({**dict(zip(keys, key)), "predictions": s.n_predictions, "labelled": s.n_labelled,
-                     "label_coverage": round(s.label_coverage, 3), **s.metrics})
+                     "label_coverage": round(s.label_coverage, 3),
+                     **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
     return pd.DataFrame(rows)
 
 
@@ -126,22 +133,30 @@ def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = 
     for (p, v), g in df.groupby([period, "model_version"]):
         s = evaluate(g, spec, min_samples)
         rows.append({"period": p, "model_version": v, "predictions": s.n_predictions, "labelled": s.n_labelled,
-                     "label_coverage": s.label_coverage, **s.metrics})
+                     "label_coverage": s.label_coverage, **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
     return pd.DataFrame(rows)
 
 
-def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], accuracy_alert_below: float | None = None
-                     ) -> pd.DataFrame:
-    """Each metric next to the training baseline from MLflow, with the change and alert flags."""
+def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], accuracy_alert_below: float | None = None,
+                     tolerance: float | None = None) -> pd.DataFrame:
+    """Each metric next to the training baseline from MLflow, with the change and alert flags: accuracy
+    below the guide's threshold, and a relative change for the worse beyond `tolerance`."""
     rows = []
-    for k, v in summary.metrics.items():
-        b = baseline.get(k)
-        flag = ""
+    for k in HEADLINE[summary.kind]:
+        v, b = summary.metrics.get(k), baseline.get(k)
+        flags = []
         if k == "accuracy" and v is not None and accuracy_alert_below is not None and v < accuracy_alert_below:
-            flag = f"below alert threshold {accuracy_alert_below}"
-        rows.append({"metric": k, "this window": v, "training baseline": b,
-                     "change": (v - b) if (v is not None and b is not None) else None, "alert": flag,
-                     "note": summary.notes.get(k, "")})
+            flags.append(f"below alert threshold {accuracy_alert_below}")
+        rel = None
+        if v is not None and b is not None and b != 0:
+            rel = (v - b) / abs(b)
+            worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance if tolerance is not None else False
+            if tolerance is not None and worse:
+                flags.append(f"{abs(rel):.1%} {'above' if k in wm.ERROR_METRICS else 'below'} baseline")
+        lo, hi = summary.ci.get(k, (np.nan, np.nan))
+        rows.append({"metric": k, "this window": v, "ci_low": lo, "ci_high": hi, "training baseline": b,
+                     "change": (v - b) if (v is not None and b is not None) else None, "relative change": rel,
+                     "alert": "; ".join(flags), "note": summary.notes.get(k, "")})
     return pd.DataFrame(rows)
 
 
@@ -152,7 +167,22 @@ def predictions_by_class(df: pd.DataFrame) -> pd.DataFrame:
                          "share": (counts / counts.sum()).round(4).to_numpy()})
 
 
+def calibration(df: pd.DataFrame, bins: int = 10) -> tuple[pd.DataFrame, float]:
+    """Reliability curve (observed rate vs mean probability per bin) and the expected calibration error."""
+    from sklearn.calibration import calibration_curve
+
+    lab = df.dropna(subset=["actual_outcome", "probability"])
+    if lab.empty or lab["actual_outcome"].nunique() < 2:
+        return pd.DataFrame(columns=["mean_probability", "observed_rate"]), float("nan")
+    true, pred = calibration_curve(lab["actual_outcome"], lab["probability"], n_bins=bins)
+    ece = wm.expected_calibration_error(lab["probability"], lab["actual_outcome"], bins)
+    return pd.DataFrame({"mean_probability": pred, "observed_rate": true}), ece
+
+
 # --- the review as the notebook runs it -------------------------------------------
+
+CORE = ["id", "version", "variant", "timestamp", "prediction", "probability", "outcome", "outcome_timestamp"]
+
 
 @dataclass
 class PerformanceReview:
@@ -163,60 +193,89 @@ class PerformanceReview:
     baseline: pd.DataFrame
     trend: pd.DataFrame
     window_predictions: pd.DataFrame = field(repr=False)
+    history: pd.DataFrame = field(repr=False)
+    versions: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def status(self) -> str:
+        alerts = [a for a in self.baseline["alert"] if a] if not self.baseline.empty else []
+        return "ALERT: " + "; ".join(alerts) if alerts else "ok"
+
+    def headline(self) -> pd.DataFrame:
+        """Status, coverage and headline metrics with CIs against the baseline, for the summary."""
+        return self.baseline
+
     def confusion_matrix(self) -> pd.DataFrame:
+        from sklearn import metrics as skm
+
         lab = self.window_predictions.dropna(subset=["actual_outcome"])
         labels = sorted(set(lab["actual_outcome"].astype(int)) | set(lab["prediction"].astype(int)))
         cm = skm.confusion_matrix(lab["actual_outcome"].astype(int), lab["prediction"].astype(int), labels=labels)
         return pd.DataFrame(cm, index=[f"actual {c}" for c in labels], columns=[f"predicted {c}" for c in labels])
 
 
-def review(ctx: "ReviewContext", weeks_back: int = 3) -> PerformanceReview:
-    """Metrics for the window, per version, against the MLflow baseline, and daily over the last weeks."""
+def review(ctx: "ReviewContext") -> PerformanceReview:
+    """Metrics for the window with CIs, per version, against the MLflow baseline, and the trend."""
     from workbench.config import Window
-    from workbench.errors import InsufficientData
+    from workbench.errors import InsufficientData, WorkbenchError
 
     spec, mp = ctx.model, ctx.params.performance
-    core = ["id", "version", "variant", "timestamp", "prediction", "probability", "outcome", "outcome_timestamp"]
-    longer = Window(ctx.window.start - pd.Timedelta(weeks=weeks_back), ctx.window.end, ctx.window.label)
-    history = ctx.store.read(spec.name, longer, core=core)
+    longer = Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.end, ctx.window.label)
+    history = ctx.store.read(spec.name, longer, core=CORE)
     df = history[history["timestamp"] >= ctx.window.start]
     if df.empty:
         raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {ctx.store._where()}")
-    summary = evaluate(df, spec, mp.min_samples)
+    summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed)
     problems = []
     try:
         baseline_metrics = ctx.registry.training_metrics(spec.name, ctx.latest_version())
-    except Exception as exc:  # noqa: BLE001 - the report shows the gap; the cause is kept in the text
-        from workbench.errors import WorkbenchError
-
-        if not isinstance(exc, WorkbenchError):
-            raise
+    except WorkbenchError as exc:
         baseline_metrics, problems = {}, [f"baseline: {exc}"]
     return PerformanceReview(
         summary=summary,
         by_version=by_version(df, spec, mp.min_samples),
         baseline=against_baseline(summary, baseline_metrics,
-                                  mp.accuracy_alert_below if spec.type == "classification" else None),
-        trend=trend(history, spec, mp.min_samples),
+                                  mp.accuracy_alert_below if spec.type == "classification" else None,
+                                  mp.relative_drop_tolerance),
+        trend=trend(history, spec, mp.min_samples, mp.trend_freq),
         window_predictions=df,
+        history=history[history["timestamp"] < ctx.window.start],
+        versions=sorted(df["model_version"].dropna().unique()),
         problems=problems,
     )
 
 
 def prometheus_class_counts(ctx: "ReviewContext") -> pd.DataFrame:
-    """model_predictions_by_class over the window from Prometheus, next to the DB's counts."""
+    """model_predictions_by_class over the window from Prometheus next to the DB's counts, with a flag
+    when they differ by more than the tolerance (prediction logging is broken)."""
     from workbench.infrastructure import promql_string
 
     secs = int((ctx.window.end - ctx.window.start).total_seconds())
-    q = (f'sum by (class) (increase(model_predictions_by_class{{model="{promql_string(ctx.model.name)}"}}[{secs}s]))')
+    q = f'sum by (class) (increase(model_predictions_by_class{{model="{promql_string(ctx.model.name)}"}}[{secs}s]))'
     prom = ctx.prometheus.query(q, at=ctx.window.end)
-    df = ctx.store.read(ctx.model.name, ctx.window, core=["prediction"])
-    db = predictions_by_class(df)
+    db = predictions_by_class(ctx.store.read(ctx.model.name, ctx.window, core=["prediction"]))
     prom = prom.rename(columns={"value": "prometheus"})[["class", "prometheus"]] if not prom.empty else \
         pd.DataFrame(columns=["class", "prometheus"])
     out = db.merge(prom, on="class", how="outer")
     out["prometheus"] = out["prometheus"].astype(float).round()
     out["difference"] = out["predictions"] - out["prometheus"]
+    tol = ctx.params.performance.class_count_tolerance
+    rel = (out["difference"].abs() / out["predictions"].clip(lower=1))
+    out["flag"] = np.where(rel.isna() | (rel > tol), f"differs by more than {tol:.0%}: check prediction logging", "")
     return out
+
+
+def log_results(ctx: "ReviewContext", perf: PerformanceReview) -> str:
+    """Log the window's metrics to MLflow (one run per model and period); returns the run id."""
+    from workbench import results_log
+
+    metrics = {k: v for k, v in perf.summary.metrics.items() if v is not None}
+    metrics |= {f"{k}_ci_low": v[0] for k, v in perf.summary.ci.items() if np.isfinite(v[0])}
+    metrics |= {f"{k}_ci_high": v[1] for k, v in perf.summary.ci.items() if np.isfinite(v[1])}
+    metrics |= {"predictions": perf.summary.n_predictions, "labelled": perf.summary.n_labelled,
+                "label_coverage": perf.summary.label_coverage}
+    run_id = results_log.log_period(ctx.registry.client, ctx.model.name, ctx.window.label, perf.versions, metrics,
+                                    {"workbench.status": perf.status[:250]})
+    ctx.outputs["mlflow_run_id"] = run_id
+    return run_id

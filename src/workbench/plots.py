@@ -130,3 +130,45 @@ def infrastructure_panels(report: "InfrastructureReport", names: list[str] | Non
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
+
+
+def reliability(curve: pd.DataFrame, ece: float, title: str = "Calibration (reliability curve)"):
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.plot([0, 1], [0, 1], color="#999", ls="--", lw=1, label="perfectly calibrated")
+    ax.plot(curve["mean_probability"], curve["observed_rate"], marker="o", color="#2980b9", label="model")
+    ax.set_xlabel("mean predicted probability")
+    ax.set_ylabel("observed churn rate")
+    ax.set_title(f"{title}\nECE = {ece:.3f}", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def label_coverage(cov: pd.DataFrame, delays: pd.Series, title: str = "Label coverage per day"):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3))
+    axes[0].bar(cov["period"], cov["label_coverage"], width=0.8, color="#16a085")
+    axes[0].set_ylim(0, 1)
+    axes[0].set_title(title)
+    axes[0].tick_params(axis="x", rotation=30, labelsize=7)
+    if len(delays):
+        sns.histplot(delays / 24, bins=60, ax=axes[1], color="#8e44ad")
+    axes[1].set_title("Label delay (days)")
+    axes[1].set_xlabel("days from prediction to outcome")
+    fig.tight_layout()
+    return fig
+
+
+def estimated_vs_realised(est: pd.DataFrame, metric: str = "accuracy"):
+    """CBPE's estimate per day next to the realised value where outcomes arrived."""
+    d = est[est["metric"] == metric]
+    if d.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(11, 3))
+    for v, g in d.groupby("model_version"):
+        line = ax.plot(g["period"], g["estimated"], ls="--", marker="o", ms=3, label=f"{v} estimated (CBPE)")
+        ax.plot(g["period"], g["realised"], marker="s", ms=3, color=line[0].get_color(), label=f"{v} realised")
+    ax.set_title(f"{metric}: estimated before labels vs realised")
+    ax.legend(fontsize=7, ncol=2)
+    ax.tick_params(axis="x", rotation=30, labelsize=7)
+    fig.tight_layout()
+    return fig

@@ -128,6 +128,11 @@ def _run_job(job: Job) -> JobResult:
             if result.status == "ok":
                 final.with_suffix(".incomplete.html").unlink(missing_ok=True)
             result.html = str(final.relative_to(period))
+            run_id = (st.get("outputs") or {}).get("mlflow_run_id")
+            if run_id:
+                problem = _attach_to_mlflow(job.parameters.get("source", "auto"), run_id, final)
+                if problem:
+                    result.problems.append(problem)
     if result.status == "failed" and out_nb.exists():
         failed = period / "failed" / job.model / f"{job.notebook}.ipynb"
         failed.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +140,24 @@ def _run_job(job: Job) -> JobResult:
         result.ipynb = str(failed.relative_to(period))
     result.seconds = round(time.monotonic() - started, 1)
     return result
+
+
+def _attach_to_mlflow(source: str, run_id: str, html_file: Path) -> str:
+    """Attach the exported report to the MLflow run the notebook logged; a problem text, or ''."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from workbench import results_log
+    from workbench.context import resolve_connections
+    from workbench.errors import WorkbenchError
+
+    try:
+        uri = resolve_connections(source).mlflow_uri
+        if uri:
+            results_log.attach_report(MlflowClient(uri), run_id, html_file)
+        return ""
+    except (WorkbenchError, MlflowException, OSError) as exc:
+        return f"attaching the report to MLflow run {run_id} failed: {type(exc).__name__}"
 
 
 @dataclass

@@ -78,18 +78,37 @@ def test_down_stops_exactly_the_recorded_process(tmp_path):
     assert not prom.is_running(other)
 
 
-def test_weekly_report_for_churn_predictor_end_to_end(demo_stack, tmp_path, monkeypatch):
+def test_weekly_report_end_to_end(demo_stack, tmp_path, monkeypatch):
     from workbench import report
 
-    root, _ = demo_stack
+    root, conns = demo_stack
     monkeypatch.setenv("WORKBENCH_DEMO_DIR", str(root))
     repo = config.project_root()
-    run = report.run(repo / "params" / "weekly.yaml", out_dir=tmp_path, models=["churn-predictor"], jobs=2)
-    assert [r.status for r in run.results] == ["ok"] * 3, [r.problems for r in run.results]
+    run = report.run(repo / "params" / "weekly.yaml", out_dir=tmp_path, jobs=2)
+    assert [r.status for r in run.results] == ["ok"] * 6, [r.problems for r in run.results]
     html = (run.directory / "churn-predictor" / "01-drift-review.html").read_text()
     assert "monthly_charges" in html and "wasserstein" in html
+    assert (run.directory / "churn-predictor" / "01-drift-review.evidently.html").exists()
     perf = (run.directory / "churn-predictor" / "02-performance-review.html").read_text()
     assert "below alert threshold 0.75" in perf  # the injected accuracy drop is flagged
+    rev = (run.directory / "revenue-predictor" / "02-performance-review.html").read_text()
+    assert "rmse" in rev and "mape" in rev  # regression metrics for the regression model
+
+    # one MLflow run per model for the period, with the HTML attached; a re-run updates it
+    from mlflow.tracking import MlflowClient
+
+    from workbench import results_log
+
+    client = MlflowClient(conns.mlflow_uri)
+    ids = {m: results_log.find_run(client, m, run.period) for m in ("churn-predictor", "revenue-predictor")}
+    assert all(ids.values())
+    for rid in ids.values():
+        assert [a.path for a in client.list_artifacts(rid, "reports")] == ["reports/02-performance-review.html"]
+    assert client.get_run(ids["churn-predictor"]).data.metrics["accuracy"] < 0.75
+    again = report.run(repo / "params" / "weekly.yaml", out_dir=tmp_path, jobs=2, models=["churn-predictor"])
+    assert again.ok
+    exp = client.get_experiment_by_name(results_log.EXPERIMENT)
+    assert len(client.search_runs([exp.experiment_id])) == 2
 
 
 def test_prometheus_down_gives_an_incomplete_report_not_a_traceback(demo_stack, tmp_path, monkeypatch):

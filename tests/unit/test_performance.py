@@ -58,13 +58,13 @@ def test_regression_matches_sklearn_and_handles_zero_actuals():
     y = rng.gamma(2, 10, 300)
     y[:5] = 0.0
     yhat = y + rng.normal(0, 2, 300)
-    vals, notes = performance.regression_metrics(y, yhat)
+    vals, notes, _ = performance.regression_metrics(y, yhat)
     assert vals["mae"] == pytest.approx(skm.mean_absolute_error(y, yhat))
     assert vals["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y, yhat)))
     assert vals["r2"] == pytest.approx(skm.r2_score(y, yhat))
     assert vals["mape"] == pytest.approx(skm.mean_absolute_percentage_error(y[5:], yhat[5:]))
     assert "5 zero actuals left out" in notes["mape"]
-    vals, notes = performance.regression_metrics(np.zeros(20), np.ones(20))
+    vals, notes, _ = performance.regression_metrics(np.zeros(20), np.ones(20))
     assert vals["mape"] is None and "every actual is zero" in notes["mape"]
     assert vals["r2"] is None
 
@@ -89,3 +89,29 @@ def test_predictions_by_class():
     df = pd.DataFrame({"prediction": [0.0, 1.0, 1.0, 0.0, 1.0]})
     out = performance.predictions_by_class(df)
     assert out["class"].tolist() == ["0", "1"] and out["predictions"].tolist() == [2, 3]
+
+
+def test_every_metric_has_a_bootstrap_interval_around_it():
+    df = _clf_frame(800)
+    s = performance.evaluate(df, ModelSpec(name="m", type="classification"), resamples=300, seed=1)
+    frame = s.to_frame().set_index("metric")
+    for k, row in frame.iterrows():
+        assert row["ci_low"] <= row["value"] <= row["ci_high"], k
+
+
+def test_relative_drop_against_baseline_is_flagged_in_the_right_direction():
+    s = performance.PerformanceSummary("m", "regression", 100, 100, {"mae": 6.0, "rmse": 7.0, "mape": 0.08, "r2": 0.80})
+    df = performance.against_baseline(s, {"mae": 5.0, "rmse": 7.0, "mape": 0.08, "r2": 0.95}, tolerance=0.05).set_index("metric")
+    assert "20.0% above baseline" in df.loc["mae", "alert"]  # error metric went up: worse
+    assert "below baseline" in df.loc["r2", "alert"]
+    assert df.loc["rmse", "alert"] == ""
+
+
+def test_calibration_curve_and_ece():
+    from sklearn.calibration import calibration_curve
+
+    df = _clf_frame(3000)
+    curve, ece = performance.calibration(df)
+    true, pred = calibration_curve(df["actual_outcome"], df["probability"], n_bins=10)
+    np.testing.assert_allclose(curve["observed_rate"], true)
+    assert 0 <= ece <= 1

@@ -1,0 +1,92 @@
+"""Performance before the labels arrive: confidence-based performance estimation (CBPE, as
+NannyML does it).
+
+The model's probabilities are calibrated (isotonic regression) on labelled history of the same
+model version; the calibrated probability of each unlabelled prediction is then the expected
+share of it being positive, which gives an expected confusion matrix and, from it, expected
+accuracy, precision, recall and F1; ROC AUC comes from the expected ROC curve. The estimate
+assumes that P(outcome | probability) has not changed: concept drift is invisible to it, which
+is why the report shows estimate and realised side by side where labels exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+
+from workbench import metrics as wm
+
+ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
+
+
+@dataclass
+class CBPE:
+    """fit(probabilities, outcomes) on labelled history; estimate(probabilities, predictions)."""
+
+    threshold: float = 0.5
+
+    def fit(self, prob, y) -> "CBPE":
+        prob, y = np.asarray(prob, float), np.asarray(y, float)
+        if len(np.unique(y)) < 2:
+            raise ValueError("CBPE needs both classes among the labelled history to calibrate")
+        self.calibrator_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(prob, y)
+        self.n_fit_ = len(y)
+        return self
+
+    def calibrated(self, prob) -> np.ndarray:
+        return self.calibrator_.predict(np.asarray(prob, float))
+
+    def estimate(self, prob, yhat=None) -> dict[str, float]:
+        """Expected metrics of predictions whose outcomes are unknown."""
+        prob = np.asarray(prob, float)
+        yhat = (prob >= self.threshold).astype(float) if yhat is None else np.asarray(yhat, float)
+        c = self.calibrated(prob)
+        counts = {"tp": np.array([np.sum(c * yhat)]), "fp": np.array([np.sum((1 - c) * yhat)]),
+                  "fn": np.array([np.sum(c * (1 - yhat))]), "tn": np.array([np.sum((1 - c) * (1 - yhat))])}
+        out = {k: float(v[0]) for k, v in wm.from_confusion(**counts).items() if k in ESTIMATED}
+        out["roc_auc"] = expected_roc_auc(prob, c)
+        return out
+
+
+def expected_roc_auc(score, calibrated) -> float:
+    """ROC AUC of the expected ROC curve: each prediction counts as `calibrated` positive and
+    1 - `calibrated` negative."""
+    order = np.argsort(-np.asarray(score, float), kind="mergesort")
+    s = np.asarray(score, float)[order]
+    c = np.asarray(calibrated, float)[order]
+    starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
+    P = np.add.reduceat(c, starts)
+    N = np.add.reduceat(1 - c, starts)
+    if P.sum() == 0 or N.sum() == 0:
+        return float("nan")
+    return float(np.sum(N * (np.cumsum(P) - P + P / 2)) / (P.sum() * N.sum()))
+
+
+def estimate_by_period(df: pd.DataFrame, history: pd.DataFrame, freq: str = "D", min_history: int = 100
+                       ) -> pd.DataFrame:
+    """Estimated metrics per period and model version, next to the realised ones where labels exist.
+
+    `history` holds labelled predictions (before the periods) used to calibrate each version.
+    """
+    rows = []
+    for version, g in df.groupby("model_version"):
+        h = history[(history["model_version"] == version) & history["actual_outcome"].notna()]
+        if len(h) < min_history or h["actual_outcome"].nunique() < 2:
+            continue
+        est = CBPE().fit(h["probability"], h["actual_outcome"])
+        for period, p in g.groupby(g["timestamp"].dt.floor(freq)):
+            e = est.estimate(p["probability"], p["prediction"])
+            lab = p[p["actual_outcome"].notna()]
+            realised = {}
+            if len(lab) >= 30 and lab["actual_outcome"].nunique() == 2:
+                W = np.ones((1, len(lab)))
+                r = wm.classification(lab["actual_outcome"], lab["prediction"], lab["probability"], W)
+                realised = {k: float(r[k][0]) for k in ESTIMATED}
+            for k in ESTIMATED:
+                rows.append({"period": period, "model_version": version, "metric": k, "estimated": e[k],
+                             "realised": realised.get(k, np.nan), "predictions": len(p),
+                             "label_coverage": len(lab) / len(p)})
+    return pd.DataFrame(rows)

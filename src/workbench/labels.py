@@ -1,0 +1,45 @@
+"""Delayed labels: how many predictions have their outcome yet, and how long outcomes take."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def coverage_by_day(df: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
+    """Per period (by prediction time): predictions, labelled predictions and the label coverage."""
+    g = df.groupby(df["timestamp"].dt.floor(freq))
+    out = pd.DataFrame({"predictions": g.size(), "labelled": g["actual_outcome"].count()})
+    out["label_coverage"] = out["labelled"] / out["predictions"]
+    return out.rename_axis("period").reset_index()
+
+
+def delay_hours(df: pd.DataFrame) -> pd.Series:
+    """outcome_timestamp - timestamp in hours, for predictions whose outcome arrived."""
+    lab = df.dropna(subset=["outcome_timestamp"])
+    return ((lab["outcome_timestamp"] - lab["timestamp"]).dt.total_seconds() / 3600).rename("delay_hours")
+
+
+def delay_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Label delay quantiles (hours) and how many outcomes have not arrived."""
+    d = delay_hours(df)
+    q = d.quantile([0.5, 0.9, 0.99]) if len(d) else pd.Series([np.nan] * 3, index=[0.5, 0.9, 0.99])
+    return pd.DataFrame([{"labelled": len(d), "unlabelled": int(len(df) - len(d)), "median_h": q[0.5],
+                          "p90_h": q[0.9], "p99_h": q[0.99], "max_h": d.max() if len(d) else np.nan}])
+
+
+def maturity(df: pd.DataFrame, now: pd.Timestamp, max_age_days: int = 14) -> pd.DataFrame:
+    """Daily cohort x age (days since prediction): the share of the cohort labelled within that age.
+    Ages the cohort has not reached yet are left empty."""
+    d = df.copy()
+    d["cohort"] = d["timestamp"].dt.floor("D")
+    age = (d["outcome_timestamp"] - d["timestamp"]).dt.total_seconds() / 86400
+    rows = {}
+    for cohort, g in d.groupby("cohort"):
+        a = age.loc[g.index]
+        reached = (now - cohort).total_seconds() / 86400
+        rows[cohort] = {k: (float((a <= k).mean()) if k <= reached else np.nan) for k in range(1, max_age_days + 1)}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "cohort"
+    out.columns = [f"{k}d" for k in out.columns]
+    return out

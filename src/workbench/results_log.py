@@ -1,0 +1,52 @@
+"""The performance review's results in MLflow: one run per model per period (the guide's
+update_model_metrics), tagged with period and model version, holding the metrics and, once
+exported, the HTML report. Re-running a period updates its run instead of adding another."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+EXPERIMENT = "workbench-weekly-reviews"
+
+
+def _experiment_id(client) -> str:
+    from mlflow.exceptions import MlflowException
+
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp:
+        return exp.experiment_id
+    try:
+        return client.create_experiment(EXPERIMENT)
+    except MlflowException:  # created meanwhile by a notebook running in parallel
+        return client.get_experiment_by_name(EXPERIMENT).experiment_id
+
+
+def find_run(client, model: str, period: str) -> str | None:
+    """The run of `model` for `period`, if one was logged before."""
+    q = f"tags.`workbench.model` = '{model.replace(chr(39), '')}' and tags.`workbench.period` = '{period}'"
+    runs = client.search_runs([_experiment_id(client)], filter_string=q, max_results=1)
+    return runs[0].info.run_id if runs else None
+
+
+def log_period(client, model: str, period: str, versions: list[str], metrics: dict[str, float | None],
+               extra_tags: dict[str, str] | None = None) -> str:
+    """Create or update the period's run with `metrics` (undefined ones are skipped); returns its id."""
+    run_id = find_run(client, model, period)
+    if run_id is None:
+        run = client.create_run(_experiment_id(client), run_name=f"{model} {period}",
+                                tags={"workbench.model": model, "workbench.period": period})
+        run_id = run.info.run_id
+    tags = {"model_name": model, "model_version": ",".join(sorted(versions)), **(extra_tags or {})}
+    for k, v in tags.items():
+        client.set_tag(run_id, k, v)
+    for k, v in metrics.items():
+        if v is not None and math.isfinite(v):
+            client.log_metric(run_id, k, float(v))
+    client.set_terminated(run_id)
+    return run_id
+
+
+def attach_report(client, run_id: str, html: Path) -> None:
+    """Attach the exported HTML report to the run (replacing the previous upload of the same name)."""
+    client.log_artifact(run_id, str(html), "reports")

@@ -1,0 +1,92 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn import metrics as skm
+
+from workbench import abtest, cbpe, labels
+
+rng = np.random.default_rng(4)
+
+
+def _log(n=1000):
+    ts = pd.Timestamp("2026-11-16", tz="UTC") + pd.to_timedelta(rng.uniform(0, 7 * 86400, n), unit="s")
+    delay = pd.to_timedelta(rng.exponential(48, n), unit="h")
+    out = (ts + delay).where(rng.random(n) > 0.1)
+    return pd.DataFrame({"timestamp": ts, "outcome_timestamp": out, "actual_outcome": np.where(out.notna(), 1.0, np.nan)})
+
+
+def test_coverage_and_delay():
+    df = _log()
+    cov = labels.coverage_by_day(df)
+    assert cov["predictions"].sum() == len(df) and cov["labelled"].sum() == df["actual_outcome"].notna().sum()
+    d = labels.delay_hours(df)
+    manual = (df["outcome_timestamp"] - df["timestamp"]).dropna().dt.total_seconds() / 3600
+    np.testing.assert_allclose(np.sort(d), np.sort(manual))
+    s = labels.delay_summary(df).iloc[0]
+    assert s["median_h"] == pytest.approx(np.median(manual))
+
+
+def test_maturity_leaves_unreached_ages_empty():
+    df = _log()
+    now = pd.Timestamp("2026-11-24", tz="UTC")
+    m = labels.maturity(df, now, max_age_days=10)
+    last = m.index.max()
+    reached = (now - last).days
+    assert m.loc[last].iloc[reached:].isna().all()
+    first = m.index.min()
+    g = df[df["timestamp"].dt.floor("D") == first]
+    age = (g["outcome_timestamp"] - g["timestamp"]).dt.total_seconds() / 86400
+    assert m.loc[first, "3d"] == pytest.approx((age <= 3).mean())
+
+
+def _simulated(n, shift=0.0):
+    """A model whose probabilities are miscalibrated in a known way (true p = prob ** 1.5)."""
+    x = rng.normal(shift, 1.5, n)
+    prob = 1 / (1 + np.exp(-x))
+    y = (rng.random(n) < prob**1.5).astype(float)
+    return prob, (prob >= 0.5).astype(float), y
+
+
+def test_cbpe_estimates_are_close_to_the_truth_under_covariate_shift():
+    p_ref, _, y_ref = _simulated(20_000)
+    est = cbpe.CBPE().fit(p_ref, y_ref)
+    for shift in (0.0, 0.8, -0.8):
+        p, yhat, y = _simulated(20_000, shift)
+        e = est.estimate(p, yhat)
+        assert e["accuracy"] == pytest.approx(skm.accuracy_score(y, yhat), abs=0.015)
+        assert e["f1"] == pytest.approx(skm.f1_score(y, yhat, average="weighted"), abs=0.02)
+        assert e["precision"] == pytest.approx(skm.precision_score(y, yhat, average="weighted"), abs=0.02)
+        assert e["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p), abs=0.015)
+
+
+def test_cbpe_needs_both_classes():
+    with pytest.raises(ValueError, match="both classes"):
+        cbpe.CBPE().fit([0.2, 0.3], [1, 1])
+
+
+def test_two_proportions_matches_a_hand_z_test_and_mde_has_80_percent_power():
+    r = abtest.two_proportions(800, 1000, 840, 1000)
+    p_pool = 1640 / 2000
+    z = (0.84 - 0.80) / np.sqrt(p_pool * (1 - p_pool) * (2 / 1000))
+    assert r["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
+    assert r["ci_low"] < r["difference"] < r["ci_high"]
+    # power of the z-test at the MDE (normal approximation, computed independently)
+    p1, p2 = 0.80, 0.80 + r["mde_80"]
+    h = 2 * np.arcsin(np.sqrt(p2)) - 2 * np.arcsin(np.sqrt(p1))
+    power = stats.norm.sf(1.959963984540054 - h * np.sqrt(1000 * 1000 / 2000))
+    assert power == pytest.approx(0.8, abs=0.005)
+
+
+def test_underpowered_comparison_says_no_decision_yet():
+    r = abtest.two_proportions(40, 50, 42, 50)
+    assert r["verdict"].startswith("no decision yet") and r["mde_80"] > 0.1
+    big = abtest.two_proportions(80_000, 100_000, 84_000, 100_000)
+    assert "is better" in big["verdict"]
+
+
+def test_compare_variants_on_one_class_does_not_crash():
+    df = pd.DataFrame({"variant": ["A"] * 30 + ["B"] * 30, "model_version": ["1"] * 30 + ["2"] * 30,
+                       "actual_outcome": 1.0, "prediction": 1.0, "probability": rng.random(60)})
+    out = abtest.compare_variants(df, resamples=50).set_index("metric")
+    assert "AUC undefined" in out.loc["roc_auc", "verdict"]
