@@ -52,7 +52,12 @@ def cmd_health(a: argparse.Namespace) -> int:
     from workbench import health
     from workbench.context import resolve_connections
 
-    result = health.check(resolve_connections(a.source))
+    from workbench import config
+
+    extra = {}
+    if a.params.exists():
+        extra = config.load_weekly(a.params).health.extra_urls
+    result = health.check(resolve_connections(a.source), extra, timeout=a.timeout)
     if a.json:
         print(json.dumps(result, indent=2))
     else:
@@ -91,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     h = sub.add_parser("health", help="check Prometheus, the prediction DB and MLflow")
     h.add_argument("--source", choices=["auto", "demo", "env"], default="auto")
     h.add_argument("--json", action="store_true")
+    h.add_argument("--params", type=Path, default=Path("params/weekly.yaml"), help="for health.extra_urls")
+    h.add_argument("--timeout", type=float, default=10.0)
     h.set_defaults(func=cmd_health)
     return p
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from workbench.errors import ConfigError
 
@@ -57,12 +57,25 @@ class InfrastructureParams(_Strict):
     error_ratio_alert: float = Field(0.05, gt=0, le=1)
     rate_window: str = "5m"
     scrape_interval: str = "60s"
+    db_pool_size: int = Field(20, ge=1)
+    max_firings: int = Field(10, ge=1)
 
     @field_validator("rate_window", "scrape_interval")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)
         return v
+
+    @model_validator(mode="after")
+    def _rate_window_covers_four_scrapes(self) -> "InfrastructureParams":
+        if parse_duration(self.rate_window) < 4 * parse_duration(self.scrape_interval):
+            raise ValueError(f"rate_window {self.rate_window} must be at least 4 scrape intervals "
+                             f"({self.scrape_interval}); rate() over fewer points is noise")
+        return self
+
+
+class HealthParams(_Strict):
+    extra_urls: dict[str, str] = Field(default_factory=dict)
 
 
 class StoreColumns(_Strict):
@@ -96,13 +109,14 @@ class StoreParams(_Strict):
 class WeeklyParams(_Strict):
     timezone: Literal["UTC"] = "UTC"
     models: list[ModelSpec] = Field(min_length=1)
-    performance: PerformanceParams = PerformanceParams()
-    infrastructure: InfrastructureParams = InfrastructureParams()
+    performance: PerformanceParams = Field(default_factory=PerformanceParams)
+    infrastructure: InfrastructureParams = Field(default_factory=InfrastructureParams)
     notebooks: list[str] = Field(
         default_factory=lambda: ["01-drift-review", "02-performance-review", "03-infrastructure-review"],
         min_length=1,
     )
-    store: StoreParams = StoreParams()
+    store: StoreParams = Field(default_factory=StoreParams)
+    health: HealthParams = Field(default_factory=HealthParams)
 
     def model(self, name: str) -> ModelSpec:
         """The model named `name`, or a ConfigError listing the configured ones."""
@@ -355,5 +369,79 @@ def load_queries(path: str | Path) -> QueryCatalog:
     path = Path(path)
     try:
         return QueryCatalog.model_validate(_load_yaml(path))
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(path, exc)) from None
+
+
+# --- SLOs (params/slos.yaml) and alert rules (params/alerts.yaml) ----------------------
+
+class Objective(_Strict):
+    name: str
+    title: str = ""
+    objective: float = Field(gt=0, lt=1)
+    good: str
+    total: str
+
+
+class BurnAlert(_Strict):
+    severity: str
+    long: str
+    short: str
+    factor: float = Field(gt=0)
+
+    @field_validator("long", "short")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class SLOParams(_Strict):
+    period: str = "28d"
+    objectives: list[Objective]
+    burn_alerts: list[BurnAlert] = Field(default_factory=list)
+
+    @field_validator("period")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+def load_slos(path: str | Path) -> SLOParams:
+    """Load and validate the SLOs (params/slos.yaml)."""
+    path = Path(path)
+    try:
+        return SLOParams.model_validate(_load_yaml(path))
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(path, exc)) from None
+
+
+class AlertRule(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    alert: str | None = None
+    record: str | None = None
+    expr: str
+    for_: str = Field("0s", alias="for")
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class RuleGroup(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str
+    interval: str | None = None
+    rules: list[AlertRule]
+
+
+class AlertRules(_Strict):
+    groups: list[RuleGroup]
+
+
+def load_alert_rules(path: str | Path) -> AlertRules:
+    """Load a Prometheus rule file (params/alerts.yaml); promtool checks the expressions themselves."""
+    path = Path(path)
+    try:
+        return AlertRules.model_validate(_load_yaml(path))
     except ValidationError as exc:
         raise ConfigError(_format_validation(path, exc)) from None

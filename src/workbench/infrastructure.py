@@ -41,6 +41,18 @@ class Panel:
     queries: list[str]
     data: pd.DataFrame
     problem: str = ""
+    step_s: float = 60.0
+    coverage: float = float("nan")  # share of the expected evaluation points that returned data
+
+    def gridded(self, window: Window) -> pd.DataFrame:
+        """The data on the full step grid, one column per series: no-data stretches stay NaN (gaps)."""
+        if self.data.empty:
+            return pd.DataFrame()
+        labels = [c for c in self.data.columns if c not in ("timestamp", "value")]
+        wide = (self.data.assign(series=self.data[labels].astype(str).agg(" ".join, axis=1) if labels else "value")
+                .pivot_table(index="timestamp", columns="series", values="value", aggfunc="first"))
+        grid = pd.date_range(window.start, window.end, freq=pd.Timedelta(seconds=self.step_s))
+        return wide.reindex(grid)
 
 
 @dataclass
@@ -48,6 +60,7 @@ class InfrastructureReport:
     window: Window
     summary: pd.DataFrame
     panels: dict[str, Panel] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -63,17 +76,17 @@ class InfrastructureReport:
         return plots.infrastructure_panels(self, names)
 
 
-def _values(model: str, window: Window, rate_window: str) -> dict[str, str]:
+def _values(model: str, window: Window, rate_window: str, pool_size: int = 20) -> dict[str, str]:
     secs = int((window.end - window.start).total_seconds())
-    return {"rate": rate_window, "window": f"{secs}s", "model": promql_string(model)}
+    return {"rate": rate_window, "window": f"{secs}s", "model": promql_string(model), "pool_size": str(pool_size)}
 
 
 def summarize(source: PrometheusSource, catalog: QueryCatalog, window: Window, model: str, rate_window: str = "5m",
-              previous: Window | None = None) -> pd.DataFrame:
+              previous: Window | None = None, pool_size: int = 20) -> pd.DataFrame:
     """Each headline number for the window (and the previous window, for week over week)."""
     rows = []
     for name, spec in catalog.summary.items():
-        vals = _values(model, window, rate_window)
+        vals = _values(model, window, rate_window, pool_size)
         q = render(spec.promql, **vals)
         row = {"name": name, "title": render(spec.title, **vals), "unit": spec.unit, "value": math.nan,
                "previous": math.nan, "query": q, "note": ""}
@@ -84,7 +97,8 @@ def summarize(source: PrometheusSource, catalog: QueryCatalog, window: Window, m
             else:
                 row["value"] = float(df["value"].iloc[0])
             if previous is not None:
-                pdf = source.query(render(spec.promql, **_values(model, previous, rate_window)), at=previous.end)
+                pdf = source.query(render(spec.promql, **_values(model, previous, rate_window, pool_size)),
+                                   at=previous.end)
                 if not pdf.empty:
                     row["previous"] = float(pdf["value"].iloc[0])
         except SourceUnavailable as exc:
@@ -96,9 +110,9 @@ def summarize(source: PrometheusSource, catalog: QueryCatalog, window: Window, m
 
 
 def panel(source: PrometheusSource, name: str, spec: QuerySpec, window: Window, model: str, rate_window: str,
-          scrape_interval: str) -> Panel:
+          scrape_interval: str, pool_size: int = 20) -> Panel:
     """Range-query one catalog panel over the window."""
-    vals = _values(model, window, rate_window)
+    vals = _values(model, window, rate_window, pool_size)
     step = step_for((window.end - window.start).total_seconds(), parse_duration(scrape_interval))
     qs = [render(spec.promql, q=str(q), **vals) for q in (spec.quantiles or [None])]
     frames, problem = [], ""
@@ -114,15 +128,22 @@ def panel(source: PrometheusSource, name: str, spec: QuerySpec, window: Window, 
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["timestamp", "value"])
     if not problem and data.empty:
         problem = "no data for this query: " + " ; ".join(qs)
-    return Panel(name, render(spec.title, **vals), spec.unit, qs, data, problem)
+    p = Panel(name, render(spec.title, **vals), spec.unit, qs, data, problem, step)
+    if not data.empty:
+        expected = int((window.end - window.start).total_seconds() // step) + 1
+        p.coverage = float(p.gridded(window).notna().sum().mean() / expected)
+    return p
 
 
 def review(source: PrometheusSource, catalog: QueryCatalog, window: Window, model: str, rate_window: str = "5m",
-           scrape_interval: str = "60s") -> InfrastructureReport:
+           scrape_interval: str = "60s", pool_size: int = 20) -> InfrastructureReport:
     """The whole infrastructure review for one window."""
-    summary = summarize(source, catalog, window, model, rate_window, previous=window.previous())
-    panels = {n: panel(source, n, s, window, model, rate_window, scrape_interval) for n, s in catalog.panels.items()}
-    return InfrastructureReport(window, summary, panels)
+    summary = summarize(source, catalog, window, model, rate_window, previous=window.previous(), pool_size=pool_size)
+    panels = {n: panel(source, n, s, window, model, rate_window, scrape_interval, pool_size)
+              for n, s in catalog.panels.items()}
+    rep = InfrastructureReport(window, summary, panels)
+    rep.warnings = list(source.warnings)
+    return rep
 
 
 def outages(up: pd.DataFrame, label: str = "job") -> pd.DataFrame:
@@ -144,4 +165,12 @@ def outages(up: pd.DataFrame, label: str = "job") -> pd.DataFrame:
 def run(ctx: "ReviewContext") -> InfrastructureReport:
     """The infrastructure review for the notebook's model and window."""
     ip = ctx.params.infrastructure
-    return review(ctx.prometheus, ctx.queries, ctx.window, ctx.model.name, ip.rate_window, ip.scrape_interval)
+    return review(ctx.prometheus, ctx.queries, ctx.window, ctx.model.name, ip.rate_window, ip.scrape_interval,
+                  ip.db_pool_size)
+
+
+def coverage(report: InfrastructureReport) -> pd.DataFrame:
+    """Per panel: data coverage over the window (no-data stretches count here, never as zeros)."""
+    return pd.DataFrame([{"panel": p.title, "coverage": p.coverage, "series": p.data.drop(columns=["timestamp", "value"],
+                          errors="ignore").drop_duplicates().shape[0] if not p.data.empty else 0,
+                          "note": p.problem} for p in report.panels.values()])

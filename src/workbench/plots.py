@@ -116,13 +116,11 @@ def infrastructure_panels(report: "InfrastructureReport", names: list[str] | Non
             ax.text(0.5, 0.5, p.problem[:160], ha="center", va="center", fontsize=8, color="#c0392b",
                     transform=ax.transAxes, wrap=True)
         else:
-            hue = [c for c in df.columns if c not in ("timestamp", "value")]
-            if hue:
-                for key, g in df.groupby(hue):
-                    ax.plot(g["timestamp"], g["value"], lw=1, label=" ".join(map(str, key if isinstance(key, tuple) else (key,))))
+            wide = p.gridded(report.window)  # on the full grid: missing data shows as gaps, never as zeros
+            for col in wide.columns:
+                ax.plot(wide.index, wide[col].to_numpy(), lw=1, label=str(col))
+            if len(wide.columns) > 1 or str(wide.columns[0]) != "value":
                 ax.legend(fontsize=7, loc="upper left")
-            else:
-                ax.plot(df["timestamp"], df["value"], lw=1)
         if thresholds and p.name in thresholds:
             ax.axhline(thresholds[p.name], color="#c0392b", ls="--", lw=1)
         ax.set_title(p.title, fontsize=9)

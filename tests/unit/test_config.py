@@ -109,3 +109,10 @@ def test_reference_file_loader(tmp_path):
     (tmp_path / "ref.txt").write_text("x")
     with pytest.raises(ConfigError, match="parquet or .csv"):
         load_reference_file(tmp_path / "ref.txt")
+
+
+def test_rate_window_must_cover_four_scrape_intervals(tmp_path):
+    p = tmp_path / "weekly.yaml"
+    p.write_text("models:\n  - name: m\n    type: regression\ninfrastructure:\n  rate_window: 2m\n  scrape_interval: 60s\n")
+    with pytest.raises(ConfigError, match="at least 4 scrape intervals"):
+        config.load_weekly(p)

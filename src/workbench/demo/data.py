@@ -48,7 +48,7 @@ def plan_incidents(end: dt.datetime) -> Incidents:
     fri = week.end - dt.timedelta(days=3)
     return Incidents(
         drift_start=drift_start,
-        latency=(sat + dt.timedelta(hours=14), sat + dt.timedelta(hours=14, minutes=40)),
+        latency=(sat + dt.timedelta(hours=14), sat + dt.timedelta(hours=14, minutes=50)),
         errors=(fri + dt.timedelta(hours=10), fri + dt.timedelta(hours=10, minutes=30)),
         outages={
             "redis-exporter": (week.start - dt.timedelta(days=5, hours=-3), week.start - dt.timedelta(days=5, hours=-3, minutes=-15)),
@@ -188,7 +188,7 @@ def generate(end: dt.datetime, seed: int = 7, weekly_volume: int = 100_000, days
     churn["actual_outcome"] = actual.astype(float)
     churn["outcome_timestamp"] = _outcome_times(rng, churn["timestamp"], 3.0, end)
     frames.append(churn)
-    err_rate = np.where(in_errors, 0.12, 0.0008)
+    err_rate = np.where(in_errors, 0.20, 0.0008)
     for v in CHURN_VERSIONS:
         per_v = np.bincount(
             np.repeat(np.arange(len(minutes)), churn_counts)[churn["model_version"].to_numpy() == v],

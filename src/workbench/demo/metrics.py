@@ -213,6 +213,20 @@ def write_openmetrics(h: DemoHistory, paths: list[Path], seed: int = 7) -> int:
             w.series("up", {"job": job, "instance": inst}, (~_down_mask(h, job)).astype(int), True)
             n_series += 1
 
+        w.family("scrape_duration_seconds", "gauge", "Duration of the scrape.")
+        scraped = {}
+        for job, inst in JOBS.items():
+            down = _down_mask(h, job)
+            dur = np.where(down, np.nan, np.abs(rng.normal(0.012 if job == "mlops-api" else 0.006, 0.002, len(load))))
+            w.series("scrape_duration_seconds", {"job": job, "instance": inst}, np.nan_to_num(dur, nan=10.0))
+            scraped[job] = np.where(down, 0, {"mlops-api": 420, "mlflow": 180, "postgres-exporter": 310,
+                                              "redis-exporter": 150}[job])
+            n_series += 1
+        w.family("scrape_samples_scraped", "gauge", "Samples the target exposed.")
+        for job, inst in JOBS.items():
+            w.series("scrape_samples_scraped", {"job": job, "instance": inst}, scraped[job], True)
+            n_series += 1
+
         w.family("process_cpu_seconds", "counter", "CPU time used by the process.")
         mem = {}
         for job in ("mlops-api", "mlflow"):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from workbench.config import redact
@@ -64,7 +64,14 @@ def to_frame(result: list[dict], kind: str) -> pd.DataFrame:
 
 @dataclass
 class PrometheusSource:
-    """A Prometheus server: `query` (instant) and `query_range` return tidy frames."""
+    """A server speaking the Prometheus HTTP API: `query` (instant) and `query_range` return tidy frames.
+
+    Requests go to the documented /api/v1/query and /api/v1/query_range endpoints (so Thanos, Mimir
+    and VictoriaMetrics work too) over one session: bounded timeouts, retries only on 502/503/504
+    and connection errors, never on a 4xx; the server's error text and warnings are kept.
+    prometheus-api-client is used for the health check; its query methods drop warnings and error
+    bodies, which a report must show.
+    """
 
     url: str
     timeout: float = 30.0
@@ -72,8 +79,14 @@ class PrometheusSource:
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        from requests.adapters import HTTPAdapter
+
+        self.url = self.url.rstrip("/")
         retry = Retry(total=2, backoff_factor=0.3, status_forcelist=[502, 503, 504],
                       allowed_methods=["GET", "POST"], raise_on_status=False)
+        self._session = requests.Session()
+        self._session.mount("http://", HTTPAdapter(max_retries=retry))
+        self._session.mount("https://", HTTPAdapter(max_retries=retry))
         self._client = PrometheusConnect(url=self.url, disable_ssl=False, retry=retry, timeout=self.timeout)
 
     @property
@@ -92,15 +105,33 @@ class PrometheusSource:
         if getattr(self, "_unreachable", None):
             raise SourceUnavailable(f"{self._unreachable}; query {query!r} not run")
 
+    def _api(self, endpoint: str, query: str, params: dict) -> dict:
+        self._check_reachable(query)
+        try:
+            r = self._session.post(f"{self.url}/api/v1/{endpoint}", data={"query": query, **params},
+                                   timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise self._fail(query, exc) from exc
+        try:
+            body = r.json()
+        except ValueError:
+            body = {}
+        if r.status_code != 200 or body.get("status") != "success":
+            detail = body.get("error") or r.text[:300]
+            kind = body.get("errorType", f"HTTP {r.status_code}")
+            raise SourceUnavailable(f"Prometheus at {self.display_url}: query {query!r} failed: "
+                                    f"{kind}: {redact(str(detail))}")
+        for w in body.get("warnings") or []:
+            self.warnings.append(f"{query}: {w}")
+        return body["data"]
+
     def query(self, promql: str, at: dt.datetime | None = None) -> pd.DataFrame:
         """Instant query at `at` (default: now)."""
-        params = {"time": _utc(at).timestamp()} if at is not None else None
-        self._check_reachable(promql)
-        try:
-            result = self._client.custom_query(promql, params=params)
-        except (PrometheusApiClientException, requests.RequestException, ValueError) as exc:
-            raise self._fail(promql, exc) from exc
-        return to_frame(result, "vector")
+        params = {"time": _utc(at).timestamp()} if at is not None else {}
+        data = self._api("query", promql, params)
+        if data.get("resultType") in ("scalar", "string"):
+            return to_frame([{"metric": {}, "value": data["result"]}], "vector")
+        return to_frame(data["result"], "vector")
 
     def query_range(self, promql: str, start: dt.datetime, end: dt.datetime, step: float | str = 60
                     ) -> pd.DataFrame:
@@ -110,12 +141,9 @@ class PrometheusSource:
         step_s = parse_duration(step) if isinstance(step, str) else float(step)
         frames = []
         for a, b in split_range(start, end, step_s, self.max_points):
-            self._check_reachable(promql)
-            try:
-                result = self._client.custom_query_range(promql, start_time=a, end_time=b, step=f"{step_s:g}s")
-            except (PrometheusApiClientException, requests.RequestException, ValueError) as exc:
-                raise self._fail(promql, exc) from exc
-            frames.append(to_frame(result, "matrix"))
+            data = self._api("query_range", promql, {"start": a.timestamp(), "end": b.timestamp(),
+                                                      "step": f"{step_s:g}s"})
+            frames.append(to_frame(data["result"], "matrix"))
         frames = [f for f in frames if len(f)]
         if not frames:
             return to_frame([], "matrix")
@@ -124,7 +152,7 @@ class PrometheusSource:
         return df.drop_duplicates(subset=keys, keep="first").sort_values(keys, ignore_index=True)
 
     def healthy(self) -> bool:
-        """True when the server answers /-/healthy (or its API) within the timeout."""
+        """True when the server answers within the timeout."""
         try:
             return bool(self._client.check_prometheus_connection())
         except requests.RequestException:

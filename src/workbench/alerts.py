@@ -1,0 +1,186 @@
+"""Alert rules back-tested over the window: each rule's expression evaluated at its group's interval
+(range queries), `for:` applied, giving the firing episodes it would have produced; compared with
+the server's own ALERTS series where it has one, and noisy rules listed."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from workbench.config import AlertRules, Window, parse_duration
+from workbench.errors import SourceUnavailable
+from workbench.sources.prometheus import PrometheusSource
+
+EPISODE_COLUMNS = ["alert", "severity", "labels", "pending_since", "start", "end", "duration"]
+
+
+def _label_key(row: pd.Series, cols: list[str]) -> str:
+    return ", ".join(f"{c}={row[c]}" for c in cols if pd.notna(row[c]))
+
+
+def replay_rule(src: PrometheusSource, name: str, expr: str, for_s: float, interval_s: float, window: Window,
+                severity: str = "") -> pd.DataFrame:
+    """Firing episodes of one alerting rule: per label set, runs of evaluations that returned a value;
+    a run fires `for_s` after it starts (if it lasts that long) and ends one interval after its last
+    evaluation, as Prometheus resolves it."""
+    # start early enough that a condition already pending at the window start is seen
+    lead = pd.Timedelta(seconds=for_s + interval_s)
+    df = src.query_range(expr, window.start - lead, window.end, interval_s)
+    rows = []
+    if df.empty:
+        return pd.DataFrame(columns=EPISODE_COLUMNS)
+    labels = [c for c in df.columns if c not in ("timestamp", "value", "__name__")]
+    df["_key"] = df.apply(lambda r: _label_key(r, labels), axis=1) if labels else ""
+    step = pd.Timedelta(seconds=interval_s)
+    for key, g in df.groupby("_key"):
+        ts = g["timestamp"].sort_values().reset_index(drop=True)
+        breaks = ts.diff() > step * 1.5
+        for _, run in ts.groupby(breaks.cumsum()):
+            first, last = run.iloc[0], run.iloc[-1]
+            fire = first + pd.Timedelta(seconds=for_s)
+            if fire > last:
+                continue  # pending only: the condition did not hold for `for`
+            end = last + step
+            if end <= window.start or fire >= window.end:
+                continue
+            rows.append({"alert": name, "severity": severity, "labels": key, "pending_since": first,
+                         "start": fire, "end": end, "duration": end - fire})
+    return pd.DataFrame(rows, columns=EPISODE_COLUMNS)
+
+
+def replay(src: PrometheusSource, rules: AlertRules, window: Window, default_interval: str = "60s"
+           ) -> tuple[pd.DataFrame, list[str]]:
+    """Episodes of every alerting rule, and the problems (rules whose query failed)."""
+    frames, problems = [], []
+    for group in rules.groups:
+        interval = parse_duration(group.interval or default_interval)
+        for r in group.rules:
+            if not r.alert:
+                continue
+            try:
+                frames.append(replay_rule(src, r.alert, r.expr, parse_duration(r.for_), interval, window,
+                                          r.labels.get("severity", "")))
+            except SourceUnavailable as exc:
+                problems.append(f"alert {r.alert}: {exc}")
+    frames = [f for f in frames if len(f)]
+    eps = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EPISODE_COLUMNS)
+    return eps.sort_values(["start", "alert"], ignore_index=True) if len(eps) else eps, problems
+
+
+def recorded(src: PrometheusSource, window: Window, step: float = 60) -> pd.DataFrame:
+    """Firing intervals the server itself recorded in ALERTS over the window."""
+    df = src.query_range('ALERTS{alertstate="firing"}', window.start, window.end, step)
+    rows = []
+    if df.empty:
+        return pd.DataFrame(columns=["alert", "start", "end"])
+    s = pd.Timedelta(seconds=step)
+    for name, g in df.groupby("alertname"):
+        ts = g["timestamp"].drop_duplicates().sort_values().reset_index(drop=True)
+        for _, run in ts.groupby((ts.diff() > s * 1.5).cumsum()):
+            rows.append({"alert": name, "start": run.iloc[0], "end": run.iloc[-1] + s})
+    return pd.DataFrame(rows)
+
+
+def compare_with_recorded(episodes: pd.DataFrame, rec: pd.DataFrame) -> pd.DataFrame:
+    """Replayed episodes with no overlapping recorded firing, and recorded firings not replayed."""
+    rows = []
+    for _, e in episodes.iterrows():
+        r = rec[(rec["alert"] == e["alert"]) & (rec["start"] < e["end"]) & (rec["end"] > e["start"])]
+        if r.empty:
+            rows.append({"alert": e["alert"], "start": e["start"], "end": e["end"], "mismatch": "replayed, not recorded"})
+    for _, r in rec.iterrows():
+        e = episodes[(episodes["alert"] == r["alert"]) & (episodes["start"] < r["end"]) & (episodes["end"] > r["start"])]
+        if e.empty:
+            rows.append({"alert": r["alert"], "start": r["start"], "end": r["end"], "mismatch": "recorded, not replayed"})
+    return pd.DataFrame(rows, columns=["alert", "start", "end", "mismatch"])
+
+
+def noisy(episodes: pd.DataFrame, rules: AlertRules, max_firings: int = 10, default_interval: str = "60s"
+          ) -> pd.DataFrame:
+    """Rules that fired more than `max_firings` times, or whose episodes lasted less than their
+    `for:` plus one evaluation interval (they barely crossed the line and flapped)."""
+    rows = []
+    for group in rules.groups:
+        interval = parse_duration(group.interval or default_interval)
+        for r in group.rules:
+            if not r.alert:
+                continue
+            e = episodes[episodes["alert"] == r.alert]
+            if e.empty:
+                continue
+            short = pd.Timedelta(seconds=parse_duration(r.for_) + interval)
+            n_short = int(((e["end"] - e["pending_since"]) < short).sum())
+            reasons = []
+            if len(e) > max_firings:
+                reasons.append(f"fired {len(e)} times (> {max_firings})")
+            if n_short:
+                reasons.append(f"{n_short} episode(s) shorter than for + one interval ({short})")
+            if reasons:
+                rows.append({"alert": r.alert, "firings": len(e), "reasons": "; ".join(reasons)})
+    return pd.DataFrame(rows, columns=["alert", "firings", "reasons"])
+
+
+def timeline(episodes: pd.DataFrame, window: Window, series: dict[str, pd.DataFrame] | None = None):
+    """Firing episodes as bars per alert, above the given series (e.g. latency and error ratio)."""
+    import matplotlib.pyplot as plt
+
+    series = series or {}
+    n = 1 + len(series)
+    fig, axes = plt.subplots(n, 1, figsize=(11, 2.2 + 1.8 * len(series) + 0.25 * episodes["alert"].nunique()),
+                             sharex=True, squeeze=False, gridspec_kw={"height_ratios": [2] + [1] * len(series)})
+    ax = axes[0][0]
+    names = sorted(episodes["alert"].unique()) if len(episodes) else []
+    colors = {"critical": "#c0392b", "warning": "#e67e22"}
+    for i, name in enumerate(names):
+        for _, e in episodes[episodes["alert"] == name].iterrows():
+            ax.barh(i, (e["end"] - e["start"]), left=e["start"], color=colors.get(e["severity"], "#7f8c8d"), height=0.6)
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names, fontsize=8)
+    ax.set_xlim(window.start, window.end)
+    ax.set_title("Alert firing episodes (replayed)" if names else "No alert would have fired", fontsize=10)
+    for a, (title, df) in zip(axes[1:], series.items()):
+        a = a[0]
+        if not df.empty:
+            a.plot(df["timestamp"], df["value"], lw=0.8)
+        a.set_title(title, fontsize=9)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+from dataclasses import dataclass, field  # noqa: E402
+
+
+@dataclass
+class AlertReview:
+    episodes: pd.DataFrame
+    noisy: pd.DataFrame
+    mismatches: pd.DataFrame
+    recorded_note: str
+    problems: list[str] = field(default_factory=list)
+
+    def fired(self) -> pd.DataFrame:
+        """Per alert: episodes, total firing time, first and last start."""
+        e = self.episodes
+        if e.empty:
+            return pd.DataFrame(columns=["alert", "severity", "episodes", "firing_time", "first", "last"])
+        return (e.groupby(["alert", "severity"]).agg(episodes=("start", "size"), firing_time=("duration", "sum"),
+                                                      first=("start", "min"), last=("start", "max")).reset_index())
+
+
+def run(ctx) -> AlertReview:
+    """Replay params/alerts.yaml over the window, compare with ALERTS, list noisy rules."""
+    from workbench import config
+
+    path = ctx.root / "params" / "alerts.yaml"
+    rules = config.load_alert_rules(path)
+    ip = ctx.params.infrastructure
+    eps, problems = replay(ctx.prometheus, rules, ctx.window, ip.scrape_interval)
+    rec = recorded(ctx.prometheus, ctx.window, config.parse_duration(ip.scrape_interval))
+    if rec.empty:
+        note = ("the server recorded no firing ALERTS in this window (its rules were not evaluated then, e.g. "
+                "backfilled history, or nothing fired): the replay is the only record")
+        mism = pd.DataFrame(columns=["alert", "start", "end", "mismatch"])
+    else:
+        note = f"{len(rec)} firing interval(s) recorded by the server"
+        mism = compare_with_recorded(eps, rec)
+    return AlertReview(eps, noisy(eps, rules, ip.max_firings, ip.scrape_interval), mism, note, problems)

@@ -1,0 +1,143 @@
+"""SLOs and error budgets: SLI, budget consumed and left for the week and the rolling period, and
+multiwindow burn rates over time with the moments each burn alert would have fired."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from workbench.config import SLOParams, Window, parse_duration
+from workbench.errors import SourceUnavailable
+from workbench.infrastructure import render
+from workbench.sources.prometheus import PrometheusSource
+
+
+def _ratio(src: PrometheusSource, good: str, total: str, window_s: int, at: dt.datetime) -> tuple[float, float]:
+    g = src.query(render(good, window=f"{window_s}s"), at=at)
+    t = src.query(render(total, window=f"{window_s}s"), at=at)
+    if g.empty or t.empty:
+        return np.nan, np.nan
+    return float(g["value"].iloc[0]), float(t["value"].iloc[0])
+
+
+def status(src: PrometheusSource, slos: SLOParams, window: Window) -> pd.DataFrame:
+    """Per objective, for the window and for the rolling period ending with it: SLI, objective,
+    error budget consumed and remaining (shares of that window's budget)."""
+    rows = []
+    period_s = int(parse_duration(slos.period))
+    for o in slos.objectives:
+        for label, secs in ((window.label, int((window.end - window.start).total_seconds())),
+                            (f"rolling {slos.period}", period_s)):
+            row = {"objective": o.title or o.name, "window": label, "target": o.objective}
+            try:
+                good, total = _ratio(src, o.good, o.total, secs, window.end)
+            except SourceUnavailable as exc:
+                rows.append({**row, "note": str(exc)})
+                continue
+            if not np.isfinite(total) or total <= 0:
+                rows.append({**row, "note": f"no data for this query: {render(o.total, window=f'{secs}s')}"})
+                continue
+            sli = good / total
+            consumed = (1 - sli) / (1 - o.objective)
+            rows.append({**row, "sli": sli, "requests": total, "bad": total - good, "budget_consumed": consumed,
+                         "budget_remaining": 1 - consumed, "met": "yes" if sli >= o.objective else "NO", "note": ""})
+    return pd.DataFrame(rows)
+
+
+def burn_rates(src: PrometheusSource, slos: SLOParams, window: Window, step: float = 60) -> pd.DataFrame:
+    """Burn rate per objective and alert window over time: (1 - SLI over the window) / (1 - objective)."""
+    frames = []
+    durations = sorted({d for a in slos.burn_alerts for d in (a.long, a.short)}, key=parse_duration)
+    for o in slos.objectives:
+        for d in durations:
+            q = (f"(1 - ({render(o.good, window=d)}) / ({render(o.total, window=d)})) / {1 - o.objective!r}")
+            df = src.query_range(q, window.start, window.end, step)
+            if df.empty:
+                continue
+            frames.append(df[["timestamp", "value"]].assign(objective=o.name, burn_window=d))
+    if not frames:
+        return pd.DataFrame(columns=["timestamp", "value", "objective", "burn_window"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def episodes(mask: pd.Series, step: pd.Timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Contiguous runs of True in a time-indexed boolean series as (start, end)."""
+    out = []
+    if mask.empty:
+        return out
+    m = mask.to_numpy()
+    idx = mask.index
+    starts = np.flatnonzero(m & ~np.r_[False, m[:-1]])
+    ends = np.flatnonzero(m & ~np.r_[m[1:], False])
+    for a, b in zip(starts, ends):
+        out.append((idx[a], idx[b] + step))
+    return out
+
+
+def burn_alerts(burn: pd.DataFrame, slos: SLOParams, step: float = 60) -> pd.DataFrame:
+    """When each multiwindow burn alert would have fired: both windows above the factor."""
+    rows = []
+    if burn.empty:
+        return pd.DataFrame(columns=["objective", "severity", "rule", "start", "end", "duration"])
+    for o in slos.objectives:
+        b = burn[burn["objective"] == o.name].pivot_table(index="timestamp", columns="burn_window", values="value")
+        for a in slos.burn_alerts:
+            if a.long not in b or a.short not in b:
+                continue
+            firing = (b[a.long] > a.factor) & (b[a.short] > a.factor)
+            for s, e in episodes(firing, pd.Timedelta(seconds=step)):
+                rows.append({"objective": o.name, "severity": a.severity,
+                             "rule": f"{a.factor}x over {a.long} and {a.short}", "start": s, "end": e,
+                             "duration": e - s})
+    return pd.DataFrame(rows, columns=["objective", "severity", "rule", "start", "end", "duration"])
+
+
+from dataclasses import dataclass, field  # noqa: E402
+
+
+@dataclass
+class SLOReview:
+    status: pd.DataFrame
+    burn: pd.DataFrame
+    pages: pd.DataFrame
+    slos: SLOParams
+    problems: list[str] = field(default_factory=list)
+
+    def plot(self):
+        """Burn rate per objective over the window, with each alert's factor."""
+        import matplotlib.pyplot as plt
+
+        objs = list(self.burn["objective"].unique()) if not self.burn.empty else []
+        if not objs:
+            return None
+        fig, axes = plt.subplots(len(objs), 1, figsize=(11, 2.8 * len(objs)), sharex=True, squeeze=False)
+        for ax, o in zip(axes.flat, objs):
+            b = self.burn[self.burn["objective"] == o]
+            for w, g in b.groupby("burn_window"):
+                ax.plot(g["timestamp"], g["value"], lw=0.8, label=f"burn over {w}")
+            for a in self.slos.burn_alerts:
+                ax.axhline(a.factor, ls="--", lw=0.8, color="#c0392b" if a.severity == "page" else "#e67e22")
+            ax.set_yscale("symlog", linthresh=1)
+            ax.set_title(f"{o}: error budget burn rate (dashed: {', '.join(str(a.factor) + 'x' for a in self.slos.burn_alerts)})",
+                         fontsize=9)
+            ax.legend(fontsize=7, ncol=3, loc="upper left")
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        return fig
+
+
+def run(ctx) -> SLOReview:
+    """SLO status, burn rates and burn alerts for the notebook's window (params/slos.yaml)."""
+    from workbench import config
+
+    slos = config.load_slos(ctx.root / "params" / "slos.yaml")
+    st = status(ctx.prometheus, slos, ctx.window)
+    step = config.parse_duration(ctx.params.infrastructure.scrape_interval)
+    problems = [f"{r['objective']} ({r['window']}): {r['note']}" for _, r in st.iterrows() if r.get("note")]
+    try:
+        burn = burn_rates(ctx.prometheus, slos, ctx.window, step)
+    except SourceUnavailable as exc:
+        burn, problems = pd.DataFrame(columns=["timestamp", "value", "objective", "burn_window"]), problems + [str(exc)]
+    return SLOReview(st, burn, burn_alerts(burn, slos, step), slos, problems)
