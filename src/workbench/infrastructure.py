@@ -174,3 +174,17 @@ def coverage(report: InfrastructureReport) -> pd.DataFrame:
     return pd.DataFrame([{"panel": p.title, "coverage": p.coverage, "series": p.data.drop(columns=["timestamp", "value"],
                           errors="ignore").drop_duplicates().shape[0] if not p.data.empty else 0,
                           "note": p.problem} for p in report.panels.values()])
+
+
+def availability(ctx: "ReviewContext") -> pd.DataFrame:
+    """Availability per job over the window: the share of scrapes that were up (and MLflow's own
+    health gauge), with the downtime it implies."""
+    secs = int((ctx.window.end - ctx.window.start).total_seconds())
+    up = ctx.prometheus.query(f"avg by (job) (avg_over_time(up[{secs}s]))", at=ctx.window.end)
+    ml = ctx.prometheus.query(f"avg(avg_over_time(mlflow_server_up[{secs}s]))", at=ctx.window.end)
+    rows = [{"service": r["job"], "source": "up", "availability": r["value"]} for _, r in up.iterrows()]
+    if not ml.empty:
+        rows.append({"service": "mlflow (health gauge)", "source": "mlflow_server_up", "availability": ml["value"].iloc[0]})
+    out = pd.DataFrame(rows, columns=["service", "source", "availability"])
+    out["downtime"] = pd.to_timedelta((1 - out["availability"].astype(float)) * secs, unit="s").dt.round("1min")
+    return out

@@ -10,6 +10,14 @@ from pathlib import Path
 EXPERIMENT = "workbench-weekly-reviews"
 
 
+def artifact_root(tracking_uri: str | None) -> str | None:
+    """Where a new experiment keeps artifacts: beside a local SQLite/file store (MLflow's default
+    would be ./mlruns of whatever folder the notebook runs in); None lets a tracking server decide."""
+    if tracking_uri and tracking_uri.startswith("sqlite:///"):
+        return (Path(tracking_uri[len("sqlite:///"):]).resolve().parent / "mlartifacts").as_uri()
+    return None
+
+
 def _experiment_id(client) -> str:
     from mlflow.exceptions import MlflowException
 
@@ -17,7 +25,7 @@ def _experiment_id(client) -> str:
     if exp:
         return exp.experiment_id
     try:
-        return client.create_experiment(EXPERIMENT)
+        return client.create_experiment(EXPERIMENT, artifact_location=artifact_root(client.tracking_uri))
     except MlflowException:  # created meanwhile by a notebook running in parallel
         return client.get_experiment_by_name(EXPERIMENT).experiment_id
 

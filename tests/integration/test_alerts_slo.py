@@ -105,3 +105,11 @@ def test_health_fails_clearly_with_prometheus_stopped(tmp_path):
                        timeout=120, cwd=ROOT)
     assert p.returncode == 1
     assert "prometheus: unreachable" in p.stdout and "Overall Health: UNHEALTHY" in p.stdout
+
+
+def test_availability_per_job_matches_the_outage(prometheus, small_history):
+    secs = int((WEEK.end - WEEK.start).total_seconds())
+    up = prometheus.query(f"avg by (job) (avg_over_time(up[{secs}s]))", at=WEEK.end).set_index("job")["value"]
+    a, b = small_history.incidents.outages["mlflow"]
+    assert up["mlflow"] == pytest.approx(1 - (b - a).total_seconds() / secs, abs=60 / secs)
+    assert up["mlops-api"] == 1.0

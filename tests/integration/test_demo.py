@@ -104,6 +104,8 @@ def test_weekly_report_end_to_end(demo_stack, tmp_path, monkeypatch):
     assert all(ids.values())
     for rid in ids.values():
         assert [a.path for a in client.list_artifacts(rid, "reports")] == ["reports/02-performance-review.html"]
+        # artifacts live beside the demo's MLflow store, not in ./mlruns of the notebook's folder
+        assert client.get_run(rid).info.artifact_uri.startswith(root.resolve().as_uri())
     assert client.get_run(ids["churn-predictor"]).data.metrics["accuracy"] < 0.75
     again = report.run(repo / "params" / "weekly.yaml", out_dir=tmp_path, jobs=2, models=["churn-predictor"])
     assert again.ok
