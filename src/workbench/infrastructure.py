@@ -188,3 +188,15 @@ def availability(ctx: "ReviewContext") -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=["service", "source", "availability"])
     out["downtime"] = pd.to_timedelta((1 - out["availability"].astype(float)) * secs, unit="s").dt.round("1min")
     return out
+
+
+def outage_table(ctx: "ReviewContext") -> pd.DataFrame:
+    """Outage intervals per job (from `up`) and of MLflow's health gauge, at the scrape interval, so
+    their lengths are exact to one scrape."""
+    step = parse_duration(ctx.params.infrastructure.scrape_interval)
+    up = ctx.prometheus.query_range("min by (job) (up)", ctx.window.start, ctx.window.end, step)
+    ml = ctx.prometheus.query_range("min(mlflow_server_up)", ctx.window.start, ctx.window.end, step)
+    parts = [outages(up)]
+    if not ml.empty:
+        parts.append(outages(ml.assign(job="mlflow (health gauge)")))
+    return pd.concat(parts, ignore_index=True).sort_values("start", ignore_index=True)

@@ -199,7 +199,8 @@ class PerformanceReview:
 
     @property
     def status(self) -> str:
-        alerts = [a for a in self.baseline["alert"] if a] if not self.baseline.empty else []
+        alerts = ([f"{m}: {a}" for m, a in zip(self.baseline["metric"], self.baseline["alert"]) if a]
+                  if not self.baseline.empty else [])
         return "ALERT: " + "; ".join(alerts) if alerts else "ok"
 
     def headline(self) -> pd.DataFrame:

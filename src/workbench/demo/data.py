@@ -222,7 +222,8 @@ def generate(end: dt.datetime, seed: int = 7, weekly_volume: int = 100_000, days
             if model == CHURN:
                 lg = churn_logit(ref)
                 ref["target"] = (rng.random(len(ref)) < _sigmoid(lg)).astype(int)
-                ref["prediction"] = (_sigmoid(lg + rng.normal(0, 0.45 if v == "1.3.0" else 0.7, len(ref))) >= 0.5).astype(int)
+                ref["probability"] = _sigmoid(lg + rng.normal(0, 0.45 if v == "1.3.0" else 0.7, len(ref))).round(6)
+                ref["prediction"] = (ref["probability"] >= 0.5).astype(int)
             else:
                 mc = ref["monthly_charges"].to_numpy()
                 ref["target"] = (mc * rng.normal(1.0, 0.06, len(ref)) + rng.gamma(1.5, 4.0, len(ref))).round(2)

@@ -19,11 +19,16 @@ def _training_metrics(model: str, ref: pd.DataFrame) -> dict[str, float]:
 
     y, yhat = ref["target"].to_numpy(), ref["prediction"].to_numpy()
     if model == CHURN:
+        p = ref["probability"].to_numpy()
         return {
             "accuracy": m.accuracy_score(y, yhat),
             "precision": m.precision_score(y, yhat, average="weighted"),
             "recall": m.recall_score(y, yhat, average="weighted"),
             "f1": m.f1_score(y, yhat, average="weighted"),
+            "roc_auc": m.roc_auc_score(y, p),
+            "pr_auc": m.average_precision_score(y, p),
+            "log_loss": m.log_loss(y, p),
+            "brier": m.brier_score_loss(y, p),
         }
     return {"mae": m.mean_absolute_error(y, yhat), "rmse": float(np.sqrt(m.mean_squared_error(y, yhat))),
             "r2": m.r2_score(y, yhat)}
