@@ -108,7 +108,8 @@ def noisy(episodes: pd.DataFrame, rules: AlertRules, max_firings: int = 10, defa
             if e.empty:
                 continue
             short = pd.Timedelta(seconds=parse_duration(r.for_) + interval)
-            n_short = int(((e["end"] - e["pending_since"]) < short).sum())
+            # pending for `for`, then firing for at most one evaluation: it barely crossed the line
+            n_short = int(((e["end"] - e["pending_since"]) <= short).sum())
             reasons = []
             if len(e) > max_firings:
                 reasons.append(f"fired {len(e)} times (> {max_firings})")

@@ -90,3 +90,16 @@ def estimate_by_period(df: pd.DataFrame, history: pd.DataFrame, freq: str = "D",
                              "realised": realised.get(k, np.nan), "predictions": len(p),
                              "label_coverage": len(lab) / len(p)})
     return pd.DataFrame(rows)
+
+
+def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
+    """estimate_by_period for the notebook: data it cannot use becomes an InsufficientData error."""
+    from workbench.errors import InsufficientData
+
+    usable = window_predictions.dropna(subset=["probability", "prediction"])
+    if usable.empty:
+        raise InsufficientData("CBPE needs probabilities and predictions; none are logged in this window")
+    try:
+        return estimate_by_period(usable, history.dropna(subset=["probability"]), freq)
+    except ValueError as exc:
+        raise InsufficientData(f"CBPE: {exc}") from exc

@@ -142,6 +142,13 @@ class FeatureDrift(_Strict):
             raise ValueError(f"unknown drift method {v!r}; choose one of: {', '.join(DRIFT_METHODS)}")
         return v
 
+    @model_validator(mode="after")
+    def _threshold_needs_method(self) -> "FeatureDrift":
+        if self.threshold is not None and self.method is None:
+            raise ValueError("a threshold needs a method: thresholds mean different things per method "
+                             "(p-value, PSI, distance)")
+        return self
+
 
 class ModelDrift(_Strict):
     features: dict[str, FeatureDrift]
@@ -284,7 +291,8 @@ def last_full_week(now: dt.datetime | None = None) -> Window:
     now = now or dt.datetime.now(dt.timezone.utc)
     if now.tzinfo is None:
         raise ConfigError("now must be timezone-aware")
-    this_monday = (now.astimezone(dt.timezone.utc) - dt.timedelta(days=now.weekday())).date()
+    now = now.astimezone(dt.timezone.utc)
+    this_monday = (now - dt.timedelta(days=now.weekday())).date()
     start = dt.datetime.combine(this_monday, dt.time(), tzinfo=dt.timezone.utc) - dt.timedelta(days=7)
     y, w, _ = start.isocalendar()
     return Window(start, start + dt.timedelta(days=7), f"{y}-W{w:02d}")
@@ -320,6 +328,10 @@ class Connections:
     mlflow_uri: str | None
     demo: bool
 
+    def __repr__(self) -> str:
+        return (f"Connections(prometheus_url={redact(self.prometheus_url)!r}, database_url={redact(self.database_url)!r}, "
+                f"mlflow_uri={redact(self.mlflow_uri)!r}, demo={self.demo})")
+
 
 def env_connections(environ: dict[str, str] | None = None) -> Connections | None:
     """Connections from WORKBENCH_* / MLFLOW_TRACKING_URI, or None when neither server is set."""
@@ -340,7 +352,7 @@ def redact(url: str | None) -> str:
     """`url` with any password (user:password@) replaced by ***, safe to show."""
     if not url:
         return ""
-    return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
+    return re.sub(r"(//[^/:@]*):[^/]*@", r"\1:***@", url)
 
 
 # --- query catalog (params/queries.yaml) -----------------------------------------

@@ -112,15 +112,28 @@ class ReviewContext:
         return self.problems_frame()
 
     def latest_version(self) -> str:
-        """The newest registered version of the model (by semantic version)."""
+        """The newest registered version of the model (by version order)."""
         versions = list(self.registry.versions(self.model.name))
         if not versions:
             raise ConfigError(f"model {self.model.name!r} has no registered versions in MLflow")
-        return max(versions, key=_semver_key)
+        return max(versions, key=version_key)
+
+    def serving_version(self) -> str:
+        """The newest registered version among those that served predictions in the window (its
+        reference and baseline are the ones to compare with); the newest registered one otherwise."""
+        registered = set(self.registry.versions(self.model.name))
+        served = [v for v in self.store.versions(self.model.name, self.window) if v in registered]
+        return max(served, key=version_key) if served else self.latest_version()
 
 
-def _semver_key(v: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else p for p in v.replace("-", ".").split("."))
+def version_key(v: str) -> tuple:
+    """Sort key for version strings: PEP 440 order where it parses (1.3.0rc1 < 1.3.0), text otherwise."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (1, Version(v), "")
+    except InvalidVersion:
+        return (0, Version("0"), v)
 
 
 def _show_problem(section: str, message: str) -> None:

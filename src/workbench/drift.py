@@ -93,12 +93,14 @@ def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, 
 
 
 def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None = None,
-                    threshold: float | None = None, min_samples: int = 30, min_effect: float | None = None
-                    ) -> FeatureDriftResult:
+                    threshold: float | None = None, min_samples: int = 30, min_effect: float | None = None,
+                    default_thresholds: Mapping[str, float] | None = None) -> FeatureDriftResult:
     """Drift of one feature from its reference profile and current sample."""
     categorical = ref.kind == "categorical"
     name = method or choose_method(categorical, ref.n)
     m = get_method(name, ref.name)
+    if threshold is None and default_thresholds:
+        threshold = default_thresholds.get(name)
     if (categorical and not m.categorical) or (not categorical and not m.numeric):
         raise ConfigError(f"feature {ref.name!r}: method {name!r} does not apply to {ref.kind} features; "
                           f"choose one of: {', '.join(k for k, v in METHODS.items() if (v.categorical if categorical else v.numeric))}")
@@ -305,7 +307,8 @@ def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
         cur = current(name, ref.kind)
         if isinstance(cur, pd.Series):
             cur = CurrentSample.from_series(name, cur, ref.kind)
-        return compare_feature(ref, cur, fcfg.method, _threshold(config, fcfg), config.min_samples, fcfg.min_effect)
+        return compare_feature(ref, cur, fcfg.method, _threshold(config, fcfg), config.min_samples, fcfg.min_effect,
+                               config.thresholds)
 
     if n_jobs > 1 and len(feats) > 1:
         from concurrent.futures import ThreadPoolExecutor

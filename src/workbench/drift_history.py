@@ -43,7 +43,7 @@ def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None
         df = ctx.store.read(ctx.model.name, span, features=[name], core=["timestamp"])
         for period, g in df.groupby(df["timestamp"].dt.floor(freq)):
             r = compare_feature(ref, CurrentSample.from_series(name, g[name], ref.kind), fcfg.method,
-                                _threshold(dd, fcfg), dd.min_samples, fcfg.min_effect)
+                                _threshold(dd, fcfg), dd.min_samples, fcfg.min_effect, dd.thresholds)
             rows.append({"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
                          "p_value": r.p_value, "threshold": r.threshold, "drifted": r.drifted, "n": r.n_current,
                          "score": score(r.method, r.statistic, r.p_value, r.threshold)})

@@ -41,7 +41,7 @@ def run(ctx: "ReviewContext", ours: DriftReport, out_file: str | Path, sample_si
     if ctx.model.reference:
         reference = load_reference_file(ctx.root / ctx.model.reference)
     else:
-        reference = ctx.registry.reference(ctx.model.name, ctx.latest_version())
+        reference = ctx.registry.reference(ctx.model.name, ctx.serving_version())
     ref = pd.DataFrame({f: _sample(reference[f], sample_size, seed) for f in features})
     cur = pd.DataFrame({f: _sample(ctx.store.read_feature(ctx.model.name, ctx.window, f), sample_size, seed)
                         for f in features})

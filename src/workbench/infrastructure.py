@@ -151,9 +151,10 @@ def outages(up: pd.DataFrame, label: str = "job") -> pd.DataFrame:
     rows = []
     if up.empty:
         return pd.DataFrame(columns=[label, "start", "end", "duration"])
-    step = up["timestamp"].sort_values().diff().dropna().min() if len(up) > 1 else pd.Timedelta(0)
     for key, g in up.groupby(label) if label in up else [("all", up)]:
         g = g.sort_values("timestamp")
+        diffs = g["timestamp"].diff().dropna()
+        step = diffs[diffs > pd.Timedelta(0)].min() if len(diffs) else pd.Timedelta(0)
         down = g["value"] < 1
         starts = g["timestamp"][down & ~down.shift(fill_value=False)]
         ends = g["timestamp"][down & ~down.shift(-1, fill_value=False)]

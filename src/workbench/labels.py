@@ -38,7 +38,8 @@ def maturity(df: pd.DataFrame, now: pd.Timestamp, max_age_days: int = 14) -> pd.
     for cohort, g in d.groupby("cohort"):
         a = age.loc[g.index]
         reached = (now - cohort).total_seconds() / 86400
-        rows[cohort] = {k: (float((a <= k).mean()) if k <= reached else np.nan) for k in range(1, max_age_days + 1)}
+        # the cohort's last predictions are `reached - 1` days old: later ages are not observed yet
+        rows[cohort] = {k: (float((a <= k).mean()) if k <= reached - 1 else np.nan) for k in range(1, max_age_days + 1)}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "cohort"
     out.columns = [f"{k}d" for k in out.columns]

@@ -58,9 +58,12 @@ def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10, r
                            ) -> tuple[dict, dict, dict]:
     """Binary metrics (positive class 1) with bootstrap CIs, and reasons for the gaps."""
     y, yhat = np.asarray(y_true, float), np.asarray(y_pred, float)
-    prob = None if y_prob is None or np.all(pd.isna(y_prob)) else np.asarray(y_prob, float)
+    prob = None if y_prob is None else np.asarray(y_prob, float)
     values: dict[str, float | None] = dict.fromkeys(CLASSIFICATION_METRICS)
     notes: dict[str, str] = {}
+    missing_prob = 0 if prob is None else int(np.isnan(prob).sum())
+    if prob is not None and missing_prob:
+        prob = None  # probability metrics need every probability: say so instead of ranking NaNs
     n = len(y)
     if n < min_samples:
         return values, {k: f"insufficient data: {n} labelled predictions, need {min_samples}" for k in values}, {}
@@ -68,7 +71,9 @@ def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10, r
     values.update({k: _finite(v) for k, v in point.items()})
     classes = np.unique(y)
     for k in PROBABILITY_METRICS:
-        if prob is None:
+        if missing_prob:
+            notes[k] = f"undefined: {missing_prob} labelled predictions have no probability"
+        elif prob is None:
             notes[k] = "undefined: no probabilities logged"
         elif len(classes) < 2 and k in ("roc_auc", "pr_auc"):
             values[k] = None
@@ -103,8 +108,10 @@ def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples
     labelled = df[df["actual_outcome"].notna()] if len(df) else df
     if spec.type == "classification":
         prob = labelled["probability"].to_numpy() if "probability" in labelled else None
-        values, notes, ci = classification_metrics(labelled["actual_outcome"].to_numpy(),
-                                                   labelled["prediction"].to_numpy(), prob, min_samples, resamples, seed)
+        pos = float(spec.positive_class)  # metrics treat the configured positive class as 1
+        y = (labelled["actual_outcome"].to_numpy() == pos).astype(float)
+        yhat = (labelled["prediction"].to_numpy() == pos).astype(float)
+        values, notes, ci = classification_metrics(y, yhat, prob, min_samples, resamples, seed)
     else:
         values, notes, ci = regression_metrics(labelled["actual_outcome"].to_numpy(), labelled["prediction"].to_numpy(),
                                                min_samples, resamples, seed)
@@ -230,7 +237,7 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed)
     problems = []
     try:
-        baseline_metrics = ctx.registry.training_metrics(spec.name, ctx.latest_version())
+        baseline_metrics = ctx.registry.training_metrics(spec.name, ctx.serving_version())
     except WorkbenchError as exc:
         baseline_metrics, problems = {}, [f"baseline: {exc}"]
     return PerformanceReview(
@@ -276,7 +283,15 @@ def log_results(ctx: "ReviewContext", perf: PerformanceReview) -> str:
     metrics |= {f"{k}_ci_high": v[1] for k, v in perf.summary.ci.items() if np.isfinite(v[1])}
     metrics |= {"predictions": perf.summary.n_predictions, "labelled": perf.summary.n_labelled,
                 "label_coverage": perf.summary.label_coverage}
-    run_id = results_log.log_period(ctx.registry.client, ctx.model.name, ctx.window.label, perf.versions, metrics,
-                                    {"workbench.status": perf.status[:250]})
+    from mlflow.exceptions import MlflowException
+
+    from workbench.errors import SourceUnavailable
+
+    try:
+        run_id = results_log.log_period(ctx.registry.client, ctx.model.name, ctx.window.label, perf.versions, metrics,
+                                        {"workbench.status": perf.status[:250]})
+    except MlflowException as exc:
+        raise SourceUnavailable(f"MLflow at {ctx.registry.display_uri}: logging the period's metrics failed: "
+                                f"{type(exc).__name__}") from exc
     ctx.outputs["mlflow_run_id"] = run_id
     return run_id

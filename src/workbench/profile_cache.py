@@ -32,9 +32,20 @@ def _from_file(ctx: "ReviewContext", features: list[str], bins: int) -> Referenc
     cached = cache_dir(ctx.root) / ctx.model.name / f"{profile_key(ctx.model.name, 'file', features, bins, source)}.npz"
     if cached.exists():
         return ReferenceProfile.load(cached)
-    profile = ReferenceProfile.fit(load_reference_file(path), features, bins, source=str(path))
+    reference = load_reference_file(path)
+    _check_columns(reference, features, str(path))
+    profile = ReferenceProfile.fit(reference, features, bins, source=str(path))
     profile.save(cached)
     return profile
+
+
+def _check_columns(reference, features: list[str], where: str) -> None:
+    from workbench.errors import ConfigError
+
+    missing = [f for f in features if f not in reference.columns]
+    if missing:
+        raise ConfigError(f"feature(s) {', '.join(missing)} configured in params/monitoring.yaml are not in the "
+                          f"reference data ({where}); its columns: {', '.join(map(str, reference.columns))}")
 
 
 def load_or_fit(ctx: "ReviewContext", reference_version: str = "") -> ReferenceProfile:
@@ -43,7 +54,7 @@ def load_or_fit(ctx: "ReviewContext", reference_version: str = "") -> ReferenceP
     features = list(dd.features_for(ctx.model.name))
     if ctx.model.reference:
         return _from_file(ctx, features, dd.psi_bins)
-    version = reference_version or ctx.latest_version()
+    version = reference_version or ctx.serving_version()
     run_id = ctx.registry.run_id(ctx.model.name, version)
     key = profile_key(ctx.model.name, version, features, dd.psi_bins, run_id)
     name = f"profile-{key}.npz"
@@ -56,6 +67,7 @@ def load_or_fit(ctx: "ReviewContext", reference_version: str = "") -> ReferenceP
         profile.save(local)
         return profile
     reference = ctx.registry.reference(ctx.model.name, version)
+    _check_columns(reference, features, f"MLflow {ctx.model.name} {version}")
     profile = ReferenceProfile.fit(reference, features, dd.psi_bins, source=f"mlflow run {run_id}")
     profile.save(local)
     with tempfile.TemporaryDirectory() as tmp:

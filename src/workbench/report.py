@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,7 @@ class Job:
     period_dir: str
     cwd: str
     wants_output_dir: bool = False
+    work_dir: str = ""
 
 
 @dataclass
@@ -50,14 +52,26 @@ class JobResult:
 
 
 def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
-    """Passwords inside the connection URLs in the environment (to keep out of reports)."""
+    """Passwords inside the connection URLs in the environment, in the forms they could take in a
+    report (as written, URL-decoded, HTML-escaped); passwords under 3 characters are not searched."""
+    from urllib.parse import unquote
+
     env = os.environ if environ is None else environ
-    found = []
+    found: set[str] = set()
     for name in (config.ENV_DATABASE, config.ENV_PROMETHEUS, config.ENV_MLFLOW):
-        m = re.search(r"//[^/:@]*:([^/@]+)@", env.get(name, ""))
+        m = re.search(r"//[^/:@]*:([^/]+)@", env.get(name, ""))
         if m and len(m.group(1)) >= 3:
-            found.append(m.group(1))
-    return found
+            pw = m.group(1)
+            found |= {pw, unquote(pw), html.escape(unquote(pw)), html.escape(pw)}
+    return sorted(found, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str] | None = None) -> str:
+    """`text` with URLs' passwords and any password from the environment replaced by ***."""
+    text = config.redact(text)
+    for s in secrets_from_env() if secrets is None else secrets:
+        text = text.replace(s, "***")
+    return text
 
 
 def export_html(nb_path: Path, title: str) -> str:
@@ -84,20 +98,35 @@ def declared_parameters(notebook: Path) -> set[str]:
 
 
 def _run_job(job: Job) -> JobResult:
+    """Execute one notebook, export it, publish it (or keep the partial notebook); never raises."""
+    started = time.monotonic()
+    result = JobResult(job.notebook, job.model, "failed")
+    try:
+        _execute_and_publish(job, result)
+    except Exception as exc:  # noqa: BLE001 - one broken job must not stop the others or the index
+        result.status = "failed"
+        result.problems.append(f"publishing failed: {type(exc).__name__}: {exc}")
+    secrets = secrets_from_env()
+    result.problems = [scrub(p, secrets) for p in result.problems]
+    result.seconds = round(time.monotonic() - started, 1)
+    return result
+
+
+def _execute_and_publish(job: Job, result: JobResult) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    started = time.monotonic()
     period = Path(job.period_dir)
-    work = period / ".work" / job.model
+    work = Path(job.work_dir or period / ".work") / job.model
+    side = work / f"{job.notebook}.files"
     work.mkdir(parents=True, exist_ok=True)
     out_nb = work / f"{job.notebook}.ipynb"
     status_file = work / f"{job.notebook}.status.json"
     status_file.unlink(missing_ok=True)
     params = {**job.parameters, "status_file": str(status_file)}
-    if job.wants_output_dir:  # side files (e.g. Evidently's HTML) land next to the report
-        params["output_dir"] = str(period / job.model)
-    result = JobResult(job.notebook, job.model, "failed")
+    if job.wants_output_dir:  # side files (e.g. Evidently's HTML) are published with the report
+        side.mkdir(parents=True, exist_ok=True)
+        params["output_dir"] = str(side)
     try:
         papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
                                    cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False)
@@ -105,6 +134,7 @@ def _run_job(job: Job) -> JobResult:
         result.problems = [f"{exc.ename}: {exc.evalue}"]
     except Exception as exc:  # noqa: BLE001 - kernel death, timeouts: the report must still say what happened
         result.problems = [f"{type(exc).__name__}: {exc}"]
+    leaked = False
     if not result.problems:
         try:
             st = json.loads(status_file.read_text())
@@ -114,7 +144,7 @@ def _run_job(job: Job) -> JobResult:
         result.status = "ok" if st.get("complete") else "incomplete"
         title = f"{job.notebook} — {job.model} — {period.name}"
         body = export_html(out_nb, title)
-        leaked = [s for s in secrets_from_env() if s in body]
+        leaked = any(s in body for s in secrets_from_env())
         if leaked:
             result.status, result.problems = "failed", ["the report contained a password from the environment; not published"]
         else:
@@ -127,6 +157,8 @@ def _run_job(job: Job) -> JobResult:
             os.replace(tmp, final)
             if result.status == "ok":
                 final.with_suffix(".incomplete.html").unlink(missing_ok=True)
+                for f in side.glob("*") if side.exists() else []:
+                    os.replace(f, final.parent / f.name)
             result.html = str(final.relative_to(period))
             run_id = (st.get("outputs") or {}).get("mlflow_run_id")
             if run_id:
@@ -134,12 +166,14 @@ def _run_job(job: Job) -> JobResult:
                 if problem:
                     result.problems.append(problem)
     if result.status == "failed" and out_nb.exists():
-        failed = period / "failed" / job.model / f"{job.notebook}.ipynb"
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(out_nb, failed)
-        result.ipynb = str(failed.relative_to(period))
-    result.seconds = round(time.monotonic() - started, 1)
-    return result
+        leaked = leaked or any(s in out_nb.read_text(errors="replace") for s in secrets_from_env())
+        if leaked:
+            result.problems.append("the partial notebook is withheld too: it holds the password")
+        else:
+            failed = period / "failed" / job.model / f"{job.notebook}.ipynb"
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(out_nb, failed)
+            result.ipynb = str(failed.relative_to(period))
 
 
 def _attach_to_mlflow(source: str, run_id: str, html_file: Path) -> str:
@@ -214,6 +248,9 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
     period_dir = out / window.label
     period_dir.mkdir(parents=True, exist_ok=True)
+    work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir))  # one per run: runs never share it
+    for j in job_list:
+        j.work_dir = str(work_dir)
     log.info("running %d notebooks for %s", len(job_list), window.label, extra={"period": window.label})
     results = []
     with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -223,11 +260,29 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
             for p in r.problems:
                 log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
             results.append(r)
-    shutil.rmtree(period_dir / ".work", ignore_errors=True)
-    report = ReportRun(window.label, period_dir, results)
-    write_period_index(report, window)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    report = ReportRun(window.label, period_dir, results)  # its exit status: this run's jobs only
+    write_period_index(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)), window)
     write_root_index(out)
     return report
+
+
+def _merge_previous(period_dir: Path, results: list[JobResult]) -> list[JobResult]:
+    """This run's results plus the earlier ones of (model, notebook) pairs it did not run, so a run
+    for one model keeps the others in the period's index."""
+    try:
+        old = json.loads((period_dir / "status.json").read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return results
+    ran = {(r.model, r.notebook) for r in results}
+    kept = [JobResult(**r) for r in old if (r["model"], r["notebook"]) not in ran]
+    return kept + results
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 _STYLE = """<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
@@ -265,8 +320,8 @@ def write_period_index(run_: ReportRun, window: config.Window) -> Path:
             "<table><tr><th>model</th><th>review</th><th>status</th><th>links</th><th>notes</th></tr>"
             + "".join(rows) + "</table></body></html>")
     path = run_.directory / "index.html"
-    path.write_text(page, encoding="utf-8")
-    (run_.directory / "status.json").write_text(json.dumps(
+    _write_atomic(path, page)
+    _write_atomic(run_.directory / "status.json", json.dumps(
         {"period": run_.period, "generated": generated, "ok": run_.ok, "results": [asdict(r) for r in run_.results]},
         indent=2))
     return path
@@ -289,5 +344,5 @@ def write_root_index(out: Path) -> Path:
             "<body><h1>workbench reports</h1><table><tr><th>period</th><th>status</th><th>generated</th></tr>"
             + "".join(rows) + "</table></body></html>")
     path = out / "index.html"
-    path.write_text(page, encoding="utf-8")
+    _write_atomic(path, page)
     return path

@@ -148,3 +148,26 @@ def test_status_json_summarises_the_run(project):
     st = json.loads((root / "reports" / "2026-W47" / "status.json").read_text())
     assert st["ok"] is False
     assert sorted(r["status"] for r in st["results"]) == ["failed", "ok"]
+
+
+def test_a_run_for_one_model_keeps_the_others_in_the_index(project):
+    root, write = project
+    p = write(["ok"], models=("m1", "m2"))
+    report.run(p, week="2026-W47", out_dir=root / "reports")
+    report.run(p, week="2026-W47", out_dir=root / "reports", models=["m1"])
+    st = json.loads((root / "reports" / "2026-W47" / "status.json").read_text())
+    assert sorted(r["model"] for r in st["results"]) == ["m1", "m2"]
+    assert "m2/ok.html" in (root / "reports" / "2026-W47" / "index.html").read_text()
+    assert not list((root / "reports" / "2026-W47").glob(".work*"))
+
+
+def test_errors_are_scrubbed_of_passwords(project):
+    root, write = project
+    nbformat.write(_notebook(['import os\\nraise RuntimeError("cannot reach " + os.environ["WORKBENCH_DATABASE_URL"])']),
+                   root / "notebooks" / "rude.ipynb")
+    run = report.run(write(["rude"]), week="2026-W47", out_dir=root / "reports")
+    r = run.results[0]
+    assert r.status == "failed" and "hunter2secret" not in " ".join(r.problems)
+    for f in (root / "reports").rglob("*"):
+        if f.is_file():
+            assert "hunter2secret" not in f.read_text(errors="replace"), f

@@ -116,3 +116,29 @@ def test_rate_window_must_cover_four_scrape_intervals(tmp_path):
     p.write_text("models:\n  - name: m\n    type: regression\ninfrastructure:\n  rate_window: 2m\n  scrape_interval: 60s\n")
     with pytest.raises(ConfigError, match="at least 4 scrape intervals"):
         config.load_weekly(p)
+
+
+def test_redact_takes_everything_up_to_the_host():
+    assert config.redact("postgresql://u:p@ss@db/x") == "postgresql://u:***@db/x"
+    assert "secret" not in repr(config.Connections("http://a:secret@p", "postgresql://u:secret@d/x", None, False))
+
+
+def test_last_full_week_uses_utc_whatever_the_input_zone():
+    plus2 = dt.timezone(dt.timedelta(hours=2))
+    monday_1am_plus2 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=plus2)  # Sunday 23:00 UTC
+    assert config.last_full_week(monday_1am_plus2).label == "2026-W46"
+
+
+def test_threshold_without_method_is_rejected(tmp_path):
+    p = tmp_path / "monitoring.yaml"
+    p.write_text("drift_detection:\n  models:\n    m:\n      features:\n        tenure: {threshold: 0.05}\n")
+    with pytest.raises(ConfigError, match="tenure: Value error, a threshold needs a method"):
+        config.load_monitoring(p)
+
+
+def test_version_order():
+    from workbench.context import version_key
+
+    assert max(["1.2.0", "1.10.0", "1.3.0rc1"], key=version_key) == "1.10.0"
+    assert max(["1.3.0rc1", "1.3.0"], key=version_key) == "1.3.0"
+    assert max(["1.2.x", "1.2.0"], key=version_key) == "1.2.0"

@@ -115,3 +115,20 @@ def test_calibration_curve_and_ece():
     true, pred = calibration_curve(df["actual_outcome"], df["probability"], n_bins=10)
     np.testing.assert_allclose(curve["observed_rate"], true)
     assert 0 <= ece <= 1
+
+
+def test_partially_missing_probabilities_are_reported_not_ranked():
+    df = _clf_frame(200)
+    df.loc[:9, "probability"] = np.nan
+    s = performance.evaluate(df, ModelSpec(name="m", type="classification"))
+    assert s.metrics["roc_auc"] is None and "10 labelled predictions have no probability" in s.notes["roc_auc"]
+    assert s.metrics["accuracy"] == pytest.approx(skm.accuracy_score(df["actual_outcome"], df["prediction"]))
+
+
+def test_positive_class_is_respected():
+    df = _clf_frame(300)
+    flipped = df.assign(actual_outcome=1 - df["actual_outcome"], prediction=1 - df["prediction"])
+    a = performance.evaluate(df, ModelSpec(name="m", type="classification", positive_class=1))
+    b = performance.evaluate(flipped, ModelSpec(name="m", type="classification", positive_class=0))
+    assert a.metrics["accuracy"] == pytest.approx(b.metrics["accuracy"])
+    assert a.metrics["f1"] == pytest.approx(b.metrics["f1"])

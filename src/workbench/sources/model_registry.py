@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +33,7 @@ def load_reference_file(path: str | Path) -> pd.DataFrame:
 class ModelRegistry:
     """Reads registered model versions from an MLflow tracking server or store."""
 
-    tracking_uri: str
+    tracking_uri: str = field(repr=False)
 
     def __post_init__(self) -> None:
         from mlflow.tracking import MlflowClient
@@ -45,8 +45,9 @@ class ModelRegistry:
         return redact(self.tracking_uri)
 
     def _fail(self, what: str, exc: Exception) -> SourceUnavailable:
-        return SourceUnavailable(f"MLflow at {self.display_uri}: {what}: {type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''}")
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        text = redact(text.replace(self.tracking_uri, self.display_uri))
+        return SourceUnavailable(f"MLflow at {self.display_uri}: {what}: {type(exc).__name__}: {text}")
 
     def versions(self, model: str) -> dict[str, str]:
         """model_version tag (e.g. '1.2.0') -> run id, for every registered version of `model`."""
@@ -110,7 +111,13 @@ class ModelRegistry:
 
     def training_metrics(self, model: str, version: str) -> dict[str, float]:
         """Metrics logged by the version's training run (the performance baseline)."""
-        return dict(self.client.get_run(self.run_id(model, version)).data.metrics)
+        from mlflow.exceptions import MlflowException
+
+        run_id = self.run_id(model, version)
+        try:
+            return dict(self.client.get_run(run_id).data.metrics)
+        except MlflowException as exc:
+            raise self._fail(f"reading run {run_id}", exc) from exc
 
     def feature_importances(self, model: str, version: str) -> pd.Series:
         """Feature importances logged with the version, largest first."""

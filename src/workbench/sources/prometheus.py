@@ -73,7 +73,7 @@ class PrometheusSource:
     bodies, which a report must show.
     """
 
-    url: str
+    url: str = field(repr=False)
     timeout: float = 30.0
     max_points: int = MAX_POINTS
     warnings: list[str] = field(default_factory=list)

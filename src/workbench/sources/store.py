@@ -38,7 +38,7 @@ def read_only_engine(url: str) -> sa.Engine:
     if u.get_backend_name() == "postgresql":
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
-        return sa.create_engine(u, connect_args={"options": "-c default_transaction_read_only=on",
+        return sa.create_engine(u, connect_args={"options": "-c default_transaction_read_only=on -c timezone=UTC",
                                                  "connect_timeout": 10}, pool_pre_ping=True)
     return sa.create_engine(u, pool_pre_ping=True)
 
@@ -54,7 +54,7 @@ def _utc_series(s: pd.Series) -> pd.Series:
 class PredictionStore:
     """Reads one model's predictions from the prediction log."""
 
-    url: str
+    url: str = field(repr=False)
     params: StoreParams = field(default_factory=StoreParams)
 
     def __post_init__(self) -> None:
@@ -101,8 +101,8 @@ class PredictionStore:
         """Feature names: every column that is not a mapped column (columns layout)."""
         t = self.table()
         if self.params.features.layout == "json":
-            with self._connect() as conn:
-                raw = conn.execute(sa.select(t.c[self.params.features.json_column]).limit(200)).scalars().all()
+            raw = [r[0] for r in self._all(sa.select(t.c[self.params.features.json_column]).limit(200),
+                                           "listing JSON feature keys")]
             names: dict[str, None] = {}
             for r in raw:
                 for k in (json.loads(r) if isinstance(r, str) else (r or {})):
@@ -116,6 +116,14 @@ class PredictionStore:
             return self.engine.connect()
         except sa.exc.SQLAlchemyError as exc:
             raise SourceUnavailable(f"{self._where()} is unreachable: {type(exc).__name__}") from exc
+
+    def _all(self, stmt, what: str) -> list:
+        """Run one query; a database error becomes SourceUnavailable naming what was asked."""
+        try:
+            with self._connect() as conn:
+                return conn.execute(stmt).all()
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceUnavailable(f"{self._where()}: {what} failed: {type(exc).__name__}") from exc
 
     def _window_filter(self, model: str, window: Window):
         ts = self._col("timestamp")
@@ -180,8 +188,7 @@ class PredictionStore:
         """Counts per category of `feature` in the window (GROUP BY in the database), and the missing count."""
         col = self._feature_col(feature)
         stmt = (sa.select(col, sa.func.count()).where(self._window_filter(model, window)).group_by(col))
-        with self._connect() as conn:
-            rows = conn.execute(stmt).all()
+        rows = self._all(stmt, f"counting categories of {feature!r}")
         counts: dict[str, int] = {}
         missing = 0
         for value, n in rows:
@@ -203,8 +210,7 @@ class PredictionStore:
         whens += [(col < sa.bindparam(f"e{i}", float(e), type_=sa.Float), i) for i, e in enumerate(edges)]
         bucket = sa.case(*whens, else_=len(edges)).label("bucket")
         stmt = sa.select(bucket, sa.func.count()).where(self._window_filter(model, window)).group_by(bucket)
-        with self._connect() as conn:
-            rows = conn.execute(stmt).all()
+        rows = self._all(stmt, f"counting bins of {feature!r}")
         import numpy as np
 
         counts = np.zeros(len(edges) + 1, dtype=np.int64)
@@ -228,26 +234,31 @@ class PredictionStore:
         col = self._feature_col(feature)
         stmt = sa.select(col).where(self._window_filter(model, window))
         parts = []
-        with self._connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
-            for rows in result.partitions(chunk):
-                parts.append(np.array([r[0] for r in rows], dtype=float))
+        try:
+            with self._connect() as conn:
+                result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
+                for rows in result.partitions(chunk):
+                    parts.append(np.array([r[0] for r in rows], dtype=float))
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceUnavailable(f"{self._where()}: reading {feature!r} failed: {type(exc).__name__}") from exc
         return np.concatenate(parts) if parts else np.array([], dtype=float)
 
     def count(self, model: str, window: Window) -> int:
         """Number of predictions of `model` in `window`, counted in the database."""
         stmt = sa.select(sa.func.count()).select_from(self.table()).where(self._window_filter(model, window))
-        with self._connect() as conn:
-            return int(conn.execute(stmt).scalar_one())
+        return int(self._all(stmt, f"counting predictions of {model!r}")[0][0])
 
     def newest(self, model: str) -> pd.Timestamp | None:
         """Timestamp of the newest prediction of `model` (data freshness)."""
         stmt = sa.select(sa.func.max(self._col("timestamp"))).where(self._col("model") == model)
-        with self._connect() as conn:
-            v = conn.execute(stmt).scalar_one()
+        v = self._all(stmt, f"finding the newest prediction of {model!r}")[0][0]
         return None if v is None else _utc_series(pd.Series([v])).iloc[0]
 
     def models(self) -> list[str]:
         stmt = sa.select(self._col("model")).distinct()
-        with self._connect() as conn:
-            return sorted(conn.execute(stmt).scalars().all())
+        return sorted(r[0] for r in self._all(stmt, "listing models"))
+
+    def versions(self, model: str, window: Window) -> list[str]:
+        """Model versions that served predictions in the window."""
+        stmt = sa.select(self._col("version")).where(self._window_filter(model, window)).distinct()
+        return sorted(r[0] for r in self._all(stmt, f"listing versions of {model!r}") if r[0] is not None)
