@@ -26,3 +26,15 @@ def test_outages_from_up_series():
     assert len(out) == 2
     assert out["start"].iloc[0] == ts[2] and out["duration"].iloc[0] == pd.Timedelta(minutes=3)
     assert out["duration"].iloc[1] == pd.Timedelta(minutes=1)
+
+
+def test_replay_compared_with_recorded_alerts():
+    from workbench import alerts
+
+    t = pd.Timestamp("2026-11-16", tz="UTC")
+    h = pd.Timedelta(hours=1)
+    eps = pd.DataFrame([{"alert": "A", "start": t, "end": t + h}, {"alert": "B", "start": t + 5 * h, "end": t + 6 * h}])
+    rec = pd.DataFrame([{"alert": "A", "start": t + pd.Timedelta(minutes=10), "end": t + 2 * h},
+                        {"alert": "C", "start": t, "end": t + h}])
+    out = alerts.compare_with_recorded(eps, rec)
+    assert sorted(zip(out["alert"], out["mismatch"])) == [("B", "replayed, not recorded"), ("C", "recorded, not replayed")]
