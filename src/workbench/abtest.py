@@ -83,9 +83,7 @@ def _auc_draws(score, y, resamples: int, seed: int) -> tuple[float, np.ndarray]:
     batch = max(1, 2_000_000 // n)
     for start in range(0, resamples, batch):
         r = min(batch, resamples - start)
-        idx = rng.integers(0, n, size=(r, n))
-        W = np.bincount((np.arange(r)[:, None] * n + idx).ravel(), minlength=r * n).reshape(r, n).astype(float)
-        out.append(wm.roc_auc(score, y, W))
+        out.append(wm.roc_auc(score, y, wm.resample_weights(rng, r, n)))
     return point, np.concatenate(out)
 
 

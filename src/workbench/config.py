@@ -225,22 +225,23 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_weekly(path: str | Path) -> WeeklyParams:
-    """Load and validate a weekly parameter set (params/weekly.yaml)."""
+def _load(model: type[BaseModel], path: str | Path):
+    """Validate one YAML file against `model`; errors name the file and the key."""
     path = Path(path)
     try:
-        return WeeklyParams.model_validate(_load_yaml(path))
+        return model.model_validate(_load_yaml(path))
     except ValidationError as exc:
         raise ConfigError(_format_validation(path, exc)) from None
+
+
+def load_weekly(path: str | Path) -> WeeklyParams:
+    """Load and validate a weekly parameter set (params/weekly.yaml)."""
+    return _load(WeeklyParams, path)
 
 
 def load_monitoring(path: str | Path) -> MonitoringParams:
     """Load and validate the drift configuration (params/monitoring.yaml)."""
-    path = Path(path)
-    try:
-        return MonitoringParams.model_validate(_load_yaml(path))
-    except ValidationError as exc:
-        raise ConfigError(_format_validation(path, exc)) from None
+    return _load(MonitoringParams, path)
 
 
 # --- windows -----------------------------------------------------------------
@@ -378,11 +379,7 @@ class QueryCatalog(_Strict):
 
 def load_queries(path: str | Path) -> QueryCatalog:
     """Load and validate the infrastructure query catalog (params/queries.yaml)."""
-    path = Path(path)
-    try:
-        return QueryCatalog.model_validate(_load_yaml(path))
-    except ValidationError as exc:
-        raise ConfigError(_format_validation(path, exc)) from None
+    return _load(QueryCatalog, path)
 
 
 # --- SLOs (params/slos.yaml) and alert rules (params/alerts.yaml) ----------------------
@@ -422,11 +419,7 @@ class SLOParams(_Strict):
 
 def load_slos(path: str | Path) -> SLOParams:
     """Load and validate the SLOs (params/slos.yaml)."""
-    path = Path(path)
-    try:
-        return SLOParams.model_validate(_load_yaml(path))
-    except ValidationError as exc:
-        raise ConfigError(_format_validation(path, exc)) from None
+    return _load(SLOParams, path)
 
 
 class AlertRule(BaseModel):
@@ -452,8 +445,4 @@ class AlertRules(_Strict):
 
 def load_alert_rules(path: str | Path) -> AlertRules:
     """Load a Prometheus rule file (params/alerts.yaml); promtool checks the expressions themselves."""
-    path = Path(path)
-    try:
-        return AlertRules.model_validate(_load_yaml(path))
-    except ValidationError as exc:
-        raise ConfigError(_format_validation(path, exc)) from None
+    return _load(AlertRules, path)

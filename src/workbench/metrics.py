@@ -127,6 +127,12 @@ def expected_calibration_error(prob, y, bins: int = 10) -> float:
     return float(np.sum(np.abs(obs[keep] - conf[keep])) / len(prob))
 
 
+def resample_weights(rng: np.random.Generator, r: int, n: int) -> np.ndarray:
+    """r bootstrap resamples of n rows, as row-count weights (r x n)."""
+    idx = rng.integers(0, n, size=(r, n))
+    return np.bincount((np.arange(r)[:, None] * n + idx).ravel(), minlength=r * n).reshape(r, n).astype(float)
+
+
 def bootstrap(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, resamples: int = 1000, seed: int = 0,
               level: float = 0.95, max_cells: int = 4_000_000) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Point estimates and percentile bootstrap intervals of every metric `compute` returns.
@@ -144,9 +150,7 @@ def bootstrap(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, re
     done = 0
     while done < resamples:
         r = min(batch, resamples - done)
-        idx = rng.integers(0, n, size=(r, n))
-        W = np.bincount((np.arange(r)[:, None] * n + idx).ravel(), minlength=r * n).reshape(r, n).astype(float)
-        for k, v in compute(W).items():
+        for k, v in compute(resample_weights(rng, r, n)).items():
             draws[k].append(v)
         done += r
     alpha = (1 - level) / 2

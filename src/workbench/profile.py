@@ -83,8 +83,24 @@ def _category_counts(s: pd.Series) -> tuple[dict[str, int], int]:
     return dict(sorted(counts.items(), key=lambda kv: -kv[1])), missing
 
 
+class _Counted:
+    """Row counts shared by reference profiles and current samples."""
+
+    n: int
+    n_missing: int
+    n_nonfinite: int
+
+    @property
+    def n_rows(self) -> int:
+        return self.n + self.n_missing + self.n_nonfinite
+
+    @property
+    def missing_share(self) -> float:
+        return self.n_missing / self.n_rows if self.n_rows else float("nan")
+
+
 @dataclass
-class FeatureProfile:
+class FeatureProfile(_Counted):
     """What the drift methods need to know about one reference feature."""
 
     name: str
@@ -99,13 +115,6 @@ class FeatureProfile:
     truncated: bool = False  # categories hold the top-k plus OTHER
     stats: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def n_rows(self) -> int:
-        return self.n + self.n_missing + self.n_nonfinite
-
-    @property
-    def missing_share(self) -> float:
-        return self.n_missing / self.n_rows if self.n_rows else float("nan")
 
     @classmethod
     def fit(cls, name: str, values: pd.Series, kind: str | None = None, n_bins: int = 10,
@@ -134,7 +143,7 @@ class FeatureProfile:
 
 
 @dataclass
-class CurrentSample:
+class CurrentSample(_Counted):
     """One feature of the current window, cleaned once: sorted values, or counts from the database."""
 
     name: str
@@ -148,13 +157,6 @@ class CurrentSample:
     n_out_of_range: int | None = None  # from SQL when the values were not read
     plot_counts: np.ndarray | None = None  # over the plotting bins (numeric, from SQL)
 
-    @property
-    def n_rows(self) -> int:
-        return self.n + self.n_missing + self.n_nonfinite
-
-    @property
-    def missing_share(self) -> float:
-        return self.n_missing / self.n_rows if self.n_rows else float("nan")
 
     @classmethod
     def from_values(cls, name: str, values: np.ndarray) -> "CurrentSample":
