@@ -24,6 +24,8 @@ def test_injected_drift_is_found_and_untouched_features_are_not(ctx):
     drifted = set(report.drifted_features)
     assert {"monthly_charges", "contract"} <= drifted
     assert not (drifted & UNTOUCHED)
+    effects = report.to_frame().set_index("feature")["effect_size"]
+    assert (effects[list(UNTOUCHED)] < 0.02).all()  # tiny, not just below a p-value cut
     assert report.ranked()["feature"].iloc[0] == "monthly_charges"  # the largest effect
 
 
