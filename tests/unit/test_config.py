@@ -28,11 +28,18 @@ def test_unknown_key_names_file_and_key(tmp_path):
     assert str(p) in str(e.value) and "models.0.colour" in str(e.value) and "unknown key" in str(e.value)
 
 
-def test_bad_value_names_key(tmp_path):
-    p = tmp_path / "weekly.yaml"
-    p.write_text("models:\n  - name: m\n    type: clustering\n")
-    with pytest.raises(ConfigError, match=r"models\.0\.type"):
-        config.load_weekly(p)
+@pytest.mark.parametrize("loader,text,message", [
+    ("load_weekly", "models:\n  - name: m\n    type: clustering\n", r"models\.0\.type"),
+    ("load_weekly", "models:\n  - name: m\n    type: regression\ninfrastructure:\n  rate_window: 2m\n"
+                    "  scrape_interval: 60s\n", "at least 4 scrape intervals"),
+    ("load_monitoring", "drift_detection:\n  models:\n    m:\n      features:\n        tenure: {threshold: 0.05}\n",
+     "tenure: Value error, a threshold needs a method"),
+], ids=["bad-model-type", "rate-window-too-short", "threshold-without-method"])
+def test_invalid_parameters_are_named(tmp_path, loader, text, message):
+    p = tmp_path / "params.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        getattr(config, loader)(p)
 
 
 def test_unknown_drift_method_lists_valid_ones(tmp_path):
@@ -111,13 +118,6 @@ def test_reference_file_loader(tmp_path):
         load_reference_file(tmp_path / "ref.txt")
 
 
-def test_rate_window_must_cover_four_scrape_intervals(tmp_path):
-    p = tmp_path / "weekly.yaml"
-    p.write_text("models:\n  - name: m\n    type: regression\ninfrastructure:\n  rate_window: 2m\n  scrape_interval: 60s\n")
-    with pytest.raises(ConfigError, match="at least 4 scrape intervals"):
-        config.load_weekly(p)
-
-
 def test_redact_takes_everything_up_to_the_host():
     assert config.redact("postgresql://u:p@ss@db/x") == "postgresql://u:***@db/x"
     assert "secret" not in repr(config.Connections("http://a:secret@p", "postgresql://u:secret@d/x", None, False))
@@ -127,13 +127,6 @@ def test_last_full_week_uses_utc_whatever_the_input_zone():
     plus2 = dt.timezone(dt.timedelta(hours=2))
     monday_1am_plus2 = dt.datetime(2026, 11, 23, 1, 0, tzinfo=plus2)  # Sunday 23:00 UTC
     assert config.last_full_week(monday_1am_plus2).label == "2026-W46"
-
-
-def test_threshold_without_method_is_rejected(tmp_path):
-    p = tmp_path / "monitoring.yaml"
-    p.write_text("drift_detection:\n  models:\n    m:\n      features:\n        tenure: {threshold: 0.05}\n")
-    with pytest.raises(ConfigError, match="tenure: Value error, a threshold needs a method"):
-        config.load_monitoring(p)
 
 
 def test_version_order():
