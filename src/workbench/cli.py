@@ -26,10 +26,12 @@ def _params(pairs: list[str]) -> dict:
 def cmd_report(a: argparse.Namespace) -> int:
     from workbench import report
 
-    run = report.run(a.params, a.week, a.out, a.source, a.model or None, a.jobs, extra=_params(a.parameter))
+    reviews = [r.strip() for r in a.reviews.split(",") if r.strip()] if a.reviews else None
+    run = report.run(a.params, a.week, a.out, a.source, a.model or None, a.jobs, extra=_params(a.parameter),
+                     reviews=reviews)
     print(f"reports: {run.directory / 'index.html'}")
     for r in run.results:
-        print(f"  {r.status:10s} {r.model:20s} {r.notebook:28s} {r.html or r.ipynb}")
+        print(f"  {r.status:10s} {r.level:12s} {r.model:20s} {r.notebook:28s} {r.html or r.ipynb}")
     return 0 if run.ok else 1
 
 
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--source", choices=["auto", "demo", "env"], default="auto")
     r.add_argument("--model", action="append", help="only this model (repeatable)")
     r.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
+    r.add_argument("--reviews", help="only these reviews, comma-separated (e.g. drift,performance)")
     r.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                    help="extra notebook parameter (must be declared by every notebook)")
     r.set_defaults(func=cmd_report)

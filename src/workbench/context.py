@@ -20,6 +20,7 @@ import pandas as pd
 from workbench import config
 from workbench.config import Connections, ModelSpec, Window
 from workbench.errors import ConfigError, WorkbenchError
+from workbench.findings import SCHEMA_VERSION, Finding, level_of
 
 SOURCES = ("auto", "demo", "env")
 
@@ -52,6 +53,8 @@ class ReviewContext:
     root: Path
     problems: list[dict[str, str]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # for the report runner (e.g. mlflow_run_id)
+    findings: list[Finding] = field(default_factory=list)  # what the review found (see workbench.findings)
+    headline: dict[str, float] = field(default_factory=dict)  # headline numbers for the index pages
 
     @cached_property
     def store(self):
@@ -88,7 +91,8 @@ class ReviewContext:
         """Run one report section; on a WorkbenchError record it, show it, and return None.
 
         A result with a `problems` list (parts that could not be computed) is returned, and its
-        problems are recorded and shown too.
+        problems are recorded and shown too; its `findings` (if it has any) are collected for the
+        review's verdict.
         """
         try:
             result = fn(*args, **kwargs)
@@ -99,7 +103,19 @@ class ReviewContext:
         for problem in getattr(result, "problems", None) or []:
             self.problems.append({"section": section, "problem": str(problem)})
             _show_problem(section, str(problem))
+        self.add_findings(getattr(result, "findings", None) or [])
         return result
+
+    def add_findings(self, findings: list[Finding]) -> None:
+        """Record findings for the verdict (each once, in order)."""
+        for f in findings:
+            if f not in self.findings:
+                self.findings.append(f)
+
+    @property
+    def level(self) -> str:
+        """alert / warning / not computed / ok: the worst finding, or 'not computed' if a section failed."""
+        return level_of(self.findings, not_computed=bool(self.problems))
 
     def problems_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.problems, columns=["section", "problem"])
@@ -107,8 +123,10 @@ class ReviewContext:
     def finish(self, status_file: str = "") -> pd.DataFrame:
         """Write the run's status for the report runner; return what could not be computed."""
         if status_file:
-            Path(status_file).write_text(json.dumps({"complete": not self.problems, "problems": self.problems,
-                                                     "outputs": self.outputs}))
+            Path(status_file).write_text(json.dumps({
+                "complete": not self.problems, "problems": self.problems, "outputs": self.outputs,
+                "schema": SCHEMA_VERSION, "level": self.level, "headline": self.headline,
+                "findings": [f.to_dict() for f in self.findings]}, default=float))
         return self.problems_frame()
 
     def latest_version(self) -> str:

@@ -8,6 +8,7 @@ good report, and makes the run exit non-zero; the other notebooks still produce 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -44,11 +45,25 @@ class Job:
 class JobResult:
     notebook: str
     model: str
-    status: str  # "ok", "incomplete", "failed"
+    status: str  # did it run: "ok", "incomplete", "failed"
     html: str = ""
     ipynb: str = ""
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    level: str = "not computed"  # what it found: "alert", "warning", "not computed", "ok" (workbench.findings)
+    findings: list[dict] = field(default_factory=list)
+    headline: dict = field(default_factory=dict)
+    findings_file: str = ""
+
+    @property
+    def review(self) -> str:
+        return review_name(self.notebook)
+
+
+def review_name(notebook: str) -> str:
+    """The review a notebook runs: '01-drift-review' -> 'drift' (a leading number and '-review' dropped)."""
+    name = re.sub(r"^\d+[-_]", "", notebook)
+    return re.sub(r"[-_]review$", "", name)
 
 
 def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
@@ -142,6 +157,9 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
             st = {"complete": False, "problems": [{"section": "notebook", "problem": "did not record its status (no ctx.finish)"}]}
         result.problems = [f"{p['section']}: {p['problem']}" for p in st.get("problems", [])]
         result.status = "ok" if st.get("complete") else "incomplete"
+        result.level = st.get("level") or ("ok" if result.status == "ok" else "not computed")
+        result.findings = st.get("findings") or []
+        result.headline = st.get("headline") or {}
         title = f"{job.notebook} — {job.model} — {period.name}"
         body = export_html(out_nb, title)
         leaked = any(s in body for s in secrets_from_env())
@@ -160,6 +178,9 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
                 for f in side.glob("*") if side.exists() else []:
                     os.replace(f, final.parent / f.name)
             result.html = str(final.relative_to(period))
+            findings_file = final.parent / f"{review_name(job.notebook)}.findings.json"
+            _write_atomic(findings_file, json.dumps(findings_document(result, period.name), indent=2, default=float))
+            result.findings_file = str(findings_file.relative_to(period))
             run_id = (st.get("outputs") or {}).get("mlflow_run_id")
             if run_id:
                 problem = _attach_to_mlflow(job.parameters.get("source", "auto"), run_id, final)
@@ -194,6 +215,15 @@ def _attach_to_mlflow(source: str, run_id: str, html_file: Path) -> str:
         return f"attaching the report to MLflow run {run_id} failed: {type(exc).__name__}"
 
 
+def findings_document(result: JobResult, period: str) -> dict:
+    """`<review>.findings.json`: the review's level and findings (schema in workbench.findings)."""
+    from workbench.findings import SCHEMA_VERSION
+
+    return {"schema": SCHEMA_VERSION, "review": result.review, "model": result.model, "period": period,
+            "status": result.status, "level": result.level, "findings": result.findings,
+            "headline": result.headline, "not_computed": result.problems}
+
+
 @dataclass
 class ReportRun:
     period: str
@@ -206,9 +236,17 @@ class ReportRun:
 
 
 def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto", models: list[str] | None = None,
-         notebooks_dir: Path | None = None, extra: dict | None = None) -> tuple[config.Window, list[Job]]:
-    """Validate everything and list the jobs, before anything runs."""
+         notebooks_dir: Path | None = None, extra: dict | None = None,
+         reviews: list[str] | None = None) -> tuple[config.Window, list[Job]]:
+    """Validate everything and list the jobs, before anything runs.
+
+    `reviews` (names such as "drift", see `review_name`) runs only those of the configured notebooks.
+    """
     weekly = config.load_weekly(params_path)
+    known = [review_name(nb) for nb in weekly.notebooks]
+    for r in reviews or []:
+        if r not in known:
+            raise ConfigError(f"unknown review {r!r}; {params_path} configures: {', '.join(known)}")
     window = config.resolve_window(week)
     root = config.project_root(params_path.resolve().parent)
     nb_dir = notebooks_dir or root / "notebooks"
@@ -219,6 +257,8 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
     jobs = []
     period_dir = out_dir / window.label
     for nb in weekly.notebooks:
+        if reviews and review_name(nb) not in reviews:
+            continue
         path = nb_dir / f"{nb}.ipynb"
         if not path.is_file():
             raise ConfigError(f"{params_path}: notebooks: {nb!r} not found in {nb_dir}")
@@ -239,12 +279,16 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
 
 def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
         models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
-        extra: dict | None = None) -> ReportRun:
-    """Execute and export every (notebook × model), then write the indexes."""
+        extra: dict | None = None, reviews: list[str] | None = None, index: bool = True) -> ReportRun:
+    """Execute and export every (notebook × model), then write the indexes.
+
+    `reviews` limits the run to those reviews; `index=False` leaves the index pages alone (a
+    scheduler running one model and review per task writes them once at the end, `write_indexes`).
+    """
     from workbench.context import resolve_connections
 
     params_path, out = Path(params_path), Path(out_dir).resolve()
-    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra)
+    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews)
     resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
     period_dir = out / window.label
     period_dir.mkdir(parents=True, exist_ok=True)
@@ -262,9 +306,33 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
             results.append(r)
     shutil.rmtree(work_dir, ignore_errors=True)
     report = ReportRun(window.label, period_dir, results)  # its exit status: this run's jobs only
-    write_period_index(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)), window)
-    write_root_index(out)
+    with _status_lock(period_dir):  # parallel runs of one period (e.g. scheduler tasks) each add their results
+        write_status(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)))
+    if index:
+        write_indexes(out, window.label)
     return report
+
+
+def write_indexes(out_dir: str | Path, week: str) -> None:
+    """The period's page and the index over all periods, from the stored status.json (nothing recomputed)."""
+    out = Path(out_dir).resolve()
+    window = config.iso_week(week)
+    period_dir = out / window.label
+    write_period_index(ReportRun(window.label, period_dir, _merge_previous(period_dir, [])), window)
+    write_root_index(out)
+
+
+@contextlib.contextmanager
+def _status_lock(period_dir: Path):
+    """An exclusive lock on the period's status.json while it is read, merged and rewritten."""
+    import fcntl
+
+    with open(period_dir / ".status.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _merge_previous(period_dir: Path, results: list[JobResult]) -> list[JobResult]:
@@ -295,8 +363,21 @@ def _previous_good(period_dir: Path, r: JobResult) -> str:
     return str(good.relative_to(period_dir)) if good.exists() else ""
 
 
+def write_status(run_: ReportRun) -> Path:
+    """reports/<period>/status.json: every report's run status, level and findings."""
+    from workbench.findings import SCHEMA_VERSION, worst
+
+    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    path = run_.directory / "status.json"
+    _write_atomic(path, json.dumps(
+        {"schema": SCHEMA_VERSION, "period": run_.period, "generated": generated, "ok": run_.ok,
+         "level": worst(r.level for r in run_.results),
+         "results": [asdict(r) for r in run_.results]}, indent=2, default=float))
+    return path
+
+
 def write_period_index(run_: ReportRun, window: config.Window) -> Path:
-    """reports/<period>/index.html: links and a one-line status per report; status.json beside it."""
+    """reports/<period>/index.html: links and a one-line status per report."""
     e = html.escape
     rows = []
     for r in sorted(run_.results, key=lambda r: (r.model, r.notebook)):
@@ -321,9 +402,6 @@ def write_period_index(run_: ReportRun, window: config.Window) -> Path:
             + "".join(rows) + "</table></body></html>")
     path = run_.directory / "index.html"
     _write_atomic(path, page)
-    _write_atomic(run_.directory / "status.json", json.dumps(
-        {"period": run_.period, "generated": generated, "ok": run_.ok, "results": [asdict(r) for r in run_.results]},
-        indent=2))
     return path
 
 

@@ -171,3 +171,46 @@ def test_errors_are_scrubbed_of_passwords(project):
     for f in (root / "reports").rglob("*"):
         if f.is_file():
             assert "hunter2secret" not in f.read_text(errors="replace"), f
+
+
+FINDINGS = '''import json
+if status_file:
+    open(status_file, "w").write(json.dumps({"complete": True, "problems": [], "level": "alert",
+        "findings": [{"severity": "alert", "subject": "accuracy", "kind": "metric",
+                      "sentence": "accuracy 0.70 is below 0.75", "anchor": "headline", "value": 0.7}],
+        "headline": {"accuracy": 0.7}}))'''
+
+
+def test_findings_are_written_beside_the_report_and_into_status(project):
+    root, write = project
+    nbformat.write(_notebook([FINDINGS]), root / "notebooks" / "02-performance-review.ipynb")
+    run = report.run(write(["02-performance-review", "ok"]), week="2026-W47", out_dir=root / "reports")
+    by_nb = {r.notebook: r for r in run.results}
+    perf = by_nb["02-performance-review"]
+    assert perf.status == "ok" and perf.level == "alert"  # it ran, and it found something
+    doc = json.loads((root / "reports" / "2026-W47" / "m1" / "performance.findings.json").read_text())
+    assert doc["schema"] == 1 and doc["review"] == "performance" and doc["level"] == "alert"
+    assert doc["findings"][0]["sentence"] == "accuracy 0.70 is below 0.75" and doc["headline"] == {"accuracy": 0.7}
+    st = json.loads((root / "reports" / "2026-W47" / "status.json").read_text())
+    assert st["level"] == "alert"
+    # a notebook that records no findings is "ok" only because it ran complete; its level says so
+    assert by_nb["ok"].level == "ok"
+
+
+def test_reviews_subset_and_deferred_indexes(project):
+    root, write = project
+    for nb in ("01-drift-review", "02-performance-review"):
+        nbformat.write(_notebook([FINISH_OK]), root / "notebooks" / f"{nb}.ipynb")
+    p = write(["01-drift-review", "02-performance-review"], models=("m1", "m2"))
+    out = root / "reports"
+    with pytest.raises(ConfigError, match="unknown review 'latency'"):
+        report.run(p, week="2026-W47", out_dir=out, reviews=["latency"])
+    # one model and review per call, as a scheduler task would, indexes written once at the end
+    for m in ("m1", "m2"):
+        run = report.run(p, week="2026-W47", out_dir=out, models=[m], reviews=["drift"], index=False)
+        assert [(r.model, r.review) for r in run.results] == [(m, "drift")]
+    assert not (out / "2026-W47" / "index.html").exists()
+    report.write_indexes(out, "2026-W47")
+    index = (out / "2026-W47" / "index.html").read_text()
+    assert "m1/01-drift-review.html" in index and "m2/01-drift-review.html" in index
+    assert "02-performance-review" not in index
