@@ -105,7 +105,25 @@ def compare_variants(df: pd.DataFrame, resamples: int = 1000, min_effect: float 
             {"metric": "roc_auc", "A": names[0], "B": names[1], "value_A": auc["auc_A"], "value_B": auc["auc_B"],
              "n_A": len(a), "n_B": len(b), "test": "bootstrap of the difference",
              **{k: auc[k] for k in ("difference", "ci_low", "ci_high", "p_value", "mde_80", "verdict")}}]
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["findings"] = decision_findings(table)
+    return table
+
+
+def decision_findings(table: pd.DataFrame) -> list:
+    """The A/B decision per metric as info findings (sample sizes, difference with its CI, verdict);
+    the decision is for people to act on, not a fault of the service."""
+    from workbench.findings import Finding, num
+
+    out = []
+    for _, r in table.iterrows():
+        diff = r["difference"]
+        text = (f"A/B {r['metric']}: {r['B']} {num(r['value_B'])} (n = {int(r['n_B']):,}) vs {r['A']} {num(r['value_A'])} "
+                f"(n = {int(r['n_A']):,}), difference {num(diff)} [{num(r['ci_low'])}, {num(r['ci_high'])}]: "
+                f"{r['verdict']}.")
+        out.append(Finding("info", f"A/B {r['metric']}", text, "ab_test", "ab-test",
+                           float(diff) if np.isfinite(diff) else None))
+    return out
 
 
 def conversions(ctx, experiment: str = "model_v2", min_effect: float = 0.01) -> pd.DataFrame:

@@ -54,7 +54,8 @@ class ReviewContext:
     problems: list[dict[str, str]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # for the report runner (e.g. mlflow_run_id)
     findings: list[Finding] = field(default_factory=list)  # what the review found (see workbench.findings)
-    headline: dict[str, float] = field(default_factory=dict)  # headline numbers for the index pages
+    headline: dict[str, Any] = field(default_factory=dict)
+    service: bool = False  # the service review (every model): model.name is "" then  # headline numbers (and daily series) for the index pages
 
     @cached_property
     def store(self):
@@ -79,7 +80,7 @@ class ReviewContext:
     def describe(self) -> pd.DataFrame:
         """Model, window and sources (credentials redacted) for the top of a report."""
         return pd.DataFrame([
-            ("model", f"{self.model.name} ({self.model.type})"),
+            ("model", "the service (every model)" if self.service else f"{self.model.name} ({self.model.type})"),
             ("window", f"{self.window.label}: {self.window.start:%Y-%m-%d %H:%M} to {self.window.end:%Y-%m-%d %H:%M} UTC"),
             ("sources", "built-in demo stack" if self.connections.demo else "environment variables"),
             ("Prometheus", config.redact(self.connections.prometheus_url)),
@@ -91,8 +92,8 @@ class ReviewContext:
         """Run one report section; on a WorkbenchError record it, show it, and return None.
 
         A result with a `problems` list (parts that could not be computed) is returned, and its
-        problems are recorded and shown too; its `findings` (if it has any) are collected for the
-        review's verdict.
+        problems are recorded and shown too; its `findings` and `headline_numbers` (if it has any;
+        for a DataFrame, `.attrs["findings"]` and `.attrs["headline"]`) are collected for the verdict.
         """
         try:
             result = fn(*args, **kwargs)
@@ -103,8 +104,20 @@ class ReviewContext:
         for problem in getattr(result, "problems", None) or []:
             self.problems.append({"section": section, "problem": str(problem)})
             _show_problem(section, str(problem))
-        self.add_findings(getattr(result, "findings", None) or [])
+        attrs = result.attrs if isinstance(result, pd.DataFrame) else {}  # tables carry theirs in .attrs
+        self.add_findings(attrs.get("findings") or getattr(result, "findings", None) or [])
+        self.add_headline(attrs.get("headline") or getattr(result, "headline_numbers", None) or {})
         return result
+
+    def add_headline(self, numbers: dict[str, Any]) -> None:
+        """Merge headline numbers; "series" (daily values) and "episodes" (intervals) are merged too."""
+        for k, v in numbers.items():
+            if k == "series":
+                self.headline.setdefault("series", {}).update(v)
+            elif k == "episodes":
+                self.headline.setdefault("episodes", []).extend(v)
+            else:
+                self.headline[k] = v
 
     def add_findings(self, findings: list[Finding]) -> None:
         """Record findings for the verdict (each once, in order)."""
@@ -165,16 +178,26 @@ def _show_problem(section: str, message: str) -> None:
 
 
 def open_review(model: str = "", week: str = "", source: str = "auto",
-                params_file: str = "params/weekly.yaml", root: str | Path | None = None) -> ReviewContext:
-    """Validate parameters and resolve the window and sources for one review notebook."""
+                params_file: str = "params/weekly.yaml", root: str | Path | None = None,
+                service: bool = False) -> ReviewContext:
+    """Validate parameters and resolve the window and sources for one review notebook.
+
+    `service=True` (with model "") opens the service review: one context for every model, whose
+    `model.name` is "" (queries with `$model` select every model, see infrastructure.render_for).
+    """
     import warnings
 
     # mlflow imports tqdm.auto; in a kernel without ipywidgets that warns on every report
     warnings.filterwarnings("ignore", message="IProgress not found")
     base = Path(root) if root else config.project_root()
     weekly = config.load_weekly(base / params_file)
-    spec = weekly.model(model) if model else weekly.models[0]
+    if service and not model:
+        spec = ModelSpec.model_construct(name="", type="service", positive_class=1, reference=None)
+    else:
+        spec = weekly.model(model) if model else weekly.models[0]
+        service = False
     window = config.resolve_window(week or None)
     monitoring = config.load_monitoring(base / "params" / "monitoring.yaml")
     queries = config.load_queries(base / "params" / "queries.yaml")
-    return ReviewContext(spec, window, weekly, monitoring, queries, resolve_connections(source), base)
+    return ReviewContext(spec, window, weekly, monitoring, queries, resolve_connections(source), base,
+                         service=service)

@@ -16,6 +16,7 @@ from workbench.profile import CurrentSample, FeatureProfile, ReferenceProfile, i
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
+    from workbench.findings import Finding
 
 AUTO_LARGE = 1000
 
@@ -258,11 +259,86 @@ class DriftReport:
             "n_current": r.n_current,
         } for r in self.results])
 
+    @property
+    def findings(self) -> list["Finding"]:
+        """The review's verdict as data: the dataset verdict, every drifted feature with method,
+        statistic, threshold and effect size, and the data-quality signals (workbench.findings)."""
+        from workbench.findings import Finding, anchor_id, num, pct
+
+        out: list[Finding] = []
+        ev, drifted = self.evaluated, [r for r in self.results if r.drifted]
+        drifted.sort(key=lambda r: -(r.effect_size or 0))
+        names = ", ".join(r.feature for r in drifted)
+        share = (f"{len(drifted)} of {len(ev)} features drifted (share {num(self.drift_share)}"
+                 f"{' ≥' if self.dataset_drift else ' <'} the dataset threshold {num(self.drift_share_threshold)})")
+        if self.dataset_drift:
+            out.append(Finding("alert", "dataset", f"Dataset drift: {share}: {names}.", "dataset", "summary",
+                               self.drift_share))
+        elif drifted:
+            out.append(Finding("info", "dataset", f"No dataset drift, but {share}: {names}.", "dataset", "summary",
+                               self.drift_share))
+        elif ev:
+            out.append(Finding("info", "dataset", f"No drift: none of {len(ev)} features drifted.", "dataset",
+                               "summary", 0.0))
+        for r in drifted:
+            out.append(Finding("warning", r.feature, feature_sentence(r), "feature", anchor_id("feature", r.feature),
+                               r.effect_size, {"method": r.method, "statistic": r.statistic, "p_value": r.p_value,
+                                               "threshold": r.threshold, "effect_size": r.effect_size}))
+        if self.small_window:
+            out.append(Finding("warning", "window", f"Small window: {self.window_rows:,} predictions, fewer than "
+                               f"min_window_rows {self.min_window_rows:,}: verdicts are less reliable.", "data_quality",
+                               "summary", float(self.window_rows or 0)))
+        short = [r.feature for r in self.results if r.status == "insufficient data"]
+        if short:
+            out.append(Finding("info", "insufficient data", f"Not tested for lack of data: {', '.join(short)}.",
+                               "data_quality", "summary", float(len(short))))
+        for r in self.results:
+            if r.feature in self.missing_drift:
+                out.append(Finding("warning", r.feature, f"{r.feature}: missing share moved from "
+                                   f"{pct(r.missing_reference)} in the reference to {pct(r.missing_current)} "
+                                   f"(tolerance {pct(self.missing_tolerance, 0)}): check the upstream join.",
+                                   "data_quality", "data-quality", r.missing_current - r.missing_reference))
+            if r.new_categories:
+                shown = ", ".join(repr(c) for c in r.new_categories[:5]) + (" …" if len(r.new_categories) > 5 else "")
+                out.append(Finding("warning", r.feature, f"{r.feature}: {len(r.new_categories)} categor"
+                                   f"{'y' if len(r.new_categories) == 1 else 'ies'} never seen in training: {shown}.",
+                                   "data_quality", "data-quality", float(len(r.new_categories))))
+            if r.nonfinite_current:
+                out.append(Finding("warning", r.feature, f"{r.feature}: {r.nonfinite_current:,} non-finite values "
+                                   "(inf/NaN) in the window.", "data_quality", "data-quality",
+                                   float(r.nonfinite_current)))
+        return out
+
+    @property
+    def headline_numbers(self) -> dict:
+        """Headline numbers for the index pages."""
+        return {"drift_share": round(self.drift_share, 4), "n_drifted": len(self.drifted_features),
+                "n_features": len(self.evaluated), "dataset_drift": int(self.dataset_drift),
+                "window_rows": self.window_rows}
+
     def plot(self, max_features: int = 12):
         """Reference vs current distributions per feature, drifted ones first."""
         from workbench import plots
 
         return plots.drift_distributions(self, max_features=max_features)
+
+
+EFFECT_NAMES = {"ks": "KS D", "wasserstein": "normalised Wasserstein", "psi": "PSI", "js": "JS distance",
+                "chi2": "Cramér's V"}
+
+
+def feature_sentence(r: FeatureDriftResult) -> str:
+    """'monthly_charges drifted: wasserstein 0.23 > threshold 0.1; effect size 0.23 (min_effect 0.05)'."""
+    from workbench.findings import num, p_value
+
+    if METHODS[r.method].kind == "p_value":
+        test = f"{r.method} {p_value(r.p_value)} < threshold {num(r.threshold)}"
+    else:
+        test = f"{r.method} {num(r.statistic)} > threshold {num(r.threshold)}"
+    effect = f"; effect size ({EFFECT_NAMES.get(r.method, 'effect')}) {num(r.effect_size)}" \
+        if r.effect_size is not None else ""
+    floor = f" ≥ min_effect {num(r.min_effect)}" if r.min_effect is not None else ""
+    return f"{r.feature} drifted: {test}{effect}{floor} ({r.n_current:,} values vs {r.n_reference:,} in the reference)."
 
 
 def _threshold(config: DriftDetection, fcfg: FeatureDrift) -> float | None:

@@ -47,7 +47,19 @@ def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None
             rows.append({"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
                          "p_value": r.p_value, "threshold": r.threshold, "drifted": r.drifted, "n": r.n_current,
                          "score": score(r.method, r.statistic, r.p_value, r.threshold)})
-    return pd.DataFrame(rows)
+    grid = pd.DataFrame(rows)
+    grid.attrs["headline"] = {"series": {"drift_share": daily_share(grid, ctx.window)}}
+    return grid
+
+
+def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
+    """Share of tested features that drifted, per day of `window` (the same verdicts as the grid:
+    thresholds and min_effect applied), keyed by ISO date, for the week page's timeline."""
+    if grid.empty:
+        return {}
+    g = grid[(grid["period"] >= window.start) & (grid["period"] < window.end) & grid["drifted"].notna()]
+    share = g.assign(d=g["drifted"].astype(bool)).groupby("period")["d"].mean()
+    return {f"{p:%Y-%m-%d}": round(float(v), 4) for p, v in share.items()}
 
 
 def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame:
@@ -79,11 +91,14 @@ def heatmap(grid: pd.DataFrame, title: str = "Drift score per day (>= 1 is drift
 
     if grid.empty:
         return None
-    m = grid.pivot(index="feature", columns="period", values="score").clip(upper=3)
+    # the colour follows the verdict: a day that is significant but below min_effect is not drift,
+    # so its score is held just under 1 (the same verdict as the summary and the findings)
+    g = grid.assign(score=grid["score"].where(grid["drifted"].fillna(False).astype(bool) | (grid["score"] < 1), 0.99))
+    m = g.pivot(index="feature", columns="period", values="score").clip(upper=2)
     m.columns = [c.strftime("%m-%d") for c in m.columns]
     fig, ax = plt.subplots(figsize=(min(0.42 * m.shape[1] + 3, 16), 0.45 * m.shape[0] + 1.5))
-    sns.heatmap(m, cmap="RdYlGn_r", vmin=0, vmax=2, center=1, ax=ax, cbar_kws={"label": "score (clipped at 3)"},
-                linewidths=0.3)
+    sns.heatmap(m, cmap="RdYlGn_r", vmin=0, vmax=2, center=1, ax=ax,
+                cbar_kws={"label": "score (≥ 1 is drift; clipped at 2)"}, linewidths=0.3)
     ax.set_title(title)
     ax.set_xlabel("")
     ax.set_ylabel("")

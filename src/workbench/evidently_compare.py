@@ -67,7 +67,43 @@ def run(ctx: "ReviewContext", ours: DriftReport, out_file: str | Path, sample_si
                      "evidently method": method, "evidently value": value,
                      "evidently verdict": ("drift" if drift else "no drift") if method else "missing",
                      "agree": (r.status == "drift") == bool(drift) if method else False})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["findings"] = disagreement(ours, table, sample_size)
+    return table
+
+
+def disagreement(ours: DriftReport, table: pd.DataFrame, sample_size: int = 20_000) -> list:
+    """One info finding saying why Evidently's verdict differs from ours (none when they agree)."""
+    from workbench.findings import Finding, num
+
+    if table.empty:
+        return []
+    results = {r.feature: r for r in ours.results}
+    theirs = table[table["evidently verdict"] == "drift"]["feature"].tolist()
+    share = len(theirs) / max(int((table["evidently verdict"] != "missing").sum()), 1)
+    their_dataset = share >= ours.drift_share_threshold
+    differ = table[~table["agree"] & (table["evidently verdict"] != "missing")]
+    if differ.empty and their_dataset == ours.dataset_drift:
+        return []
+    reasons = []
+    for f in differ["feature"]:
+        r = results[f]
+        if "min_effect" in r.message:
+            reasons.append(f"{f} is significant but its effect {num(r.effect_size)} is below min_effect "
+                           f"{num(r.min_effect)}, which Evidently does not apply")
+        elif "Benjamini-Hochberg" in r.message:
+            reasons.append(f"{f} is not significant here after the Benjamini-Hochberg correction")
+        else:
+            side = "Evidently" if f in theirs else "we"
+            reasons.append(f"{f} crosses the threshold only for {side} (sampling of {sample_size:,} rows a side "
+                           "and Evidently's own binning)")
+    verdict = "drifted" if their_dataset else "not drifted"
+    ours_txt = "drifted" if ours.dataset_drift else "not drifted"
+    sentence = (f"Evidently calls the dataset {verdict} ({len(theirs)} of {len(table)} columns, share {num(share)}); "
+                f"this review calls it {ours_txt} ({len(ours.drifted_features)} of {len(ours.evaluated)}, share "
+                f"{num(ours.drift_share)})" + (": " + "; ".join(reasons) if reasons else "") + ".")
+    return [Finding("info", "Evidently", sentence, "dataset", "evidently", share,
+                    {"evidently_drifted": theirs})]
 
 
 def link(path: str | Path, text: str = "Evidently's report") -> str:
