@@ -32,9 +32,9 @@ demo-up: setup ## build (if stale) and start the demo stack: Prometheus, SQLite 
 demo-down: ## stop the demo Prometheus
 	@if [ -x $(BIN)/workbench ]; then $(BIN)/workbench demo down; fi
 
-weekly-report: setup ## run every review for every model into reports/<week>/ (WEEK=2026-W47 to pick a week)
+weekly-report: setup ## run every review into reports/<week>/ (WEEK=2026-W47 to pick a week, NOTIFY=1 to send the verdict)
 	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL" ]; then $(BIN)/workbench demo up; fi
-	$(BIN)/workbench report --params params/weekly.yaml $(if $(WEEK),--week $(WEEK)) $(ARGS)
+	$(BIN)/workbench report --params params/weekly.yaml $(if $(WEEK),--week $(WEEK)) $(if $(NOTIFY),--notify) $(ARGS)
 
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
 	$(BIN)/jupyter lab notebooks/

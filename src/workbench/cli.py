@@ -32,7 +32,21 @@ def cmd_report(a: argparse.Namespace) -> int:
     print(f"reports: {run.directory / 'index.html'}")
     for r in run.results:
         print(f"  {r.status:10s} {r.level:12s} {r.model:20s} {r.notebook:28s} {r.html or r.ipynb}")
-    return 0 if run.ok else 1
+    code = 0 if run.ok else 1
+    if a.notify:  # after the reports are written: a failed notification never loses them
+        from workbench import config, notify
+
+        sent = notify.notify(a.out, run.period, config.load_weekly(a.params))
+        for channel in sent.sent:
+            print(f"notified: {channel}")
+        for p in sent.problems:
+            print(f"notification failed: {p}", file=sys.stderr)
+        if not sent.ok and code == 0:
+            code = NOTIFY_FAILED
+    return code
+
+
+NOTIFY_FAILED = 4  # exit code: every report is complete, but a notification could not be delivered
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
@@ -84,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", action="append", help="only this model (repeatable)")
     r.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
     r.add_argument("--reviews", help="only these reviews, comma-separated (e.g. drift,performance)")
+    r.add_argument("--notify", action="store_true",
+                   help="send the week's verdict to WORKBENCH_SLACK_WEBHOOK_URL and/or by e-mail "
+                        "(WORKBENCH_SMTP_URL, recipients in params notify.email); exit 4 if that fails")
     r.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                    help="extra notebook parameter (must be declared by every notebook)")
     r.set_defaults(func=cmd_report)
