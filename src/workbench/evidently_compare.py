@@ -94,9 +94,9 @@ def disagreement(ours: DriftReport, table: pd.DataFrame, sample_size: int = 20_0
         elif "Benjamini-Hochberg" in r.message:
             reasons.append(f"{f} is not significant here after the Benjamini-Hochberg correction")
         else:
-            side = "Evidently" if f in theirs else "we"
-            reasons.append(f"{f} crosses the threshold only for {side} (sampling of {sample_size:,} rows a side "
-                           "and Evidently's own binning)")
+            side = "for Evidently only" if f in theirs else "here only"
+            reasons.append(f"{f} drifts {side} (Evidently sees a sample of {sample_size:,} rows a side and bins "
+                           "on its own)")
     verdict = "drifted" if their_dataset else "not drifted"
     ours_txt = "drifted" if ours.dataset_drift else "not drifted"
     sentence = (f"Evidently calls the dataset {verdict} ({len(theirs)} of {len(table)} columns, share {num(share)}); "

@@ -108,22 +108,27 @@ def anchor_id(prefix: str, name: str) -> str:
 # --- numbers in sentences ----------------------------------------------------------
 
 def num(v: float | None, digits: int = 3) -> str:
-    """A number for a sentence: 0.725, 1,234, 0.0012 (never scientific notation for ordinary numbers)."""
+    """A number for a sentence: 0.725, 12.3, 1,234 (`digits` significant digits below 1000, never
+    scientific notation for ordinary numbers)."""
+    import math
+
     if v is None:
         return "—"
     try:
         x = float(v)
     except (TypeError, ValueError):
         return str(v)
-    if x != x:
+    if not math.isfinite(x):
         return "—"
-    if x == int(x) and abs(x) >= 1000:
-        return f"{int(x):,}"
     if abs(x) >= 1000:
         return f"{x:,.0f}"
-    if x != 0 and abs(x) < 10 ** -digits:
+    if x == 0:
+        return "0"
+    if abs(x) < 10 ** -digits:
         return f"{x:.{digits}g}"
-    return f"{x:.{digits}f}".rstrip("0").rstrip(".") if abs(x) < 1 else f"{x:.{digits}g}" if abs(x) < 100 else f"{x:,.1f}"
+    decimals = max(digits - int(math.floor(math.log10(abs(x)))) - 1, 0) if abs(x) >= 1 else digits
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def pct(v: float | None, digits: int = 1) -> str:

@@ -125,7 +125,7 @@ def _values(model: str, window: Window, rate_window: str, pool_size: int = 20) -
     return {"rate": rate_window, "window": f"{secs}s", "model": promql_string(model), "pool_size": str(pool_size)}
 
 
-def render_for(promql: str, model: str, **values: str) -> str:
+def render_for(promql: str, model: str, /, **values: str) -> str:
     """`render`, where the empty model (the service review) selects every model: `model="$model"`
     becomes `model!=""`, so `by (model)` queries give one series per model."""
     if model == ALL_MODELS:

@@ -367,7 +367,7 @@ def base_rate_findings(window: pd.DataFrame, history: pd.DataFrame, tolerance: f
     p = float(2 * stats.norm.sf(abs(pw - ph) / se)) if se > 0 else (0.0 if pw != ph else 1.0)
     shifted = abs(pw - ph) > tolerance and p < 0.05
     text = (f"Label base rate {pct(pw)} of {len(w):,} labelled predictions vs {pct(ph)} of {len(h):,} in the weeks "
-            f"before ({'+' if pw >= ph else '−'}{num(abs(pw - ph) * 100, 1)} points, {p_value(p)})")
+            f"before ({'+' if pw >= ph else '−'}{abs(pw - ph) * 100:.1f} points, {p_value(p)})")
     if shifted:
         return [Finding("warning", "label base rate", text + f": beyond {pct(tolerance, 0)}, so precision, PR AUC "
                         "and accuracy are not comparable with the baseline.", "labels", "labels", pw,
