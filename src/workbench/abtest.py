@@ -30,10 +30,17 @@ def _verdict(p: float, diff: float, mde: float, min_effect: float, alpha: float,
         return "no decision yet: not enough data"
     if p < alpha:
         better = names[1] if diff > 0 else names[0]
-        return f"{better} is better (p = {p:.3g})"
+        return f"{better} is better ({p_text(p)})"
     if not np.isfinite(mde) or mde > min_effect:
         return f"no decision yet: underpowered (80% power only for differences ≥ {mde:.3f})"
-    return f"no difference ≥ {mde:.3f} (p = {p:.3g})"
+    return f"no difference ≥ {mde:.3f} ({p_text(p)})"
+
+
+def p_text(p: float) -> str:
+    """'p < 0.001' or 'p = 0.023': never 'p = 0'."""
+    from workbench.findings import p_value
+
+    return p_value(p)
 
 
 def two_proportions(success_a: int, n_a: int, success_b: int, n_b: int, names: tuple[str, str] = ("A", "B"),

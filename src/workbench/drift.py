@@ -283,7 +283,8 @@ class DriftReport:
         for r in drifted:
             out.append(Finding("warning", r.feature, feature_sentence(r), "feature", anchor_id("feature", r.feature),
                                r.effect_size, {"method": r.method, "statistic": r.statistic, "p_value": r.p_value,
-                                               "threshold": r.threshold, "effect_size": r.effect_size}))
+                                               "threshold": r.threshold, "effect_size": r.effect_size,
+                                               "n_current": r.n_current, "n_reference": r.n_reference}))
         if self.small_window:
             out.append(Finding("warning", "window", f"Small window: {self.window_rows:,} predictions, fewer than "
                                f"min_window_rows {self.min_window_rows:,}: verdicts are less reliable.", "data_quality",
@@ -328,17 +329,17 @@ EFFECT_NAMES = {"ks": "KS D", "wasserstein": "normalised Wasserstein", "psi": "P
 
 
 def feature_sentence(r: FeatureDriftResult) -> str:
-    """'monthly_charges drifted: wasserstein 0.23 > threshold 0.1; effect size 0.23 (min_effect 0.05)'."""
+    """'tenure drifted: ks p < 0.001 < threshold 0.05, effect size 0.12 (KS D) ≥ min_effect 0.1.'"""
     from workbench.findings import num, p_value
 
     if METHODS[r.method].kind == "p_value":
         test = f"{r.method} {p_value(r.p_value)} < threshold {num(r.threshold)}"
     else:
         test = f"{r.method} {num(r.statistic)} > threshold {num(r.threshold)}"
-    effect = f"; effect size ({EFFECT_NAMES.get(r.method, 'effect')}) {num(r.effect_size)}" \
+    effect = f", effect size {num(r.effect_size)} ({EFFECT_NAMES.get(r.method, 'effect')})" \
         if r.effect_size is not None else ""
-    floor = f" ≥ min_effect {num(r.min_effect)}" if r.min_effect is not None else ""
-    return f"{r.feature} drifted: {test}{effect}{floor} ({r.n_current:,} values vs {r.n_reference:,} in the reference)."
+    floor = f" ≥ min_effect {num(r.min_effect)}" if r.min_effect is not None and effect else ""
+    return f"{r.feature} drifted: {test}{effect}{floor}."
 
 
 def _threshold(config: DriftDetection, fcfg: FeatureDrift) -> float | None:

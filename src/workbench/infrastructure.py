@@ -262,12 +262,21 @@ def outage_table(ctx: "ReviewContext") -> pd.DataFrame:
 
 
 def outage_findings(table: pd.DataFrame) -> list:
-    """One alert per outage: the service, when it started and how long it lasted."""
+    """One alert per outage: the service, when it started and how long it lasted (an outage seen by
+    several sources at the same time, e.g. `up` and a health gauge, is one finding naming both)."""
     from workbench.findings import Finding, duration, when
 
-    return [Finding("alert", str(r["job"]), f"Outage: {r['job']} was down from {when(r['start'])} for "
-                    f"{duration(r['duration'])}.", "outage", "outages", pd.Timedelta(r["duration"]).total_seconds(),
-                    {"start": iso(r["start"]), "end": iso(r["end"])}) for _, r in table.iterrows()]
+    out = []
+    if table.empty:
+        return out
+    for (start, end), g in table.groupby(["start", "end"], sort=True):
+        names = list(dict.fromkeys(str(j) for j in g["job"]))
+        seen = f" (seen by: {', '.join(names)})" if len(names) > 1 else ""
+        name = min(names, key=len)
+        out.append(Finding("alert", name, f"Outage: {name} was down from {when(start)} for "
+                           f"{duration(end - start)}{seen}.", "outage", "outages", (end - start).total_seconds(),
+                           {"start": iso(start), "end": iso(end), "sources": names}))
+    return out
 
 
 def iso(ts) -> str:

@@ -308,8 +308,9 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
     (accuracy; MAE and RMSE for regression) is an alert, other metrics worse than baseline warnings."""
     from workbench.findings import Finding, num, pct
 
-    out = []
+    out, others = [], []
     main = ("accuracy",) if summary.kind == "classification" else ("mae", "rmse")
+    of = f"the {baseline_version} baseline" if baseline_version else "the training baseline"
     for _, row in baseline.iterrows() if not baseline.empty else []:
         k, v, b = row["metric"], row["this window"], row["training baseline"]
         if v is None or not np.isfinite(v):
@@ -325,14 +326,20 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         if rel is not None and np.isfinite(rel) and tolerance is not None:
             worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance
         if worse:
-            of = f"the {baseline_version} baseline" if baseline_version else "the training baseline"
             parts.append(f"{pct(abs(rel))} {'above' if k in wm.ERROR_METRICS else 'below'} {of} {num(b)}")
         if not parts:
             continue
-        sev = "alert" if (below_threshold or k in main) else "warning"
+        if not (below_threshold or k in main):  # the other metrics share one warning
+            others.append((k, v, b, rel))
+            continue
         tol = f" (tolerance {pct(tolerance, 0)})" if worse and not below_threshold else ""
-        out.append(Finding(sev, k, f"{value} {' and '.join(parts)}{tol}.", "metric", "headline", float(v),
+        out.append(Finding("alert", k, f"{value} {' and '.join(parts)}{tol}.", "metric", "headline", float(v),
                            {"ci": [lo, hi], "baseline": b, "baseline_version": baseline_version}))
+    if others:
+        listed = ", ".join(f"{k} {num(v)} vs {num(b)} ({'+' if rel > 0 else '−'}{pct(abs(rel))})"
+                           for k, v, b, rel in others)
+        out.append(Finding("warning", "other metrics", f"Also worse than {of} beyond {pct(tolerance, 0)}: {listed}.",
+                           "metric", "headline", None, {k: v for k, v, _, _ in others}))
     return out
 
 

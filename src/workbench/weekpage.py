@@ -20,10 +20,12 @@ from workbench.findings import LEVELS, worst
 
 REVIEW_ORDER = ("drift", "performance", "infrastructure")
 SERVICE = "service"
-MAX_PER_CELL = 6
+MAX_PER_CELL = 5
+MAX_SERVICE = 8
 # within one severity, the kinds a reader needs first
 KIND_ORDER = ("dataset", "metric", "slo", "outage", "feature", "labels", "alert_rule", "data_quality", "dependency",
               "traffic", "ab_test", "other")
+FIRST_KINDS = ("dataset", "metric", "slo", "outage")
 # info findings worth showing on the week page (the SLOs' budget left, the dataset verdict, disagreements)
 SHOWN_INFO_KINDS = ("dataset", "slo")
 LEVEL_WORD = {"alert": "ALERT", "warning": "WARNING", "not computed": "NOT COMPUTED", "ok": "OK"}
@@ -36,14 +38,15 @@ EPISODE_COLORS = {"page": "#b03a2e", "outage": "#6c3483", "critical": "#b03a2e",
 e = html.escape
 
 STYLE = """<style>
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.2em 2em;color:#1c1c1c;max-width:1500px}
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:.8em 1.5em;color:#1c1c1c;max-width:1500px}
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:1.4em 0 .4em}
 nav{font-size:.9em;color:#555}nav a{margin-right:1em}
-.banner{padding:.6em 1em;border-left:8px solid;margin:.6em 0 .8em;font-size:1.1em}
+.banner{padding:.4em 1em;border-left:8px solid;margin:.4em 0 .6em;font-size:1.05em}
 .lv{display:inline-block;font-weight:700;padding:1px 7px;border-radius:3px;font-size:.85em;white-space:nowrap}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:5px 8px;text-align:left;vertical-align:top}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f4f4f4}.matrix td{width:42%}.matrix th.row{width:12%;white-space:nowrap}
-ul.f{margin:.3em 0 0;padding-left:1.1em}ul.f li{margin:.15em 0;font-size:.9em;line-height:1.3}
+ul.f{margin:.25em 0 0;padding-left:1.1em}ul.f li{margin:.1em 0;font-size:.84em;line-height:1.25}
+ul.f a{text-decoration:none;color:#1c1c1c}ul.f a:hover{text-decoration:underline;color:#1a5490}
 li.alert::marker{color:#b03a2e}li.warning::marker{color:#9a6400}li.info::marker{color:#888}
 .run{font-size:.8em;color:#555}.run.bad{color:#b03a2e;font-weight:600}
 small,.muted{color:#666}a{color:#1a5490}
@@ -84,10 +87,19 @@ def _sorted_findings(findings: list[dict]) -> list[dict]:
 
 
 def top_findings(findings: list[dict], limit: int = MAX_PER_CELL) -> tuple[list[dict], int]:
-    """The findings a cell shows (alerts, warnings, then the informative ones) and how many are left out."""
-    shown = [f for f in _sorted_findings(findings)
-             if f.get("severity") in ("alert", "warning") or f.get("kind") in SHOWN_INFO_KINDS]
-    return shown[:limit], len(findings) - len(shown[:limit])
+    """The findings a cell shows, at most `limit`, and how many are left out: first the alerts and
+    warnings about what a reader asks first (dataset, metrics, SLOs, outages), then the informative
+    ones worth a line (the dataset verdict, the SLOs' budget left), then the other alerts and warnings."""
+    sev = {"alert": 0, "warning": 1}
+
+    def group(f: dict) -> int:
+        if f.get("severity") in sev:
+            return 0 if f.get("kind") in FIRST_KINDS else 2
+        return 1 if f.get("kind") in SHOWN_INFO_KINDS else 9
+
+    ordered = [f for f in _sorted_findings(findings) if group(f) < 9]
+    shown = sorted(ordered, key=group)[:limit]  # stable: severity and kind order kept within a group
+    return shown, len(findings) - len(shown)
 
 
 def _rows(status: dict) -> tuple[list[str], dict[tuple[str, str], dict]]:
@@ -108,7 +120,7 @@ def _counts(status: dict) -> dict[str, int]:
     return out
 
 
-def _cell(r: dict | None, period_dir: Path) -> str:
+def _cell(r: dict | None, period_dir: Path, limit: int = MAX_PER_CELL) -> str:
     if r is None:
         return '<td><span class="run">not run this week</span></td>'
     level = r.get("level") or "not computed"
@@ -117,7 +129,7 @@ def _cell(r: dict | None, period_dir: Path) -> str:
     parts = [_badge(level)]
     if status != "ok":
         parts.append(f' <span class="run bad">run {e(status)}</span>')
-    shown, more = top_findings(r.get("findings") or [])
+    shown, more = top_findings(r.get("findings") or [], limit)
     items = []
     for f in shown:
         text = e(f.get("sentence", ""))
@@ -305,7 +317,8 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
         r = cells[(SERVICE, rv)]
         trs.append(f'<tr><th class="row">service<br><small>{e(rv)}, every model</small><br>'
                    f'{_badge(r.get("level") or "not computed")}</th>'
-                   + _cell(r, period_dir).replace("<td>", f'<td colspan="{max(len(model_reviews), 1)}">', 1) + "</tr>")
+                   + _cell(r, period_dir, MAX_SERVICE).replace("<td>", f'<td colspan="{max(len(model_reviews), 1)}">', 1)
+                   + "</tr>")
     matrix = (f'<table class="matrix"><tr><th></th>{head}</tr>{"".join(trs)}</table>' if trs
               else "<p>No reports for this period yet.</p>")
     new, resolved = changes(status, previous)

@@ -90,8 +90,10 @@ def test_week_page_headline_matrix_and_links(out):
     assert "Outage: mlflow was down from Wed 2026-11-18 03:00 UTC for 45 min." in text
     assert "61% of the rolling 28d budget left" in text  # SLO info is shown
     assert "run incomplete" in text
-    # alerts listed before warnings before info in a cell
-    assert text.index("tenure drifted") < text.index("No dataset drift")
+    # in a cell: alerts and warnings about metrics, SLOs and outages, then the dataset verdict and the
+    # SLOs' budget left, then the other alerts and warnings
+    assert text.index("No dataset drift") < text.index("tenure drifted")
+    assert text.index("Outage: mlflow") < text.index("61% of the rolling 28d budget left") < text.index("HighLatency")
     assert "churn-predictor/01-drift-review.evidently.html" in page
     assert 'href="../index.html"' in page and 'href="../2026-W46/index.html"' in page
 
