@@ -449,6 +449,53 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
                         ctx.monitoring.drift_detection, ctx.model.name, features, window_rows=n)
 
 
+def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drift") -> pd.DataFrame:
+    """The Prometheus drift alert rules (params/alerts.yaml, names containing `hint`) replayed over the
+    window for this model, next to this review's verdict per feature; where they disagree, one info
+    finding says why (they watch a different score, window and threshold)."""
+    import re
+
+    from workbench import alerts, config
+    from workbench.findings import Finding, duration
+
+    rules = config.load_alert_rules(ctx.root / "params" / "alerts.yaml")
+    interval = config.parse_duration(ctx.params.infrastructure.scrape_interval)
+    rows, exprs = [], {}
+    for g in rules.groups:
+        for r in g.rules:
+            if r.alert and hint in r.alert.lower():
+                exprs[r.alert] = (r.expr, r.for_)
+                eps = alerts.replay_rule(ctx.prometheus, r.alert, r.expr, config.parse_duration(r.for_),
+                                         config.parse_duration(g.interval) if g.interval else interval, ctx.window)
+                for _, e in eps.iterrows():
+                    labels = dict(re.findall(r"(\w+)=([^,]*)(?:, |$)", str(e["labels"])))
+                    if labels.get("model", ctx.model.name) == ctx.model.name:
+                        rows.append({"alert": r.alert, "feature": labels.get("feature", ""), "start": e["start"],
+                                     "duration": e["duration"]})
+    table = pd.DataFrame(rows, columns=["alert", "feature", "start", "duration"])
+    ours = set(report.drifted_features)
+    fired = set(table["feature"]) - {""}
+    if exprs and fired != ours:
+        longest = table.groupby("feature")["duration"].sum() if len(table) else pd.Series(dtype=object)
+        alerted = ", ".join(f"{f} ({duration(longest[f])})" for f in sorted(fired)) or "no feature"
+        only_alert = sorted(fired - ours)
+        only_ours = sorted(ours - fired)
+        why = []
+        for f in only_alert:
+            r = next((x for x in report.results if x.feature == f), None)
+            why.append(f"{f} is not drift here ({r.message or r.status})" if r else f"{f} is not checked here")
+        for f in only_ours:
+            why.append(f"{f} drifts here but its alert did not fire")
+        names = ", ".join(f"{a} (`{e}` for {fr})" for a, (e, fr) in exprs.items())
+        table.attrs["findings"] = [Finding(
+            "info", "Prometheus alert", f"{names} fired for {alerted}; this review finds drift in "
+            f"{', '.join(sorted(ours)) or 'no feature'}: {'; '.join(why)}. The alert watches the serving app's own "
+            "score per feature against its fixed threshold; this review compares the whole week with the reference "
+            "using each feature's method, threshold and min_effect.", "dataset", "summary", float(len(fired)),
+            {"alert_features": sorted(fired)})]
+    return table
+
+
 def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = 3) -> pd.DataFrame:
     """Predictions per period over the window and the `weeks_back` weeks before it."""
     from workbench.config import Window

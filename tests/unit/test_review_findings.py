@@ -262,3 +262,33 @@ def test_daily_drift_share_uses_the_verdicts(grid, expected):
     from workbench.drift_history import daily_share
 
     assert daily_share(grid, Window(T0.to_pydatetime(), (T0 + pd.Timedelta(days=7)).to_pydatetime(), "2026-W47")) == expected
+
+
+def test_prometheus_drift_alert_disagreement_says_why():
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from workbench.drift import alert_agreement
+
+    window = Window(T0.to_pydatetime(), (T0 + pd.Timedelta(days=7)).to_pydatetime(), "2026-W47")
+    ts = pd.date_range(T0, T0 + pd.Timedelta(days=2), freq="60s")
+
+    class Prom:
+        def query_range(self, expr, start, end, step):
+            assert expr == "data_drift_score > 0.1"
+            return pd.concat([pd.DataFrame({"timestamp": ts, "value": 0.2, "feature": f, "model": m})
+                              for f, m in (("paperless_billing", "churn-predictor"), ("tenure", "churn-predictor"),
+                                           ("tenure", "revenue-predictor"))], ignore_index=True)
+
+    ctx = SimpleNamespace(root=Path(__file__).resolve().parents[2], window=window, prometheus=Prom(),
+                          model=SimpleNamespace(name="churn-predictor"),
+                          params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")))
+    rep = _drift_report()  # drifted: tenure, monthly_charges; paperless_billing below min_effect
+    table = alert_agreement(ctx, rep)
+    assert sorted(table["feature"]) == ["paperless_billing", "tenure"]  # this model's series only
+    (f,) = table.attrs["findings"]
+    assert f.severity == "info" and f.anchor == "summary"
+    assert f.sentence.startswith("DataDriftDetected (`data_drift_score > 0.1` for 1m) fired for paperless_billing "
+                                 "(2 d), tenure (2 d); this review finds drift in monthly_charges, tenure: "
+                                 "paperless_billing is not drift here (significant, but effect 0.03 is below "
+                                 "min_effect 0.05); monthly_charges drifts here but its alert did not fire.")
