@@ -50,7 +50,8 @@ ul.f a{text-decoration:none;color:#1c1c1c}ul.f a:hover{text-decoration:underline
 li.alert::marker{color:#b03a2e}li.warning::marker{color:#9a6400}li.info::marker{color:#888}
 .run{font-size:.8em;color:#555}.run.bad{color:#b03a2e;font-weight:600}
 small,.muted{color:#666}a{color:#1a5490}
-.spark td{text-align:right}
+.cards{display:flex;flex-wrap:wrap;gap:8px}.card{border:1px solid #ddd;padding:6px 8px;width:160px;font-size:.85em}
+.card .last{font-weight:600}
 </style>"""
 
 
@@ -391,6 +392,22 @@ def _write(path: Path, text: str) -> None:
 
 # --- the index over all periods ---------------------------------------------------------------
 
+RATIO_KEYS = ("label_coverage", "error_ratio", "availability_api", "availability_mlflow")
+
+
+def fmt_value(key: str, v: float | None) -> str:
+    """A headline number for people: ratios as percentages, counts as integers."""
+    from workbench.findings import num, pct
+
+    if v is None:
+        return "—"
+    if key in RATIO_KEYS:
+        return pct(v, 2)
+    if key in ("pages", "alert_episodes", "outages", "slos_missed", "n_drifted"):
+        return f"{int(v):,}"
+    return num(v)
+
+
 SPARK_KEYS = {"drift": ("drift_share",), "performance": ("accuracy", "mae", "label_coverage"),
               "infrastructure": ("availability_api", "error_ratio", "pages", "alert_episodes", "outages")}
 
@@ -465,12 +482,11 @@ def render_root(out: Path, weeks: int = 12) -> str:
             if not any(v is not None for v in vals):
                 continue
             last = next((v for v in reversed(vals) if v is not None), None)
-            spark_rows.append(f"<tr><td>{e(m)}</td><td>{e(k.replace('_', ' '))}</td><td>{sparkline(vals)}</td>"
-                              f"<td>{e(f'{last:.4g}') if last is not None else '—'}</td></tr>")
+            spark_rows.append(f"<div class='card'><div><b>{e(m)}</b></div><div class='muted'>{e(k.replace('_', ' '))}"
+                              f"</div>{sparkline(vals)}<div class='last'>{e(fmt_value(k, last))}</div></div>")
     first = recent[0][0] if recent else ""
-    spark = (f"<h2>Headline numbers, last {len(recent)} period(s) ({e(first)} to {e(recent[-1][0])})</h2>"
-             "<table class='spark'><tr><th>model</th><th>number</th><th>trend (red: latest)</th><th>latest</th></tr>"
-             + "".join(spark_rows) + "</table>") if spark_rows else ""
+    spark = (f"<h2>Headline numbers, last {len(recent)} period(s) ({e(first)} to {e(recent[-1][0])}; red: latest)</h2>"
+             "<div class='cards'>" + "".join(spark_rows) + "</div>") if spark_rows else ""
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>workbench reports</title>{STYLE}"
             "</head><body><h1>workbench reports</h1><p class='muted'>Level per model and review (what it found: "
             f"{', '.join(e(LEVEL_WORD[lv]) for lv in LEVELS)}); a run that did not complete says so below its level."
