@@ -181,7 +181,7 @@ def episode_findings(episodes: pd.DataFrame, rules: AlertRules | None = None) ->
                            f"{duration(longest['duration'])}) because `{expr}` held for {for_} on the serving app's "
                            "own score of one feature; the drift review tests the whole week per feature against the "
                            "reference with its own method, threshold and min_effect, and calls drift only where "
-                           "those hold — read its verdict for the features.", "alert_rule", "alerts", float(len(g))))
+                           "those hold — read its verdict for the features.", "comparison", "alerts", float(len(g))))
     return out
 
 

@@ -483,16 +483,15 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
         why = []
         for f in only_alert:
             r = next((x for x in report.results if x.feature == f), None)
-            why.append(f"{f} is not drift here ({r.message or r.status})" if r else f"{f} is not checked here")
-        for f in only_ours:
-            why.append(f"{f} drifts here but its alert did not fire")
+            why.append(f"{f} is no drift here ({r.message or r.status})" if r else f"{f} is not checked here")
+        if only_ours:
+            why.append(f"not for {', '.join(only_ours)}, which drift{'s' if len(only_ours) == 1 else ''} here")
         names = ", ".join(f"{a} (`{e}` for {fr})" for a, (e, fr) in exprs.items())
         table.attrs["findings"] = [Finding(
-            "info", "Prometheus alert", f"{names} fired for {alerted}; this review finds drift in "
-            f"{', '.join(sorted(ours)) or 'no feature'}: {'; '.join(why)}. The alert watches the serving app's own "
-            "score per feature against its fixed threshold; this review compares the whole week with the reference "
-            "using each feature's method, threshold and min_effect.", "dataset", "summary", float(len(fired)),
-            {"alert_features": sorted(fired)})]
+            "info", "Prometheus alert", f"{names} fired for {alerted}; {'; '.join(why)}: the alert watches the "
+            "serving app's own score per feature with a fixed threshold, this review the whole week against the "
+            "reference with each feature's method, threshold and min_effect.", "comparison", "summary",
+            float(len(fired)), {"alert_features": sorted(fired)})]
     return table
 
 

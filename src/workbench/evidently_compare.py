@@ -102,7 +102,7 @@ def disagreement(ours: DriftReport, table: pd.DataFrame, sample_size: int = 20_0
     sentence = (f"Evidently calls the dataset {verdict} ({len(theirs)} of {len(table)} columns, share {num(share)}); "
                 f"this review calls it {ours_txt} ({len(ours.drifted_features)} of {len(ours.evaluated)}, share "
                 f"{num(ours.drift_share)})" + (": " + "; ".join(reasons) if reasons else "") + ".")
-    return [Finding("info", "Evidently", sentence, "dataset", "evidently", share,
+    return [Finding("info", "Evidently", sentence, "comparison", "evidently", share,
                     {"evidently_drifted": theirs})]
 
 

@@ -46,7 +46,7 @@ ANCHORS = {
     "infrastructure": ("slos", "alerts", "outages", "headline-numbers", "panel-<name>"),
 }
 KINDS = ("dataset", "feature", "metric", "labels", "ab_test", "alert_rule", "slo", "outage",
-         "dependency", "traffic", "data_quality", "other")
+         "dependency", "traffic", "data_quality", "comparison", "other")  # comparison: another tool's verdict differs
 
 
 @dataclass

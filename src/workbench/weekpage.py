@@ -90,12 +90,15 @@ def _sorted_findings(findings: list[dict]) -> list[dict]:
 def top_findings(findings: list[dict], limit: int = MAX_PER_CELL) -> tuple[list[dict], int]:
     """The findings a cell shows, at most `limit`, and how many are left out: first the alerts and
     warnings about what a reader asks first (dataset, metrics, SLOs, outages), then the informative
-    ones worth a line (the dataset verdict, the SLOs' budget left), then the other alerts and warnings."""
+    ones worth a line (the dataset verdict, the SLOs' budget left), then the other alerts and warnings,
+    then why another tool (Evidently, a Prometheus alert) disagrees."""
     sev = {"alert": 0, "warning": 1}
 
     def group(f: dict) -> int:
         if f.get("severity") in sev:
             return 0 if f.get("kind") in FIRST_KINDS else 2
+        if f.get("kind") == "comparison":  # another tool disagrees: after the findings themselves
+            return 3
         return 1 if f.get("kind") in SHOWN_INFO_KINDS else 9
 
     ordered = [f for f in _sorted_findings(findings) if group(f) < 9]

@@ -203,6 +203,7 @@ def test_each_alert_episode_has_its_own_duration():
     assert not any("11 d" in x for x in sentences)  # never summed over series
     assert [f.severity for f in fs if f.subject == "ServiceDown"] == ["alert"]
     (why,) = [f for f in fs if f.severity == "info"]
+    assert why.kind == "comparison"
     assert why.subject == "DataDriftDetected" and "2 time(s) over 2 series (longest 6 d 12 h)" in why.sentence
     assert "drift review" in why.sentence
 
@@ -289,6 +290,7 @@ def test_prometheus_drift_alert_disagreement_says_why():
     (f,) = table.attrs["findings"]
     assert f.severity == "info" and f.anchor == "summary"
     assert f.sentence.startswith("DataDriftDetected (`data_drift_score > 0.1` for 1m) fired for paperless_billing "
-                                 "(2 d), tenure (2 d); this review finds drift in monthly_charges, tenure: "
-                                 "paperless_billing is not drift here (significant, but effect 0.03 is below "
-                                 "min_effect 0.05); monthly_charges drifts here but its alert did not fire.")
+                                 "(2 d), tenure (2 d); paperless_billing is no drift here (significant, but effect "
+                                 "0.03 is below min_effect 0.05); not for monthly_charges, which drifts here: the "
+                                 "alert watches")
+    assert f.kind == "comparison"
