@@ -41,7 +41,11 @@ def check(conns: Connections, extra_urls: dict[str, str] | None = None, timeout:
 
         MlflowClient(conns.mlflow_uri).search_experiments(max_results=1)
 
-    services = {"prometheus": _timed(prometheus), "prediction_db": _timed(database)}
+    services = {}
+    if conns.prometheus_url:  # a source that is not configured is not checked (and not unhealthy)
+        services["prometheus"] = _timed(prometheus)
+    if conns.database_url:
+        services["prediction_db"] = _timed(database)
     if conns.mlflow_uri:
         services["mlflow"] = _timed(mlflow)
     for name, url in (extra_urls or {}).items():
