@@ -127,7 +127,17 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
     res.add(f"params {files.weekly.name}", OK, f"{len(weekly.models)} model(s)")
     from workbench.report import review_name
 
-    selected = reviews if reviews is not None else {review_name(nb) for nb in weekly.notebooks}
+    names = models or [m.name for m in weekly.models]
+    if connections is None:
+        from workbench.sources.connections import resolve_connections
+
+        connections = _guard(res, "sources", "set WORKBENCH_DATABASE_URL / WORKBENCH_PROMETHEUS_URL "
+                             "(or start the demo: workbench demo up)", resolve_connections)
+        if connections is None:
+            return res
+    configured_reviews = {review_name(nb) for nb in weekly.notebooks}
+    runnable = {r for r in configured_reviews if all(configured(connections, x) for x in NEEDS.get(r, ()))}
+    selected = reviews if reviews is not None else runnable
     loaders = {"monitoring": config.load_monitoring, "queries": config.load_queries,
                "slos": config.load_slos, "alerts": config.load_alert_rules}
     needed_by = {"monitoring": "drift", "queries": "infrastructure", "slos": "infrastructure",
@@ -149,16 +159,8 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
                   lambda: config.load_baselines(files.path("baselines"))) is not None:
             res.add("params baselines.yaml", OK)
 
-    names = models or [m.name for m in weekly.models]
-    if connections is None:
-        from workbench.sources.connections import resolve_connections
-
-        connections = _guard(res, "sources", "set WORKBENCH_DATABASE_URL / WORKBENCH_PROMETHEUS_URL "
-                             "(or start the demo: workbench demo up)", resolve_connections)
-        if connections is None:
-            return res
     for source in ("database", "prometheus", "mlflow"):
-        users = sorted(r for r in selected if source in NEEDS.get(r, ()))
+        users = sorted(r for r in configured_reviews if source in NEEDS.get(r, ()))
         if configured(connections, source):
             res.add(f"source {source}", OK, "configured" + (" (demo stack)" if connections.demo else ""))
         elif users:

@@ -195,7 +195,11 @@ def open_review(model: str = "", week: str = "", source: str = "auto", params_di
     weekly = config.load_weekly(files.weekly)
     spec = weekly.model(model) if model else weekly.models[0]
     window = config.window_until(week, data_until) if data_until else config.resolve_window(week or None)
-    monitoring = config.load_monitoring(files.path("monitoring"))
-    queries = config.load_queries(files.path("queries"))
+    # a review loads only what it needs: a params folder without queries.yaml (no Prometheus) or
+    # monitoring.yaml (no drift review) is valid; `workbench check` says which review needs which file
+    mpath, qpath = files.path("monitoring"), files.path("queries")
+    monitoring = (config.load_monitoring(mpath) if mpath.is_file()
+                  else config.MonitoringParams(drift_detection=config.DriftDetection()))
+    queries = config.load_queries(qpath) if qpath.is_file() else config.QueryCatalog(summary={}, panels={})
     conns = connections or resolve_connections(source)
     return ReviewContext(spec, window, weekly, monitoring, queries, conns, files.project, files)
