@@ -57,7 +57,7 @@ class ReviewContext:
     def store(self):
         from workbench.sources.store import PredictionStore
 
-        return PredictionStore(self.connections.database_url, self.params.store)
+        return PredictionStore(self.connections.database_url, self.params.store, self.params.timeouts)
 
     @cached_property
     def prometheus(self):
@@ -71,7 +71,8 @@ class ReviewContext:
 
         if not self.connections.mlflow_uri:
             raise ConfigError(f"{config.ENV_MLFLOW} is not set: the reference data and baselines come from MLflow")
-        return ModelRegistry(self.connections.mlflow_uri)
+        t = self.params.timeouts
+        return ModelRegistry(self.connections.mlflow_uri, t.seconds("mlflow_request"), t.mlflow_retries)
 
     def describe(self) -> pd.DataFrame:
         """Model, window and sources (credentials redacted) for the top of a report."""
@@ -153,6 +154,9 @@ def open_review(model: str = "", week: str = "", source: str = "auto",
 
     # mlflow imports tqdm.auto; in a kernel without ipywidgets that warns on every report
     warnings.filterwarnings("ignore", message="IProgress not found")
+    from workbench.plots import plain_text_labels
+
+    plain_text_labels()  # data labels ("$$" categories, alert names) are never parsed as mathtext
     base = Path(root) if root else config.project_root()
     weekly = config.load_weekly(base / params_file)
     spec = weekly.model(model) if model else weekly.models[0]
