@@ -458,7 +458,9 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
     from workbench import alerts, config
     from workbench.findings import Finding, duration
 
-    rules = config.load_alert_rules(ctx.root / "params" / "alerts.yaml")
+    if not ctx.has("prometheus") or not ctx.params_path("alerts").is_file():
+        return pd.DataFrame(columns=["alert", "feature", "start", "duration"])  # nothing to compare with
+    rules = config.load_alert_rules(ctx.params_path("alerts"))
     interval = config.parse_duration(ctx.params.infrastructure.scrape_interval)
     rows, exprs = [], {}
     for g in rules.groups:

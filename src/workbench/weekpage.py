@@ -145,7 +145,8 @@ def _cell(r: dict | None, period_dir: Path, limit: int = MAX_PER_CELL) -> str:
     if not shown and status == "ok":
         items.append('<li class="info">nothing found</li>')
     for p in (r.get("problems") or [])[:2] if status != "ok" else []:
-        items.append(f'<li class="warning">could not compute: {e(p)}</li>')
+        what = "skipped" if status == "skipped" else "could not compute"
+        items.append(f'<li class="{"info" if status == "skipped" else "warning"}">{what}: {e(p)}</li>')
     return f"<td>{''.join(parts)}<ul class='f'>{''.join(items)}</ul></td>"
 
 
@@ -300,11 +301,13 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     for r in status.get("results", []):
         runs[r.get("status", "failed")] = runs.get(r.get("status", "failed"), 0) + 1
     run_text = ", ".join(f"{v} {k}" for k, v in sorted(runs.items()))
+    partial = sorted({r["partial"] for r in status.get("results", []) if r.get("partial")})  # unfinished week
     headline = (f'<div class="banner" style="border-color:{fg};background:{bg}">{_badge(level)} '
                 f'<b>{counts["alert"]} alert(s), {counts["warning"]} warning(s)</b>'
                 + (f" in {', '.join(e(m) for m in flagged)}" if flagged else " — nothing needs attention")
-                + f'<br><span class="run{" bad" if set(runs) - {"ok"} else ""}">reports run: {e(run_text) or "none"}'
-                  " (the run status says whether a review ran; the level says what it found)</span></div>")
+                + f'<br><span class="run{" bad" if set(runs) - {"ok", "skipped"} else ""}">reports run: '
+                  f'{e(run_text) or "none"} (the run status says whether a review ran; the level says what it found)'
+                  "</span>" + "".join(f"<br><b>{e(p)}</b>" for p in partial) + "</div>")
     reviews = [rv for rv in REVIEW_ORDER if any(k[1] == rv for k in cells)]
     reviews += sorted({k[1] for k in cells} - set(reviews))
     model_reviews = [rv for rv in reviews if any(k[1] == rv and k[0] != SERVICE for k in cells)]

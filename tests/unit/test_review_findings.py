@@ -78,7 +78,7 @@ def test_evidently_disagreement_says_why():
     table.loc[1, "evidently verdict"] = "no drift"
     rep.results[1].drifted = True
     table.loc[1, "agree"] = False
-    assert "monthly_charges drifts here only (Evidently sees a sample of 20,000 rows" in disagreement(rep, table)[0].sentence
+    assert "monthly_charges drifts here only (Evidently sees a sample of up to 20,000 rows" in disagreement(rep, table)[0].sentence
 
 
 def _summary(kind="classification", **metrics):
@@ -281,7 +281,9 @@ def test_prometheus_drift_alert_disagreement_says_why():
                               for f, m in (("paperless_billing", "churn-predictor"), ("tenure", "churn-predictor"),
                                            ("tenure", "revenue-predictor"))], ignore_index=True)
 
-    ctx = SimpleNamespace(root=Path(__file__).resolve().parents[2], window=window, prometheus=Prom(),
+    root = Path(__file__).resolve().parents[2]
+    ctx = SimpleNamespace(root=root, window=window, prometheus=Prom(), has=lambda source: True,
+                          params_path=lambda kind: root / "params" / f"{kind}.yaml",
                           model=SimpleNamespace(name="churn-predictor"),
                           params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")))
     rep = _drift_report()  # drifted: tenure, monthly_charges; paperless_billing below min_effect
