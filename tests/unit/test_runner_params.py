@@ -148,3 +148,25 @@ def test_prometheus_without_the_models_class_counts_is_not_a_logging_flag(tmp_pa
     ctx.store = None  # never read: nothing to compare with
     with pytest.raises(InsufficientData, match="Prometheus has no model_predictions_by_class for m1"):
         performance.prometheus_class_counts(ctx)
+
+
+def test_check_names_the_file_and_key_of_a_bad_params_file(tmp_path):
+    from workbench import check
+
+    folder = _params(tmp_path / "params", "models:\n  - name: m1\n    type: classification\n"
+                                          "notebooks: [01-drift-review]\n")
+    (folder / "monitoring.yaml").write_text("drift_detection:\n  psi_binz: 10\n")
+    conns = config.Connections(None, None, None, demo=False)
+    res = check.run_checks(folder, conns)
+    assert not res.ok
+    errors = res.errors_text()
+    assert f"{folder / 'monitoring.yaml'}: drift_detection.psi_binz: unknown key" in errors
+    # the database is not configured: drift is skipped, so its reference is not required
+    assert "source database" in res.text() and "will be skipped" in res.text()
+
+
+def test_canonical_category_forms():
+    from workbench.check import canonical_category
+
+    assert canonical_category(1) == canonical_category(1.0) == canonical_category("1") == "1"
+    assert canonical_category("A") == "A" and canonical_category(2.5) == "2.5"
