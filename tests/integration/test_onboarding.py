@@ -145,7 +145,8 @@ def reader(database):
         yield sa.engine.make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
     finally:
         with eng.begin() as c:
-            c.execute(sa.text(f"DROP OWNED BY {role}"))
+            c.execute(sa.text(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}"))
+            c.execute(sa.text(f"REVOKE ALL ON SCHEMA {schema} FROM {role}"))
             c.execute(sa.text(f"DROP ROLE {role}"))
         eng.dispose()
 
