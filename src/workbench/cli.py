@@ -94,6 +94,9 @@ def cmd_health(a: argparse.Namespace) -> int:
     extra = {}
     if a.params.exists():
         extra = config.load_weekly(a.params).health.extra_urls
+    from workbench.sources.model_registry import bound_http
+
+    bound_http(a.timeout, 0)  # before anything imports or calls MLflow: its retries would take minutes
     result = health.check(resolve_connections(a.source), extra, timeout=a.timeout)
     if a.json:
         print(json.dumps(result, indent=2))
@@ -165,8 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except WorkbenchError as exc:
-        log.error(str(exc))
-        print(f"error: {exc}", file=sys.stderr)
+        from workbench.report import scrub
+
+        if logs.is_json():  # one JSON line for machines
+            log.error(scrub(str(exc)))
+        else:  # one readable line for people (the text log handler would repeat it)
+            print(f"error: {scrub(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

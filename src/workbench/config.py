@@ -24,6 +24,7 @@ ENV_PROMETHEUS = "WORKBENCH_PROMETHEUS_URL"
 ENV_DATABASE = "WORKBENCH_DATABASE_URL"
 ENV_MLFLOW = "MLFLOW_TRACKING_URI"
 ENV_DEMO_DIR = "WORKBENCH_DEMO_DIR"
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class _Strict(BaseModel):
@@ -31,12 +32,21 @@ class _Strict(BaseModel):
 
 
 class ModelSpec(_Strict):
-    name: str = Field(min_length=1)
+    # the name becomes a folder of the report tree: letters, digits and -_. only, never "." or ".."
+    name: str = Field(min_length=1, max_length=100)
     type: Literal["classification", "regression"]
     positive_class: int = 1
     # reference (training) data as a .parquet/.csv path relative to the project; default: the
     # model version's reference artifact in MLflow
     reference: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not MODEL_NAME_RE.match(v):
+            raise ValueError(f"model name {v!r} may hold only letters, digits and - _ . (starting with a letter "
+                             "or digit): it names a folder of the report tree")
+        return v
 
 
 class PerformanceParams(_Strict):
@@ -73,6 +83,29 @@ class InfrastructureParams(_Strict):
             raise ValueError(f"rate_window {self.rate_window} must be at least 4 scrape intervals "
                              f"({self.scrape_interval}); rate() over fewer points is noise")
         return self
+
+
+class TimeoutParams(_Strict):
+    """Upper bounds so a stuck source fails one section fast instead of hanging the run."""
+
+    database_statement: str = "120s"  # PostgreSQL statement_timeout per query
+    database_lock: str = "10s"        # PostgreSQL lock_timeout; SQLite busy timeout
+    database_connect: str = "10s"
+    mlflow_request: str = "30s"       # MLFLOW_HTTP_REQUEST_TIMEOUT per HTTP call
+    mlflow_retries: int = Field(2, ge=0, le=10)  # MLFLOW_HTTP_REQUEST_MAX_RETRIES
+    cell: str = "15m"                 # papermill execution_timeout: one notebook cell
+    notebook: str = "45m"             # a whole notebook (each cell gets at most what is left)
+
+    @field_validator("database_statement", "database_lock", "database_connect", "mlflow_request", "cell", "notebook")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        if parse_duration(v) < 1:
+            raise ValueError(f"{v!r} is below one second")
+        return v
+
+    def seconds(self, name: str) -> float:
+        """The named timeout in seconds."""
+        return parse_duration(getattr(self, name))
 
 
 class HealthParams(_Strict):
@@ -118,6 +151,7 @@ class WeeklyParams(_Strict):
     )
     store: StoreParams = Field(default_factory=StoreParams)
     health: HealthParams = Field(default_factory=HealthParams)
+    timeouts: TimeoutParams = Field(default_factory=TimeoutParams)
 
     def model(self, name: str) -> ModelSpec:
         """The model named `name`, or a ConfigError listing the configured ones."""
@@ -434,11 +468,44 @@ def params_files(path: str | Path) -> ParamsFiles:
     return ParamsFiles(p.parent, p)
 
 
+# scheme://user:password@ — the password runs to the LAST "@" before whitespace, a quote or "?"/"#",
+# so an unencoded "/", ":" or "@" in it (which SQLAlchemy and most drivers accept) stays inside
+_USERINFO_RE = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"<>?#]*):([^\s'\"<>?#]*)@")
+
+
+def url_passwords(url: str | None) -> list[str]:
+    """Every reading of the password in `url`: as SQLAlchemy's `make_url` and `urllib.parse` (the
+    drivers) read it, and up to the last "@" (an unencoded "@" in it); longest first."""
+    from urllib.parse import unquote, urlsplit
+
+    if not url:
+        return []
+    found: set[str] = set()
+    try:
+        from sqlalchemy.engine import make_url
+
+        if make_url(url).password:
+            found.add(str(make_url(url).password))
+    except Exception:  # noqa: BLE001 - not an SQLAlchemy URL: the other readings still apply
+        pass
+    try:
+        if urlsplit(url).password:
+            found.add(urlsplit(url).password)
+    except ValueError:
+        pass
+    m = _USERINFO_RE.search(url)
+    if m and m.group(2):
+        found.add(m.group(2))
+    found |= {unquote(p) for p in found}
+    return sorted((p for p in found if p), key=len, reverse=True)
+
+
 def redact(url: str | None) -> str:
-    """`url` with any password (user:password@) replaced by ***, safe to show."""
+    """`url` (or any text holding URLs) with each password (user:password@) replaced by ***, safe to show;
+    the password may contain "/", ":", "%" or an unencoded "@"."""
     if not url:
         return ""
-    return re.sub(r"(//[^/:@]*):[^/]*@", r"\1:***@", url)
+    return _USERINFO_RE.sub(r"\1:***@", url)
 
 
 # --- baselines without MLflow (params/baselines.yaml) ---------------------------------

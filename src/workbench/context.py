@@ -70,7 +70,7 @@ class ReviewContext:
 
         if not self.connections.database_url:
             raise ConfigError(not_configured("database"))
-        return PredictionStore(self.connections.database_url, self.params.store)
+        return PredictionStore(self.connections.database_url, self.params.store, self.params.timeouts)
 
     @cached_property
     def prometheus(self):
@@ -86,7 +86,8 @@ class ReviewContext:
 
         if not self.connections.mlflow_uri:
             raise ConfigError(not_configured("mlflow"))
-        return ModelRegistry(self.connections.mlflow_uri)
+        t = self.params.timeouts
+        return ModelRegistry(self.connections.mlflow_uri, t.seconds("mlflow_request"), t.mlflow_retries)
 
     def describe(self) -> pd.DataFrame:
         """Model, window and sources (credentials redacted) for the top of a report."""
@@ -191,6 +192,9 @@ def open_review(model: str = "", week: str = "", source: str = "auto", params_di
 
     # mlflow imports tqdm.auto; in a kernel without ipywidgets that warns on every report
     warnings.filterwarnings("ignore", message="IProgress not found")
+    from workbench.plots import plain_text_labels
+
+    plain_text_labels()  # data labels ("$$" categories, alert names) are never parsed as mathtext
     files = config.params_files(params_dir)
     weekly = config.load_weekly(files.weekly)
     spec = weekly.model(model) if model else weekly.models[0]

@@ -157,7 +157,10 @@ def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], ac
         rel = None
         if v is not None and b is not None and b != 0:
             rel = (v - b) / abs(b)
-            worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance if tolerance is not None else False
+            if tolerance is None:
+                worse = False
+            else:
+                worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance
             if tolerance is not None and worse:
                 flags.append(f"{abs(rel):.1%} {'above' if k in wm.ERROR_METRICS else 'below'} baseline")
         lo, hi = summary.ci.get(k, (np.nan, np.nan))
@@ -357,15 +360,14 @@ def log_results(ctx: "ReviewContext", perf: PerformanceReview) -> str:
     metrics |= {f"{k}_ci_high": v[1] for k, v in perf.summary.ci.items() if np.isfinite(v[1])}
     metrics |= {"predictions": perf.summary.n_predictions, "labelled": perf.summary.n_labelled,
                 "label_coverage": perf.summary.label_coverage}
-    from mlflow.exceptions import MlflowException
-
-    from workbench.errors import SourceUnavailable
+    from workbench.errors import SourceUnavailable, WorkbenchError
 
     try:
         run_id = results_log.log_period(ctx.registry.client, ctx.model.name, ctx.window.label, perf.versions, metrics,
                                         {"workbench.status": perf.status[:250]})
-    except MlflowException as exc:
-        raise SourceUnavailable(f"MLflow at {ctx.registry.display_uri}: logging the period's metrics failed: "
-                                f"{type(exc).__name__}") from exc
+    except WorkbenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's, with its message
+        raise ctx.registry.error("logging the period's metrics", exc) from exc
     ctx.outputs["mlflow_run_id"] = run_id
     return run_id
