@@ -179,6 +179,7 @@ def test_new_user_path_init_check_report(database, reader, tmp_path):
     assert "[ok]   column store.columns.timestamp: 'scored_at'" in p.stdout
     assert "Prometheus is not configured" in p.stdout and "infrastructure review(s) will be skipped" in p.stdout
     assert "[FAIL]" not in p.stdout
+    assert "[ok]   baseline of fraud-scorer: the reference file data/reference.parquet" in p.stdout
 
     p = _cli(["report", "--params", "params", "--week", week.label, "--out", "reports"], env, project)
     assert p.returncode == 0, p.stdout + p.stderr

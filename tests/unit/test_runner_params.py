@@ -170,3 +170,16 @@ def test_canonical_category_forms():
 
     assert canonical_category(1) == canonical_category(1.0) == canonical_category("1") == "1"
     assert canonical_category("A") == "A" and canonical_category(2.5) == "2.5"
+
+
+def test_check_warns_when_performance_has_no_baseline(tmp_path):
+    from workbench import check
+
+    folder = _params(tmp_path / "params", "models:\n  - name: m1\n    type: classification\n"
+                                          "notebooks: [02-performance-review]\n")
+    res = check.run_checks(folder, config.Connections(None, None, None, demo=False), reviews={"performance"})
+    item = next(i for i in res.items if i.what == "baseline of m1")
+    assert item.status == check.WARNING and "baselines.yaml lists no m1" in item.detail
+    (folder / "baselines.yaml").write_text("m1:\n  '1': {accuracy: 0.9}\n")
+    res = check.run_checks(folder, config.Connections(None, None, None, demo=False), reviews={"performance"})
+    assert next(i for i in res.items if i.what == "baseline of m1").status == check.OK
