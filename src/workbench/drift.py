@@ -52,17 +52,25 @@ class FeatureDriftResult:
     current_dist: pd.Series | None = field(default=None, repr=False)
 
 
+PLOT_BINS = 30
+
+
 def plot_edges(ref: FeatureProfile) -> np.ndarray:
-    """The 29 interior edges of the 30 plotting bins over the reference's 0.5-99.5% range."""
-    sv = ref.sorted_values
-    lo, hi = sorted_quantile(sv, [0.005, 0.995]) if len(sv) else (0.0, 1.0)
+    """Edges of the plotting bins: 30 equal bins over the reference's [min, max] (the last one closed),
+    with everything below the minimum and above the maximum in a bin of its own on each side."""
+    lo, hi = (ref.stats["min"], ref.stats["max"]) if ref.stats else (0.0, 1.0)
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    return np.linspace(lo, hi, 31)[1:-1]
+    e = np.linspace(lo, hi, PLOT_BINS + 1)
+    e[-1] = np.nextafter(hi, np.inf)
+    return e
 
 
 def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, pd.Series]:
-    """Shares over common bins for plotting: 30 equal bins over the reference's 0.5–99.5% range."""
+    """Shares for plotting. Categorical: the 15 largest categories (both windows together). Numeric:
+    30 equal bins over the reference range, indexed by bin middle, plus "below reference min" and
+    "above reference max" entries (first and last) so values outside the range are never piled into
+    the edge bins."""
     if ref.kind == "categorical":
         from workbench.profile import aligned_category_counts
 
@@ -73,17 +81,20 @@ def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, 
         return r[top], c[top]
     from workbench.profile import counts_in_bins
 
-    inner = plot_edges(ref)
-    step = inner[1] - inner[0] if len(inner) > 1 else 1.0
-    mids = np.r_[inner[0] - step / 2, (inner[:-1] + inner[1:]) / 2, inner[-1] + step / 2].round(4)
-    rc = counts_in_bins(ref.sorted_values, inner)  # the outer bins take everything beyond the range
+    edges = plot_edges(ref)
+    mids = list(((edges[:-1] + edges[1:]) / 2).round(6))
+    index = [BELOW] + mids + [ABOVE]
+    rc = counts_in_bins(ref.sorted_values, edges)
     if cur.sorted_values is not None:
-        cc = counts_in_bins(cur.sorted_values, inner)
+        cc = counts_in_bins(cur.sorted_values, edges)
     elif cur.plot_counts is not None:
         cc = cur.plot_counts
     else:
         cc = np.zeros_like(rc)
-    return pd.Series(rc / max(rc.sum(), 1), index=mids), pd.Series(cc / max(cc.sum(), 1), index=mids)
+    return pd.Series(rc / max(rc.sum(), 1), index=index), pd.Series(cc / max(cc.sum(), 1), index=index)
+
+
+BELOW, ABOVE = "below reference min", "above reference max"
 
 
 def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None = None,
@@ -128,7 +139,7 @@ def _canonical_note(ref: FeatureProfile, cur: CurrentSample) -> str:
         return ""
     items = sorted(merged.items())[:6]
     more = " …" if len(merged) > 6 else ""
-    return ", ".join(f"{raw!r} → {canon!r}" for raw, canon in items) + more
+    return ", ".join(f"{raw} → {canon!r}" for raw, canon in items) + more
 
 
 def feature_drift(feature: str, reference: pd.Series, current: pd.Series, method: str | None = None,
@@ -345,11 +356,11 @@ def store_sample(store, model: str, window, ref: FeatureProfile, method: str | N
         b = store.bin_counts(model, window, name, ref.edges)
         rng = store.bin_counts(model, window, name, [ref.stats["min"], np.nextafter(ref.stats["max"], np.inf)]) \
             if ref.stats else None
-        plot = store.bin_counts(model, window, name, plot_edges(ref))
+        plot = store.bin_counts(model, window, name, plot_edges(ref)) if ref.stats else None
         n = int(b["counts"].sum())
         return CurrentSample(name, "numeric", n, b["missing"], b["nonfinite"], bin_counts=b["counts"],
                              n_out_of_range=int(rng["counts"][0] + rng["counts"][2]) if rng else 0,
-                             plot_counts=plot["counts"])
+                             plot_counts=plot["counts"] if plot else None)
     if store.can_aggregate:
         return CurrentSample.from_values(name, store.feature_values(model, window, name))
     return CurrentSample.from_series(name, store.read_feature(model, window, name), ref.kind)

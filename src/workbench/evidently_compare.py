@@ -17,9 +17,9 @@ from workbench.drift import DriftReport
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
 
-# our method name -> Evidently 0.7's stattest name
-EVIDENTLY_METHOD = {"ks": "ks", "psi": "psi", "wasserstein": "wasserstein", "js": "jensenshannon", "chi2": "chisquare"}
-P_VALUE_TESTS = {"ks", "chisquare"}
+from workbench import drift_methods as dm
+
+# Evidently's stattest names and which of them are p-value tests come from the method registry.
 
 
 def _sample(s: pd.Series, size: int, seed: int) -> pd.Series:
@@ -45,8 +45,10 @@ def run(ctx: "ReviewContext", ours: DriftReport, out_file: str | Path, sample_si
     ref = pd.DataFrame({f: _sample(reference[f], sample_size, seed) for f in features})
     cur = pd.DataFrame({f: _sample(ctx.store.read_feature(ctx.model.name, ctx.window, f), sample_size, seed)
                         for f in features})
-    methods = {r.feature: EVIDENTLY_METHOD[r.method] for r in ours.results}
-    thresholds = {r.feature: r.threshold for r in ours.results}
+    evidently_tests = {m.evidently for m in dm.METHODS.values() if m.evidently and m.is_test}
+    compared = [r for r in ours.results if dm.METHODS[r.method].evidently]  # methods Evidently lacks are skipped
+    methods = {r.feature: dm.METHODS[r.method].evidently for r in compared}
+    thresholds = {r.feature: r.threshold for r in compared}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         snap = Report([DataDriftPreset(per_column_method=methods, per_column_threshold=thresholds)]).run(cur, ref)
@@ -61,7 +63,7 @@ def run(ctx: "ReviewContext", ours: DriftReport, out_file: str | Path, sample_si
     rows = []
     for r in ours.results:
         method, value, thr = theirs.get(r.feature, (None, float("nan"), float("nan")))
-        drift = (value < thr) if method in P_VALUE_TESTS else (value >= thr)
+        drift = (value < thr) if method in evidently_tests else (value >= thr)
         ours_value = r.p_value if r.p_value is not None else r.statistic
         rows.append({"feature": r.feature, "our method": r.method, "our value": ours_value, "our verdict": r.status,
                      "evidently method": method, "evidently value": value,
