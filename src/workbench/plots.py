@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -16,21 +17,74 @@ if TYPE_CHECKING:
 REF_COLOR, CUR_COLOR = "#7f8c8d", "#e67e22"
 
 
-def _text(value, width: int = 18) -> str:
-    """A data value as a label: wrapped (never cut) and with `$` escaped, so mathtext never parses it."""
+def plain_text_labels() -> None:
+    """Never parse labels as mathtext: a category value such as "$$" (a price tier) is data, and
+    mathtext would raise ParseException on it deep inside savefig."""
+    matplotlib.rcParams["text.parse_math"] = False
+
+
+plain_text_labels()
+
+
+def _could_not_draw(ax, what: str, exc: BaseException) -> str:
+    """Replace one axis by a note naming what could not be drawn and why; the note's text."""
+    note = f"could not draw {what}: {type(exc).__name__}: {str(exc).splitlines()[0][:150] if str(exc) else ''}"
+    ax.cla()
+    ax.set_xticks([])
+    ax.set_yticks([])
     import textwrap
 
-    return "\n".join(textwrap.wrap(str(value), width) or [""]).replace("$", r"\$")
+    # wrapped by hand: matplotlib's wrap=True measures the text as mathtext even with parse_math off
+    ax.text(0.5, 0.5, textwrap.fill(note, 60), ha="center", va="center", fontsize=7, color="#c0392b",
+            transform=ax.transAxes, parse_math=False)
+    return note
 
 
-def drift_distributions(report: "DriftReport", max_features: int | None = None):
-    """Reference vs current distribution of every feature, drifted first; with `max_features` the rest
-    are left out and the figure says how many. Numeric: shares per bin over the reference's range,
-    with values below its minimum / above its maximum as labelled bars at the ends."""
+def _text(value, width: int = 18) -> str:
+    """A data value as a label, wrapped (never cut); labels are plain text (plain_text_labels)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(value), width) or [""])
+
+
+def _draw_feature(ax, r) -> None:
+    """One feature. Numeric: shares per bin over the reference's [min, max], with values below its
+    minimum / above its maximum as labelled hatched bars at the ends (never piled into the edge bins)."""
     import numpy as np
 
     from workbench.drift import ABOVE, BELOW
 
+    ref, cur = r.reference_dist, r.current_dist
+    if r.kind == "categorical":
+        x = np.arange(len(ref))
+        ax.bar(x - 0.2, ref.to_numpy(), width=0.4, color=REF_COLOR, label="reference")
+        ax.bar(x + 0.2, cur.to_numpy(), width=0.4, color=CUR_COLOR, label="current")
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([_text(i, 14) for i in ref.index], rotation=35, ha="right", fontsize=7)
+        ax.set_xlabel(f"{_text(r.feature, 40)} (category)", fontsize=8)
+    else:
+        inner_r, inner_c = ref.drop([BELOW, ABOVE]), cur.drop([BELOW, ABOVE])
+        mids = np.asarray(inner_r.index, dtype=float)
+        step = mids[1] - mids[0] if len(mids) > 1 else 1.0
+        ax.step(mids, inner_r.to_numpy(), where="mid", color=REF_COLOR, label="reference")
+        ax.step(mids, inner_c.to_numpy(), where="mid", color=CUR_COLOR, label="current")
+        ax.fill_between(mids, inner_c.to_numpy(), step="mid", color=CUR_COLOR, alpha=0.25)
+        for label, share, xpos in ((BELOW, cur[BELOW], mids[0] - 2.5 * step), (ABOVE, cur[ABOVE], mids[-1] + 2.5 * step)):
+            if share > 0:
+                ax.bar([xpos], [share], width=2 * step, color="none", edgecolor="#c0392b", hatch="//", lw=1)
+                ax.annotate(f"{label}\n{share:.1%}", (xpos, share), fontsize=6, color="#c0392b",
+                            ha="center", va="bottom")
+        ax.set_xlabel(f"{_text(r.feature, 40)} (value)", fontsize=8)
+    stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
+    ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
+                 color="#c0392b" if r.drifted else "black")
+    ax.set_ylabel("share", fontsize=8)
+    ax.tick_params(labelsize=7)
+
+
+def drift_distributions(report: "DriftReport", max_features: int | None = None):
+    """Reference vs current distribution of every feature, drifted first; with `max_features` the rest
+    are left out and the figure says how many."""
     results = [r for r in report.results if r.reference_dist is not None]
     results.sort(key=lambda r: (not r.drifted, r.feature))
     left_out = 0
@@ -42,41 +96,31 @@ def drift_distributions(report: "DriftReport", max_features: int | None = None):
     cols = 3
     rows = math.ceil(len(results) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.3 * rows), squeeze=False)
+    problems: list[str] = []  # one feature that cannot be drawn costs its own panel, never the figure
     for ax, r in zip(axes.flat, results):
-        ref, cur = r.reference_dist, r.current_dist
-        if r.kind == "categorical":
-            x = np.arange(len(ref))
-            ax.bar(x - 0.2, ref.to_numpy(), width=0.4, color=REF_COLOR, label="reference")
-            ax.bar(x + 0.2, cur.to_numpy(), width=0.4, color=CUR_COLOR, label="current")
-            ax.set_xticks(list(x))
-            ax.set_xticklabels([_text(i, 14) for i in ref.index], rotation=35, ha="right", fontsize=7)
-            ax.set_xlabel(f"{_text(r.feature, 40)} (category)", fontsize=8)
-        else:
-            inner_r, inner_c = ref.drop([BELOW, ABOVE]), cur.drop([BELOW, ABOVE])
-            mids = np.asarray(inner_r.index, dtype=float)
-            step = mids[1] - mids[0] if len(mids) > 1 else 1.0
-            ax.step(mids, inner_r.to_numpy(), where="mid", color=REF_COLOR, label="reference")
-            ax.step(mids, inner_c.to_numpy(), where="mid", color=CUR_COLOR, label="current")
-            ax.fill_between(mids, inner_c.to_numpy(), step="mid", color=CUR_COLOR, alpha=0.25)
-            for label, share, xpos in ((BELOW, cur[BELOW], mids[0] - 2.5 * step),
-                                       (ABOVE, cur[ABOVE], mids[-1] + 2.5 * step)):
-                if share > 0:
-                    ax.bar([xpos], [share], width=2 * step, color="none", edgecolor="#c0392b", hatch="//", lw=1)
-                    ax.annotate(f"{label}\n{share:.1%}", (xpos, share), fontsize=6, color="#c0392b",
-                                ha="center", va="bottom")
-            ax.set_xlabel(f"{_text(r.feature, 40)} (value)", fontsize=8)
-        stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
-        title = ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
-                             color="#c0392b" if r.drifted else "black")
-        title.set_parse_math(False)
-        ax.set_ylabel("share", fontsize=8)
-        ax.tick_params(labelsize=7)
+        try:
+            _draw_feature(ax, r)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(_could_not_draw(ax, f"{r.feature!r} (values {list(map(str, r.reference_dist.index[:5]))})", exc))
     for ax in list(axes.flat)[len(results):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
+    labelled = [ax for ax in axes.flat if ax.get_legend_handles_labels()[0]]
+    if labelled:
+        labelled[0].legend(fontsize=7)
+    try:
+        fig.tight_layout()
+        fig.canvas.draw()  # rendering errors show up here, not later in the notebook's display hook
+    except Exception:  # noqa: BLE001 - find the panel(s) that cannot be rendered and replace them
+        renderer = fig.canvas.get_renderer()
+        for ax, r in zip(axes.flat, results):
+            try:
+                ax.draw(renderer)
+            except Exception as exc:  # noqa: BLE001
+                problems.append(_could_not_draw(ax, f"{r.feature!r} (values {list(map(str, r.reference_dist.index[:5]))})", exc))
+        fig.canvas.draw()
     if left_out:
         fig.suptitle(f"{left_out} more feature(s) not plotted: see the per-feature table", fontsize=9)
-    fig.tight_layout()
+    fig.problems = problems  # ctx.attempt records them as "could not compute"
     return fig
 
 
@@ -143,8 +187,10 @@ def infrastructure_panels(report: "InfrastructureReport", names: list[str] | Non
     for ax, p in zip(axes.flat, panels):
         df = p.data
         if p.problem:
-            ax.text(0.5, 0.5, p.problem[:160], ha="center", va="center", fontsize=8, color="#c0392b",
-                    transform=ax.transAxes, wrap=True)
+            import textwrap
+
+            ax.text(0.5, 0.5, textwrap.fill(p.problem[:160], 110), ha="center", va="center", fontsize=8,
+                    color="#c0392b", transform=ax.transAxes, parse_math=False)
         else:
             wide = p.gridded(report.window)  # on the full grid: missing data shows as gaps, never as zeros
             for col in wide.columns:
