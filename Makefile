@@ -54,8 +54,9 @@ bench: setup ## drift speed and memory against plain scipy and Evidently on the 
 	$(BIN)/python benchmarks/drift_bench.py $(ARGS)
 	bash scripts/ensure-postgres.sh
 	$(BIN)/python benchmarks/pg_memory_bench.py
+	$(BIN)/python benchmarks/pg_scale_bench.py --sizes $(or $(BENCH_SIZES),100000,1000000)
 
-validity: setup ## seeded simulation: false-alarm and detection rates of the drift methods (a few minutes)
+validity: setup ## seeded simulation: do the default verdicts isolate real drift at 10k/70k/500k rows? (several minutes)
 	$(BIN)/python benchmarks/drift_validity.py
 
 clean: demo-down ## remove the virtualenv, demo data and generated reports

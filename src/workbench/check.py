@@ -63,16 +63,10 @@ class CheckResult:
 
 
 def canonical_category(value: object) -> str:
-    """A category's comparable form: 1, 1.0 and "1" are the same category; text is kept as is."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value).strip()
-    return str(int(f)) if f.is_integer() else repr(f)
+    """A category's comparable form, the same one the drift review compares (profile.canonical_category)."""
+    from workbench.profile import canonical_category as canonical
+
+    return "" if value is None else canonical(value)
 
 
 def _guard(result: CheckResult, what: str, fix: str, fn: Callable, severity: str = ERROR):
