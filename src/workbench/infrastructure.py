@@ -130,7 +130,7 @@ def render_for(promql: str, model: str, /, **values: str) -> str:
     becomes `model!=""`, so `by (model)` queries give one series per model."""
     if model == ALL_MODELS:
         promql = promql.replace('model="$model"', 'model!=""')
-        values = {**values, "model": "every model:"}
+        values = {**values, "model": "all models'"}
     return render(promql, **values)
 
 
