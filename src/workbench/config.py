@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
 
+from workbench import drift_methods as _dm
 from workbench.errors import ConfigError
 
-DRIFT_METHODS = ("chi2", "js", "ks", "psi", "wasserstein")
-P_VALUE_METHODS = ("chi2", "ks")
-DEFAULT_THRESHOLDS = {"ks": 0.05, "chi2": 0.05, "psi": 0.1, "wasserstein": 0.2, "js": 0.1}
+# Drift method names, kinds and default thresholds live in workbench.drift_methods (the registry);
+# validation below asks it at validation time, so a method registered there is known here too.
 ENV_PROMETHEUS = "WORKBENCH_PROMETHEUS_URL"
 ENV_DATABASE = "WORKBENCH_DATABASE_URL"
 ENV_MLFLOW = "MLFLOW_TRACKING_URI"
@@ -59,6 +59,7 @@ class PerformanceParams(_Strict):
     weeks_back: int = Field(4, ge=0, le=52)  # trend history before the window
     class_count_tolerance: float = Field(0.01, ge=0)  # DB vs Prometheus predictions-by-class, relative
     ab_min_effect: float = Field(0.01, gt=0)  # smallest A/B difference worth deciding on
+    # log the window's metrics to MLflow (one run per model and period) — only when MLflow is configured
     log_to_mlflow: bool = True
 
 
@@ -161,36 +162,56 @@ class WeeklyParams(_Strict):
         raise ConfigError(f"unknown model {name!r}; choose one of: {names}")
 
 
+def _known_method(name: str) -> str:
+    if name not in _dm.METHODS:
+        raise ValueError(f"unknown drift method {name!r}; choose one of: {', '.join(_dm.method_names())}")
+    return name
+
+
 class FeatureDrift(_Strict):
+    """One monitored feature. Everything is optional: `tenure: {}` (or `tenure:`) is a feature with the
+    automatic type and method and the default threshold and effect floor."""
+
+    # numeric | categorical; default: decided from the reference column (profile.infer_kind)
+    type: Literal["numeric", "categorical"] | None = None
     method: str | None = None
     threshold: float | None = Field(None, gt=0)
-    # optional: a verdict of drift also needs this effect size (KS D, normalised Wasserstein or
-    # Cramér's V), so a tiny but "significant" shift in a large window is not called drift
+    # the effect floor: drift also needs the method's effect size (KS D, Cramér's V, PSI, JS,
+    # normalised Wasserstein) at or above this; default from the method registry, 0 switches it off
     min_effect: float | None = Field(None, ge=0)
     enabled: bool = True
 
     @field_validator("method")
     @classmethod
     def _known_method(cls, v: str | None) -> str | None:
-        if v is not None and v not in DRIFT_METHODS:
-            raise ValueError(f"unknown drift method {v!r}; choose one of: {', '.join(DRIFT_METHODS)}")
-        return v
+        return v if v is None else _known_method(v)
 
     @model_validator(mode="after")
     def _threshold_needs_method(self) -> "FeatureDrift":
         if self.threshold is not None and self.method is None:
             raise ValueError("a threshold needs a method: thresholds mean different things per method "
                              "(p-value, PSI, distance)")
+        if self.method is not None and self.type is not None and not _dm.METHODS[self.method].applies_to(self.type):
+            fits = [n for n in _dm.method_names() if _dm.METHODS[n].applies_to(self.type)]
+            raise ValueError(f"method {self.method!r} does not apply to {self.type} features; "
+                             f"choose one of: {', '.join(fits)}")
         return self
 
 
 class ModelDrift(_Strict):
-    features: dict[str, FeatureDrift]
+    features: dict[str, FeatureDrift | None]
+
+    @field_validator("features")
+    @classmethod
+    def _empty_is_default(cls, v: dict[str, FeatureDrift | None]) -> dict[str, FeatureDrift]:
+        return {k: (f if f is not None else FeatureDrift()) for k, f in v.items()}
 
 
 class DriftDetection(_Strict):
     enabled: bool = True
-    thresholds: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    # per-method overrides of the registry's default thresholds and effect floors
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    min_effects: dict[str, float] = Field(default_factory=dict)
     psi_bins: int = Field(10, ge=2, le=100)
     drift_share: float = Field(0.5, gt=0, le=1)
     min_samples: int = Field(30, ge=1)          # fewer values on either side: "insufficient data"
@@ -200,27 +221,30 @@ class DriftDetection(_Strict):
     daily_freq: str = "1D"                      # drift-over-time windows
     models: dict[str, ModelDrift] = Field(default_factory=dict)
 
-    @field_validator("thresholds")
+    @field_validator("thresholds", "min_effects")
     @classmethod
     def _known_thresholds(cls, v: dict[str, float]) -> dict[str, float]:
         for name, value in v.items():
-            if name not in DRIFT_METHODS:
-                raise ValueError(f"unknown drift method {name!r}; choose one of: {', '.join(DRIFT_METHODS)}")
-            if not (isinstance(value, (int, float)) and value > 0):
-                raise ValueError(f"threshold for {name} must be a positive number")
-        return {**DEFAULT_THRESHOLDS, **v}
+            _known_method(name)
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise ValueError(f"value for {name} must be a non-negative number")
+        return v
 
     def features_for(self, model: str) -> dict[str, FeatureDrift]:
-        """Configured features of `model` (enabled ones only)."""
+        """Configured features of `model` (enabled ones only); {} when the model is not configured
+        (the drift review then discovers them, see drift.features_for)."""
         cfg = self.models.get(model)
         if cfg is None:
             return {}
         return {k: v for k, v in cfg.features.items() if v.enabled}
 
     def threshold_for(self, method: str, feature_cfg: FeatureDrift | None = None) -> float:
-        if feature_cfg is not None and feature_cfg.threshold is not None:
-            return feature_cfg.threshold
-        return self.thresholds[method]
+        """The threshold `method` uses for this feature (drift_methods.resolve)."""
+        return _dm.resolve(method, feature_cfg.threshold if feature_cfg else None, None, self.thresholds)[0]
+
+    def min_effect_for(self, method: str, feature_cfg: FeatureDrift | None = None) -> float | None:
+        """The effect floor `method` uses for this feature (drift_methods.resolve)."""
+        return _dm.resolve(method, None, feature_cfg.min_effect if feature_cfg else None, None, self.min_effects)[1]
 
 
 class MonitoringParams(_Strict):
@@ -287,6 +311,8 @@ class Window:
     start: dt.datetime
     end: dt.datetime
     label: str
+    # set on a partial window (a week not yet finished): where the full period would end
+    period_end: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         for t in (self.start, self.end):
@@ -296,8 +322,21 @@ class Window:
             raise ConfigError(f"window end {self.end} is not after start {self.start}")
 
     def previous(self, n: int = 1) -> "Window":
-        span = self.end - self.start
-        return Window(self.start - n * span, self.end - n * span, f"{self.label}-{n}")
+        """The window `n` periods earlier, of the same length: for a partial week the same elapsed
+        span of the earlier week (Monday 00:00 to the same weekday and hour), so counts compare
+        like with like."""
+        shift = (self.period_end or self.end) - self.start
+        return Window(self.start - n * shift, self.end - n * shift, f"{self.label}-{n}")
+
+    @property
+    def partial(self) -> bool:
+        """True when the window stops before its period ends (data only until `end`)."""
+        return self.period_end is not None and self.end < self.period_end
+
+    @property
+    def partial_note(self) -> str:
+        """'partial: data until 2026-11-25 14:00 UTC' for a partial window, '' otherwise."""
+        return f"partial: data until {self.end:%Y-%m-%d %H:%M} UTC" if self.partial else ""
 
     @property
     def days(self) -> float:
@@ -333,11 +372,43 @@ def last_full_week(now: dt.datetime | None = None) -> Window:
     return Window(start, start + dt.timedelta(days=7), f"{y}-W{w:02d}")
 
 
-def resolve_window(week: str | None = None, now: dt.datetime | None = None) -> Window:
-    """`week` if given ('2026-W47'), else the last full ISO week."""
-    if week:
-        return iso_week(week)
-    return last_full_week(now)
+def resolve_window(week: str | None = None, now: dt.datetime | None = None, partial: bool = False) -> Window:
+    """`week` if given ('2026-W47'), else the last full ISO week.
+
+    A week that has not ended yet is refused unless `partial`: then the window stops at `now`
+    (to the hour) and says so (`Window.partial_note`). A week that has not started is refused.
+    """
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    if not week:
+        return last_full_week(now)
+    w = iso_week(week)
+    if w.start >= now:
+        raise ConfigError(f"week {w.label} has not started yet (it starts {w.start:%Y-%m-%d} UTC): nothing to review")
+    if w.end > now:
+        if not partial:
+            raise ConfigError(f"week {w.label} is not finished (it ends {w.end:%Y-%m-%d %H:%M} UTC): "
+                              "review a finished week, or add --partial for the data so far")
+        until = now.replace(minute=0, second=0, microsecond=0)
+        if until <= w.start:
+            raise ConfigError(f"week {w.label} started less than an hour ago: nothing to review yet")
+        return Window(w.start, until, w.label, period_end=w.end)
+    return w
+
+
+def window_until(week: str, data_until: str) -> Window:
+    """The partial window of `week` ending at `data_until` (an ISO timestamp the runner chose), so a
+    notebook reviews exactly the span the runner decided."""
+    w = iso_week(week)
+    try:
+        until = dt.datetime.fromisoformat(data_until)
+    except ValueError:
+        raise ConfigError(f"data_until {data_until!r} is not an ISO timestamp") from None
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=dt.timezone.utc)
+    until = until.astimezone(dt.timezone.utc)
+    if not (w.start < until <= w.end):
+        raise ConfigError(f"data_until {data_until} is not inside week {w.label}")
+    return Window(w.start, until, w.label, period_end=w.end) if until < w.end else w
 
 
 _DUR_RE = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
@@ -356,10 +427,11 @@ def parse_duration(text: str) -> float:
 
 @dataclass(frozen=True)
 class Connections:
-    """Where the servers are. URLs may hold passwords: never print them, use `redact`."""
+    """Where the servers are; a source that is not configured is None. URLs may hold passwords:
+    never print them, use `redact`."""
 
-    prometheus_url: str
-    database_url: str
+    prometheus_url: str | None
+    database_url: str | None
     mlflow_uri: str | None
     demo: bool
 
@@ -368,19 +440,55 @@ class Connections:
                 f"mlflow_uri={redact(self.mlflow_uri)!r}, demo={self.demo})")
 
 
+# what each source is, for "not configured" messages
+SOURCE_ENV = {"database": ENV_DATABASE, "prometheus": ENV_PROMETHEUS, "mlflow": ENV_MLFLOW}
+
+
 def env_connections(environ: dict[str, str] | None = None) -> Connections | None:
-    """Connections from WORKBENCH_* / MLFLOW_TRACKING_URI, or None when neither server is set."""
+    """Connections from WORKBENCH_DATABASE_URL / WORKBENCH_PROMETHEUS_URL / MLFLOW_TRACKING_URI, each
+    optional (a review that needs a missing one is skipped); None when none of them is set."""
     env = os.environ if environ is None else environ
-    prom, db = env.get(ENV_PROMETHEUS, "").strip(), env.get(ENV_DATABASE, "").strip()
-    if not prom and not db:
+    prom, db, ml = (env.get(n, "").strip() for n in (ENV_PROMETHEUS, ENV_DATABASE, ENV_MLFLOW))
+    if not (prom or db or ml):
         return None
-    missing = [n for n, v in ((ENV_PROMETHEUS, prom), (ENV_DATABASE, db)) if not v]
-    if missing:
-        raise ConfigError(
-            f"{', '.join(missing)} is not set: set both {ENV_PROMETHEUS} and {ENV_DATABASE}, "
-            "or neither to use the built-in demo stack"
-        )
-    return Connections(prom, db, env.get(ENV_MLFLOW) or None, demo=False)
+    return Connections(prom or None, db or None, ml or None, demo=False)
+
+
+# --- params files (one folder, resolved once by the runner) ---------------------------
+
+PARAMS_FILES = {"weekly": "weekly.yaml", "monitoring": "monitoring.yaml", "queries": "queries.yaml",
+                "slos": "slos.yaml", "alerts": "alerts.yaml", "baselines": "baselines.yaml"}
+
+
+@dataclass(frozen=True)
+class ParamsFiles:
+    """The absolute paths of one run's params files (weekly.yaml and its siblings)."""
+
+    directory: Path
+    weekly: Path
+
+    def path(self, kind: str) -> Path:
+        """The file of `kind` ('monitoring', 'queries', 'slos', 'alerts', 'baselines')."""
+        return self.weekly if kind == "weekly" else self.directory / PARAMS_FILES[kind]
+
+    @property
+    def project(self) -> Path:
+        """The folder holding the params folder: relative `reference:` paths and caches live there."""
+        return self.directory.parent
+
+
+def params_files(path: str | Path) -> ParamsFiles:
+    """Resolve `--params`: a directory (its weekly.yaml) or the weekly file itself (its siblings are
+    the other params files), as absolute paths. Never searches elsewhere."""
+    p = Path(path).expanduser().resolve()
+    if p.is_dir():
+        weekly = p / PARAMS_FILES["weekly"]
+        if not weekly.is_file():
+            raise ConfigError(f"{p}: no {PARAMS_FILES['weekly']} in this params folder")
+        return ParamsFiles(p, weekly)
+    if not p.is_file():
+        raise ConfigError(f"{p}: params file or folder not found")
+    return ParamsFiles(p.parent, p)
 
 
 # scheme://user:password@ — the password runs to the LAST "@" before whitespace, a quote or "?"/"#",
@@ -421,6 +529,42 @@ def redact(url: str | None) -> str:
     if not url:
         return ""
     return _USERINFO_RE.sub(r"\1:***@", url)
+
+
+# --- baselines without MLflow (params/baselines.yaml) ---------------------------------
+
+class Baselines(RootModel[dict[str, dict[str, dict[str, float]]]]):
+    """Training metrics per model and version, for teams without MLflow: model -> version -> metric -> value."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _versions_as_text(cls, data: Any) -> Any:
+        # YAML reads a version 1.0 as a number
+        if isinstance(data, dict):
+            return {m: ({str(k): v for k, v in vs.items()} if isinstance(vs, dict) else vs) for m, vs in data.items()}
+        return data
+
+    def for_model(self, model: str, version: str | None) -> tuple[str, dict[str, float]] | None:
+        """(version, metrics) of `version`, else of the newest listed version; None if the model is absent."""
+        versions = self.root.get(model)
+        if not versions:
+            return None
+        if version is not None and str(version) in versions:
+            return str(version), versions[str(version)]
+        from packaging.version import InvalidVersion, Version
+
+        def key(v: str):
+            try:
+                return (1, Version(v), "")
+            except InvalidVersion:
+                return (0, Version("0"), v)
+        newest = max(versions, key=key)
+        return newest, versions[newest]
+
+
+def load_baselines(path: str | Path) -> Baselines:
+    """Load and validate params/baselines.yaml."""
+    return _load(Baselines, path)
 
 
 # --- query catalog (params/queries.yaml) -----------------------------------------

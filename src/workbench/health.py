@@ -62,7 +62,11 @@ def check(conns: Connections, extra_urls: dict[str, str] | None = None, timeout:
         except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's
             raise model_registry.mlflow_error(uri, "listing experiments", exc) from exc
 
-    services = {"prometheus": _timed(prometheus), "prediction_db": _timed(database)}
+    services = {}
+    if conns.prometheus_url:  # a source that is not configured is not checked (and not unhealthy)
+        services["prometheus"] = _timed(prometheus)
+    if conns.database_url:
+        services["prediction_db"] = _timed(database)
     if conns.mlflow_uri:
         services["mlflow"] = _timed(mlflow)
     for name, url in (extra_urls or {}).items():

@@ -8,6 +8,7 @@ good report, and makes the run exit non-zero; the other notebooks still produce 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -25,7 +26,10 @@ from workbench import config
 from workbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
-RUNNER_PARAMS = ("model", "week", "source", "params_file", "status_file")
+# parameters the runner sets itself: `-p` cannot override them (a `-p week=...` would write one
+# week's review into another week's folder)
+RUNNER_PARAMS = ("model", "week", "source", "params_dir", "params_file", "status_file", "output_dir", "data_until")
+REQUIRED_PARAMS = ("model", "week", "source", "params_dir")
 
 
 @dataclass
@@ -38,6 +42,7 @@ class Job:
     cwd: str
     wants_output_dir: bool = False
     work_dir: str = ""
+    skip: str = ""  # why this job is not run (a source it needs is not configured)
     timeouts: dict = field(default_factory=dict)  # params' `timeouts:` (cell, notebook, mlflow_*)
 
 
@@ -45,11 +50,26 @@ class Job:
 class JobResult:
     notebook: str
     model: str
-    status: str  # "ok", "incomplete", "failed"
+    status: str  # did it run: "ok", "incomplete", "failed"
     html: str = ""
     ipynb: str = ""
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    level: str = "not computed"  # what it found: "alert", "warning", "not computed", "ok" (workbench.findings)
+    findings: list[dict] = field(default_factory=list)
+    headline: dict = field(default_factory=dict)
+    findings_file: str = ""
+    partial: str = ""  # "partial: data until …" when the period was not finished
+
+    @property
+    def review(self) -> str:
+        return review_name(self.notebook)
+
+
+def review_name(notebook: str) -> str:
+    """The review a notebook runs: '01-drift-review' -> 'drift' (a leading number and '-review' dropped)."""
+    name = re.sub(r"^\d+[-_]", "", notebook)
+    return re.sub(r"[-_]review$", "", name)
 
 
 def _encoded_forms(pw: str) -> set[str]:
@@ -233,6 +253,9 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
             st = {"complete": False, "problems": [{"section": "notebook", "problem": "did not record its status (no ctx.finish)"}]}
         result.problems = [f"{p['section']}: {p['problem']}" for p in st.get("problems", [])]
         result.status = "ok" if st.get("complete") else "incomplete"
+        result.level = st.get("level") or ("ok" if result.status == "ok" else "not computed")
+        result.findings = st.get("findings") or []
+        result.headline = st.get("headline") or {}
         title = f"{job.notebook} — {job.model} — {period.name}"
         body = scrub(export_html(out_nb, title), secrets)
         sides = {f.name: scrub(f.read_text(encoding="utf-8", errors="replace"), secrets)
@@ -251,6 +274,10 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
                     write_text_atomic(under(final.parent, name), text)
             failed.unlink(missing_ok=True)  # a later good run: the old partial notebook is stale
             result.html = str(final.relative_to(period.resolve()))
+            findings_file = under(final.parent, f"{review_name(job.notebook)}.findings.json")
+            write_text_atomic(findings_file, scrub(json.dumps(findings_document(result, period.name), indent=2,
+                                                              default=float), secrets))
+            result.findings_file = str(findings_file.relative_to(period.resolve()))
             run_id = (st.get("outputs") or {}).get("mlflow_run_id")
             if run_id:
                 problem = _attach_to_mlflow(job.parameters.get("source", "auto"), run_id, final, job.timeouts)
@@ -294,6 +321,15 @@ def _attach_to_mlflow(source: str, run_id: str, html_file: Path, timeouts: dict 
         return f"attaching the report to MLflow run {run_id} failed: {exc}"
 
 
+def findings_document(result: JobResult, period: str) -> dict:
+    """`<review>.findings.json`: the review's level and findings (schema in workbench.findings)."""
+    from workbench.findings import SCHEMA_VERSION
+
+    return {"schema": SCHEMA_VERSION, "review": result.review, "model": result.model, "period": period,
+            "status": result.status, "level": result.level, "findings": result.findings,
+            "headline": result.headline, "not_computed": result.problems}
+
+
 @dataclass
 class ReportRun:
     period: str
@@ -302,61 +338,123 @@ class ReportRun:
 
     @property
     def ok(self) -> bool:
-        return all(r.status == "ok" for r in self.results)
+        """Every report complete; a review skipped because its source is not configured is not an error."""
+        return all(r.status in ("ok", "skipped") for r in self.results)
+
+
+def resolve_parameter(value: str):
+    """A `-p NAME=VALUE` value typed the way papermill's own CLI types it: True/False/None, int,
+    float, else the text."""
+    from papermill.cli import _resolve_type
+
+    return _resolve_type(value)
+
+
+def _notebooks_dir(files: config.ParamsFiles) -> Path:
+    """The notebooks beside the params folder, else the ones shipped with this checkout."""
+    beside = files.project / "notebooks"
+    return beside if beside.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto", models: list[str] | None = None,
-         notebooks_dir: Path | None = None, extra: dict | None = None) -> tuple[config.Window, list[Job]]:
-    """Validate everything and list the jobs, before anything runs."""
-    weekly = config.load_weekly(params_path)
-    window = config.resolve_window(week)
-    root = config.project_root(params_path.resolve().parent)
-    nb_dir = notebooks_dir or root / "notebooks"
+         notebooks_dir: Path | None = None, extra: dict | None = None,
+         reviews: list[str] | None = None, partial: bool = False, connections: config.Connections | None = None,
+         now: "dt.datetime | None" = None) -> tuple[config.Window, list[Job]]:
+    """Validate everything and list the jobs, before anything runs.
+
+    `params_path` is the params folder or its weekly file; every params file is resolved once here and
+    the notebooks get the absolute folder (`params_dir`). `reviews` (names such as "drift", see
+    `review_name`) runs only those of the configured notebooks. `extra` (`-p`) goes to the notebooks
+    that declare each name. With `connections`, a review whose source is not configured is planned as
+    skipped (`Job.skip`), not run.
+    """
+    from workbench.sources.connections import missing_for, not_configured
+
+    files = config.params_files(params_path)
+    weekly = config.load_weekly(files.weekly)
+    known = [review_name(nb) for nb in weekly.notebooks]
+    for r in reviews or []:
+        if r not in known:
+            raise ConfigError(f"unknown review {r!r}; {files.weekly} configures: {', '.join(known)}")
+    owned = sorted(set(extra or {}) & set(RUNNER_PARAMS))
+    if owned:
+        raise ConfigError(f"-p {', '.join(owned)}: set by the runner, not with -p "
+                          "(use --week, --model, --source, --params, --out, --partial)")
+    window = config.resolve_window(week, now, partial)
+    nb_dir = notebooks_dir or _notebooks_dir(files)
     names = [m.name for m in weekly.models]
     for m in models or []:
         weekly.model(m)
     chosen = models or names
-    jobs = []
-    period_dir = out_dir / window.label
-    for nb in weekly.notebooks:
+    params_dir = str(files.directory if files.weekly.name == config.PARAMS_FILES["weekly"] else files.weekly)
+    base = {"week": window.label, "source": source, "params_dir": params_dir}
+    if window.partial:
+        base["data_until"] = window.end.isoformat()
+    selected = [nb for nb in weekly.notebooks if not reviews or review_name(nb) in reviews]
+    declared_by: dict[str, set[str]] = {}
+    for nb in selected:
         path = nb_dir / f"{nb}.ipynb"
         if not path.is_file():
-            raise ConfigError(f"{params_path}: notebooks: {nb!r} not found in {nb_dir}")
-        declared = declared_parameters(path)
-        base = {"week": window.label, "source": source,
-                "params_file": str(params_path.resolve().relative_to(root)) if params_path.resolve().is_relative_to(root)
-                else str(params_path.resolve())}
-        given = {**base, **(extra or {})}
-        unknown = sorted(set(given) - declared)
-        if unknown:
-            raise ConfigError(f"parameter(s) {', '.join(unknown)} not declared by {path.name}; "
-                              f"it declares: {', '.join(sorted(declared))}")
+            raise ConfigError(f"{files.weekly}: notebooks: {nb!r} not found in {nb_dir}")
+        declared_by[nb] = declared_parameters(path)
+    for name in extra or {}:
+        if not any(name in d for d in declared_by.values()):
+            raise ConfigError(f"-p {name}: no notebook of this run declares it "
+                              f"({', '.join(f'{nb}.ipynb' for nb in selected)})")
+    jobs = []
+    period_dir = out_dir / window.label
+    for nb in selected:
+        path, declared = nb_dir / f"{nb}.ipynb", declared_by[nb]
+        missing = sorted(set(base) - declared)
+        if missing:
+            raise ConfigError(f"{path.name} does not declare the runner's parameter(s) {', '.join(missing)} "
+                              f"in its parameters cell; it declares: {', '.join(sorted(declared))}")
+        given = {**base, **{k: v for k, v in (extra or {}).items() if k in declared}}
+        lacking = missing_for(review_name(nb), connections) if connections is not None else []
+        skip = "; ".join(not_configured(s) for s in lacking)
         for m in chosen:
             jobs.append(Job(nb, m, str(path), {**given, "model": m}, str(period_dir), str(nb_dir),
-                            "output_dir" in declared))
+                            "output_dir" in declared, skip=skip))
     return window, jobs
 
 
 def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
         models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
-        extra: dict | None = None) -> ReportRun:
-    """Execute and export every (notebook × model), then write the indexes."""
-    from workbench.context import resolve_connections
+        extra: dict | None = None, reviews: list[str] | None = None, index: bool = True,
+        partial: bool = False, check: bool = True) -> ReportRun:
+    """Execute and export every (notebook × model), then write the indexes.
+
+    `reviews` limits the run to those reviews; `index=False` leaves the index pages alone (a
+    scheduler running one model and review per task writes them once at the end, `write_indexes`).
+    `partial` allows the current, unfinished week (data until now). With `check`, the checks of
+    `workbench check` run first and an error stops the run before any notebook starts.
+    """
+    from workbench.sources.connections import resolve_connections
 
     params_path, out = Path(params_path), Path(out_dir).resolve()
-    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra)
-    resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
+    conns = resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
+    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns)
+    if check:
+        from workbench import check as checks
+
+        result = checks.run_checks(params_path, conns, models, {review_name(j.notebook) for j in job_list if not j.skip})
+        if not result.ok:
+            raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
     period_dir = out / window.label
     period_dir.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir))  # one per run: runs never share it
-    timeouts = config.load_weekly(params_path).timeouts.model_dump()
+    timeouts = config.load_weekly(config.params_files(params_path).weekly).timeouts.model_dump()
     for j in job_list:
         j.work_dir, j.timeouts = str(work_dir), timeouts
-    log.info("running %d notebooks for %s", len(job_list), window.label, extra={"period": window.label})
-    results = []
+    to_run = [j for j in job_list if not j.skip]
+    log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
+    results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
+    for r in results:
+        log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
+                 extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
     try:
         with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for r in pool.map(_run_job, job_list):
+            for r in pool.map(_run_job, to_run):
                 log.info("%s for %s: %s", r.notebook, r.model, r.status,
                          extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
                 for p in r.problems:
@@ -364,10 +462,36 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
                 results.append(r)
     finally:  # interrupted or not, no .work-* folder is left behind
         shutil.rmtree(work_dir, ignore_errors=True)
+    for r in results:
+        r.partial = window.partial_note
     report = ReportRun(window.label, period_dir, results)  # its exit status: this run's jobs only
-    write_period_index(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)), window)
-    write_root_index(out)
+    with _status_lock(period_dir):  # parallel runs of one period (e.g. scheduler tasks) each add their results
+        write_status(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)))
+    if index:
+        write_indexes(out, window.label)
     return report
+
+
+def write_indexes(out_dir: str | Path, week: str) -> None:
+    """The period's page and the index over all periods, from the stored status.json (nothing recomputed)."""
+    out = Path(out_dir).resolve()
+    window = config.iso_week(week)
+    period_dir = out / window.label
+    write_period_index(ReportRun(window.label, period_dir, _merge_previous(period_dir, [])), window)
+    write_root_index(out)
+
+
+@contextlib.contextmanager
+def _status_lock(period_dir: Path):
+    """An exclusive lock on the period's status.json while it is read, merged and rewritten."""
+    import fcntl
+
+    with open(period_dir / ".status.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _merge_previous(period_dir: Path, results: list[JobResult]) -> list[JobResult]:
@@ -396,8 +520,21 @@ def _previous_good(period_dir: Path, r: JobResult) -> str:
     return str(good.relative_to(period_dir)) if good.exists() else ""
 
 
+def write_status(run_: ReportRun) -> Path:
+    """reports/<period>/status.json: every report's run status, level and findings."""
+    from workbench.findings import SCHEMA_VERSION, worst
+
+    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    path = run_.directory / "status.json"
+    _write_atomic(path, json.dumps(
+        {"schema": SCHEMA_VERSION, "period": run_.period, "generated": generated, "ok": run_.ok,
+         "level": worst(r.level for r in run_.results),
+         "results": [asdict(r) for r in run_.results]}, indent=2, default=float))
+    return path
+
+
 def write_period_index(run_: ReportRun, window: config.Window) -> Path:
-    """reports/<period>/index.html: links and a one-line status per report; status.json beside it."""
+    """reports/<period>/index.html: links and a one-line status per report."""
     e = html.escape
     rows = []
     for r in sorted(run_.results, key=lambda r: (r.model, r.notebook)):
@@ -410,7 +547,7 @@ def write_period_index(run_: ReportRun, window: config.Window) -> Path:
                 links.append(f'<a href="{e(prev)}">last good report</a>')
         if r.ipynb:
             links.append(f'<a href="{e(r.ipynb)}">partial notebook</a>')
-        note = "; ".join(r.problems) or "complete"
+        note = "; ".join(([r.partial] if r.partial else []) + r.problems) or "complete"
         rows.append(f"<tr><td>{e(r.model)}</td><td>{e(r.notebook)}</td><td class='{e(r.status)}'>{e(r.status)}</td>"
                     f"<td>{' · '.join(links)}</td><td>{e(note)}</td></tr>")
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -418,13 +555,11 @@ def write_period_index(run_: ReportRun, window: config.Window) -> Path:
             f"</head><body><h1>Weekly review {e(run_.period)}</h1>"
             f"<p>{window.start:%Y-%m-%d} to {window.end:%Y-%m-%d} (UTC) · generated {generated} · "
             f"<a href='../index.html'>all periods</a></p>"
-            "<table><tr><th>model</th><th>review</th><th>status</th><th>links</th><th>notes</th></tr>"
+            + "".join(sorted({f"<p><b>{e(r.partial)}</b></p>" for r in run_.results if r.partial}))
+            + "<table><tr><th>model</th><th>review</th><th>status</th><th>links</th><th>notes</th></tr>"
             + "".join(rows) + "</table></body></html>")
     path = run_.directory / "index.html"
     _write_atomic(path, page)
-    _write_atomic(run_.directory / "status.json", json.dumps(
-        {"period": run_.period, "generated": generated, "ok": run_.ok, "results": [asdict(r) for r in run_.results]},
-        indent=2))
     return path
 
 

@@ -31,7 +31,8 @@ TABLE = "drill_predictions"
 PARAMS = '''model = "m1"
 week = ""
 source = "auto"
-params_file = "params/weekly.yaml"
+params_dir = "../params"
+data_until = ""
 status_file = ""
 output_dir = ""'''
 
@@ -44,7 +45,7 @@ SOURCES = '''import os
 from pathlib import Path
 from IPython.display import HTML, display
 from workbench import context
-ctx = context.open_review(model, week, source, params_file)
+ctx = context.open_review(model, week, source, params_dir)
 display(ctx.describe())
 print("rows", ctx.store.count(ctx.model.name, ctx.window))
 url = os.environ["WORKBENCH_DATABASE_URL"]
@@ -58,7 +59,7 @@ RUDE = '''import os
 raise RuntimeError("cannot reach " + os.environ["WORKBENCH_DATABASE_URL"])'''
 
 BLOCKED = '''from workbench import context
-ctx = context.open_review(model, week, source, params_file)
+ctx = context.open_review(model, week, source, params_dir)
 ctx.attempt("prediction volume", ctx.store.count, ctx.model.name, ctx.window)
 ctx.finish(status_file)'''
 
