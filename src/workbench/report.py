@@ -200,21 +200,9 @@ def _run_job(job: Job) -> JobResult:
     return result
 
 
-def _timeout_problem(exc: Exception, nb_path: Path, cell_s: float, deadline_s: float, elapsed: float) -> str:
+def _timeout_problem(first_line: str, cell_s: float, deadline_s: float, elapsed: float) -> str:
     """Which cell overran which limit, in words."""
-    where = ""
-    m = re.search(r"cell_index[\"']?:\s*(\d+)|cell (\d+)", str(exc))
-    try:
-        import nbformat
-
-        nb = nbformat.read(nb_path, as_version=4)
-        running = [i for i, c in enumerate(nb.cells)
-                   if c.get("cell_type") == "code" and c.get("metadata", {}).get("papermill", {}).get("status") == "running"]
-        if running:
-            src = nb.cells[running[0]].source.strip().splitlines()
-            where = f" in cell {running[0]} ({src[0][:80] if src else 'empty'})"
-    except Exception:  # noqa: BLE001 - the message is still useful without the cell
-        where = f" in cell {m.group(1) or m.group(2)}" if m else ""
+    where = f' in the cell starting "{first_line[:80]}"' if first_line else ""
     limit = (f"the notebook deadline of {deadline_s:.0f} s (timeouts.notebook)" if elapsed >= deadline_s - 1
              else f"the cell timeout of {cell_s:.0f} s (timeouts.cell)")
     return f"timed out{where} after {elapsed:.0f} s: {limit}; a source did not answer in time"
@@ -244,7 +232,11 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
     begun = time.monotonic()
     deadline = begun + deadline_s
 
+    running = {"first_line": ""}
+
     def cell_timeout(cell) -> int:  # each cell gets its own limit, never more than what is left of the notebook's
+        lines = cell.source.strip().splitlines()
+        running["first_line"] = lines[0] if lines else ""
         return max(1, int(min(cell_s, deadline - time.monotonic())))
 
     secrets = secrets_from_env()
@@ -254,8 +246,8 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
                                    execution_timeout=int(cell_s), timeout_func=cell_timeout)
     except PapermillExecutionError as exc:
         result.problems = [f"{exc.ename}: {exc.evalue}"]
-    except TimeoutError as exc:  # nbclient's CellTimeoutError
-        result.problems = [_timeout_problem(exc, out_nb, cell_s, deadline_s, time.monotonic() - begun)]
+    except TimeoutError:  # nbclient's CellTimeoutError
+        result.problems = [_timeout_problem(running["first_line"], cell_s, deadline_s, time.monotonic() - begun)]
     except Exception as exc:  # noqa: BLE001 - kernel death: the report must still say what happened
         result.problems = [f"{type(exc).__name__}: {exc}"]
     if not result.problems:
