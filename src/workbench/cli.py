@@ -26,10 +26,16 @@ def _params(pairs: list[str]) -> dict:
 def cmd_report(a: argparse.Namespace) -> int:
     from workbench import report
 
-    run = report.run(a.params, a.week, a.out, a.source, a.model or None, a.jobs, extra=_params(a.parameter))
+    run = report.run(a.params, a.week, a.out, a.source, a.model or None, a.jobs, extra=_params(a.parameter),
+                     reviews=a.review or None)
     print(f"reports: {run.directory / 'index.html'}")
     for r in run.results:
         print(f"  {r.status:10s} {r.model:20s} {r.notebook:28s} {r.html or r.ipynb}")
+    if a.profile:
+        from workbench import timing
+
+        print("\nwhere the time went:")
+        print(timing.format_profile(run.results))
     return 0 if run.ok else 1
 
 
@@ -37,8 +43,10 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from workbench.demo import stack
 
     if a.action == "up":
-        c = stack.up(a.dir, seed=a.seed, weekly_volume=a.weekly_volume, port=a.port)
+        c = stack.up(a.dir, seed=a.seed, weekly_volume=a.weekly_volume, port=a.port, models=a.models)
         print(f"demo stack up: Prometheus {c.prometheus_url}, prediction DB {c.database_url}, MLflow {c.mlflow_uri}")
+        if a.models:
+            print(f"fleet of {a.models} models: workbench report --params {stack.DemoPaths(stack.demo_dir(a.dir)).params_dir / 'weekly.yaml'}")
     elif a.action == "down":
         print("demo Prometheus stopped" if stack.down(a.dir) else "demo Prometheus was not running")
     else:
@@ -81,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--source", choices=["auto", "demo", "env"], default="auto")
     r.add_argument("--model", action="append", help="only this model (repeatable)")
     r.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
+    r.add_argument("--review", action="append", help="only this review: drift, performance, infrastructure (repeatable)")
+    r.add_argument("--profile", action="store_true",
+                   help="print where the time went per notebook (kernel start, cells, source queries, export)")
     r.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                    help="extra notebook parameter (must be declared by every notebook)")
     r.set_defaults(func=cmd_report)
@@ -89,8 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["up", "down", "status"])
     d.add_argument("--dir", help="where the demo lives (default: $WORKBENCH_DEMO_DIR or data/demo)")
     d.add_argument("--seed", type=int, default=7)
-    d.add_argument("--weekly-volume", type=int, default=100_000, help="churn-predictor predictions per week")
+    d.add_argument("--weekly-volume", type=int, default=None,
+                   help="churn-predictor predictions per week (default 100,000); with --models the mean per model (default 5,000)")
     d.add_argument("--port", type=int, default=9090, help="preferred Prometheus port")
+    d.add_argument("--models", type=int, default=None,
+                   help="a generated fleet of N models (mixed types, feature sets, volumes, some in trouble) with "
+                        "its own params in <dir>/params/; default: the two-model demo")
     d.set_defaults(func=cmd_demo)
 
     h = sub.add_parser("health", help="check Prometheus, the prediction DB and MLflow")

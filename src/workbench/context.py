@@ -107,8 +107,10 @@ class ReviewContext:
     def finish(self, status_file: str = "") -> pd.DataFrame:
         """Write the run's status for the report runner; return what could not be computed."""
         if status_file:
+            from workbench import timing
+
             Path(status_file).write_text(json.dumps({"complete": not self.problems, "problems": self.problems,
-                                                     "outputs": self.outputs}))
+                                                     "outputs": self.outputs, "timings": timing.records()}))
         return self.problems_frame()
 
     def latest_version(self) -> str:
@@ -146,6 +148,12 @@ def _show_problem(section: str, message: str) -> None:
         f"<b>Could not compute {html.escape(section)}</b><br><code>{html.escape(message)}</code></div>"))
 
 
+def _sibling(weekly_file: Path, base: Path, name: str) -> Path:
+    """`name` next to the weekly params file when it is there (a fleet's own params folder), else params/`name`."""
+    beside = weekly_file.parent / name
+    return beside if beside.is_file() else base / "params" / name
+
+
 def open_review(model: str = "", week: str = "", source: str = "auto",
                 params_file: str = "params/weekly.yaml", root: str | Path | None = None) -> ReviewContext:
     """Validate parameters and resolve the window and sources for one review notebook."""
@@ -157,6 +165,6 @@ def open_review(model: str = "", week: str = "", source: str = "auto",
     weekly = config.load_weekly(base / params_file)
     spec = weekly.model(model) if model else weekly.models[0]
     window = config.resolve_window(week or None)
-    monitoring = config.load_monitoring(base / "params" / "monitoring.yaml")
-    queries = config.load_queries(base / "params" / "queries.yaml")
+    monitoring = config.load_monitoring(_sibling(base / params_file, base, "monitoring.yaml"))
+    queries = config.load_queries(_sibling(base / params_file, base, "queries.yaml"))
     return ReviewContext(spec, window, weekly, monitoring, queries, resolve_connections(source), base)

@@ -49,6 +49,7 @@ class JobResult:
     ipynb: str = ""
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
+    profile: dict = field(default_factory=dict)  # where the time went (see workbench.timing)
 
 
 def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
@@ -127,6 +128,7 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
     if job.wants_output_dir:  # side files (e.g. Evidently's HTML) are published with the report
         side.mkdir(parents=True, exist_ok=True)
         params["output_dir"] = str(side)
+    t0 = time.monotonic()
     try:
         papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
                                    cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False)
@@ -134,6 +136,13 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         result.problems = [f"{exc.ename}: {exc.evalue}"]
     except Exception as exc:  # noqa: BLE001 - kernel death, timeouts: the report must still say what happened
         result.problems = [f"{type(exc).__name__}: {exc}"]
+    result.profile["execute"] = round(time.monotonic() - t0, 3)
+    try:
+        from workbench import timing
+
+        result.profile["kernel_start"], result.profile["cells"] = timing.cell_profile(out_nb)
+    except Exception:  # noqa: BLE001 - a profile is a nicety, never a reason to fail a report
+        pass
     leaked = False
     if not result.problems:
         try:
@@ -142,8 +151,12 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
             st = {"complete": False, "problems": [{"section": "notebook", "problem": "did not record its status (no ctx.finish)"}]}
         result.problems = [f"{p['section']}: {p['problem']}" for p in st.get("problems", [])]
         result.status = "ok" if st.get("complete") else "incomplete"
+        result.profile["timed"] = st.get("timings", [])
         title = f"{job.notebook} — {job.model} — {period.name}"
+        t1 = time.monotonic()
         body = export_html(out_nb, title)
+        result.profile["export"] = round(time.monotonic() - t1, 3)
+        t1 = time.monotonic()
         leaked = any(s in body for s in secrets_from_env())
         if leaked:
             result.status, result.problems = "failed", ["the report contained a password from the environment; not published"]
@@ -165,6 +178,7 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
                 problem = _attach_to_mlflow(job.parameters.get("source", "auto"), run_id, final)
                 if problem:
                     result.problems.append(problem)
+            result.profile["publish"] = round(time.monotonic() - t1, 3)
     if result.status == "failed" and out_nb.exists():
         leaked = leaked or any(s in out_nb.read_text(errors="replace") for s in secrets_from_env())
         if leaked:
@@ -205,26 +219,49 @@ class ReportRun:
         return all(r.status == "ok" for r in self.results)
 
 
+def _notebooks_dir(root: Path) -> Path:
+    """root/notebooks; for a params folder outside a project (e.g. a demo fleet's), the project's."""
+    if (root / "notebooks").is_dir():
+        return root / "notebooks"
+    for start in (Path.cwd(), Path(__file__).resolve().parent):
+        try:
+            return config.project_root(start) / "notebooks"
+        except ConfigError:
+            continue
+    return root / "notebooks"
+
+
+def review_name(notebook: str) -> str:
+    """'01-drift-review' -> 'drift': the name `reviews=` selects a notebook by."""
+    return re.sub(r"-review$", "", re.sub(r"^\d+-", "", notebook))
+
+
 def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto", models: list[str] | None = None,
-         notebooks_dir: Path | None = None, extra: dict | None = None) -> tuple[config.Window, list[Job]]:
+         notebooks_dir: Path | None = None, extra: dict | None = None, reviews: list[str] | None = None
+         ) -> tuple[config.Window, list[Job]]:
     """Validate everything and list the jobs, before anything runs."""
     weekly = config.load_weekly(params_path)
+    known = {review_name(nb): nb for nb in weekly.notebooks}
+    for rv in reviews or []:
+        if rv not in known:
+            raise ConfigError(f"unknown review {rv!r}; choose one of: {', '.join(known)}")
     window = config.resolve_window(week)
     root = config.project_root(params_path.resolve().parent)
-    nb_dir = notebooks_dir or root / "notebooks"
+    nb_dir = notebooks_dir or _notebooks_dir(root)
     names = [m.name for m in weekly.models]
     for m in models or []:
         weekly.model(m)
     chosen = models or names
     jobs = []
     period_dir = out_dir / window.label
-    for nb in weekly.notebooks:
+    for nb in [n for n in weekly.notebooks if not reviews or review_name(n) in reviews]:
         path = nb_dir / f"{nb}.ipynb"
         if not path.is_file():
             raise ConfigError(f"{params_path}: notebooks: {nb!r} not found in {nb_dir}")
         declared = declared_parameters(path)
+        nb_root = nb_dir.resolve().parent  # notebooks resolve params_file against their own project
         base = {"week": window.label, "source": source,
-                "params_file": str(params_path.resolve().relative_to(root)) if params_path.resolve().is_relative_to(root)
+                "params_file": str(params_path.resolve().relative_to(nb_root)) if params_path.resolve().is_relative_to(nb_root)
                 else str(params_path.resolve())}
         given = {**base, **(extra or {})}
         unknown = sorted(set(given) - declared)
@@ -239,12 +276,13 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
 
 def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
         models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
-        extra: dict | None = None) -> ReportRun:
-    """Execute and export every (notebook × model), then write the indexes."""
+        extra: dict | None = None, reviews: list[str] | None = None, index: bool = True) -> ReportRun:
+    """Execute and export every (notebook × model) (or only `models` / `reviews`), then write the
+    indexes (index=False leaves that to `write_indexes`, e.g. for one task of a fanned-out run)."""
     from workbench.context import resolve_connections
 
     params_path, out = Path(params_path), Path(out_dir).resolve()
-    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra)
+    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews)
     resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
     period_dir = out / window.label
     period_dir.mkdir(parents=True, exist_ok=True)
@@ -262,9 +300,31 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
             results.append(r)
     shutil.rmtree(work_dir, ignore_errors=True)
     report = ReportRun(window.label, period_dir, results)  # its exit status: this run's jobs only
-    write_period_index(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)), window)
-    write_root_index(out)
+    if index:
+        write_period_index(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)), window)
+        write_root_index(out)
+    else:  # a fanned-out task: keep its results for write_indexes, one file per task so they never race
+        parts = period_dir / ".results"
+        parts.mkdir(exist_ok=True)
+        for r in results:
+            _write_atomic(parts / f"{r.model}--{r.notebook}.json", json.dumps(asdict(r)))
     return report
+
+
+def write_indexes(out_dir: str | Path, week: str | None = None) -> ReportRun:
+    """Write the period and root index pages from the stored status (and the results of runs
+    made with index=False), e.g. once after the per-(model, review) tasks of an Airflow run."""
+    window = config.resolve_window(week)
+    out = Path(out_dir).resolve()
+    period_dir = out / window.label
+    parts = sorted((period_dir / ".results").glob("*.json")) if (period_dir / ".results").is_dir() else []
+    results = [JobResult(**json.loads(p.read_text())) for p in parts]
+    merged = ReportRun(window.label, period_dir, _merge_previous(period_dir, results))
+    write_period_index(merged, window)
+    write_root_index(out)
+    for p in parts:
+        p.unlink(missing_ok=True)
+    return ReportRun(window.label, period_dir, results)
 
 
 def _merge_previous(period_dir: Path, results: list[JobResult]) -> list[JobResult]:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from workbench.config import redact
 from workbench.errors import ConfigError, SourceUnavailable
+from workbench.timing import timed_call
 
 REFERENCE_ARTIFACT = "reference/reference.parquet"
 IMPORTANCES_ARTIFACT = "feature_importances.json"
@@ -49,6 +50,7 @@ class ModelRegistry:
         text = redact(text.replace(self.tracking_uri, self.display_uri))
         return SourceUnavailable(f"MLflow at {self.display_uri}: {what}: {type(exc).__name__}: {text}")
 
+    @timed_call("MLflow: versions")
     def versions(self, model: str) -> dict[str, str]:
         """model_version tag (e.g. '1.2.0') -> run id, for every registered version of `model`."""
         from mlflow.exceptions import MlflowException
@@ -104,11 +106,13 @@ class ModelRegistry:
         except (MlflowException, OSError):
             return False
 
+    @timed_call("MLflow: reference data")
     def reference(self, model: str, version: str) -> pd.DataFrame:
         """The reference (training) data logged with the model version."""
         with tempfile.TemporaryDirectory() as tmp:
             return pd.read_parquet(self._download(self.run_id(model, version), REFERENCE_ARTIFACT, tmp))
 
+    @timed_call("MLflow: training metrics")
     def training_metrics(self, model: str, version: str) -> dict[str, float]:
         """Metrics logged by the version's training run (the performance baseline)."""
         from mlflow.exceptions import MlflowException
@@ -119,6 +123,7 @@ class ModelRegistry:
         except MlflowException as exc:
             raise self._fail(f"reading run {run_id}", exc) from exc
 
+    @timed_call("MLflow: feature importances")
     def feature_importances(self, model: str, version: str) -> pd.Series:
         """Feature importances logged with the version, largest first."""
         with tempfile.TemporaryDirectory() as tmp:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from workbench.config import StoreParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
+from workbench.timing import timed_call
 
 STANDARD = {
     "id": "prediction_id", "model": "model_name", "version": "model_version", "variant": "variant",
@@ -132,6 +133,7 @@ class PredictionStore:
             start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
         return sa.and_(self._col("model") == model, ts >= start, ts < end)
 
+    @timed_call("prediction DB: read rows")
     def read(self, model: str, window: Window, features: Iterable[str] = (), core: Iterable[str] | None = None
              ) -> pd.DataFrame:
         """Predictions of `model` in `window`: the standard columns in `core` (default all mapped)
@@ -166,6 +168,7 @@ class PredictionStore:
                 df[c] = _utc_series(df[c])
         return df
 
+    @timed_call("prediction DB: read feature")
     def read_feature(self, model: str, window: Window, feature: str) -> pd.Series:
         """One feature column for the window (reads one column at a time, never the wide frame)."""
         return self.read(model, window, features=[feature], core=[])[feature]
@@ -184,6 +187,7 @@ class PredictionStore:
                               f"features there: {', '.join(self.feature_columns())}")
         return t.c[feature]
 
+    @timed_call("prediction DB: category counts")
     def category_counts(self, model: str, window: Window, feature: str) -> tuple[dict[str, int], int]:
         """Counts per category of `feature` in the window (GROUP BY in the database), and the missing count."""
         col = self._feature_col(feature)
@@ -199,6 +203,7 @@ class PredictionStore:
                 counts[key] = counts.get(key, 0) + int(n)
         return dict(sorted(counts.items(), key=lambda kv: -kv[1])), missing
 
+    @timed_call("prediction DB: bin counts")
     def bin_counts(self, model: str, window: Window, feature: str, edges) -> dict[str, object]:
         """Counts of `feature` over bins [edge_i, edge_i+1) computed in the database, plus missing
         (NULL, or NaN where the database stores it) and non-finite (±inf) counts."""
@@ -243,11 +248,13 @@ class PredictionStore:
             raise SourceUnavailable(f"{self._where()}: reading {feature!r} failed: {type(exc).__name__}") from exc
         return np.concatenate(parts) if parts else np.array([], dtype=float)
 
+    @timed_call("prediction DB: count")
     def count(self, model: str, window: Window) -> int:
         """Number of predictions of `model` in `window`, counted in the database."""
         stmt = sa.select(sa.func.count()).select_from(self.table()).where(self._window_filter(model, window))
         return int(self._all(stmt, f"counting predictions of {model!r}")[0][0])
 
+    @timed_call("prediction DB: newest")
     def newest(self, model: str) -> pd.Timestamp | None:
         """Timestamp of the newest prediction of `model` (data freshness)."""
         stmt = sa.select(sa.func.max(self._col("timestamp"))).where(self._col("model") == model)
@@ -258,6 +265,7 @@ class PredictionStore:
         stmt = sa.select(self._col("model")).distinct()
         return sorted(r[0] for r in self._all(stmt, "listing models"))
 
+    @timed_call("prediction DB: versions")
     def versions(self, model: str, window: Window) -> list[str]:
         """Model versions that served predictions in the window."""
         stmt = sa.select(self._col("version")).where(self._window_filter(model, window)).distinct()
