@@ -30,7 +30,7 @@ def score(method: str, statistic: float | None, p_value: float | None, threshold
 
 def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None) -> pd.DataFrame:
     """Each feature in each period (default daily) of the window and the weeks before it, against the
-    reference: one column read at a time, with its timestamps."""
+    reference (the configured columns read in one query with their timestamps)."""
     from workbench.drift import reference_profile
 
     dd = ctx.monitoring.drift_detection
@@ -38,9 +38,11 @@ def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None
     span = Window(ctx.window.start - pd.Timedelta(weeks=weeks_back), ctx.window.end, ctx.window.label)
     profile = reference_profile(ctx)
     rows = []
-    for name, fcfg in dd.features_for(ctx.model.name).items():
+    feats = dd.features_for(ctx.model.name)
+    wide = ctx.store.read(ctx.model.name, span, features=list(feats), core=["timestamp"])  # one query, not one per feature
+    for name, fcfg in feats.items():
         ref = profile[name]
-        df = ctx.store.read(ctx.model.name, span, features=[name], core=["timestamp"])
+        df = wide[["timestamp", name]]
         for period, g in df.groupby(df["timestamp"].dt.floor(freq)):
             r = compare_feature(ref, CurrentSample.from_series(name, g[name], ref.kind), fcfg.method,
                                 _threshold(dd, fcfg), dd.min_samples, fcfg.min_effect, dd.thresholds)

@@ -61,6 +61,20 @@ class PredictionStore:
     def __post_init__(self) -> None:
         self.engine = read_only_engine(self.url)
         self._table: sa.Table | None = None
+        # the last few frames read: a later read of a sub-window / subset of columns is sliced from
+        # them instead of queried again (a review reads the same rows for several sections)
+        self._recent: list[tuple[str, Window, frozenset, frozenset, pd.DataFrame]] = []
+
+    def _from_recent(self, model: str, window: Window, keys: list[str], features: list[str]) -> pd.DataFrame | None:
+        for m, w, k, f, df in self._recent:
+            if (m == model and w.start <= window.start and window.end <= w.end and k >= set(keys)
+                    and f >= set(features) and ("timestamp" in k or (w.start, w.end) == (window.start, window.end))):
+                rows = df
+                if (w.start, w.end) != (window.start, window.end):
+                    ts = df["timestamp"]
+                    rows = df[(ts >= pd.Timestamp(window.start)) & (ts < pd.Timestamp(window.end))]
+                return rows[[STANDARD[x] for x in keys] + features].reset_index(drop=True)
+        return None
 
     @property
     def display_url(self) -> str:
@@ -142,6 +156,9 @@ class PredictionStore:
         keys = list(mapping) if core is None else [k for k in core if k in mapping]
         cols = [self._col(k).label(STANDARD[k]) for k in keys]
         features = list(features)
+        cached = self._from_recent(model, window, keys, features)
+        if cached is not None:
+            return cached
         t = self.table()
         json_layout = self.params.features.layout == "json"
         if features:
@@ -166,7 +183,8 @@ class PredictionStore:
         for c in TIME_COLUMNS:
             if c in df:
                 df[c] = _utc_series(df[c])
-        return df
+        self._recent = [(model, window, frozenset(keys), frozenset(features), df), *self._recent][:3]
+        return df.copy()
 
     @timed_call("prediction DB: read feature")
     def read_feature(self, model: str, window: Window, feature: str) -> pd.Series:
