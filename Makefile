@@ -9,6 +9,8 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 WEEK ?=
 ARGS ?=
+# JupyterLab refuses to start as root (containers, CI) without --allow-root
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help setup prometheus demo-up demo-down weekly-report lab test test-unit bench validity clean \
 	airflow-venv bench-fleet bench-week
@@ -40,7 +42,7 @@ weekly-report: setup ## run every review for every model into reports/<week>/ (W
 	$(BIN)/workbench report --params params/weekly.yaml $(if $(WEEK),--week $(WEEK)) $(ARGS)
 
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 test: setup airflow-venv ## unit, integration (real Prometheus, PostgreSQL, MLflow, Airflow) and notebook tests
 	bash scripts/ensure-postgres.sh

@@ -111,10 +111,13 @@ def write_week(params_path: str | Path, week: str, out: str) -> dict:
     `workbench.notify` module is installed and configured. Returns a summary."""
     from workbench import report
 
+    import json
+
     with _staged(out, week) as local:
-        run = report.write_indexes(local, week)
-    summary = {"week": week, "ok": run.ok, "results": len(run.results),
-               "statuses": {f"{r.model}/{r.notebook}": r.status for r in run.results}}
+        report.write_indexes(local, week)
+        st = json.loads((Path(local) / week / "status.json").read_text())
+    summary = {"week": week, "ok": st.get("ok"), "results": len(st.get("results", [])),
+               "statuses": {f"{r['model']}/{r['notebook']}": r["status"] for r in st.get("results", [])}}
     try:
         from workbench import notify  # written separately; optional here
     except ImportError:

@@ -96,4 +96,3 @@ def test_dags_test_matches_workbench_report(demo_stack, tmp_path, monkeypatch):
     assert _statuses(period) == _statuses(direct.directory)
     for model, notebook, status, html, _ in _statuses(period):
         assert (period / html).is_file(), html
-    assert not (period / ".results").exists()  # consumed by the week page
