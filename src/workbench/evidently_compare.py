@@ -27,9 +27,7 @@ from workbench.errors import WorkbenchError
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
 
-# our method name -> Evidently 0.7's stattest name
-EVIDENTLY_METHOD = {"ks": "ks", "psi": "psi", "wasserstein": "wasserstein", "js": "jensenshannon", "chi2": "chisquare"}
-P_VALUE_TESTS = {"ks", "chisquare"}
+from workbench import drift_methods as dm  # noqa: E402  (Evidently's names and test kinds: the registry)
 # characters that make markup, as harmless look-alikes (the values stay readable in Evidently's charts)
 _NEUTRAL = str.maketrans({"<": "‹", ">": "›", "&": "＆", '"': "＂", "'": "ʼ", "`": "ʻ"})
 _DATA_VAR_RE = re.compile(r"var metric_[0-9a-f]+ = ")
@@ -137,8 +135,8 @@ def compare(ours: DriftReport, ref: pd.DataFrame, cur: pd.DataFrame, out_file: s
 
     kinds = {r.feature: r.kind for r in ours.results}
     ref_e, cur_e, names, notes = prepare(ref, cur, kinds)
-    kept = [r for r in ours.results if r.feature in names]
-    methods = {names[r.feature]: EVIDENTLY_METHOD[r.method] for r in kept}
+    kept = [r for r in ours.results if r.feature in names and dm.METHODS[r.method].evidently]
+    methods = {names[r.feature]: dm.METHODS[r.method].evidently for r in kept}
     thresholds = {names[r.feature]: r.threshold for r in kept}
     theirs = {}
     if kept:
@@ -165,7 +163,7 @@ def compare(ours: DriftReport, ref: pd.DataFrame, cur: pd.DataFrame, out_file: s
     rows = []
     for r in ours.results:
         method, value, thr = theirs.get(names.get(r.feature, ""), (None, float("nan"), float("nan")))
-        drift = (value < thr) if method in P_VALUE_TESTS else (value >= thr)
+        drift = (value < thr) if method in {m.evidently for m in dm.METHODS.values() if m.is_test} else (value >= thr)
         ours_value = r.p_value if r.p_value is not None else r.statistic
         rows.append({"feature": r.feature, "our method": r.method, "our value": ours_value, "our verdict": r.status,
                      "evidently method": method, "evidently value": value,
@@ -173,7 +171,43 @@ def compare(ours: DriftReport, ref: pd.DataFrame, cur: pd.DataFrame, out_file: s
                      "agree": (r.status == "drift") == bool(drift) if method else None})
     table = pd.DataFrame(rows)
     table.attrs["notes"] = notes
+    table.attrs["findings"] = disagreement(ours, table, max(len(ref), len(cur)))
     return table
+
+
+def disagreement(ours: DriftReport, table: pd.DataFrame, sample_size: int = 20_000) -> list:
+    """One info finding saying why Evidently's verdict differs from ours (none when they agree)."""
+    from workbench.findings import Finding, num
+
+    if table.empty:
+        return []
+    results = {r.feature: r for r in ours.results}
+    theirs = table[table["evidently verdict"] == "drift"]["feature"].tolist()
+    compared = table[~table["evidently verdict"].isin(["missing", "left out"])]
+    share = len(theirs) / max(len(compared), 1)
+    their_dataset = share >= ours.drift_share_threshold
+    differ = compared[compared["agree"].astype(object).eq(False)]
+    if differ.empty and their_dataset == ours.dataset_drift:
+        return []
+    reasons = []
+    for f in differ["feature"]:
+        r = results[f]
+        if "min_effect" in r.message:
+            reasons.append(f"{f} is significant but its effect {num(r.effect_size)} is below min_effect "
+                           f"{num(r.min_effect)}, which Evidently does not apply")
+        elif "Benjamini-Hochberg" in r.message:
+            reasons.append(f"{f} is not significant here after the Benjamini-Hochberg correction")
+        else:
+            side = "for Evidently only" if f in theirs else "here only"
+            reasons.append(f"{f} drifts {side} (Evidently sees a sample of up to {sample_size:,} rows a side and bins "
+                           "on its own)")
+    verdict = "drifted" if their_dataset else "not drifted"
+    ours_txt = "drifted" if ours.dataset_drift else "not drifted"
+    sentence = (f"Evidently calls the dataset {verdict} ({len(theirs)} of {len(compared)} columns, share {num(share)}); "
+                f"this review calls it {ours_txt} ({len(ours.drifted_features)} of {len(ours.evaluated)}, share "
+                f"{num(ours.drift_share)})" + (": " + "; ".join(reasons) if reasons else "") + ".")
+    return [Finding("info", "Evidently", sentence, "comparison", "evidently", share,
+                    {"evidently_drifted": theirs})]
 
 
 def link(path: str | Path, text: str = "Evidently's report") -> str:

@@ -106,23 +106,26 @@ def run_review(params_path: str | Path, week: str, out: str, model: str, review:
     return status
 
 
-def write_week(params_path: str | Path, week: str, out: str) -> dict:
+def write_week(params_path: str | Path, week: str, out: str, notify_enabled: bool = True) -> dict:
     """Write the week page (and the index of all weeks) from the stored results; notify when a
     `workbench.notify` module is installed and configured. Returns a summary."""
+    import json
+    import os
+
     from workbench import report
 
-    import json
-
+    try:
+        from workbench import notify
+    except ImportError:  # a workbench without notifications
+        notify = None
+    channels = notify is not None and any(os.environ.get(v, "").strip() for v in
+                                          (getattr(config, "ENV_SLACK_WEBHOOK", ""), getattr(config, "ENV_SMTP", "")) if v)
     with _staged(out, week) as local:
         report.write_indexes(local, week)
         st = json.loads((Path(local) / week / "status.json").read_text())
-    summary = {"week": week, "ok": st.get("ok"), "results": len(st.get("results", [])),
-               "statuses": {f"{r['model']}/{r['notebook']}": r["status"] for r in st.get("results", [])}}
-    try:
-        from workbench import notify  # written separately; optional here
-    except ImportError:
-        return summary
-    send = getattr(notify, "send_week", None) or getattr(notify, "send", None)
-    if callable(send):
-        summary["notified"] = send(params_path=params_path, week=week, out_dir=out)
+        summary = {"week": week, "ok": st.get("ok"), "results": len(st.get("results", [])),
+                   "statuses": {f"{r['model']}/{r['notebook']}": r["status"] for r in st.get("results", [])}}
+        if notify_enabled and channels:  # only when a channel is configured
+            sent = notify.notify(local, week, config.load_weekly(config.params_files(params_path).weekly))
+            summary["notified"], summary["notify_problems"] = list(sent.sent), list(sent.problems)
     return summary

@@ -67,3 +67,25 @@ def test_ok_review_returns_its_status(monkeypatch, tmp_path):
 def test_review_names():
     assert [report.review_name(n) for n in ("01-drift-review", "02-performance-review", "03-infrastructure-review")] \
         == ["drift", "performance", "infrastructure"]
+
+
+def test_week_page_is_written_from_the_stored_status_and_notifies_only_when_configured(monkeypatch, tmp_path):
+    import json
+
+    from workbench import notify
+
+    week = tmp_path / "2026-W47"
+    week.mkdir()
+    res = report.JobResult("01-drift-review", "m", "ok", html="m/01-drift-review.html")
+    report.write_status(report.ReportRun("2026-W47", week, [res]))
+    calls = []
+    monkeypatch.setattr(notify, "notify", lambda *a, **k: calls.append(a) or SimpleNamespace(sent=["webhook"], problems=[]))
+    for var in ("WORKBENCH_SLACK_WEBHOOK_URL", "WORKBENCH_SMTP_URL"):
+        monkeypatch.delenv(var, raising=False)
+    got = scheduling.write_week(ROOT / "params" / "weekly.yaml", "2026-W47", str(tmp_path))
+    assert got["statuses"] == {"m/01-drift-review": "ok"} and calls == []
+    assert (week / "index.html").is_file() and (tmp_path / "index.html").is_file()
+    assert json.loads((week / "status.json").read_text())["results"][0]["status"] == "ok"
+    monkeypatch.setenv("WORKBENCH_SLACK_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    got = scheduling.write_week(ROOT / "params" / "weekly.yaml", "2026-W47", str(tmp_path))
+    assert len(calls) == 1 and got["notified"] == ["webhook"]
