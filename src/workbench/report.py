@@ -64,6 +64,7 @@ class JobResult:
     headline: dict = field(default_factory=dict)
     findings_file: str = ""
     partial: str = ""  # "partial: data until …" when the period was not finished
+    profile: dict = field(default_factory=dict)  # where the time went (see workbench.timing)
 
     @property
     def review(self) -> str:
@@ -227,6 +228,7 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
     if job.wants_output_dir:  # side files (e.g. Evidently's HTML) are published with the report
         side.mkdir(parents=True, exist_ok=True)
         params["output_dir"] = str(side)
+    t0 = time.monotonic()
     tm = config.TimeoutParams(**(job.timeouts or {}))
     cell_s, deadline_s = tm.seconds("cell"), tm.seconds("notebook")
     begun = time.monotonic()
@@ -250,6 +252,13 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         result.problems = [_timeout_problem(running["first_line"], cell_s, deadline_s, time.monotonic() - begun)]
     except Exception as exc:  # noqa: BLE001 - kernel death: the report must still say what happened
         result.problems = [f"{type(exc).__name__}: {exc}"]
+    result.profile["execute"] = round(time.monotonic() - t0, 3)
+    try:
+        from workbench import timing
+
+        result.profile["kernel_start"], result.profile["cells"] = timing.cell_profile(out_nb)
+    except Exception:  # noqa: BLE001 - a profile is a nicety, never a reason to fail a report
+        pass
     if not result.problems:
         try:
             st = json.loads(status_file.read_text())
@@ -260,8 +269,12 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         result.level = st.get("level") or ("ok" if result.status == "ok" else "not computed")
         result.findings = st.get("findings") or []
         result.headline = st.get("headline") or {}
+        result.profile["timed"] = st.get("timings", [])
         title = f"{job.notebook} — {job.model} — {period.name}"
+        t1 = time.monotonic()
         body = scrub(export_html(out_nb, title), secrets)
+        result.profile["export"] = round(time.monotonic() - t1, 3)
+        t1 = time.monotonic()
         sides = {f.name: scrub(f.read_text(encoding="utf-8", errors="replace"), secrets)
                  for f in (sorted(side.glob("*")) if side.exists() else []) if f.is_file()}
         visible = [n for n, t in [("the report", body), *sides.items()] if leaks(t, secrets)]
@@ -287,6 +300,7 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
                 problem = _attach_to_mlflow(job.parameters.get("source", "auto"), run_id, final, job.timeouts)
                 if problem:
                     result.problems.append(problem)
+            result.profile["publish"] = round(time.monotonic() - t1, 3)
     if result.status == "failed":
         _keep_partial(out_nb, failed, period, result, secrets)
 
