@@ -38,7 +38,7 @@ demo-down: ## stop the demo Prometheus
 	@if [ -x $(BIN)/workbench ]; then $(BIN)/workbench demo down; fi
 
 weekly-report: setup ## run every review into reports/<week>/ (WEEK=2026-W47 to pick a week, NOTIFY=1 to send the verdict)
-	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL$$MLFLOW_TRACKING_URI" ]; then $(BIN)/workbench demo up; fi
+	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL" ]; then $(BIN)/workbench demo up; fi
 	$(BIN)/workbench report --params params $(if $(WEEK),--week $(WEEK)) $(if $(NOTIFY),--notify) $(ARGS)
 
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)

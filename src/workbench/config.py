@@ -480,10 +480,11 @@ SOURCE_ENV = {"database": ENV_DATABASE, "prometheus": ENV_PROMETHEUS, "mlflow": 
 
 def env_connections(environ: dict[str, str] | None = None) -> Connections | None:
     """Connections from WORKBENCH_DATABASE_URL / WORKBENCH_PROMETHEUS_URL / MLFLOW_TRACKING_URI, each
-    optional (a review that needs a missing one is skipped); None when none of them is set."""
+    optional (a review that needs a missing one is skipped); None when neither WORKBENCH_* variable is set."""
     env = os.environ if environ is None else environ
     prom, db, ml = (env.get(n, "").strip() for n in (ENV_PROMETHEUS, ENV_DATABASE, ENV_MLFLOW))
-    if not (prom or db or ml):
+    # MLFLOW_TRACKING_URI alone does not count: MLflow itself sets it in-process (set_tracking_uri)
+    if not (prom or db):
         return None
     return Connections(prom or None, db or None, ml or None, demo=False)
 
