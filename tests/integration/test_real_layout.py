@@ -212,3 +212,24 @@ def test_numeric_drift_over_time_from_fine_daily_counts_is_close_to_the_values(l
         assert abs(row["statistic"] - exact) <= 0.02
         assert row["n"] == len(g)
         assert not row["drifted"]  # same population: no drift
+
+
+def test_a_model_missing_from_monitoring_yaml_is_reviewed_with_discovered_features(layout, tmp_path, monkeypatch):
+    """No 'no features configured': the JSON keys that the reference also has, automatic type and method."""
+    store, df, _ = layout
+    early = df[df["ts"] < WEEK.start]
+    ref = pd.DataFrame({"MAR": early["MAR"].astype(str), "SEX": early["SEX"].astype(str), "segment": early["segment"],
+                        "amount": early["amount"], "only_in_training": 1.0})
+    ref.to_parquet(tmp_path / "training.parquet")
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    ctx = SimpleNamespace(monitoring=config.MonitoringParams(drift_detection=DriftDetection()), root=tmp_path,
+                          model=SimpleNamespace(name="credit", reference="training.parquet"), store=store, window=WEEK)
+    report = drift.review(ctx)
+    frame = report.to_frame().set_index("feature")
+    assert set(frame.index) == {"MAR", "SEX", "segment", "amount"}
+    assert frame.loc["MAR", "type"] == "categorical" and frame.loc["MAR", "method"] == "chi2"
+    assert frame.loc["amount", "type"] == "numeric" and frame.loc["amount", "method"] == "ks"
+    assert report.drifted_features == ["MAR"]
+    fig = report.plot()
+    assert fig is not None and not fig.problems
+    assert sum(1 for ax in fig.axes if ax.get_title()) == 4  # every feature plotted
