@@ -197,6 +197,11 @@ class PredictionStore:
             parsed = pd.json_normalize([json.loads(x) if isinstance(x, str) else (x or {}) for x in df.pop("__features")])
             for f in features:
                 df[f] = parsed[f] if f in parsed else None
+        if sql_json and features and self.engine.dialect.name == "postgresql":
+            for f in features:  # ->> returns text: JSON numbers come back as numbers, as json.loads gives them
+                num = pd.to_numeric(df[f], errors="coerce")
+                if num.notna().sum() == df[f].notna().sum():
+                    df[f] = num
         for c in TIME_COLUMNS:
             if c in df:
                 df[c] = _utc_series(df[c])
