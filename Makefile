@@ -35,8 +35,8 @@ demo-down: ## stop the demo Prometheus
 	@if [ -x $(BIN)/workbench ]; then $(BIN)/workbench demo down; fi
 
 weekly-report: setup ## run every review for every model into reports/<week>/ (WEEK=2026-W47 to pick a week)
-	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL" ]; then $(BIN)/workbench demo up; fi
-	$(BIN)/workbench report --params params/weekly.yaml $(if $(WEEK),--week $(WEEK)) $(ARGS)
+	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL$$MLFLOW_TRACKING_URI" ]; then $(BIN)/workbench demo up; fi
+	$(BIN)/workbench report --params params $(if $(WEEK),--week $(WEEK)) $(ARGS)
 
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
