@@ -240,8 +240,8 @@ def render_monitoring(g: TableGuess, models: list[str]) -> str:
     lines = ["# Written by `workbench init`: one entry per feature found "
              + (f"in the JSON column {g.json_column!r}" if g.json_column else "among the table's columns") + ".",
              "# Each feature is typed numeric or categorical (reason after #); `method` is what the automatic",
-             "# choice would use (numeric: wasserstein above 1000 reference values, else ks; categorical: js above",
-             "# 1000, else chi2). Delete a feature or set `enabled: false` to leave it out.",
+             "# choice would use (numeric: ks, categorical: chi2, each with its effect floor: README, \"How drift",
+             "# is decided\"). Delete a feature or set `enabled: false` to leave it out.",
              "drift_detection:", "  enabled: true", "  models:"]
     for m in models or ["CHANGE-ME"]:
         lines += [f"    {_yaml_value(m)}:", "      features:"]
