@@ -231,9 +231,9 @@ def render_monitoring(g: TableGuess, models: list[str]) -> str:
     typed = "type" in config.FeatureDrift.model_fields
     lines = ["# Written by `workbench init`: one entry per feature found "
              + (f"in the JSON column {g.json_column!r}" if g.json_column else "among the table's columns") + ".",
-             "# Each feature is typed numeric or categorical (the reason after #: dtype, distinct count, whole-number",
-             "# codes); the comment names the method the automatic choice uses for that type. Set `method:` to",
-             "# choose another; delete a feature or set `enabled: false` to leave it out.",
+             "# Each feature is typed numeric or categorical (reason after #); `method` is what the automatic",
+             "# choice would use (numeric: ks, categorical: chi2, each with its effect floor: README, \"How drift",
+             "# is decided\"). Delete a feature or set `enabled: false` to leave it out.",
              "drift_detection:", "  enabled: true", "  models:"]
     for m in models or ["CHANGE-ME"]:
         lines += [f"    {_yaml_value(m)}:", "      features:"]

@@ -114,7 +114,7 @@ def test_init_guesses_the_mapping_features_and_types(database, tmp_path, monkeyp
     reasons = {f.name: f.reason for f in g.features}
     assert "coded: 5 distinct whole numbers" in reasons["merchant_type"] and "numbers" in reasons["amount"]
     methods = {f.name: f.method for f in g.features}
-    assert methods["amount"] == "ks" and methods["merchant_type"] == "chi2"  # the registry's automatic choice
+    assert methods["amount"] == "ks" and methods["merchant_type"] == "chi2"  # the automatic choice: a test + its effect floor
     written = init.init(table, tmp_path / "params", database_url=url)
     weekly = config.load_weekly(written[0])
     assert weekly.store.columns.variant is None and weekly.store.columns.probability == "score"

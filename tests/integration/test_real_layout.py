@@ -91,11 +91,12 @@ def test_json_keys_are_extracted_in_sql_only_those_asked(layout):
     seen = _statements(store)
     got = store.read_feature("credit", WEEK, "amount")
     want = _in(df, WEEK)["amount"]
-    np.testing.assert_allclose(np.sort(pd.to_numeric(got).to_numpy(dtype=float)), np.sort(want.to_numpy()),
-                               equal_nan=True)
+    assert pd.api.types.is_float_dtype(got)  # JSON numbers come back as numbers on both databases
+    np.testing.assert_allclose(np.sort(got.to_numpy(dtype=float)), np.sort(want.to_numpy()), equal_nan=True)
     sql = seen[-1]
     assert ("->>" in sql) if kind == "postgresql" else ("json_extract" in sql)
     assert "segment" not in sql and "SEX" not in sql  # only the asked key
+    assert store.read_feature("credit", WEEK, "segment").dropna().map(type).eq(str).all()
 
 
 def test_feature_discovery_lists_the_json_keys(layout):
@@ -212,3 +213,24 @@ def test_numeric_drift_over_time_from_fine_daily_counts_is_close_to_the_values(l
         assert abs(row["statistic"] - exact) <= 0.02
         assert row["n"] == len(g)
         assert not row["drifted"]  # same population: no drift
+
+
+def test_a_model_missing_from_monitoring_yaml_is_reviewed_with_discovered_features(layout, tmp_path, monkeypatch):
+    """No 'no features configured': the JSON keys that the reference also has, automatic type and method."""
+    store, df, _ = layout
+    early = df[df["ts"] < WEEK.start]
+    ref = pd.DataFrame({"MAR": early["MAR"].astype(str), "SEX": early["SEX"].astype(str), "segment": early["segment"],
+                        "amount": early["amount"], "only_in_training": 1.0})
+    ref.to_parquet(tmp_path / "training.parquet")
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    ctx = SimpleNamespace(monitoring=config.MonitoringParams(drift_detection=DriftDetection()), root=tmp_path,
+                          model=SimpleNamespace(name="credit", reference="training.parquet"), store=store, window=WEEK)
+    report = drift.review(ctx)
+    frame = report.to_frame().set_index("feature")
+    assert set(frame.index) == {"MAR", "SEX", "segment", "amount"}
+    assert frame.loc["MAR", "type"] == "categorical" and frame.loc["MAR", "method"] == "chi2"
+    assert frame.loc["amount", "type"] == "numeric" and frame.loc["amount", "method"] == "ks"
+    assert report.drifted_features == ["MAR"]
+    fig = report.plot()
+    assert fig is not None and not fig.problems
+    assert sum(1 for ax in fig.axes if ax.get_title()) == 4  # every feature plotted

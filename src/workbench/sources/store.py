@@ -216,6 +216,11 @@ class PredictionStore:
             parsed = pd.json_normalize([json.loads(x) if isinstance(x, str) else (x or {}) for x in df.pop("__features")])
             for f in features:
                 df[f] = parsed[f] if f in parsed else None
+        if sql_json and features and self.engine.dialect.name == "postgresql":
+            for f in features:  # ->> returns text: JSON numbers come back as numbers, as json.loads gives them
+                num = pd.to_numeric(df[f], errors="coerce")
+                if num.notna().sum() == df[f].notna().sum():
+                    df[f] = num
         for c in TIME_COLUMNS:
             if c in df:
                 df[c] = _utc_series(df[c])
@@ -272,13 +277,26 @@ class PredictionStore:
         return dict(sorted(counts.items(), key=lambda kv: -kv[1])), missing
 
     def _bucket(self, col, edges):
-        """CASE: -2 missing (NULL or NaN), -1 ±inf, else the bin i of [edge_i-1, edge_i) (0: below the first)."""
+        """-2 missing (NULL or NaN), -1 ±inf, else the bin i of [edge_i-1, edge_i) (0: below the first).
+        PostgreSQL: width_bucket over the edges array (one comparison pass); others: a CASE."""
         nan, inf = float("nan"), float("inf")
-        whens = [(sa.or_(col.is_(None), col == sa.bindparam("nan", nan, type_=sa.Float)), -2),
-                 (sa.or_(col == sa.bindparam("inf", inf, type_=sa.Float),
-                         col == sa.bindparam("ninf", -inf, type_=sa.Float)), -1)]
+        missing = sa.or_(col.is_(None), col == sa.bindparam("nan", nan, type_=sa.Float))
+        infinite = sa.or_(col == sa.bindparam("inf", inf, type_=sa.Float),
+                          col == sa.bindparam("ninf", -inf, type_=sa.Float))
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION
+
+            arr = sa.bindparam("edges", [float(e) for e in edges], type_=ARRAY(DOUBLE_PRECISION))
+            return sa.case((missing, -2), (infinite, -1), else_=sa.func.width_bucket(col, arr))
+        whens = [(missing, -2), (infinite, -1)]
         whens += [(col < sa.bindparam(f"e{i}", float(e), type_=sa.Float), i) for i, e in enumerate(edges)]
         return sa.case(*whens, else_=len(edges))
+
+    def _values(self, model: str, window: Window, feature: str, numeric: bool, *extra):
+        """A subquery of the feature's value `v` (and `extra` labelled columns) in the window, fenced
+        with OFFSET 0 so PostgreSQL extracts the JSON key once per row, not once per CASE branch."""
+        v = self._feature_col(feature, numeric=numeric).label("v")
+        return sa.select(*extra, v).where(self._window_filter(model, window)).offset(0).subquery()
 
     @staticmethod
     def _fold(rows, n_bins: int):
@@ -300,8 +318,9 @@ class PredictionStore:
     def bin_counts(self, model: str, window: Window, feature: str, edges) -> dict[str, object]:
         """Counts of `feature` over bins [edge_i, edge_i+1) computed in the database, plus missing
         (NULL, or NaN where the database stores it) and non-finite (±inf) counts."""
-        bucket = self._bucket(self._feature_col(feature, numeric=True), edges).label("bucket")
-        stmt = sa.select(bucket, sa.func.count()).where(self._window_filter(model, window)).group_by(bucket)
+        sub = self._values(model, window, feature, True)
+        bucket = self._bucket(sub.c.v, edges).label("bucket")
+        stmt = sa.select(bucket, sa.func.count()).select_from(sub).group_by(bucket)
         counts, missing, nonfinite = self._fold(self._all(stmt, f"counting bins of {feature!r}"), len(edges) + 1)
         return {"counts": counts, "missing": missing, "nonfinite": nonfinite}
 
@@ -315,13 +334,9 @@ class PredictionStore:
         """Per day (UTC) of the window: category counts (edges None) or counts over the bins of `edges`,
         with missing and non-finite counts, in one GROUP BY day, value query. Yields
         (day, counts, missing, nonfinite); counts is {raw value: n} or an array of len(edges) + 1."""
-        day = self._day().label("day")
-        if edges is None:
-            val = self._feature_col(feature).label("v")
-        else:
-            val = self._bucket(self._feature_col(feature, numeric=True), edges).label("v")
-        stmt = (sa.select(day, val, sa.func.count()).where(self._window_filter(model, window))
-                .group_by(day, val).order_by(day))
+        sub = self._values(model, window, feature, edges is not None, self._day().label("day"))
+        val = sub.c.v if edges is None else self._bucket(sub.c.v, edges).label("b")
+        stmt = sa.select(sub.c.day, val, sa.func.count()).group_by(sub.c.day, val).order_by(sub.c.day)
         rows = self._all(stmt, f"counting {feature!r} per day")
         by_day: dict[object, list] = {}
         for d, v, n in rows:
