@@ -39,9 +39,9 @@ weekly-report: setup ## run every review for every model into reports/<week>/ (W
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
 	$(BIN)/jupyter lab notebooks/
 
-test: setup ## unit, integration (real Prometheus, PostgreSQL, MLflow) and notebook tests
+test: setup ## unit, integration (real Prometheus, PostgreSQL, MLflow; with coverage) and notebook tests
 	bash scripts/ensure-postgres.sh
-	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/pytest tests/unit tests/integration --cov=workbench --cov-report=term-missing
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	$(BIN)/pytest --nbval-lax notebooks/
 
