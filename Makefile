@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEEK ?=
 ARGS ?=
+# JupyterLab refuses to start as root (containers, CI) without --allow-root
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help setup prometheus demo-up demo-down weekly-report lab test test-unit bench validity clean
 
@@ -37,7 +39,7 @@ weekly-report: setup ## run every review for every model into reports/<week>/ (W
 	$(BIN)/workbench report --params params/weekly.yaml $(if $(WEEK),--week $(WEEK)) $(ARGS)
 
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 test: setup ## unit, integration (real Prometheus, PostgreSQL, MLflow; with coverage) and notebook tests
 	bash scripts/ensure-postgres.sh

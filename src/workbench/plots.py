@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -14,6 +15,48 @@ if TYPE_CHECKING:
     from workbench.infrastructure import InfrastructureReport
 
 REF_COLOR, CUR_COLOR = "#7f8c8d", "#e67e22"
+
+
+def plain_text_labels() -> None:
+    """Never parse labels as mathtext: a category value such as "$$" (a price tier) is data, and
+    mathtext would raise ParseException on it deep inside savefig."""
+    matplotlib.rcParams["text.parse_math"] = False
+
+
+plain_text_labels()
+
+
+def _could_not_draw(ax, what: str, exc: BaseException) -> str:
+    """Replace one axis by a note naming what could not be drawn and why; the note's text."""
+    note = f"could not draw {what}: {type(exc).__name__}: {str(exc).splitlines()[0][:150] if str(exc) else ''}"
+    ax.cla()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    import textwrap
+
+    # wrapped by hand: matplotlib's wrap=True measures the text as mathtext even with parse_math off
+    ax.text(0.5, 0.5, textwrap.fill(note, 60), ha="center", va="center", fontsize=7, color="#c0392b",
+            transform=ax.transAxes, parse_math=False)
+    return note
+
+
+def _draw_feature(ax, r) -> None:
+    ref, cur = r.reference_dist, r.current_dist
+    if r.kind == "categorical":
+        x = range(len(ref))
+        ax.bar([i - 0.2 for i in x], ref.to_numpy(), width=0.4, color=REF_COLOR, label="reference")
+        ax.bar([i + 0.2 for i in x], cur.to_numpy(), width=0.4, color=CUR_COLOR, label="current")
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([str(i)[:14] for i in ref.index], rotation=25, ha="right", fontsize=7)
+    else:
+        ax.step(ref.index, ref.to_numpy(), where="mid", color=REF_COLOR, label="reference")
+        ax.step(cur.index, cur.to_numpy(), where="mid", color=CUR_COLOR, label="current")
+        ax.fill_between(cur.index, cur.to_numpy(), step="mid", color=CUR_COLOR, alpha=0.25)
+    stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
+    ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
+                 color="#c0392b" if r.drifted else "black")
+    ax.set_ylabel("share", fontsize=8)
+    ax.tick_params(labelsize=7)
 
 
 def drift_distributions(report: "DriftReport", max_features: int = 12):
@@ -26,27 +69,29 @@ def drift_distributions(report: "DriftReport", max_features: int = 12):
     cols = 3
     rows = math.ceil(len(results) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    problems: list[str] = []  # one feature that cannot be drawn costs its own panel, never the figure
     for ax, r in zip(axes.flat, results):
-        ref, cur = r.reference_dist, r.current_dist
-        if r.kind == "categorical":
-            x = range(len(ref))
-            ax.bar([i - 0.2 for i in x], ref.to_numpy(), width=0.4, color=REF_COLOR, label="reference")
-            ax.bar([i + 0.2 for i in x], cur.to_numpy(), width=0.4, color=CUR_COLOR, label="current")
-            ax.set_xticks(list(x))
-            ax.set_xticklabels([str(i)[:14] for i in ref.index], rotation=25, ha="right", fontsize=7)
-        else:
-            ax.step(ref.index, ref.to_numpy(), where="mid", color=REF_COLOR, label="reference")
-            ax.step(cur.index, cur.to_numpy(), where="mid", color=CUR_COLOR, label="current")
-            ax.fill_between(cur.index, cur.to_numpy(), step="mid", color=CUR_COLOR, alpha=0.25)
-        stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
-        ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
-                     color="#c0392b" if r.drifted else "black")
-        ax.set_ylabel("share", fontsize=8)
-        ax.tick_params(labelsize=7)
+        try:
+            _draw_feature(ax, r)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(_could_not_draw(ax, f"{r.feature!r} (values {list(map(str, r.reference_dist.index[:5]))})", exc))
     for ax in list(axes.flat)[len(results):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
+    labelled = [ax for ax in axes.flat if ax.get_legend_handles_labels()[0]]
+    if labelled:
+        labelled[0].legend(fontsize=7)
+    try:
+        fig.tight_layout()
+        fig.canvas.draw()  # rendering errors show up here, not later in the notebook's display hook
+    except Exception:  # noqa: BLE001 - find the panel(s) that cannot be rendered and replace them
+        renderer = fig.canvas.get_renderer()
+        for ax, r in zip(axes.flat, results):
+            try:
+                ax.draw(renderer)
+            except Exception as exc:  # noqa: BLE001
+                problems.append(_could_not_draw(ax, f"{r.feature!r} (values {list(map(str, r.reference_dist.index[:5]))})", exc))
+        fig.canvas.draw()
+    fig.problems = problems  # ctx.attempt records them as "could not compute"
     return fig
 
 
@@ -113,8 +158,10 @@ def infrastructure_panels(report: "InfrastructureReport", names: list[str] | Non
     for ax, p in zip(axes.flat, panels):
         df = p.data
         if p.problem:
-            ax.text(0.5, 0.5, p.problem[:160], ha="center", va="center", fontsize=8, color="#c0392b",
-                    transform=ax.transAxes, wrap=True)
+            import textwrap
+
+            ax.text(0.5, 0.5, textwrap.fill(p.problem[:160], 110), ha="center", va="center", fontsize=8,
+                    color="#c0392b", transform=ax.transAxes, parse_math=False)
         else:
             wide = p.gridded(report.window)  # on the full grid: missing data shows as gaps, never as zeros
             for col in wide.columns:
