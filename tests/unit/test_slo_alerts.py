@@ -153,6 +153,7 @@ def test_run_reads_params_and_collects_problems(tmp_path):
         "objectives:\n  - {name: a, objective: 0.99, good: 'good[$window]', total: 'total[$window]'}\n"
         "burn_alerts:\n  - {severity: page, long: 1h, short: 5m, factor: 14.4}\n")
     ctx = SimpleNamespace(root=tmp_path, window=WEEK, prometheus=FakePrometheus(fail=("good",)),
+                          params_path=lambda kind: tmp_path / "params" / f"{kind}.yaml",
                           params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")))
     r = slo.run(ctx)
     assert len(r.problems) == 3 and all("query failed" in p for p in r.problems)
@@ -240,6 +241,7 @@ def test_alert_run_reads_rules_and_says_when_the_server_recorded_nothing(tmp_pat
         "groups:\n  - name: g\n    rules:\n      - {alert: Hot, expr: hot, for: 1m, labels: {severity: critical}}\n")
     params = SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s", max_firings=10))
     ctx = SimpleNamespace(root=tmp_path, window=WEEK, params=params,
+                          params_path=lambda kind: tmp_path / "params" / f"{kind}.yaml",
                           prometheus=FakePrometheus(ranges={"hot": _series(range(10))}))
     r = alerts.run(ctx)
     assert len(r.episodes) == 1 and r.mismatches.empty and "recorded no firing ALERTS" in r.recorded_note
