@@ -131,10 +131,11 @@ def test_count_newest_models_versions(store, data):
     assert store.versions("m", WEEK) == ["1", "2"]
 
 
-def test_json_layout_reads_features_but_does_not_aggregate(tmp_path, data):
+def test_json_layout_reads_features(tmp_path, data):
     params = StoreParams(features={"layout": "json", "json_column": "features"})
     s = PredictionStore(_write(tmp_path / "j.db", data, json_layout=True), params)
-    assert not s.can_aggregate
+    counts, missing = s.category_counts("m", WEEK, "colour")  # counted from the JSON in SQL
+    assert counts == _in_week(data)["colour"].dropna().value_counts().to_dict()
     assert s.feature_columns() == ["x", "colour"]
     df = s.read("m", WEEK, features=["colour", "x"])
     want = _in_week(data).set_index("prediction_id")
