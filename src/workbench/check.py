@@ -63,7 +63,7 @@ class CheckResult:
 
 
 def canonical_category(value: object) -> str:
-    """A category's comparable form, the same one the drift review compares (profile.canonical_category)."""
+    """A category's comparable form, as the drift review compares them (1, 1.0 and "1" are one)."""
     from workbench.profile import canonical_category as canonical
 
     return "" if value is None else canonical(value)
@@ -289,17 +289,24 @@ def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.M
     if sample.empty:
         res.add(f"store sample of {spec.name}", WARNING, "no predictions in the last four weeks to compare types with")
         return
-    from workbench.profile import is_categorical
+    from workbench.profile import infer_kind
 
+    cfg = monitoring.drift_detection.features_for(spec.name) if monitoring else {}
     for f in features:
         if f not in sample:
             continue
-        s_col, r_cat = sample[f], is_categorical(ref[f])
+        s_col = sample[f]
+        declared = getattr(cfg.get(f), "type", None)
+        kind = declared or infer_kind(ref[f])[0]
+        how = "as configured (type:)" if declared else "by the automatic rule"
         s_text = pd.to_numeric(s_col, errors="coerce").isna().sum() > s_col.isna().sum()
-        if not r_cat:
-            if s_text:
-                res.add(f"type of {spec.name}.{f}", ERROR, f"numeric in the reference ({ref[f].dtype}), text in the store",
-                        "make the reference column's type match the store's")
+        r_text = pd.to_numeric(ref[f], errors="coerce").isna().sum() > ref[f].isna().sum()
+        if kind == "numeric":
+            if s_text or r_text:
+                res.add(f"type of {spec.name}.{f}", ERROR,
+                        f"numeric {how}, but the {'store' if s_text else 'reference'} holds text",
+                        f"monitoring.yaml drift_detection.models.{spec.name}.features.{f}.type: categorical, "
+                        "or fix the column")
             else:
                 res.add(f"type of {spec.name}.{f}", OK, "numeric")
             continue
@@ -309,13 +316,11 @@ def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.M
         if new:
             res.add(f"categories of {spec.name}.{f}", ERROR, f"store values never in the reference: {', '.join(new[:5])}",
                     "the reference and the store must code categories the same way")
-        elif {str(v) for v in s_col.dropna().unique()} - {str(v) for v in ref[f].dropna().unique()}:
-            res.add(f"categories of {spec.name}.{f}", WARNING,
-                    f"the reference writes them as {', '.join(sorted(map(str, ref[f].dropna().unique()))[:3])}, the store "
-                    f"as {', '.join(sorted(map(str, s_col.dropna().unique()))[:3])}: they match only as canonical codes",
-                    "export the reference column with the store's type")
-        else:
-            res.add(f"type of {spec.name}.{f}", OK, "categorical")
+            continue
+        raw_differs = {str(v) for v in s_col.dropna().unique()} - {str(v) for v in ref[f].dropna().unique()}
+        res.add(f"type of {spec.name}.{f}", OK, "categorical" + (
+            f" (codes match in canonical form: the reference writes {', '.join(sorted(map(str, ref[f].dropna().unique()))[:3])}, "
+            f"the store {', '.join(sorted(map(str, s_col.dropna().unique()))[:3])})" if raw_differs else ""))
 
 
 def _check_baseline(res: CheckResult, files: config.ParamsFiles, weekly: config.WeeklyParams,

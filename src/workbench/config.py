@@ -24,6 +24,8 @@ ENV_PROMETHEUS = "WORKBENCH_PROMETHEUS_URL"
 ENV_DATABASE = "WORKBENCH_DATABASE_URL"
 ENV_MLFLOW = "MLFLOW_TRACKING_URI"
 ENV_DEMO_DIR = "WORKBENCH_DEMO_DIR"
+ENV_SLACK_WEBHOOK = "WORKBENCH_SLACK_WEBHOOK_URL"  # secret: never logged
+ENV_SMTP = "WORKBENCH_SMTP_URL"  # smtp://user:password@host:port (smtps:// for TLS); the password is a secret
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -142,6 +144,35 @@ class StoreParams(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+_EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$|^[^@\s<>,;\"]+@localhost$")
+
+
+class NotifyParams(_Strict):
+    """Where `workbench report --notify` sends the week's verdict besides the Slack webhook (env)."""
+
+    email: list[str] = Field(default_factory=list)  # recipients
+    email_from: str = "workbench@localhost"
+
+    @field_validator("email")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if not _EMAIL_RE.match(a):
+                raise ValueError(f"{a!r} is not an e-mail address")
+        return v
+
+    @field_validator("email_from")
+    @classmethod
+    def _sender(cls, v: str) -> str:
+        if not _EMAIL_RE.match(v):
+            raise ValueError(f"{v!r} is not an e-mail address")
+        return v
+
+
+class ReportParams(_Strict):
+    public_url: str | None = None  # where reports/ is served (links in notifications); else a file path
+
+
 class WeeklyParams(_Strict):
     timezone: Literal["UTC"] = "UTC"
     models: list[ModelSpec] = Field(min_length=1)
@@ -153,6 +184,8 @@ class WeeklyParams(_Strict):
     )
     store: StoreParams = Field(default_factory=StoreParams)
     health: HealthParams = Field(default_factory=HealthParams)
+    notify: NotifyParams = Field(default_factory=NotifyParams)
+    report: ReportParams = Field(default_factory=ReportParams)
     timeouts: TimeoutParams = Field(default_factory=TimeoutParams)
 
     def model(self, name: str) -> ModelSpec:
@@ -214,6 +247,7 @@ class DriftDetection(_Strict):
     # per-method overrides of the registry's default thresholds and effect floors
     thresholds: dict[str, float] = Field(default_factory=dict)
     min_effects: dict[str, float] = Field(default_factory=dict)
+    evidently: bool = True  # run Evidently side by side in the drift review (costs seconds per model)
     psi_bins: int = Field(10, ge=2, le=100)
     drift_share: float = Field(0.5, gt=0, le=1)
     min_samples: int = Field(30, ge=1)          # fewer values on either side: "insufficient data"
@@ -448,10 +482,11 @@ SOURCE_ENV = {"database": ENV_DATABASE, "prometheus": ENV_PROMETHEUS, "mlflow": 
 
 def env_connections(environ: dict[str, str] | None = None) -> Connections | None:
     """Connections from WORKBENCH_DATABASE_URL / WORKBENCH_PROMETHEUS_URL / MLFLOW_TRACKING_URI, each
-    optional (a review that needs a missing one is skipped); None when none of them is set."""
+    optional (a review that needs a missing one is skipped); None when neither WORKBENCH_* variable is set."""
     env = os.environ if environ is None else environ
     prom, db, ml = (env.get(n, "").strip() for n in (ENV_PROMETHEUS, ENV_DATABASE, ENV_MLFLOW))
-    if not (prom or db or ml):
+    # MLFLOW_TRACKING_URI alone does not count: MLflow itself sets it in-process (set_tracking_uri)
+    if not (prom or db):
         return None
     return Connections(prom or None, db or None, ml or None, demo=False)
 

@@ -21,7 +21,6 @@ from workbench import config
 from workbench.errors import ConfigError
 
 SAMPLE_ROWS = 5000
-MAX_CODES = 20  # integer features with at most this many distinct values are treated as category codes
 
 # candidate column names per mapped column, most specific first
 CANDIDATES = {
@@ -93,28 +92,21 @@ def _parsed_json(values: pd.Series) -> pd.DataFrame | None:
 
 
 def type_feature(values: pd.Series, n_reference: int | None = None) -> FeatureGuess:
-    """Numeric or categorical, with the reason, and the method the automatic choice would use."""
-    from workbench.drift import choose_method
+    """Numeric or categorical by the drift review's own rule (`profile.infer_kind`: dtype, distinct
+    count, whole-number codes), with the reason, and the method the automatic choice would use."""
+    from workbench import drift_methods
+    from workbench.profile import infer_kind
 
     v = values.dropna()
-    distinct = v.nunique()
-    numeric = pd.to_numeric(v, errors="coerce")
-    name = str(values.name)
     if len(v) == 0:
         kind, reason = "numeric", "no values in the sample: assumed numeric, check it"
-    elif numeric.notna().all() and not pd.api.types.is_bool_dtype(v):
-        integral = bool((numeric == numeric.round()).all())
-        if integral and distinct <= MAX_CODES:
-            kind = "categorical"
-            reason = f"whole numbers with {distinct} distinct values (<= {MAX_CODES}): category codes"
-        else:
-            kind = "numeric"
-            reason = f"numbers ({'whole' if integral else 'fractional'}), {distinct} distinct values"
     else:
-        kind = "categorical"
-        reason = f"text/boolean values ({v.dtype}), {distinct} distinct"
-    n = n_reference if n_reference is not None else len(v)
-    return FeatureGuess(name, kind, reason, choose_method(kind == "categorical", n))
+        if v.dtype == object:  # JSON values: numbers stay numbers, text stays text
+            num = pd.to_numeric(v, errors="coerce")
+            v = num if num.notna().all() else v.astype(str)
+        kind, reason = infer_kind(v)
+        reason = f"{reason} ({v.dtype}, {v.nunique()} distinct in the sample)"
+    return FeatureGuess(str(values.name), kind, reason, drift_methods.choose_method(kind == "categorical"))
 
 
 def _pick(key: str, names: list[str], used: set[str]) -> str | None:
@@ -189,7 +181,7 @@ def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None 
     model_type = "classification"
     if cols["prediction"] and len(sample):
         pred = pd.to_numeric(sample[cols["prediction"]], errors="coerce").dropna()
-        if len(pred) and (pred.nunique() > MAX_CODES or not (pred == pred.round()).all()):
+        if len(pred) and (pred.nunique() > 20 or not (pred == pred.round()).all()):
             model_type = "regression"
     return TableGuess(schema, name, cols, layout, json_col, features, models, model_type, notes, unknown)
 
@@ -239,15 +231,15 @@ def render_monitoring(g: TableGuess, models: list[str]) -> str:
     typed = "type" in config.FeatureDrift.model_fields
     lines = ["# Written by `workbench init`: one entry per feature found "
              + (f"in the JSON column {g.json_column!r}" if g.json_column else "among the table's columns") + ".",
-             "# Each feature is typed numeric or categorical (reason after #); `method` is what the automatic",
-             "# choice would use (numeric: wasserstein above 1000 reference values, else ks; categorical: js above",
-             "# 1000, else chi2). Delete a feature or set `enabled: false` to leave it out.",
+             "# Each feature is typed numeric or categorical (the reason after #: dtype, distinct count, whole-number",
+             "# codes); the comment names the method the automatic choice uses for that type. Set `method:` to",
+             "# choose another; delete a feature or set `enabled: false` to leave it out.",
              "drift_detection:", "  enabled: true", "  models:"]
     for m in models or ["CHANGE-ME"]:
         lines += [f"    {_yaml_value(m)}:", "      features:"]
         for f in g.features:
-            entry = f"method: {f.method}" + (f", type: {f.kind}" if typed else "")
-            lines.append(f"        {_yaml_value(f.name)}: {{{entry}}}    # {f.kind}: {f.reason}")
+            entry = f"type: {f.kind}" if typed else ""
+            lines.append(f"        {_yaml_value(f.name)}: {{{entry}}}    # {f.kind}: {f.reason}; auto method: {f.method}")
     return "\n".join(lines) + "\n"
 
 

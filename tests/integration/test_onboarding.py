@@ -112,9 +112,9 @@ def test_init_guesses_the_mapping_features_and_types(database, tmp_path, monkeyp
     assert kinds == {"merchant_type": "categorical", "channel": "categorical", "region": "categorical",
                      "amount": "numeric", "account_age_days": "numeric"}
     reasons = {f.name: f.reason for f in g.features}
-    assert "5 distinct values" in reasons["merchant_type"] and "fractional" in reasons["amount"]
+    assert "coded: 5 distinct whole numbers" in reasons["merchant_type"] and "numbers" in reasons["amount"]
     methods = {f.name: f.method for f in g.features}
-    assert methods["amount"] == "wasserstein" and methods["merchant_type"] == "js"  # > 1000 sample values
+    assert methods["amount"] == "ks" and methods["merchant_type"] == "chi2"  # the registry's automatic choice
     written = init.init(table, tmp_path / "params", database_url=url)
     weekly = config.load_weekly(written[0])
     assert weekly.store.columns.variant is None and weekly.store.columns.probability == "score"
@@ -122,8 +122,9 @@ def test_init_guesses_the_mapping_features_and_types(database, tmp_path, monkeyp
     text = written[0].read_text()
     assert "variant: null    # no such column found" in text
     mon = config.load_monitoring(written[1])
-    assert set(mon.drift_detection.features_for(MODEL)) == set(CODES + NUMERIC)
-    assert "categorical: whole numbers with 3 distinct values" in written[1].read_text()
+    feats = mon.drift_detection.features_for(MODEL)
+    assert {k: f.type for k, f in feats.items()} == kinds  # typed on purpose in the written file
+    assert "categorical: coded: 3 distinct whole numbers" in written[1].read_text()
     with pytest.raises(Exception, match="exist"):
         init.init(table, tmp_path / "params", database_url=url)
 
@@ -231,10 +232,12 @@ def test_check_compares_reference_types_and_category_codes_with_the_store(tmp_pa
     conns = config.Connections(None, url, None, demo=False)
     res = check.run_checks(tmp_path / "params", conns, unreachable=check.ERROR)
     lines = {i.what: i for i in res.items}
-    assert lines["categories of fraud-scorer.merchant_type"].status == check.WARNING
-    assert "match only as canonical codes" in lines["categories of fraud-scorer.merchant_type"].detail
+    # "1" in the reference and 1.0 in the JSON are the same category (compared in canonical form)
+    assert lines["type of fraud-scorer.merchant_type"].status == check.OK
+    assert "codes match in canonical form" in lines["type of fraud-scorer.merchant_type"].detail
     assert lines["type of fraud-scorer.channel"].detail == "categorical"
     assert lines["categories of fraud-scorer.region"].status == check.ERROR
     assert "store values never in the reference: 1, 2" in lines["categories of fraud-scorer.region"].detail
     assert lines["type of fraud-scorer.account_age_days"].detail == "numeric"
+    assert lines["type of fraud-scorer.amount"].detail == "numeric"  # numbers exported as text are still numbers
     assert not res.ok

@@ -95,6 +95,8 @@ def test_env_connections():
     assert db_only.database_url == "sqlite:///x.db" and db_only.prometheus_url is None and not db_only.demo
     prom_only = config.env_connections({config.ENV_PROMETHEUS: "http://p:9090"})
     assert prom_only.database_url is None and prom_only.prometheus_url == "http://p:9090"
+    # MLflow sets MLFLOW_TRACKING_URI in-process itself: alone it does not leave the demo
+    assert config.env_connections({config.ENV_MLFLOW: "sqlite:///m.db"}) is None
 
 
 def test_parse_duration():

@@ -18,7 +18,8 @@ NEEDS = {"drift": ("database",), "performance": ("database",), "infrastructure":
 
 def resolve_connections(source: str = "auto") -> Connections:
     """'env': the WORKBENCH_* / MLFLOW_TRACKING_URI variables (at least one set); 'demo': the running
-    demo stack; 'auto': the environment if anything is set there, else the demo stack."""
+    demo stack; 'auto': the environment if WORKBENCH_DATABASE_URL or WORKBENCH_PROMETHEUS_URL is set,
+    else the demo stack."""
     if source not in SOURCES:
         raise ConfigError(f"source {source!r} is not one of: {', '.join(SOURCES)}")
     if source in ("auto", "env"):
@@ -26,8 +27,7 @@ def resolve_connections(source: str = "auto") -> Connections:
         if conns is not None:
             return conns
         if source == "env":
-            raise ConfigError(f"source 'env' needs at least one of {config.ENV_DATABASE}, "
-                              f"{config.ENV_PROMETHEUS}, {config.ENV_MLFLOW} to be set")
+            raise ConfigError(f"source 'env' needs {config.ENV_DATABASE} or {config.ENV_PROMETHEUS} (or both) to be set")
     from workbench.demo import stack  # lazy: only when nothing is configured
 
     return stack.connections()
