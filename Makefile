@@ -44,9 +44,9 @@ weekly-report: setup ## run every review into reports/<week>/ (WEEK=2026-W47 to 
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
-test: setup airflow-venv ## unit, integration (real Prometheus, PostgreSQL, MLflow, Airflow) and notebook tests
+test: setup airflow-venv ## unit, integration (real Prometheus, PostgreSQL, MLflow, Airflow) and notebook tests, with coverage
 	bash scripts/ensure-postgres.sh
-	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/pytest tests/unit tests/integration --cov=workbench --cov-report=term-missing
 	$(BIN)/pytest tests/airflow
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	$(BIN)/pytest --nbval-lax notebooks/

@@ -89,3 +89,14 @@ def demo_stack(tmp_path_factory):
         yield root, conns
     finally:
         stack.down(root)
+
+
+@pytest.fixture
+def rng(request) -> "np.random.Generator":
+    """A generator of the test's own, seeded from its name: results do not depend on which tests
+    ran before, and a failure reproduces by running that one test."""
+    import zlib
+
+    import numpy as np
+
+    return np.random.default_rng(zlib.crc32(request.node.name.encode()))

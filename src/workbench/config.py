@@ -37,6 +37,8 @@ class ModelSpec(_Strict):
     # the name becomes a folder of the report tree: letters, digits and -_. only, never "." or ".."
     name: str = Field(min_length=1, max_length=100)
     type: Literal["classification", "regression"]
+    # outcomes and predictions equal to this count as positive; the logged probability is that of class 1
+    # (predict_proba[:, 1]), so with positive_class 0 the probability metrics use 1 - probability
     positive_class: int = 1
     # reference (training) data as a .parquet/.csv path relative to the project; default: the
     # model version's reference artifact in MLflow

@@ -112,10 +112,12 @@ def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples
     """Metrics on the labelled predictions in `df` (standard store columns)."""
     labelled = df[df["actual_outcome"].notna()] if len(df) else df
     if spec.type == "classification":
-        prob = labelled["probability"].to_numpy() if "probability" in labelled else None
+        prob = labelled["probability"].to_numpy(dtype=float) if "probability" in labelled else None
         pos = float(spec.positive_class)  # metrics treat the configured positive class as 1
         y = (labelled["actual_outcome"].to_numpy() == pos).astype(float)
         yhat = (labelled["prediction"].to_numpy() == pos).astype(float)
+        if prob is not None and pos != 1:
+            prob = 1 - prob  # the logged probability is that of class 1 (predict_proba[:, 1])
         values, notes, ci = classification_metrics(y, yhat, prob, min_samples, resamples, seed)
     else:
         values, notes, ci = regression_metrics(labelled["actual_outcome"].to_numpy(), labelled["prediction"].to_numpy(),

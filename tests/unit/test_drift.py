@@ -9,10 +9,8 @@ from workbench import drift
 from workbench.config import DriftDetection, FeatureDrift
 from workbench.errors import ConfigError
 
-rng = np.random.default_rng(1)
 
-
-def test_nan_counted_as_missing_and_excluded():
+def test_nan_counted_as_missing_and_excluded(rng):
     ref = pd.Series(rng.normal(0, 1, 500))
     cur_vals = rng.normal(0, 1, 400)
     cur = pd.Series(np.concatenate([cur_vals, [np.nan] * 100]))
@@ -22,7 +20,7 @@ def test_nan_counted_as_missing_and_excluded():
     assert r.p_value == pytest.approx(stats.ks_2samp(ref, cur_vals).pvalue)
 
 
-def test_infinities_counted_and_excluded():
+def test_infinities_counted_and_excluded(rng):
     ref = pd.Series(rng.normal(0, 1, 500))
     vals = rng.normal(0, 1, 300)
     cur = pd.Series(np.concatenate([vals, [np.inf, -np.inf, np.inf]]))
@@ -31,7 +29,7 @@ def test_infinities_counted_and_excluded():
     assert r.statistic == pytest.approx(stats.wasserstein_distance(ref, vals) / np.std(ref))
 
 
-def test_empty_window_is_insufficient_data_not_a_crash():
+def test_empty_window_is_insufficient_data_not_a_crash(rng):
     ref = pd.Series(rng.normal(0, 1, 500))
     r = drift.feature_drift("x", ref, pd.Series([], dtype=float), "ks")
     assert r.status == "insufficient data" and r.drifted is None
@@ -41,7 +39,7 @@ def test_empty_window_is_insufficient_data_not_a_crash():
     assert report.summary()["insufficient data"].iloc[0] == 1
 
 
-def test_all_nan_feature_is_insufficient_data():
+def test_all_nan_feature_is_insufficient_data(rng):
     ref = pd.Series(rng.normal(0, 1, 500))
     r = drift.feature_drift("x", ref, pd.Series([np.nan] * 50), "psi")
     assert r.status == "insufficient data" and r.missing_current == 1.0
@@ -52,7 +50,7 @@ def test_constant_feature_has_no_drift():
     assert r.statistic == pytest.approx(0.0) and r.drifted is False
 
 
-def test_new_category_keeps_psi_finite():
+def test_new_category_keeps_psi_finite(rng):
     ref = pd.Series(rng.choice(["a", "b"], 1000))
     cur = pd.Series(rng.choice(["a", "b", "zzz"], 1000))
     r = drift.feature_drift("cat", ref, cur, "psi")
@@ -60,7 +58,7 @@ def test_new_category_keeps_psi_finite():
     assert "zzz" in r.current_dist.index
 
 
-def test_automatic_method_choice():
+def test_automatic_method_choice(rng):
     """A test plus its effect floor whatever the reference size (the guide's distances miss moderate shifts)."""
     assert drift.choose_method(categorical=False, n_reference=5000) == "ks"
     assert drift.choose_method(categorical=True, n_reference=5000) == "chi2"
@@ -73,7 +71,7 @@ def test_method_not_fitting_the_type_is_a_config_error():
         drift.feature_drift("cat", pd.Series(["a"] * 100), pd.Series(["b"] * 100), "ks")
 
 
-def test_detect_drift_with_config_and_column_reader():
+def test_detect_drift_with_config_and_column_reader(rng):
     n = 3000
     ref = pd.DataFrame({"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n), "c": rng.choice(["x", "y"], n)})
     cur = pd.DataFrame({"a": rng.normal(1.0, 1, n), "b": rng.normal(0, 1, n), "c": rng.choice(["x", "y"], n)})
@@ -101,7 +99,7 @@ def test_detect_drift_unknown_feature_names_it():
         drift.detect_drift(pd.DataFrame({"a": [1.0]}), pd.DataFrame({"a": [1.0]}), cfg, "m")
 
 
-def test_dataset_drift_share_threshold():
+def test_dataset_drift_share_threshold(rng):
     ref = pd.Series(rng.normal(0, 1, 2000))
     shifted = pd.Series(rng.normal(2, 1, 2000))
     results = [drift.feature_drift("a", ref, shifted, "ks"), drift.feature_drift("b", ref, ref, "ks")]
@@ -109,7 +107,7 @@ def test_dataset_drift_share_threshold():
     assert not drift.DriftReport("m", results, 0.6).dataset_drift
 
 
-def test_min_effect_turns_a_tiny_significant_shift_into_no_drift():
+def test_min_effect_turns_a_tiny_significant_shift_into_no_drift(rng):
     ref = pd.Series(rng.normal(0, 1, 200_000))
     cur = pd.Series(rng.normal(0.02, 1, 200_000))
     assert stats.ks_2samp(ref, cur).pvalue < 0.05  # significant...
@@ -120,14 +118,14 @@ def test_min_effect_turns_a_tiny_significant_shift_into_no_drift():
     assert guarded.drifted is False and "below min_effect" in guarded.message
 
 
-def test_benjamini_hochberg_matches_scipy():
+def test_benjamini_hochberg_matches_scipy(rng):
     from scipy.stats import false_discovery_control
 
     p = rng.uniform(0, 0.1, 25)
     np.testing.assert_allclose(drift.benjamini_hochberg(p), false_discovery_control(p), rtol=1e-12)
 
 
-def test_bh_correction_in_detect_drift():
+def test_bh_correction_in_detect_drift(rng):
     n = 400
     ref = pd.DataFrame({f"f{i}": rng.normal(0, 1, n) for i in range(10)})
     cur = pd.DataFrame({f"f{i}": rng.normal(0, 1, n) for i in range(10)})
@@ -140,7 +138,7 @@ def test_bh_correction_in_detect_drift():
     np.testing.assert_allclose([r.p_value for r in rep.results], false_discovery_control(raw), rtol=1e-12)
 
 
-def test_quality_signals_missing_out_of_range_new_categories():
+def test_quality_signals_missing_out_of_range_new_categories(rng):
     ref = pd.DataFrame({"x": rng.uniform(0, 10, 1000), "c": rng.choice(["a", "b"], 1000)})
     x = rng.uniform(0, 12, 1000)
     x[:200] = np.nan
@@ -155,7 +153,7 @@ def test_quality_signals_missing_out_of_range_new_categories():
     assert q.loc["c", "new_categories"] == "new"
 
 
-def test_small_window_is_flagged():
+def test_small_window_is_flagged(rng):
     ref = pd.DataFrame({"x": rng.normal(0, 1, 500)})
     cfg = DriftDetection(min_window_rows=1000, models={"m": {"features": {"x": {"method": "ks"}}}})
     rep = drift.detect_drift(ref, pd.DataFrame({"x": rng.normal(0, 1, 300)}), cfg, "m")

@@ -7,8 +7,6 @@ from scipy.spatial import distance
 
 from workbench import drift_methods as dm
 
-rng = np.random.default_rng(0)
-
 
 def _reference_value(name, ref, cur, categorical, n_bins=10):
     """The same statistic computed directly from scipy (binning done here independently)."""
@@ -39,18 +37,18 @@ def _reference_value(name, ref, cur, categorical, n_bins=10):
     raise AssertionError(name)
 
 
-NUMERIC_CASES = [
-    (rng.normal(0, 1, 3000), rng.normal(0.1, 1.1, 2500)),
-    (rng.normal(0, 1, 400), rng.normal(0, 1, 57)),
-    (rng.exponential(2.0, 5000), rng.exponential(2.4, 4000)),
-    (rng.integers(0, 5, 800).astype(float), rng.integers(0, 6, 900).astype(float)),  # ties
+NUMERIC_CASES = [  # each case draws from its own seeded generator
+    lambda r: (r.normal(0, 1, 3000), r.normal(0.1, 1.1, 2500)),
+    lambda r: (r.normal(0, 1, 400), r.normal(0, 1, 57)),
+    lambda r: (r.exponential(2.0, 5000), r.exponential(2.4, 4000)),
+    lambda r: (r.integers(0, 5, 800).astype(float), r.integers(0, 6, 900).astype(float)),  # ties
 ]
 
 
 @pytest.mark.parametrize("name", [n for n in sorted(dm.METHODS) if dm.METHODS[n].numeric])
 @pytest.mark.parametrize("case", range(len(NUMERIC_CASES)))
 def test_numeric_methods_match_scipy(name, case):
-    ref, cur = NUMERIC_CASES[case]
+    ref, cur = NUMERIC_CASES[case](np.random.default_rng(case))
     got = dm.compare(name, ref, cur, categorical=False, n_bins=10)
     stat, p = _reference_value(name, ref, cur, categorical=False)
     assert got.statistic == pytest.approx(stat, rel=1e-12, abs=1e-12)
@@ -62,7 +60,7 @@ CATS = np.array(["a", "b", "c", "d"])
 
 
 @pytest.mark.parametrize("name", [n for n in sorted(dm.METHODS) if dm.METHODS[n].categorical])
-def test_categorical_methods_match_scipy(name):
+def test_categorical_methods_match_scipy(name, rng):
     ref = rng.choice(CATS, 2000, p=[0.4, 0.3, 0.2, 0.1])
     cur = rng.choice(np.append(CATS, "new"), 1500, p=[0.3, 0.3, 0.2, 0.1, 0.1])  # a category unseen in reference
     got = dm.compare(name, ref, cur, categorical=True)
@@ -87,7 +85,7 @@ def test_unknown_method_lists_valid_names():
     assert "unknown drift method 'ksx' for feature 'tenure'; choose one of: chi2, js, ks, psi, wasserstein" == str(e.value)
 
 
-def test_psi_is_finite_when_a_bin_empties():
+def test_psi_is_finite_when_a_bin_empties(rng):
     ref = rng.normal(0, 1, 1000)
     cur = np.full(500, 10.0)  # everything in the top bin
     r = dm.compare("psi", ref, cur)
@@ -111,7 +109,7 @@ def test_ks_rejects_categorical():
 
 
 @pytest.mark.parametrize("n1,n2", [(20_000, 15_000), (200_000, 120_000), (12_000, 9_000)])
-def test_large_sample_ks_and_wasserstein_match_scipy(n1, n2):
+def test_large_sample_ks_and_wasserstein_match_scipy(n1, n2, rng):
     """Above 10,000 values scipy uses the asymptotic p-value; our merged computation must agree."""
     ref = np.round(rng.normal(0, 1, n1), 2)  # rounding creates many ties
     cur = np.round(rng.normal(0.01, 1, n2), 2)

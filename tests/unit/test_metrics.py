@@ -6,18 +6,16 @@ from sklearn import metrics as skm
 
 from workbench import metrics as wm
 
-rng = np.random.default_rng(3)
 
-
-def _clf(n=2000):
+def _clf(rng, n=2000):
     y = rng.integers(0, 2, n).astype(float)
     prob = np.clip(0.3 * y + rng.beta(2, 3, n) * 0.7, 0, 1).round(2)  # rounded: many tied scores
     return y, (prob >= 0.5).astype(float), prob
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_classification_metrics_equal_sklearn(weighted):
-    y, yhat, prob = _clf()
+def test_classification_metrics_equal_sklearn(weighted, rng):
+    y, yhat, prob = _clf(rng)
     w = rng.integers(0, 4, len(y)).astype(float) if weighted else np.ones(len(y))
     got = {k: v[0] for k, v in wm.classification(y, yhat, prob, w[None, :]).items()}
     sw = w if weighted else None
@@ -36,7 +34,7 @@ def test_classification_metrics_equal_sklearn(weighted):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
-def test_regression_metrics_equal_sklearn(weighted):
+def test_regression_metrics_equal_sklearn(weighted, rng):
     y = rng.gamma(2, 10, 1500)
     yhat = y + rng.normal(0, 3, 1500)
     w = rng.integers(0, 4, len(y)).astype(float) if weighted else np.ones(len(y))
@@ -48,10 +46,10 @@ def test_regression_metrics_equal_sklearn(weighted):
     assert got["r2"] == pytest.approx(skm.r2_score(y, yhat, sample_weight=sw), rel=1e-9)
 
 
-def test_ece_against_calibration_curve():
+def test_ece_against_calibration_curve(rng):
     from sklearn.calibration import calibration_curve
 
-    y, _, prob = _clf(5000)
+    y, _, prob = _clf(rng, 5000)
     true, pred = calibration_curve(y, prob, n_bins=10, strategy="uniform")
     counts = np.bincount(np.searchsorted(np.linspace(0, 1, 11)[1:-1], prob), minlength=10)
     counts = counts[counts > 0]
@@ -64,8 +62,8 @@ def test_one_class_resample_gives_nan_auc_not_an_error():
     assert np.isnan(out["roc_auc"][0]) and out["accuracy"][0] == 1.0
 
 
-def test_bootstrap_interval_matches_resampling_by_hand():
-    y, yhat, prob = _clf(300)
+def test_bootstrap_interval_matches_resampling_by_hand(rng):
+    y, yhat, prob = _clf(rng, 300)
     point, ci = wm.bootstrap(lambda W: wm.classification(y, yhat, prob, W), len(y), resamples=400, seed=1)
     # the same resamples drawn by hand, metric from scikit-learn
     r = np.random.default_rng(1)

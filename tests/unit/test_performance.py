@@ -8,18 +8,16 @@ from sklearn import metrics as skm
 from workbench import performance
 from workbench.config import ModelSpec
 
-rng = np.random.default_rng(2)
 
-
-def _clf_frame(n=500):
+def _clf_frame(rng, n=500):
     y = rng.integers(0, 2, n)
     p = np.clip(y * 0.6 + rng.normal(0.2, 0.25, n), 0, 1)
     return pd.DataFrame({"actual_outcome": y.astype(float), "prediction": (p >= 0.5).astype(float), "probability": p,
                          "model_version": "1", "timestamp": pd.date_range("2026-11-16", periods=n, freq="15min", tz="UTC")})
 
 
-def test_classification_matches_sklearn():
-    df = _clf_frame()
+def test_classification_matches_sklearn(rng):
+    df = _clf_frame(rng)
     s = performance.evaluate(df, ModelSpec(name="m", type="classification"))
     y, yhat, p = df["actual_outcome"], df["prediction"], df["probability"]
     assert s.metrics["accuracy"] == pytest.approx(skm.accuracy_score(y, yhat))
@@ -29,8 +27,8 @@ def test_classification_matches_sklearn():
     assert s.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p))
 
 
-def test_unlabelled_rows_are_left_out_and_counted():
-    df = _clf_frame(200)
+def test_unlabelled_rows_are_left_out_and_counted(rng):
+    df = _clf_frame(rng, 200)
     df.loc[:49, "actual_outcome"] = np.nan
     s = performance.evaluate(df, ModelSpec(name="m", type="classification"))
     assert s.n_predictions == 200 and s.n_labelled == 150 and s.label_coverage == 0.75
@@ -38,15 +36,15 @@ def test_unlabelled_rows_are_left_out_and_counted():
     assert s.metrics["accuracy"] == pytest.approx(skm.accuracy_score(lab["actual_outcome"], lab["prediction"]))
 
 
-def test_minimum_sample_guard():
-    df = _clf_frame(9)
+def test_minimum_sample_guard(rng):
+    df = _clf_frame(rng, 9)
     s = performance.evaluate(df, ModelSpec(name="m", type="classification"), min_samples=10)
     assert all(v is None for v in s.metrics.values())
     assert "9 labelled predictions, need 10" in s.notes["accuracy"]
 
 
-def test_one_class_makes_auc_undefined_with_reason():
-    df = _clf_frame(100)
+def test_one_class_makes_auc_undefined_with_reason(rng):
+    df = _clf_frame(rng, 100)
     df["actual_outcome"] = 1.0
     s = performance.evaluate(df, ModelSpec(name="m", type="classification"))
     assert s.metrics["roc_auc"] is None
@@ -54,7 +52,7 @@ def test_one_class_makes_auc_undefined_with_reason():
     assert s.metrics["accuracy"] == pytest.approx(skm.accuracy_score(df["actual_outcome"], df["prediction"]))
 
 
-def test_regression_matches_sklearn_and_handles_zero_actuals():
+def test_regression_matches_sklearn_and_handles_zero_actuals(rng):
     y = rng.gamma(2, 10, 300)
     y[:5] = 0.0
     yhat = y + rng.normal(0, 2, 300)
@@ -77,8 +75,8 @@ def test_baseline_flags_accuracy_below_threshold():
     assert df.loc["f1", "alert"] == ""
 
 
-def test_trend_by_day_and_version():
-    df = _clf_frame(500)
+def test_trend_by_day_and_version(rng):
+    df = _clf_frame(rng, 500)
     t = performance.trend(df, ModelSpec(name="m", type="classification"))
     assert len(t) == df["timestamp"].dt.floor("D").nunique()
     day = df[df["timestamp"].dt.floor("D") == t["period"].iloc[0]]
@@ -91,8 +89,8 @@ def test_predictions_by_class():
     assert out["class"].tolist() == ["0", "1"] and out["predictions"].tolist() == [2, 3]
 
 
-def test_every_metric_has_a_bootstrap_interval_around_it():
-    df = _clf_frame(800)
+def test_every_metric_has_a_bootstrap_interval_around_it(rng):
+    df = _clf_frame(rng, 800)
     s = performance.evaluate(df, ModelSpec(name="m", type="classification"), resamples=300, seed=1)
     frame = s.to_frame().set_index("metric")
     for k, row in frame.iterrows():
@@ -107,28 +105,36 @@ def test_relative_drop_against_baseline_is_flagged_in_the_right_direction():
     assert df.loc["rmse", "alert"] == ""
 
 
-def test_calibration_curve_and_ece():
+def test_calibration_curve_and_ece(rng):
     from sklearn.calibration import calibration_curve
 
-    df = _clf_frame(3000)
+    df = _clf_frame(rng, 3000)
     curve, ece = performance.calibration(df)
     true, pred = calibration_curve(df["actual_outcome"], df["probability"], n_bins=10)
     np.testing.assert_allclose(curve["observed_rate"], true)
     assert 0 <= ece <= 1
 
 
-def test_partially_missing_probabilities_are_reported_not_ranked():
-    df = _clf_frame(200)
+def test_partially_missing_probabilities_are_reported_not_ranked(rng):
+    df = _clf_frame(rng, 200)
     df.loc[:9, "probability"] = np.nan
     s = performance.evaluate(df, ModelSpec(name="m", type="classification"))
     assert s.metrics["roc_auc"] is None and "10 labelled predictions have no probability" in s.notes["roc_auc"]
     assert s.metrics["accuracy"] == pytest.approx(skm.accuracy_score(df["actual_outcome"], df["prediction"]))
 
 
-def test_positive_class_is_respected():
-    df = _clf_frame(300)
-    flipped = df.assign(actual_outcome=1 - df["actual_outcome"], prediction=1 - df["prediction"])
-    a = performance.evaluate(df, ModelSpec(name="m", type="classification", positive_class=1))
-    b = performance.evaluate(flipped, ModelSpec(name="m", type="classification", positive_class=0))
-    assert a.metrics["accuracy"] == pytest.approx(b.metrics["accuracy"])
-    assert a.metrics["f1"] == pytest.approx(b.metrics["f1"])
+def test_positive_class_is_respected(rng):
+    """positive_class=0 on the same rows: per-class metrics are class 0's and probability metrics use
+    P(class 0) = 1 - probability (the logged probability is that of class 1)."""
+    df = _clf_frame(rng, 300)
+    y, yhat, p = df["actual_outcome"], df["prediction"], df["probability"]
+    s = performance.evaluate(df, ModelSpec(name="m", type="classification", positive_class=0))
+    assert s.metrics["precision_1"] == pytest.approx(skm.precision_score(y, yhat, pos_label=0))
+    assert s.metrics["recall_1"] == pytest.approx(skm.recall_score(y, yhat, pos_label=0))
+    assert s.metrics["f1_1"] == pytest.approx(skm.f1_score(y, yhat, pos_label=0))
+    assert s.metrics["pr_auc"] == pytest.approx(skm.average_precision_score(y == 0, 1 - p))
+    assert s.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(y == 0, 1 - p))
+    assert s.metrics["brier"] == pytest.approx(skm.brier_score_loss(y == 0, 1 - p))
+    # the check can fail: class 1's precision and PR AUC differ from class 0's on these rows
+    assert skm.precision_score(y, yhat, pos_label=1) != pytest.approx(skm.precision_score(y, yhat, pos_label=0))
+    assert skm.average_precision_score(y, p) != pytest.approx(skm.average_precision_score(y == 0, 1 - p))

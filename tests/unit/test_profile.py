@@ -4,10 +4,8 @@ import pytest
 
 from workbench.profile import OTHER, CurrentSample, FeatureProfile, ReferenceProfile, aligned_category_counts, profile_key
 
-rng = np.random.default_rng(5)
 
-
-def test_profile_round_trip_keeps_everything():
+def test_profile_round_trip_keeps_everything(rng):
     ref = pd.DataFrame({"x": np.r_[rng.normal(0, 1, 500), [np.nan, np.inf]], "c": rng.choice(["a", "b", None], 502)})
     p = ReferenceProfile.fit(ref, n_bins=8, source="test")
     q = ReferenceProfile.from_bytes(p.to_bytes())
@@ -28,7 +26,7 @@ def test_bins_are_quantiles_of_the_reference():
     assert f.bin_counts.tolist() == [100] * 10
 
 
-def test_high_cardinality_keeps_top_k_and_other():
+def test_high_cardinality_keeps_top_k_and_other(rng):
     vals = pd.Series([f"id{i}" for i in rng.integers(0, 5000, 20000)])
     f = FeatureProfile.fit("ids", vals, max_categories=200, top_k=50)
     assert f.truncated and len(f.categories) == 51 and OTHER in f.categories
@@ -47,7 +45,7 @@ def test_profile_key_changes_with_inputs():
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 12345])
-def test_sorted_quantile_equals_numpy(n):
+def test_sorted_quantile_equals_numpy(n, rng):
     from workbench.profile import sorted_quantile
 
     x = np.sort(rng.normal(0, 1, n))

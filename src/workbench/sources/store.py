@@ -176,8 +176,11 @@ class PredictionStore:
     def _window_filter(self, model: str, window: Window):
         ts = self._col("timestamp")
         start, end = window.start, window.end
-        if self.engine.dialect.name == "sqlite":  # stored as naive UTC text
-            start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+        if self.engine.dialect.name == "sqlite":
+            # stored as naive UTC text, with or without fractional seconds ("…00:00:00" sorts before the
+            # bound SQLAlchemy renders, "…00:00:00.000000"): compare against the shortest text of each
+            # bound so a row exactly on a bound lands in the right window whichever way it was written
+            start, end = (sa.literal(t.replace(tzinfo=None).isoformat(sep=" "), sa.String) for t in (start, end))
         return sa.and_(self._col("model") == model, ts >= start, ts < end)
 
     @timed_call("prediction DB: read rows")

@@ -1,0 +1,196 @@
+"""The report runner's planning and the `workbench` command on the fixture notebooks in
+tests/fixtures/notebooks (kernels are local processes; no server is involved)."""
+
+import http.server
+import json
+import shutil
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from workbench import cli, health, report
+from workbench.config import Connections
+from workbench.errors import ConfigError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks"
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project folder with params/weekly.yaml and the fixture notebooks; sources from the environment."""
+    (tmp_path / "params").mkdir()
+    shutil.copytree(FIXTURES, tmp_path / "notebooks")
+    monkeypatch.setenv("WORKBENCH_PROMETHEUS_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", f"sqlite:///{tmp_path / 'absent.db'}")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+    def write(notebooks, models=("m1",)):
+        p = tmp_path / "params" / "weekly.yaml"
+        p.write_text("models:\n" + "".join(f"  - name: {m}\n    type: classification\n" for m in models)
+                     + "notebooks:\n" + "".join(f"  - {n}\n" for n in notebooks))
+        return p
+    return tmp_path, write
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+def test_plan_lists_one_job_per_notebook_and_model(project):
+    root, write = project
+    window, jobs = report.plan(write(["ok", "raises"], models=("m1", "m2")), "2026-W47", root / "reports")
+    assert window.label == "2026-W47"
+    assert [(j.notebook, j.model) for j in jobs] == [("ok", "m1"), ("ok", "m2"), ("raises", "m1"), ("raises", "m2")]
+    j = jobs[1]
+    assert j.parameters["model"] == "m2" and j.parameters["week"] == "2026-W47"
+    assert Path(j.input_path) == root / "notebooks" / "ok.ipynb"
+    assert Path(j.period_dir) == root / "reports" / "2026-W47"
+    _, only = report.plan(write(["ok"], models=("m1", "m2")), "2026-W47", root / "reports", models=["m2"])
+    assert [j.model for j in only] == ["m2"]
+
+
+def test_undeclared_parameter_is_rejected_naming_the_notebook(project):
+    root, write = project
+    with pytest.raises(ConfigError, match=r"-p colour: no notebook of this run declares it \(ok.ipynb\)"):
+        report.plan(write(["ok"]), "2026-W47", root / "reports", extra={"colour": "red"})
+
+
+def test_missing_notebook_no_parameters_cell_and_unknown_model(project):
+    root, write = project
+    with pytest.raises(ConfigError, match=r"notebooks: 'absent' not found in"):
+        report.plan(write(["ok", "absent"]), "2026-W47", root / "reports")
+    with pytest.raises(ConfigError, match=r"noparams.ipynb: no cell tagged 'parameters'"):
+        report.plan(write(["noparams"]), "2026-W47", root / "reports")
+    with pytest.raises(ConfigError, match=r"unknown model 'zz'; choose one of: m1"):
+        report.plan(write(["ok"]), "2026-W47", root / "reports", models=["zz"])
+    with pytest.raises(ConfigError, match="ISO week"):
+        report.plan(write(["ok"]), "last week", root / "reports")
+
+
+# --- the command ------------------------------------------------------------------------------
+
+def test_report_command_runs_keeps_the_last_good_report_and_exits_non_zero(project, capsys):
+    root, write = project
+    p = write(["ok", "raises", "exits", "incomplete"])
+    good = root / "reports" / "2026-W47" / "m1" / "raises.html"
+    good.parent.mkdir(parents=True)
+    good.write_text("earlier good report")
+    rc = cli.main(["--log-format", "json", "report", "--params", str(p), "--week", "2026-W47",
+                   "--out", str(root / "reports"), "--source", "env", "--jobs", "2"])
+    assert rc == 1  # not every review completed
+    out = capsys.readouterr().out
+    period = root / "reports" / "2026-W47"
+    assert f"reports: {period / 'index.html'}" in out
+    status = {r["notebook"]: r for r in json.loads((period / "status.json").read_text())["results"]}
+    assert {k: v["status"] for k, v in status.items()} == {
+        "ok": "ok", "raises": "failed", "exits": "failed", "incomplete": "incomplete"}
+    assert good.read_text() == "earlier good report"  # a failure never replaces a good report
+    assert "RuntimeError: boom in the fixture" in status["raises"]["problems"][0]
+    assert (period / "m1" / "ok.html").is_file() and (period / "m1" / "incomplete.incomplete.html").is_file()
+    assert status["incomplete"]["problems"] == ["latency: Prometheus down"]
+    assert (period / status["exits"]["ipynb"]).is_file()  # the partial notebook is kept under failed/
+    index = (period / "index.html").read_text()
+    assert "last good report" in index and "partial notebook" in index
+    assert "2026-W47" in (root / "reports" / "index.html").read_text()
+    assert not list(period.glob(".work-*"))  # the work folder is removed
+
+
+def test_report_command_with_only_good_notebooks_exits_zero(project, capsys):
+    root, write = project
+    rc = cli.main(["report", "--params", str(write(["ok"])), "--week", "2026-W47", "--out", str(root / "reports"),
+                   "--source", "env", "--jobs", "1"])
+    assert rc == 0
+    assert "m1/ok.html" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["-p", "colour=red"], "-p colour: no notebook of this run declares it (ok.ipynb)"),
+    (["-p", "colour"], "parameter 'colour' is not NAME=VALUE"),
+    (["--model", "zz"], "unknown model 'zz'; choose one of: m1"),
+])
+def test_report_command_errors_exit_2_with_one_line(project, capsys, argv, message):
+    root, write = project
+    rc = cli.main(["--log-format", "json", "report", "--params", str(write(["ok"])), "--week", "2026-W47",
+                   "--out", str(root / "reports"), *argv])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.count(message) == 1 and "Traceback" not in err  # said once, without a traceback
+    assert not (root / "reports" / "2026-W47").exists()  # nothing ran
+
+
+def test_demo_status_of_a_missing_demo_exits_1(tmp_path, capsys):
+    assert cli.main(["demo", "status", "--dir", str(tmp_path / "nodemo")]) == 1
+    st = json.loads(capsys.readouterr().out)
+    assert st["built"] is False and st["prometheus"] is None
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["frobnicate"])
+    assert e.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+# --- health against a tiny local HTTP server ---------------------------------------------------
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    codes = {"/-/healthy": 200, "/ok": 200, "/broken": 503}
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.send_response(self.codes.get(self.path, 404))
+        self.end_headers()
+        self.wfile.write(b"fine")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    path = tmp_path / "p.db"
+    with sqlite3.connect(path) as c:
+        c.execute("CREATE TABLE t (x INTEGER)")
+    return f"sqlite:///{path}"
+
+
+def test_health_reports_each_service(http_server, sqlite_db):
+    conns = Connections(http_server, sqlite_db, None, demo=False)
+    r = health.check(conns, {"api": f"{http_server}/ok", "broken": f"{http_server}/broken"}, timeout=5)
+    s = r["services"]
+    assert s["prometheus"]["status"] == "healthy" and s["prediction_db"]["status"] == "healthy"
+    assert s["api"]["status"] == "healthy" and "response_time" in s["api"]
+    assert s["broken"]["status"] == "unreachable" and "503" in s["broken"]["error"]
+    assert "mlflow" not in s and r["overall_healthy"] is False
+
+
+def test_health_hides_passwords_in_errors(http_server):
+    conns = Connections(http_server, "postgresql://app:pw-s3cret@127.0.0.1:1/db", None, demo=False)
+    r = health.check(conns, timeout=2)
+    db = r["services"]["prediction_db"]
+    assert db["status"] == "unreachable" and "pw-s3cret" not in json.dumps(r)
+
+
+def test_health_command_exit_codes(http_server, sqlite_db, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WORKBENCH_PROMETHEUS_URL", http_server)
+    monkeypatch.setenv("WORKBENCH_DATABASE_URL", sqlite_db)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    params = tmp_path / "weekly.yaml"
+    params.write_text(f"models:\n  - name: m\n    type: classification\nhealth:\n  extra_urls:\n    api: {http_server}/ok\n")
+    assert cli.main(["health", "--source", "env", "--params", str(params), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["services"]["api"]["status"] == "healthy"
+    params.write_text(f"models:\n  - name: m\n    type: classification\nhealth:\n  extra_urls:\n    api: {http_server}/broken\n")
+    assert cli.main(["health", "--source", "env", "--params", str(params)]) == 1
+    out = capsys.readouterr().out
+    assert "Overall Health: UNHEALTHY" in out and "api: unreachable" in out
