@@ -55,6 +55,7 @@ class ReviewContext:
     outputs: dict[str, str] = field(default_factory=dict)  # for the report runner (e.g. mlflow_run_id)
     findings: list[Finding] = field(default_factory=list)  # what the review found (see workbench.findings)
     headline: dict[str, float] = field(default_factory=dict)  # headline numbers for the index pages
+    defer_problems: bool = False  # True while a notebook computes before its verdict banner (which lists them)
 
     @cached_property
     def store(self):
@@ -98,11 +99,13 @@ class ReviewContext:
             result = fn(*args, **kwargs)
         except WorkbenchError as exc:
             self.problems.append({"section": section, "problem": str(exc)})
-            _show_problem(section, str(exc))
+            if not self.defer_problems:
+                _show_problem(section, str(exc))
             return None
         for problem in getattr(result, "problems", None) or []:
             self.problems.append({"section": section, "problem": str(problem)})
-            _show_problem(section, str(problem))
+            if not self.defer_problems:
+                _show_problem(section, str(problem))
         self.add_findings(getattr(result, "findings", None) or [])
         return result
 
