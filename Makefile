@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 WEEK ?=
 ARGS ?=
 
-.PHONY: help setup prometheus demo-up demo-down weekly-report lab test test-unit bench validity clean
+.PHONY: help setup prometheus chromium demo-up demo-down weekly-report screenshots lab test test-unit bench validity clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,6 +26,9 @@ setup: $(STAMP) prometheus ## create .venv and install workbench with its dev to
 prometheus: ## install Debian's prometheus package (ships promtool) if it is missing
 	@bash scripts/ensure-prometheus.sh
 
+chromium: ## install Debian's chromium package (for the browser tests and screenshots) if it is missing
+	@bash scripts/ensure-chromium.sh
+
 demo-up: setup ## build (if stale) and start the demo stack: Prometheus, SQLite prediction DB, MLflow
 	$(BIN)/workbench demo up
 
@@ -36,11 +39,17 @@ weekly-report: setup ## run every review for every model into reports/<week>/ (W
 	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL" ]; then $(BIN)/workbench demo up; fi
 	$(BIN)/workbench report --params params/weekly.yaml $(if $(WEEK),--week $(WEEK)) $(ARGS)
 
+screenshots: setup chromium ## first screens (1400x900 PNG) of the week page and each report into reports/<week>/screenshots/
+	@week="$(WEEK)"; if [ -z "$$week" ]; then week=$$(ls -d reports/*-W* 2>/dev/null | sort | tail -n 1 | xargs -r basename); fi; \
+	if [ -z "$$week" ]; then echo "no reports yet: run 'make weekly-report' first"; exit 1; fi; \
+	$(BIN)/python -m workbench.browser screenshots reports/$$week
+
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
 	$(BIN)/jupyter lab notebooks/
 
 test: setup ## unit, integration (real Prometheus, PostgreSQL, MLflow) and notebook tests
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest tests/unit tests/integration
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	$(BIN)/pytest --nbval-lax notebooks/
