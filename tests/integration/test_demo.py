@@ -52,6 +52,21 @@ def test_injected_trouble_is_in_the_last_full_week(demo_stack):
         assert week.start <= start < week.end
 
 
+def test_accuracy_drop_comes_from_concept_drift_in_one_segment(demo_stack):
+    """The demo's accuracy drop is plausible: contract customers leave against the model's
+    expectation, month-to-month customers behave as before, and the churn rate does not explode."""
+    from workbench.sources.store import PredictionStore
+
+    _, conns = demo_stack
+    df = PredictionStore(conns.database_url).read("churn-predictor", config.last_full_week(), features=["contract"])
+    lab = df.dropna(subset=["actual_outcome"])
+    right = lab["prediction"] == lab["actual_outcome"]
+    m2m = lab["contract"] == "Month-to-month"
+    assert right.mean() < 0.75
+    assert right[m2m].mean() > 0.8 > 0.7 > right[~m2m].mean()
+    assert 0.4 < lab["actual_outcome"].mean() < 0.6  # up from ~0.33 (more month-to-month, a few leaving), not 0.7
+
+
 def test_health_command_against_the_demo(demo_stack):
     root, conns = demo_stack
     env = {**os.environ, "WORKBENCH_DEMO_DIR": str(root)}
