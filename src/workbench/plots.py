@@ -89,7 +89,9 @@ def drift_distributions(report: "DriftReport", max_features: int = 12):
 def volume(counts: pd.DataFrame, title: str = "Predictions per hour"):
     """Bar-like line of prediction counts per period."""
     fig, ax = plt.subplots(figsize=(11, 2.8))
-    ax.plot(counts["period"], counts["predictions"], color="#2c3e50", lw=1)
+    values = counts["predictions"].astype(float)
+    seen = (values > 0).cumsum() > 0  # hours before the first prediction have no data, not zero traffic
+    ax.plot(counts["period"], values.where(seen), color="#2c3e50", lw=1)
     ax.set_title(title)
     ax.set_ylabel("predictions per hour")
     _dates(ax)

@@ -40,7 +40,7 @@ HEADERS: dict[str, str] = {
     "pr_auc": "PR AUC", "f1": "F1", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "ece": "ECE",
     "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE",
 }
-_PCT_WORDS = ("share", "coverage", "ratio", "fraction", "percent", "pct", "availability",
+_PCT_WORDS = ("missing_reference", "missing_current", "missing_change", "share", "coverage", "ratio", "fraction", "percent", "pct", "availability",
               "budget", "consumed", "drifted_share", "base_rate", "hit_ratio")
 _COUNT_WORDS = ("n_", "count", "episodes", "firings", "predictions", "labelled", "rows", "requests",
                 "samples", "missing_count", "new_categories")
@@ -180,6 +180,8 @@ def column_kind(name: str, s: pd.Series) -> str:
         return "text"
     if any(w in low for w in _PVALUE_WORDS):
         return "pvalue"
+    if pd.api.types.is_integer_dtype(s):
+        return "count"
     if any(w in low for w in _DURATION_WORDS) and "hours" not in low:
         return "duration"
     if any(w in low for w in _PCT_WORDS) and (vals.abs() <= 1.000001).all():
@@ -271,7 +273,7 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     styler = styler.set_properties(subset=[c for c in numeric if c in shown.columns], **{"text-align": "right"})
     styler = styler.set_table_styles([
         {"selector": "th", "props": "text-align: left; padding: 3px 10px; border-bottom: 1px solid #999;"},
-        {"selector": "td", "props": "padding: 3px 10px; vertical-align: top;"},
+        {"selector": "td", "props": "padding: 3px 10px; vertical-align: top; text-align: left;"},
         {"selector": "caption", "props": "caption-side: bottom; text-align: left; color: #555; font-size: 90%;"},
     ])
     foot = [caption] if caption else []
