@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 WEEK ?=
 ARGS ?=
+# JupyterLab refuses to start as root (containers, CI) without --allow-root
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help setup prometheus chromium demo-up demo-down weekly-report screenshots lab test test-unit bench validity clean
 
@@ -45,7 +47,7 @@ screenshots: setup chromium ## first screens (1400x900 PNG) of the week page and
 	$(BIN)/python -m workbench.browser screenshots reports/$$week
 
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 test: setup ## unit, integration (real Prometheus, PostgreSQL, MLflow) and notebook tests
 	bash scripts/ensure-postgres.sh

@@ -172,7 +172,7 @@ def run(ctx) -> AlertReview:
     """Replay params/alerts.yaml over the window, compare with ALERTS, list noisy rules."""
     from workbench import config
 
-    path = ctx.root / "params" / "alerts.yaml"
+    path = ctx.params_path("alerts")
     rules = config.load_alert_rules(path)
     ip = ctx.params.infrastructure
     eps, problems = replay(ctx.prometheus, rules, ctx.window, ip.scrape_interval)

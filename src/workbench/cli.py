@@ -14,12 +14,15 @@ log = logging.getLogger("workbench.cli")
 
 
 def _params(pairs: list[str]) -> dict:
+    """`-p NAME=VALUE` pairs, each value typed as papermill's own CLI types it (0 -> int, True -> bool)."""
+    from workbench.report import resolve_parameter
+
     out = {}
     for p in pairs:
         if "=" not in p:
             raise WorkbenchError(f"parameter {p!r} is not NAME=VALUE")
         k, v = p.split("=", 1)
-        out[k] = v
+        out[k.strip()] = resolve_parameter(v)
     return out
 
 
@@ -28,11 +31,43 @@ def cmd_report(a: argparse.Namespace) -> int:
 
     reviews = [r.strip() for r in a.reviews.split(",") if r.strip()] if a.reviews else None
     run = report.run(a.params, a.week, a.out, a.source, a.model or None, a.jobs, extra=_params(a.parameter),
-                     reviews=reviews)
+                     reviews=reviews, partial=a.partial)
     print(f"reports: {run.directory / 'index.html'}")
+    if run.results and run.results[0].partial:
+        print(f"  {run.results[0].partial}")
     for r in run.results:
-        print(f"  {r.status:10s} {r.level:12s} {r.model:20s} {r.notebook:28s} {r.html or r.ipynb}")
+        where = r.html or r.ipynb or ("; ".join(r.problems) if r.status == "skipped" else "")
+        print(f"  {r.status:10s} {r.level:12s} {r.model:20s} {r.notebook:28s} {where}")
     return 0 if run.ok else 1
+
+
+def cmd_check(a: argparse.Namespace) -> int:
+    from workbench import check
+    from workbench.sources.connections import resolve_connections
+
+    conns = None
+    try:
+        conns = resolve_connections(a.source)
+    except WorkbenchError as exc:
+        print(f"[FAIL] sources: {exc}")
+        return 1
+    result = check.run_checks(a.params, conns, a.model or None, unreachable=check.ERROR)
+    print(result.text())
+    errors = sum(i.status == check.ERROR for i in result.items)
+    warnings = sum(i.status == check.WARNING for i in result.items)
+    print(f"{'All checks passed' if result.ok else f'{errors} error(s)'}"
+          f"{f', {warnings} warning(s)' if warnings else ''}.")
+    return 0 if result.ok else 1
+
+
+def cmd_init(a: argparse.Namespace) -> int:
+    from workbench import init
+
+    written = init.init(a.table, a.out, model=a.model, database_url=None, reference=a.reference,
+                        force=a.force)
+    print(f"wrote {', '.join(str(p) for p in written)}")
+    print(f"review them (every guess is commented), then run: workbench check --params {a.out}")
+    return 0
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
@@ -52,13 +87,16 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 def cmd_health(a: argparse.Namespace) -> int:
     from workbench import health
-    from workbench.context import resolve_connections
+    from workbench.sources.connections import resolve_connections
 
     from workbench import config
 
     extra = {}
     if a.params.exists():
         extra = config.load_weekly(a.params).health.extra_urls
+    from workbench.sources.model_registry import bound_http
+
+    bound_http(a.timeout, 0)  # before anything imports or calls MLflow: its retries would take minutes
     result = health.check(resolve_connections(a.source), extra, timeout=a.timeout)
     if a.json:
         print(json.dumps(result, indent=2))
@@ -77,16 +115,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("report", help="run the review notebooks and export HTML reports")
-    r.add_argument("--params", type=Path, default=Path("params/weekly.yaml"))
+    r.add_argument("--params", type=Path, default=Path("params"),
+                   help="the params folder, or its weekly file (the other params files are its siblings)")
     r.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: the last full week)")
     r.add_argument("--out", type=Path, default=Path("reports"))
     r.add_argument("--source", choices=["auto", "demo", "env"], default="auto")
     r.add_argument("--model", action="append", help="only this model (repeatable)")
     r.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
     r.add_argument("--reviews", help="only these reviews, comma-separated (e.g. drift,performance)")
+    r.add_argument("--partial", action="store_true",
+                   help="allow the current, unfinished week: data until now, every report says so")
     r.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
-                   help="extra notebook parameter (must be declared by every notebook)")
+                   help="extra notebook parameter, typed like papermill's -p; goes to the notebooks that declare it")
     r.set_defaults(func=cmd_report)
+
+    c = sub.add_parser("check", help="validate params, tables, reference and sources before a run")
+    c.add_argument("--params", type=Path, default=Path("params"), help="the params folder, or its weekly file")
+    c.add_argument("--source", choices=["auto", "demo", "env"], default="auto")
+    c.add_argument("--model", action="append", help="only this model (repeatable)")
+    c.set_defaults(func=cmd_check)
+
+    i = sub.add_parser("init", help="inspect a prediction table and write a commented params folder")
+    i.add_argument("--table", required=True, help="SCHEMA.TABLE or TABLE (database from WORKBENCH_DATABASE_URL)")
+    i.add_argument("--out", type=Path, default=Path("params"), help="the params folder to write")
+    i.add_argument("--model", action="append", help="only this model (default: every model in the table)")
+    i.add_argument("--reference", help="the reference (training) data, .parquet or .csv, for every model")
+    i.add_argument("--force", action="store_true", help="overwrite existing files")
+    i.set_defaults(func=cmd_init)
 
     d = sub.add_parser("demo", help="the built-in demo stack")
     d.add_argument("action", choices=["up", "down", "status"])
@@ -113,8 +168,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except WorkbenchError as exc:
-        log.error(str(exc))
-        print(f"error: {exc}", file=sys.stderr)
+        from workbench.report import scrub
+
+        if logs.is_json():  # one JSON line for machines
+            log.error(scrub(str(exc)))
+        else:  # one readable line for people (the text log handler would repeat it)
+            print(f"error: {scrub(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

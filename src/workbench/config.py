@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
 
 from workbench.errors import ConfigError
 
@@ -24,6 +24,7 @@ ENV_PROMETHEUS = "WORKBENCH_PROMETHEUS_URL"
 ENV_DATABASE = "WORKBENCH_DATABASE_URL"
 ENV_MLFLOW = "MLFLOW_TRACKING_URI"
 ENV_DEMO_DIR = "WORKBENCH_DEMO_DIR"
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class _Strict(BaseModel):
@@ -31,12 +32,21 @@ class _Strict(BaseModel):
 
 
 class ModelSpec(_Strict):
-    name: str = Field(min_length=1)
+    # the name becomes a folder of the report tree: letters, digits and -_. only, never "." or ".."
+    name: str = Field(min_length=1, max_length=100)
     type: Literal["classification", "regression"]
     positive_class: int = 1
     # reference (training) data as a .parquet/.csv path relative to the project; default: the
     # model version's reference artifact in MLflow
     reference: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not MODEL_NAME_RE.match(v):
+            raise ValueError(f"model name {v!r} may hold only letters, digits and - _ . (starting with a letter "
+                             "or digit): it names a folder of the report tree")
+        return v
 
 
 class PerformanceParams(_Strict):
@@ -49,6 +59,7 @@ class PerformanceParams(_Strict):
     weeks_back: int = Field(4, ge=0, le=52)  # trend history before the window
     class_count_tolerance: float = Field(0.01, ge=0)  # DB vs Prometheus predictions-by-class, relative
     ab_min_effect: float = Field(0.01, gt=0)  # smallest A/B difference worth deciding on
+    # log the window's metrics to MLflow (one run per model and period) — only when MLflow is configured
     log_to_mlflow: bool = True
 
 
@@ -72,6 +83,29 @@ class InfrastructureParams(_Strict):
             raise ValueError(f"rate_window {self.rate_window} must be at least 4 scrape intervals "
                              f"({self.scrape_interval}); rate() over fewer points is noise")
         return self
+
+
+class TimeoutParams(_Strict):
+    """Upper bounds so a stuck source fails one section fast instead of hanging the run."""
+
+    database_statement: str = "120s"  # PostgreSQL statement_timeout per query
+    database_lock: str = "10s"        # PostgreSQL lock_timeout; SQLite busy timeout
+    database_connect: str = "10s"
+    mlflow_request: str = "30s"       # MLFLOW_HTTP_REQUEST_TIMEOUT per HTTP call
+    mlflow_retries: int = Field(2, ge=0, le=10)  # MLFLOW_HTTP_REQUEST_MAX_RETRIES
+    cell: str = "15m"                 # papermill execution_timeout: one notebook cell
+    notebook: str = "45m"             # a whole notebook (each cell gets at most what is left)
+
+    @field_validator("database_statement", "database_lock", "database_connect", "mlflow_request", "cell", "notebook")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        if parse_duration(v) < 1:
+            raise ValueError(f"{v!r} is below one second")
+        return v
+
+    def seconds(self, name: str) -> float:
+        """The named timeout in seconds."""
+        return parse_duration(getattr(self, name))
 
 
 class HealthParams(_Strict):
@@ -117,6 +151,7 @@ class WeeklyParams(_Strict):
     )
     store: StoreParams = Field(default_factory=StoreParams)
     health: HealthParams = Field(default_factory=HealthParams)
+    timeouts: TimeoutParams = Field(default_factory=TimeoutParams)
 
     def model(self, name: str) -> ModelSpec:
         """The model named `name`, or a ConfigError listing the configured ones."""
@@ -253,6 +288,8 @@ class Window:
     start: dt.datetime
     end: dt.datetime
     label: str
+    # set on a partial window (a week not yet finished): where the full period would end
+    period_end: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         for t in (self.start, self.end):
@@ -262,8 +299,21 @@ class Window:
             raise ConfigError(f"window end {self.end} is not after start {self.start}")
 
     def previous(self, n: int = 1) -> "Window":
-        span = self.end - self.start
-        return Window(self.start - n * span, self.end - n * span, f"{self.label}-{n}")
+        """The window `n` periods earlier, of the same length: for a partial week the same elapsed
+        span of the earlier week (Monday 00:00 to the same weekday and hour), so counts compare
+        like with like."""
+        shift = (self.period_end or self.end) - self.start
+        return Window(self.start - n * shift, self.end - n * shift, f"{self.label}-{n}")
+
+    @property
+    def partial(self) -> bool:
+        """True when the window stops before its period ends (data only until `end`)."""
+        return self.period_end is not None and self.end < self.period_end
+
+    @property
+    def partial_note(self) -> str:
+        """'partial: data until 2026-11-25 14:00 UTC' for a partial window, '' otherwise."""
+        return f"partial: data until {self.end:%Y-%m-%d %H:%M} UTC" if self.partial else ""
 
     @property
     def days(self) -> float:
@@ -299,11 +349,43 @@ def last_full_week(now: dt.datetime | None = None) -> Window:
     return Window(start, start + dt.timedelta(days=7), f"{y}-W{w:02d}")
 
 
-def resolve_window(week: str | None = None, now: dt.datetime | None = None) -> Window:
-    """`week` if given ('2026-W47'), else the last full ISO week."""
-    if week:
-        return iso_week(week)
-    return last_full_week(now)
+def resolve_window(week: str | None = None, now: dt.datetime | None = None, partial: bool = False) -> Window:
+    """`week` if given ('2026-W47'), else the last full ISO week.
+
+    A week that has not ended yet is refused unless `partial`: then the window stops at `now`
+    (to the hour) and says so (`Window.partial_note`). A week that has not started is refused.
+    """
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    if not week:
+        return last_full_week(now)
+    w = iso_week(week)
+    if w.start >= now:
+        raise ConfigError(f"week {w.label} has not started yet (it starts {w.start:%Y-%m-%d} UTC): nothing to review")
+    if w.end > now:
+        if not partial:
+            raise ConfigError(f"week {w.label} is not finished (it ends {w.end:%Y-%m-%d %H:%M} UTC): "
+                              "review a finished week, or add --partial for the data so far")
+        until = now.replace(minute=0, second=0, microsecond=0)
+        if until <= w.start:
+            raise ConfigError(f"week {w.label} started less than an hour ago: nothing to review yet")
+        return Window(w.start, until, w.label, period_end=w.end)
+    return w
+
+
+def window_until(week: str, data_until: str) -> Window:
+    """The partial window of `week` ending at `data_until` (an ISO timestamp the runner chose), so a
+    notebook reviews exactly the span the runner decided."""
+    w = iso_week(week)
+    try:
+        until = dt.datetime.fromisoformat(data_until)
+    except ValueError:
+        raise ConfigError(f"data_until {data_until!r} is not an ISO timestamp") from None
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=dt.timezone.utc)
+    until = until.astimezone(dt.timezone.utc)
+    if not (w.start < until <= w.end):
+        raise ConfigError(f"data_until {data_until} is not inside week {w.label}")
+    return Window(w.start, until, w.label, period_end=w.end) if until < w.end else w
 
 
 _DUR_RE = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
@@ -322,10 +404,11 @@ def parse_duration(text: str) -> float:
 
 @dataclass(frozen=True)
 class Connections:
-    """Where the servers are. URLs may hold passwords: never print them, use `redact`."""
+    """Where the servers are; a source that is not configured is None. URLs may hold passwords:
+    never print them, use `redact`."""
 
-    prometheus_url: str
-    database_url: str
+    prometheus_url: str | None
+    database_url: str | None
     mlflow_uri: str | None
     demo: bool
 
@@ -334,26 +417,131 @@ class Connections:
                 f"mlflow_uri={redact(self.mlflow_uri)!r}, demo={self.demo})")
 
 
+# what each source is, for "not configured" messages
+SOURCE_ENV = {"database": ENV_DATABASE, "prometheus": ENV_PROMETHEUS, "mlflow": ENV_MLFLOW}
+
+
 def env_connections(environ: dict[str, str] | None = None) -> Connections | None:
-    """Connections from WORKBENCH_* / MLFLOW_TRACKING_URI, or None when neither server is set."""
+    """Connections from WORKBENCH_DATABASE_URL / WORKBENCH_PROMETHEUS_URL / MLFLOW_TRACKING_URI, each
+    optional (a review that needs a missing one is skipped); None when none of them is set."""
     env = os.environ if environ is None else environ
-    prom, db = env.get(ENV_PROMETHEUS, "").strip(), env.get(ENV_DATABASE, "").strip()
-    if not prom and not db:
+    prom, db, ml = (env.get(n, "").strip() for n in (ENV_PROMETHEUS, ENV_DATABASE, ENV_MLFLOW))
+    if not (prom or db or ml):
         return None
-    missing = [n for n, v in ((ENV_PROMETHEUS, prom), (ENV_DATABASE, db)) if not v]
-    if missing:
-        raise ConfigError(
-            f"{', '.join(missing)} is not set: set both {ENV_PROMETHEUS} and {ENV_DATABASE}, "
-            "or neither to use the built-in demo stack"
-        )
-    return Connections(prom, db, env.get(ENV_MLFLOW) or None, demo=False)
+    return Connections(prom or None, db or None, ml or None, demo=False)
+
+
+# --- params files (one folder, resolved once by the runner) ---------------------------
+
+PARAMS_FILES = {"weekly": "weekly.yaml", "monitoring": "monitoring.yaml", "queries": "queries.yaml",
+                "slos": "slos.yaml", "alerts": "alerts.yaml", "baselines": "baselines.yaml"}
+
+
+@dataclass(frozen=True)
+class ParamsFiles:
+    """The absolute paths of one run's params files (weekly.yaml and its siblings)."""
+
+    directory: Path
+    weekly: Path
+
+    def path(self, kind: str) -> Path:
+        """The file of `kind` ('monitoring', 'queries', 'slos', 'alerts', 'baselines')."""
+        return self.weekly if kind == "weekly" else self.directory / PARAMS_FILES[kind]
+
+    @property
+    def project(self) -> Path:
+        """The folder holding the params folder: relative `reference:` paths and caches live there."""
+        return self.directory.parent
+
+
+def params_files(path: str | Path) -> ParamsFiles:
+    """Resolve `--params`: a directory (its weekly.yaml) or the weekly file itself (its siblings are
+    the other params files), as absolute paths. Never searches elsewhere."""
+    p = Path(path).expanduser().resolve()
+    if p.is_dir():
+        weekly = p / PARAMS_FILES["weekly"]
+        if not weekly.is_file():
+            raise ConfigError(f"{p}: no {PARAMS_FILES['weekly']} in this params folder")
+        return ParamsFiles(p, weekly)
+    if not p.is_file():
+        raise ConfigError(f"{p}: params file or folder not found")
+    return ParamsFiles(p.parent, p)
+
+
+# scheme://user:password@ — the password runs to the LAST "@" before whitespace, a quote or "?"/"#",
+# so an unencoded "/", ":" or "@" in it (which SQLAlchemy and most drivers accept) stays inside
+_USERINFO_RE = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"<>?#]*):([^\s'\"<>?#]*)@")
+
+
+def url_passwords(url: str | None) -> list[str]:
+    """Every reading of the password in `url`: as SQLAlchemy's `make_url` and `urllib.parse` (the
+    drivers) read it, and up to the last "@" (an unencoded "@" in it); longest first."""
+    from urllib.parse import unquote, urlsplit
+
+    if not url:
+        return []
+    found: set[str] = set()
+    try:
+        from sqlalchemy.engine import make_url
+
+        if make_url(url).password:
+            found.add(str(make_url(url).password))
+    except Exception:  # noqa: BLE001 - not an SQLAlchemy URL: the other readings still apply
+        pass
+    try:
+        if urlsplit(url).password:
+            found.add(urlsplit(url).password)
+    except ValueError:
+        pass
+    m = _USERINFO_RE.search(url)
+    if m and m.group(2):
+        found.add(m.group(2))
+    found |= {unquote(p) for p in found}
+    return sorted((p for p in found if p), key=len, reverse=True)
 
 
 def redact(url: str | None) -> str:
-    """`url` with any password (user:password@) replaced by ***, safe to show."""
+    """`url` (or any text holding URLs) with each password (user:password@) replaced by ***, safe to show;
+    the password may contain "/", ":", "%" or an unencoded "@"."""
     if not url:
         return ""
-    return re.sub(r"(//[^/:@]*):[^/]*@", r"\1:***@", url)
+    return _USERINFO_RE.sub(r"\1:***@", url)
+
+
+# --- baselines without MLflow (params/baselines.yaml) ---------------------------------
+
+class Baselines(RootModel[dict[str, dict[str, dict[str, float]]]]):
+    """Training metrics per model and version, for teams without MLflow: model -> version -> metric -> value."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _versions_as_text(cls, data: Any) -> Any:
+        # YAML reads a version 1.0 as a number
+        if isinstance(data, dict):
+            return {m: ({str(k): v for k, v in vs.items()} if isinstance(vs, dict) else vs) for m, vs in data.items()}
+        return data
+
+    def for_model(self, model: str, version: str | None) -> tuple[str, dict[str, float]] | None:
+        """(version, metrics) of `version`, else of the newest listed version; None if the model is absent."""
+        versions = self.root.get(model)
+        if not versions:
+            return None
+        if version is not None and str(version) in versions:
+            return str(version), versions[str(version)]
+        from packaging.version import InvalidVersion, Version
+
+        def key(v: str):
+            try:
+                return (1, Version(v), "")
+            except InvalidVersion:
+                return (0, Version("0"), v)
+        newest = max(versions, key=key)
+        return newest, versions[newest]
+
+
+def load_baselines(path: str | Path) -> Baselines:
+    """Load and validate params/baselines.yaml."""
+    return _load(Baselines, path)
 
 
 # --- query catalog (params/queries.yaml) -----------------------------------------

@@ -22,22 +22,7 @@ from workbench.config import Connections, ModelSpec, Window
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.findings import SCHEMA_VERSION, Finding, level_of
 
-SOURCES = ("auto", "demo", "env")
-
-
-def resolve_connections(source: str = "auto") -> Connections:
-    """'env': WORKBENCH_* variables (required); 'demo': the running demo stack; 'auto': env if set, else demo."""
-    if source not in SOURCES:
-        raise ConfigError(f"source {source!r} is not one of: {', '.join(SOURCES)}")
-    if source in ("auto", "env"):
-        conns = config.env_connections()
-        if conns is not None:
-            return conns
-        if source == "env":
-            raise ConfigError(f"source 'env' needs {config.ENV_PROMETHEUS} and {config.ENV_DATABASE} to be set")
-    from workbench.demo import stack
-
-    return stack.connections()
+from workbench.sources.connections import SOURCES, not_configured, resolve_connections  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -50,23 +35,52 @@ class ReviewContext:
     monitoring: config.MonitoringParams
     queries: config.QueryCatalog
     connections: Connections
-    root: Path
+    root: Path  # the folder holding the params folder: relative reference paths and caches
+    files: config.ParamsFiles | None = None
     problems: list[dict[str, str]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # for the report runner (e.g. mlflow_run_id)
     findings: list[Finding] = field(default_factory=list)  # what the review found (see workbench.findings)
     headline: dict[str, float] = field(default_factory=dict)  # headline numbers for the index pages
     defer_problems: bool = False  # True while a notebook computes before its verdict banner (which lists them)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # sections left out on purpose, with why
+
+    def params_path(self, kind: str) -> Path:
+        """The absolute path of this run's params file of `kind` ('slos', 'alerts', 'baselines', ...)."""
+        files = self.files or config.ParamsFiles(self.root / "params", self.root / "params" / "weekly.yaml")
+        return files.path(kind)
+
+    def has(self, source: str) -> bool:
+        """Whether source 'database', 'prometheus' or 'mlflow' is configured for this run."""
+        from workbench.sources.connections import configured
+
+        return configured(self.connections, source)
+
+    def skip(self, section: str, reason: str) -> None:
+        """Leave `section` out on purpose (a source or column not configured): one line saying why,
+        recorded as skipped, not as a problem."""
+        self.skipped.append({"section": section, "reason": reason})
+        if self.defer_problems:  # computed before the banner: the section itself shows the line later
+            return
+        try:
+            from IPython.display import HTML, display
+        except ImportError:  # pragma: no cover
+            return
+        display(HTML(f"<p><i>{html.escape(section)}: not shown — {html.escape(reason)}</i></p>"))
 
     @cached_property
     def store(self):
         from workbench.sources.store import PredictionStore
 
-        return PredictionStore(self.connections.database_url, self.params.store)
+        if not self.connections.database_url:
+            raise ConfigError(not_configured("database"))
+        return PredictionStore(self.connections.database_url, self.params.store, self.params.timeouts)
 
     @cached_property
     def prometheus(self):
         from workbench.sources.prometheus import PrometheusSource
 
+        if not self.connections.prometheus_url:
+            raise ConfigError(not_configured("prometheus"))
         return PrometheusSource(self.connections.prometheus_url)
 
     @cached_property
@@ -74,17 +88,20 @@ class ReviewContext:
         from workbench.sources.model_registry import ModelRegistry
 
         if not self.connections.mlflow_uri:
-            raise ConfigError(f"{config.ENV_MLFLOW} is not set: the reference data and baselines come from MLflow")
-        return ModelRegistry(self.connections.mlflow_uri)
+            raise ConfigError(not_configured("mlflow"))
+        t = self.params.timeouts
+        return ModelRegistry(self.connections.mlflow_uri, t.seconds("mlflow_request"), t.mlflow_retries)
 
     def describe(self) -> pd.DataFrame:
         """Model, window and sources (credentials redacted) for the top of a report."""
+        partial = f" — {self.window.partial_note}" if self.window.partial else ""
         return pd.DataFrame([
             ("model", f"{self.model.name} ({self.model.type})"),
-            ("window", f"{self.window.label}: {self.window.start:%Y-%m-%d %H:%M} to {self.window.end:%Y-%m-%d %H:%M} UTC"),
+            ("window", f"{self.window.label}: {self.window.start:%Y-%m-%d %H:%M} to {self.window.end:%Y-%m-%d %H:%M} UTC{partial}"),
             ("sources", "built-in demo stack" if self.connections.demo else "environment variables"),
-            ("Prometheus", config.redact(self.connections.prometheus_url)),
-            ("prediction DB", config.redact(self.connections.database_url)),
+            ("params", str(self.files.directory) if self.files else str(self.root / "params")),
+            ("Prometheus", config.redact(self.connections.prometheus_url) or "not configured"),
+            ("prediction DB", config.redact(self.connections.database_url) or "not configured"),
             ("MLflow", config.redact(self.connections.mlflow_uri) or "not configured"),
         ], columns=["", "value"]).set_index("")
 
@@ -129,7 +146,8 @@ class ReviewContext:
             Path(status_file).write_text(json.dumps({
                 "complete": not self.problems, "problems": self.problems, "outputs": self.outputs,
                 "schema": SCHEMA_VERSION, "level": self.level, "headline": self.headline,
-                "findings": [f.to_dict() for f in self.findings]}, default=float))
+                "findings": [f.to_dict() for f in self.findings], "skipped": self.skipped,
+                "partial": self.window.partial_note}, default=float))
         return self.problems_frame()
 
     def latest_version(self) -> str:
@@ -167,17 +185,30 @@ def _show_problem(section: str, message: str) -> None:
         f"<b>Could not compute {html.escape(section)}</b><br><code>{html.escape(message)}</code></div>"))
 
 
-def open_review(model: str = "", week: str = "", source: str = "auto",
-                params_file: str = "params/weekly.yaml", root: str | Path | None = None) -> ReviewContext:
-    """Validate parameters and resolve the window and sources for one review notebook."""
+def open_review(model: str = "", week: str = "", source: str = "auto", params_dir: str | Path = "params",
+                data_until: str = "", connections: Connections | None = None) -> ReviewContext:
+    """Validate parameters and resolve the window and sources for one review notebook.
+
+    `params_dir` is the run's params folder (or its weekly file) — `workbench report` passes an
+    absolute path; a relative one is taken from the working folder, never searched for. `data_until`
+    (set by the runner for a partial week) ends the window early.
+    """
     import warnings
 
     # mlflow imports tqdm.auto; in a kernel without ipywidgets that warns on every report
     warnings.filterwarnings("ignore", message="IProgress not found")
-    base = Path(root) if root else config.project_root()
-    weekly = config.load_weekly(base / params_file)
+    from workbench.plots import plain_text_labels
+
+    plain_text_labels()  # data labels ("$$" categories, alert names) are never parsed as mathtext
+    files = config.params_files(params_dir)
+    weekly = config.load_weekly(files.weekly)
     spec = weekly.model(model) if model else weekly.models[0]
-    window = config.resolve_window(week or None)
-    monitoring = config.load_monitoring(base / "params" / "monitoring.yaml")
-    queries = config.load_queries(base / "params" / "queries.yaml")
-    return ReviewContext(spec, window, weekly, monitoring, queries, resolve_connections(source), base)
+    window = config.window_until(week, data_until) if data_until else config.resolve_window(week or None)
+    # a review loads only what it needs: a params folder without queries.yaml (no Prometheus) or
+    # monitoring.yaml (no drift review) is valid; `workbench check` says which review needs which file
+    mpath, qpath = files.path("monitoring"), files.path("queries")
+    monitoring = (config.load_monitoring(mpath) if mpath.is_file()
+                  else config.MonitoringParams(drift_detection=config.DriftDetection()))
+    queries = config.load_queries(qpath) if qpath.is_file() else config.QueryCatalog(summary={}, panels={})
+    conns = connections or resolve_connections(source)
+    return ReviewContext(spec, window, weekly, monitoring, queries, conns, files.project, files)

@@ -126,8 +126,20 @@ def verdict_banner(ctx: Any, review: str) -> Any:
 
     subject = SERVICE if review == "infrastructure" else ctx.model.name
     models = [m.name for m in ctx.params.models]
-    return HTML(banner_html(review, subject, ctx.window.label, _level_of(ctx), list(ctx.findings),
+    period = ctx.window.label
+    if getattr(ctx.window, "partial", False):
+        period += f" ({getattr(ctx.window, 'partial_note', 'partial week')})"
+    return HTML(banner_html(review, subject, period, _level_of(ctx), list(ctx.findings),
                             list(ctx.problems), nav_links(review, ctx.model.name, models)))
+
+
+def skipped_note(ctx: Any, *sections: str) -> Any:
+    """One line per section left out on purpose (a source or column not configured), or None."""
+    from IPython.display import HTML
+
+    lines = [f"<p><i>{html.escape(s['section'])}: not shown — {html.escape(s['reason'])}</i></p>"
+             for s in getattr(ctx, "skipped", []) if s.get("section") in sections]
+    return HTML("".join(lines)) if lines else None
 
 
 def section_anchors(prefix: str, names: Iterable[str]) -> Any:
@@ -173,8 +185,9 @@ def about(ctx: Any, review: str = "") -> Any:
 
     import pandas as pd
 
+    partial = f" — {ctx.window.partial_note}" if getattr(ctx.window, "partial", False) else ""
     rows = [("model", "service (all models)" if review == "infrastructure" else f"{ctx.model.name} ({ctx.model.type})"),
-            ("window", f"{ctx.window.label}: {ctx.window.start:%a %d %b %Y %H:%M} to {ctx.window.end:%a %d %b %Y %H:%M} UTC"),
+            ("window", f"{ctx.window.label}: {ctx.window.start:%a %d %b %Y %H:%M} to {ctx.window.end:%a %d %b %Y %H:%M} UTC{partial}"),
             ("sources", "built-in demo stack" if ctx.connections.demo else "environment variables")]
     for label, url in (("Prometheus", ctx.connections.prometheus_url), ("prediction DB", ctx.connections.database_url),
                        ("MLflow", ctx.connections.mlflow_uri)):

@@ -1,45 +1,71 @@
-"""Logging for workbench commands: the guide's structured JSON lines, or readable progress lines."""
+"""Logging for workbench commands: the guide's structured JSON lines, or readable progress lines.
+
+JSON lines come from python-json-logger: every `extra=` key is kept. A filter on the handler
+replaces passwords from the connection URLs in the environment (every form) with ***.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
 
+from pythonjsonlogger.json import JsonFormatter
+
+# the context keys shown on text lines (JSON lines keep every extra= key, these and any other)
 CONTEXT_FIELDS = ("model_name", "notebook", "period", "status", "seconds", "url", "pid", "rows", "series",
                   "seed", "weekly_volume", "path", "problems")
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
-class JSONFormatter(logging.Formatter):
-    """One JSON object per line: timestamp, level, logger, message, module, function, line and context."""
+class JSONFormatter(JsonFormatter):
+    """One JSON object per line: timestamp (UTC), level, logger, message, module, function, line, and
+    every extra= key."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "timestamp": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "module": record.module,
-            "function": record.funcName,
-            "line": record.lineno,
-        }
-        for k in CONTEXT_FIELDS:
-            if hasattr(record, k):
-                entry[k] = getattr(record, k)
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s %(message)s %(module)s %(funcName)s %(lineno)d",
+                         rename_fields={"levelname": "level", "name": "logger", "funcName": "function",
+                                        "lineno": "line"},
+                         json_default=str, json_ensure_ascii=False)
+
+    def add_fields(self, log_record: dict, record: logging.LogRecord, message_dict: dict) -> None:
+        super().add_fields(log_record, record, message_dict)
+        log_record["timestamp"] = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat()
 
 
 class TextFormatter(logging.Formatter):
-    """`HH:MM:SS message  key=value ...` for a terminal."""
+    """`HH:MM:SS message  key=value ...` for a terminal (every extra= key, known ones first)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        ctx = " ".join(f"{k}={getattr(record, k)}" for k in CONTEXT_FIELDS if hasattr(record, k))
+        extra = [k for k in vars(record) if k not in _STANDARD and not k.startswith("_")]
+        keys = [k for k in CONTEXT_FIELDS if k in extra] + [k for k in extra if k not in CONTEXT_FIELDS]
+        ctx = " ".join(f"{k}={getattr(record, k)}" for k in keys)
         t = dt.datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         lvl = "" if record.levelno == logging.INFO else f"{record.levelname}: "
-        return f"{t} {lvl}{record.getMessage()}" + (f"  {ctx}" if ctx else "")
+        text = f"{t} {lvl}{record.getMessage()}" + (f"  {ctx}" if ctx else "")
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+class RedactFilter(logging.Filter):
+    """Scrub passwords (as parsed from the environment's URLs, every encoded form) from each record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from workbench.report import scrub, secrets_from_env
+
+        secrets = secrets_from_env()
+        record.msg = scrub(record.getMessage(), secrets)
+        record.args = None
+        for k, v in list(vars(record).items()):
+            if k not in _STANDARD and isinstance(v, str):
+                setattr(record, k, scrub(v, secrets))
+        return True
+
+
+def is_json(logger_name: str = "workbench") -> bool:
+    """True when the workbench logger writes JSON lines (so errors are logged, not printed)."""
+    return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger(logger_name).handlers)
 
 
 def setup(fmt: str = "auto", level: int = logging.INFO) -> None:
@@ -48,6 +74,7 @@ def setup(fmt: str = "auto", level: int = logging.INFO) -> None:
         fmt = "text" if sys.stderr.isatty() else "json"
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactFilter())
     logger = logging.getLogger("workbench")
     logger.handlers[:] = [handler]
     logger.setLevel(level)

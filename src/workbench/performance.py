@@ -74,7 +74,7 @@ def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10, r
         if missing_prob:
             notes[k] = f"undefined: {missing_prob} labelled predictions have no probability"
         elif prob is None:
-            notes[k] = "undefined: no probabilities logged"
+            notes[k] = "not computed: no probability column (store.columns.probability)"
         elif len(classes) < 2 and k in ("roc_auc", "pr_auc"):
             values[k] = None
             notes[k] = f"undefined: only one class ({classes[0]:g}) among the outcomes"
@@ -157,7 +157,10 @@ def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], ac
         rel = None
         if v is not None and b is not None and b != 0:
             rel = (v - b) / abs(b)
-            worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance if tolerance is not None else False
+            if tolerance is None:
+                worse = False
+            else:
+                worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance
             if tolerance is not None and worse:
                 flags.append(f"{abs(rel):.1%} {'above' if k in wm.ERROR_METRICS else 'below'} baseline")
         lo, hi = summary.ci.get(k, (np.nan, np.nan))
@@ -203,6 +206,7 @@ class PerformanceReview:
     history: pd.DataFrame = field(repr=False)
     versions: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    baseline_source: str = ""  # where the baseline came from (MLflow, the reference file, baselines.yaml)
 
     @property
     def status(self) -> str:
@@ -237,9 +241,9 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed)
     problems = []
     try:
-        baseline_metrics = ctx.registry.training_metrics(spec.name, ctx.serving_version())
+        baseline_metrics, source = baseline(ctx, df)
     except WorkbenchError as exc:
-        baseline_metrics, problems = {}, [f"baseline: {exc}"]
+        baseline_metrics, source, problems = {}, "none", [f"baseline: {exc}"]
     return PerformanceReview(
         summary=summary,
         by_version=by_version(df, spec, mp.min_samples),
@@ -249,9 +253,77 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         trend=trend(history, spec, mp.min_samples, mp.trend_freq),
         window_predictions=df,
         history=history[history["timestamp"] < ctx.window.start],
-        versions=sorted(df["model_version"].dropna().unique()),
+        versions=sorted(df["model_version"].dropna().unique()) if "model_version" in df else [],
         problems=problems,
+        baseline_source=source,
     )
+
+
+def baseline(ctx: "ReviewContext", window_predictions: pd.DataFrame | None = None) -> tuple[dict[str, float], str]:
+    """The training metrics to compare with, and where they came from: MLflow (the serving version's
+    logged metrics) when it is configured; else the reference file when it carries predictions and
+    outcomes (metrics computed on it); else params/baselines.yaml. ConfigError when there is none."""
+    from workbench.errors import ConfigError
+    from workbench.sources.connections import not_configured
+
+    spec = ctx.model
+    if ctx.has("mlflow"):
+        version = ctx.serving_version()
+        return ctx.registry.training_metrics(spec.name, version), f"MLflow: training metrics of version {version}"
+    tried = [not_configured("mlflow")]
+    if spec.reference:
+        from workbench.sources.model_registry import load_reference_file
+
+        path = ctx.root / spec.reference
+        ref = load_reference_file(path)
+        cols = ctx.params.store.columns
+        names = {"prediction": next((c for c in (cols.prediction, "prediction") if c in ref), None),
+                 "actual_outcome": next((c for c in (cols.outcome, "actual_outcome") if c and c in ref), None)}
+        if all(names.values()):
+            prob = next((c for c in (cols.probability, "probability") if c and c in ref), None)
+            frame = pd.DataFrame({k: ref[c] for k, c in names.items()})
+            if prob:
+                frame["probability"] = ref[prob]
+            s = evaluate(frame, spec, 1)
+            return ({k: v for k, v in s.metrics.items() if v is not None},
+                    f"reference file {spec.reference}: metrics on its {s.n_labelled} labelled rows")
+        tried.append(f"the reference file {spec.reference} has no prediction and outcome columns")
+    path = ctx.params_path("baselines")
+    if path.is_file():
+        from workbench import config
+
+        version = None
+        if window_predictions is not None and "model_version" in window_predictions:
+            served = window_predictions["model_version"].dropna()
+            version = str(served.mode().iloc[0]) if len(served) else None
+        found = config.load_baselines(path).for_model(spec.name, version)
+        if found:
+            return found[1], f"{path.name}: version {found[0]}"
+        tried.append(f"{path.name} lists no baseline for {spec.name}")
+    else:
+        tried.append(f"no {path.name} in {path.parent}")
+    raise ConfigError("no baseline to compare with: " + "; ".join(tried))
+
+
+def skip_without(ctx: "ReviewContext", section: str, *, variant: bool = False, probability: bool = False,
+                 prometheus: bool = False, mlflow: bool = False) -> bool:
+    """True (after one line saying why, via `ctx.skip`) when `section` needs a column or a source this
+    run does not have: a variant or probability column mapped to null, Prometheus or MLflow not configured."""
+    from workbench.sources.connections import not_configured
+
+    cols = ctx.params.store.columns
+    reasons = []
+    if variant and cols.variant is None:
+        reasons.append("store.columns.variant is null (no A/B variant column)")
+    if probability and cols.probability is None:
+        reasons.append("store.columns.probability is null (no probability column)")
+    if prometheus and not ctx.has("prometheus"):
+        reasons.append(not_configured("prometheus"))
+    if mlflow and not ctx.has("mlflow"):
+        reasons.append(not_configured("mlflow"))
+    if reasons:
+        ctx.skip(section, "; ".join(reasons))
+    return bool(reasons)
 
 
 def prometheus_class_counts(ctx: "ReviewContext") -> pd.DataFrame:
@@ -262,6 +334,11 @@ def prometheus_class_counts(ctx: "ReviewContext") -> pd.DataFrame:
     secs = int((ctx.window.end - ctx.window.start).total_seconds())
     q = f'sum by (class) (increase(model_predictions_by_class{{model="{promql_string(ctx.model.name)}"}}[{secs}s]))'
     prom = ctx.prometheus.query(q, at=ctx.window.end)
+    if prom.empty:  # a Prometheus that does not serve this model: nothing to compare, not a logging fault
+        from workbench.errors import InsufficientData
+
+        raise InsufficientData(f"Prometheus has no model_predictions_by_class for {ctx.model.name} "
+                               f"in {ctx.window.label}")
     db = predictions_by_class(ctx.store.read(ctx.model.name, ctx.window, core=["prediction"]))
     prom = prom.rename(columns={"value": "prometheus"})[["class", "prometheus"]] if not prom.empty else \
         pd.DataFrame(columns=["class", "prometheus"])
@@ -283,15 +360,14 @@ def log_results(ctx: "ReviewContext", perf: PerformanceReview) -> str:
     metrics |= {f"{k}_ci_high": v[1] for k, v in perf.summary.ci.items() if np.isfinite(v[1])}
     metrics |= {"predictions": perf.summary.n_predictions, "labelled": perf.summary.n_labelled,
                 "label_coverage": perf.summary.label_coverage}
-    from mlflow.exceptions import MlflowException
-
-    from workbench.errors import SourceUnavailable
+    from workbench.errors import SourceUnavailable, WorkbenchError
 
     try:
         run_id = results_log.log_period(ctx.registry.client, ctx.model.name, ctx.window.label, perf.versions, metrics,
                                         {"workbench.status": perf.status[:250]})
-    except MlflowException as exc:
-        raise SourceUnavailable(f"MLflow at {ctx.registry.display_uri}: logging the period's metrics failed: "
-                                f"{type(exc).__name__}") from exc
+    except WorkbenchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's, with its message
+        raise ctx.registry.error("logging the period's metrics", exc) from exc
     ctx.outputs["mlflow_run_id"] = run_id
     return run_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -49,6 +50,50 @@ def byte_scale(max_value: float) -> tuple[float, str]:
     return 1.0, "bytes"
 
 
+def plain_text_labels() -> None:
+    """Never parse labels as mathtext: a category value such as "$$" (a price tier) is data, and
+    mathtext would raise ParseException on it deep inside savefig."""
+    matplotlib.rcParams["text.parse_math"] = False
+
+
+plain_text_labels()
+
+
+def _could_not_draw(ax, what: str, exc: BaseException) -> str:
+    """Replace one axis by a note naming what could not be drawn and why; the note's text."""
+    note = f"could not draw {what}: {type(exc).__name__}: {str(exc).splitlines()[0][:150] if str(exc) else ''}"
+    ax.cla()
+    ax.set_xticks([])
+    ax.set_yticks([])
+    import textwrap
+
+    # wrapped by hand: matplotlib's wrap=True measures the text as mathtext even with parse_math off
+    ax.text(0.5, 0.5, textwrap.fill(note, 60), ha="center", va="center", fontsize=7, color="#c0392b",
+            transform=ax.transAxes, parse_math=False)
+    return note
+
+
+def _draw_feature(ax, r) -> None:
+    ref, cur = r.reference_dist, r.current_dist
+    if r.kind == "categorical":
+        x = range(len(ref))
+        ax.bar([i - 0.2 for i in x], ref.to_numpy(), width=0.4, color=REF_COLOR, label="reference")
+        ax.bar([i + 0.2 for i in x], cur.to_numpy(), width=0.4, color=CUR_COLOR, label="current")
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([_wrap(i) for i in ref.index], rotation=0, fontsize=7)
+        ax.set_xlabel("category", fontsize=8)
+    else:
+        ax.step(ref.index, ref.to_numpy(), where="mid", color=REF_COLOR, label="reference")
+        ax.step(cur.index, cur.to_numpy(), where="mid", color=CUR_COLOR, label="current")
+        ax.fill_between(cur.index, cur.to_numpy(), step="mid", color=CUR_COLOR, alpha=0.25)
+        ax.set_xlabel(f"{r.feature} (value)", fontsize=8)
+    stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
+    ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
+                 color="#c0392b" if r.drifted else "black")
+    ax.set_ylabel("share of values", fontsize=8)
+    ax.tick_params(labelsize=7)
+
+
 def drift_distributions(report: "DriftReport", max_features: int = 12):
     """Reference vs current distribution of each feature, drifted first."""
     results = [r for r in report.results if r.reference_dist is not None]
@@ -59,30 +104,29 @@ def drift_distributions(report: "DriftReport", max_features: int = 12):
     cols = 3
     rows = math.ceil(len(results) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    problems: list[str] = []  # one feature that cannot be drawn costs its own panel, never the figure
     for ax, r in zip(axes.flat, results):
-        ref, cur = r.reference_dist, r.current_dist
-        if r.kind == "categorical":
-            x = range(len(ref))
-            ax.bar([i - 0.2 for i in x], ref.to_numpy(), width=0.4, color=REF_COLOR, label="reference")
-            ax.bar([i + 0.2 for i in x], cur.to_numpy(), width=0.4, color=CUR_COLOR, label="current")
-            ax.set_xticks(list(x))
-            ax.set_xticklabels([_wrap(i) for i in ref.index], rotation=0, fontsize=7)
-            ax.set_xlabel("category", fontsize=8)
-        else:
-            ax.step(ref.index, ref.to_numpy(), where="mid", color=REF_COLOR, label="reference")
-            ax.step(cur.index, cur.to_numpy(), where="mid", color=CUR_COLOR, label="current")
-            ax.fill_between(cur.index, cur.to_numpy(), step="mid", color=CUR_COLOR, alpha=0.25)
-            ax.set_xlabel(f"{r.feature} (value)", fontsize=8)
-        stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
-        ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
-                     color="#c0392b" if r.drifted else "black")
-        ax.set_ylabel("share of values", fontsize=8)
-        ax.tick_params(labelsize=7)
+        try:
+            _draw_feature(ax, r)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(_could_not_draw(ax, f"{r.feature!r} (values {list(map(str, r.reference_dist.index[:5]))})", exc))
     for ax in list(axes.flat)[len(results):]:
         ax.axis("off")
-    fig.legend(*axes.flat[0].get_legend_handles_labels(), loc="upper right", fontsize=8, ncol=2)
-    fig.suptitle("Reference (grey) vs this window (orange), drifted features first", fontsize=10, x=0.01, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    labelled = [ax for ax in axes.flat if ax.get_legend_handles_labels()[0]]
+    if labelled:
+        labelled[0].legend(fontsize=7)
+    try:
+        fig.tight_layout()
+        fig.canvas.draw()  # rendering errors show up here, not later in the notebook's display hook
+    except Exception:  # noqa: BLE001 - find the panel(s) that cannot be rendered and replace them
+        renderer = fig.canvas.get_renderer()
+        for ax, r in zip(axes.flat, results):
+            try:
+                ax.draw(renderer)
+            except Exception as exc:  # noqa: BLE001
+                problems.append(_could_not_draw(ax, f"{r.feature!r} (values {list(map(str, r.reference_dist.index[:5]))})", exc))
+        fig.canvas.draw()
+    fig.problems = problems  # ctx.attempt records them as "could not compute"
     return fig
 
 
@@ -154,9 +198,12 @@ def infrastructure_panels(report: "InfrastructureReport", names: list[str] | Non
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.3 * len(panels)), sharex=True, squeeze=False)
     for ax, p in zip(axes.flat, panels):
         df = p.data
+        unit = p.unit
         if p.problem:
-            ax.text(0.5, 0.5, p.problem[:160], ha="center", va="center", fontsize=8, color="#c0392b",
-                    transform=ax.transAxes, wrap=True)
+            import textwrap
+
+            ax.text(0.5, 0.5, textwrap.fill(p.problem[:160], 110), ha="center", va="center", fontsize=8,
+                    color="#c0392b", transform=ax.transAxes, parse_math=False)
         else:
             wide = p.gridded(report.window)  # on the full grid: missing data shows as gaps, never as zeros
             factor, unit = (byte_scale(float(wide.abs().max().max())) if p.unit == "bytes" and wide.notna().any().any()
@@ -168,7 +215,7 @@ def infrastructure_panels(report: "InfrastructureReport", names: list[str] | Non
         if thresholds and p.name in thresholds:
             ax.axhline(thresholds[p.name], color="#c0392b", ls="--", lw=1)
         ax.set_title(p.title, fontsize=9)
-        ax.set_ylabel(unit if not p.problem else p.unit, fontsize=8)
+        ax.set_ylabel(unit, fontsize=8)
         _dates(ax)
     fig.tight_layout()
     return fig

@@ -72,6 +72,7 @@ def load_or_fit(ctx: "ReviewContext", reference_version: str = "") -> ReferenceP
     profile.save(local)
     with tempfile.TemporaryDirectory() as tmp:
         path = profile.save(Path(tmp) / name)
-        if not ctx.registry.write_artifact(run_id, path, ARTIFACT_DIR):
-            log.warning("reference profile kept in the file cache only", extra={"path": str(local)})
+        reason = ctx.registry.write_artifact(run_id, path, ARTIFACT_DIR)
+        if reason:
+            log.warning("reference profile kept in the file cache only: %s", reason, extra={"path": str(local)})
     return profile

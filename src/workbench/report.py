@@ -26,7 +26,10 @@ from workbench import config
 from workbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
-RUNNER_PARAMS = ("model", "week", "source", "params_file", "status_file")
+# parameters the runner sets itself: `-p` cannot override them (a `-p week=...` would write one
+# week's review into another week's folder)
+RUNNER_PARAMS = ("model", "week", "source", "params_dir", "params_file", "status_file", "output_dir", "data_until")
+REQUIRED_PARAMS = ("model", "week", "source", "params_dir")
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Job:
     cwd: str
     wants_output_dir: bool = False
     work_dir: str = ""
+    skip: str = ""  # why this job is not run (a source it needs is not configured)
+    timeouts: dict = field(default_factory=dict)  # params' `timeouts:` (cell, notebook, mlflow_*)
 
 
 @dataclass
@@ -54,6 +59,7 @@ class JobResult:
     findings: list[dict] = field(default_factory=list)
     headline: dict = field(default_factory=dict)
     findings_file: str = ""
+    partial: str = ""  # "partial: data until …" when the period was not finished
 
     @property
     def review(self) -> str:
@@ -66,27 +72,90 @@ def review_name(notebook: str) -> str:
     return re.sub(r"[-_]review$", "", name)
 
 
-def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
-    """Passwords inside the connection URLs in the environment, in the forms they could take in a
-    report (as written, URL-decoded, HTML-escaped); passwords under 3 characters are not searched."""
-    from urllib.parse import unquote
+def _encoded_forms(pw: str) -> set[str]:
+    """The forms a password can take in a published file: as written, URL-encoded or -decoded,
+    HTML-escaped, JSON-escaped (notebooks, status files, Evidently's embedded data), and combinations."""
+    from urllib.parse import quote, quote_plus, unquote
 
+    base = {pw, unquote(pw), quote(pw, safe=""), quote(pw), quote_plus(pw)}
+    forms = set(base)
+    for f in base:
+        forms |= {html.escape(f), html.escape(f, quote=False), json.dumps(f)[1:-1],
+                  json.dumps(f, ensure_ascii=False)[1:-1], json.dumps(html.escape(f))[1:-1],
+                  f.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")}
+    return forms
+
+
+def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
+    """Passwords of the connection URLs in the environment (parsed the way the drivers read them,
+    whatever characters they hold) in every form they could take in a published file; longest first.
+    Passwords under 3 characters are not searched for as text (their URLs are still redacted)."""
     env = os.environ if environ is None else environ
     found: set[str] = set()
     for name in (config.ENV_DATABASE, config.ENV_PROMETHEUS, config.ENV_MLFLOW):
-        m = re.search(r"//[^/:@]*:([^/]+)@", env.get(name, ""))
-        if m and len(m.group(1)) >= 3:
-            pw = m.group(1)
-            found |= {pw, unquote(pw), html.escape(unquote(pw)), html.escape(pw)}
+        for pw in config.url_passwords(env.get(name, "")):
+            found |= {f for f in _encoded_forms(pw) if len(f) >= 3}
     return sorted(found, key=len, reverse=True)
 
 
+# base64 payloads (embedded images) are left alone: replacing bytes there would break the image
+_DATA_URI_RE = re.compile(r"(data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+)")
+
+
 def scrub(text: str, secrets: list[str] | None = None) -> str:
-    """`text` with URLs' passwords and any password from the environment replaced by ***."""
-    text = config.redact(text)
-    for s in secrets_from_env() if secrets is None else secrets:
-        text = text.replace(s, "***")
-    return text
+    """`text` with URLs' passwords and any password from the environment (every form) replaced by ***."""
+    secrets = secrets_from_env() if secrets is None else secrets
+    parts = _DATA_URI_RE.split(text)
+    for i in range(0, len(parts), 2):  # even parts: text outside data URIs
+        t = config.redact(parts[i])
+        for s in secrets:
+            t = t.replace(s, "***")
+        parts[i] = t
+    return "".join(parts)
+
+
+def leaks(text: str, secrets: list[str] | None = None) -> bool:
+    """True when a password from the environment (any form) is still visible in `text`."""
+    secrets = secrets_from_env() if secrets is None else secrets
+    outside = "".join(_DATA_URI_RE.split(text)[::2])
+    return any(s in outside for s in secrets)
+
+
+def scrub_notebook(text: str, secrets: list[str] | None = None) -> str:
+    """A notebook's JSON with every string scrubbed (structure kept, so it still opens)."""
+    secrets = secrets_from_env() if secrets is None else secrets
+
+    def walk(x):
+        if isinstance(x, str):
+            return scrub(x, secrets)
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        if isinstance(x, dict):
+            return {k: walk(v) for k, v in x.items()}
+        return x
+
+    return json.dumps(walk(json.loads(text)), indent=1, ensure_ascii=False)
+
+
+def under(base: Path, *parts: str) -> Path:
+    """`base`/parts, refusing any path that would leave `base` (a model named '../../x')."""
+    root = Path(base).resolve()
+    p = root.joinpath(*parts).resolve()
+    if not p.is_relative_to(root):
+        raise ConfigError(f"output path {'/'.join(parts)!r} would leave the output folder {root}")
+    return p
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file beside `path` and rename; the temporary file is removed on every
+    path (a full disk leaves neither a 0-byte file nor a .tmp behind)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def export_html(nb_path: Path, title: str) -> str:
@@ -129,12 +198,36 @@ def _run_job(job: Job) -> JobResult:
     return result
 
 
+def _timeout_problem(exc: Exception, nb_path: Path, cell_s: float, deadline_s: float, elapsed: float) -> str:
+    """Which cell overran which limit, in words."""
+    where = ""
+    m = re.search(r"cell_index[\"']?:\s*(\d+)|cell (\d+)", str(exc))
+    try:
+        import nbformat
+
+        nb = nbformat.read(nb_path, as_version=4)
+        running = [i for i, c in enumerate(nb.cells)
+                   if c.get("cell_type") == "code" and c.get("metadata", {}).get("papermill", {}).get("status") == "running"]
+        if running:
+            src = nb.cells[running[0]].source.strip().splitlines()
+            where = f" in cell {running[0]} ({src[0][:80] if src else 'empty'})"
+    except Exception:  # noqa: BLE001 - the message is still useful without the cell
+        where = f" in cell {m.group(1) or m.group(2)}" if m else ""
+    limit = (f"the notebook deadline of {deadline_s:.0f} s (timeouts.notebook)" if elapsed >= deadline_s - 1
+             else f"the cell timeout of {cell_s:.0f} s (timeouts.cell)")
+    return f"timed out{where} after {elapsed:.0f} s: {limit}; a source did not answer in time"
+
+
 def _execute_and_publish(job: Job, result: JobResult) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     period = Path(job.period_dir)
-    work = Path(job.work_dir or period / ".work") / job.model
+    if not config.MODEL_NAME_RE.match(job.model):
+        raise ConfigError(f"model name {job.model!r} may hold only letters, digits and - _ .")
+    work = under(Path(job.work_dir or period / ".work"), job.model)
+    final = under(period, job.model, f"{job.notebook}.html")
+    failed = under(period, "failed", job.model, f"{job.notebook}.ipynb")
     side = work / f"{job.notebook}.files"
     work.mkdir(parents=True, exist_ok=True)
     out_nb = work / f"{job.notebook}.ipynb"
@@ -144,14 +237,25 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
     if job.wants_output_dir:  # side files (e.g. Evidently's HTML) are published with the report
         side.mkdir(parents=True, exist_ok=True)
         params["output_dir"] = str(side)
+    tm = config.TimeoutParams(**(job.timeouts or {}))
+    cell_s, deadline_s = tm.seconds("cell"), tm.seconds("notebook")
+    begun = time.monotonic()
+    deadline = begun + deadline_s
+
+    def cell_timeout(cell) -> int:  # each cell gets its own limit, never more than what is left of the notebook's
+        return max(1, int(min(cell_s, deadline - time.monotonic())))
+
+    secrets = secrets_from_env()
     try:
         papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
-                                   cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False)
+                                   cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False,
+                                   execution_timeout=int(cell_s), timeout_func=cell_timeout)
     except PapermillExecutionError as exc:
         result.problems = [f"{exc.ename}: {exc.evalue}"]
-    except Exception as exc:  # noqa: BLE001 - kernel death, timeouts: the report must still say what happened
+    except TimeoutError as exc:  # nbclient's CellTimeoutError
+        result.problems = [_timeout_problem(exc, out_nb, cell_s, deadline_s, time.monotonic() - begun)]
+    except Exception as exc:  # noqa: BLE001 - kernel death: the report must still say what happened
         result.problems = [f"{type(exc).__name__}: {exc}"]
-    leaked = False
     if not result.problems:
         try:
             st = json.loads(status_file.read_text())
@@ -163,58 +267,68 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         result.findings = st.get("findings") or []
         result.headline = st.get("headline") or {}
         title = f"{job.notebook} — {job.model} — {period.name}"
-        body = export_html(out_nb, title)
-        leaked = any(s in body for s in secrets_from_env())
-        if leaked:
-            result.status, result.problems = "failed", ["the report contained a password from the environment; not published"]
+        body = scrub(export_html(out_nb, title), secrets)
+        sides = {f.name: scrub(f.read_text(encoding="utf-8", errors="replace"), secrets)
+                 for f in (sorted(side.glob("*")) if side.exists() else []) if f.is_file()}
+        visible = [n for n, t in [("the report", body), *sides.items()] if leaks(t, secrets)]
+        if visible:  # only when redaction could not hide it
+            result.status = "failed"
+            result.problems.append(f"{', '.join(visible)} still showed a password after redaction; not published")
         else:
-            final = period / job.model / f"{job.notebook}.html"
             if result.status == "incomplete":
                 final = final.with_suffix(".incomplete.html")
-            final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = final.with_suffix(".tmp")
-            tmp.write_text(body, encoding="utf-8")
-            os.replace(tmp, final)
+            write_text_atomic(final, body)
             if result.status == "ok":
                 final.with_suffix(".incomplete.html").unlink(missing_ok=True)
-                for f in side.glob("*") if side.exists() else []:
-                    os.replace(f, final.parent / f.name)
-            result.html = str(final.relative_to(period))
-            findings_file = final.parent / f"{review_name(job.notebook)}.findings.json"
-            _write_atomic(findings_file, json.dumps(findings_document(result, period.name), indent=2, default=float))
-            result.findings_file = str(findings_file.relative_to(period))
+                for name, text in sides.items():
+                    write_text_atomic(under(final.parent, name), text)
+            failed.unlink(missing_ok=True)  # a later good run: the old partial notebook is stale
+            result.html = str(final.relative_to(period.resolve()))
+            findings_file = under(final.parent, f"{review_name(job.notebook)}.findings.json")
+            write_text_atomic(findings_file, scrub(json.dumps(findings_document(result, period.name), indent=2,
+                                                              default=float), secrets))
+            result.findings_file = str(findings_file.relative_to(period.resolve()))
             run_id = (st.get("outputs") or {}).get("mlflow_run_id")
             if run_id:
-                problem = _attach_to_mlflow(job.parameters.get("source", "auto"), run_id, final)
+                problem = _attach_to_mlflow(job.parameters.get("source", "auto"), run_id, final, job.timeouts)
                 if problem:
                     result.problems.append(problem)
-    if result.status == "failed" and out_nb.exists():
-        leaked = leaked or any(s in out_nb.read_text(errors="replace") for s in secrets_from_env())
-        if leaked:
-            result.problems.append("the partial notebook is withheld too: it holds the password")
-        else:
-            failed = period / "failed" / job.model / f"{job.notebook}.ipynb"
-            failed.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(out_nb, failed)
-            result.ipynb = str(failed.relative_to(period))
+    if result.status == "failed":
+        _keep_partial(out_nb, failed, period, result, secrets)
 
 
-def _attach_to_mlflow(source: str, run_id: str, html_file: Path) -> str:
+def _keep_partial(out_nb: Path, failed: Path, period: Path, result: JobResult, secrets: list[str]) -> None:
+    """Keep the partly executed notebook under failed/ (scrubbed), unless it is empty or unreadable."""
+    try:
+        text = out_nb.read_text(encoding="utf-8") if out_nb.exists() else ""
+        kept = scrub_notebook(text, secrets) if text.strip() else ""
+    except (OSError, ValueError):
+        kept = ""
+    if not kept:
+        failed.unlink(missing_ok=True)  # never link an older run's notebook as this run's
+        result.problems.append("no partial notebook: papermill wrote none (or an empty one)")
+        return
+    if leaks(kept, secrets):
+        result.problems.append("the partial notebook is withheld: it still showed a password after redaction")
+        return
+    write_text_atomic(failed, kept)
+    result.ipynb = str(failed.relative_to(period.resolve()))
+
+
+def _attach_to_mlflow(source: str, run_id: str, html_file: Path, timeouts: dict | None = None) -> str:
     """Attach the exported report to the MLflow run the notebook logged; a problem text, or ''."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
     from workbench import results_log
     from workbench.context import resolve_connections
     from workbench.errors import WorkbenchError
 
+    uri = ""
     try:
-        uri = resolve_connections(source).mlflow_uri
+        uri = resolve_connections(source).mlflow_uri or ""
         if uri:
-            results_log.attach_report(MlflowClient(uri), run_id, html_file)
+            results_log.attach_report_to(uri, run_id, html_file, config.TimeoutParams(**(timeouts or {})))
         return ""
-    except (WorkbenchError, MlflowException, OSError) as exc:
-        return f"attaching the report to MLflow run {run_id} failed: {type(exc).__name__}"
+    except (WorkbenchError, OSError) as exc:
+        return f"attaching the report to MLflow run {run_id} failed: {exc}"
 
 
 def findings_document(result: JobResult, period: str) -> dict:
@@ -234,79 +348,132 @@ class ReportRun:
 
     @property
     def ok(self) -> bool:
-        return all(r.status == "ok" for r in self.results)
+        """Every report complete; a review skipped because its source is not configured is not an error."""
+        return all(r.status in ("ok", "skipped") for r in self.results)
+
+
+def resolve_parameter(value: str):
+    """A `-p NAME=VALUE` value typed the way papermill's own CLI types it: True/False/None, int,
+    float, else the text."""
+    from papermill.cli import _resolve_type
+
+    return _resolve_type(value)
+
+
+def _notebooks_dir(files: config.ParamsFiles) -> Path:
+    """The notebooks beside the params folder, else the ones shipped with this checkout."""
+    beside = files.project / "notebooks"
+    return beside if beside.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto", models: list[str] | None = None,
          notebooks_dir: Path | None = None, extra: dict | None = None,
-         reviews: list[str] | None = None) -> tuple[config.Window, list[Job]]:
+         reviews: list[str] | None = None, partial: bool = False, connections: config.Connections | None = None,
+         now: "dt.datetime | None" = None) -> tuple[config.Window, list[Job]]:
     """Validate everything and list the jobs, before anything runs.
 
-    `reviews` (names such as "drift", see `review_name`) runs only those of the configured notebooks.
+    `params_path` is the params folder or its weekly file; every params file is resolved once here and
+    the notebooks get the absolute folder (`params_dir`). `reviews` (names such as "drift", see
+    `review_name`) runs only those of the configured notebooks. `extra` (`-p`) goes to the notebooks
+    that declare each name. With `connections`, a review whose source is not configured is planned as
+    skipped (`Job.skip`), not run.
     """
-    weekly = config.load_weekly(params_path)
+    from workbench.sources.connections import missing_for, not_configured
+
+    files = config.params_files(params_path)
+    weekly = config.load_weekly(files.weekly)
     known = [review_name(nb) for nb in weekly.notebooks]
     for r in reviews or []:
         if r not in known:
-            raise ConfigError(f"unknown review {r!r}; {params_path} configures: {', '.join(known)}")
-    window = config.resolve_window(week)
-    root = config.project_root(params_path.resolve().parent)
-    nb_dir = notebooks_dir or root / "notebooks"
+            raise ConfigError(f"unknown review {r!r}; {files.weekly} configures: {', '.join(known)}")
+    owned = sorted(set(extra or {}) & set(RUNNER_PARAMS))
+    if owned:
+        raise ConfigError(f"-p {', '.join(owned)}: set by the runner, not with -p "
+                          "(use --week, --model, --source, --params, --out, --partial)")
+    window = config.resolve_window(week, now, partial)
+    nb_dir = notebooks_dir or _notebooks_dir(files)
     names = [m.name for m in weekly.models]
     for m in models or []:
         weekly.model(m)
     chosen = models or names
-    jobs = []
-    period_dir = out_dir / window.label
-    for nb in weekly.notebooks:
-        if reviews and review_name(nb) not in reviews:
-            continue
+    params_dir = str(files.directory if files.weekly.name == config.PARAMS_FILES["weekly"] else files.weekly)
+    base = {"week": window.label, "source": source, "params_dir": params_dir}
+    if window.partial:
+        base["data_until"] = window.end.isoformat()
+    selected = [nb for nb in weekly.notebooks if not reviews or review_name(nb) in reviews]
+    declared_by: dict[str, set[str]] = {}
+    for nb in selected:
         path = nb_dir / f"{nb}.ipynb"
         if not path.is_file():
-            raise ConfigError(f"{params_path}: notebooks: {nb!r} not found in {nb_dir}")
-        declared = declared_parameters(path)
-        base = {"week": window.label, "source": source,
-                "params_file": str(params_path.resolve().relative_to(root)) if params_path.resolve().is_relative_to(root)
-                else str(params_path.resolve())}
-        given = {**base, **(extra or {})}
-        unknown = sorted(set(given) - declared)
-        if unknown:
-            raise ConfigError(f"parameter(s) {', '.join(unknown)} not declared by {path.name}; "
-                              f"it declares: {', '.join(sorted(declared))}")
+            raise ConfigError(f"{files.weekly}: notebooks: {nb!r} not found in {nb_dir}")
+        declared_by[nb] = declared_parameters(path)
+    for name in extra or {}:
+        if not any(name in d for d in declared_by.values()):
+            raise ConfigError(f"-p {name}: no notebook of this run declares it "
+                              f"({', '.join(f'{nb}.ipynb' for nb in selected)})")
+    jobs = []
+    period_dir = out_dir / window.label
+    for nb in selected:
+        path, declared = nb_dir / f"{nb}.ipynb", declared_by[nb]
+        missing = sorted(set(base) - declared)
+        if missing:
+            raise ConfigError(f"{path.name} does not declare the runner's parameter(s) {', '.join(missing)} "
+                              f"in its parameters cell; it declares: {', '.join(sorted(declared))}")
+        given = {**base, **{k: v for k, v in (extra or {}).items() if k in declared}}
+        lacking = missing_for(review_name(nb), connections) if connections is not None else []
+        skip = "; ".join(not_configured(s) for s in lacking)
         for m in chosen:
             jobs.append(Job(nb, m, str(path), {**given, "model": m}, str(period_dir), str(nb_dir),
-                            "output_dir" in declared))
+                            "output_dir" in declared, skip=skip))
     return window, jobs
 
 
 def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
         models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
-        extra: dict | None = None, reviews: list[str] | None = None, index: bool = True) -> ReportRun:
+        extra: dict | None = None, reviews: list[str] | None = None, index: bool = True,
+        partial: bool = False, check: bool = True) -> ReportRun:
     """Execute and export every (notebook × model), then write the indexes.
 
     `reviews` limits the run to those reviews; `index=False` leaves the index pages alone (a
     scheduler running one model and review per task writes them once at the end, `write_indexes`).
+    `partial` allows the current, unfinished week (data until now). With `check`, the checks of
+    `workbench check` run first and an error stops the run before any notebook starts.
     """
-    from workbench.context import resolve_connections
+    from workbench.sources.connections import resolve_connections
 
     params_path, out = Path(params_path), Path(out_dir).resolve()
-    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews)
-    resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
+    conns = resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
+    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns)
+    if check:
+        from workbench import check as checks
+
+        result = checks.run_checks(params_path, conns, models, {review_name(j.notebook) for j in job_list if not j.skip})
+        if not result.ok:
+            raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
     period_dir = out / window.label
     period_dir.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir))  # one per run: runs never share it
+    timeouts = config.load_weekly(config.params_files(params_path).weekly).timeouts.model_dump()
     for j in job_list:
-        j.work_dir = str(work_dir)
-    log.info("running %d notebooks for %s", len(job_list), window.label, extra={"period": window.label})
-    results = []
-    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for r in pool.map(_run_job, job_list):
-            log.info("%s for %s: %s", r.notebook, r.model, r.status,
-                     extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
-            for p in r.problems:
-                log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
-            results.append(r)
-    shutil.rmtree(work_dir, ignore_errors=True)
+        j.work_dir, j.timeouts = str(work_dir), timeouts
+    to_run = [j for j in job_list if not j.skip]
+    log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
+    results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
+    for r in results:
+        log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
+                 extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
+    try:
+        with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for r in pool.map(_run_job, to_run):
+                log.info("%s for %s: %s", r.notebook, r.model, r.status,
+                         extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
+                for p in r.problems:
+                    log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
+                results.append(r)
+    finally:  # interrupted or not, no .work-* folder is left behind
+        shutil.rmtree(work_dir, ignore_errors=True)
+    for r in results:
+        r.partial = window.partial_note
     report = ReportRun(window.label, period_dir, results)  # its exit status: this run's jobs only
     with _status_lock(period_dir):  # parallel runs of one period (e.g. scheduler tasks) each add their results
         write_status(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)))
@@ -350,9 +517,7 @@ def _merge_previous(period_dir: Path, results: list[JobResult]) -> list[JobResul
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
 
 
 _STYLE = """<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
@@ -392,7 +557,7 @@ def write_period_index(run_: ReportRun, window: config.Window) -> Path:
                 links.append(f'<a href="{e(prev)}">last good report</a>')
         if r.ipynb:
             links.append(f'<a href="{e(r.ipynb)}">partial notebook</a>')
-        note = "; ".join(r.problems) or "complete"
+        note = "; ".join(([r.partial] if r.partial else []) + r.problems) or "complete"
         rows.append(f"<tr><td>{e(r.model)}</td><td>{e(r.notebook)}</td><td class='{e(r.status)}'>{e(r.status)}</td>"
                     f"<td>{' · '.join(links)}</td><td>{e(note)}</td></tr>")
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -400,7 +565,8 @@ def write_period_index(run_: ReportRun, window: config.Window) -> Path:
             f"</head><body><h1>Weekly review {e(run_.period)}</h1>"
             f"<p>{window.start:%Y-%m-%d} to {window.end:%Y-%m-%d} (UTC) · generated {generated} · "
             f"<a href='../index.html'>all periods</a></p>"
-            "<table><tr><th>model</th><th>review</th><th>status</th><th>links</th><th>notes</th></tr>"
+            + "".join(sorted({f"<p><b>{e(r.partial)}</b></p>" for r in run_.results if r.partial}))
+            + "<table><tr><th>model</th><th>review</th><th>status</th><th>links</th><th>notes</th></tr>"
             + "".join(rows) + "</table></body></html>")
     path = run_.directory / "index.html"
     _write_atomic(path, page)

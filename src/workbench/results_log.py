@@ -58,3 +58,20 @@ def log_period(client, model: str, period: str, versions: list[str], metrics: di
 def attach_report(client, run_id: str, html: Path) -> None:
     """Attach the exported HTML report to the run (replacing the previous upload of the same name)."""
     client.log_artifact(run_id, str(html), "reports")
+
+
+def attach_report_to(tracking_uri: str, run_id: str, html: Path, timeouts=None) -> None:
+    """`attach_report` against an existing store, HTTP bounded by `timeouts` (config.TimeoutParams);
+    any failure is a SourceUnavailable saying "MLflow at <uri>: ..." with MLflow's own message."""
+    from workbench.config import TimeoutParams, redact
+    from workbench.errors import SourceUnavailable
+    from workbench.sources import model_registry
+
+    t = timeouts or TimeoutParams()
+    c = model_registry.client(tracking_uri, t.seconds("mlflow_request"), t.mlflow_retries)
+    try:
+        attach_report(c, run_id, html)
+    except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's
+        text = redact(str(exc).splitlines()[0] if str(exc) else "")
+        raise SourceUnavailable(f"MLflow at {redact(tracking_uri)}: attaching {html.name} to run {run_id}: "
+                                f"{type(exc).__name__}: {text}") from exc

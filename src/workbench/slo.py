@@ -132,7 +132,7 @@ def run(ctx) -> SLOReview:
     """SLO status, burn rates and burn alerts for the notebook's window (params/slos.yaml)."""
     from workbench import config
 
-    slos = config.load_slos(ctx.root / "params" / "slos.yaml")
+    slos = config.load_slos(ctx.params_path("slos"))
     st = status(ctx.prometheus, slos, ctx.window)
     step = config.parse_duration(ctx.params.infrastructure.scrape_interval)
     problems = [f"{r['objective']} ({r['window']}): {r['note']}" for _, r in st.iterrows() if r.get("note")]

@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -140,6 +141,8 @@ def test_prometheus_down_gives_an_incomplete_report_not_a_traceback(demo_stack, 
     params = tmp_path / "params" / "weekly.yaml"
     params.write_text("models:\n  - name: churn-predictor\n    type: classification\n"
                       "notebooks:\n  - 03-infrastructure-review\n")
+    for sibling in ("queries.yaml", "slos.yaml", "alerts.yaml"):  # the run reads its own params folder only
+        shutil.copyfile(config.project_root() / "params" / sibling, tmp_path / "params" / sibling)
     run = report.run(params, out_dir=tmp_path / "reports", notebooks_dir=config.project_root() / "notebooks")
     r = run.results[0]
     assert r.status == "incomplete" and not run.ok

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.integration
 PARAMS = '''model = "m1"
 week = ""
 source = "auto"
-params_file = "params/weekly.yaml"
+params_dir = "../params"
+data_until = ""
 status_file = ""'''
 
 FINISH_OK = '''import json
@@ -123,7 +124,7 @@ def test_password_in_output_is_never_published(project):
 
 def test_unknown_parameter_is_rejected_before_anything_runs(project):
     root, write = project
-    with pytest.raises(ConfigError, match="colour not declared by ok.ipynb"):
+    with pytest.raises(ConfigError, match=r"-p colour: no notebook of this run declares it \(ok.ipynb\)"):
         report.run(write(["ok"]), week="2026-W47", out_dir=root / "reports", extra={"colour": "red"})
     assert not (root / "reports").exists()
 
@@ -214,3 +215,93 @@ def test_reviews_subset_and_deferred_indexes(project):
     index = (out / "2026-W47" / "index.html").read_text()
     assert "m1/01-drift-review.html" in index and "m2/01-drift-review.html" in index
     assert "02-performance-review" not in index
+
+
+TYPED = '''import json
+if status_file:
+    open(status_file, "w").write(json.dumps({"complete": True, "problems": [],
+        "headline": {"sample": evidently_sample, "is_int": isinstance(evidently_sample, int)}}))'''
+
+
+def test_p_values_are_typed_and_go_only_to_the_notebooks_that_declare_them(project):
+    from workbench import cli
+
+    root, write = project
+    nb = _notebook([TYPED])
+    nb.cells[1].source += "\nevidently_sample = 20000"
+    nbformat.write(nb, root / "notebooks" / "01-drift-review.ipynb")
+    nbformat.write(_notebook([FINISH_OK]), root / "notebooks" / "02-performance-review.ipynb")
+    extra = cli._params(["evidently_sample=0"])
+    assert extra == {"evidently_sample": 0} and isinstance(extra["evidently_sample"], int)
+    run = report.run(write(["01-drift-review", "02-performance-review"]), week="2026-W47", out_dir=root / "reports",
+                     extra=extra, check=False)
+    by = {r.review: r for r in run.results}
+    assert run.ok and by["drift"].headline == {"sample": 0, "is_int": True}  # int 0, not the string "0"
+    assert by["performance"].status == "ok"  # it does not declare evidently_sample and still ran
+
+
+@pytest.mark.parametrize("owned", ["week=2026-W45", "model=m2", "params_dir=/tmp", "status_file=x", "output_dir=/tmp"])
+def test_runner_owned_parameters_cannot_be_set_with_p(project, owned):
+    from workbench import cli
+
+    root, write = project
+    good = root / "reports" / "2026-W47" / "m1" / "ok.html"
+    good.parent.mkdir(parents=True)
+    good.write_text("the good W47 report")
+    with pytest.raises(ConfigError, match=f"-p {owned.split('=')[0]}: set by the runner"):
+        report.run(write(["ok"]), week="2026-W47", out_dir=root / "reports", extra=cli._params([owned]))
+    assert good.read_text() == "the good W47 report"
+    assert not (root / "reports" / "2026-W45").exists()
+
+
+def test_a_review_whose_source_is_not_configured_is_skipped_not_failed(project, monkeypatch):
+    root, write = project
+    monkeypatch.delenv("WORKBENCH_PROMETHEUS_URL")  # the database alone is a valid configuration
+    for nb in ("01-drift-review", "03-infrastructure-review"):
+        nbformat.write(_notebook([FINISH_OK]), root / "notebooks" / f"{nb}.ipynb")
+    run = report.run(write(["01-drift-review", "03-infrastructure-review"]), week="2026-W47",
+                     out_dir=root / "reports", check=False)
+    by = {r.review: r for r in run.results}
+    assert by["drift"].status == "ok"
+    assert by["infrastructure"].status == "skipped" and "WORKBENCH_PROMETHEUS_URL" in by["infrastructure"].problems[0]
+    assert run.ok  # not an error: exit 0
+    st = json.loads((root / "reports" / "2026-W47" / "status.json").read_text())
+    skipped = [r for r in st["results"] if r["status"] == "skipped"]
+    assert len(skipped) == 1 and "Prometheus is not configured" in skipped[0]["problems"][0]
+    index = (root / "reports" / "2026-W47" / "index.html").read_text()
+    assert "skipped" in index and "Prometheus is not configured" in index
+    assert not (root / "reports" / "2026-W47" / "m1" / "03-infrastructure-review.html").exists()
+
+
+def test_unfinished_week_needs_partial_and_a_future_week_is_refused(project):
+    import datetime as dt
+
+    root, write = project
+    p = write(["ok"])
+    wednesday = dt.datetime(2026, 11, 25, 14, 30, tzinfo=dt.timezone.utc)  # in 2026-W48
+    with pytest.raises(ConfigError, match="2026-W48 is not finished.*--partial"):
+        report.plan(p, "2026-W48", root / "reports", now=wednesday)
+    with pytest.raises(ConfigError, match="2026-W49 has not started"):
+        report.plan(p, "2026-W49", root / "reports", now=wednesday, partial=True)
+    window, jobs = report.plan(p, "2026-W48", root / "reports", now=wednesday, partial=True)
+    assert window.partial and window.end == dt.datetime(2026, 11, 25, 14, tzinfo=dt.timezone.utc)
+    assert window.partial_note == "partial: data until 2026-11-25 14:00 UTC"
+    assert jobs[0].parameters["data_until"] == "2026-11-25T14:00:00+00:00"
+    # week over week compares the same elapsed span of the previous week, not the whole week
+    prev = window.previous()
+    assert (prev.start, prev.end) == (dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc),
+                                      dt.datetime(2026, 11, 18, 14, tzinfo=dt.timezone.utc))
+    assert not (root / "reports").exists()
+
+
+def test_params_are_resolved_once_and_passed_as_an_absolute_folder(project, tmp_path_factory):
+    root, write = project
+    p = write(["ok"])
+    _, jobs = report.plan(p, "2026-W47", root / "reports")
+    assert jobs[0].parameters["params_dir"] == str((root / "params").resolve())
+    _, jobs = report.plan(root / "params", "2026-W47", root / "reports")  # the folder itself
+    assert jobs[0].parameters["params_dir"] == str((root / "params").resolve())
+    other = tmp_path_factory.mktemp("elsewhere") / "weekly-alt.yaml"
+    other.write_text(p.read_text())
+    _, jobs = report.plan(other, "2026-W47", root / "reports", notebooks_dir=root / "notebooks")
+    assert jobs[0].parameters["params_dir"] == str(other.resolve())

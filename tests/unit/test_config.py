@@ -90,8 +90,11 @@ def test_env_connections():
     assert config.env_connections({}) is None
     c = config.env_connections({config.ENV_PROMETHEUS: "http://p:9090", config.ENV_DATABASE: "sqlite:///x.db"})
     assert c.prometheus_url == "http://p:9090" and not c.demo
-    with pytest.raises(ConfigError, match=config.ENV_DATABASE):
-        config.env_connections({config.ENV_PROMETHEUS: "http://p:9090"})
+    # each source alone is a valid configuration: the reviews that need another are skipped
+    db_only = config.env_connections({config.ENV_DATABASE: "sqlite:///x.db"})
+    assert db_only.database_url == "sqlite:///x.db" and db_only.prometheus_url is None and not db_only.demo
+    prom_only = config.env_connections({config.ENV_PROMETHEUS: "http://p:9090"})
+    assert prom_only.database_url is None and prom_only.prometheus_url == "http://p:9090"
 
 
 def test_parse_duration():

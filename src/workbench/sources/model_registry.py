@@ -29,34 +29,101 @@ def load_reference_file(path: str | Path) -> pd.DataFrame:
     raise ConfigError(f"reference file {p}: use .parquet or .csv")
 
 
+# tables every MLflow store has; a SQLite file without them is not a store (MLflow would create and migrate one)
+_STORE_TABLES = {"experiments", "runs", "metrics", "registered_models", "model_versions", "alembic_version"}
+
+
+def bound_http(request_timeout: float = 30, max_retries: int = 2) -> None:
+    """Bound MLflow's HTTP client (its documented MLFLOW_HTTP_REQUEST_* settings, read per call):
+    without this an unreachable server costs minutes of retries per call."""
+    import os
+
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(max(1, int(request_timeout)))
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(int(max_retries))
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = "1"
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"] = "0"
+
+
+def check_store(tracking_uri: str) -> None:
+    """Refuse a local store MLflow would silently create or migrate: a SQLite file (or store folder)
+    that does not exist, an empty or foreign SQLite file, or a corrupt one; the error names the path."""
+    import sqlite3
+    from urllib.parse import unquote, urlsplit
+
+    shown = redact(tracking_uri)
+    if tracking_uri.startswith("sqlite:"):
+        path = unquote(tracking_uri.split(":///", 1)[1]) if ":///" in tracking_uri else ""
+        path = path.split("?", 1)[0]
+        if not path or path == ":memory:":
+            raise ConfigError(f"MLflow at {shown}: names no SQLite file")
+        if not Path(path).is_file():
+            raise SourceUnavailable(f"MLflow at {shown}: the SQLite store {path} does not exist "
+                                    "(workbench never creates an MLflow store: check MLFLOW_TRACKING_URI)")
+        try:
+            con = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            kind = "locked" if "locked" in str(exc) else "corrupt or not a database"
+            raise SourceUnavailable(f"MLflow at {shown}: the SQLite store {path} is {kind}: {exc}") from exc
+        if not _STORE_TABLES <= tables:
+            raise SourceUnavailable(f"MLflow at {shown}: {path} is not an MLflow store (tables missing: "
+                                    f"{', '.join(sorted(_STORE_TABLES - tables))}); workbench never creates or "
+                                    "migrates one (run `mlflow db upgrade` yourself if it should be one)")
+    elif tracking_uri.startswith("file:") or "://" not in tracking_uri:
+        path = unquote(urlsplit(tracking_uri).path) if tracking_uri.startswith("file:") else tracking_uri
+        if not Path(path).is_dir():
+            raise SourceUnavailable(f"MLflow at {shown}: the store folder {path} does not exist "
+                                    "(workbench never creates an MLflow store: check MLFLOW_TRACKING_URI)")
+
+
+def mlflow_error(tracking_uri: str, what: str, exc: BaseException) -> SourceUnavailable:
+    """`exc` as "MLflow at <redacted uri>: <what>: <class>: <MLflow's own first line>"."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    shown = redact(tracking_uri)
+    return SourceUnavailable(f"MLflow at {shown}: {what}: {type(exc).__name__}: "
+                             f"{redact(text.replace(tracking_uri, shown))}")
+
+
+def client(tracking_uri: str, request_timeout: float = 30, max_retries: int = 2):
+    """An MlflowClient for an existing store, its HTTP calls bounded."""
+    from mlflow.tracking import MlflowClient
+
+    bound_http(request_timeout, max_retries)
+    check_store(tracking_uri)
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
 @dataclass
 class ModelRegistry:
     """Reads registered model versions from an MLflow tracking server or store."""
 
     tracking_uri: str = field(repr=False)
+    request_timeout: float = 30
+    max_retries: int = 2
 
     def __post_init__(self) -> None:
-        from mlflow.tracking import MlflowClient
-
-        self.client = MlflowClient(tracking_uri=self.tracking_uri)
+        self.client = client(self.tracking_uri, self.request_timeout, self.max_retries)
 
     @property
     def display_uri(self) -> str:
         return redact(self.tracking_uri)
 
+    def error(self, what: str, exc: Exception) -> SourceUnavailable:
+        """`exc` as "MLflow at <redacted uri>: <what>: <class>: <MLflow's message>"."""
+        return self._fail(what, exc)
+
     def _fail(self, what: str, exc: Exception) -> SourceUnavailable:
-        text = str(exc).splitlines()[0] if str(exc) else ""
-        text = redact(text.replace(self.tracking_uri, self.display_uri))
-        return SourceUnavailable(f"MLflow at {self.display_uri}: {what}: {type(exc).__name__}: {text}")
+        return mlflow_error(self.tracking_uri, what, exc)
 
     def versions(self, model: str) -> dict[str, str]:
         """model_version tag (e.g. '1.2.0') -> run id, for every registered version of `model`."""
-        from mlflow.exceptions import MlflowException
-
         name = model.replace("'", "\\'")
         try:
             found = self.client.search_model_versions(f"name='{name}'")
-        except MlflowException as exc:
+        except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's
             raise self._fail(f"listing versions of {model!r}", exc) from exc
         return {mv.tags.get("model_version", str(mv.version)): mv.run_id for mv in found}
 
@@ -71,38 +138,32 @@ class ModelRegistry:
         import os
 
         import mlflow
-        from mlflow.exceptions import MlflowException
-
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         try:
             return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=dst,
                                                             tracking_uri=self.tracking_uri))
-        except (MlflowException, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's
             raise self._fail(f"downloading {artifact} of run {run_id}", exc) from exc
 
     def read_artifact(self, run_id: str, artifact: str) -> bytes | None:
         """The bytes of one run artifact, or None when the run has no such artifact."""
-        from mlflow.exceptions import MlflowException
-
         parent = artifact.rsplit("/", 1)[0] if "/" in artifact else ""
         try:
             names = {f.path for f in self.client.list_artifacts(run_id, parent or None)}
-        except (MlflowException, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's
             raise self._fail(f"listing artifacts of run {run_id}", exc) from exc
         if artifact not in names:
             return None
         with tempfile.TemporaryDirectory() as tmp:
             return self._download(run_id, artifact, tmp).read_bytes()
 
-    def write_artifact(self, run_id: str, path: Path, artifact_dir: str) -> bool:
-        """Attach a file to a run; False (not an error) when the store refuses it."""
-        from mlflow.exceptions import MlflowException
-
+    def write_artifact(self, run_id: str, path: Path, artifact_dir: str) -> str:
+        """Attach a file to a run; '' when done, else why the store refused it (not an error)."""
         try:
             self.client.log_artifact(run_id, str(path), artifact_dir)
-            return True
-        except (MlflowException, OSError):
-            return False
+            return ""
+        except Exception as exc:  # noqa: BLE001 - any store error is a reason to report, not a crash
+            return str(self._fail(f"attaching {Path(path).name} to run {run_id}", exc))
 
     def reference(self, model: str, version: str) -> pd.DataFrame:
         """The reference (training) data logged with the model version."""
@@ -111,12 +172,10 @@ class ModelRegistry:
 
     def training_metrics(self, model: str, version: str) -> dict[str, float]:
         """Metrics logged by the version's training run (the performance baseline)."""
-        from mlflow.exceptions import MlflowException
-
         run_id = self.run_id(model, version)
         try:
             return dict(self.client.get_run(run_id).data.metrics)
-        except MlflowException as exc:
+        except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's
             raise self._fail(f"reading run {run_id}", exc) from exc
 
     def feature_importances(self, model: str, version: str) -> pd.Series:

@@ -1,6 +1,6 @@
 """Read Prometheus (or anything speaking its HTTP API) into tidy DataFrames.
 
-One wrapper over prometheus-api-client: range queries are split so no request asks for more
+One requests session over Prometheus' documented HTTP API: range queries are split so no request asks for more
 than Prometheus' 11,000 points per series, requests time out, errors name the query and the
 server (never its credentials), and "NaN"/"+Inf" values parse as floats.
 """
@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import requests
-from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from workbench.config import redact
@@ -69,8 +68,8 @@ class PrometheusSource:
     Requests go to the documented /api/v1/query and /api/v1/query_range endpoints (so Thanos, Mimir
     and VictoriaMetrics work too) over one session: bounded timeouts, retries only on 502/503/504
     and connection errors, never on a 4xx; the server's error text and warnings are kept.
-    prometheus-api-client is used for the health check; its query methods drop warnings and error
-    bodies, which a report must show.
+    (prometheus-api-client is not used: its query methods drop warnings and error bodies, which a
+    report must show, and this session already gives timeouts, retries and auth.)
     """
 
     url: str = field(repr=False)
@@ -87,7 +86,6 @@ class PrometheusSource:
         self._session = requests.Session()
         self._session.mount("http://", HTTPAdapter(max_retries=retry))
         self._session.mount("https://", HTTPAdapter(max_retries=retry))
-        self._client = PrometheusConnect(url=self.url, disable_ssl=False, retry=retry, timeout=self.timeout)
 
     @property
     def display_url(self) -> str:
@@ -151,12 +149,14 @@ class PrometheusSource:
         keys = [c for c in df.columns if c != "value"]
         return df.drop_duplicates(subset=keys, keep="first").sort_values(keys, ignore_index=True)
 
-    def healthy(self) -> bool:
-        """True when the server answers within the timeout."""
+    def check_healthy(self) -> None:
+        """Raise SourceUnavailable unless /-/healthy answers 200 within the timeout (no retries)."""
         try:
-            return bool(self._client.check_prometheus_connection())
-        except requests.RequestException:
-            return False
+            r = requests.get(f"{self.url}/-/healthy", timeout=self.timeout)
+            r.raise_for_status()
+        except requests.RequestException as exc:
+            raise SourceUnavailable(f"Prometheus at {self.display_url}: {type(exc).__name__}: "
+                                    f"{redact(str(exc).replace(self.url, self.display_url))[:300]}") from exc
 
 
 def step_for(window_seconds: float, scrape_interval_s: float, target_points: int = 2000) -> float:

@@ -16,7 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from workbench.config import StoreParams, Window, redact
+from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
 
 STANDARD = {
@@ -27,20 +27,46 @@ STANDARD = {
 TIME_COLUMNS = ("timestamp", "outcome_timestamp")
 
 
-def read_only_engine(url: str) -> sa.Engine:
-    """An engine that cannot write: SQLite opened mode=ro, PostgreSQL with read-only transactions."""
+def read_only_engine(url: str, timeouts: TimeoutParams | None = None) -> sa.Engine:
+    """An engine that cannot write and cannot hang: SQLite opened mode=ro with a busy timeout,
+    PostgreSQL with read-only transactions, statement_timeout and lock_timeout on every session."""
+    t = timeouts or TimeoutParams()
+    stmt_ms, lock_ms = int(t.seconds("database_statement") * 1000), int(t.seconds("database_lock") * 1000)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         path = u.database or ""
         if not path or path == ":memory:":
             raise ConfigError("the prediction DB URL names no SQLite file")
-        return sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+        return sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true",
+                                connect_args={"timeout": t.seconds("database_lock")})
     if u.get_backend_name() == "postgresql":
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
-        return sa.create_engine(u, connect_args={"options": "-c default_transaction_read_only=on -c timezone=UTC",
-                                                 "connect_timeout": 10}, pool_pre_ping=True)
+        options = (f"-c default_transaction_read_only=on -c timezone=UTC -c statement_timeout={stmt_ms} "
+                   f"-c lock_timeout={lock_ms}")
+        return sa.create_engine(u, connect_args={"options": options,
+                                                 "connect_timeout": max(1, int(t.seconds("database_connect")))},
+                                pool_pre_ping=True)
     return sa.create_engine(u, pool_pre_ping=True)
+
+
+def describe_error(exc: BaseException, timeouts: TimeoutParams | None = None) -> str:
+    """A database error in words, keeping the driver's message ("no such table: x"), and naming a
+    timeout, a lock or a corrupt file for what it is (not "unreachable")."""
+    t = timeouts or TimeoutParams()
+    orig = getattr(exc, "orig", None) or exc
+    text = (str(orig).strip().splitlines() or [""])[0]
+    low = text.lower()
+    if "statement timeout" in low:
+        return (f"the query ran longer than timeouts.database_statement ({t.database_statement}) and was "
+                f"cancelled: {text}")
+    if "lock timeout" in low:
+        return f"a lock held by another session was not released within timeouts.database_lock ({t.database_lock}): {text}"
+    if "database is locked" in low:
+        return f"the SQLite file is locked by another process (waited {t.database_lock}): {text}"
+    if "malformed" in low or "not a database" in low:
+        return f"the SQLite file is corrupt: {text}"
+    return f"{type(orig).__name__}: {text}"
 
 
 def _utc_series(s: pd.Series) -> pd.Series:
@@ -56,9 +82,10 @@ class PredictionStore:
 
     url: str = field(repr=False)
     params: StoreParams = field(default_factory=StoreParams)
+    timeouts: TimeoutParams = field(default_factory=TimeoutParams)
 
     def __post_init__(self) -> None:
-        self.engine = read_only_engine(self.url)
+        self.engine = read_only_engine(self.url, self.timeouts)
         self._table: sa.Table | None = None
 
     @property
@@ -77,8 +104,7 @@ class PredictionStore:
         except sa.exc.NoSuchTableError:
             raise ConfigError(f"store.table: table {self.params.table!r} not found in the {self._where()}") from None
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceUnavailable(f"{self._where()} is unreachable: {type(exc).__name__}: "
-                                    f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}") from exc
+            raise self._error("reading the table's columns", exc) from exc
         real = list(t.c.keys())
         mapping = self.params.columns.model_dump()
         missing = [f"store.columns.{k}={v!r}" for k, v in mapping.items() if v is not None and v not in real]
@@ -111,11 +137,18 @@ class PredictionStore:
         mapped = {v for v in self.params.columns.model_dump().values() if v}
         return [c for c in t.c.keys() if c not in mapped]
 
+    def _error(self, what: str, exc: BaseException) -> SourceUnavailable:
+        """A database error naming the DB (redacted), what was asked, and the driver's own message."""
+        return SourceUnavailable(redact(f"{self._where()}: {what} failed: {describe_error(exc, self.timeouts)}"))
+
     def _connect(self):
         try:
             return self.engine.connect()
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceUnavailable(f"{self._where()} is unreachable: {type(exc).__name__}") from exc
+            text = describe_error(exc, self.timeouts)
+            if "locked" in text or "corrupt" in text:
+                raise SourceUnavailable(redact(f"{self._where()}: {text}")) from exc
+            raise SourceUnavailable(redact(f"{self._where()} is unreachable: {text}")) from exc
 
     def _all(self, stmt, what: str) -> list:
         """Run one query; a database error becomes SourceUnavailable naming what was asked."""
@@ -123,7 +156,7 @@ class PredictionStore:
             with self._connect() as conn:
                 return conn.execute(stmt).all()
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceUnavailable(f"{self._where()}: {what} failed: {type(exc).__name__}") from exc
+            raise self._error(f"{what}", exc) from exc
 
     def _window_filter(self, model: str, window: Window):
         ts = self._col("timestamp")
@@ -156,7 +189,7 @@ class PredictionStore:
             with self._connect() as conn:
                 df = pd.read_sql(stmt, conn)
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceUnavailable(f"{self._where()}: reading {model!r} failed: {type(exc).__name__}") from exc
+            raise self._error(f"reading {model!r}", exc) from exc
         if json_layout and features:
             parsed = pd.json_normalize([json.loads(x) if isinstance(x, str) else (x or {}) for x in df.pop("__features")])
             for f in features:
@@ -240,7 +273,7 @@ class PredictionStore:
                 for rows in result.partitions(chunk):
                     parts.append(np.array([r[0] for r in rows], dtype=float))
         except sa.exc.SQLAlchemyError as exc:
-            raise SourceUnavailable(f"{self._where()}: reading {feature!r} failed: {type(exc).__name__}") from exc
+            raise self._error(f"reading {feature!r}", exc) from exc
         return np.concatenate(parts) if parts else np.array([], dtype=float)
 
     def count(self, model: str, window: Window) -> int:

@@ -1,0 +1,374 @@
+"""`workbench check`: validate everything a run needs before anything runs (in the spirit of `dbt debug`).
+
+One line per item, each with what to fix: every params file, the sources that are configured (and
+which reviews a missing one skips), the prediction table and each mapped column, the JSON feature
+keys, each model's reference (loads, same features, same types, category codes that match the
+store's), Prometheus (reachable, the catalog's metrics present for the model) and MLflow
+(reachable, the model's versions found). `workbench report` runs the same checks first and refuses
+to start on an error; warnings never block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from workbench import config
+from workbench.errors import WorkbenchError
+
+OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
+_MARK = {OK: "[ok]  ", WARNING: "[warn]", ERROR: "[FAIL]", SKIPPED: "[skip]"}
+
+
+@dataclass
+class Item:
+    """One checklist line: what was checked, its status, and the fix when it is not ok."""
+
+    what: str
+    status: str
+    detail: str = ""
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"{_MARK[self.status]} {self.what}"
+        if self.detail:
+            text += f": {self.detail}"
+        if self.fix and self.status in (ERROR, WARNING):
+            text += f"\n         fix: {self.fix}"
+        return text
+
+
+@dataclass
+class CheckResult:
+    items: list[Item] = field(default_factory=list)
+
+    def add(self, what: str, status: str, detail: str = "", fix: str = "") -> Item:
+        item = Item(what, status, config.redact(detail), fix)
+        self.items.append(item)
+        return item
+
+    @property
+    def ok(self) -> bool:
+        """No errors (warnings and skipped items do not block)."""
+        return not any(i.status == ERROR for i in self.items)
+
+    def errors_text(self) -> str:
+        return "\n".join(i.line() for i in self.items if i.status == ERROR)
+
+    def text(self) -> str:
+        return "\n".join(i.line() for i in self.items)
+
+
+def canonical_category(value: object) -> str:
+    """A category's comparable form: 1, 1.0 and "1" are the same category; text is kept as is."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value).strip()
+    return str(int(f)) if f.is_integer() else repr(f)
+
+
+def _guard(result: CheckResult, what: str, fix: str, fn: Callable, severity: str = ERROR):
+    """Run one check; a WorkbenchError (or any error of a source) becomes one failed line."""
+    try:
+        return fn()
+    except WorkbenchError as exc:
+        result.add(what, severity, str(exc), fix)
+    except Exception as exc:  # noqa: BLE001 - a check must report, never crash
+        result.add(what, severity, f"{type(exc).__name__}: {exc}", fix)
+    return None
+
+
+def catalog_metrics(catalog: config.QueryCatalog) -> dict[str, str]:
+    """Metric names the query catalog selects -> a selector for them with $model filled in later."""
+    found: dict[str, str] = {}
+    for spec in [*catalog.summary.values(), *catalog.panels.values()]:
+        for m in re.finditer(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?\s*\[?", spec.promql):
+            name, labels = m.group(1), m.group(2) or ""
+            if not (labels or spec.promql[m.end(1):].lstrip().startswith("[")):
+                continue
+            if name in found:
+                continue
+            # keep only a model filter: other labels (endpoints, status) differ between teams' queries
+            model_filter = re.search(r'(model(?:_name)?)\s*=\s*"\$model"', labels)
+            found[name] = f'{name}{{{model_filter.group(1)}="$model"}}' if model_filter else name
+    return found
+
+
+def run_checks(params_path: str | Path, connections: config.Connections | None = None,
+               models: list[str] | None = None, reviews: set[str] | None = None,
+               unreachable: str = WARNING, now: dt.datetime | None = None) -> CheckResult:
+    """Every check for the params at `params_path` and the configured sources.
+
+    `reviews` (default: those the weekly file configures) limits the source checks to what those
+    reviews need. A source that cannot be reached is `unreachable` (a warning for `workbench report`,
+    whose review then says what failed; an error for `workbench check`).
+    """
+    from workbench.sources.connections import NEEDS, configured, not_configured
+
+    res = CheckResult()
+    try:
+        files = config.params_files(params_path)
+    except WorkbenchError as exc:
+        res.add("params folder", ERROR, str(exc), "pass --params DIR (holding weekly.yaml) or the weekly file")
+        return res
+    res.add("params folder", OK, str(files.directory))
+    weekly = _guard(res, f"params {files.weekly.name}", "edit the key named above",
+                    lambda: config.load_weekly(files.weekly))
+    if weekly is None:
+        return res
+    res.add(f"params {files.weekly.name}", OK, f"{len(weekly.models)} model(s)")
+    from workbench.report import review_name
+
+    names = models or [m.name for m in weekly.models]
+    if connections is None:
+        from workbench.sources.connections import resolve_connections
+
+        connections = _guard(res, "sources", "set WORKBENCH_DATABASE_URL / WORKBENCH_PROMETHEUS_URL "
+                             "(or start the demo: workbench demo up)", resolve_connections)
+        if connections is None:
+            return res
+    configured_reviews = {review_name(nb) for nb in weekly.notebooks}
+    runnable = {r for r in configured_reviews if all(configured(connections, x) for x in NEEDS.get(r, ()))}
+    selected = reviews if reviews is not None else runnable
+    loaders = {"monitoring": config.load_monitoring, "queries": config.load_queries,
+               "slos": config.load_slos, "alerts": config.load_alert_rules}
+    needed_by = {"monitoring": "drift", "queries": "infrastructure", "slos": "infrastructure",
+                 "alerts": "infrastructure"}
+    loaded: dict[str, object] = {}
+    for kind, load in loaders.items():
+        path = files.path(kind)
+        if not path.is_file():
+            status = ERROR if needed_by[kind] in selected else SKIPPED
+            res.add(f"params {path.name}", status, "not found",
+                    f"create {path} (`workbench init` writes one) or leave the {needed_by[kind]} review out")
+            continue
+        value = _guard(res, f"params {path.name}", "edit the key named above", lambda p=path, f=load: f(p))
+        if value is not None:
+            loaded[kind] = value
+            res.add(f"params {path.name}", OK)
+    if files.path("baselines").is_file():
+        if _guard(res, "params baselines.yaml", "edit the key named above",
+                  lambda: config.load_baselines(files.path("baselines"))) is not None:
+            res.add("params baselines.yaml", OK)
+
+    for source in ("database", "prometheus", "mlflow"):
+        users = sorted(r for r in configured_reviews if source in NEEDS.get(r, ()))
+        if configured(connections, source):
+            res.add(f"source {source}", OK, "configured" + (" (demo stack)" if connections.demo else ""))
+        elif users:
+            res.add(f"source {source}", SKIPPED, f"{not_configured(source)}: the {', '.join(users)} review(s) "
+                    "will be skipped", f"set {config.SOURCE_ENV[source]} to run them")
+        else:
+            res.add(f"source {source}", SKIPPED, not_configured(source))
+
+    store = None
+    if configured(connections, "database") and selected & {"drift", "performance"}:
+        store = _check_store(res, weekly, names, connections, unreachable)
+    monitoring = loaded.get("monitoring")
+    if "drift" in selected:
+        for name in names:
+            _check_reference(res, files, weekly.model(name), monitoring, store, connections)
+    if configured(connections, "prometheus") and loaded.get("queries") is not None and selected & {"infrastructure", "performance"}:
+        _check_prometheus(res, connections, loaded["queries"], names, unreachable, now)
+    if configured(connections, "mlflow") and selected & {"drift", "performance"}:
+        _check_mlflow(res, connections, names, unreachable)
+    return res
+
+
+def _check_store(res: CheckResult, weekly: config.WeeklyParams, names: list[str], conns: config.Connections,
+                 unreachable: str):
+    import sqlalchemy as sa
+
+    from workbench.sources.store import PredictionStore
+
+    sp = weekly.store
+    where = f"table {sp.schema_ + '.' if sp.schema_ else ''}{sp.table}"
+    store = _guard(res, "prediction DB", "check WORKBENCH_DATABASE_URL", lambda: PredictionStore(conns.database_url, sp),
+                   unreachable)
+    if store is None:
+        return None
+    try:
+        t = sa.Table(sp.table, sa.MetaData(), schema=sp.schema_, autoload_with=store.engine)
+    except sa.exc.NoSuchTableError:
+        res.add(where, ERROR, "not found in the prediction DB", "weekly.yaml store.table / store.schema")
+        return None
+    except sa.exc.SQLAlchemyError as exc:
+        res.add("prediction DB", unreachable, f"not reachable: {type(exc).__name__}: "
+                f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}", "check WORKBENCH_DATABASE_URL and the server")
+        return None
+    res.add(where, OK, f"{len(t.c)} columns")
+    real = list(t.c.keys())
+    for key, col in sp.columns.model_dump().items():
+        what = f"column store.columns.{key}"
+        if col is None:
+            res.add(what, SKIPPED, "not configured (null)" + {
+                "variant": ": no A/B section", "probability": ": no ROC AUC, calibration or CBPE estimate",
+                "outcome": ": no performance metrics"}.get(key, ""))
+        elif col in real:
+            res.add(what, OK, repr(col))
+        else:
+            res.add(what, ERROR, f"{col!r} is not a column of {sp.table}",
+                    f"weekly.yaml store.columns.{key}: one of {', '.join(real)} (or null if optional)")
+    fl = sp.features
+    if fl.layout == "json":
+        if not fl.json_column or fl.json_column not in real:
+            res.add("store.features.json_column", ERROR, f"{fl.json_column!r} is not a column of {sp.table}",
+                    f"weekly.yaml store.features.json_column: one of {', '.join(real)}")
+            return None
+    if not res.ok:
+        return None
+    keys = _guard(res, "feature keys", "check store.features", store.feature_columns, unreachable)
+    if keys is not None:
+        res.add("feature keys" + (f" in JSON column {fl.json_column!r}" if fl.layout == "json" else ""), OK,
+                f"{len(keys)}: {', '.join(keys[:20])}{' …' if len(keys) > 20 else ''}")
+        store._check_keys = set(keys)
+    found = _guard(res, "models in the table", "check store.columns.model", store.models, unreachable)
+    if found is not None:
+        for name in names:
+            if name in found:
+                res.add(f"model {name} in the table", OK)
+            else:
+                res.add(f"model {name} in the table", WARNING, f"no rows; models there: {', '.join(map(str, found[:10]))}",
+                        "weekly.yaml models[].name must match the table's model column")
+    return store
+
+
+def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.ModelSpec, monitoring,
+                     store, conns: config.Connections) -> None:
+    import pandas as pd
+
+    from workbench.sources.model_registry import load_reference_file
+
+    what = f"reference of {spec.name}"
+    if not spec.reference:
+        if conns.mlflow_uri:
+            res.add(what, OK, "from MLflow (the serving version's reference artifact)")
+        else:
+            res.add(what, ERROR, "no reference: models[].reference is not set and MLflow is not configured",
+                    f"weekly.yaml models[{spec.name}].reference: a .parquet/.csv path relative to {files.project}")
+        return
+    path = (files.project / spec.reference).resolve()
+    ref = _guard(res, what, f"weekly.yaml models[{spec.name}].reference", lambda: load_reference_file(path))
+    if ref is None:
+        return
+    res.add(what, OK, f"{path.name}: {len(ref)} rows, {len(ref.columns)} columns")
+    features = list(monitoring.drift_detection.features_for(spec.name)) if monitoring else []
+    if not features:
+        res.add(f"drift features of {spec.name}", ERROR, "none configured",
+                f"monitoring.yaml drift_detection.models.{spec.name}.features (`workbench init` lists them)")
+        return
+    missing = [f for f in features if f not in ref.columns]
+    if missing:
+        res.add(f"reference features of {spec.name}", ERROR, f"not in the reference: {', '.join(missing)}",
+                f"monitoring.yaml drift_detection.models.{spec.name}.features or the reference file")
+    else:
+        res.add(f"reference features of {spec.name}", OK, f"all {len(features)} present")
+    keys = getattr(store, "_check_keys", None) if store is not None else None
+    if keys is not None:
+        absent = [f for f in features if f not in keys]
+        if absent:
+            res.add(f"store features of {spec.name}", ERROR, f"not in the prediction table: {', '.join(absent)}",
+                    f"monitoring.yaml drift_detection.models.{spec.name}.features or store.features")
+        else:
+            res.add(f"store features of {spec.name}", OK, f"all {len(features)} present")
+    if store is None or missing:
+        return
+    window = config.last_full_week()
+    try:
+        sample = store.read(spec.name, config.Window(window.start - dt.timedelta(weeks=3), window.end, "sample"),
+                            features=[f for f in features if keys is None or f in keys], core=[])
+    except WorkbenchError as exc:
+        res.add(f"store sample of {spec.name}", WARNING, str(exc), "check the prediction DB")
+        return
+    sample = sample.head(5000)
+    if sample.empty:
+        res.add(f"store sample of {spec.name}", WARNING, "no predictions in the last four weeks to compare types with")
+        return
+    from workbench.profile import is_categorical
+
+    for f in features:
+        if f not in sample:
+            continue
+        s_col, r_cat = sample[f], is_categorical(ref[f])
+        s_text = pd.to_numeric(s_col, errors="coerce").isna().sum() > s_col.isna().sum()
+        if not r_cat:
+            if s_text:
+                res.add(f"type of {spec.name}.{f}", ERROR, f"numeric in the reference ({ref[f].dtype}), text in the store",
+                        "make the reference column's type match the store's")
+            else:
+                res.add(f"type of {spec.name}.{f}", OK, "numeric")
+            continue
+        r_codes = {canonical_category(v) for v in ref[f].dropna().unique()}
+        s_codes = {canonical_category(v) for v in s_col.dropna().unique()}
+        new = sorted(s_codes - r_codes)
+        if new:
+            res.add(f"categories of {spec.name}.{f}", ERROR, f"store values never in the reference: {', '.join(new[:5])}",
+                    "the reference and the store must code categories the same way")
+        elif {str(v) for v in s_col.dropna().unique()} - {str(v) for v in ref[f].dropna().unique()}:
+            res.add(f"categories of {spec.name}.{f}", WARNING,
+                    f"the reference writes them as {', '.join(sorted(map(str, ref[f].dropna().unique()))[:3])}, the store "
+                    f"as {', '.join(sorted(map(str, s_col.dropna().unique()))[:3])}: they match only as canonical codes",
+                    "export the reference column with the store's type")
+        else:
+            res.add(f"type of {spec.name}.{f}", OK, "categorical")
+
+
+def _check_prometheus(res: CheckResult, conns: config.Connections, catalog: config.QueryCatalog,
+                      names: list[str], unreachable: str, now: dt.datetime | None) -> None:
+    import requests
+
+    url = conns.prometheus_url.rstrip("/")
+    shown = config.redact(url)
+    try:
+        r = requests.get(f"{url}/api/v1/query", params={"query": "1"}, timeout=10)
+        r.raise_for_status()
+    except requests.RequestException as exc:
+        res.add("Prometheus", unreachable, f"{shown} not reachable: {type(exc).__name__}",
+                "check WORKBENCH_PROMETHEUS_URL and the server")
+        return
+    res.add("Prometheus", OK, f"{shown} answers")
+    end = (now or dt.datetime.now(dt.timezone.utc))
+    start = end - dt.timedelta(days=35)
+    for name in names:
+        absent = []
+        for metric, selector in catalog_metrics(catalog).items():
+            sel = selector.replace("$model", name)
+            try:
+                r = requests.get(f"{url}/api/v1/series", params={"match[]": sel, "start": start.timestamp(),
+                                                                 "end": end.timestamp()}, timeout=10)
+                data = r.json().get("data") or []
+            except (requests.RequestException, ValueError):
+                data = []
+            if not data:
+                absent.append(sel)
+        if absent:
+            res.add(f"Prometheus metrics for {name}", WARNING, f"no series for: {', '.join(absent)}",
+                    "those panels will say 'no data'; fix the metric names in queries.yaml if yours differ")
+        else:
+            res.add(f"Prometheus metrics for {name}", OK, "every metric of the query catalog has series")
+
+
+def _check_mlflow(res: CheckResult, conns: config.Connections, names: list[str], unreachable: str) -> None:
+    from workbench.sources.model_registry import ModelRegistry
+
+    reg = _guard(res, "MLflow", "check MLFLOW_TRACKING_URI", lambda: ModelRegistry(conns.mlflow_uri), unreachable)
+    if reg is None:
+        return
+    for name in names:
+        versions = _guard(res, f"MLflow versions of {name}", "check MLFLOW_TRACKING_URI and the registered model name",
+                          lambda n=name: reg.versions(n), unreachable)
+        if versions is None:
+            continue
+        if versions:
+            res.add(f"MLflow versions of {name}", OK, ", ".join(sorted(versions)[-5:]))
+        else:
+            res.add(f"MLflow versions of {name}", WARNING, "no registered versions",
+                    "register the model in MLflow, or set models[].reference and a baselines.yaml")
