@@ -30,10 +30,15 @@ def _verdict(p: float, diff: float, mde: float, min_effect: float, alpha: float,
         return "no decision yet: not enough data"
     if p < alpha:
         better = names[1] if diff > 0 else names[0]
-        return f"{better} is better (p = {p:.3g})"
+        return f"{better} is better (p {_p(p)})"
     if not np.isfinite(mde) or mde > min_effect:
         return f"no decision yet: underpowered (80% power only for differences ≥ {mde:.3f})"
-    return f"no difference ≥ {mde:.3f} (p = {p:.3g})"
+    return f"no difference ≥ {mde:.3f} (p {_p(p)})"
+
+
+def _p(p: float) -> str:
+    """'< 0.001' for tiny p-values (a p-value is never exactly 0), else '= 0.012'."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def two_proportions(success_a: int, n_a: int, success_b: int, n_b: int, names: tuple[str, str] = ("A", "B"),

@@ -38,12 +38,13 @@ HEADERS: dict[str, str] = {
     "firing_time": "firing time", "mean_probability": "mean predicted probability",
     "observed_rate": "observed rate", "model_version": "model version", "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC", "f1": "F1", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "ece": "ECE",
+    "mde_80": "MDE (80% power)", "rate_a": "rate A", "rate_b": "rate B", "relative_change": "relative change",
     "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE",
 }
-_PCT_WORDS = ("missing_reference", "missing_current", "missing_change", "share", "coverage", "ratio", "fraction", "percent", "pct", "availability",
+_PCT_WORDS = ("target", "sli", "objective_ratio", "rate_a", "rate_b", "missing_reference", "missing_current", "missing_change", "share", "coverage", "ratio", "fraction", "percent", "pct", "availability",
               "budget", "consumed", "drifted_share", "base_rate", "hit_ratio")
 _COUNT_WORDS = ("n_", "count", "episodes", "firings", "predictions", "labelled", "rows", "requests",
-                "samples", "missing_count", "new_categories")
+                "samples", "missing_count", "bad", "exposed", "conversions", "outcomes")
 _PVALUE_WORDS = ("p_value", "pvalue", "p-value")
 _DURATION_WORDS = ("duration", "firing_time", "delay", "time_to")
 
@@ -184,11 +185,12 @@ def column_kind(name: str, s: pd.Series) -> str:
         return "count"
     if any(w in low for w in _DURATION_WORDS) and "hours" not in low:
         return "duration"
+    if "relative" in low:
+        return "percent"
     if any(w in low for w in _PCT_WORDS) and (vals.abs() <= 1.000001).all():
         return "percent"
-    if pd.api.types.is_integer_dtype(s) or any(low.startswith(w) or w in low for w in _COUNT_WORDS) and \
-            (vals.round() == vals).all():
-        return "count"
+    if low == "n" or any(low.startswith(w) or w in low for w in _COUNT_WORDS):
+        return "count"  # Prometheus' increase() gives fractional counts: shown as whole events
     return "number"
 
 
@@ -305,3 +307,44 @@ def record(df: pd.DataFrame, row: int = 0, units: Mapping[str, str] | None = Non
         kind = kinds.get(c) or column_kind(c, df[c])
         pairs.append((header(c, units), format_value(v, kind)))
     return table(pd.DataFrame(pairs, columns=["", "value"]), kinds={"value": "text"}, caption=caption)
+
+
+# how a value with a per-row unit (the infrastructure headline numbers) is shown
+_RATIO_UNITS = {"ratio", "share", "fraction"}
+_COUNT_UNITS = {"requests", "connections", "predictions", "count", "errors", "series"}
+
+
+def with_unit(v: Any, unit: str, change: bool = False) -> str:
+    """`v` in `unit` as people read it: ratios as % (a change of a ratio in percentage points),
+    counts with separators, seconds as ms/s, bytes as MiB/GiB."""
+    if is_missing(v):
+        return DASH
+    u = (unit or "").lower()
+    x = float(v)
+    sign = "+" if change and x > 0 else ""
+    if u in _RATIO_UNITS:
+        return f"{x * 100:+.2f} pp" if change else percent(x, 2 if abs(x) < 0.999995 and abs(x) > 0.99 else None)
+    if u in _COUNT_UNITS:
+        return sign + count(x)
+    if u in ("seconds", "s"):
+        return sign + (f"{number(x * 1000, 3)} ms" if abs(x) < 1 else f"{number(x, 3)} s")
+    if u == "bytes":
+        for factor, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if abs(x) >= factor:
+                return f"{sign}{number(x / factor, 3)} {name}"
+        return f"{sign}{count(x)} bytes"
+    return sign + number(x) + (f" {unit}" if unit else "")
+
+
+def unit_rows(df: pd.DataFrame, unit_col: str = "unit", value_cols: Iterable[str] = ("value", "previous"),
+              change_cols: Iterable[str] = ("change",)) -> pd.DataFrame:
+    """A frame whose rows have their own unit, with every value formatted in its row's unit (the
+    unit column is dropped: each value carries it)."""
+    out = df.copy()
+    for c in value_cols:
+        if c in out:
+            out[c] = [with_unit(v, u) for v, u in zip(out[c], out[unit_col])]
+    for c in change_cols:
+        if c in out:
+            out[c] = [with_unit(v, u, change=True) for v, u in zip(out[c], out[unit_col])]
+    return out.drop(columns=[unit_col])

@@ -107,3 +107,19 @@ def test_record_reads_one_row_downwards():
     df = pd.DataFrame([{"features checked": 9, "drift share": 0.556, "window rows": 100000, "note": ""}])
     out = _html(tables.record(df))
     assert "55.6%" in out and "100,000" in out and "note" not in out
+
+
+def test_values_in_their_rows_unit():
+    df = pd.DataFrame({"title": ["availability", "requests", "p95", "memory"], "unit": ["ratio", "requests", "seconds", "bytes"],
+                       "value": [0.998, 133183.2, 0.2069, 3 * 2**30], "previous": [1.0, 132634.0, 1.5, 2**29],
+                       "change": [-0.002, 549.2, -1.29, 2.5 * 2**30]})
+    out = tables.unit_rows(df)
+    assert list(out["value"]) == ["99.80%", "133,183", "207 ms", "3 GiB"]
+    assert list(out["previous"]) == ["100%", "132,634", "1.5 s", "512 MiB"]
+    assert list(out["change"]) == ["-0.20 pp", "+549", "-1.29 s", "+2.5 GiB"]
+    assert "unit" not in out
+
+
+def test_fractional_prometheus_counts_are_whole_events():
+    assert tables.column_kind("bad", pd.Series([802.1, 3.0])) == "count"
+    assert tables.column_kind("relative_change", pd.Series([-0.14, 1.9])) == "percent"
