@@ -23,13 +23,15 @@ SECTIONS: dict[str, list[tuple[str, str]]] = {
     "drift": [("summary", "Summary"), ("drifted-features", "Drifted features"), ("data-quality", "Data quality"),
               ("drift-over-time", "Drift over time"), ("evidently", "Evidently side by side"),
               ("about", "About this report")],
-    "performance": [("headline", "Headline metrics"), ("labels", "Labels and base rate"), ("trend", "Trend"),
+    "performance": [("headline", "Headline metrics"), ("labels", "Labels"), ("trend", "Trend"),
                     ("ab-test", "Model versions and A/B test"), ("estimate", "Estimated performance (CBPE)"),
                     ("class-counts", "Predictions by class"), ("about", "About this report")],
     "infrastructure": [("slos", "SLOs"), ("alerts", "Alerts"), ("outages", "Outages"),
                        ("headline-numbers", "Headline numbers"), ("panels", "Panels"),
                        ("about", "About this report")],
 }
+# sections only a classifier's performance review has (a regression review says so in one line)
+CLASSIFIER_ONLY = ("ab-test", "estimate", "class-counts")
 # anchors made per item (one per feature or panel) inside a section
 ITEM_ANCHORS = {"drift": ("feature-",), "performance": (), "infrastructure": ("panel-",)}
 NOTEBOOKS = {"drift": "01-drift-review", "performance": "02-performance-review",
@@ -76,7 +78,7 @@ def _sorted_findings(findings: list[Finding]) -> list[Finding]:
 
 
 def banner_html(review: str, title_subject: str, period: str, level: str, findings: list[Finding],
-                problems: list[dict[str, str]], links: list[tuple[str, str]]) -> str:
+                problems: list[dict[str, str]], links: list[tuple[str, str]], model_type: str = "") -> str:
     """The banner as HTML (every value escaped)."""
     e = html.escape
     fg, bg = COLOURS.get(level, COLOURS["not computed"])
@@ -98,7 +100,7 @@ def banner_html(review: str, title_subject: str, period: str, level: str, findin
     if len(problems) > 4:
         items.append(f'<li>… and {len(problems) - 4} more sections not computed</li>')
     nav = " · ".join(f'<a href="{e(href)}">{e(label)}</a>' for label, href in links)
-    toc = " · ".join(f'<a href="#{e(a)}">{e(t)}</a>' for a, t in SECTIONS.get(review, []))
+    toc = " · ".join(f'<a href="#{e(a)}">{e(t)}</a>' for a, t in sections_for(review, model_type))
     return (
         f'<div class="wb-verdict" id="verdict" data-level="{e(level)}" style="font-family:sans-serif;'
         f'border:2px solid {fg};border-left:14px solid {fg};background:{bg};padding:10px 16px;margin:4px 0 10px 0">'
@@ -130,7 +132,23 @@ def verdict_banner(ctx: Any, review: str) -> Any:
     if getattr(ctx.window, "partial", False):
         period += f" ({getattr(ctx.window, 'partial_note', 'partial week')})"
     return HTML(banner_html(review, subject, period, _level_of(ctx), list(ctx.findings),
-                            list(ctx.problems), nav_links(review, ctx.model.name, models)))
+                            list(ctx.problems), nav_links(review, ctx.model.name, models), ctx.model.type))
+
+
+def section_heading(anchor: str, title: str, text: str = "", level: int = 2) -> Any:
+    """A section heading with its anchor, drawn from code (for sections that exist only for some models)."""
+    from IPython.display import HTML
+
+    para = f"<p>{html.escape(text)}</p>" if text else ""
+    return HTML(f'<h{level} id="{html.escape(anchor)}">{html.escape(title)}</h{level}>{para}')
+
+
+def sections_for(review: str, model_type: str = "") -> list[tuple[str, str]]:
+    """The sections a report of `review` has for a model of `model_type` (for the contents and the check)."""
+    secs = SECTIONS.get(review, [])
+    if review == "performance" and model_type and model_type != "classification":
+        secs = [s for s in secs if s[0] not in CLASSIFIER_ONLY]
+    return secs
 
 
 def skipped_note(ctx: Any, *sections: str) -> Any:
@@ -204,7 +222,8 @@ def check_review(ctx: Any, review: str) -> str:
     """
     level = getattr(ctx, "level", None)
     assert level in LEVELS, f"the review recorded no valid level: {level!r}"
-    known = {a for a, _ in SECTIONS[review]}
+    model = getattr(ctx, "model", None)
+    known = {a for a, _ in sections_for(review, getattr(model, "type", ""))}
     prefixes = ITEM_ANCHORS[review]
     for f in ctx.findings:
         assert isinstance(f, Finding), f"finding {f!r} is not a workbench.findings.Finding"

@@ -70,10 +70,19 @@ def test_check_review_fails_on_a_finding_linking_nowhere():
 def test_notebooks_carry_every_section_anchor_and_end_with_the_check(review, notebook):
     nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", 4)
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     for anchor, _ in display.SECTIONS[review]:
-        assert f'<a id="{anchor}"></a>' in markdown, f"{notebook}: no section #{anchor}"
+        assert f'<a id="{anchor}"></a>' in markdown or f'section_heading("{anchor}"' in source, \
+            f"{notebook}: no section #{anchor}"
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert f'check_review(ctx, "{review}")' in code[-1]
     banner = next(i for i, s in enumerate(code) if "verdict_banner" in s)
     assert banner <= 2, "the verdict banner must come right after the computing cells"
     assert not any("NBVAL_CHECK_OUTPUT" in s for s in code)
+
+
+def test_regression_performance_report_lists_no_classifier_sections():
+    anchors = [a for a, _ in display.sections_for("performance", "regression")]
+    assert "ab-test" not in anchors and "estimate" not in anchors and "headline" in anchors
+    out = display.banner_html("performance", "revenue-predictor", "2026-W47", "ok", [], [], [], "regression")
+    assert "#ab-test" not in out and "#headline" in out
