@@ -38,8 +38,8 @@ demo-down: ## stop the demo Prometheus
 	@if [ -x $(BIN)/workbench ]; then $(BIN)/workbench demo down; fi
 
 weekly-report: setup ## run every review for every model into reports/<week>/ (WEEK=2026-W47 to pick a week)
-	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL" ]; then $(BIN)/workbench demo up; fi
-	$(BIN)/workbench report --params params/weekly.yaml $(if $(WEEK),--week $(WEEK)) $(ARGS)
+	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL$$MLFLOW_TRACKING_URI" ]; then $(BIN)/workbench demo up; fi
+	$(BIN)/workbench report --params params $(if $(WEEK),--week $(WEEK)) $(ARGS)
 
 screenshots: setup chromium ## first screens (1400x900 PNG) of the week page and each report into reports/<week>/screenshots/
 	@week="$(WEEK)"; if [ -z "$$week" ]; then week=$$(ls -d reports/*-W* 2>/dev/null | sort | tail -n 1 | xargs -r basename); fi; \
@@ -63,8 +63,9 @@ bench: setup ## drift speed and memory against plain scipy and Evidently on the 
 	$(BIN)/python benchmarks/drift_bench.py $(ARGS)
 	bash scripts/ensure-postgres.sh
 	$(BIN)/python benchmarks/pg_memory_bench.py
+	$(BIN)/python benchmarks/pg_scale_bench.py --sizes $(or $(BENCH_SIZES),100000,1000000)
 
-validity: setup ## seeded simulation: false-alarm and detection rates of the drift methods (a few minutes)
+validity: setup ## seeded simulation: do the default verdicts isolate real drift at 10k/70k/500k rows? (several minutes)
 	$(BIN)/python benchmarks/drift_validity.py
 
 clean: demo-down ## remove the virtualenv, demo data and generated reports

@@ -10,7 +10,7 @@ _state: dict = {}
 def pytest_sessionstart(session):
     from workbench.demo import stack
 
-    if os.environ.get("WORKBENCH_PROMETHEUS_URL") or os.environ.get("WORKBENCH_DATABASE_URL"):
+    if any(os.environ.get(v) for v in ("WORKBENCH_PROMETHEUS_URL", "WORKBENCH_DATABASE_URL", "MLFLOW_TRACKING_URI")):
         return  # the notebooks read the configured servers instead
     root = tempfile.mkdtemp(prefix="workbench-nbval-")
     _state["root"] = root

@@ -63,16 +63,10 @@ class CheckResult:
 
 
 def canonical_category(value: object) -> str:
-    """A category's comparable form: 1, 1.0 and "1" are the same category; text is kept as is."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value).strip()
-    return str(int(f)) if f.is_integer() else repr(f)
+    """A category's comparable form, the same one the drift review compares (profile.canonical_category)."""
+    from workbench.profile import canonical_category as canonical
+
+    return "" if value is None else canonical(value)
 
 
 def _guard(result: CheckResult, what: str, fix: str, fn: Callable, severity: str = ERROR):
@@ -176,6 +170,9 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
     if "drift" in selected:
         for name in names:
             _check_reference(res, files, weekly.model(name), monitoring, store, connections)
+    if "performance" in selected:
+        for name in names:
+            _check_baseline(res, files, weekly, weekly.model(name), connections)
     if configured(connections, "prometheus") and loaded.get("queries") is not None and selected & {"infrastructure", "performance"}:
         _check_prometheus(res, connections, loaded["queries"], names, unreachable, now)
     if configured(connections, "mlflow") and selected & {"drift", "performance"}:
@@ -319,6 +316,37 @@ def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.M
                     "export the reference column with the store's type")
         else:
             res.add(f"type of {spec.name}.{f}", OK, "categorical")
+
+
+def _check_baseline(res: CheckResult, files: config.ParamsFiles, weekly: config.WeeklyParams,
+                    spec: config.ModelSpec, conns: config.Connections) -> None:
+    """Where the performance review's baseline will come from (the order of `performance.baseline`)."""
+    what = f"baseline of {spec.name}"
+    if conns.mlflow_uri:
+        res.add(what, OK, "MLflow: the serving version's training metrics")
+        return
+    if spec.reference:
+        from workbench.sources.model_registry import load_reference_file
+
+        try:
+            cols = set(load_reference_file(files.project / spec.reference).columns)
+        except WorkbenchError:
+            cols = set()
+        c = weekly.store.columns
+        if ({c.prediction, "prediction"} & cols) and ({c.outcome, "actual_outcome"} & cols):
+            res.add(what, OK, f"the reference file {spec.reference} (it has predictions and outcomes)")
+            return
+    path = files.path("baselines")
+    if path.is_file():
+        try:
+            if config.load_baselines(path).for_model(spec.name, None):
+                res.add(what, OK, f"{path.name}")
+                return
+        except WorkbenchError:
+            pass  # reported with the params files
+    res.add(what, WARNING, "none: MLflow is not configured, the reference has no prediction/outcome columns "
+            f"and {path.name} lists no {spec.name}", f"add {path} ({spec.name}: {{VERSION: {{accuracy: ...}}}}) "
+            "or export predictions and outcomes with the reference; the performance review is incomplete without one")
 
 
 def _check_prometheus(res: CheckResult, conns: config.Connections, catalog: config.QueryCatalog,

@@ -15,11 +15,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
 
+from workbench import drift_methods as _dm
 from workbench.errors import ConfigError
 
-DRIFT_METHODS = ("chi2", "js", "ks", "psi", "wasserstein")
-P_VALUE_METHODS = ("chi2", "ks")
-DEFAULT_THRESHOLDS = {"ks": 0.05, "chi2": 0.05, "psi": 0.1, "wasserstein": 0.2, "js": 0.1}
+# Drift method names, kinds and default thresholds live in workbench.drift_methods (the registry);
+# validation below asks it at validation time, so a method registered there is known here too.
 ENV_PROMETHEUS = "WORKBENCH_PROMETHEUS_URL"
 ENV_DATABASE = "WORKBENCH_DATABASE_URL"
 ENV_MLFLOW = "MLFLOW_TRACKING_URI"
@@ -162,36 +162,56 @@ class WeeklyParams(_Strict):
         raise ConfigError(f"unknown model {name!r}; choose one of: {names}")
 
 
+def _known_method(name: str) -> str:
+    if name not in _dm.METHODS:
+        raise ValueError(f"unknown drift method {name!r}; choose one of: {', '.join(_dm.method_names())}")
+    return name
+
+
 class FeatureDrift(_Strict):
+    """One monitored feature. Everything is optional: `tenure: {}` (or `tenure:`) is a feature with the
+    automatic type and method and the default threshold and effect floor."""
+
+    # numeric | categorical; default: decided from the reference column (profile.infer_kind)
+    type: Literal["numeric", "categorical"] | None = None
     method: str | None = None
     threshold: float | None = Field(None, gt=0)
-    # optional: a verdict of drift also needs this effect size (KS D, normalised Wasserstein or
-    # Cramér's V), so a tiny but "significant" shift in a large window is not called drift
+    # the effect floor: drift also needs the method's effect size (KS D, Cramér's V, PSI, JS,
+    # normalised Wasserstein) at or above this; default from the method registry, 0 switches it off
     min_effect: float | None = Field(None, ge=0)
     enabled: bool = True
 
     @field_validator("method")
     @classmethod
     def _known_method(cls, v: str | None) -> str | None:
-        if v is not None and v not in DRIFT_METHODS:
-            raise ValueError(f"unknown drift method {v!r}; choose one of: {', '.join(DRIFT_METHODS)}")
-        return v
+        return v if v is None else _known_method(v)
 
     @model_validator(mode="after")
     def _threshold_needs_method(self) -> "FeatureDrift":
         if self.threshold is not None and self.method is None:
             raise ValueError("a threshold needs a method: thresholds mean different things per method "
                              "(p-value, PSI, distance)")
+        if self.method is not None and self.type is not None and not _dm.METHODS[self.method].applies_to(self.type):
+            fits = [n for n in _dm.method_names() if _dm.METHODS[n].applies_to(self.type)]
+            raise ValueError(f"method {self.method!r} does not apply to {self.type} features; "
+                             f"choose one of: {', '.join(fits)}")
         return self
 
 
 class ModelDrift(_Strict):
-    features: dict[str, FeatureDrift]
+    features: dict[str, FeatureDrift | None]
+
+    @field_validator("features")
+    @classmethod
+    def _empty_is_default(cls, v: dict[str, FeatureDrift | None]) -> dict[str, FeatureDrift]:
+        return {k: (f if f is not None else FeatureDrift()) for k, f in v.items()}
 
 
 class DriftDetection(_Strict):
     enabled: bool = True
-    thresholds: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    # per-method overrides of the registry's default thresholds and effect floors
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    min_effects: dict[str, float] = Field(default_factory=dict)
     psi_bins: int = Field(10, ge=2, le=100)
     drift_share: float = Field(0.5, gt=0, le=1)
     min_samples: int = Field(30, ge=1)          # fewer values on either side: "insufficient data"
@@ -201,27 +221,30 @@ class DriftDetection(_Strict):
     daily_freq: str = "1D"                      # drift-over-time windows
     models: dict[str, ModelDrift] = Field(default_factory=dict)
 
-    @field_validator("thresholds")
+    @field_validator("thresholds", "min_effects")
     @classmethod
     def _known_thresholds(cls, v: dict[str, float]) -> dict[str, float]:
         for name, value in v.items():
-            if name not in DRIFT_METHODS:
-                raise ValueError(f"unknown drift method {name!r}; choose one of: {', '.join(DRIFT_METHODS)}")
-            if not (isinstance(value, (int, float)) and value > 0):
-                raise ValueError(f"threshold for {name} must be a positive number")
-        return {**DEFAULT_THRESHOLDS, **v}
+            _known_method(name)
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise ValueError(f"value for {name} must be a non-negative number")
+        return v
 
     def features_for(self, model: str) -> dict[str, FeatureDrift]:
-        """Configured features of `model` (enabled ones only)."""
+        """Configured features of `model` (enabled ones only); {} when the model is not configured
+        (the drift review then discovers them, see drift.features_for)."""
         cfg = self.models.get(model)
         if cfg is None:
             return {}
         return {k: v for k, v in cfg.features.items() if v.enabled}
 
     def threshold_for(self, method: str, feature_cfg: FeatureDrift | None = None) -> float:
-        if feature_cfg is not None and feature_cfg.threshold is not None:
-            return feature_cfg.threshold
-        return self.thresholds[method]
+        """The threshold `method` uses for this feature (drift_methods.resolve)."""
+        return _dm.resolve(method, feature_cfg.threshold if feature_cfg else None, None, self.thresholds)[0]
+
+    def min_effect_for(self, method: str, feature_cfg: FeatureDrift | None = None) -> float | None:
+        """The effect floor `method` uses for this feature (drift_methods.resolve)."""
+        return _dm.resolve(method, None, feature_cfg.min_effect if feature_cfg else None, None, self.min_effects)[1]
 
 
 class MonitoringParams(_Strict):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import DriftDetection, FeatureDrift
+from workbench import drift_methods as dm
 from workbench.drift_methods import METHODS, get_method
 from workbench.errors import ConfigError
 from workbench.profile import CurrentSample, FeatureProfile, ReferenceProfile, is_categorical, sorted_quantile
@@ -17,18 +18,9 @@ from workbench.profile import CurrentSample, FeatureProfile, ReferenceProfile, i
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
 
-AUTO_LARGE = 1000
-
-
-def choose_method(categorical: bool, n_reference: int) -> str:
-    """Automatic method (Evidently's rule): large references get a distance, small ones a test.
-
-    numeric: wasserstein if the reference has > 1000 values, else ks;
-    categorical: js if > 1000, else chi2.
-    """
-    if categorical:
-        return "js" if n_reference > AUTO_LARGE else "chi2"
-    return "wasserstein" if n_reference > AUTO_LARGE else "ks"
+def choose_method(categorical: bool, n_reference: int | None = None) -> str:
+    """The automatic method for a feature without one (see drift_methods.choose_method)."""
+    return dm.choose_method(categorical)
 
 
 @dataclass
@@ -51,6 +43,8 @@ class FeatureDriftResult:
     effect_size: float | None = None
     min_effect: float | None = None
     p_value_raw: float | None = None
+    magnitude: float | None = None  # the shared ranking scale (drift_methods.magnitude)
+    canonical: str = ""  # how category values were canonicalised, when that changed any
     out_of_range: int = 0
     new_categories: list[str] = field(default_factory=list)
     message: str = ""
@@ -58,17 +52,25 @@ class FeatureDriftResult:
     current_dist: pd.Series | None = field(default=None, repr=False)
 
 
+PLOT_BINS = 30
+
+
 def plot_edges(ref: FeatureProfile) -> np.ndarray:
-    """The 29 interior edges of the 30 plotting bins over the reference's 0.5-99.5% range."""
-    sv = ref.sorted_values
-    lo, hi = sorted_quantile(sv, [0.005, 0.995]) if len(sv) else (0.0, 1.0)
+    """Edges of the plotting bins: 30 equal bins over the reference's [min, max] (the last one closed),
+    with everything below the minimum and above the maximum in a bin of its own on each side."""
+    lo, hi = (ref.stats["min"], ref.stats["max"]) if ref.stats else (0.0, 1.0)
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    return np.linspace(lo, hi, 31)[1:-1]
+    e = np.linspace(lo, hi, PLOT_BINS + 1)
+    e[-1] = np.nextafter(hi, np.inf)
+    return e
 
 
 def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, pd.Series]:
-    """Shares over common bins for plotting: 30 equal bins over the reference's 0.5–99.5% range."""
+    """Shares for plotting. Categorical: the 15 largest categories (both windows together). Numeric:
+    30 equal bins over the reference range, indexed by bin middle, plus "below reference min" and
+    "above reference max" entries (first and last) so values outside the range are never piled into
+    the edge bins."""
     if ref.kind == "categorical":
         from workbench.profile import aligned_category_counts
 
@@ -79,78 +81,85 @@ def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, 
         return r[top], c[top]
     from workbench.profile import counts_in_bins
 
-    inner = plot_edges(ref)
-    step = inner[1] - inner[0] if len(inner) > 1 else 1.0
-    mids = np.r_[inner[0] - step / 2, (inner[:-1] + inner[1:]) / 2, inner[-1] + step / 2].round(4)
-    rc = counts_in_bins(ref.sorted_values, inner)  # the outer bins take everything beyond the range
+    edges = plot_edges(ref)
+    mids = list(((edges[:-1] + edges[1:]) / 2).round(6))
+    index = [BELOW] + mids + [ABOVE]
+    rc = counts_in_bins(ref.sorted_values, edges)
     if cur.sorted_values is not None:
-        cc = counts_in_bins(cur.sorted_values, inner)
+        cc = counts_in_bins(cur.sorted_values, edges)
     elif cur.plot_counts is not None:
         cc = cur.plot_counts
     else:
         cc = np.zeros_like(rc)
-    return pd.Series(rc / max(rc.sum(), 1), index=mids), pd.Series(cc / max(cc.sum(), 1), index=mids)
+    return pd.Series(rc / max(rc.sum(), 1), index=index), pd.Series(cc / max(cc.sum(), 1), index=index)
+
+
+BELOW, ABOVE = "below reference min", "above reference max"
 
 
 def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None = None,
                     threshold: float | None = None, min_samples: int = 30, min_effect: float | None = None,
-                    default_thresholds: Mapping[str, float] | None = None) -> FeatureDriftResult:
-    """Drift of one feature from its reference profile and current sample."""
+                    default_thresholds: Mapping[str, float] | None = None,
+                    default_min_effects: Mapping[str, float] | None = None) -> FeatureDriftResult:
+    """Drift of one feature from its reference profile and current sample.
+
+    `threshold` and `min_effect` are the feature's own settings (None: drift_detection's
+    `thresholds` / `min_effects`, else the registry's defaults; see drift_methods.resolve)."""
     categorical = ref.kind == "categorical"
-    name = method or choose_method(categorical, ref.n)
+    name = method or choose_method(categorical)
     m = get_method(name, ref.name)
-    if threshold is None and default_thresholds:
-        threshold = default_thresholds.get(name)
-    if (categorical and not m.categorical) or (not categorical and not m.numeric):
+    if not m.applies_to(ref.kind):
         raise ConfigError(f"feature {ref.name!r}: method {name!r} does not apply to {ref.kind} features; "
-                          f"choose one of: {', '.join(k for k, v in METHODS.items() if (v.categorical if categorical else v.numeric))}")
-    thr = m.default_threshold if threshold is None else threshold
+                          f"choose one of: {', '.join(k for k, v in sorted(METHODS.items()) if v.applies_to(ref.kind))}")
+    thr, floor = dm.resolve(name, threshold, min_effect, default_thresholds, default_min_effects)
     base = dict(feature=ref.name, kind=ref.kind, method=name, threshold=thr, n_reference=ref.n, n_current=cur.n,
                 missing_reference=ref.missing_share, missing_current=cur.missing_share,
-                nonfinite_current=cur.n_nonfinite, min_effect=min_effect,
+                nonfinite_current=cur.n_nonfinite, min_effect=floor,
                 out_of_range=0 if categorical else cur.out_of_range(ref),
-                new_categories=cur.new_categories(ref) if categorical else [])
+                new_categories=cur.new_categories(ref) if categorical else [],
+                canonical=_canonical_note(ref, cur))
     if ref.n < min_samples or cur.n < min_samples:
         return FeatureDriftResult(**base, statistic=None, p_value=None, drifted=None, status="insufficient data",
                                   message=f"needs {min_samples} values on each side; "
                                           f"reference has {ref.n}, current has {cur.n}")
     r = m.func(ref, cur)
-    drifted = m.drifted(r, thr)
-    effect = r.effect_size
-    if effect is None and m.kind == "distance":
-        effect = r.statistic
-    if drifted and min_effect is not None and effect is not None and effect < min_effect:
-        drifted = False
-        base["message"] = f"significant, but effect {effect:.3g} is below min_effect {min_effect}"
+    drifted, base["message"] = dm.decide(name, r, thr, floor)
     rd, cd = _distributions(ref, cur)
     return FeatureDriftResult(**base, statistic=r.statistic, p_value=r.p_value, p_value_raw=r.p_value,
-                              drifted=drifted, status="drift" if drifted else "no drift", effect_size=effect,
-                              reference_dist=rd, current_dist=cd)
+                              drifted=drifted, status="drift" if drifted else "no drift", effect_size=r.effect_size,
+                              magnitude=dm.magnitude(ref, cur), reference_dist=rd, current_dist=cd)
+
+
+def _canonical_note(ref: FeatureProfile, cur: CurrentSample) -> str:
+    """'1.0 → 1, " 2" → 2' for category values that were canonicalised (see profile.canonical_category)."""
+    if ref.kind != "categorical":
+        return ""
+    merged = {**(ref.raw_forms or {}), **(cur.raw_forms or {})}
+    if not merged:
+        return ""
+    items = sorted(merged.items())[:6]
+    more = " …" if len(merged) > 6 else ""
+    return ", ".join(f"{raw} → {canon!r}" for raw, canon in items) + more
 
 
 def feature_drift(feature: str, reference: pd.Series, current: pd.Series, method: str | None = None,
                   threshold: float | None = None, n_bins: int = 10, min_samples: int = 30,
-                  min_effect: float | None = None) -> FeatureDriftResult:
-    """Drift of one feature given two plain columns (profiles built on the fly)."""
-    kind = "categorical" if (is_categorical(reference.dropna()) if reference.notna().any()
-                             else is_categorical(current)) else "numeric"
+                  min_effect: float | None = None, kind: str | None = None) -> FeatureDriftResult:
+    """Drift of one feature given two plain columns (profiles built on the fly; `kind` None: the
+    automatic type of the reference column, see profile.infer_kind)."""
+    kind = kind or ("categorical" if (is_categorical(reference) if reference.notna().any()
+                                      else is_categorical(current)) else "numeric")
     ref = FeatureProfile.fit(feature, reference, kind=kind, n_bins=n_bins)
     return compare_feature(ref, CurrentSample.from_series(feature, current, kind), method, threshold,
                            min_samples, min_effect)
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (same as statsmodels' fdr_bh)."""
+    """Benjamini-Hochberg adjusted p-values (scipy.stats.false_discovery_control)."""
+    from scipy.stats import false_discovery_control
+
     p = np.asarray(p, dtype=float)
-    n = len(p)
-    if n == 0:
-        return p
-    order = np.argsort(p)
-    ranked = p[order] * n / np.arange(1, n + 1)
-    adj = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.clip(adj, 0, 1)
-    return out
+    return p if len(p) == 0 else false_discovery_control(p, method="bh")
 
 
 def _apply_correction(results: list[FeatureDriftResult]) -> None:
@@ -161,11 +170,11 @@ def _apply_correction(results: list[FeatureDriftResult]) -> None:
     for r, q in zip(tested, adj):
         r.p_value = float(q)
         was = r.drifted
-        r.drifted = bool(q < r.threshold) and not (r.min_effect is not None and r.effect_size is not None
-                                                   and r.effect_size < r.min_effect)
+        r.drifted, msg = dm.decide(r.method, dm.MethodResult(r.statistic, float(q), r.effect_size),
+                                   r.threshold, r.min_effect)
         r.status = "drift" if r.drifted else "no drift"
-        if was and not r.drifted and not r.message:
-            r.message = "not significant after the Benjamini-Hochberg correction"
+        if was and not r.drifted:
+            r.message = msg or "not significant after the Benjamini-Hochberg correction"
 
 
 @dataclass
@@ -224,26 +233,30 @@ class DriftReport:
         }])
 
     def ranked(self) -> pd.DataFrame:
-        """Drifted features, largest effect first."""
+        """Drifted features, largest shift first on the one scale shared by every method
+        (`magnitude`: KS distance for numeric features, total variation for categorical ones)."""
         df = self.to_frame()
         d = df[df["status"] == "drift"].copy()
-        return d.sort_values("effect_size", ascending=False, na_position="last")[
-            ["feature", "method", "statistic", "p_value", "effect_size"]].reset_index(drop=True)
+        return d.sort_values("magnitude", ascending=False, na_position="last")[
+            ["feature", "method", "statistic", "p_value", "effect_size", "min_effect", "magnitude"]
+        ].reset_index(drop=True)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per feature, drifted first (by effect size)."""
+        """One row per feature, drifted first (largest shift first)."""
         rows = [{
             "feature": r.feature, "type": r.kind, "method": r.method,
             "statistic": r.statistic, "p_value": r.p_value, "threshold": r.threshold,
-            "rule": "p < threshold" if METHODS[r.method].kind == "p_value" else "statistic > threshold",
-            "effect_size": r.effect_size, "status": r.status, "n_reference": r.n_reference, "n_current": r.n_current,
-            "note": r.message,
+            "rule": ("p < threshold" if METHODS[r.method].is_test else "statistic > threshold")
+                    + (" and effect ≥ min_effect" if r.min_effect else ""),
+            "effect_size": r.effect_size, "min_effect": r.min_effect, "magnitude": r.magnitude,
+            "status": r.status, "n_reference": r.n_reference, "n_current": r.n_current,
+            "categories compared as": r.canonical, "note": r.message,
         } for r in self.results]
         df = pd.DataFrame(rows)
         if df.empty:
             return df
         order = df["status"].map({"drift": 0, "no drift": 1}).fillna(2)
-        return (df.assign(_o=order, _e=-df["effect_size"].fillna(-1)).sort_values(["_o", "_e", "feature"])
+        return (df.assign(_o=order, _e=-df["magnitude"].fillna(-1)).sort_values(["_o", "_e", "feature"])
                 .drop(columns=["_o", "_e"]).reset_index(drop=True))
 
     def quality(self) -> pd.DataFrame:
@@ -258,17 +271,12 @@ class DriftReport:
             "n_current": r.n_current,
         } for r in self.results])
 
-    def plot(self, max_features: int = 12):
-        """Reference vs current distributions per feature, drifted ones first."""
+    def plot(self, max_features: int | None = None):
+        """Reference vs current distributions of every feature (or the first `max_features`, the figure
+        saying how many are left out), drifted ones first."""
         from workbench import plots
 
         return plots.drift_distributions(self, max_features=max_features)
-
-
-def _threshold(config: DriftDetection, fcfg: FeatureDrift) -> float | None:
-    if fcfg.method is not None:
-        return config.threshold_for(fcfg.method, fcfg)
-    return fcfg.threshold
 
 
 def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFrame | Callable[[str, str], CurrentSample | pd.Series],
@@ -289,7 +297,8 @@ def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
         if missing:
             raise ConfigError(f"drift_detection.models.{model}.features.{missing[0]}: not in the reference data; "
                               f"reference columns: {', '.join(reference.columns)}")
-        profile = ReferenceProfile.fit(reference, list(feats), config.psi_bins, n_jobs=n_jobs)
+        profile = ReferenceProfile.fit(reference, list(feats), config.psi_bins, n_jobs=n_jobs,
+                                       kinds={f: c.type for f, c in feats.items()})
     else:
         profile = reference
         missing = [f for f in feats if f not in profile.features]
@@ -307,8 +316,8 @@ def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
         cur = current(name, ref.kind)
         if isinstance(cur, pd.Series):
             cur = CurrentSample.from_series(name, cur, ref.kind)
-        return compare_feature(ref, cur, fcfg.method, _threshold(config, fcfg), config.min_samples, fcfg.min_effect,
-                               config.thresholds)
+        return compare_feature(ref, cur, fcfg.method, fcfg.threshold, config.min_samples, fcfg.min_effect,
+                               config.thresholds, config.min_effects)
 
     if n_jobs > 1 and len(feats) > 1:
         from concurrent.futures import ThreadPoolExecutor
@@ -339,34 +348,44 @@ def store_sample(store, model: str, window, ref: FeatureProfile, method: str | N
     """One feature of the window from the store: counted in the database when the method needs only
     counts (categorical features; PSI, JS, chi-square on numeric ones), else streamed as a float array."""
     name = ref.name
-    method = method or choose_method(ref.kind == "categorical", ref.n)
+    method = method or choose_method(ref.kind == "categorical")
     if store.can_aggregate and ref.kind == "categorical":
         counts, missing = store.category_counts(model, window, name)
-        return CurrentSample(name, "categorical", sum(counts.values()), missing, categories=counts)
+        return CurrentSample.from_counts(name, counts, missing)
     if store.can_aggregate and method in COUNT_METHODS:
         b = store.bin_counts(model, window, name, ref.edges)
         rng = store.bin_counts(model, window, name, [ref.stats["min"], np.nextafter(ref.stats["max"], np.inf)]) \
             if ref.stats else None
-        plot = store.bin_counts(model, window, name, plot_edges(ref))
+        plot = store.bin_counts(model, window, name, plot_edges(ref)) if ref.stats else None
         n = int(b["counts"].sum())
         return CurrentSample(name, "numeric", n, b["missing"], b["nonfinite"], bin_counts=b["counts"],
                              n_out_of_range=int(rng["counts"][0] + rng["counts"][2]) if rng else 0,
-                             plot_counts=plot["counts"])
+                             plot_counts=plot["counts"] if plot else None)
     if store.can_aggregate:
         return CurrentSample.from_values(name, store.feature_values(model, window, name))
     return CurrentSample.from_series(name, store.read_feature(model, window, name), ref.kind)
+
+
+def features_for(ctx: "ReviewContext") -> dict[str, FeatureDrift]:
+    """The model's features from params/monitoring.yaml; for a model not configured there, every
+    feature the store has (columns not mapped to a role, or the JSON column's keys), each with the
+    automatic type and method (those not in the reference are left out when it is profiled)."""
+    configured = ctx.monitoring.drift_detection.features_for(ctx.model.name)
+    if configured or ctx.model.name in ctx.monitoring.drift_detection.models:
+        return configured
+    return {f: FeatureDrift() for f in ctx.store.feature_columns()}
 
 
 def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
     """Drift of `ctx.model` over `ctx.window` against its reference profile, one column at a time."""
     from workbench.errors import InsufficientData
 
-    features = ctx.monitoring.drift_detection.features_for(ctx.model.name)
     n = ctx.store.count(ctx.model.name, ctx.window)
     if n == 0:
         raise InsufficientData(f"no predictions of {ctx.model.name!r} in {ctx.window.label} "
                                f"({ctx.window.start:%Y-%m-%d} to {ctx.window.end:%Y-%m-%d}) in the {ctx.store._where()}")
     profile = reference_profile(ctx, reference_version)
+    features = {f: c for f, c in features_for(ctx).items() if f in profile.features}
     return detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, ctx.window, profile[f],
                                                               features[f].method),
                         ctx.monitoring.drift_detection, ctx.model.name, features, window_rows=n)

@@ -8,24 +8,19 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import Window
-from workbench.drift import DriftReport, _threshold, compare_feature, detect_drift
-from workbench.drift_methods import METHODS
+from workbench import drift_methods as dm
+from workbench.drift import COUNT_METHODS, DriftReport, choose_method, compare_feature, detect_drift, store_sample
 from workbench.profile import CurrentSample
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
 
 
-def score(method: str, statistic: float | None, p_value: float | None, threshold: float) -> float:
-    """How far past its threshold a result is, on one scale for all methods: >= 1 means drift.
-
-    distances: statistic / threshold; p-value tests: log(p) / log(threshold).
-    """
-    if METHODS[method].kind == "p_value":
-        if p_value is None:
-            return float("nan")
-        return float(np.log(max(p_value, 1e-300)) / np.log(threshold))
-    return float("nan") if statistic is None else float(statistic / threshold)
+def score(method: str, statistic: float | None, p_value: float | None, threshold: float,
+          effect_size: float | None = None, min_effect: float | None = None) -> float:
+    """How far past the decision a result is, on one scale for all methods: > 1 means drift
+    (drift_methods.score: significance and effect floor both count, as in the weekly verdict)."""
+    return dm.score(method, statistic, p_value, threshold, effect_size, min_effect)
 
 
 def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None) -> pd.DataFrame:
@@ -38,16 +33,67 @@ def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None
     span = Window(ctx.window.start - pd.Timedelta(weeks=weeks_back), ctx.window.end, ctx.window.label)
     profile = reference_profile(ctx)
     rows = []
-    for name, fcfg in dd.features_for(ctx.model.name).items():
+    from workbench.drift import features_for
+
+    feats = {f: c for f, c in features_for(ctx).items() if f in profile.features}
+    for name, fcfg in feats.items():
         ref = profile[name]
-        df = ctx.store.read(ctx.model.name, span, features=[name], core=["timestamp"])
-        for period, g in df.groupby(df["timestamp"].dt.floor(freq)):
-            r = compare_feature(ref, CurrentSample.from_series(name, g[name], ref.kind), fcfg.method,
-                                _threshold(dd, fcfg), dd.min_samples, fcfg.min_effect, dd.thresholds)
+        method = fcfg.method or choose_method(ref.kind == "categorical")
+        for period, cur in _daily_samples(ctx, span, ref, method, freq):
+            r = compare_feature(ref, cur, fcfg.method, fcfg.threshold, dd.min_samples, fcfg.min_effect,
+                                dd.thresholds, dd.min_effects)
             rows.append({"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
-                         "p_value": r.p_value, "threshold": r.threshold, "drifted": r.drifted, "n": r.n_current,
-                         "score": score(r.method, r.statistic, r.p_value, r.threshold)})
+                         "p_value": r.p_value, "threshold": r.threshold, "effect_size": r.effect_size,
+                         "min_effect": r.min_effect, "drifted": r.drifted, "n": r.n_current,
+                         "score": score(r.method, r.statistic, r.p_value, r.threshold, r.effect_size, r.min_effect)})
     return pd.DataFrame(rows)
+
+
+FINE_BINS = 100
+
+
+def _fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of 100 reference-quantile bins and, per bin, the median of the reference values in it.
+
+    Numeric features tested on values (KS, Wasserstein) are counted per day over these bins in the
+    database and each count placed at its bin's representative: the day's statistic is then exact
+    up to the spread inside one percentile of the reference (the weekly verdict uses the values)."""
+    from workbench.profile import sorted_quantile
+
+    sv = ref.sorted_values
+    edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
+    cuts = np.r_[0, np.searchsorted(sv, edges, side="left"), len(sv)]
+    reps = np.empty(len(edges) + 1)
+    for i in range(len(reps)):
+        lo, hi = cuts[i], cuts[i + 1]
+        reps[i] = sv[(lo + hi - 1) // 2] if hi > lo else (edges[i - 1] if i else sv[0])
+    return edges, np.maximum.accumulate(reps)
+
+
+def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: str):
+    """(period, CurrentSample) per period, counted per day in the database (GROUP BY day and category
+    or bin): over the reference's bins when the method needs only counts, over 100 reference-quantile
+    bins for KS / Wasserstein (see _fine_bins). Without a daily count (other stores, other periods)
+    the column is read once with its timestamps."""
+    store = ctx.store
+    daily = getattr(store, "daily_counts", None)
+    if daily is not None and freq in ("1D", "D") and (ref.kind == "categorical" or method in COUNT_METHODS):
+        edges = None if ref.kind == "categorical" else ref.edges
+        for day, counts, missing, nonfinite in daily(ctx.model.name, span, ref.name, edges):
+            if ref.kind == "categorical":
+                yield day, CurrentSample.from_counts(ref.name, counts, missing)
+            else:
+                yield day, CurrentSample(ref.name, "numeric", int(counts.sum()), missing, nonfinite, bin_counts=counts)
+        return
+    if daily is not None and freq in ("1D", "D") and ref.kind == "numeric" and len(ref.sorted_values):
+        edges, reps = _fine_bins(ref)
+        for day, counts, missing, nonfinite in daily(ctx.model.name, span, ref.name, edges):
+            values = np.repeat(reps, counts)  # sorted: the representatives increase
+            yield day, CurrentSample(ref.name, "numeric", len(values), missing, nonfinite, sorted_values=values)
+        return
+    df = store.read(ctx.model.name, span, features=[ref.name], core=["timestamp"])
+    for period, g in df.groupby(df["timestamp"].dt.floor(freq)):
+        yield period, CurrentSample.from_series(ref.name, g[ref.name], ref.kind)
 
 
 def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame:
@@ -56,8 +102,12 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
 
     prev = ctx.window.previous()
     dd = ctx.monitoring.drift_detection
-    last = detect_drift(reference_profile(ctx), lambda f, kind: ctx.store.read_feature(ctx.model.name, prev, f),
-                        dd, ctx.model.name)
+    from workbench.drift import features_for
+
+    profile = reference_profile(ctx)
+    feats = {f: c for f, c in features_for(ctx).items() if f in profile.features}
+    last = detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, prev, profile[f],
+                                                              feats[f].method), dd, ctx.model.name, feats)
     a = last.to_frame().set_index("feature")[["method", "statistic", "status"]]
     b = this_week.to_frame().set_index("feature")[["statistic", "status"]]
     out = a.join(b, lsuffix="_previous", rsuffix="_this").reset_index()
@@ -72,20 +122,26 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
     return out.rename(columns={"status_previous": f"{prev.label[:8]}-1 status"})
 
 
-def heatmap(grid: pd.DataFrame, title: str = "Drift score per day (>= 1 is drift)"):
-    """Feature × period heatmap of the score."""
+def heatmap(grid: pd.DataFrame, title: str = "Drift score per day (above 1 is drift)", vmax: float = 2.0):
+    """Feature × period heatmap of the score (the weekly verdict's rule, effect floor included);
+    cells the decision calls drift carry a ×."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     if grid.empty:
         return None
-    m = grid.pivot(index="feature", columns="period", values="score").clip(upper=3)
+    m = grid.pivot(index="feature", columns="period", values="score").clip(upper=vmax)
+    marks = grid.pivot(index="feature", columns="period", values="drifted").reindex_like(m)
+    labels = marks.map(lambda v: "×" if v is True else "")
     m.columns = [c.strftime("%m-%d") for c in m.columns]
     fig, ax = plt.subplots(figsize=(min(0.42 * m.shape[1] + 3, 16), 0.45 * m.shape[0] + 1.5))
-    sns.heatmap(m, cmap="RdYlGn_r", vmin=0, vmax=2, center=1, ax=ax, cbar_kws={"label": "score (clipped at 3)"},
+    sns.heatmap(m, cmap="RdYlGn_r", vmin=0, vmax=vmax, center=1, ax=ax, annot=labels.to_numpy(), fmt="",
+                annot_kws={"fontsize": 7}, cbar_kws={"label": f"score (clipped at {vmax:g}; × = drift)"},
                 linewidths=0.3)
+    for t in ax.get_yticklabels():
+        t.set_parse_math(False) if hasattr(t, "set_parse_math") else None
     ax.set_title(title)
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    ax.set_xlabel("day (UTC)")
+    ax.set_ylabel("feature")
     fig.tight_layout()
     return fig

@@ -1,15 +1,19 @@
-"""Drift methods: one small function per method in a plain registry.
+"""Drift methods: the one registry that knows every method, and the one drift decision.
 
-Each compares a reference FeatureProfile with a CurrentSample (both prepared once, see
-profile.py) and returns a statistic, a p-value for tests, and an effect size. Results equal
-scipy's on the same data (tests/unit/test_drift_methods.py); the work is arranged so that the
-reference is sorted and binned once and each current column is sorted once.
+Each method compares a reference FeatureProfile with a CurrentSample (both prepared once, see
+profile.py) and returns a statistic, a p-value for tests, and its effect size. The registry entry
+holds everything else that depends on the method: its kind (test or distance), the feature types
+it applies to, its default threshold, its default effect floor, what its effect size is, and
+Evidently's name for it. Config validation, threshold resolution, the drift verdict, the daily
+heatmap and the Evidently comparison all read it from here, so adding a method means one
+`@register` here (and its test). Results equal scipy's on the same data
+(tests/unit/test_drift_methods.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,39 +25,60 @@ from workbench.profile import CurrentSample, FeatureProfile, aligned_category_co
 PSI_EPS = 1e-4  # an empty bin counts as this share, so PSI stays finite when a bin empties or appears
 STD_FLOOR = 1e-3  # Wasserstein normaliser for (near-)constant references, as Evidently does
 KS_EXACT_MAX_N = 10_000  # scipy's ks_2samp(method="auto") switches to the asymptotic p-value above this
+TEST, DISTANCE = "test", "distance"
 
 
 @dataclass(frozen=True)
 class MethodResult:
     statistic: float
     p_value: float | None = None
-    effect_size: float | None = None  # KS D or normalised Wasserstein (numeric), Cramér's V (categorical)
+    effect_size: float | None = None  # the method's effect size (see Method.effect)
 
 
 @dataclass(frozen=True)
 class Method:
+    """A drift method and everything that depends on it."""
+
     name: str
     func: Callable[[FeatureProfile, CurrentSample], MethodResult]
-    kind: str  # "p_value": drift when p < threshold; "distance": drift when statistic > threshold
+    kind: str  # "test": drift when p < threshold; "distance": drift when statistic > threshold
     default_threshold: float
     numeric: bool
     categorical: bool
     description: str
+    effect: str = ""  # what the effect size is
+    # effect floor: a verdict of drift also needs effect_size >= this (None: the threshold is the floor)
+    default_min_effect: float | None = None
+    evidently: str | None = None  # Evidently 0.7's stattest name (None: not compared)
 
-    def drifted(self, result: MethodResult, threshold: float) -> bool:
-        if self.kind == "p_value":
+    @property
+    def is_test(self) -> bool:
+        return self.kind == TEST
+
+    def applies_to(self, kind: str) -> bool:
+        return self.categorical if kind == "categorical" else self.numeric
+
+    def significant(self, result: MethodResult, threshold: float) -> bool:
+        """The statistical half of the verdict: p < threshold (tests), statistic > threshold (distances)."""
+        if self.is_test:
             return bool(result.p_value is not None and result.p_value < threshold)
         return bool(result.statistic > threshold)
+
+    drifted = significant  # kept for callers of the old name
 
 
 METHODS: dict[str, Method] = {}
 
 
-def register(name: str, kind: str, default_threshold: float, numeric: bool = True, categorical: bool = True):
+def register(name: str, kind: str, default_threshold: float, numeric: bool = True, categorical: bool = True,
+             effect: str = "", default_min_effect: float | None = None, evidently: str | None = None):
     """Add a method to METHODS under `name`; the first docstring line is its description."""
+    if kind not in (TEST, DISTANCE):
+        raise ValueError(f"method kind must be {TEST!r} or {DISTANCE!r}, not {kind!r}")
+
     def wrap(func):
         METHODS[name] = Method(name, func, kind, default_threshold, numeric, categorical,
-                               (func.__doc__ or "").strip().splitlines()[0])
+                               (func.__doc__ or "").strip().splitlines()[0], effect, default_min_effect, evidently)
         return func
     return wrap
 
@@ -64,6 +89,74 @@ def get_method(name: str, feature: str | None = None) -> Method:
         where = f" for feature {feature!r}" if feature else ""
         raise ValueError(f"unknown drift method {name!r}{where}; choose one of: {', '.join(sorted(METHODS))}")
     return METHODS[name]
+
+
+def method_names() -> list[str]:
+    return sorted(METHODS)
+
+
+def test_methods() -> list[str]:
+    """Names of the p-value tests."""
+    return sorted(n for n, m in METHODS.items() if m.is_test)
+
+
+test_methods.__test__ = False  # not a pytest test
+
+
+def default_thresholds() -> dict[str, float]:
+    return {n: m.default_threshold for n, m in METHODS.items()}
+
+
+def choose_method(categorical: bool) -> str:
+    """The automatic method: a test plus its effect floor (chi2 for categorical, ks for numeric).
+
+    A test alone flags almost everything at tens of thousands of rows, and the guide's distance
+    thresholds miss moderate shifts; the test's p-value plus the effect floor does neither."""
+    return "chi2" if categorical else "ks"
+
+
+def resolve(method: str, threshold: float | None = None, min_effect: float | None = None,
+            thresholds: Mapping[str, float] | None = None, min_effects: Mapping[str, float] | None = None
+            ) -> tuple[float, float | None]:
+    """The one place a feature's threshold and effect floor are decided.
+
+    threshold: the feature's own, else drift_detection.thresholds[method], else the registry default;
+    effect floor: the feature's `min_effect`, else drift_detection.min_effects[method], else the
+    registry default. A floor of 0 switches it off (returned as None)."""
+    m = get_method(method)
+    thr = threshold if threshold is not None else (thresholds or {}).get(method, m.default_threshold)
+    floor = min_effect if min_effect is not None else (min_effects or {}).get(method, m.default_min_effect)
+    return float(thr), (float(floor) if floor else None)
+
+
+def decide(method: str, result: MethodResult, threshold: float, min_effect: float | None) -> tuple[bool, str]:
+    """The one drift decision: significant (p < threshold, or statistic > threshold) AND an effect size
+    at or above the floor. Returns the verdict and, when the floor overruled significance, why."""
+    m = get_method(method)
+    if not m.significant(result, threshold):
+        return False, ""
+    if min_effect is not None and result.effect_size is not None and result.effect_size < min_effect:
+        return False, f"significant, but effect {result.effect_size:.3g} is below min_effect {min_effect:g}"
+    return True, ""
+
+
+def score(method: str, statistic: float | None, p_value: float | None, threshold: float,
+          effect_size: float | None = None, min_effect: float | None = None) -> float:
+    """How far past the decision a result is, on one scale for all methods: > 1 means drift.
+
+    The smaller of significance (distances: statistic / threshold; tests: log p / log threshold)
+    and strength (effect / min_effect), so a significant but tiny shift stays below 1, as decide() says."""
+    if get_method(method).is_test:
+        if p_value is None:
+            return float("nan")
+        sig = float(np.log(max(p_value, 1e-300)) / np.log(threshold))
+    else:
+        if statistic is None:
+            return float("nan")
+        sig = float(statistic / threshold)
+    if min_effect and effect_size is not None:
+        return min(sig, float(effect_size / min_effect) * (1 + 1e-12))
+    return sig
 
 
 # --- shared pieces ------------------------------------------------------------------
@@ -118,17 +211,8 @@ def psi_from_counts(ref_counts: np.ndarray, cur_counts: np.ndarray, eps: float =
     return float(np.sum((cur_p - ref_p) * np.log(cur_p / ref_p)))
 
 
-def _effect(ref: FeatureProfile, cur: CurrentSample) -> float | None:
-    """Effect size for a test's verdict: normalised Wasserstein for numeric features, Cramér's V
-    for categorical ones and for numeric bins counted in the database."""
-    if ref.kind == "numeric" and cur.sorted_values is not None:
-        return _wasserstein(ref.sorted_values, cur.sorted_values) / _norm(ref)
-    rc, cc = _counts(ref, cur)
-    return cramers_v(rc, cc)
-
-
 def cramers_v(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
-    """Cramér's V of the 2 x k reference x current table (0: same mix, 1: disjoint)."""
+    """Cramér's V of the 2 x k reference x current table as counted (0: same mix, 1: disjoint)."""
     keep = (ref_counts + cur_counts) > 0
     table = np.vstack([ref_counts[keep], cur_counts[keep]])
     if table.shape[1] < 2:
@@ -137,9 +221,46 @@ def cramers_v(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     return float(np.sqrt(chi2 / table.sum()))
 
 
-# --- the methods ----------------------------------------------------------------------
+def balanced_cramers_v(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
+    """Cramér's V of the reference x current table with both rows scaled to the same total.
 
-@register("ks", "p_value", 0.05, categorical=False)
+    Plain V shrinks when one side is much larger than the other (V^2 = chi2 / N weighs the sides by
+    their sizes), so the same shift would read smaller in a small week against a big reference.
+    On shares it depends only on the two mixes: sqrt(sum((p - q)^2 / (p + q)) / 2)."""
+    rs, cs = ref_counts.sum(), cur_counts.sum()
+    if rs == 0 or cs == 0:
+        return 0.0
+    p, q = ref_counts / rs, cur_counts / cs
+    keep = (p + q) > 0
+    if keep.sum() < 2:
+        return 0.0
+    p, q = p[keep], q[keep]
+    return float(np.sqrt(np.sum((p - q) ** 2 / (p + q)) / 2))
+
+
+def magnitude(ref: FeatureProfile, cur: CurrentSample) -> float:
+    """The ranking scale shared by all methods: the largest share of the population that moved.
+
+    Numeric: the KS distance D = max |F_ref - F_cur| (over the reference's bin edges when the values
+    were counted in the database, a lower bound); categorical: the total variation distance
+    1/2 sum |p - q|. Both lie in [0, 1] and mean the same thing, so features compare across methods."""
+    if ref.kind == "numeric" and cur.sorted_values is not None and len(cur.sorted_values) and len(ref.sorted_values):
+        return _ks_statistic(ref.sorted_values, cur.sorted_values)
+    rc, cc = _counts(ref, cur)
+    if rc.sum() == 0 or cc.sum() == 0:
+        return float("nan")
+    p, q = rc / rc.sum(), cc / cc.sum()
+    if ref.kind == "numeric":
+        return float(np.max(np.abs(np.cumsum(p) - np.cumsum(q))))
+    return float(np.abs(p - q).sum() / 2)
+
+
+# --- the methods ----------------------------------------------------------------------
+# To add a method: one @register here (kind, types, threshold, effect floor, Evidently's name)
+# and its scipy check in tests/unit/test_drift_methods.py. Nothing else names methods.
+
+@register("ks", TEST, 0.05, categorical=False, effect="KS distance D", default_min_effect=0.05,
+          evidently="ks")
 def ks(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Two-sample Kolmogorov-Smirnov test (as scipy.stats.ks_2samp); drift when p < 0.05."""
     a, b = ref.sorted_values, cur.sorted_values
@@ -153,26 +274,30 @@ def ks(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     return MethodResult(d, p, effect_size=d)
 
 
-@register("psi", "distance", 0.1)
+@register("psi", DISTANCE, 0.1, effect="PSI itself", evidently="psi")
 def psi(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Population Stability Index on reference-quantile bins or categories; drift when PSI > 0.1."""
-    return MethodResult(psi_from_counts(*_counts(ref, cur)))
+    v = psi_from_counts(*_counts(ref, cur))
+    return MethodResult(v, effect_size=v)
 
 
-@register("wasserstein", "distance", 0.2, categorical=False)
+@register("wasserstein", DISTANCE, 0.2, categorical=False, effect="Wasserstein-1 / reference std (itself)",
+          evidently="wasserstein")
 def wasserstein(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Wasserstein-1 distance divided by the reference std (floor 0.001); drift when > 0.2."""
     w = _wasserstein(ref.sorted_values, cur.sorted_values) / _norm(ref)
     return MethodResult(w, effect_size=w)
 
 
-@register("js", "distance", 0.1)
+@register("js", DISTANCE, 0.1, effect="Jensen-Shannon distance itself", evidently="jensenshannon")
 def js(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Jensen-Shannon distance (base 2) on the PSI bins or categories; drift when > 0.1."""
-    return MethodResult(float(distance.jensenshannon(*_counts(ref, cur), base=2)))
+    v = float(distance.jensenshannon(*_counts(ref, cur), base=2))
+    return MethodResult(v, effect_size=v)
 
 
-@register("chi2", "p_value", 0.05)
+@register("chi2", TEST, 0.05, effect="Cramér's V on shares (both sides weighted equally)",
+          default_min_effect=0.05, evidently="chisquare")
 def chi2(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Chi-square test of homogeneity on the reference x current table; drift when p < 0.05."""
     rc, cc = _counts(ref, cur)
@@ -181,7 +306,7 @@ def chi2(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     if table.shape[1] < 2:
         return MethodResult(0.0, 1.0, effect_size=0.0)  # one category in both windows: nothing to compare
     r = stats.chi2_contingency(table)
-    return MethodResult(float(r.statistic), float(r.pvalue), effect_size=_effect(ref, cur))
+    return MethodResult(float(r.statistic), float(r.pvalue), effect_size=balanced_cramers_v(rc, cc))
 
 
 def compare(name: str, reference, current, categorical: bool = False, n_bins: int = 10) -> MethodResult:
@@ -190,6 +315,6 @@ def compare(name: str, reference, current, categorical: bool = False, n_bins: in
     ref = FeatureProfile.fit("x", pd.Series(reference), kind=kind, n_bins=n_bins)
     cur = CurrentSample.from_series("x", pd.Series(current), kind)
     m = get_method(name)
-    if (kind == "numeric" and not m.numeric) or (kind == "categorical" and not m.categorical):
+    if not m.applies_to(kind):
         raise ValueError(f"{name} does not apply to {kind} features")
     return m.func(ref, cur)

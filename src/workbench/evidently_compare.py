@@ -27,9 +27,7 @@ from workbench.errors import WorkbenchError
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
 
-# our method name -> Evidently 0.7's stattest name
-EVIDENTLY_METHOD = {"ks": "ks", "psi": "psi", "wasserstein": "wasserstein", "js": "jensenshannon", "chi2": "chisquare"}
-P_VALUE_TESTS = {"ks", "chisquare"}
+from workbench import drift_methods as dm  # noqa: E402  (Evidently's names and test kinds: the registry)
 # characters that make markup, as harmless look-alikes (the values stay readable in Evidently's charts)
 _NEUTRAL = str.maketrans({"<": "‹", ">": "›", "&": "＆", '"': "＂", "'": "ʼ", "`": "ʻ"})
 _DATA_VAR_RE = re.compile(r"var metric_[0-9a-f]+ = ")
@@ -137,8 +135,8 @@ def compare(ours: DriftReport, ref: pd.DataFrame, cur: pd.DataFrame, out_file: s
 
     kinds = {r.feature: r.kind for r in ours.results}
     ref_e, cur_e, names, notes = prepare(ref, cur, kinds)
-    kept = [r for r in ours.results if r.feature in names]
-    methods = {names[r.feature]: EVIDENTLY_METHOD[r.method] for r in kept}
+    kept = [r for r in ours.results if r.feature in names and dm.METHODS[r.method].evidently]
+    methods = {names[r.feature]: dm.METHODS[r.method].evidently for r in kept}
     thresholds = {names[r.feature]: r.threshold for r in kept}
     theirs = {}
     if kept:
@@ -165,7 +163,7 @@ def compare(ours: DriftReport, ref: pd.DataFrame, cur: pd.DataFrame, out_file: s
     rows = []
     for r in ours.results:
         method, value, thr = theirs.get(names.get(r.feature, ""), (None, float("nan"), float("nan")))
-        drift = (value < thr) if method in P_VALUE_TESTS else (value >= thr)
+        drift = (value < thr) if method in {m.evidently for m in dm.METHODS.values() if m.is_test} else (value >= thr)
         ours_value = r.p_value if r.p_value is not None else r.statistic
         rows.append({"feature": r.feature, "our method": r.method, "our value": ours_value, "our verdict": r.status,
                      "evidently method": method, "evidently value": value,

@@ -35,13 +35,6 @@ def _legend_outside(ax, **kw) -> None:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, **kw)
 
 
-def _wrap(text: str, width: int = 14) -> str:
-    """A category name wrapped onto lines instead of cut."""
-    import textwrap
-
-    return "\n".join(textwrap.wrap(str(text), width, break_long_words=True)) or str(text)
-
-
 def byte_scale(max_value: float) -> tuple[float, str]:
     """The divisor and unit (MiB, GiB, ...) to show byte values up to `max_value`."""
     for factor, unit in BYTE_UNITS:
@@ -73,20 +66,41 @@ def _could_not_draw(ax, what: str, exc: BaseException) -> str:
     return note
 
 
+def _text(value, width: int = 18) -> str:
+    """A data value as a label, wrapped (never cut); labels are plain text (plain_text_labels)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(value), width) or [""])
+
+
 def _draw_feature(ax, r) -> None:
+    """One feature. Numeric: shares per bin over the reference's [min, max], with values below its
+    minimum / above its maximum as labelled hatched bars at the ends (never piled into the edge bins)."""
+    import numpy as np
+
+    from workbench.drift import ABOVE, BELOW
+
     ref, cur = r.reference_dist, r.current_dist
     if r.kind == "categorical":
-        x = range(len(ref))
-        ax.bar([i - 0.2 for i in x], ref.to_numpy(), width=0.4, color=REF_COLOR, label="reference")
-        ax.bar([i + 0.2 for i in x], cur.to_numpy(), width=0.4, color=CUR_COLOR, label="current")
+        x = np.arange(len(ref))
+        ax.bar(x - 0.2, ref.to_numpy(), width=0.4, color=REF_COLOR, label="reference")
+        ax.bar(x + 0.2, cur.to_numpy(), width=0.4, color=CUR_COLOR, label="current")
         ax.set_xticks(list(x))
-        ax.set_xticklabels([_wrap(i) for i in ref.index], rotation=0, fontsize=7)
-        ax.set_xlabel("category", fontsize=8)
+        ax.set_xticklabels([_text(i, 14) for i in ref.index], rotation=35, ha="right", fontsize=7)
+        ax.set_xlabel(f"{_text(r.feature, 40)} (category)", fontsize=8)
     else:
-        ax.step(ref.index, ref.to_numpy(), where="mid", color=REF_COLOR, label="reference")
-        ax.step(cur.index, cur.to_numpy(), where="mid", color=CUR_COLOR, label="current")
-        ax.fill_between(cur.index, cur.to_numpy(), step="mid", color=CUR_COLOR, alpha=0.25)
-        ax.set_xlabel(f"{r.feature} (value)", fontsize=8)
+        inner_r, inner_c = ref.drop([BELOW, ABOVE]), cur.drop([BELOW, ABOVE])
+        mids = np.asarray(inner_r.index, dtype=float)
+        step = mids[1] - mids[0] if len(mids) > 1 else 1.0
+        ax.step(mids, inner_r.to_numpy(), where="mid", color=REF_COLOR, label="reference")
+        ax.step(mids, inner_c.to_numpy(), where="mid", color=CUR_COLOR, label="current")
+        ax.fill_between(mids, inner_c.to_numpy(), step="mid", color=CUR_COLOR, alpha=0.25)
+        for label, share, xpos in ((BELOW, cur[BELOW], mids[0] - 2.5 * step), (ABOVE, cur[ABOVE], mids[-1] + 2.5 * step)):
+            if share > 0:
+                ax.bar([xpos], [share], width=2 * step, color="none", edgecolor="#c0392b", hatch="//", lw=1)
+                ax.annotate(f"{label}\n{share:.1%}", (xpos, share), fontsize=6, color="#c0392b",
+                            ha="center", va="bottom")
+        ax.set_xlabel(f"{_text(r.feature, 40)} (value)", fontsize=8)
     stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
     ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
                  color="#c0392b" if r.drifted else "black")
@@ -94,16 +108,20 @@ def _draw_feature(ax, r) -> None:
     ax.tick_params(labelsize=7)
 
 
-def drift_distributions(report: "DriftReport", max_features: int = 12):
-    """Reference vs current distribution of each feature, drifted first."""
+def drift_distributions(report: "DriftReport", max_features: int | None = None):
+    """Reference vs current distribution of every feature, drifted first; with `max_features` the rest
+    are left out and the figure says how many."""
     results = [r for r in report.results if r.reference_dist is not None]
     results.sort(key=lambda r: (not r.drifted, r.feature))
-    results = results[:max_features]
+    left_out = 0
+    if max_features is not None and len(results) > max_features:
+        left_out = len(results) - max_features
+        results = results[:max_features]
     if not results:
         return None
     cols = 3
     rows = math.ceil(len(results) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.3 * rows), squeeze=False)
     problems: list[str] = []  # one feature that cannot be drawn costs its own panel, never the figure
     for ax, r in zip(axes.flat, results):
         try:
@@ -126,6 +144,8 @@ def drift_distributions(report: "DriftReport", max_features: int = 12):
             except Exception as exc:  # noqa: BLE001
                 problems.append(_could_not_draw(ax, f"{r.feature!r} (values {list(map(str, r.reference_dist.index[:5]))})", exc))
         fig.canvas.draw()
+    if left_out:
+        fig.suptitle(f"{left_out} more feature(s) not plotted: see the per-feature table", fontsize=9)
     fig.problems = problems  # ctx.attempt records them as "could not compute"
     return fig
 

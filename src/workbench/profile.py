@@ -11,6 +11,7 @@ sorted (or counted) once, built from a column of values or from counts computed 
 from __future__ import annotations
 
 import hashlib
+import re
 import io
 import json
 from dataclasses import dataclass, field
@@ -22,12 +23,73 @@ import pandas as pd
 OTHER = "__other__"  # the bucket for categories beyond the top-k of a high-cardinality feature
 MAX_CATEGORIES = 200  # a categorical with more distinct values keeps its top TOP_K and OTHER
 TOP_K = 50
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: canonical category values, coded numerics typed categorical
+MAX_CODES = 20  # a numeric column with at most this many distinct integer values is a coded categorical
 
 
 def is_categorical(s: pd.Series) -> bool:
-    """Strings, booleans and categoricals are categorical; numbers are numeric."""
-    return not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)
+    """The automatic type (see infer_kind) is categorical."""
+    return infer_kind(s)[0] == "categorical"
+
+
+def infer_kind(s: pd.Series, max_codes: int = MAX_CODES) -> tuple[str, str]:
+    """The automatic type of a reference column, and why.
+
+    - booleans and text that is not all numbers: categorical ("text");
+    - numbers (or text that is all numbers) with at most `max_codes` (20) distinct values, all whole
+      numbers: categorical ("coded": 0/1 flags, 1-4 contract codes compare as categories);
+    - other numbers: numeric.
+    Set `type:` on the feature in params/monitoring.yaml to override."""
+    v = s.dropna()
+    if pd.api.types.is_bool_dtype(v):
+        return "categorical", "booleans"
+    if not pd.api.types.is_numeric_dtype(v):
+        num = pd.to_numeric(v.astype(str).str.strip(), errors="coerce") if len(v) else v
+        if len(v) == 0 or num.isna().any():
+            return "categorical", "text"
+        v = num
+    x = v.to_numpy(dtype=float)
+    x = x[np.isfinite(x)]
+    distinct = np.unique(x)
+    if len(distinct) <= max_codes and len(x) and np.all(distinct == np.round(distinct)):
+        return "categorical", f"coded: {len(distinct)} distinct whole numbers (<= {max_codes})"
+    return "numeric", f"numbers, {len(distinct)} distinct" if len(distinct) <= 1000 else "numbers"
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def canonical_category(value) -> str:
+    """The form categories are compared in: 1, 1.0, "1", " 1 " and "1.0" are all "1".
+
+    Whole numbers lose their ".0", other numbers are written shortest-exact (repr), numeric-looking
+    text is read as a number, other text is stripped of surrounding spaces. Booleans stay "True"/"False"."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        x = float(value)
+        return str(int(x)) if x.is_integer() else repr(x)
+    text = str(value).strip()
+    if _NUMBER.match(text):
+        return canonical_category(float(text))
+    return text
+
+
+def canonical_counts(raw: dict) -> tuple[dict[str, int], dict[str, str]]:
+    """Counts per raw value merged by canonical form (largest first), and the raw values that changed
+    form (repr of the raw value -> canonical), for the report to show."""
+    counts: dict[str, int] = {}
+    changed: dict[str, str] = {}
+    for k, v in raw.items():
+        key = canonical_category(k)
+        counts[key] = counts.get(key, 0) + int(v)
+        if not (isinstance(k, str) and k == key):
+            if not isinstance(k, str) and str(k) == key:
+                continue  # 3 -> "3": a number written as itself is no change worth showing
+            changed[repr(k) if isinstance(k, str) else str(k)] = key
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1])), changed
 
 
 def sorted_quantile(sorted_values: np.ndarray, q) -> np.ndarray:
@@ -70,17 +132,13 @@ def _clean_numeric(s: pd.Series) -> tuple[np.ndarray, int, int]:
     return np.sort(x[finite]), n_missing, n_inf
 
 
-def _category_counts(s: pd.Series) -> tuple[dict[str, int], int]:
+def _category_counts(s: pd.Series) -> tuple[dict[str, int], int, dict[str, str]]:
+    """Counts per canonical category, the missing count, and the raw values that changed form."""
     vc = s.value_counts(sort=False, dropna=False)
-    counts: dict[str, int] = {}
-    missing = 0
-    for k, v in vc.items():
-        if pd.isna(k):
-            missing += int(v)
-        else:
-            key = str(k)
-            counts[key] = counts.get(key, 0) + int(v)  # 1 and "1" are the same category
-    return dict(sorted(counts.items(), key=lambda kv: -kv[1])), missing
+    missing = int(vc[[pd.isna(k) for k in vc.index]].sum()) if len(vc) else 0
+    raw = {k: int(v) for k, v in vc.items() if not pd.isna(k)}
+    counts, changed = canonical_counts(raw)
+    return counts, missing, changed
 
 
 class _Counted:
@@ -114,23 +172,26 @@ class FeatureProfile(_Counted):
     categories: dict[str, int] | None = None
     truncated: bool = False  # categories hold the top-k plus OTHER
     stats: dict[str, float] = field(default_factory=dict)
+    raw_forms: dict[str, str] | None = None  # raw category values that were canonicalised
+    kind_reason: str = ""  # why the feature has its type (configured, or the automatic rule)
 
 
     @classmethod
     def fit(cls, name: str, values: pd.Series, kind: str | None = None, n_bins: int = 10,
             max_categories: int = MAX_CATEGORIES, top_k: int = TOP_K) -> "FeatureProfile":
-        """Learn the profile of one reference column."""
-        kind = kind or ("categorical" if is_categorical(values.dropna() if values.notna().any() else values)
-                        else "numeric")
+        """Learn the profile of one reference column (`kind` None: the automatic rule, infer_kind)."""
+        reason = "configured"
+        if kind is None:
+            kind, reason = infer_kind(values)
         if kind == "categorical":
-            counts, missing = _category_counts(values)
+            counts, missing, changed = _category_counts(values)
             truncated = len(counts) > max_categories
             if truncated:
                 items = list(counts.items())
                 counts = dict(items[:top_k]) | {OTHER: sum(v for _, v in items[top_k:])}
             n = sum(counts.values())
             return cls(name, kind, n, missing, categories=counts, truncated=truncated,
-                       stats={"distinct": float(len(counts))})
+                       stats={"distinct": float(len(counts))}, raw_forms=changed or None, kind_reason=reason)
         sv, missing, n_inf = _clean_numeric(values)
         edges = quantile_edges(sv, n_bins)
         st = {}
@@ -139,7 +200,7 @@ class FeatureProfile(_Counted):
             st = {"min": float(sv[0]), "max": float(sv[-1]), "mean": float(sv.mean()), "std": float(sv.std()),
                   "p01": float(p01), "median": float(median), "p99": float(p99)}
         return cls(name, kind, len(sv), missing, n_inf, sorted_values=sv, edges=edges,
-                   bin_counts=counts_in_bins(sv, edges), stats=st)
+                   bin_counts=counts_in_bins(sv, edges), stats=st, kind_reason=reason)
 
 
 @dataclass
@@ -156,7 +217,15 @@ class CurrentSample(_Counted):
     categories: dict[str, int] | None = None
     n_out_of_range: int | None = None  # from SQL when the values were not read
     plot_counts: np.ndarray | None = None  # over the plotting bins (numeric, from SQL)
+    raw_forms: dict[str, str] | None = None  # raw category values that were canonicalised
 
+
+    @classmethod
+    def from_counts(cls, name: str, raw: dict, n_missing: int) -> "CurrentSample":
+        """A categorical sample from counts per raw value (a GROUP BY in the database)."""
+        counts, changed = canonical_counts(raw)
+        return cls(name, "categorical", sum(counts.values()), n_missing, categories=counts,
+                   raw_forms=changed or None)
 
     @classmethod
     def from_values(cls, name: str, values: np.ndarray) -> "CurrentSample":
@@ -169,8 +238,8 @@ class CurrentSample(_Counted):
     @classmethod
     def from_series(cls, name: str, values: pd.Series, kind: str) -> "CurrentSample":
         if kind == "categorical":
-            counts, missing = _category_counts(values)
-            return cls(name, kind, sum(counts.values()), missing, categories=counts)
+            counts, missing, changed = _category_counts(values)
+            return cls(name, kind, sum(counts.values()), missing, categories=counts, raw_forms=changed or None)
         sv, missing, n_inf = _clean_numeric(values)
         return cls(name, kind, len(sv), missing, n_inf, sorted_values=sv)
 
@@ -221,10 +290,12 @@ class ReferenceProfile:
 
     @classmethod
     def fit(cls, reference: pd.DataFrame, features: list[str] | None = None, n_bins: int = 10,
-            source: str = "", n_jobs: int = 1) -> "ReferenceProfile":
-        """Profile each feature; `n_jobs` threads share the work (numpy's sorts release the GIL)."""
+            source: str = "", n_jobs: int = 1, kinds: dict[str, str | None] | None = None) -> "ReferenceProfile":
+        """Profile each feature (`kinds`: configured types; others by infer_kind); `n_jobs` threads
+        share the work (numpy's sorts release the GIL)."""
         cols = features or list(reference.columns)
-        fit = lambda c: FeatureProfile.fit(c, reference[c], n_bins=n_bins)  # noqa: E731
+        kinds = kinds or {}
+        fit = lambda c: FeatureProfile.fit(c, reference[c], kind=kinds.get(c), n_bins=n_bins)  # noqa: E731
         if n_jobs > 1 and len(cols) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
@@ -237,7 +308,7 @@ class ReferenceProfile:
 
     def summary(self) -> pd.DataFrame:
         """One row per feature: type, size, missing share, range or distinct count."""
-        return pd.DataFrame([{"feature": f.name, "type": f.kind, "n": f.n, "missing_share": f.missing_share,
+        return pd.DataFrame([{"feature": f.name, "type": f.kind, "why": f.kind_reason, "n": f.n, "missing_share": f.missing_share,
                               **{k: f.stats.get(k) for k in ("min", "median", "max", "mean", "std")},
                               "categories": len(f.categories) if f.categories else None}
                              for f in self.features.values()])
@@ -249,7 +320,8 @@ class ReferenceProfile:
         for i, (name, f) in enumerate(self.features.items()):
             meta["features"][name] = {"kind": f.kind, "n": f.n, "n_missing": f.n_missing,
                                       "n_nonfinite": f.n_nonfinite, "categories": f.categories,
-                                      "truncated": f.truncated, "stats": f.stats, "index": i}
+                                      "truncated": f.truncated, "stats": f.stats, "index": i,
+                                      "raw_forms": f.raw_forms, "kind_reason": f.kind_reason}
             if f.kind == "numeric":
                 arrays[f"v{i}"] = f.sorted_values
                 arrays[f"e{i}"] = f.edges
@@ -272,7 +344,8 @@ class ReferenceProfile:
                 name, m["kind"], m["n"], m["n_missing"], m["n_nonfinite"],
                 sorted_values=z[f"v{i}"] if numeric else None, edges=z[f"e{i}"] if numeric else None,
                 bin_counts=z[f"c{i}"] if numeric else None, categories=m["categories"],
-                truncated=m["truncated"], stats=m["stats"])
+                truncated=m["truncated"], stats=m["stats"], raw_forms=m.get("raw_forms"),
+                kind_reason=m.get("kind_reason", ""))
         return cls(feats, meta["n_bins"], meta["source"])
 
     def save(self, path: str | Path) -> Path:

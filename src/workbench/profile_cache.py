@@ -23,20 +23,41 @@ def cache_dir(root: Path) -> Path:
     return Path(os.environ.get("WORKBENCH_CACHE_DIR") or root / "data" / "cache") / "profiles"
 
 
-def _from_file(ctx: "ReviewContext", features: list[str], bins: int) -> ReferenceProfile:
+def _from_file(ctx: "ReviewContext", features: list[str], bins: int, kinds: dict, discovered: bool
+               ) -> ReferenceProfile:
     from workbench.sources.model_registry import load_reference_file
 
     path = (ctx.root / ctx.model.reference).resolve()
     st = path.stat() if path.exists() else None
     source = f"{path}:{st.st_size}:{st.st_mtime_ns}" if st else str(path)
-    cached = cache_dir(ctx.root) / ctx.model.name / f"{profile_key(ctx.model.name, 'file', features, bins, source)}.npz"
+    cached = cache_dir(ctx.root) / ctx.model.name / f"{profile_key(ctx.model.name, 'file', _keyed(features, kinds), bins, source)}.npz"
     if cached.exists():
         return ReferenceProfile.load(cached)
     reference = load_reference_file(path)
-    _check_columns(reference, features, str(path))
-    profile = ReferenceProfile.fit(reference, features, bins, source=str(path))
+    features = _usable(reference, features, str(path), discovered)
+    profile = ReferenceProfile.fit(reference, features, bins, source=str(path), kinds=kinds)
     profile.save(cached)
     return profile
+
+
+def _keyed(features: list[str], kinds: dict) -> list[str]:
+    """Feature names with their configured types, for the cache key."""
+    return [f"{f}:{kinds.get(f) or 'auto'}" for f in features]
+
+
+def _usable(reference, features: list[str], where: str, discovered: bool) -> list[str]:
+    """The features to profile: all configured ones (a missing one is an error), or the discovered
+    ones that the reference has."""
+    if discovered:
+        keep = [f for f in features if f in reference.columns]
+        if not keep:
+            from workbench.errors import ConfigError
+
+            raise ConfigError(f"none of the store's features ({', '.join(features)}) is a column of the reference "
+                              f"data ({where}); list the model's features in params/monitoring.yaml")
+        return keep
+    _check_columns(reference, features, where)
+    return features
 
 
 def _check_columns(reference, features: list[str], where: str) -> None:
@@ -50,13 +71,18 @@ def _check_columns(reference, features: list[str], where: str) -> None:
 
 def load_or_fit(ctx: "ReviewContext", reference_version: str = "") -> ReferenceProfile:
     """The profile of the model's reference for the configured features."""
+    from workbench.drift import features_for
+
     dd = ctx.monitoring.drift_detection
-    features = list(dd.features_for(ctx.model.name))
+    cfg = features_for(ctx)
+    discovered = not dd.features_for(ctx.model.name)
+    features = list(cfg)
+    kinds = {f: c.type for f, c in cfg.items()}
     if ctx.model.reference:
-        return _from_file(ctx, features, dd.psi_bins)
+        return _from_file(ctx, features, dd.psi_bins, kinds, discovered)
     version = reference_version or ctx.serving_version()
     run_id = ctx.registry.run_id(ctx.model.name, version)
-    key = profile_key(ctx.model.name, version, features, dd.psi_bins, run_id)
+    key = profile_key(ctx.model.name, version, _keyed(features, kinds), dd.psi_bins, run_id)
     name = f"profile-{key}.npz"
     local = cache_dir(ctx.root) / ctx.model.name / name
     if local.exists():
@@ -67,8 +93,8 @@ def load_or_fit(ctx: "ReviewContext", reference_version: str = "") -> ReferenceP
         profile.save(local)
         return profile
     reference = ctx.registry.reference(ctx.model.name, version)
-    _check_columns(reference, features, f"MLflow {ctx.model.name} {version}")
-    profile = ReferenceProfile.fit(reference, features, dd.psi_bins, source=f"mlflow run {run_id}")
+    features = _usable(reference, features, f"MLflow {ctx.model.name} {version}", discovered)
+    profile = ReferenceProfile.fit(reference, features, dd.psi_bins, source=f"mlflow run {run_id}", kinds=kinds)
     profile.save(local)
     with tempfile.TemporaryDirectory() as tmp:
         path = profile.save(Path(tmp) / name)

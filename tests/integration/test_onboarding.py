@@ -128,9 +128,40 @@ def test_init_guesses_the_mapping_features_and_types(database, tmp_path, monkeyp
         init.init(table, tmp_path / "params", database_url=url)
 
 
-def test_new_user_path_init_check_report(database, tmp_path):
+@pytest.fixture
+def reader(database):
+    """A read-only PostgreSQL role with its own password (what a team would give workbench)."""
+    import uuid
+
+    url, schema = database
+    if not schema:
+        yield url
+        return
+    role, password = f"wb_reader_{uuid.uuid4().hex[:8]}", f"R3ad-{uuid.uuid4().hex[:10]}"
+    eng = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with eng.begin() as c:
+        c.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+    try:
+        yield sa.engine.make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
+    finally:
+        with eng.begin() as c:
+            c.execute(sa.text(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}"))
+            c.execute(sa.text(f"REVOKE ALL ON SCHEMA {schema} FROM {role}"))
+            c.execute(sa.text(f"DROP ROLE {role}"))
+        eng.dispose()
+
+
+def test_new_user_path_init_check_report(database, reader, tmp_path):
     url, schema = database
     week = _make_table(url, schema, with_probability=False, seed=2)
+    if schema:
+        eng = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        role = sa.engine.make_url(reader).username
+        with eng.begin() as c:
+            c.execute(sa.text(f"GRANT USAGE ON SCHEMA {schema} TO {role}"))
+            c.execute(sa.text(f"GRANT SELECT ON {schema}.scored_events TO {role}"))
+        eng.dispose()
+        url = reader
     project = tmp_path / "project"
     (project / "data").mkdir(parents=True)
     ref = _rows(np.random.default_rng(3), 4000).rename(columns={"label": "actual_outcome", "predicted_label": "prediction"})
@@ -148,6 +179,7 @@ def test_new_user_path_init_check_report(database, tmp_path):
     assert "[ok]   column store.columns.timestamp: 'scored_at'" in p.stdout
     assert "Prometheus is not configured" in p.stdout and "infrastructure review(s) will be skipped" in p.stdout
     assert "[FAIL]" not in p.stdout
+    assert "[ok]   baseline of fraud-scorer: the reference file data/reference.parquet" in p.stdout
 
     p = _cli(["report", "--params", "params", "--week", week.label, "--out", "reports"], env, project)
     assert p.returncode == 0, p.stdout + p.stderr
@@ -181,3 +213,28 @@ def test_check_names_file_and_key_and_report_refuses_to_start(tmp_path):
     p = _cli(["report", "--params", "params", "--out", "reports"], env, tmp_path)
     assert p.returncode != 0 and "store.columns.timestamp" in p.stderr
     assert not (tmp_path / "reports").exists()  # nothing ran
+
+
+def test_check_compares_reference_types_and_category_codes_with_the_store(tmp_path):
+    from workbench import check, init
+
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    _make_table(url, None, with_probability=False, seed=5)
+    (tmp_path / "data").mkdir()
+    ref = _rows(np.random.default_rng(6), 2000)
+    ref["merchant_type"] = ref["merchant_type"].astype(str)  # exported as "1" while the JSON holds 1.0
+    ref["channel"] = ref["channel"].astype(str)  # "1" and the JSON's 1 print the same
+    ref["region"] = ref["region"].map(lambda v: f"R{v}")  # another coding altogether
+    ref["amount"] = ref["amount"].astype(str)  # numbers exported as text
+    ref.to_parquet(tmp_path / "data" / "ref.parquet")
+    init.init("scored_events", tmp_path / "params", database_url=url, reference="data/ref.parquet")
+    conns = config.Connections(None, url, None, demo=False)
+    res = check.run_checks(tmp_path / "params", conns, unreachable=check.ERROR)
+    lines = {i.what: i for i in res.items}
+    assert lines["categories of fraud-scorer.merchant_type"].status == check.WARNING
+    assert "match only as canonical codes" in lines["categories of fraud-scorer.merchant_type"].detail
+    assert lines["type of fraud-scorer.channel"].detail == "categorical"
+    assert lines["categories of fraud-scorer.region"].status == check.ERROR
+    assert "store values never in the reference: 1, 2" in lines["categories of fraud-scorer.region"].detail
+    assert lines["type of fraud-scorer.account_age_days"].detail == "numeric"
+    assert not res.ok

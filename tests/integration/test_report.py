@@ -185,7 +185,7 @@ if status_file:
 def test_findings_are_written_beside_the_report_and_into_status(project):
     root, write = project
     nbformat.write(_notebook([FINDINGS]), root / "notebooks" / "02-performance-review.ipynb")
-    run = report.run(write(["02-performance-review", "ok"]), week="2026-W47", out_dir=root / "reports")
+    run = report.run(write(["02-performance-review", "ok"]), week="2026-W47", out_dir=root / "reports", check=False)
     by_nb = {r.notebook: r for r in run.results}
     perf = by_nb["02-performance-review"]
     assert perf.status == "ok" and perf.level == "alert"  # it ran, and it found something
@@ -205,10 +205,11 @@ def test_reviews_subset_and_deferred_indexes(project):
     p = write(["01-drift-review", "02-performance-review"], models=("m1", "m2"))
     out = root / "reports"
     with pytest.raises(ConfigError, match="unknown review 'latency'"):
-        report.run(p, week="2026-W47", out_dir=out, reviews=["latency"])
+        report.run(p, week="2026-W47", out_dir=out, reviews=["latency"], check=False)
     # one model and review per call, as a scheduler task would, indexes written once at the end
     for m in ("m1", "m2"):
-        run = report.run(p, week="2026-W47", out_dir=out, models=[m], reviews=["drift"], index=False)
+        # fixture notebooks named like the real reviews: the real reviews' source checks do not apply
+        run = report.run(p, week="2026-W47", out_dir=out, models=[m], reviews=["drift"], index=False, check=False)
         assert [(r.model, r.review) for r in run.results] == [(m, "drift")]
     assert not (out / "2026-W47" / "index.html").exists()
     report.write_indexes(out, "2026-W47")

@@ -175,8 +175,11 @@ class PredictionStore:
         features = list(features)
         t = self.table()
         json_layout = self.params.features.layout == "json"
+        sql_json = json_layout and self.can_aggregate
         if features:
-            if json_layout:
+            if sql_json:  # only the asked keys, extracted in the database
+                cols += [self._feature_col(f).label(f) for f in features]
+            elif json_layout:
                 cols.append(t.c[self.params.features.json_column].label("__features"))
             else:
                 unknown = [f for f in features if f not in t.c]
@@ -190,7 +193,7 @@ class PredictionStore:
                 df = pd.read_sql(stmt, conn)
         except sa.exc.SQLAlchemyError as exc:
             raise self._error(f"reading {model!r}", exc) from exc
-        if json_layout and features:
+        if json_layout and features and not sql_json:
             parsed = pd.json_normalize([json.loads(x) if isinstance(x, str) else (x or {}) for x in df.pop("__features")])
             for f in features:
                 df[f] = parsed[f] if f in parsed else None
@@ -207,46 +210,59 @@ class PredictionStore:
 
     @property
     def can_aggregate(self) -> bool:
-        """Counts can be computed in SQL (features stored one per column)."""
-        return self.params.features.layout == "columns"
+        """Counts can be computed in SQL: feature columns, or JSON keys extracted in SQL
+        (PostgreSQL `->>`, SQLite `json_extract`)."""
+        return self.params.features.layout == "columns" or self.engine.dialect.name in ("postgresql", "sqlite")
 
-    def _feature_col(self, feature: str) -> sa.Column:
+    def _feature_col(self, feature: str, numeric: bool = False):
+        """The SQL expression of one feature: its column, or its key of the JSON column extracted in
+        the database (only this key; the JSON is never parsed in Python). `numeric` casts JSON text
+        to a float on PostgreSQL (SQLite's json_extract already returns numbers)."""
         t = self.table()
+        if self.params.features.layout == "json":
+            doc = t.c[self.params.features.json_column]
+            if self.engine.dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import JSONB
+
+                expr = sa.cast(doc, JSONB).op("->>")(sa.literal(feature, sa.Text))
+                return sa.cast(expr, sa.Float) if numeric else expr
+            path = '$."' + feature.replace('"', '""') + '"'
+            return sa.func.json_extract(doc, sa.literal(path, sa.Text))
         if feature not in t.c:
             raise ConfigError(f"feature {feature!r} not in table {self.params.table!r}; "
                               f"features there: {', '.join(self.feature_columns())}")
         return t.c[feature]
 
-    def category_counts(self, model: str, window: Window, feature: str) -> tuple[dict[str, int], int]:
-        """Counts per category of `feature` in the window (GROUP BY in the database), and the missing count."""
-        col = self._feature_col(feature)
+    def category_counts(self, model: str, window: Window, feature: str) -> tuple[dict[object, int], int]:
+        """Counts per raw value of `feature` in the window (GROUP BY in the database), and the missing
+        count. Values come back as the database holds them (1, 1.0 or "1"): callers canonicalise
+        (profile.canonical_counts)."""
+        col = self._feature_col(feature).label("v")
         stmt = (sa.select(col, sa.func.count()).where(self._window_filter(model, window)).group_by(col))
         rows = self._all(stmt, f"counting categories of {feature!r}")
-        counts: dict[str, int] = {}
+        counts: dict[object, int] = {}
         missing = 0
         for value, n in rows:
             if value is None:
                 missing += int(n)
             else:
-                key = str(value)
-                counts[key] = counts.get(key, 0) + int(n)
+                counts[value] = counts.get(value, 0) + int(n)
         return dict(sorted(counts.items(), key=lambda kv: -kv[1])), missing
 
-    def bin_counts(self, model: str, window: Window, feature: str, edges) -> dict[str, object]:
-        """Counts of `feature` over bins [edge_i, edge_i+1) computed in the database, plus missing
-        (NULL, or NaN where the database stores it) and non-finite (±inf) counts."""
-        col = self._feature_col(feature)
+    def _bucket(self, col, edges):
+        """CASE: -2 missing (NULL or NaN), -1 ±inf, else the bin i of [edge_i-1, edge_i) (0: below the first)."""
         nan, inf = float("nan"), float("inf")
         whens = [(sa.or_(col.is_(None), col == sa.bindparam("nan", nan, type_=sa.Float)), -2),
                  (sa.or_(col == sa.bindparam("inf", inf, type_=sa.Float),
                          col == sa.bindparam("ninf", -inf, type_=sa.Float)), -1)]
         whens += [(col < sa.bindparam(f"e{i}", float(e), type_=sa.Float), i) for i, e in enumerate(edges)]
-        bucket = sa.case(*whens, else_=len(edges)).label("bucket")
-        stmt = sa.select(bucket, sa.func.count()).where(self._window_filter(model, window)).group_by(bucket)
-        rows = self._all(stmt, f"counting bins of {feature!r}")
+        return sa.case(*whens, else_=len(edges))
+
+    @staticmethod
+    def _fold(rows, n_bins: int):
         import numpy as np
 
-        counts = np.zeros(len(edges) + 1, dtype=np.int64)
+        counts = np.zeros(n_bins, dtype=np.int64)
         missing = nonfinite = 0
         for b, n in rows:
             b = int(b)
@@ -256,25 +272,95 @@ class PredictionStore:
                 nonfinite += int(n)
             else:
                 counts[b] += int(n)
+        return counts, missing, nonfinite
+
+    def bin_counts(self, model: str, window: Window, feature: str, edges) -> dict[str, object]:
+        """Counts of `feature` over bins [edge_i, edge_i+1) computed in the database, plus missing
+        (NULL, or NaN where the database stores it) and non-finite (±inf) counts."""
+        bucket = self._bucket(self._feature_col(feature, numeric=True), edges).label("bucket")
+        stmt = sa.select(bucket, sa.func.count()).where(self._window_filter(model, window)).group_by(bucket)
+        counts, missing, nonfinite = self._fold(self._all(stmt, f"counting bins of {feature!r}"), len(edges) + 1)
         return {"counts": counts, "missing": missing, "nonfinite": nonfinite}
 
+    def _day(self):
+        ts = self._col("timestamp")
+        if self.engine.dialect.name == "sqlite":
+            return sa.func.substr(ts, 1, 10)  # naive UTC text: 'YYYY-MM-DD'
+        return sa.func.date_trunc("day", ts)  # sessions run with timezone=UTC
+
+    def daily_counts(self, model: str, window: Window, feature: str, edges=None):
+        """Per day (UTC) of the window: category counts (edges None) or counts over the bins of `edges`,
+        with missing and non-finite counts, in one GROUP BY day, value query. Yields
+        (day, counts, missing, nonfinite); counts is {raw value: n} or an array of len(edges) + 1."""
+        day = self._day().label("day")
+        if edges is None:
+            val = self._feature_col(feature).label("v")
+        else:
+            val = self._bucket(self._feature_col(feature, numeric=True), edges).label("v")
+        stmt = (sa.select(day, val, sa.func.count()).where(self._window_filter(model, window))
+                .group_by(day, val).order_by(day))
+        rows = self._all(stmt, f"counting {feature!r} per day")
+        by_day: dict[object, list] = {}
+        for d, v, n in rows:
+            by_day.setdefault(d, []).append((v, n))
+        for d, items in by_day.items():
+            stamp = pd.Timestamp(str(d)[:10], tz="UTC")
+            if edges is None:
+                missing = sum(int(n) for v, n in items if v is None)
+                yield stamp, {v: int(n) for v, n in items if v is not None}, missing, 0
+            else:
+                counts, missing, nonfinite = self._fold(items, len(edges) + 1)
+                yield stamp, counts, missing, nonfinite
+
     def feature_values(self, model: str, window: Window, feature: str, chunk: int = 200_000):
-        """One numeric feature as a float array, streamed in chunks (memory: the array, not rows of objects)."""
+        """One numeric feature as a float array (NaN = missing). PostgreSQL: a binary COPY of the one
+        column parsed by numpy straight from the bytes; others: streamed in chunks."""
         import numpy as np
 
         if not self.can_aggregate:
             return self.read_feature(model, window, feature).to_numpy(dtype=float, na_value=np.nan)
-        col = self._feature_col(feature)
+        col = self._feature_col(feature, numeric=True)
+        if self.engine.dialect.name == "postgresql":
+            return self._copy_floats(sa.select(col).where(self._window_filter(model, window)), feature)
         stmt = sa.select(col).where(self._window_filter(model, window))
         parts = []
         try:
             with self._connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=chunk).execute(stmt)
                 for rows in result.partitions(chunk):
-                    parts.append(np.array([r[0] for r in rows], dtype=float))
+                    parts.append(np.array([np.nan if r[0] is None else r[0] for r in rows], dtype=float))
         except sa.exc.SQLAlchemyError as exc:
             raise self._error(f"reading {feature!r}", exc) from exc
         return np.concatenate(parts) if parts else np.array([], dtype=float)
+
+    def _copy_floats(self, stmt, feature: str):
+        """COPY (SELECT coalesce(x::float8, 'NaN')) TO STDOUT (FORMAT BINARY), parsed with numpy.
+
+        With NULLs turned into NaN every row is the same 14 bytes (int16 field count, int32 length,
+        big-endian float8), so the whole stream is one structured numpy array: no Python per row."""
+        import numpy as np
+        import psycopg
+
+        expr = list(stmt.selected_columns)[0]
+        inner = stmt.with_only_columns(sa.func.coalesce(sa.cast(expr, sa.Float), sa.literal_column("'NaN'::float8")))
+        compiled = inner.compile(dialect=self.engine.dialect)
+        buf = bytearray()
+        try:
+            with self._connect() as conn:
+                raw = conn.connection.driver_connection
+                sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
+                with raw.cursor() as cur:
+                    with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as copy:
+                        for data in copy:
+                            buf += data
+        except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
+            raise self._error(f"reading {feature!r}", exc) from exc
+        header = 11 + 4
+        ext = int.from_bytes(buf[header:header + 4], "big")
+        start, end = header + 4 + ext, len(buf) - 2  # trailer: int16 -1
+        rows = np.frombuffer(buf, dtype=np.dtype([("n", ">i2"), ("len", ">i4"), ("v", ">f8")]),
+                             offset=start, count=(end - start) // 14)
+        return rows["v"].astype(np.float64)
 
     def count(self, model: str, window: Window) -> int:
         """Number of predictions of `model` in `window`, counted in the database."""
