@@ -152,12 +152,12 @@ def sections_for(review: str, model_type: str = "") -> list[tuple[str, str]]:
 
 
 def skipped_note(ctx: Any, *sections: str) -> Any:
-    """One line per section left out on purpose (a source or column not configured), or None."""
+    """One line per section left out on purpose (a source or column not configured); empty otherwise."""
     from IPython.display import HTML
 
     lines = [f"<p><i>{html.escape(s['section'])}: not shown — {html.escape(s['reason'])}</i></p>"
              for s in getattr(ctx, "skipped", []) if s.get("section") in sections]
-    return HTML("".join(lines)) if lines else None
+    return HTML("".join(lines))  # empty when nothing was skipped (display(None) would print "None")
 
 
 def section_anchors(prefix: str, names: Iterable[str]) -> Any:

@@ -81,11 +81,12 @@ def base_rate(window_predictions: pd.DataFrame, reference: pd.DataFrame | None =
     rows.append({"data": "this window", "base_rate": w, "outcomes": n})
     out = pd.DataFrame(rows)
     ref = out["base_rate"].iloc[0] if len(out) > 1 else math.nan
-    out["change_vs_first"] = out["base_rate"] - ref
+    change = out["base_rate"] - ref
     out["flag"] = ["shifted" if (d == "this window" and np.isfinite(c) and abs(c) >= shift) else ""
-                   for d, c in zip(out["data"], out["change_vs_first"])]
-    out.loc[0, "change_vs_first"] = np.nan
-    return out.rename(columns={"change_vs_first": f"change vs {rows[0]['data']}"})
+                   for d, c in zip(out["data"], change)]
+    change.iloc[0] = np.nan
+    out.insert(3, f"change vs {rows[0]['data']} (percentage points)", (change * 100).round(1))
+    return out
 
 
 def base_rate_sentence(frame: pd.DataFrame) -> str:

@@ -185,6 +185,8 @@ def column_kind(name: str, s: pd.Series) -> str:
         return "count"
     if any(w in low for w in _DURATION_WORDS) and "hours" not in low:
         return "duration"
+    if re.fullmatch(r"\d+d", low) and (vals.abs() <= 1.000001).all():
+        return "percent"  # share matured within n days (labels.maturity)
     if "relative" in low:
         return "percent"
     if any(w in low for w in _PCT_WORDS) and (vals.abs() <= 1.000001).all():
@@ -273,9 +275,10 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     styler = (shown.style.format(escape="html").format_index(escape="html", axis=1)
               .hide(axis="index").set_table_attributes('class="wb-table"'))
     styler = styler.set_properties(subset=[c for c in numeric if c in shown.columns], **{"text-align": "right"})
+    styler = styler.set_properties(subset=[c for c in shown.columns if c not in numeric], **{"text-align": "left"})
     styler = styler.set_table_styles([
         {"selector": "th", "props": "text-align: left; padding: 3px 10px; border-bottom: 1px solid #999;"},
-        {"selector": "td", "props": "padding: 3px 10px; vertical-align: top; text-align: left;"},
+        {"selector": "td", "props": "padding: 3px 10px; vertical-align: top;"},
         {"selector": "caption", "props": "caption-side: bottom; text-align: left; color: #555; font-size: 90%;"},
     ])
     foot = [caption] if caption else []
