@@ -37,9 +37,9 @@ demo-up: setup ## build (if stale) and start the demo stack: Prometheus, SQLite 
 demo-down: ## stop the demo Prometheus
 	@if [ -x $(BIN)/workbench ]; then $(BIN)/workbench demo down; fi
 
-weekly-report: setup ## run every review for every model into reports/<week>/ (WEEK=2026-W47 to pick a week)
+weekly-report: setup ## run every review into reports/<week>/ (WEEK=2026-W47 to pick a week, NOTIFY=1 to send the verdict)
 	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL$$MLFLOW_TRACKING_URI" ]; then $(BIN)/workbench demo up; fi
-	$(BIN)/workbench report --params params $(if $(WEEK),--week $(WEEK)) $(ARGS)
+	$(BIN)/workbench report --params params $(if $(WEEK),--week $(WEEK)) $(if $(NOTIFY),--notify) $(ARGS)
 
 screenshots: setup chromium ## first screens (1400x900 PNG) of the week page and each report into reports/<week>/screenshots/
 	@week="$(WEEK)"; if [ -z "$$week" ]; then week=$$(ls -d reports/*-W* 2>/dev/null | sort | tail -n 1 | xargs -r basename); fi; \

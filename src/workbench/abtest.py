@@ -30,15 +30,17 @@ def _verdict(p: float, diff: float, mde: float, min_effect: float, alpha: float,
         return "no decision yet: not enough data"
     if p < alpha:
         better = names[1] if diff > 0 else names[0]
-        return f"{better} is better (p {_p(p)})"
+        return f"{better} is better ({p_text(p)})"
     if not np.isfinite(mde) or mde > min_effect:
         return f"no decision yet: underpowered (80% power only for differences ≥ {mde:.3f})"
-    return f"no difference ≥ {mde:.3f} (p {_p(p)})"
+    return f"no difference ≥ {mde:.3f} ({p_text(p)})"
 
 
-def _p(p: float) -> str:
-    """'< 0.001' for tiny p-values (a p-value is never exactly 0), else '= 0.012'."""
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+def p_text(p: float) -> str:
+    """'p < 0.001' or 'p = 0.023': never 'p = 0'."""
+    from workbench.findings import p_value
+
+    return p_value(p)
 
 
 def two_proportions(success_a: int, n_a: int, success_b: int, n_b: int, names: tuple[str, str] = ("A", "B"),
@@ -110,7 +112,25 @@ def compare_variants(df: pd.DataFrame, resamples: int = 1000, min_effect: float 
             {"metric": "roc_auc", "A": names[0], "B": names[1], "value_A": auc["auc_A"], "value_B": auc["auc_B"],
              "n_A": len(a), "n_B": len(b), "test": "bootstrap of the difference",
              **{k: auc[k] for k in ("difference", "ci_low", "ci_high", "p_value", "mde_80", "verdict")}}]
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["findings"] = decision_findings(table)
+    return table
+
+
+def decision_findings(table: pd.DataFrame) -> list:
+    """The A/B decision per metric as info findings (sample sizes, difference with its CI, verdict);
+    the decision is for people to act on, not a fault of the service."""
+    from workbench.findings import Finding, num
+
+    out = []
+    for _, r in table.iterrows():
+        diff = r["difference"]
+        text = (f"A/B {r['metric']}: {r['B']} {num(r['value_B'])} (n = {int(r['n_B']):,}) vs {r['A']} {num(r['value_A'])} "
+                f"(n = {int(r['n_A']):,}), difference {num(diff)} [{num(r['ci_low'])}, {num(r['ci_high'])}]: "
+                f"{r['verdict']}.")
+        out.append(Finding("info", f"A/B {r['metric']}", text, "ab_test", "ab-test",
+                           float(diff) if np.isfinite(diff) else None))
+    return out
 
 
 def conversions(ctx, experiment: str = "model_v2", min_effect: float = 0.01) -> pd.DataFrame:

@@ -140,8 +140,13 @@ def timeline(episodes: pd.DataFrame, window: Window, series: dict[str, pd.DataFr
     ax.set_title("Alert firing episodes (replayed)" if names else "No alert would have fired", fontsize=10)
     for a, (title, df) in zip(axes[1:], series.items()):
         a = a[0]
-        if not df.empty:
-            a.plot(df["timestamp"], df["value"], lw=0.8)
+        labels = [c for c in df.columns if c not in ("timestamp", "value")]
+        for key, g in (df.groupby(labels) if labels and not df.empty else [("", df)]):
+            if not g.empty:  # one line per series (e.g. per model), never one zigzag through all of them
+                a.plot(g["timestamp"], g["value"], lw=0.8, label=str(key[0] if isinstance(key, tuple) and len(key) == 1
+                                                                     else key) or None)
+        if labels and df[labels].drop_duplicates().shape[0] > 1:
+            a.legend(fontsize=7, loc="upper left")
         a.set_title(title, fontsize=9)
     fig.autofmt_xdate()
     fig.tight_layout()
@@ -149,6 +154,41 @@ def timeline(episodes: pd.DataFrame, window: Window, series: dict[str, pd.DataFr
 
 
 from dataclasses import dataclass, field  # noqa: E402
+
+from workbench.findings import Finding, duration, iso, when  # noqa: E402
+
+DRIFT_RULE_HINT = "drift"  # alert rules whose name contains this are explained against the drift review
+
+
+def episode_findings(episodes: pd.DataFrame, rules: AlertRules | None = None) -> list[Finding]:
+    """One finding per replayed episode, each with its own start and duration (never summed over
+    series); for drift alerts one info sentence on why they can disagree with the drift review."""
+    out = []
+    exprs = {r.alert: (r.expr, r.for_) for g in (rules.groups if rules else []) for r in g.rules if r.alert}
+    for _, e in episodes.iterrows():
+        sev = "alert" if e["severity"] == "critical" else "warning"
+        labels = f" ({e['labels']})" if e["labels"] else ""
+        out.append(Finding(sev, str(e["alert"]), f"{e['alert']}{labels} [{e['severity'] or 'no severity'}] "
+                           f"fired from {when(e['start'])} for {duration(e['duration'])}.", "alert_rule", "alerts",
+                           pd.Timedelta(e["duration"]).total_seconds(),
+                           {"start": iso(e["start"]), "end": iso(e["end"]), "labels": str(e["labels"])}))
+    drift = episodes[episodes["alert"].str.lower().str.contains(DRIFT_RULE_HINT)] if len(episodes) else episodes
+    for name, g in drift.groupby("alert") if len(drift) else []:
+        expr, for_ = exprs.get(name, ("its expression", "0s"))
+        series = g["labels"].nunique()
+        longest = g.sort_values("duration").iloc[-1]
+        out.append(Finding("info", str(name), f"{name} fired {len(g)} time(s) over {series} series (longest "
+                           f"{duration(longest['duration'])}) because `{expr}` held for {for_} on the serving app's "
+                           "own score of one feature; the drift review tests the whole week per feature against the "
+                           "reference with its own method, threshold and min_effect, and calls drift only where "
+                           "those hold — read its verdict for the features.", "comparison", "alerts", float(len(g))))
+    return out
+
+
+def noisy_findings(noisy_: pd.DataFrame) -> list[Finding]:
+    """Rules that look noisy, as info findings."""
+    return [Finding("info", str(r["alert"]), f"{r['alert']} looks noisy: {r['reasons']}.", "alert_rule", "alerts",
+                    float(r["firings"])) for _, r in noisy_.iterrows()]
 
 
 @dataclass
@@ -158,6 +198,22 @@ class AlertReview:
     mismatches: pd.DataFrame
     recorded_note: str
     problems: list[str] = field(default_factory=list)
+
+    rules: AlertRules | None = field(default=None, repr=False)
+
+    @property
+    def findings(self) -> list:
+        """Every replayed firing episode with its own duration (critical: alert, else warning), the
+        noisy rules, and why a drift alert can disagree with the drift review (workbench.findings)."""
+        return episode_findings(self.episodes, self.rules) + noisy_findings(self.noisy)
+
+    @property
+    def headline_numbers(self) -> dict:
+        e = self.episodes
+        return {"alert_episodes": int(len(e)),
+                "episodes": [{"kind": "alert", "subject": f"{r['alert']}" + (f" {r['labels']}" if r["labels"] else ""),
+                              "severity": str(r["severity"]), "start": iso(r["start"]), "end": iso(r["end"])}
+                             for _, r in e.iterrows()]}
 
     def fired(self) -> pd.DataFrame:
         """Per alert: episodes, total firing time, first and last start."""
@@ -184,4 +240,4 @@ def run(ctx) -> AlertReview:
     else:
         note = f"{len(rec)} firing interval(s) recorded by the server"
         mism = compare_with_recorded(eps, rec)
-    return AlertReview(eps, noisy(eps, rules, ip.max_firings, ip.scrape_interval), mism, note, problems)
+    return AlertReview(eps, noisy(eps, rules, ip.max_firings, ip.scrape_interval), mism, note, problems, rules)

@@ -100,6 +100,37 @@ def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D"
     if usable.empty:
         raise InsufficientData("CBPE needs probabilities and predictions; none are logged in this window")
     try:
-        return estimate_by_period(usable, history.dropna(subset=["probability"]), freq)
+        est = estimate_by_period(usable, history.dropna(subset=["probability"]), freq)
     except ValueError as exc:
         raise InsufficientData(f"CBPE: {exc}") from exc
+    est.attrs["findings"] = gap_findings(est)
+    return est
+
+
+GAP_TOLERANCE = 0.03  # realised minus estimated accuracy beyond this is flagged as concept drift
+
+
+def gap_findings(est: pd.DataFrame, metric: str = "accuracy", tolerance: float = GAP_TOLERANCE) -> list:
+    """The gap between the CBPE estimate and the realised metric over the periods that have both
+    (weighted by predictions): beyond `tolerance`, inputs-to-outcome changed (concept drift)."""
+    from workbench.findings import Finding, num
+
+    if est.empty:
+        return []
+    e = est[(est["metric"] == metric) & est["realised"].notna() & est["estimated"].notna()]
+    if e.empty:
+        return []
+    w = e["predictions"].astype(float)
+    realised = float((e["realised"] * w).sum() / w.sum())
+    estimated = float((e["estimated"] * w).sum() / w.sum())
+    gap = realised - estimated
+    worst = e.assign(g=e["realised"] - e["estimated"]).sort_values("g").iloc[0]
+    text = (f"Realised {metric} {num(realised)} vs {num(estimated)} estimated by CBPE on the {e['period'].nunique()} "
+            f"days with outcomes (gap {'+' if gap >= 0 else '−'}{num(abs(gap))}; largest on "
+            f"{pd.Timestamp(worst['period']):%Y-%m-%d}: {num(worst['g'])})")
+    if gap < -tolerance:
+        return [Finding("warning", f"{metric} estimate", text + f": beyond {num(tolerance)}, the relation between "
+                        "inputs and outcomes changed (concept drift); the estimate cannot see it.", "metric",
+                        "estimate", gap, {"realised": realised, "estimated": estimated})]
+    return [Finding("info", f"{metric} estimate", text + ".", "metric", "estimate", gap,
+                    {"realised": realised, "estimated": estimated})]

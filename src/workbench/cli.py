@@ -38,7 +38,21 @@ def cmd_report(a: argparse.Namespace) -> int:
     for r in run.results:
         where = r.html or r.ipynb or ("; ".join(r.problems) if r.status == "skipped" else "")
         print(f"  {r.status:10s} {r.level:12s} {r.model:20s} {r.notebook:28s} {where}")
-    return 0 if run.ok else 1
+    code = 0 if run.ok else 1
+    if a.notify:  # after the reports are written: a failed notification never loses them
+        from workbench import config, notify
+
+        sent = notify.notify(a.out, run.period, config.load_weekly(config.params_files(a.params).weekly))
+        for channel in sent.sent:
+            print(f"notified: {channel}")
+        for p in sent.problems:
+            print(f"notification failed: {p}", file=sys.stderr)
+        if not sent.ok and code == 0:
+            code = NOTIFY_FAILED
+    return code
+
+
+NOTIFY_FAILED = 4  # exit code: every report is complete, but a notification could not be delivered
 
 
 def cmd_check(a: argparse.Namespace) -> int:
@@ -125,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reviews", help="only these reviews, comma-separated (e.g. drift,performance)")
     r.add_argument("--partial", action="store_true",
                    help="allow the current, unfinished week: data until now, every report says so")
+    r.add_argument("--notify", action="store_true",
+                   help="send the week's verdict to WORKBENCH_SLACK_WEBHOOK_URL and/or by e-mail "
+                        "(WORKBENCH_SMTP_URL, recipients in params notify.email); exit 4 if that fails")
     r.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                    help="extra notebook parameter, typed like papermill's -p; goes to the notebooks that declare it")
     r.set_defaults(func=cmd_report)

@@ -24,6 +24,8 @@ ENV_PROMETHEUS = "WORKBENCH_PROMETHEUS_URL"
 ENV_DATABASE = "WORKBENCH_DATABASE_URL"
 ENV_MLFLOW = "MLFLOW_TRACKING_URI"
 ENV_DEMO_DIR = "WORKBENCH_DEMO_DIR"
+ENV_SLACK_WEBHOOK = "WORKBENCH_SLACK_WEBHOOK_URL"  # secret: never logged
+ENV_SMTP = "WORKBENCH_SMTP_URL"  # smtp://user:password@host:port (smtps:// for TLS); the password is a secret
 MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -140,6 +142,35 @@ class StoreParams(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+_EMAIL_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$|^[^@\s<>,;\"]+@localhost$")
+
+
+class NotifyParams(_Strict):
+    """Where `workbench report --notify` sends the week's verdict besides the Slack webhook (env)."""
+
+    email: list[str] = Field(default_factory=list)  # recipients
+    email_from: str = "workbench@localhost"
+
+    @field_validator("email")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        for a in v:
+            if not _EMAIL_RE.match(a):
+                raise ValueError(f"{a!r} is not an e-mail address")
+        return v
+
+    @field_validator("email_from")
+    @classmethod
+    def _sender(cls, v: str) -> str:
+        if not _EMAIL_RE.match(v):
+            raise ValueError(f"{v!r} is not an e-mail address")
+        return v
+
+
+class ReportParams(_Strict):
+    public_url: str | None = None  # where reports/ is served (links in notifications); else a file path
+
+
 class WeeklyParams(_Strict):
     timezone: Literal["UTC"] = "UTC"
     models: list[ModelSpec] = Field(min_length=1)
@@ -151,6 +182,8 @@ class WeeklyParams(_Strict):
     )
     store: StoreParams = Field(default_factory=StoreParams)
     health: HealthParams = Field(default_factory=HealthParams)
+    notify: NotifyParams = Field(default_factory=NotifyParams)
+    report: ReportParams = Field(default_factory=ReportParams)
     timeouts: TimeoutParams = Field(default_factory=TimeoutParams)
 
     def model(self, name: str) -> ModelSpec:

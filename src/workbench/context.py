@@ -40,7 +40,8 @@ class ReviewContext:
     problems: list[dict[str, str]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # for the report runner (e.g. mlflow_run_id)
     findings: list[Finding] = field(default_factory=list)  # what the review found (see workbench.findings)
-    headline: dict[str, float] = field(default_factory=dict)  # headline numbers for the index pages
+    headline: dict[str, Any] = field(default_factory=dict)  # headline numbers (and daily series) for the index pages
+    service: bool = False  # the service review (every model): model.name is "" then
     defer_problems: bool = False  # True while a notebook computes before its verdict banner (which lists them)
     skipped: list[dict[str, str]] = field(default_factory=list)  # sections left out on purpose, with why
 
@@ -96,7 +97,7 @@ class ReviewContext:
         """Model, window and sources (credentials redacted) for the top of a report."""
         partial = f" — {self.window.partial_note}" if self.window.partial else ""
         return pd.DataFrame([
-            ("model", f"{self.model.name} ({self.model.type})"),
+            ("model", "the service (every model)" if self.service else f"{self.model.name} ({self.model.type})"),
             ("window", f"{self.window.label}: {self.window.start:%Y-%m-%d %H:%M} to {self.window.end:%Y-%m-%d %H:%M} UTC{partial}"),
             ("sources", "built-in demo stack" if self.connections.demo else "environment variables"),
             ("params", str(self.files.directory) if self.files else str(self.root / "params")),
@@ -109,8 +110,8 @@ class ReviewContext:
         """Run one report section; on a WorkbenchError record it, show it, and return None.
 
         A result with a `problems` list (parts that could not be computed) is returned, and its
-        problems are recorded and shown too; its `findings` (if it has any) are collected for the
-        review's verdict.
+        problems are recorded and shown too; its `findings` and `headline_numbers` (if it has any;
+        for a DataFrame, `.attrs["findings"]` and `.attrs["headline"]`) are collected for the verdict.
         """
         try:
             result = fn(*args, **kwargs)
@@ -123,8 +124,20 @@ class ReviewContext:
             self.problems.append({"section": section, "problem": str(problem)})
             if not self.defer_problems:
                 _show_problem(section, str(problem))
-        self.add_findings(getattr(result, "findings", None) or [])
+        attrs = result.attrs if isinstance(result, pd.DataFrame) else {}  # tables carry theirs in .attrs
+        self.add_findings(attrs.get("findings") or getattr(result, "findings", None) or [])
+        self.add_headline(attrs.get("headline") or getattr(result, "headline_numbers", None) or {})
         return result
+
+    def add_headline(self, numbers: dict[str, Any]) -> None:
+        """Merge headline numbers; "series" (daily values) and "episodes" (intervals) are merged too."""
+        for k, v in numbers.items():
+            if k == "series":
+                self.headline.setdefault("series", {}).update(v)
+            elif k == "episodes":
+                self.headline.setdefault("episodes", []).extend(v)
+            else:
+                self.headline[k] = v
 
     def add_findings(self, findings: list[Finding]) -> None:
         """Record findings for the verdict (each once, in order)."""
@@ -186,12 +199,14 @@ def _show_problem(section: str, message: str) -> None:
 
 
 def open_review(model: str = "", week: str = "", source: str = "auto", params_dir: str | Path = "params",
-                data_until: str = "", connections: Connections | None = None) -> ReviewContext:
+                data_until: str = "", connections: Connections | None = None, service: bool = False) -> ReviewContext:
     """Validate parameters and resolve the window and sources for one review notebook.
 
     `params_dir` is the run's params folder (or its weekly file) — `workbench report` passes an
     absolute path; a relative one is taken from the working folder, never searched for. `data_until`
-    (set by the runner for a partial week) ends the window early.
+    (set by the runner for a partial week) ends the window early. `service=True` (with model "")
+    opens the service review: one context for every model, whose `model.name` is "" (queries with
+    `$model` select every model, see infrastructure.render_for).
     """
     import warnings
 
@@ -202,7 +217,11 @@ def open_review(model: str = "", week: str = "", source: str = "auto", params_di
     plain_text_labels()  # data labels ("$$" categories, alert names) are never parsed as mathtext
     files = config.params_files(params_dir)
     weekly = config.load_weekly(files.weekly)
-    spec = weekly.model(model) if model else weekly.models[0]
+    if service and not model:
+        spec = ModelSpec.model_construct(name="", type="service", positive_class=1, reference=None)
+    else:
+        spec = weekly.model(model) if model else weekly.models[0]
+        service = False
     window = config.window_until(week, data_until) if data_until else config.resolve_window(week or None)
     # a review loads only what it needs: a params folder without queries.yaml (no Prometheus) or
     # monitoring.yaml (no drift review) is valid; `workbench check` says which review needs which file
@@ -211,4 +230,4 @@ def open_review(model: str = "", week: str = "", source: str = "auto", params_di
                   else config.MonitoringParams(drift_detection=config.DriftDetection()))
     queries = config.load_queries(qpath) if qpath.is_file() else config.QueryCatalog(summary={}, panels={})
     conns = connections or resolve_connections(source)
-    return ReviewContext(spec, window, weekly, monitoring, queries, conns, files.project, files)
+    return ReviewContext(spec, window, weekly, monitoring, queries, conns, files.project, files, service=service)

@@ -164,7 +164,9 @@ def section_anchors(prefix: str, names: Iterable[str]) -> Any:
     """Invisible anchors (`feature-<name>`, `panel-<name>`) that findings link to, placed before a section's plots."""
     from IPython.display import HTML
 
-    return HTML("".join(f'<span id="{html.escape(prefix + anchor_id(n))}"></span>' for n in names))
+    from workbench.findings import anchor_id as finding_anchor  # the same ids the findings link to
+
+    return HTML("".join(f'<span id="{html.escape(finding_anchor(prefix.rstrip("-"), n))}"></span>' for n in names))
 
 
 def describe_url(url: str | None) -> dict[str, str]:

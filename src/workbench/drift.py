@@ -17,6 +17,7 @@ from workbench.profile import CurrentSample, FeatureProfile, ReferenceProfile, i
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
+    from workbench.findings import Finding
 
 def choose_method(categorical: bool, n_reference: int | None = None) -> str:
     """The automatic method for a feature without one (see drift_methods.choose_method)."""
@@ -271,12 +272,88 @@ class DriftReport:
             "n_current": r.n_current,
         } for r in self.results])
 
+    @property
+    def findings(self) -> list["Finding"]:
+        """The review's verdict as data: the dataset verdict, every drifted feature with method,
+        statistic, threshold and effect size, and the data-quality signals (workbench.findings)."""
+        from workbench.findings import Finding, anchor_id, num, pct
+
+        out: list[Finding] = []
+        ev, drifted = self.evaluated, [r for r in self.results if r.drifted]
+        drifted.sort(key=lambda r: -(r.effect_size or 0))
+        names = ", ".join(r.feature for r in drifted)
+        share = (f"{len(drifted)} of {len(ev)} features drifted (share {num(self.drift_share)}"
+                 f"{' ≥' if self.dataset_drift else ' <'} the dataset threshold {num(self.drift_share_threshold)})")
+        if self.dataset_drift:
+            out.append(Finding("alert", "dataset", f"Dataset drift: {share}: {names}.", "dataset", "summary",
+                               self.drift_share))
+        elif drifted:
+            out.append(Finding("info", "dataset", f"No dataset drift, but {share}: {names}.", "dataset", "summary",
+                               self.drift_share))
+        elif ev:
+            out.append(Finding("info", "dataset", f"No drift: none of {len(ev)} features drifted.", "dataset",
+                               "summary", 0.0))
+        for r in drifted:
+            out.append(Finding("warning", r.feature, feature_sentence(r), "feature", anchor_id("feature", r.feature),
+                               r.effect_size, {"method": r.method, "statistic": r.statistic, "p_value": r.p_value,
+                                               "threshold": r.threshold, "effect_size": r.effect_size,
+                                               "n_current": r.n_current, "n_reference": r.n_reference}))
+        if self.small_window:
+            out.append(Finding("warning", "window", f"Small window: {self.window_rows:,} predictions, fewer than "
+                               f"min_window_rows {self.min_window_rows:,}: verdicts are less reliable.", "data_quality",
+                               "summary", float(self.window_rows or 0)))
+        short = [r.feature for r in self.results if r.status == "insufficient data"]
+        if short:
+            out.append(Finding("info", "insufficient data", f"Not tested for lack of data: {', '.join(short)}.",
+                               "data_quality", "summary", float(len(short))))
+        for r in self.results:
+            if r.feature in self.missing_drift:
+                out.append(Finding("warning", r.feature, f"{r.feature}: missing share moved from "
+                                   f"{pct(r.missing_reference)} in the reference to {pct(r.missing_current)} "
+                                   f"(tolerance {pct(self.missing_tolerance, 0)}): check the upstream join.",
+                                   "data_quality", "data-quality", r.missing_current - r.missing_reference))
+            if r.new_categories:
+                shown = ", ".join(repr(c) for c in r.new_categories[:5]) + (" …" if len(r.new_categories) > 5 else "")
+                out.append(Finding("warning", r.feature, f"{r.feature}: {len(r.new_categories)} categor"
+                                   f"{'y' if len(r.new_categories) == 1 else 'ies'} never seen in training: {shown}.",
+                                   "data_quality", "data-quality", float(len(r.new_categories))))
+            if r.nonfinite_current:
+                out.append(Finding("warning", r.feature, f"{r.feature}: {r.nonfinite_current:,} non-finite values "
+                                   "(inf/NaN) in the window.", "data_quality", "data-quality",
+                                   float(r.nonfinite_current)))
+        return out
+
+    @property
+    def headline_numbers(self) -> dict:
+        """Headline numbers for the index pages."""
+        return {"drift_share": round(self.drift_share, 4), "n_drifted": len(self.drifted_features),
+                "n_features": len(self.evaluated), "dataset_drift": int(self.dataset_drift),
+                "window_rows": self.window_rows}
+
     def plot(self, max_features: int | None = None):
         """Reference vs current distributions of every feature (or the first `max_features`, the figure
         saying how many are left out), drifted ones first."""
         from workbench import plots
 
         return plots.drift_distributions(self, max_features=max_features)
+
+
+EFFECT_NAMES = {"ks": "KS D", "wasserstein": "normalised Wasserstein", "psi": "PSI", "js": "JS distance",
+                "chi2": "Cramér's V"}
+
+
+def feature_sentence(r: FeatureDriftResult) -> str:
+    """'tenure drifted: ks p < 0.001 < threshold 0.05, effect size 0.12 (KS D) ≥ min_effect 0.1.'"""
+    from workbench.findings import num, p_value
+
+    if METHODS[r.method].is_test:
+        test = f"{r.method} {p_value(r.p_value)} < threshold {num(r.threshold)}"
+    else:
+        test = f"{r.method} {num(r.statistic)} > threshold {num(r.threshold)}"
+    effect = f", effect size {num(r.effect_size)} ({EFFECT_NAMES.get(r.method, 'effect')})" \
+        if r.effect_size is not None else ""
+    floor = f" ≥ min_effect {num(r.min_effect)}" if r.min_effect is not None and effect else ""
+    return f"{r.feature} drifted: {test}{effect}{floor}."
 
 
 def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFrame | Callable[[str, str], CurrentSample | pd.Series],
@@ -389,6 +466,54 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
     return detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, ctx.window, profile[f],
                                                               features[f].method),
                         ctx.monitoring.drift_detection, ctx.model.name, features, window_rows=n)
+
+
+def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drift") -> pd.DataFrame:
+    """The Prometheus drift alert rules (params/alerts.yaml, names containing `hint`) replayed over the
+    window for this model, next to this review's verdict per feature; where they disagree, one info
+    finding says why (they watch a different score, window and threshold)."""
+    import re
+
+    from workbench import alerts, config
+    from workbench.findings import Finding, duration
+
+    if not ctx.has("prometheus") or not ctx.params_path("alerts").is_file():
+        return pd.DataFrame(columns=["alert", "feature", "start", "duration"])  # nothing to compare with
+    rules = config.load_alert_rules(ctx.params_path("alerts"))
+    interval = config.parse_duration(ctx.params.infrastructure.scrape_interval)
+    rows, exprs = [], {}
+    for g in rules.groups:
+        for r in g.rules:
+            if r.alert and hint in r.alert.lower():
+                exprs[r.alert] = (r.expr, r.for_)
+                eps = alerts.replay_rule(ctx.prometheus, r.alert, r.expr, config.parse_duration(r.for_),
+                                         config.parse_duration(g.interval) if g.interval else interval, ctx.window)
+                for _, e in eps.iterrows():
+                    labels = dict(re.findall(r"(\w+)=([^,]*)(?:, |$)", str(e["labels"])))
+                    if labels.get("model", ctx.model.name) == ctx.model.name:
+                        rows.append({"alert": r.alert, "feature": labels.get("feature", ""), "start": e["start"],
+                                     "duration": e["duration"]})
+    table = pd.DataFrame(rows, columns=["alert", "feature", "start", "duration"])
+    ours = set(report.drifted_features)
+    fired = set(table["feature"]) - {""}
+    if exprs and fired != ours:
+        longest = table.groupby("feature")["duration"].sum() if len(table) else pd.Series(dtype=object)
+        alerted = ", ".join(f"{f} ({duration(longest[f])})" for f in sorted(fired)) or "no feature"
+        only_alert = sorted(fired - ours)
+        only_ours = sorted(ours - fired)
+        why = []
+        for f in only_alert:
+            r = next((x for x in report.results if x.feature == f), None)
+            why.append(f"{f} is no drift here ({r.message or r.status})" if r else f"{f} is not checked here")
+        if only_ours:
+            why.append(f"not for {', '.join(only_ours)}, which drift{'s' if len(only_ours) == 1 else ''} here")
+        names = ", ".join(f"{a} (`{e}` for {fr})" for a, (e, fr) in exprs.items())
+        table.attrs["findings"] = [Finding(
+            "info", "Prometheus alert", f"{names} fired for {alerted}; {'; '.join(why)}: the alert watches the "
+            "serving app's own score per feature with a fixed threshold, this review the whole week against the "
+            "reference with each feature's method, threshold and min_effect.", "comparison", "summary",
+            float(len(fired)), {"alert_features": sorted(fired)})]
+    return table
 
 
 def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = 3) -> pd.DataFrame:

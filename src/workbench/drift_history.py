@@ -46,7 +46,19 @@ def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None
                          "p_value": r.p_value, "threshold": r.threshold, "effect_size": r.effect_size,
                          "min_effect": r.min_effect, "drifted": r.drifted, "n": r.n_current,
                          "score": score(r.method, r.statistic, r.p_value, r.threshold, r.effect_size, r.min_effect)})
-    return pd.DataFrame(rows)
+    grid = pd.DataFrame(rows)
+    grid.attrs["headline"] = {"series": {"drift_share": daily_share(grid, ctx.window)}}
+    return grid
+
+
+def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
+    """Share of tested features that drifted, per day of `window` (the same verdicts as the grid:
+    thresholds and min_effect applied), keyed by ISO date, for the week page's timeline."""
+    if grid.empty:
+        return {}
+    g = grid[(grid["period"] >= window.start) & (grid["period"] < window.end) & grid["drifted"].notna()]
+    share = g.assign(d=g["drifted"].astype(bool)).groupby("period")["d"].mean()
+    return {f"{p:%Y-%m-%d}": round(float(v), 4) for p, v in share.items()}
 
 
 FINE_BINS = 100

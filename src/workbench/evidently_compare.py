@@ -171,7 +171,43 @@ def compare(ours: DriftReport, ref: pd.DataFrame, cur: pd.DataFrame, out_file: s
                      "agree": (r.status == "drift") == bool(drift) if method else None})
     table = pd.DataFrame(rows)
     table.attrs["notes"] = notes
+    table.attrs["findings"] = disagreement(ours, table, max(len(ref), len(cur)))
     return table
+
+
+def disagreement(ours: DriftReport, table: pd.DataFrame, sample_size: int = 20_000) -> list:
+    """One info finding saying why Evidently's verdict differs from ours (none when they agree)."""
+    from workbench.findings import Finding, num
+
+    if table.empty:
+        return []
+    results = {r.feature: r for r in ours.results}
+    theirs = table[table["evidently verdict"] == "drift"]["feature"].tolist()
+    compared = table[~table["evidently verdict"].isin(["missing", "left out"])]
+    share = len(theirs) / max(len(compared), 1)
+    their_dataset = share >= ours.drift_share_threshold
+    differ = compared[compared["agree"].astype(object).eq(False)]
+    if differ.empty and their_dataset == ours.dataset_drift:
+        return []
+    reasons = []
+    for f in differ["feature"]:
+        r = results[f]
+        if "min_effect" in r.message:
+            reasons.append(f"{f} is significant but its effect {num(r.effect_size)} is below min_effect "
+                           f"{num(r.min_effect)}, which Evidently does not apply")
+        elif "Benjamini-Hochberg" in r.message:
+            reasons.append(f"{f} is not significant here after the Benjamini-Hochberg correction")
+        else:
+            side = "for Evidently only" if f in theirs else "here only"
+            reasons.append(f"{f} drifts {side} (Evidently sees a sample of up to {sample_size:,} rows a side and bins "
+                           "on its own)")
+    verdict = "drifted" if their_dataset else "not drifted"
+    ours_txt = "drifted" if ours.dataset_drift else "not drifted"
+    sentence = (f"Evidently calls the dataset {verdict} ({len(theirs)} of {len(compared)} columns, share {num(share)}); "
+                f"this review calls it {ours_txt} ({len(ours.drifted_features)} of {len(ours.evaluated)}, share "
+                f"{num(ours.drift_share)})" + (": " + "; ".join(reasons) if reasons else "") + ".")
+    return [Finding("info", "Evidently", sentence, "comparison", "evidently", share,
+                    {"evidently_drifted": theirs})]
 
 
 def link(path: str | Path, text: str = "Evidently's report") -> str:

@@ -15,7 +15,20 @@ and of one finding:
 
     {"severity": "alert" | "warning" | "info", "subject": "accuracy", "kind": "metric",
      "sentence": "accuracy 0.725 [0.722, 0.728] is below 0.75 ...", "anchor": "headline",
-     "value": 0.725}
+     "value": 0.725, "extra": {...}}
+
+`headline` holds the review's headline numbers (e.g. "drift_share", "accuracy", "mae",
+"label_coverage", "n_predictions", "slos_missed", "pages") and small daily series under
+"series" ({"drift_share": {"2026-11-16": 0.33, ...}, "accuracy": {...}}) and time intervals under
+"episodes" ([{"kind": "page" | "alert" | "outage", "subject": ..., "start": ISO, "end": ISO}]),
+which the week page draws on its timeline without recomputing anything.
+
+Anchors: the section ids (`<a id=...>`) the review notebooks carry, so a finding links to the exact
+section of its report (`<report>.html#<anchor>`):
+
+- drift: "summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"
+- performance: "headline", "labels", "trend", "ab-test", "estimate", "class-counts"
+- infrastructure: "slos", "alerts", "outages", "headline-numbers", "panel-<name>"
 """
 
 from __future__ import annotations
@@ -27,8 +40,13 @@ SCHEMA_VERSION = 1
 # worst first; "not computed" ranks between warning and ok: something could not be checked
 LEVELS = ("alert", "warning", "not computed", "ok")
 SEVERITIES = ("alert", "warning", "info")
+ANCHORS = {
+    "drift": ("summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"),
+    "performance": ("headline", "labels", "trend", "ab-test", "estimate", "class-counts"),
+    "infrastructure": ("slos", "alerts", "outages", "headline-numbers", "panel-<name>"),
+}
 KINDS = ("dataset", "feature", "metric", "labels", "ab_test", "alert_rule", "slo", "outage",
-         "dependency", "traffic", "data_quality", "other")
+         "dependency", "traffic", "data_quality", "comparison", "other")  # comparison: another tool's verdict differs
 
 
 @dataclass
@@ -73,3 +91,90 @@ def worst(levels: Iterable[str]) -> str:
     rank = {lv: i for i, lv in enumerate(LEVELS)}
     found = [rank.get(lv, rank["not computed"]) for lv in levels]
     return LEVELS[min(found)] if found else "ok"
+
+
+def severity_rank(f: Finding) -> int:
+    """0 for alerts, 1 for warnings, 2 for info: the order findings are listed in."""
+    return SEVERITIES.index(f.severity)
+
+
+def anchor_id(prefix: str, name: str) -> str:
+    """A section id such as 'feature-monthly_charges': characters outside [A-Za-z0-9_-] become '-'."""
+    import re
+
+    return f"{prefix}-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(name))
+
+
+# --- numbers in sentences ----------------------------------------------------------
+
+def num(v: float | None, digits: int = 3) -> str:
+    """A number for a sentence: 0.725, 12.3, 1,234 (`digits` significant digits below 1000, never
+    scientific notation for ordinary numbers)."""
+    import math
+
+    if v is None:
+        return "—"
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(x):
+        return "—"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if x == 0:
+        return "0"
+    if abs(x) < 10 ** -digits:
+        return f"{x:.{digits}g}"
+    decimals = max(digits - int(math.floor(math.log10(abs(x)))) - 1, 0) if abs(x) >= 1 else digits
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def pct(v: float | None, digits: int = 1) -> str:
+    """A share as a percentage: 0.146 -> '14.6%'."""
+    if v is None or v != v:
+        return "—"
+    return f"{100 * float(v):.{digits}f}%"
+
+
+def p_value(p: float | None) -> str:
+    """'p < 0.001' or 'p = 0.023'."""
+    if p is None or p != p:
+        return "p —"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def duration(td) -> str:
+    """A duration in words: '51 min', '3 h 12 min', '2 d 4 h'."""
+    import pandas as pd
+
+    secs = int(round(float(td) if isinstance(td, (int, float)) else pd.Timedelta(td).total_seconds()))
+    if secs < 60:
+        return f"{secs} s"
+    mins = secs // 60
+    if mins < 60:
+        return f"{mins} min"
+    h, m = divmod(mins, 60)
+    if h < 48:
+        return f"{h} h {m} min" if m else f"{h} h"
+    d, h = divmod(h, 24)
+    return f"{d} d {h} h" if h else f"{d} d"
+
+
+def when(ts) -> str:
+    """A time in UTC for a sentence: 'Tue 2026-11-17 14:02 UTC'."""
+    import pandas as pd
+
+    t = pd.Timestamp(ts)
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t.strftime("%a %Y-%m-%d %H:%M UTC")
+
+
+def iso(ts) -> str:
+    """An ISO 8601 UTC time for the stored JSON."""
+    import pandas as pd
+
+    t = pd.Timestamp(ts)
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t.isoformat()

@@ -55,12 +55,53 @@ class Panel:
         return wide.reindex(grid)
 
 
+WOW_TOLERANCE = 0.2  # a headline number that moved by more than this (relative) week over week is reported
+HEADLINE_NUMBERS = ("availability_api", "requests_total", "error_ratio", "p95_latency_api", "availability_mlflow")
+# names that are worse when they go up / down; other numbers (traffic) are only reported
+WORSE_UP = ("error", "latency", "connections")
+WORSE_DOWN = ("availability", "hit_ratio")
+
+
+def change_findings(summary: pd.DataFrame, tolerance: float = WOW_TOLERANCE) -> list:
+    """Week-over-week changes beyond `tolerance`: a warning when the number got worse, else info."""
+    from workbench.findings import Finding, num, pct
+
+    out = []
+    for _, r in summary.iterrows():
+        v, prev = r["value"], r["previous"]
+        if pd.isna(v) or pd.isna(prev) or prev == 0:
+            continue
+        rel = (v - prev) / abs(prev)
+        if abs(rel) <= tolerance:
+            continue
+        name = str(r["name"])
+        worse = (rel > 0 and any(w in name for w in WORSE_UP)) or (rel < 0 and any(w in name for w in WORSE_DOWN))
+        fmt = (lambda x: pct(x, 2)) if r["unit"] == "ratio" else (lambda x: f"{num(x)} {r['unit']}".strip())
+        out.append(Finding("warning" if worse else "info", str(r["title"]),
+                           f"{r['title']}: {fmt(v)} vs {fmt(prev)} the week before "
+                           f"({'+' if rel > 0 else '−'}{pct(abs(rel), 0)}, beyond {pct(tolerance, 0)}).",
+                           "traffic", "headline-numbers", float(v), {"previous": float(prev)}))
+    return out
+
+
 @dataclass
 class InfrastructureReport:
     window: Window
     summary: pd.DataFrame
     panels: dict[str, Panel] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    tolerance: float = WOW_TOLERANCE
+
+    @property
+    def findings(self) -> list:
+        """Headline numbers that changed week over week beyond the tolerance (workbench.findings)."""
+        return change_findings(self.summary, self.tolerance)
+
+    @property
+    def headline_numbers(self) -> dict:
+        return {str(r["name"]): float(r["value"]) for _, r in self.summary.iterrows()
+                if r["name"] in HEADLINE_NUMBERS and pd.notna(r["value"])}
 
     @property
     def problems(self) -> list[str]:
@@ -76,9 +117,21 @@ class InfrastructureReport:
         return plots.infrastructure_panels(self, names)
 
 
+ALL_MODELS = ""  # model "" is the service review: $model matches every model, one series per model
+
+
 def _values(model: str, window: Window, rate_window: str, pool_size: int = 20) -> dict[str, str]:
     secs = int((window.end - window.start).total_seconds())
     return {"rate": rate_window, "window": f"{secs}s", "model": promql_string(model), "pool_size": str(pool_size)}
+
+
+def render_for(promql: str, model: str, /, **values: str) -> str:
+    """`render`, where the empty model (the service review) selects every model: `model="$model"`
+    becomes `model!=""`, so `by (model)` queries give one series per model."""
+    if model == ALL_MODELS:
+        promql = promql.replace('model="$model"', 'model!=""')
+        values = {**values, "model": "all models'"}
+    return render(promql, **values)
 
 
 def summarize(source: PrometheusSource, catalog: QueryCatalog, window: Window, model: str, rate_window: str = "5m",
@@ -87,8 +140,8 @@ def summarize(source: PrometheusSource, catalog: QueryCatalog, window: Window, m
     rows = []
     for name, spec in catalog.summary.items():
         vals = _values(model, window, rate_window, pool_size)
-        q = render(spec.promql, **vals)
-        row = {"name": name, "title": render(spec.title, **vals), "unit": spec.unit, "value": math.nan,
+        q = render_for(spec.promql, model, **vals)
+        row = {"name": name, "title": render_for(spec.title, model, **vals), "unit": spec.unit, "value": math.nan,
                "previous": math.nan, "query": q, "note": ""}
         try:
             df = source.query(q, at=window.end)
@@ -97,7 +150,7 @@ def summarize(source: PrometheusSource, catalog: QueryCatalog, window: Window, m
             else:
                 row["value"] = float(df["value"].iloc[0])
             if previous is not None:
-                pdf = source.query(render(spec.promql, **_values(model, previous, rate_window, pool_size)),
+                pdf = source.query(render_for(spec.promql, model, **_values(model, previous, rate_window, pool_size)),
                                    at=previous.end)
                 if not pdf.empty:
                     row["previous"] = float(pdf["value"].iloc[0])
@@ -114,7 +167,7 @@ def panel(source: PrometheusSource, name: str, spec: QuerySpec, window: Window, 
     """Range-query one catalog panel over the window."""
     vals = _values(model, window, rate_window, pool_size)
     step = step_for((window.end - window.start).total_seconds(), parse_duration(scrape_interval))
-    qs = [render(spec.promql, q=str(q), **vals) for q in (spec.quantiles or [None])]
+    qs = [render_for(spec.promql, model, q=str(q), **vals) for q in (spec.quantiles or [None])]
     frames, problem = [], ""
     for q, query in zip(spec.quantiles or [None], qs):
         try:
@@ -128,7 +181,7 @@ def panel(source: PrometheusSource, name: str, spec: QuerySpec, window: Window, 
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["timestamp", "value"])
     if not problem and data.empty:
         problem = "no data for this query: " + " ; ".join(qs)
-    p = Panel(name, render(spec.title, **vals), spec.unit, qs, data, problem, step)
+    p = Panel(name, render_for(spec.title, model, **vals), spec.unit, qs, data, problem, step)
     if not data.empty:
         expected = int((window.end - window.start).total_seconds() // step) + 1
         p.coverage = float(p.gridded(window).notna().sum().mean() / expected)
@@ -200,4 +253,33 @@ def outage_table(ctx: "ReviewContext") -> pd.DataFrame:
     parts = [outages(up)]
     if not ml.empty:
         parts.append(outages(ml.assign(job="mlflow (health gauge)")))
-    return pd.concat(parts, ignore_index=True).sort_values("start", ignore_index=True)
+    table = pd.concat(parts, ignore_index=True).sort_values("start", ignore_index=True)
+    table.attrs["findings"] = outage_findings(table)
+    table.attrs["headline"] = {"outages": int(len(table)), "episodes": [
+        {"kind": "outage", "subject": str(r["job"]), "start": iso(r["start"]), "end": iso(r["end"])}
+        for _, r in table.iterrows()]}
+    return table
+
+
+def outage_findings(table: pd.DataFrame) -> list:
+    """One alert per outage: the service, when it started and how long it lasted (an outage seen by
+    several sources at the same time, e.g. `up` and a health gauge, is one finding naming both)."""
+    from workbench.findings import Finding, duration, when
+
+    out = []
+    if table.empty:
+        return out
+    for (start, end), g in table.groupby(["start", "end"], sort=True):
+        names = list(dict.fromkeys(str(j) for j in g["job"]))
+        seen = f" (seen by: {', '.join(names)})" if len(names) > 1 else ""
+        name = min(names, key=len)
+        out.append(Finding("alert", name, f"Outage: {name} was down from {when(start)} for "
+                           f"{duration(end - start)}{seen}.", "outage", "outages", (end - start).total_seconds(),
+                           {"start": iso(start), "end": iso(end), "sources": names}))
+    return out
+
+
+def iso(ts) -> str:
+    from workbench.findings import iso as _iso
+
+    return _iso(ts)

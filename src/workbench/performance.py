@@ -7,6 +7,7 @@ same rows) and, where it cannot be computed, the reason instead of a number.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import re
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +18,10 @@ from workbench.config import ModelSpec
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
+    from workbench.findings import Finding
+
+BASE_RATE_TOLERANCE = 0.05  # absolute change of the labelled positive rate flagged as a shift
+CBPE_GAP_TOLERANCE = 0.03   # realised minus estimated accuracy flagged as concept drift
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier",
                           "precision_1", "recall_1", "f1_1", "precision_0", "recall_0", "f1_0")
@@ -207,6 +212,43 @@ class PerformanceReview:
     versions: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     baseline_source: str = ""  # where the baseline came from (MLflow, the reference file, baselines.yaml)
+    baseline_version: str = ""
+    accuracy_alert_below: float | None = None
+    relative_drop_tolerance: float | None = None
+    min_samples: int = 10
+    base_rate_tolerance: float = BASE_RATE_TOLERANCE
+    window_start: pd.Timestamp | None = None
+
+    @property
+    def findings(self) -> list["Finding"]:
+        """The verdict as data: threshold and baseline flags with intervals, label coverage, the shift
+        of the label base rate (workbench.findings)."""
+        out = metric_findings(self.summary, self.baseline, self.baseline_version, self.accuracy_alert_below,
+                              self.relative_drop_tolerance)
+        out += coverage_findings(self.summary, self.min_samples)
+        if self.summary.kind == "classification":
+            out += base_rate_findings(self.window_predictions, self.history, self.base_rate_tolerance)
+        return out
+
+    @property
+    def headline_numbers(self) -> dict:
+        """Headline numbers and the daily realised headline metric for the index pages."""
+        s = self.summary
+        key = "accuracy" if s.kind == "classification" else "mae"
+        out: dict = {"metric": key, key: s.metrics.get(key), "label_coverage": round(s.label_coverage, 4),
+                     "n_predictions": s.n_predictions, "n_labelled": s.n_labelled}
+        if s.kind == "regression":
+            out["rmse"] = s.metrics.get("rmse")
+        lo, hi = s.ci.get(key, (None, None))
+        if lo is not None and np.isfinite(lo):
+            out[f"{key}_ci"] = [float(lo), float(hi)]
+        t = self.trend
+        if not t.empty and key in t and self.window_start is not None:
+            t = t[(t["period"] >= self.window_start) & t[key].notna() & (t["labelled"] > 0)]
+            daily = (t.assign(w=t[key] * t["labelled"]).groupby("period")[["w", "labelled"]].sum())
+            out["series"] = {key: {f"{p:%Y-%m-%d}": round(float(r["w"] / r["labelled"]), 4)
+                                   for p, r in daily.iterrows()}}
+        return out
 
     @property
     def status(self) -> str:
@@ -240,8 +282,11 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {ctx.store._where()}")
     summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed)
     problems = []
+    baseline_version = ""
     try:
         baseline_metrics, source = baseline(ctx, df)
+        m = re.search(r"version (\S+)$", source) if source.startswith("MLflow") else None
+        baseline_version = m.group(1) if m else ""
     except WorkbenchError as exc:
         baseline_metrics, source, problems = {}, "none", [f"baseline: {exc}"]
     return PerformanceReview(
@@ -256,7 +301,92 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         versions=sorted(df["model_version"].dropna().unique()) if "model_version" in df else [],
         problems=problems,
         baseline_source=source,
+        baseline_version=baseline_version,
+        accuracy_alert_below=mp.accuracy_alert_below if spec.type == "classification" else None,
+        relative_drop_tolerance=mp.relative_drop_tolerance,
+        min_samples=mp.min_samples,
+        window_start=pd.Timestamp(ctx.window.start),
     )
+
+
+def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baseline_version: str = "",
+                    accuracy_alert_below: float | None = None, tolerance: float | None = None) -> list["Finding"]:
+    """Threshold and baseline flags, one sentence per metric with its interval: the headline metric
+    (accuracy; MAE and RMSE for regression) is an alert, other metrics worse than baseline warnings."""
+    from workbench.findings import Finding, num, pct
+
+    out, others = [], []
+    main = ("accuracy",) if summary.kind == "classification" else ("mae", "rmse")
+    of = f"the {baseline_version} baseline" if baseline_version else "the training baseline"
+    for _, row in baseline.iterrows() if not baseline.empty else []:
+        k, v, b = row["metric"], row["this window"], row["training baseline"]
+        if v is None or not np.isfinite(v):
+            continue
+        lo, hi = row["ci_low"], row["ci_high"]
+        value = f"{k} {num(v)}" + (f" [{num(lo)}, {num(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else "")
+        parts = []
+        below_threshold = k == "accuracy" and accuracy_alert_below is not None and v < accuracy_alert_below
+        if below_threshold:
+            parts.append(f"is below {num(accuracy_alert_below)}")
+        rel = row["relative change"]
+        worse = False
+        if rel is not None and np.isfinite(rel) and tolerance is not None:
+            worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance
+        if worse:
+            parts.append(f"{pct(abs(rel))} {'above' if k in wm.ERROR_METRICS else 'below'} {of} {num(b)}")
+        if not parts:
+            continue
+        if not (below_threshold or k in main):  # the other metrics share one warning
+            others.append((k, v, b, rel))
+            continue
+        tol = f" (tolerance {pct(tolerance, 0)})" if worse and not below_threshold else ""
+        out.append(Finding("alert", k, f"{value} {' and '.join(parts)}{tol}.", "metric", "headline", float(v),
+                           {"ci": [lo, hi], "baseline": b, "baseline_version": baseline_version}))
+    if others:
+        listed = ", ".join(f"{k} {num(v)} vs {num(b)} ({'+' if rel > 0 else '−'}{pct(abs(rel))})"
+                           for k, v, b, rel in others)
+        out.append(Finding("warning", "other metrics", f"Also worse than {of} beyond {pct(tolerance, 0)}: {listed}.",
+                           "metric", "headline", None, {k: v for k, v, _, _ in others}))
+    return out
+
+
+def coverage_findings(summary: PerformanceSummary, min_samples: int) -> list["Finding"]:
+    """Label coverage: how many predictions the metrics rest on (a warning when too few)."""
+    from workbench.findings import Finding, pct
+
+    s = summary
+    text = (f"Label coverage {pct(s.label_coverage)}: {s.n_labelled:,} of {s.n_predictions:,} predictions have "
+            "their outcome; the metrics rest on those")
+    if s.n_labelled < min_samples:
+        return [Finding("warning", "label coverage", f"{text}, fewer than min_samples {min_samples}: "
+                        "metrics not computed.", "labels", "labels", s.label_coverage)]
+    return [Finding("info", "label coverage", text + ".", "labels", "labels", s.label_coverage)]
+
+
+def base_rate_findings(window: pd.DataFrame, history: pd.DataFrame, tolerance: float = BASE_RATE_TOLERANCE,
+                       positive: float = 1.0) -> list["Finding"]:
+    """The labelled positive rate of the window against the weeks before it: a shift beyond
+    `tolerance` (absolute) changes what precision, PR AUC and accuracy mean, so it is a warning."""
+    from scipy import stats
+
+    from workbench.findings import Finding, num, p_value, pct
+
+    w = window["actual_outcome"].dropna() if "actual_outcome" in window else pd.Series(dtype=float)
+    h = history["actual_outcome"].dropna() if "actual_outcome" in history else pd.Series(dtype=float)
+    if len(w) < 30 or len(h) < 30:
+        return []
+    pw, ph = float((w == positive).mean()), float((h == positive).mean())
+    pooled = (pw * len(w) + ph * len(h)) / (len(w) + len(h))
+    se = np.sqrt(pooled * (1 - pooled) * (1 / len(w) + 1 / len(h)))
+    p = float(2 * stats.norm.sf(abs(pw - ph) / se)) if se > 0 else (0.0 if pw != ph else 1.0)
+    shifted = abs(pw - ph) > tolerance and p < 0.05
+    text = (f"Label base rate {pct(pw)} of {len(w):,} labelled predictions vs {pct(ph)} of {len(h):,} in the weeks "
+            f"before ({'+' if pw >= ph else '−'}{abs(pw - ph) * 100:.1f} points, {p_value(p)})")
+    if shifted:
+        return [Finding("warning", "label base rate", text + f": beyond {pct(tolerance, 0)}, so precision, PR AUC "
+                        "and accuracy are not comparable with the baseline.", "labels", "labels", pw,
+                        {"window": pw, "before": ph})]
+    return [Finding("info", "label base rate", text + ".", "labels", "labels", pw, {"window": pw, "before": ph})]
 
 
 def baseline(ctx: "ReviewContext", window_predictions: pd.DataFrame | None = None) -> tuple[dict[str, float], str]:
@@ -348,6 +478,20 @@ def prometheus_class_counts(ctx: "ReviewContext") -> pd.DataFrame:
     tol = ctx.params.performance.class_count_tolerance
     rel = (out["difference"].abs() / out["predictions"].clip(lower=1))
     out["flag"] = np.where(rel.isna() | (rel > tol), f"differs by more than {tol:.0%}: check prediction logging", "")
+    out.attrs["findings"] = class_count_findings(out, tol)
+    return out
+
+
+def class_count_findings(table: pd.DataFrame, tol: float) -> list["Finding"]:
+    """A warning per predicted class whose DB and Prometheus counts differ beyond the tolerance."""
+    from workbench.findings import Finding, num
+
+    out = []
+    for _, r in table[table["flag"] != ""].iterrows():
+        out.append(Finding("warning", f"class {r['class']}", f"Predictions of class {r['class']}: {num(r['predictions'])} "
+                           f"in the DB vs {num(r['prometheus'])} in Prometheus (more than {tol:.0%} apart): check "
+                           "prediction logging.", "data_quality", "class-counts",
+                           float(r["difference"]) if pd.notna(r["difference"]) else None))
     return out
 
 

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 # week's review into another week's folder)
 RUNNER_PARAMS = ("model", "week", "source", "params_dir", "params_file", "status_file", "output_dir", "data_until")
 REQUIRED_PARAMS = ("model", "week", "source", "params_dir")
+# reviews run once per period for the whole service (model parameter "" = every model), not per model;
+# their job's model is SERVICE and their reports go to reports/<period>/service/
+SERVICE_REVIEWS = ("infrastructure",)
+SERVICE = "service"
 
 
 @dataclass
@@ -394,7 +398,8 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
     nb_dir = notebooks_dir or _notebooks_dir(files)
     names = [m.name for m in weekly.models]
     for m in models or []:
-        weekly.model(m)
+        if m != SERVICE:
+            weekly.model(m)
     chosen = models or names
     params_dir = str(files.directory if files.weekly.name == config.PARAMS_FILES["weekly"] else files.weekly)
     base = {"week": window.label, "source": source, "params_dir": params_dir}
@@ -422,8 +427,12 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
         given = {**base, **{k: v for k, v in (extra or {}).items() if k in declared}}
         lacking = missing_for(review_name(nb), connections) if connections is not None else []
         skip = "; ".join(not_configured(s) for s in lacking)
-        for m in chosen:
-            jobs.append(Job(nb, m, str(path), {**given, "model": m}, str(period_dir), str(nb_dir),
+        if review_name(nb) in SERVICE_REVIEWS:  # once for the service, when it is among the chosen
+            targets = [(SERVICE, "")] if not models or SERVICE in models else []
+        else:
+            targets = [(m, m) for m in chosen if m != SERVICE]
+        for m, param in targets:
+            jobs.append(Job(nb, m, str(path), {**given, "model": param}, str(period_dir), str(nb_dir),
                             "output_dir" in declared, skip=skip))
     return window, jobs
 
@@ -520,16 +529,6 @@ def _write_atomic(path: Path, text: str) -> None:
     write_text_atomic(path, text)
 
 
-_STYLE = """<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}.ok{color:#1e8449}.failed,.incomplete{color:#c0392b}
-small{color:#666}</style>"""
-
-
-def _previous_good(period_dir: Path, r: JobResult) -> str:
-    good = period_dir / r.model / f"{r.notebook}.html"
-    return str(good.relative_to(period_dir)) if good.exists() else ""
-
-
 def write_status(run_: ReportRun) -> Path:
     """reports/<period>/status.json: every report's run status, level and findings."""
     from workbench.findings import SCHEMA_VERSION, worst
@@ -544,51 +543,14 @@ def write_status(run_: ReportRun) -> Path:
 
 
 def write_period_index(run_: ReportRun, window: config.Window) -> Path:
-    """reports/<period>/index.html: links and a one-line status per report."""
-    e = html.escape
-    rows = []
-    for r in sorted(run_.results, key=lambda r: (r.model, r.notebook)):
-        links = []
-        if r.html:
-            links.append(f'<a href="{e(r.html)}">report</a>')
-        if r.status != "ok":
-            prev = _previous_good(run_.directory, r)
-            if prev and prev != r.html:
-                links.append(f'<a href="{e(prev)}">last good report</a>')
-        if r.ipynb:
-            links.append(f'<a href="{e(r.ipynb)}">partial notebook</a>')
-        note = "; ".join(([r.partial] if r.partial else []) + r.problems) or "complete"
-        rows.append(f"<tr><td>{e(r.model)}</td><td>{e(r.notebook)}</td><td class='{e(r.status)}'>{e(r.status)}</td>"
-                    f"<td>{' · '.join(links)}</td><td>{e(note)}</td></tr>")
-    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Weekly review {e(run_.period)}</title>{_STYLE}"
-            f"</head><body><h1>Weekly review {e(run_.period)}</h1>"
-            f"<p>{window.start:%Y-%m-%d} to {window.end:%Y-%m-%d} (UTC) · generated {generated} · "
-            f"<a href='../index.html'>all periods</a></p>"
-            + "".join(sorted({f"<p><b>{e(r.partial)}</b></p>" for r in run_.results if r.partial}))
-            + "<table><tr><th>model</th><th>review</th><th>status</th><th>links</th><th>notes</th></tr>"
-            + "".join(rows) + "</table></body></html>")
-    path = run_.directory / "index.html"
-    _write_atomic(path, page)
-    return path
+    """reports/<period>/index.html: the week page (workbench.weekpage), from the stored status.json."""
+    from workbench import weekpage
+
+    return weekpage.write_week(run_.directory.parent, window.label)
 
 
 def write_root_index(out: Path) -> Path:
-    """reports/index.html: every period with its overall status."""
-    e = html.escape
-    rows = []
-    for d in sorted((p for p in out.iterdir() if p.is_dir() and (p / "status.json").exists()), reverse=True):
-        st = json.loads((d / "status.json").read_text())
-        counts = {}
-        for r in st["results"]:
-            counts[r["status"]] = counts.get(r["status"], 0) + 1
-        summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
-        cls = "ok" if st["ok"] else "failed"
-        rows.append(f"<tr><td><a href='{e(d.name)}/index.html'>{e(d.name)}</a></td><td class='{cls}'>{e(summary)}</td>"
-                    f"<td>{e(st['generated'])}</td></tr>")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>workbench reports</title>{_STYLE}</head>"
-            "<body><h1>workbench reports</h1><table><tr><th>period</th><th>status</th><th>generated</th></tr>"
-            + "".join(rows) + "</table></body></html>")
-    path = out / "index.html"
-    _write_atomic(path, page)
-    return path
+    """reports/index.html: every period with its levels and the headline numbers (workbench.weekpage)."""
+    from workbench import weekpage
+
+    return weekpage.write_root(out)

@@ -96,6 +96,49 @@ def burn_alerts(burn: pd.DataFrame, slos: SLOParams, step: float = 60) -> pd.Dat
 
 from dataclasses import dataclass, field  # noqa: E402
 
+from workbench.findings import Finding, duration, iso, num, pct, when  # noqa: E402
+
+
+LOW_BUDGET = 0.25  # less of the rolling period's error budget left than this: the SLO is burning
+
+
+def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, week_label: str) -> list[Finding]:
+    """Per objective: missed or budget exhausted (alert), burning (warning: less than LOW_BUDGET of the
+    rolling budget left) or met (info),
+    each with SLI, objective and the budget left; then each burn alert (page: alert, ticket: warning)."""
+    out = []
+    for name in dict.fromkeys(status_["objective"]) if len(status_) else []:
+        rows = status_[status_["objective"] == name]
+        week = rows[rows["window"] == week_label]
+        roll = rows[rows["window"] != week_label]
+        if week.empty or "sli" not in week or pd.isna(week.iloc[0]["sli"]):
+            continue
+        w = week.iloc[0]
+        remaining = float(roll.iloc[0]["budget_remaining"]) if len(roll) and "budget_remaining" in roll \
+            and pd.notna(roll.iloc[0]["budget_remaining"]) else None
+        left = f"; {pct(remaining, 0)} of the rolling {slos.period} budget left" if remaining is not None else ""
+        text = (f"{name}: SLI {pct(w['sli'], 2)} vs objective {pct(w['target'], 1)} in {week_label}, "
+                f"{pct(w['budget_consumed'], 0)} of the week's error budget spent{left}")
+        if w["met"] == "NO":
+            out.append(Finding("alert", name, f"SLO missed — {text}.", "slo", "slos", remaining))
+        elif remaining is not None and remaining < 0:
+            out.append(Finding("alert", name, f"SLO budget exhausted — {text}.", "slo", "slos", remaining))
+        elif remaining is not None and remaining < LOW_BUDGET:
+            out.append(Finding("warning", name, f"SLO burning — {text} (less than {pct(LOW_BUDGET, 0)} left).",
+                               "slo", "slos", remaining))
+        else:
+            out.append(Finding("info", name, f"SLO met — {text}.", "slo", "slos", remaining))
+    titles_by_name = {o.name: (o.title or o.name) for o in slos.objectives}
+    for _, p in pages.iterrows() if len(pages) else []:
+        sev = "alert" if p["severity"] == "page" else "warning"
+        what = "Page" if p["severity"] == "page" else f"{str(p['severity']).capitalize()}"
+        out.append(Finding(sev, titles_by_name.get(p["objective"], str(p["objective"])),
+                           f"{what}: {titles_by_name.get(p['objective'], p['objective'])} burned its error budget faster "
+                           f"than {p['rule']} from {when(p['start'])} for {duration(p['duration'])}.",
+                           "slo", "slos", pd.Timedelta(p["duration"]).total_seconds(),
+                           {"start": iso(p["start"]), "end": iso(p["end"]), "rule": p["rule"]}))
+    return out
+
 
 @dataclass
 class SLOReview:
@@ -104,6 +147,29 @@ class SLOReview:
     pages: pd.DataFrame
     slos: SLOParams
     problems: list[str] = field(default_factory=list)
+
+    window_label: str = ""
+
+    @property
+    def findings(self) -> list:
+        """SLOs missed or burning (with the budget left) and every multiwindow burn alert that would
+        have paged or opened a ticket, with its time and duration (workbench.findings)."""
+        return slo_findings(self.status, self.pages, self.slos, self.window_label)
+
+    @property
+    def headline_numbers(self) -> dict:
+        st = self.status
+        week = st[st["window"] == self.window_label] if "window" in st else st
+        rolling = st[st["window"] != self.window_label] if "window" in st else st
+        pages = self.pages[self.pages["severity"] == "page"] if len(self.pages) else self.pages
+        out: dict = {"slos_missed": int((week.get("met", pd.Series(dtype=str)) == "NO").sum()),
+                     "pages": int(len(pages))}
+        for _, r in rolling.iterrows():
+            if pd.notna(r.get("budget_remaining")):
+                out[f"budget_left:{r['objective']}"] = round(float(r["budget_remaining"]), 4)
+        out["episodes"] = [{"kind": "page" if p["severity"] == "page" else "ticket", "subject": str(p["objective"]),
+                            "start": iso(p["start"]), "end": iso(p["end"])} for _, p in self.pages.iterrows()]
+        return out
 
     def plot(self):
         """Burn rate per objective over the window, with each alert's factor."""
@@ -140,4 +206,4 @@ def run(ctx) -> SLOReview:
         burn = burn_rates(ctx.prometheus, slos, ctx.window, step)
     except SourceUnavailable as exc:
         burn, problems = pd.DataFrame(columns=["timestamp", "value", "objective", "burn_window"]), problems + [str(exc)]
-    return SLOReview(st, burn, burn_alerts(burn, slos, step), slos, problems)
+    return SLOReview(st, burn, burn_alerts(burn, slos, step), slos, problems, ctx.window.label)

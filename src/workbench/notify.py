@@ -1,0 +1,209 @@
+"""Share the week's verdict: its headline and findings with a link to the week page, to a
+Slack-compatible incoming webhook and/or by e-mail (as the guide's Alertmanager routes do).
+
+Built from the stored status.json (nothing recomputed). The webhook URL and the SMTP password are
+secrets: they never appear in a message, a log line or an error. A failed notification is reported
+and never touches the reports.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from workbench import config
+from workbench.errors import ConfigError
+
+log = logging.getLogger(__name__)
+PER_CELL = 3
+
+
+@dataclass
+class Message:
+    subject: str
+    text: str
+    blocks: list[dict]
+    link: str
+
+
+@dataclass
+class Outcome:
+    sent: list[str] = field(default_factory=list)      # channels that accepted the message
+    problems: list[str] = field(default_factory=list)  # channels that failed, secrets removed
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def week_link(out: Path, week: str, public_url: str | None) -> str:
+    """The week page's address: under `public_url` if set, else its file path."""
+    if public_url:
+        return public_url.rstrip("/") + f"/{week}/index.html"
+    return str((Path(out).resolve() / week / "index.html"))
+
+
+def build(status: dict, week: str, link: str) -> Message:
+    """The message: the week's worst level and counts, then per model/service the top findings."""
+    from workbench.findings import worst
+    from workbench.weekpage import LEVEL_WORD, SERVICE, _review, top_findings
+
+    results = status.get("results", [])
+    level = worst(r.get("level") or "not computed" for r in results)
+    n = {"alert": 0, "warning": 0}
+    for r in results:
+        for f in r.get("findings") or []:
+            if f.get("severity") in n:
+                n[f["severity"]] += 1
+    not_ok = [r for r in results if r.get("status") != "ok"]
+    subject = f"[workbench] {week}: {LEVEL_WORD.get(level, level)} — {n['alert']} alert(s), {n['warning']} warning(s)"
+    lines = [subject]
+    if not_ok:
+        lines.append("Not complete: " + ", ".join(f"{r['model']} {_review(r)} ({r.get('status')})" for r in not_ok))
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": subject[:150]}}]
+    order = sorted(results, key=lambda r: (r["model"] == SERVICE, r["model"], r["notebook"]))
+    for r in order:
+        shown, more = top_findings(r.get("findings") or [], PER_CELL)
+        shown = [f for f in shown if f.get("severity") in ("alert", "warning")] or shown[:1]
+        head = f"{r['model']} · {_review(r)}: {LEVEL_WORD.get(r.get('level') or '', r.get('level') or '')}"
+        body = [f"- {f.get('sentence', '')}" for f in shown]
+        rest = len(r.get("findings") or []) - len(shown)
+        if rest > 0:
+            body.append(f"- … {rest} more in the report")
+        lines += ["", head, *body]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(head, body)[:2900]}})
+    lines += ["", f"Week page: {link}"]
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"<{_slack_escape(link)}|Open the week page>"}})
+    return Message(subject, "\n".join(lines), blocks, link)
+
+
+def _slack_escape(text: str) -> str:
+    """Slack's mrkdwn control characters (&, <, >) escaped, so report values cannot inject links or mentions."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mrkdwn(head: str, body: list[str]) -> str:
+    return f"*{_slack_escape(head)}*\n" + "\n".join(_slack_escape(b) for b in body)
+
+
+def send_webhook(url: str, msg: Message, timeout: float = 10.0) -> None:
+    """POST {text, blocks} as JSON; any failure raises NotifyError without the URL."""
+    data = json.dumps({"text": msg.text, "blocks": msg.blocks}).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the URL is the operator's
+            if resp.status >= 300:
+                raise NotifyError(f"the webhook answered HTTP {resp.status}")
+    except urllib.error.HTTPError as exc:
+        raise NotifyError(f"the webhook answered HTTP {exc.code}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise NotifyError(f"the webhook could not be reached: {type(reason).__name__}") from None
+
+
+def parse_smtp_url(url: str) -> dict:
+    """smtp://user:password@host:port (smtps:// for implicit TLS; smtp:// upgrades with STARTTLS
+    when the server offers it); ConfigError (without the password) when malformed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(f"{config.ENV_SMTP} must look like smtp://user:password@host:port or smtps://…; "
+                          f"got {config.redact(url)!r}")
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    except ValueError:
+        raise ConfigError(f"{config.ENV_SMTP}: the port is not a number ({config.redact(url)!r})") from None
+    return {"ssl": parts.scheme == "smtps", "host": parts.hostname, "port": port,
+            "user": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password else None}
+
+
+def send_email(url: str, recipients: list[str], sender: str, msg: Message, timeout: float = 10.0) -> None:
+    """Send the message as plain-text e-mail; any failure raises NotifyError without the password."""
+    s = parse_smtp_url(url)
+    mail = EmailMessage()
+    mail["Subject"], mail["From"], mail["To"] = msg.subject, sender, ", ".join(recipients)
+    mail.set_content(msg.text)
+    try:
+        cls = smtplib.SMTP_SSL if s["ssl"] else smtplib.SMTP
+        kwargs = {"context": ssl.create_default_context()} if s["ssl"] else {}
+        with cls(s["host"], s["port"], timeout=timeout, **kwargs) as smtp:
+            if not s["ssl"]:
+                smtp.ehlo()
+                if smtp.has_extn("starttls"):
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+            if s["user"]:
+                smtp.login(s["user"], s["password"] or "")
+            smtp.send_message(mail)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise NotifyError(f"SMTP login at {s['host']}:{s['port']} failed (code {exc.smtp_code})") from None
+    except smtplib.SMTPException as exc:
+        raise NotifyError(f"SMTP at {s['host']}:{s['port']}: {type(exc).__name__}") from None
+    except OSError as exc:
+        raise NotifyError(f"SMTP at {s['host']}:{s['port']} could not be reached: {type(exc).__name__}") from None
+
+
+class NotifyError(Exception):
+    """A notification that could not be delivered (its text holds no secret)."""
+
+
+def notify(out: str | Path, week: str, params: config.WeeklyParams, environ: dict[str, str] | None = None,
+           timeout: float = 10.0) -> Outcome:
+    """Send the week's verdict to every configured channel; never raises for a delivery failure."""
+    env = os.environ if environ is None else environ
+    from workbench.weekpage import load_status
+
+    out = Path(out)
+    window = config.iso_week(week)
+    status = load_status(out / window.label)
+    result = Outcome()
+    if status is None:
+        result.problems.append(f"no status.json for {window.label} in {out}: nothing to send")
+        return result
+    msg = build(status, window.label, week_link(out, window.label, params.report.public_url))
+    hook, smtp = env.get(config.ENV_SLACK_WEBHOOK, "").strip(), env.get(config.ENV_SMTP, "").strip()
+    if not hook and not smtp:
+        result.problems.append(f"no channel configured: set {config.ENV_SLACK_WEBHOOK} and/or {config.ENV_SMTP}")
+        return result
+    secrets = [x for x in (hook, _password(smtp)) if x]
+    if hook:
+        try:
+            send_webhook(hook, msg, timeout)
+            result.sent.append("webhook")
+        except NotifyError as exc:
+            result.problems.append(_scrub(f"webhook: {exc}", secrets))
+    if smtp:
+        try:
+            if not params.notify.email:
+                raise NotifyError("no recipients: set notify.email in params/weekly.yaml")
+            send_email(smtp, params.notify.email, params.notify.email_from, msg, timeout)
+            result.sent.append("email")
+        except (NotifyError, ConfigError) as exc:
+            result.problems.append(_scrub(f"e-mail: {exc}", secrets))
+    for p in result.problems:
+        log.warning("notification failed: %s", p)
+    return result
+
+
+def _password(smtp_url: str) -> str:
+    try:
+        return urlsplit(smtp_url).password or ""
+    except ValueError:
+        return ""
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    text = config.redact(text)
+    for s in secrets:
+        if len(s) >= 3:
+            text = text.replace(s, "***").replace(unquote(s), "***")
+    return text

@@ -1,0 +1,298 @@
+"""Each review decides its findings once, in the review code: sentences carry the numbers of the
+inputs (checked here against the constructed results and against scipy/statsmodels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import abtest, alerts, cbpe, infrastructure, performance, slo
+from workbench.config import SLOParams, Window
+from workbench.drift import DriftReport, FeatureDriftResult
+from workbench.evidently_compare import disagreement
+from workbench.findings import level_of
+
+T0 = pd.Timestamp("2026-11-16", tz="UTC")
+
+
+def _feat(name, method, stat, p, thr, drifted, effect=None, kind="numeric", **kw):
+    return FeatureDriftResult(name, kind, method, thr, stat, p, drifted, "drift" if drifted else "no drift",
+                              50_000, 20_000, 0.0, 0.0, effect_size=effect, **kw)
+
+
+def _drift_report():
+    return DriftReport("churn-predictor", [
+        _feat("tenure", "ks", 0.21, 1e-12, 0.05, True, 0.21, min_effect=0.1),
+        _feat("monthly_charges", "wasserstein", 0.31, None, 0.2, True, 0.31),
+        _feat("paperless_billing", "chi2", 40.0, 1e-5, 0.05, False, 0.03, kind="categorical", min_effect=0.05,
+              message="significant, but effect 0.03 is below min_effect 0.05"),
+        _feat("contract", "chi2", 1.0, 0.6, 0.05, False, 0.01, kind="categorical", new_categories=["Four year"]),
+    ], drift_share_threshold=0.5, window_rows=20_000, min_window_rows=1000)
+
+
+def test_drift_findings_name_every_drifted_feature_with_method_statistic_threshold_and_effect():
+    rep = _drift_report()
+    rep.results[3].missing_current = 0.12
+    fs = rep.findings
+    dataset = fs[0]
+    assert dataset.severity == "alert" and dataset.anchor == "summary"
+    assert "2 of 4 features drifted (share 0.5 ≥ the dataset threshold 0.5)" in dataset.sentence
+    by = {f.subject: f for f in fs if f.kind == "feature"}
+    assert set(by) == {"tenure", "monthly_charges"}
+    assert by["tenure"].sentence == "tenure drifted: ks p < 0.001 < threshold 0.05, effect size 0.21 (KS D) ≥ min_effect 0.1."
+    assert by["tenure"].extra["n_current"] == 20_000
+    assert "wasserstein 0.31 > threshold 0.2" in by["monthly_charges"].sentence
+    assert by["tenure"].anchor == "feature-tenure" and by["tenure"].severity == "warning"
+    quality = [f.sentence for f in fs if f.kind == "data_quality"]
+    assert "contract: missing share moved from 0.0% in the reference to 12.0% (tolerance 5%): check the upstream join." \
+        in quality
+    assert "contract: 1 category never seen in training: 'Four year'." in quality
+    assert rep.headline_numbers == {"drift_share": 0.5, "n_drifted": 2, "n_features": 4, "dataset_drift": 1,
+                                    "window_rows": 20_000}
+
+
+def test_no_dataset_drift_is_not_an_alert():
+    rep = _drift_report()
+    rep.results[1].drifted, rep.results[1].status = False, "no drift"
+    fs = rep.findings
+    assert fs[0].severity == "info" and "No dataset drift, but 1 of 4 features drifted (share 0.25 <" in fs[0].sentence
+    assert level_of(fs) == "warning"
+
+
+def test_evidently_disagreement_says_why():
+    rep = _drift_report()
+    table = pd.DataFrame([
+        {"feature": "tenure", "evidently verdict": "drift", "agree": True},
+        {"feature": "monthly_charges", "evidently verdict": "drift", "agree": True},
+        {"feature": "paperless_billing", "evidently verdict": "drift", "agree": False},
+        {"feature": "contract", "evidently verdict": "no drift", "agree": True}])
+    rep.results[1].drifted = False  # ours: 1 of 4, Evidently: 3 of 4
+    (f,) = disagreement(rep, table)
+    assert f.severity == "info" and f.anchor == "evidently"
+    assert f.sentence.startswith("Evidently calls the dataset drifted (3 of 4 columns, share 0.75); this review "
+                                 "calls it not drifted (1 of 4, share 0.25)")
+    assert "paperless_billing is significant but its effect 0.03 is below min_effect 0.05" in f.sentence
+    table["agree"] = True
+    table.loc[2, "evidently verdict"] = "no drift"
+    table.loc[1, "evidently verdict"] = "no drift"
+    rep.results[1].drifted = True
+    table.loc[1, "agree"] = False
+    assert "monthly_charges drifts here only (Evidently sees a sample of up to 20,000 rows" in disagreement(rep, table)[0].sentence
+
+
+def _summary(kind="classification", **metrics):
+    s = performance.PerformanceSummary("m", kind, 100_000, 60_000, metrics)
+    return s
+
+
+def test_accuracy_below_threshold_and_baseline_in_one_sentence():
+    s = _summary(accuracy=0.725, f1=0.70)
+    s.ci = {"accuracy": (0.722, 0.728), "f1": (0.69, 0.71)}
+    base = performance.against_baseline(s, {"accuracy": 0.849, "f1": 0.71}, 0.75, 0.05)
+    fs = performance.metric_findings(s, base, "1.3.0", 0.75, 0.05)
+    assert [f.subject for f in fs] == ["accuracy"]  # f1 is 1.4% worse: within the 5% tolerance
+    rel = (0.849 - 0.725) / 0.849
+    assert f"{100 * rel:.1f}%" == "14.6%"
+    assert fs[0].sentence == "accuracy 0.725 [0.722, 0.728] is below 0.75 and 14.6% below the 1.3.0 baseline 0.849."
+    assert fs[0].severity == "alert" and fs[0].anchor == "headline"
+
+
+def test_regression_mae_above_baseline_is_an_alert_and_other_metrics_warnings():
+    s = _summary("regression", mae=12.3, rmse=15.0, mape=0.3, r2=0.5)
+    s.ci = {"mae": (12.0, 12.6)}
+    base = performance.against_baseline(s, {"mae": 10.0, "rmse": 14.9, "mape": 0.2, "r2": 0.8}, None, 0.05)
+    fs = {f.subject: f for f in performance.metric_findings(s, base, "2.0.0", None, 0.05)}
+    assert fs["mae"].sentence == "mae 12.3 [12, 12.6] 23.0% above the 2.0.0 baseline 10 (tolerance 5%)."
+    assert fs["mae"].severity == "alert"
+    assert "rmse" not in fs  # 0.7% worse
+    assert fs["other metrics"].severity == "warning"
+    assert fs["other metrics"].sentence == ("Also worse than the 2.0.0 baseline beyond 5%: mape 0.3 vs 0.2 (+50.0%), "
+                                            "r2 0.5 vs 0.8 (−37.5%).")
+
+
+def test_label_base_rate_shift_matches_a_two_proportion_z_test():
+    from statsmodels.stats.proportion import proportions_ztest
+
+    rng = np.random.default_rng(3)
+    w = pd.DataFrame({"actual_outcome": (rng.random(1000) < 0.7).astype(float)})
+    h = pd.DataFrame({"actual_outcome": (rng.random(5000) < 0.33).astype(float)})
+    (f,) = performance.base_rate_findings(w, h)
+    pw, ph = w["actual_outcome"].mean(), h["actual_outcome"].mean()
+    z, p = proportions_ztest([w["actual_outcome"].sum(), h["actual_outcome"].sum()], [1000, 5000])
+    assert p < 0.001 and "p < 0.001" in f.sentence
+    assert f.severity == "warning" and f.anchor == "labels"
+    assert f"Label base rate {100 * pw:.1f}% of 1,000 labelled predictions vs {100 * ph:.1f}% of 5,000" in f.sentence
+    assert f"+{100 * (pw - ph):.1f} points" in f.sentence
+    same = pd.DataFrame({"actual_outcome": (rng.random(1000) < 0.33).astype(float)})
+    assert performance.base_rate_findings(same, h)[0].severity == "info"
+
+
+def test_coverage_finding():
+    s = _summary(accuracy=0.8)
+    (f,) = performance.coverage_findings(s, 10)
+    assert f.sentence.startswith("Label coverage 60.0%: 60,000 of 100,000 predictions") and f.severity == "info"
+    s.n_labelled = 5
+    assert performance.coverage_findings(s, 10)[0].severity == "warning"
+
+
+def test_cbpe_gap_is_concept_drift():
+    est = pd.DataFrame([
+        {"period": T0, "model_version": "1", "metric": "accuracy", "estimated": 0.85, "realised": 0.80, "predictions": 100},
+        {"period": T0 + pd.Timedelta(days=1), "model_version": "1", "metric": "accuracy", "estimated": 0.85,
+         "realised": 0.70, "predictions": 300},
+        {"period": T0 + pd.Timedelta(days=2), "model_version": "1", "metric": "accuracy", "estimated": 0.85,
+         "realised": np.nan, "predictions": 300}])
+    (f,) = cbpe.gap_findings(est)
+    realised = (0.80 * 100 + 0.70 * 300) / 400
+    assert f.severity == "warning" and f.anchor == "estimate"
+    assert f.sentence.startswith(f"Realised accuracy {realised:.3f} vs 0.85 estimated by CBPE on the 2 days")
+    assert "gap −0.125; largest on 2026-11-17: -0.15" in f.sentence
+
+
+def test_ab_decision_is_stated_with_sizes():
+    t = pd.DataFrame([{"metric": "accuracy", "A": "a (1.2.0)", "B": "b (1.3.0)", "value_A": 0.8, "value_B": 0.75,
+                       "n_A": 5000, "n_B": 5000, "difference": -0.05, "ci_low": -0.066, "ci_high": -0.034,
+                       "p_value": 1e-9, "verdict": "a (1.2.0) is better (p = 1e-09)"}])
+    (f,) = abtest.decision_findings(t)
+    assert f.anchor == "ab-test"
+    assert f.sentence == ("A/B accuracy: b (1.3.0) 0.75 (n = 5,000) vs a (1.2.0) 0.8 (n = 5,000), difference -0.05 "
+                          "[-0.066, -0.034]: a (1.2.0) is better (p = 1e-09).")
+
+
+def _slos():
+    return SLOParams(objectives=[{"name": "avail", "title": "/predict availability", "objective": 0.995,
+                                  "good": "g", "total": "t"}],
+                     burn_alerts=[{"severity": "page", "long": "1h", "short": "5m", "factor": 14.4}])
+
+
+def test_slo_missed_and_pages_with_time_and_duration():
+    st = pd.DataFrame([
+        {"objective": "/predict availability", "window": "2026-W47", "target": 0.995, "sli": 0.9912,
+         "budget_consumed": 1.76, "budget_remaining": -0.76, "met": "NO", "note": ""},
+        {"objective": "/predict availability", "window": "rolling 28d", "target": 0.995, "sli": 0.9968,
+         "budget_consumed": 0.64, "budget_remaining": 0.36, "met": "yes", "note": ""}])
+    start = pd.Timestamp("2026-11-18 14:02", tz="UTC")
+    pages = pd.DataFrame([{"objective": "avail", "severity": "page", "rule": "14.4x over 1h and 5m", "start": start,
+                           "end": start + pd.Timedelta(minutes=51), "duration": pd.Timedelta(minutes=51)}])
+    fs = slo.slo_findings(st, pages, _slos(), "2026-W47")
+    assert fs[0].severity == "alert"
+    assert fs[0].sentence == ("SLO missed — /predict availability: SLI 99.12% vs objective 99.5% in 2026-W47, "
+                              "176% of the week's error budget spent; 36% of the rolling 28d budget left.")
+    assert fs[1].severity == "alert" and fs[1].sentence == (
+        "Page: /predict availability burned its error budget faster than 14.4x over 1h and 5m from "
+        "Wed 2026-11-18 14:02 UTC for 51 min.")
+    st.loc[0, ["met", "budget_consumed"]] = ["yes", 0.9]
+    st.loc[1, "budget_remaining"] = 0.2
+    assert slo.slo_findings(st, pages.iloc[:0], _slos(), "2026-W47")[0].sentence.startswith("SLO burning")
+
+
+def test_each_alert_episode_has_its_own_duration():
+    s = pd.Timestamp("2026-11-17 10:00", tz="UTC")
+    eps = pd.DataFrame([
+        {"alert": "DataDriftDetected", "severity": "warning", "labels": "feature=tenure", "pending_since": s,
+         "start": s, "end": s + pd.Timedelta(days=6, hours=12), "duration": pd.Timedelta(days=6, hours=12)},
+        {"alert": "DataDriftDetected", "severity": "warning", "labels": "feature=contract", "pending_since": s,
+         "start": s, "end": s + pd.Timedelta(days=5), "duration": pd.Timedelta(days=5)},
+        {"alert": "ServiceDown", "severity": "critical", "labels": "job=mlflow", "pending_since": s,
+         "start": s, "end": s + pd.Timedelta(minutes=45), "duration": pd.Timedelta(minutes=45)}])
+    fs = alerts.episode_findings(eps)
+    sentences = [f.sentence for f in fs]
+    assert "DataDriftDetected (feature=tenure) [warning] fired from Tue 2026-11-17 10:00 UTC for 6 d 12 h." in sentences
+    assert "DataDriftDetected (feature=contract) [warning] fired from Tue 2026-11-17 10:00 UTC for 5 d." in sentences
+    assert not any("11 d" in x for x in sentences)  # never summed over series
+    assert [f.severity for f in fs if f.subject == "ServiceDown"] == ["alert"]
+    (why,) = [f for f in fs if f.severity == "info"]
+    assert why.kind == "comparison"
+    assert why.subject == "DataDriftDetected" and "2 time(s) over 2 series (longest 6 d 12 h)" in why.sentence
+    assert "drift review" in why.sentence
+
+
+def test_outages_and_week_over_week_changes():
+    s = pd.Timestamp("2026-11-18 03:00", tz="UTC")
+    out = pd.DataFrame([{"job": j, "start": s, "end": s + pd.Timedelta(minutes=45), "duration": pd.Timedelta(minutes=45)}
+                        for j in ("mlflow", "mlflow (health gauge)")]
+                       + [{"job": "api", "start": s + pd.Timedelta(days=1), "end": s + pd.Timedelta(days=1, minutes=3),
+                           "duration": pd.Timedelta(minutes=3)}])
+    f, g = infrastructure.outage_findings(out)
+    assert f.severity == "alert" and f.sentence == ("Outage: mlflow was down from Wed 2026-11-18 03:00 UTC for 45 min "
+                                                    "(seen by: mlflow, mlflow (health gauge)).")
+    assert g.sentence == "Outage: api was down from Thu 2026-11-19 03:00 UTC for 3 min."
+    summary = pd.DataFrame([
+        {"name": "error_ratio", "title": "/predict error ratio", "unit": "ratio", "value": 0.004, "previous": 0.002},
+        {"name": "requests_total", "title": "/predict requests", "unit": "requests", "value": 130_000.0,
+         "previous": 100_000.0},
+        {"name": "p95_latency_api", "title": "/predict p95 latency", "unit": "seconds", "value": 0.21, "previous": 0.2}])
+    fs = {f.subject: f for f in infrastructure.change_findings(summary, 0.2)}
+    assert fs["/predict error ratio"].severity == "warning"
+    assert fs["/predict error ratio"].sentence == ("/predict error ratio: 0.40% vs 0.20% the week before (+100%, "
+                                                   "beyond 20%).")
+    assert fs["/predict requests"].severity == "info" and "130,000 requests vs 100,000 requests" in fs["/predict requests"].sentence
+    assert "/predict p95 latency" not in fs  # +5%: within the tolerance
+
+
+def test_service_queries_select_every_model():
+    q = infrastructure.render_for('histogram_quantile(0.95, sum by (le, model) (rate(x_bucket{model="$model"}[$rate])))',
+                                  "", rate="5m")
+    assert q == 'histogram_quantile(0.95, sum by (le, model) (rate(x_bucket{model!=""}[5m])))'
+    assert 'model="churn"' in infrastructure.render_for('x{model="$model"}', "churn", model="churn")
+
+
+def test_attempt_collects_findings_and_headline_from_results_and_tables():
+    from pathlib import Path
+
+    from workbench.context import ReviewContext
+
+    ctx = ReviewContext(None, None, None, None, None, None, Path("."))
+    rep = _drift_report()
+    ctx.attempt("drift", lambda: rep)
+    t = pd.DataFrame({"a": [1]})
+    t.attrs["headline"] = {"series": {"drift_share": {"2026-11-16": 0.25}}, "episodes": [{"kind": "outage"}]}
+    ctx.attempt("over time", lambda: t)
+    assert ctx.findings == rep.findings and ctx.level == "alert"
+    assert ctx.headline["drift_share"] == 0.5 and ctx.headline["series"]["drift_share"] == {"2026-11-16": 0.25}
+    assert ctx.headline["episodes"] == [{"kind": "outage"}]
+
+
+@pytest.mark.parametrize("grid,expected", [
+    (pd.DataFrame({"feature": ["a", "b", "a", "b"], "drifted": [True, False, False, None],
+                   "period": [T0, T0, T0 + pd.Timedelta(days=1), T0 + pd.Timedelta(days=1)]}),
+     {"2026-11-16": 0.5, "2026-11-17": 0.0}),
+])
+def test_daily_drift_share_uses_the_verdicts(grid, expected):
+    from workbench.drift_history import daily_share
+
+    assert daily_share(grid, Window(T0.to_pydatetime(), (T0 + pd.Timedelta(days=7)).to_pydatetime(), "2026-W47")) == expected
+
+
+def test_prometheus_drift_alert_disagreement_says_why():
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from workbench.drift import alert_agreement
+
+    window = Window(T0.to_pydatetime(), (T0 + pd.Timedelta(days=7)).to_pydatetime(), "2026-W47")
+    ts = pd.date_range(T0, T0 + pd.Timedelta(days=2), freq="60s")
+
+    class Prom:
+        def query_range(self, expr, start, end, step):
+            assert expr == "data_drift_score > 0.1"
+            return pd.concat([pd.DataFrame({"timestamp": ts, "value": 0.2, "feature": f, "model": m})
+                              for f, m in (("paperless_billing", "churn-predictor"), ("tenure", "churn-predictor"),
+                                           ("tenure", "revenue-predictor"))], ignore_index=True)
+
+    root = Path(__file__).resolve().parents[2]
+    ctx = SimpleNamespace(root=root, window=window, prometheus=Prom(), has=lambda source: True,
+                          params_path=lambda kind: root / "params" / f"{kind}.yaml",
+                          model=SimpleNamespace(name="churn-predictor"),
+                          params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")))
+    rep = _drift_report()  # drifted: tenure, monthly_charges; paperless_billing below min_effect
+    table = alert_agreement(ctx, rep)
+    assert sorted(table["feature"]) == ["paperless_billing", "tenure"]  # this model's series only
+    (f,) = table.attrs["findings"]
+    assert f.severity == "info" and f.anchor == "summary"
+    assert f.sentence.startswith("DataDriftDetected (`data_drift_score > 0.1` for 1m) fired for paperless_billing "
+                                 "(2 d), tenure (2 d); paperless_billing is no drift here (significant, but effect "
+                                 "0.03 is below min_effect 0.05); not for monthly_charges, which drifts here: the "
+                                 "alert watches")
+    assert f.kind == "comparison"

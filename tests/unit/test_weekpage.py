@@ -1,0 +1,157 @@
+"""The week page and the index over all periods, at the HTML level, from stored status.json only."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from workbench import weekpage
+from workbench.report import plan
+
+HOSTILE_LABEL = "<img src=x onerror=alert(1)>"
+HOSTILE_CATEGORY = "</script><script>alert(1)</script>"
+
+
+def _result(model, notebook, level, findings, status="ok", headline=None, html=None):
+    return {"notebook": notebook, "model": model, "status": status, "level": level, "findings": findings,
+            "headline": headline or {}, "problems": [] if status == "ok" else ["alert replay: Prometheus timed out"],
+            "html": html if html is not None else f"{model}/{notebook}.html", "ipynb": "", "seconds": 1.0,
+            "findings_file": ""}
+
+
+def _f(sev, subject, sentence, kind="other", anchor=""):
+    return {"severity": sev, "subject": subject, "sentence": sentence, "kind": kind, "anchor": anchor, "value": None,
+            "extra": {}}
+
+
+def _week(accuracy_alert=True):
+    churn_perf = [_f("alert", "accuracy", "accuracy 0.725 [0.722, 0.728] is below 0.75.", "metric", "headline")] \
+        if accuracy_alert else []
+    return {"schema": 1, "period": "2026-W47", "generated": "2026-11-23 06:00 UTC", "results": [
+        _result("churn-predictor", "01-drift-review", "warning",
+                [_f("info", "dataset", "No dataset drift, but 3 of 9 features drifted.", "dataset", "summary"),
+                 _f("warning", HOSTILE_CATEGORY, f"contract: new category {HOSTILE_CATEGORY}", "data_quality",
+                    "data-quality"),
+                 _f("warning", "tenure", "tenure drifted: ks p < 0.001 < threshold 0.05.", "feature", "feature-tenure")],
+                headline={"drift_share": 0.333, "series": {"drift_share": {"2026-11-16": 0.1, "2026-11-18": 0.44}}}),
+        _result("churn-predictor", "02-performance-review", "alert" if accuracy_alert else "ok", churn_perf,
+                headline={"metric": "accuracy", "accuracy": 0.725,
+                          "series": {"accuracy": {"2026-11-16": 0.83, "2026-11-19": 0.69}}}),
+        _result("revenue-predictor", "02-performance-review", "alert",
+                [_f("alert", "mae", "mae 12.3 [12, 12.6] 23.0% above the 2.0.0 baseline 10.", "metric", "headline")],
+                headline={"metric": "mae", "mae": 12.3}),
+        _result("service", "03-infrastructure-review", "alert",
+                [_f("alert", "mlflow", "Outage: mlflow was down from Wed 2026-11-18 03:00 UTC for 45 min.", "outage",
+                    "outages"),
+                 _f("info", "avail", "SLO met — /predict availability: 61% of the rolling 28d budget left.", "slo",
+                    "slos"),
+                 _f("warning", HOSTILE_LABEL, f"HighLatency (job={HOSTILE_LABEL}) fired for 51 min.", "alert_rule",
+                    "alerts")],
+                status="incomplete", html="service/03-infrastructure-review.incomplete.html",
+                headline={"pages": 2, "episodes": [
+                    {"kind": "page", "subject": "predict-availability", "start": "2026-11-18T14:02:00+00:00",
+                     "end": "2026-11-18T14:53:00+00:00"},
+                    {"kind": "alert", "subject": f"HighLatency {HOSTILE_LABEL}", "severity": "warning",
+                     "start": "2026-11-19T10:00:00+00:00", "end": "2026-11-19T10:51:00+00:00"}]}),
+    ]}
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    out = tmp_path / "reports"
+    for week, st in (("2026-W46", _week(accuracy_alert=False)), ("2026-W47", _week())):
+        (out / week).mkdir(parents=True)
+        st = json.loads(json.dumps(st).replace("2026-W47", week))
+        (out / week / "status.json").write_text(json.dumps(st))
+    (out / "2026-W46" / "churn-predictor").mkdir()
+    (out / "2026-W47" / "churn-predictor").mkdir()
+    (out / "2026-W47" / "churn-predictor" / "01-drift-review.evidently.html").write_text("ev")
+    return out
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_week_page_headline_matrix_and_links(out):
+    page = weekpage.write_week(out, "2026-W47").read_text()
+    head = page[:page.index("The week on one time axis")]
+    text = _text(head)
+    assert "▲ ALERT 3 alert(s), 3 warning(s) in churn-predictor, revenue-predictor, service" in text
+    assert "reports run: 1 incomplete, 3 ok" in text  # run status apart from the level
+    # cells: colour AND a word; findings as sentences linking to the exact section
+    assert 'href="churn-predictor/02-performance-review.html#headline"' in head
+    assert 'href="churn-predictor/01-drift-review.html#feature-tenure"' in head
+    assert 'href="service/03-infrastructure-review.incomplete.html#outages"' in head
+    assert "accuracy 0.725 [0.722, 0.728] is below 0.75." in text
+    assert "Outage: mlflow was down from Wed 2026-11-18 03:00 UTC for 45 min." in text
+    assert "61% of the rolling 28d budget left" in text  # SLO info is shown
+    assert "run incomplete" in text
+    # in a cell: alerts and warnings about metrics, SLOs and outages, then the dataset verdict and the
+    # SLOs' budget left, then the other alerts and warnings
+    assert text.index("No dataset drift") < text.index("tenure drifted")
+    assert text.index("Outage: mlflow") < text.index("61% of the rolling 28d budget left") < text.index("HighLatency")
+    assert "churn-predictor/01-drift-review.evidently.html" in page
+    assert 'href="../index.html"' in page and 'href="../2026-W46/index.html"' in page
+
+
+def test_week_page_escapes_hostile_values_and_loads_nothing(out):
+    page = weekpage.write_week(out, "2026-W47").read_text()
+    assert HOSTILE_LABEL not in page and HOSTILE_CATEGORY not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<script" not in page and not re.search(r"(src|href)=['\"]?(https?:)?//", page)
+
+
+def test_new_and_resolved_since_last_week(out):
+    page = weekpage.write_week(out, "2026-W47").read_text()
+    section = _text(page[page.index("Since last week"):page.index("<h2>Reports")])
+    new = section[section.index("New"):section.index("Resolved")]
+    assert "churn-predictor · performance: accuracy 0.725" in new
+    assert "tenure drifted" not in new  # it was there last week too
+    assert "Resolved none" in section
+    back = weekpage.render_week(json.loads((out / "2026-W46" / "status.json").read_text()),
+                                __import__("workbench.config").config.iso_week("2026-W46"), out,
+                                json.loads((out / "2026-W47" / "status.json").read_text()))
+    resolved = _text(back[back.index("Resolved"):back.index("<h2>Reports")])
+    assert "accuracy 0.725" in resolved
+
+
+def test_timeline_draws_the_stored_series_and_episodes_on_one_axis(out):
+    from workbench import config
+
+    svg = weekpage.timeline_svg(json.loads((out / "2026-W47" / "status.json").read_text()),
+                                config.iso_week("2026-W47"), width=1100)
+    assert svg.startswith("<svg") and "Mon 16 Nov" in svg and "Sun 22 Nov" in svg
+    assert "drift share" in svg and "realised accuracy per day" in svg
+    assert "0.44" in svg and "0.69" in svg  # the stored daily values are labelled
+    # the page's rect starts at Wed 14:02: 2 days + 14h02 of 7 days along the 850 px axis after 230 px
+    x = 230 + 850 * ((2 * 24 * 60 + 14 * 60 + 2) / (7 * 24 * 60))
+    m = re.search(r'<rect x="([\d.]+)" y="[\d.]+" width="[\d.]+" height="12" fill="#b03a2e"><title>page', svg)
+    assert m and abs(float(m.group(1)) - x) < 0.1
+    assert HOSTILE_LABEL not in svg
+
+
+def test_root_index_levels_per_model_and_review_and_sparklines(out):
+    page = weekpage.write_root(out).read_text()
+    assert page.index("2026-W47") < page.index("2026-W46")  # newest first
+    text = _text(page)
+    assert "churn-predictor drift" in text and "service infrastructure" in text
+    assert "run incomplete" in text
+    assert page.count("<svg") >= 3  # drift share, accuracy, mae ... over the periods
+    assert "<script" not in page
+
+
+def test_infrastructure_runs_once_for_the_service(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    _, jobs = plan(root / "params" / "weekly.yaml", "2026-W47", tmp_path)
+    infra = [j for j in jobs if j.notebook == "03-infrastructure-review"]
+    assert [(j.model, j.parameters["model"]) for j in infra] == [("service", "")]
+    assert sorted(j.model for j in jobs if j.notebook == "01-drift-review") == ["churn-predictor", "revenue-predictor"]
+    _, jobs = plan(root / "params" / "weekly.yaml", "2026-W47", tmp_path, models=["churn-predictor"])
+    assert all(j.model == "churn-predictor" for j in jobs)
+    _, jobs = plan(root / "params" / "weekly.yaml", "2026-W47", tmp_path, models=["service"])
+    assert [j.notebook for j in jobs] == ["03-infrastructure-review"]
