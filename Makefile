@@ -5,12 +5,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 WEEK ?=
 ARGS ?=
 # JupyterLab refuses to start as root (containers, CI) without --allow-root
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help setup prometheus chromium demo-up demo-down weekly-report screenshots lab test test-unit bench validity clean
+.PHONY: help setup prometheus chromium demo-up demo-down weekly-report screenshots lab test test-unit bench validity clean \
+	airflow-venv bench-fleet bench-week
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,10 +52,11 @@ screenshots: setup chromium ## first screens (1400x900 PNG) of the week page and
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
-test: setup ## unit, integration (real Prometheus, PostgreSQL, MLflow) and notebook tests
+test: setup airflow-venv ## unit, integration (real Prometheus, PostgreSQL, MLflow, Airflow) and notebook tests
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest tests/unit tests/integration
+	$(BIN)/pytest tests/airflow
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	$(BIN)/pytest --nbval-lax notebooks/
 
@@ -68,6 +72,23 @@ bench: setup ## drift speed and memory against plain scipy and Evidently on the 
 validity: setup ## seeded simulation: do the default verdicts isolate real drift at 10k/70k/500k rows? (several minutes)
 	$(BIN)/python benchmarks/drift_validity.py
 
+# Airflow pins many packages; it gets its own virtualenv (with workbench installed into it too).
+$(AIRFLOW_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "workbench needs Python 3.11+"; exit 1; }
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/pip install --quiet -e '.[airflow]'
+	$(AIRFLOW_VENV)/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (workbench, airflow)" >/dev/null
+	touch $(AIRFLOW_STAMP)
+
+airflow-venv: $(AIRFLOW_STAMP) ## build .venv-airflow: Apache Airflow 3 + workbench, for dags/weekly_review.py
+
+bench-fleet: setup ## cost curve of the weekly report over a generated fleet: N = 1, 10, 50 models, --jobs 1 and 2 (~20 min)
+	$(BIN)/python benchmarks/fleet_bench.py $(ARGS)
+
+bench-week: setup ## the demo week, base commit d4cc0c9 vs the current code side by side on the same stack
+	$(BIN)/python benchmarks/week_bench.py $(ARGS)
+
 clean: demo-down ## remove the virtualenv, demo data and generated reports
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) $(AIRFLOW_VENV) data .pytest_cache
 	find reports -mindepth 1 ! -name .gitkeep -exec rm -rf {} +

@@ -31,7 +31,9 @@ for _ in $(seq 1 30); do
   sleep 0.5
 done
 runuser -u postgres -- psql -p "$PORT" -qAtc \
-  "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE') THEN CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$ROLE'; END IF; END\$\$;" >/dev/null
+  "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE') THEN CREATE ROLE $ROLE LOGIN CREATEDB CREATEROLE PASSWORD '$ROLE'; END IF; END\$\$;" >/dev/null
+# CREATEROLE: the secrets drill logs in as a role whose password holds "/" and "@"
+runuser -u postgres -- psql -p "$PORT" -qAtc "ALTER ROLE $ROLE CREATEROLE" >/dev/null
 mkdir -p .venv
 echo "postgresql+psycopg://$ROLE:$ROLE@127.0.0.1:$PORT/postgres" > .venv/postgres-test-url
 echo "postgresql $VER/$NAME online on port $PORT (role $ROLE)"

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
 from workbench import metrics as wm
 
@@ -20,6 +18,8 @@ def mde_proportion(p_a: float, n_a: int, n_b: int, alpha: float = 0.05, power: f
     """Smallest difference in a proportion (from p_a) detectable with this power (Cohen's h, two-sided)."""
     if min(n_a, n_b) < 2 or not 0 < p_a < 1:
         return float("nan")
+    from statsmodels.stats.power import NormalIndPower  # statsmodels only when an A/B test is computed
+
     h = NormalIndPower().solve_power(effect_size=None, nobs1=n_a, alpha=alpha, power=power, ratio=n_b / n_a)
     p_b = np.sin(np.arcsin(np.sqrt(p_a)) + h / 2) ** 2
     return float(p_b - p_a)
@@ -46,6 +46,8 @@ def p_text(p: float) -> str:
 def two_proportions(success_a: int, n_a: int, success_b: int, n_b: int, names: tuple[str, str] = ("A", "B"),
                     min_effect: float = 0.01, alpha: float = 0.05) -> dict:
     """Two-proportion z-test of B vs A with the Newcombe/score CI of the difference and the MDE."""
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
     row = {"n_A": n_a, "n_B": n_b}
     if min(n_a, n_b) == 0:
         return {**row, "rate_A": np.nan, "rate_B": np.nan, "difference": np.nan, "ci_low": np.nan,

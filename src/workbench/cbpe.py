@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 
 from workbench import metrics as wm
 
@@ -32,6 +31,8 @@ class CBPE:
         prob, y = np.asarray(prob, float), np.asarray(y, float)
         if len(np.unique(y)) < 2:
             raise ValueError("CBPE needs both classes among the labelled history to calibrate")
+        from sklearn.isotonic import IsotonicRegression  # scikit-learn only when CBPE runs
+
         self.calibrator_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(prob, y)
         self.n_fit_ = len(y)
         return self

@@ -38,6 +38,11 @@ def cmd_report(a: argparse.Namespace) -> int:
     for r in run.results:
         where = r.html or r.ipynb or ("; ".join(r.problems) if r.status == "skipped" else "")
         print(f"  {r.status:10s} {r.level:12s} {r.model:20s} {r.notebook:28s} {where}")
+    if a.profile:
+        from workbench import timing
+
+        print("\nwhere the time went:")
+        print(timing.format_profile(run.results))
     code = 0 if run.ok else 1
     if a.notify:  # after the reports are written: a failed notification never loses them
         from workbench import config, notify
@@ -88,8 +93,10 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from workbench.demo import stack
 
     if a.action == "up":
-        c = stack.up(a.dir, seed=a.seed, weekly_volume=a.weekly_volume, port=a.port)
+        c = stack.up(a.dir, seed=a.seed, weekly_volume=a.weekly_volume, port=a.port, models=a.models)
         print(f"demo stack up: Prometheus {c.prometheus_url}, prediction DB {c.database_url}, MLflow {c.mlflow_uri}")
+        if a.models:
+            print(f"fleet of {a.models} models: workbench report --params {stack.DemoPaths(stack.demo_dir(a.dir)).params_dir / 'weekly.yaml'}")
     elif a.action == "down":
         print("demo Prometheus stopped" if stack.down(a.dir) else "demo Prometheus was not running")
     else:
@@ -139,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reviews", help="only these reviews, comma-separated (e.g. drift,performance)")
     r.add_argument("--partial", action="store_true",
                    help="allow the current, unfinished week: data until now, every report says so")
+    r.add_argument("--profile", action="store_true",
+                   help="print where the time went per notebook (kernel start, cells, source queries, export)")
     r.add_argument("--notify", action="store_true",
                    help="send the week's verdict to WORKBENCH_SLACK_WEBHOOK_URL and/or by e-mail "
                         "(WORKBENCH_SMTP_URL, recipients in params notify.email); exit 4 if that fails")
@@ -164,8 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("action", choices=["up", "down", "status"])
     d.add_argument("--dir", help="where the demo lives (default: $WORKBENCH_DEMO_DIR or data/demo)")
     d.add_argument("--seed", type=int, default=7)
-    d.add_argument("--weekly-volume", type=int, default=100_000, help="churn-predictor predictions per week")
+    d.add_argument("--weekly-volume", type=int, default=None,
+                   help="churn-predictor predictions per week (default 100,000); with --models the mean per model (default 5,000)")
     d.add_argument("--port", type=int, default=9090, help="preferred Prometheus port")
+    d.add_argument("--models", type=int, default=None,
+                   help="a generated fleet of N models (mixed types, feature sets, volumes, some in trouble) with "
+                        "its own params in <dir>/params/; default: the two-model demo")
     d.set_defaults(func=cmd_demo)
 
     h = sub.add_parser("health", help="check Prometheus, the prediction DB and MLflow")

@@ -156,11 +156,13 @@ class ReviewContext:
     def finish(self, status_file: str = "") -> pd.DataFrame:
         """Write the run's status for the report runner; return what could not be computed."""
         if status_file:
+            from workbench import timing
+
             Path(status_file).write_text(json.dumps({
                 "complete": not self.problems, "problems": self.problems, "outputs": self.outputs,
                 "schema": SCHEMA_VERSION, "level": self.level, "headline": self.headline,
                 "findings": [f.to_dict() for f in self.findings], "skipped": self.skipped,
-                "partial": self.window.partial_note}, default=float))
+                "partial": self.window.partial_note, "timings": timing.records()}, default=float))
         return self.problems_frame()
 
     def latest_version(self) -> str:

@@ -25,7 +25,7 @@ def score(method: str, statistic: float | None, p_value: float | None, threshold
 
 def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None) -> pd.DataFrame:
     """Each feature in each period (default daily) of the window and the weeks before it, against the
-    reference: one column read at a time, with its timestamps."""
+    reference (the configured columns read in one query with their timestamps)."""
     from workbench.drift import reference_profile
 
     dd = ctx.monitoring.drift_detection

@@ -117,6 +117,10 @@ def run(ctx: "ReviewContext", ours: DriftReport, out_file: str | Path, sample_si
     from workbench.sources.model_registry import load_reference_file
 
     sample_size = int(sample_size)
+    if sample_size <= 0:  # switched off: nothing to compare, nothing to publish
+        table = pd.DataFrame(columns=["feature", "our method", "evidently verdict"])
+        table.attrs["notes"] = ["Evidently's comparison is switched off (sample size 0)"]
+        return table
     features = [r.feature for r in ours.results]
     if ctx.model.reference:
         reference = load_reference_file(ctx.root / ctx.model.reference)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 import matplotlib
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 
 if TYPE_CHECKING:
     from workbench.drift import DriftReport
@@ -171,6 +170,8 @@ def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, f
         return None
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.0), squeeze=False)
     for ax, m in zip(axes.flat, metrics):
+        import seaborn as sns
+
         sns.lineplot(data=trend, x="period", y=m, hue="model_version", marker="o", ax=ax)
         if threshold and m in threshold:
             ax.axhline(threshold[m], color="#c0392b", ls="--", lw=1, label=f"alert < {threshold[m]}")
@@ -186,6 +187,8 @@ def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, f
 
 def confusion(cm: pd.DataFrame, title: str = "Confusion matrix (labelled predictions)"):
     fig, ax = plt.subplots(figsize=(3.8, 3.2))
+    import seaborn as sns
+
     sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
@@ -196,6 +199,8 @@ def residuals(df: pd.DataFrame, title: str = "Residuals (actual − predicted)")
     lab = df[df["actual_outcome"].notna()]
     res = lab["actual_outcome"] - lab["prediction"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3))
+    import seaborn as sns
+
     sns.histplot(res, bins=60, ax=axes[0], color="#2980b9")
     axes[0].set_title(title)
     axes[0].set_xlabel("residual (target unit)", fontsize=8)
@@ -261,6 +266,8 @@ def label_coverage(cov: pd.DataFrame, delays: pd.Series, title: str = "Label cov
     axes[0].set_ylabel("share labelled", fontsize=8)
     _dates(axes[0], "prediction day (UTC)")
     if len(delays):
+        import seaborn as sns
+
         sns.histplot(delays / 24, bins=60, ax=axes[1], color="#8e44ad")
     axes[1].set_title("Label delay (days)")
     axes[1].set_ylabel("labelled predictions", fontsize=8)

@@ -64,6 +64,7 @@ class JobResult:
     headline: dict = field(default_factory=dict)
     findings_file: str = ""
     partial: str = ""  # "partial: data until …" when the period was not finished
+    profile: dict = field(default_factory=dict)  # where the time went (see workbench.timing)
 
     @property
     def review(self) -> str:
@@ -202,21 +203,9 @@ def _run_job(job: Job) -> JobResult:
     return result
 
 
-def _timeout_problem(exc: Exception, nb_path: Path, cell_s: float, deadline_s: float, elapsed: float) -> str:
+def _timeout_problem(first_line: str, cell_s: float, deadline_s: float, elapsed: float) -> str:
     """Which cell overran which limit, in words."""
-    where = ""
-    m = re.search(r"cell_index[\"']?:\s*(\d+)|cell (\d+)", str(exc))
-    try:
-        import nbformat
-
-        nb = nbformat.read(nb_path, as_version=4)
-        running = [i for i, c in enumerate(nb.cells)
-                   if c.get("cell_type") == "code" and c.get("metadata", {}).get("papermill", {}).get("status") == "running"]
-        if running:
-            src = nb.cells[running[0]].source.strip().splitlines()
-            where = f" in cell {running[0]} ({src[0][:80] if src else 'empty'})"
-    except Exception:  # noqa: BLE001 - the message is still useful without the cell
-        where = f" in cell {m.group(1) or m.group(2)}" if m else ""
+    where = f' in the cell starting "{first_line[:80]}"' if first_line else ""
     limit = (f"the notebook deadline of {deadline_s:.0f} s (timeouts.notebook)" if elapsed >= deadline_s - 1
              else f"the cell timeout of {cell_s:.0f} s (timeouts.cell)")
     return f"timed out{where} after {elapsed:.0f} s: {limit}; a source did not answer in time"
@@ -241,12 +230,17 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
     if job.wants_output_dir:  # side files (e.g. Evidently's HTML) are published with the report
         side.mkdir(parents=True, exist_ok=True)
         params["output_dir"] = str(side)
+    t0 = time.monotonic()
     tm = config.TimeoutParams(**(job.timeouts or {}))
     cell_s, deadline_s = tm.seconds("cell"), tm.seconds("notebook")
     begun = time.monotonic()
     deadline = begun + deadline_s
 
+    running = {"first_line": ""}
+
     def cell_timeout(cell) -> int:  # each cell gets its own limit, never more than what is left of the notebook's
+        lines = cell.source.strip().splitlines()
+        running["first_line"] = lines[0] if lines else ""
         return max(1, int(min(cell_s, deadline - time.monotonic())))
 
     secrets = secrets_from_env()
@@ -256,10 +250,17 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
                                    execution_timeout=int(cell_s), timeout_func=cell_timeout)
     except PapermillExecutionError as exc:
         result.problems = [f"{exc.ename}: {exc.evalue}"]
-    except TimeoutError as exc:  # nbclient's CellTimeoutError
-        result.problems = [_timeout_problem(exc, out_nb, cell_s, deadline_s, time.monotonic() - begun)]
+    except TimeoutError:  # nbclient's CellTimeoutError
+        result.problems = [_timeout_problem(running["first_line"], cell_s, deadline_s, time.monotonic() - begun)]
     except Exception as exc:  # noqa: BLE001 - kernel death: the report must still say what happened
         result.problems = [f"{type(exc).__name__}: {exc}"]
+    result.profile["execute"] = round(time.monotonic() - t0, 3)
+    try:
+        from workbench import timing
+
+        result.profile["kernel_start"], result.profile["cells"] = timing.cell_profile(out_nb)
+    except Exception:  # noqa: BLE001 - a profile is a nicety, never a reason to fail a report
+        pass
     if not result.problems:
         try:
             st = json.loads(status_file.read_text())
@@ -270,8 +271,12 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         result.level = st.get("level") or ("ok" if result.status == "ok" else "not computed")
         result.findings = st.get("findings") or []
         result.headline = st.get("headline") or {}
+        result.profile["timed"] = st.get("timings", [])
         title = f"{job.notebook} — {job.model} — {period.name}"
+        t1 = time.monotonic()
         body = scrub(export_html(out_nb, title), secrets)
+        result.profile["export"] = round(time.monotonic() - t1, 3)
+        t1 = time.monotonic()
         sides = {f.name: scrub(f.read_text(encoding="utf-8", errors="replace"), secrets)
                  for f in (sorted(side.glob("*")) if side.exists() else []) if f.is_file()}
         visible = [n for n, t in [("the report", body), *sides.items()] if leaks(t, secrets)]
@@ -297,6 +302,7 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
                 problem = _attach_to_mlflow(job.parameters.get("source", "auto"), run_id, final, job.timeouts)
                 if problem:
                     result.problems.append(problem)
+            result.profile["publish"] = round(time.monotonic() - t1, 3)
     if result.status == "failed":
         _keep_partial(out_nb, failed, period, result, secrets)
 

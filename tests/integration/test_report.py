@@ -114,12 +114,14 @@ def test_incomplete_run_is_marked_and_kept_apart(project):
     assert not run.ok
 
 
-def test_password_in_output_is_never_published(project):
+def test_password_in_output_is_redacted_and_the_report_published(project):
     root, write = project
     run = report.run(write(["leaks"]), week="2026-W47", out_dir=root / "reports")
-    assert run.results[0].status == "failed"
-    for f in (root / "reports").rglob("*.html"):
-        assert "hunter2secret" not in f.read_text()
+    assert run.results[0].status == "ok"  # withheld only when redaction cannot hide it (issue 8)
+    assert "postgresql://app:***@127.0.0.1:1/preds" in (root / "reports" / "2026-W47" / "m1" / "leaks.html").read_text()
+    for f in (root / "reports").rglob("*"):
+        if f.is_file():
+            assert "hunter2secret" not in f.read_text(errors="replace"), f
 
 
 def test_unknown_parameter_is_rejected_before_anything_runs(project):

@@ -136,6 +136,12 @@ class DemoHistory:
     latency_median: np.ndarray
     incidents: Incidents
     references: dict[tuple[str, str], pd.DataFrame]
+    # what the metrics writer needs to know per model (the defaults describe the two-model demo)
+    model_types: dict[str, str] = field(default_factory=lambda: {CHURN: "classification", REVENUE: "regression"})
+    drift_features: dict[tuple[str, str], list[str]] = field(
+        default_factory=lambda: {(CHURN, "1.2.0"): FEATURES, (REVENUE, REVENUE_VERSION): FEATURES})
+    latency_by_model: dict[str, np.ndarray] = field(default_factory=dict)
+    model_features: dict[str, list[str]] = field(default_factory=dict)  # logged features (default: all)
 
 
 def _predictions_for(
@@ -233,3 +239,100 @@ def generate(end: dt.datetime, seed: int = 7, weekly_volume: int = 100_000, days
                 ref["prediction"] = (0.99 * mc + 6.0 + rng.normal(0, 2.0, len(ref))).round(2)
             references[(model, v)] = ref
     return DemoHistory(end, minutes, preds, errors, latency_median, incidents, references)
+
+
+# --- a generated fleet (`workbench demo up --models N`) ------------------------------------
+
+FLEET_VERSION = "1.0.0"
+
+
+@dataclass(frozen=True)
+class FleetModel:
+    """One generated model: its type, the features it logs, its volume and the trouble injected."""
+
+    name: str
+    type: str  # classification | regression
+    features: tuple[str, ...]
+    weekly_volume: int
+    trouble: tuple[str, ...]  # any of: drift (feature + concept drift), latency, errors
+
+
+def fleet_specs(n: int, seed: int = 7, mean_weekly_volume: int = 5_000) -> list[FleetModel]:
+    """N models, alternating classification/regression, each with its own feature subset and volume;
+    every third model drifts, every fifth has a latency incident and every seventh an error burst."""
+    if n < 1:
+        raise ValueError(f"a fleet needs at least one model, got {n}")
+    rng = np.random.default_rng(seed + 100)
+    out = []
+    for i in range(n):
+        kind = "classification" if i % 2 == 0 else "regression"
+        k = int(rng.integers(4, len(FEATURES) + 1))
+        picked = set(rng.choice(FEATURES, k, replace=False)) | {"monthly_charges"}
+        feats = tuple(f for f in FEATURES if f in picked)
+        volume = max(200, int(mean_weekly_volume * rng.uniform(0.4, 1.6)))
+        trouble = tuple(t for t, hit in (("drift", i % 3 == 1), ("latency", i % 5 == 3), ("errors", i % 7 == 5)) if hit)
+        out.append(FleetModel(f"model-{i + 1:03d}", kind, feats, volume, trouble))
+    return out
+
+
+def fleet_days(end: dt.datetime) -> int:
+    """History long enough for the last full week and the one before it (week over week)."""
+    start = last_full_week(end).start - dt.timedelta(days=7)
+    return int(np.ceil((end - start).total_seconds() / 86400))
+
+
+def generate_fleet(end: dt.datetime, specs: list[FleetModel], seed: int = 7, days: int | None = None,
+                   reference_rows: int = 5_000) -> DemoHistory:
+    """The history of a generated fleet ending at `end` (same shape as the two-model demo's)."""
+    end = end.astimezone(dt.timezone.utc).replace(second=0, microsecond=0)
+    rng = np.random.default_rng(seed)
+    incidents = plan_incidents(end)
+    days = days or fleet_days(end)
+    minutes = pd.date_range(end - dt.timedelta(days=days), end, freq="min", inclusive="left", tz="UTC")
+    in_errors = np.asarray((minutes >= incidents.errors[0]) & (minutes < incidents.errors[1]))
+    in_latency = np.asarray((minutes >= incidents.latency[0]) & (minutes < incidents.latency[1]))
+    never = end + dt.timedelta(days=1)
+    frames, errors, refs, latency, types, drift_feats, model_feats = [], {}, {}, {}, {}, {}, {}
+    for m in specs:
+        counts = rng.poisson(request_rate(minutes, m.weekly_volume))
+        df, drifted = _predictions_for(rng, minutes, counts, incidents.drift_start if "drift" in m.trouble else never)
+        ref = sample_customers(rng, reference_rows)
+        if m.type == "classification":
+            logit = churn_logit(df)
+            prob = _sigmoid(logit + rng.normal(0, 0.5, len(df)))
+            true_logit = logit + np.where(drifted, 2.8 + 0.06 * (df["monthly_charges"].to_numpy() - 65), 0.0)
+            df["prediction"] = (prob >= 0.5).astype(float)
+            df["probability"] = prob.round(6)
+            df["actual_outcome"] = (rng.random(len(df)) < _sigmoid(true_logit)).astype(float)
+            lg = churn_logit(ref)
+            ref["target"] = (rng.random(len(ref)) < _sigmoid(lg)).astype(int)
+            ref["probability"] = _sigmoid(lg + rng.normal(0, 0.5, len(ref))).round(6)
+            ref["prediction"] = (ref["probability"] >= 0.5).astype(int)
+        else:
+            mc = df["monthly_charges"].to_numpy()
+            df["prediction"] = (0.99 * mc + 6.0 + rng.normal(0, 2.0, len(df))).round(2)
+            df["probability"] = np.nan
+            df["actual_outcome"] = (mc * rng.normal(1.0, 0.06, len(df)) + rng.gamma(1.5, 4.0, len(df))).round(2)
+            rmc = ref["monthly_charges"].to_numpy()
+            ref["target"] = (rmc * rng.normal(1.0, 0.06, len(ref)) + rng.gamma(1.5, 4.0, len(ref))).round(2)
+            ref["prediction"] = (0.99 * rmc + 6.0 + rng.normal(0, 2.0, len(ref))).round(2)
+        for f in FEATURES:  # features the model does not log are absent (NULL) in the shared table
+            if f not in m.features:
+                df[f] = np.nan if f in NUMERIC_FEATURES else None
+        df["model_name"] = m.name
+        df["model_version"] = FLEET_VERSION
+        df["variant"] = None
+        df["outcome_timestamp"] = _outcome_times(rng, df["timestamp"], 2.5, end)
+        frames.append(df)
+        err_rate = np.where(in_errors, 0.20, 0.0008) if "errors" in m.trouble else np.full(len(minutes), 0.0008)
+        errors[(m.name, FLEET_VERSION)] = rng.poisson(counts * err_rate / (1 - err_rate))
+        refs[(m.name, FLEET_VERSION)] = ref[[*m.features, *[c for c in ref.columns if c not in FEATURES]]]
+        latency[m.name] = np.where(in_latency, 1.6, 0.045) if "latency" in m.trouble else np.full(len(minutes), 0.045)
+        types[m.name] = m.type
+        drift_feats[(m.name, FLEET_VERSION)] = [f for f in ("monthly_charges", "contract") if f in m.features]
+        model_feats[m.name] = list(m.features)
+    preds = pd.concat(frames, ignore_index=True).sort_values("timestamp", kind="stable", ignore_index=True)
+    preds["actual_outcome"] = preds["actual_outcome"].where(preds["outcome_timestamp"].notna())
+    preds.insert(0, "prediction_id", [f"f{seed:02d}-{i:09d}" for i in range(len(preds))])
+    return DemoHistory(end, minutes, preds, errors, np.full(len(minutes), 0.045), incidents, refs,
+                       model_types=types, drift_features=drift_feats, latency_by_model=latency, model_features=model_feats)

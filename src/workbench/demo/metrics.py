@@ -139,7 +139,8 @@ def write_openmetrics(h: DemoHistory, paths: list[Path], seed: int = 7) -> int:
 
         w.family("prediction_duration_seconds", "histogram", "Model prediction duration.")
         for m, v in versions:
-            _histogram(w, "prediction_duration_seconds", {"model": m, "version": v}, ok[(m, v)], h.latency_median)
+            _histogram(w, "prediction_duration_seconds", {"model": m, "version": v}, ok[(m, v)],
+                       h.latency_by_model.get(m, h.latency_median))
             n_series += len(BUCKETS) + 3
 
         total_ok = sum(ok.values())
@@ -165,22 +166,24 @@ def write_openmetrics(h: DemoHistory, paths: list[Path], seed: int = 7) -> int:
 
         w.family("model_accuracy_score", "gauge", "Accuracy over the trailing 24 h of labelled predictions.")
         for m, v in versions:
-            if m == CHURN:
+            if h.model_types.get(m) == "classification":
                 w.series("model_accuracy_score", {"model": m, "version": v}, _rolling_accuracy(h, m, v))
                 n_series += 1
 
         w.family("data_drift_score", "gauge", "PSI of the trailing 24 h against the reference, per feature.")
-        for m, v in ((CHURN, "1.2.0"), ("revenue-predictor", "2.0.0")):
-            for f in NUMERIC_FEATURES + CATEGORICAL_FEATURES:
+        for (m, v), feats in h.drift_features.items():
+            for f in feats:
                 w.series("data_drift_score", {"model": m, "feature": f}, _psi_by_hour(h, m, v, f))
                 n_series += 1
 
         churn = p["model_name"] == CHURN
         w.family("model_predictions_by_class", "unknown", "Predictions by predicted class (cumulative count).")
-        for cls in ("0", "1"):
-            w.series("model_predictions_by_class", {"model": CHURN, "class": cls},
-                     np.cumsum(_per_minute(p["timestamp"], h.minutes, (churn & (p["prediction"] == float(cls))).to_numpy())), True)
-            n_series += 1
+        for model in [m for m, t in h.model_types.items() if t == "classification"]:
+            this = (p["model_name"] == model).to_numpy()
+            for cls in ("0", "1"):
+                w.series("model_predictions_by_class", {"model": model, "class": cls},
+                         np.cumsum(_per_minute(p["timestamp"], h.minutes, this & (p["prediction"] == float(cls)).to_numpy())), True)
+                n_series += 1
 
         w.family("ab_test_conversions", "unknown", "Retention offers accepted, by A/B variant (cumulative count).")
         for variant, rate in (("A", 0.10), ("B", 0.11)):

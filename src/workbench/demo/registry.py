@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workbench.demo.data import CHURN, FEATURES, DemoHistory
+from workbench.demo.data import CHURN, FEATURES, REVENUE, DemoHistory
 
 EXPERIMENT = "workbench-demo"
 
 
-def _training_metrics(model: str, ref: pd.DataFrame) -> dict[str, float]:
+def _training_metrics(kind: str, ref: pd.DataFrame) -> dict[str, float]:
     from sklearn import metrics as m
 
     y, yhat = ref["target"].to_numpy(), ref["prediction"].to_numpy()
-    if model == CHURN:
+    if kind == "classification":
         p = ref["probability"].to_numpy()
         return {
             "accuracy": m.accuracy_score(y, yhat),
@@ -41,6 +41,9 @@ def _importances(model: str, ref: pd.DataFrame, rng: np.random.Generator) -> dic
     if model != CHURN:
         base = {"monthly_charges": 0.62, "internet_service": 0.14, "tenure": 0.1, "contract": 0.08,
                 "total_charges": 0.06}
+    logged = [f for f in FEATURES if f in ref.columns]
+    if model not in (CHURN, REVENUE):  # a fleet model: importances over the features it logs
+        base = {f: base.get(f, 0.03) for f in logged}
     noisy = {k: v * rng.uniform(0.9, 1.1) for k, v in base.items()}
     s = sum(noisy.values())
     return {k: round(v / s, 4) for k, v in noisy.items()}
@@ -65,7 +68,7 @@ def register_models(h: DemoHistory, tracking_uri: str, artifact_dir: Path, seed:
             mlflow.set_tags({"model_name": model, "model_version": version, "workbench.role": "training"})
             mlflow.log_params({"model_version": version, "n_reference_rows": len(ref),
                                "features": ",".join(f for f in FEATURES if f in ref.columns)})
-            mlflow.log_metrics(_training_metrics(model, ref))
+            mlflow.log_metrics(_training_metrics(h.model_types.get(model, "regression"), ref))
             with tempfile.TemporaryDirectory() as tmp:
                 ref_path = Path(tmp) / "reference.parquet"
                 ref.to_parquet(ref_path, index=False)

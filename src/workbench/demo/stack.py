@@ -22,6 +22,7 @@ from workbench.errors import ConfigError, DemoError
 log = logging.getLogger(__name__)
 DEFAULT_SEED = 7
 DEFAULT_WEEKLY_VOLUME = 100_000
+DEFAULT_FLEET_VOLUME = 5_000  # mean predictions per model and week in a generated fleet
 MAX_AGE = dt.timedelta(hours=24)
 
 
@@ -59,6 +60,8 @@ class DemoPaths:
     def prom_log(self) -> Path: return self.root / "prometheus.log"
     @property
     def rules(self) -> Path: return self.root / "alerts.yaml"
+    @property
+    def params_dir(self) -> Path: return self.root / "params"
 
     @property
     def database_url(self) -> str: return f"sqlite:///{self.db}"
@@ -73,8 +76,10 @@ def _read_manifest(paths: DemoPaths) -> dict | None:
         return None
 
 
-def _fresh(manifest: dict | None, seed: int, weekly_volume: int, now: dt.datetime) -> bool:
+def _fresh(manifest: dict | None, seed: int, weekly_volume: int, now: dt.datetime, models: int | None = None) -> bool:
     if not manifest or manifest.get("seed") != seed or manifest.get("weekly_volume") != weekly_volume:
+        return False
+    if manifest.get("fleet_size") != models:
         return False
     end = dt.datetime.fromisoformat(manifest["end"])
     return now - end < MAX_AGE and last_full_week(end) == last_full_week(now)
@@ -87,8 +92,9 @@ def _rules_file() -> Path:
         raise DemoError("params/alerts.yaml not found: run the demo from the workbench repository") from None
 
 
-def build(paths: DemoPaths, seed: int, weekly_volume: int, end: dt.datetime) -> dict:
-    """Generate all demo data into `paths.root` (replacing what was there)."""
+def build(paths: DemoPaths, seed: int, weekly_volume: int, end: dt.datetime, models: int | None = None) -> dict:
+    """Generate all demo data into `paths.root` (replacing what was there); with `models`, a generated
+    fleet of that many models (weekly_volume is then the mean per model) and its params folder."""
     from sqlalchemy import create_engine
 
     from workbench.demo import data, database, metrics, prometheus, registry
@@ -101,7 +107,8 @@ def build(paths: DemoPaths, seed: int, weekly_volume: int, end: dt.datetime) -> 
             shutil.rmtree(d, ignore_errors=True)
     paths.root.mkdir(parents=True, exist_ok=True)
     log.info("generating demo history", extra={"seed": seed, "weekly_volume": weekly_volume})
-    history = data.generate(end, seed=seed, weekly_volume=weekly_volume)
+    specs = data.fleet_specs(models, seed, weekly_volume) if models else None
+    history = data.generate_fleet(end, specs, seed=seed) if specs else data.generate(end, seed=seed, weekly_volume=weekly_volume)
 
     om_files = [paths.root / f"metrics-{i}.om" for i in range(max(1, min(4, os.cpu_count() or 1)))]
     n_series = metrics.write_openmetrics(history, om_files, seed=seed)
@@ -129,28 +136,43 @@ def build(paths: DemoPaths, seed: int, weekly_volume: int, end: dt.datetime) -> 
             "outages": {k: [t.isoformat() for t in v] for k, v in history.incidents.outages.items()},
         },
         "models": registered,
+        "fleet_size": models,
         "build_seconds": round(time.monotonic() - t0, 1),
     }
+    if specs:
+        from workbench.demo import fleet
+
+        week = last_full_week(history.end)
+        p = history.predictions
+        in_week = p[(p["timestamp"] >= week.start) & (p["timestamp"] < week.end)]
+        manifest["fleet"] = [{**fleet.spec_dict(s), "week_rows": int((in_week["model_name"] == s.name).sum())}
+                             for s in specs]
+        manifest["params"] = str(fleet.write_params(paths.params_dir, specs))
     paths.manifest.write_text(json.dumps(manifest, indent=2))
     return manifest
 
 
-def up(root: str | Path | None = None, seed: int = DEFAULT_SEED, weekly_volume: int = DEFAULT_WEEKLY_VOLUME,
-       end: dt.datetime | None = None, port: int = 9090) -> Connections:
-    """Build (if stale) and start the demo stack; returns its connection settings."""
+def up(root: str | Path | None = None, seed: int = DEFAULT_SEED, weekly_volume: int | None = None,
+       end: dt.datetime | None = None, port: int = 9090, models: int | None = None) -> Connections:
+    """Build (if stale) and start the demo stack; returns its connection settings. `models`: a generated
+    fleet of N models instead of the two-model demo (its params are written to <dir>/params/)."""
     from workbench.demo import prometheus
 
+    if models is not None and models < 1:
+        raise ConfigError(f"--models must be at least 1, got {models}")
+    if weekly_volume is None:
+        weekly_volume = DEFAULT_FLEET_VOLUME if models else DEFAULT_WEEKLY_VOLUME
     if weekly_volume < 1:
         raise ConfigError(f"weekly_volume must be positive, got {weekly_volume}")
     paths = DemoPaths(demo_dir(root))
     now = dt.datetime.now(dt.timezone.utc)
     state = prometheus.load_state(paths.state)
     manifest = _read_manifest(paths)
-    if end is not None or not _fresh(manifest, seed, weekly_volume, now):
+    if end is not None or not _fresh(manifest, seed, weekly_volume, now, models):
         if state is not None and prometheus.is_running(state):
             prometheus.stop_pid(state.pid)
         state = None
-        build(paths, seed, weekly_volume, end or now)
+        build(paths, seed, weekly_volume, end or now, models)
     if state is None or not prometheus.is_running(state):
         rules = paths.rules
         shutil.copyfile(_rules_file(), rules)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from workbench.config import redact
 from workbench.errors import ConfigError, SourceUnavailable
+from workbench.timing import timed_call
 
 REFERENCE_ARTIFACT = "reference/reference.parquet"
 IMPORTANCES_ARTIFACT = "feature_importances.json"
@@ -118,6 +119,7 @@ class ModelRegistry:
     def _fail(self, what: str, exc: Exception) -> SourceUnavailable:
         return mlflow_error(self.tracking_uri, what, exc)
 
+    @timed_call("MLflow: versions")
     def versions(self, model: str) -> dict[str, str]:
         """model_version tag (e.g. '1.2.0') -> run id, for every registered version of `model`."""
         name = model.replace("'", "\\'")
@@ -165,11 +167,13 @@ class ModelRegistry:
         except Exception as exc:  # noqa: BLE001 - any store error is a reason to report, not a crash
             return str(self._fail(f"attaching {Path(path).name} to run {run_id}", exc))
 
+    @timed_call("MLflow: reference data")
     def reference(self, model: str, version: str) -> pd.DataFrame:
         """The reference (training) data logged with the model version."""
         with tempfile.TemporaryDirectory() as tmp:
             return pd.read_parquet(self._download(self.run_id(model, version), REFERENCE_ARTIFACT, tmp))
 
+    @timed_call("MLflow: training metrics")
     def training_metrics(self, model: str, version: str) -> dict[str, float]:
         """Metrics logged by the version's training run (the performance baseline)."""
         run_id = self.run_id(model, version)
@@ -178,6 +182,7 @@ class ModelRegistry:
         except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's
             raise self._fail(f"reading run {run_id}", exc) from exc
 
+    @timed_call("MLflow: feature importances")
     def feature_importances(self, model: str, version: str) -> pd.Series:
         """Feature importances logged with the version, largest first."""
         with tempfile.TemporaryDirectory() as tmp:

@@ -18,6 +18,7 @@ from urllib3.util.retry import Retry
 
 from workbench.config import redact
 from workbench.errors import SourceUnavailable
+from workbench.timing import timed_call
 
 MAX_POINTS = 11_000
 
@@ -123,6 +124,7 @@ class PrometheusSource:
             self.warnings.append(f"{query}: {w}")
         return body["data"]
 
+    @timed_call("prometheus: instant query")
     def query(self, promql: str, at: dt.datetime | None = None) -> pd.DataFrame:
         """Instant query at `at` (default: now)."""
         params = {"time": _utc(at).timestamp()} if at is not None else {}
@@ -131,6 +133,7 @@ class PrometheusSource:
             return to_frame([{"metric": {}, "value": data["result"]}], "vector")
         return to_frame(data["result"], "vector")
 
+    @timed_call("prometheus: range query")
     def query_range(self, promql: str, start: dt.datetime, end: dt.datetime, step: float | str = 60
                     ) -> pd.DataFrame:
         """Range query over [start, end], split into requests of at most max_points per series."""

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
+from workbench.timing import timed_call
 
 STANDARD = {
     "id": "prediction_id", "model": "model_name", "version": "model_version", "variant": "variant",
@@ -87,6 +88,20 @@ class PredictionStore:
     def __post_init__(self) -> None:
         self.engine = read_only_engine(self.url, self.timeouts)
         self._table: sa.Table | None = None
+        # the last few frames read: a later read of a sub-window / subset of columns is sliced from
+        # them instead of queried again (a review reads the same rows for several sections)
+        self._recent: list[tuple[str, Window, frozenset, frozenset, pd.DataFrame]] = []
+
+    def _from_recent(self, model: str, window: Window, keys: list[str], features: list[str]) -> pd.DataFrame | None:
+        for m, w, k, f, df in self._recent:
+            if (m == model and w.start <= window.start and window.end <= w.end and k >= set(keys)
+                    and f >= set(features) and ("timestamp" in k or (w.start, w.end) == (window.start, window.end))):
+                rows = df
+                if (w.start, w.end) != (window.start, window.end):
+                    ts = df["timestamp"]
+                    rows = df[(ts >= pd.Timestamp(window.start)) & (ts < pd.Timestamp(window.end))]
+                return rows[[STANDARD[x] for x in keys] + features].reset_index(drop=True)
+        return None
 
     @property
     def display_url(self) -> str:
@@ -165,6 +180,7 @@ class PredictionStore:
             start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
         return sa.and_(self._col("model") == model, ts >= start, ts < end)
 
+    @timed_call("prediction DB: read rows")
     def read(self, model: str, window: Window, features: Iterable[str] = (), core: Iterable[str] | None = None
              ) -> pd.DataFrame:
         """Predictions of `model` in `window`: the standard columns in `core` (default all mapped)
@@ -173,6 +189,9 @@ class PredictionStore:
         keys = list(mapping) if core is None else [k for k in core if k in mapping]
         cols = [self._col(k).label(STANDARD[k]) for k in keys]
         features = list(features)
+        cached = self._from_recent(model, window, keys, features)
+        if cached is not None:
+            return cached
         t = self.table()
         json_layout = self.params.features.layout == "json"
         sql_json = json_layout and self.can_aggregate
@@ -200,8 +219,10 @@ class PredictionStore:
         for c in TIME_COLUMNS:
             if c in df:
                 df[c] = _utc_series(df[c])
-        return df
+        self._recent = [(model, window, frozenset(keys), frozenset(features), df), *self._recent][:3]
+        return df.copy()
 
+    @timed_call("prediction DB: read feature")
     def read_feature(self, model: str, window: Window, feature: str) -> pd.Series:
         """One feature column for the window (reads one column at a time, never the wide frame)."""
         return self.read(model, window, features=[feature], core=[])[feature]
@@ -233,6 +254,7 @@ class PredictionStore:
                               f"features there: {', '.join(self.feature_columns())}")
         return t.c[feature]
 
+    @timed_call("prediction DB: category counts")
     def category_counts(self, model: str, window: Window, feature: str) -> tuple[dict[object, int], int]:
         """Counts per raw value of `feature` in the window (GROUP BY in the database), and the missing
         count. Values come back as the database holds them (1, 1.0 or "1"): callers canonicalise
@@ -274,6 +296,7 @@ class PredictionStore:
                 counts[b] += int(n)
         return counts, missing, nonfinite
 
+    @timed_call("prediction DB: bin counts")
     def bin_counts(self, model: str, window: Window, feature: str, edges) -> dict[str, object]:
         """Counts of `feature` over bins [edge_i, edge_i+1) computed in the database, plus missing
         (NULL, or NaN where the database stores it) and non-finite (±inf) counts."""
@@ -362,11 +385,13 @@ class PredictionStore:
                              offset=start, count=(end - start) // 14)
         return rows["v"].astype(np.float64)
 
+    @timed_call("prediction DB: count")
     def count(self, model: str, window: Window) -> int:
         """Number of predictions of `model` in `window`, counted in the database."""
         stmt = sa.select(sa.func.count()).select_from(self.table()).where(self._window_filter(model, window))
         return int(self._all(stmt, f"counting predictions of {model!r}")[0][0])
 
+    @timed_call("prediction DB: newest")
     def newest(self, model: str) -> pd.Timestamp | None:
         """Timestamp of the newest prediction of `model` (data freshness)."""
         stmt = sa.select(sa.func.max(self._col("timestamp"))).where(self._col("model") == model)
@@ -377,6 +402,7 @@ class PredictionStore:
         stmt = sa.select(self._col("model")).distinct()
         return sorted(r[0] for r in self._all(stmt, "listing models"))
 
+    @timed_call("prediction DB: versions")
     def versions(self, model: str, window: Window) -> list[str]:
         """Model versions that served predictions in the window."""
         stmt = sa.select(self._col("version")).where(self._window_filter(model, window)).distinct()

@@ -1,0 +1,91 @@
+"""The scheduler-facing functions: pairs, the week a run closes, retryable vs failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from workbench import report, scheduling
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_pairs_are_models_times_reviews():
+    got = scheduling.pairs(ROOT / "params" / "weekly.yaml")
+    assert got == [{"model": m, "review": r} for m in ("churn-predictor", "revenue-predictor")
+                   for r in ("drift", "performance", "infrastructure")]
+
+
+@pytest.mark.parametrize("when, week", [
+    (dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.timezone.utc), "2026-W47"),   # the scheduled Monday run
+    (dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.timezone.utc), "2026-W47"),   # `dags test` at midnight
+    (dt.datetime(2026, 11, 22, 23, 59, tzinfo=dt.timezone.utc), "2026-W46"),  # the week has not closed yet
+    (dt.datetime(2027, 1, 4, 6, 0, tzinfo=dt.timezone.utc), "2026-W53"),     # a 53-week year
+])
+def test_week_closed_by(when, week):
+    assert scheduling.week_closed_by(when) == week
+
+
+def _fake_run(status):
+    def run(*args, **kwargs):
+        assert kwargs["index"] is False and kwargs["reviews"] == ["drift"] and kwargs["models"] == ["m"]
+        return SimpleNamespace(results=[report.JobResult("01-drift-review", "m", status, problems=["x: y"])])
+    return run
+
+
+def test_unreachable_source_is_retryable(monkeypatch):
+    monkeypatch.setattr(scheduling, "_sources_down", lambda source: ["prometheus: unreachable"])
+    with pytest.raises(scheduling.SourceDown, match="prometheus: unreachable"):
+        scheduling.run_review("p.yaml", "2026-W47", "out", "m", "drift")
+
+
+def test_failed_notebook_is_not_retryable(monkeypatch, tmp_path):
+    monkeypatch.setattr(scheduling, "_sources_down", lambda source: [])
+    monkeypatch.setattr(report, "run", _fake_run("failed"))
+    with pytest.raises(scheduling.ReviewFailed, match="failed: x: y"):
+        scheduling.run_review("p.yaml", "2026-W47", str(tmp_path), "m", "drift")
+
+
+def test_incomplete_while_a_source_went_down_is_retryable(monkeypatch, tmp_path):
+    calls = iter([[], ["prediction_db: unreachable"]])
+    monkeypatch.setattr(scheduling, "_sources_down", lambda source: next(calls))
+    monkeypatch.setattr(report, "run", _fake_run("incomplete"))
+    with pytest.raises(scheduling.SourceDown, match="prediction_db"):
+        scheduling.run_review("p.yaml", "2026-W47", str(tmp_path), "m", "drift")
+
+
+def test_ok_review_returns_its_status(monkeypatch, tmp_path):
+    monkeypatch.setattr(scheduling, "_sources_down", lambda source: [])
+    monkeypatch.setattr(report, "run", _fake_run("ok"))
+    st = scheduling.run_review("p.yaml", "2026-W47", str(tmp_path), "m", "drift")
+    assert st["status"] == "ok" and st["model"] == "m"
+
+
+def test_review_names():
+    assert [report.review_name(n) for n in ("01-drift-review", "02-performance-review", "03-infrastructure-review")] \
+        == ["drift", "performance", "infrastructure"]
+
+
+def test_week_page_is_written_from_the_stored_status_and_notifies_only_when_configured(monkeypatch, tmp_path):
+    import json
+
+    from workbench import notify
+
+    week = tmp_path / "2026-W47"
+    week.mkdir()
+    res = report.JobResult("01-drift-review", "m", "ok", html="m/01-drift-review.html")
+    report.write_status(report.ReportRun("2026-W47", week, [res]))
+    calls = []
+    monkeypatch.setattr(notify, "notify", lambda *a, **k: calls.append(a) or SimpleNamespace(sent=["webhook"], problems=[]))
+    for var in ("WORKBENCH_SLACK_WEBHOOK_URL", "WORKBENCH_SMTP_URL"):
+        monkeypatch.delenv(var, raising=False)
+    got = scheduling.write_week(ROOT / "params" / "weekly.yaml", "2026-W47", str(tmp_path))
+    assert got["statuses"] == {"m/01-drift-review": "ok"} and calls == []
+    assert (week / "index.html").is_file() and (tmp_path / "index.html").is_file()
+    assert json.loads((week / "status.json").read_text())["results"][0]["status"] == "ok"
+    monkeypatch.setenv("WORKBENCH_SLACK_WEBHOOK_URL", "http://127.0.0.1:9/hook")
+    got = scheduling.write_week(ROOT / "params" / "weekly.yaml", "2026-W47", str(tmp_path))
+    assert len(calls) == 1 and got["notified"] == ["webhook"]

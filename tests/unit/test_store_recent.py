@@ -1,0 +1,51 @@
+"""Reads a review repeats are sliced from the frames already read, with the same result and no query."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from workbench.config import Window
+from workbench.demo import database
+from workbench.sources.store import PredictionStore
+
+
+def _store(tmp_path, rng):
+    n = 2000
+    start = dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)
+    ts = pd.to_datetime(start) + pd.to_timedelta(np.sort(rng.uniform(0, 21 * 86400, n)), unit="s")
+    df = pd.DataFrame({"prediction_id": [f"p{i}" for i in range(n)], "timestamp": ts, "model_name": "m",
+                       "model_version": "1", "variant": None, "prediction": rng.integers(0, 2, n).astype(float),
+                       "probability": rng.random(n), "actual_outcome": np.nan,
+                       "outcome_timestamp": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns, UTC]"),
+                       "tenure": rng.gamma(2, 10, n), "contract": rng.choice(["a", "b"], n)})
+    for f in database.NUMERIC_FEATURES + database.CATEGORICAL_FEATURES:
+        if f not in df:
+            df[f] = None
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    eng = sa.create_engine(url)
+    database.write_predictions(eng, df)
+    eng.dispose()
+    return url
+
+
+def test_sub_window_and_column_subset_are_sliced_without_a_query(tmp_path):
+    rng = np.random.default_rng(3)
+    url = _store(tmp_path, rng)
+    span = Window(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), "s")
+    week = Window(dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), "w")
+    store = PredictionStore(url)
+    store.read("m", span, features=["tenure", "contract"], core=["timestamp", "prediction"])
+    queries = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: queries.append(a[2]))
+    got = store.read("m", week, features=["tenure"], core=["timestamp"])
+    assert queries == []
+    fresh = PredictionStore(url).read("m", week, features=["tenure"], core=["timestamp"])
+    pd.testing.assert_frame_equal(got, fresh)
+    assert len(got) > 0 and len(got) < 2000
+    # a column that was not read is queried
+    store.read("m", week, core=["probability"])
+    assert len(queries) >= 1
