@@ -12,7 +12,7 @@ ARGS ?=
 # JupyterLab refuses to start as root (containers, CI) without --allow-root
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help setup prometheus demo-up demo-down weekly-report lab test test-unit bench validity clean \
+.PHONY: help setup prometheus chromium demo-up demo-down weekly-report screenshots lab test test-unit bench validity clean \
 	airflow-venv bench-fleet bench-week
 
 help: ## list the targets
@@ -31,6 +31,9 @@ setup: $(STAMP) prometheus ## create .venv and install workbench with its dev to
 prometheus: ## install Debian's prometheus package (ships promtool) if it is missing
 	@bash scripts/ensure-prometheus.sh
 
+chromium: ## install Debian's chromium package (for the browser tests and screenshots) if it is missing
+	@bash scripts/ensure-chromium.sh
+
 demo-up: setup ## build (if stale) and start the demo stack: Prometheus, SQLite prediction DB, MLflow
 	$(BIN)/workbench demo up
 
@@ -41,11 +44,17 @@ weekly-report: setup ## run every review into reports/<week>/ (WEEK=2026-W47 to 
 	@if [ -z "$$WORKBENCH_PROMETHEUS_URL$$WORKBENCH_DATABASE_URL" ]; then $(BIN)/workbench demo up; fi
 	$(BIN)/workbench report --params params $(if $(WEEK),--week $(WEEK)) $(if $(NOTIFY),--notify) $(ARGS)
 
+screenshots: setup chromium ## first screens (1400x900 PNG) of the week page and each report into reports/<week>/screenshots/
+	@week="$(WEEK)"; if [ -z "$$week" ]; then week=$$(ls -d reports/*-W* 2>/dev/null | sort | tail -n 1 | xargs -r basename); fi; \
+	if [ -z "$$week" ]; then echo "no reports yet: run 'make weekly-report' first"; exit 1; fi; \
+	$(BIN)/python -m workbench.browser screenshots reports/$$week
+
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)
 
 test: setup airflow-venv ## unit, integration (real Prometheus, PostgreSQL, MLflow, Airflow) and notebook tests, with coverage
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-chromium.sh
 	$(BIN)/pytest tests/unit tests/integration --cov=workbench --cov-report=term-missing
 	$(BIN)/pytest tests/airflow
 	$(BIN)/nbstripout --verify notebooks/*.ipynb

@@ -42,6 +42,7 @@ class ReviewContext:
     findings: list[Finding] = field(default_factory=list)  # what the review found (see workbench.findings)
     headline: dict[str, Any] = field(default_factory=dict)  # headline numbers (and daily series) for the index pages
     service: bool = False  # the service review (every model): model.name is "" then
+    defer_problems: bool = False  # True while a notebook computes before its verdict banner (which lists them)
     skipped: list[dict[str, str]] = field(default_factory=list)  # sections left out on purpose, with why
 
     def params_path(self, kind: str) -> Path:
@@ -59,6 +60,8 @@ class ReviewContext:
         """Leave `section` out on purpose (a source or column not configured): one line saying why,
         recorded as skipped, not as a problem."""
         self.skipped.append({"section": section, "reason": reason})
+        if self.defer_problems:  # computed before the banner: the section itself shows the line later
+            return
         try:
             from IPython.display import HTML, display
         except ImportError:  # pragma: no cover
@@ -114,11 +117,13 @@ class ReviewContext:
             result = fn(*args, **kwargs)
         except WorkbenchError as exc:
             self.problems.append({"section": section, "problem": str(exc)})
-            _show_problem(section, str(exc))
+            if not self.defer_problems:
+                _show_problem(section, str(exc))
             return None
         for problem in getattr(result, "problems", None) or []:
             self.problems.append({"section": section, "problem": str(problem)})
-            _show_problem(section, str(problem))
+            if not self.defer_problems:
+                _show_problem(section, str(problem))
         attrs = result.attrs if isinstance(result, pd.DataFrame) else {}  # tables carry theirs in .attrs
         self.add_findings(attrs.get("findings") or getattr(result, "findings", None) or [])
         self.add_headline(attrs.get("headline") or getattr(result, "headline_numbers", None) or {})

@@ -14,6 +14,32 @@ if TYPE_CHECKING:
     from workbench.infrastructure import InfrastructureReport
 
 REF_COLOR, CUR_COLOR = "#7f8c8d", "#e67e22"
+BYTE_UNITS = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
+
+
+def _dates(ax, label: str = "time (UTC)") -> None:
+    """Readable dates on a time axis ('Nov 17', hours only when zoomed in) and the axis named."""
+    import matplotlib.dates as mdates
+
+    loc = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+    ax.set_xlabel(label, fontsize=8)
+
+
+def _legend_outside(ax, **kw) -> None:
+    """A legend right of the axes, so it never covers data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, **kw)
+
+
+def byte_scale(max_value: float) -> tuple[float, str]:
+    """The divisor and unit (MiB, GiB, ...) to show byte values up to `max_value`."""
+    for factor, unit in BYTE_UNITS:
+        if max_value >= factor:
+            return float(factor), unit
+    return 1.0, "bytes"
 
 
 def plain_text_labels() -> None:
@@ -77,7 +103,7 @@ def _draw_feature(ax, r) -> None:
     stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
     ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
                  color="#c0392b" if r.drifted else "black")
-    ax.set_ylabel("share", fontsize=8)
+    ax.set_ylabel("share of values", fontsize=8)
     ax.tick_params(labelsize=7)
 
 
@@ -126,10 +152,12 @@ def drift_distributions(report: "DriftReport", max_features: int | None = None):
 def volume(counts: pd.DataFrame, title: str = "Predictions per hour"):
     """Bar-like line of prediction counts per period."""
     fig, ax = plt.subplots(figsize=(11, 2.8))
-    ax.plot(counts["period"], counts["predictions"], color="#2c3e50", lw=1)
+    values = counts["predictions"].astype(float)
+    seen = (values > 0).cumsum() > 0  # hours before the first prediction have no data, not zero traffic
+    ax.plot(counts["period"], values.where(seen), color="#2c3e50", lw=1)
     ax.set_title(title)
-    ax.set_ylabel("predictions")
-    fig.autofmt_xdate()
+    ax.set_ylabel("predictions per hour")
+    _dates(ax)
     fig.tight_layout()
     return fig
 
@@ -148,9 +176,10 @@ def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, f
         if threshold and m in threshold:
             ax.axhline(threshold[m], color="#c0392b", ls="--", lw=1, label=f"alert < {threshold[m]}")
         ax.set_title(m)
-        ax.set_xlabel("")
-        ax.tick_params(axis="x", rotation=30, labelsize=7)
-        ax.legend(fontsize=7)
+        ax.set_ylabel(m, fontsize=8)
+        _dates(ax, "prediction day (UTC)")
+        ax.tick_params(axis="x", labelsize=7)
+        ax.legend(fontsize=7, title="version", title_fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -174,11 +203,14 @@ def residuals(df: pd.DataFrame, title: str = "Residuals (actual − predicted)")
 
     sns.histplot(res, bins=60, ax=axes[0], color="#2980b9")
     axes[0].set_title(title)
+    axes[0].set_xlabel("residual (target unit)", fontsize=8)
+    axes[0].set_ylabel("labelled predictions", fontsize=8)
     daily = res.groupby(lab["timestamp"].dt.floor("D")).agg(["mean", "std"])
     axes[1].errorbar(daily.index, daily["mean"], yerr=daily["std"], fmt="o-", ms=3)
     axes[1].axhline(0, color="black", lw=0.8)
     axes[1].set_title("Mean residual per day (± 1 sd)")
-    axes[1].tick_params(axis="x", rotation=30, labelsize=7)
+    axes[1].set_ylabel("residual (target unit)", fontsize=8)
+    _dates(axes[1], "prediction day (UTC)")
     fig.tight_layout()
     return fig
 
@@ -191,6 +223,7 @@ def infrastructure_panels(report: "InfrastructureReport", names: list[str] | Non
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.3 * len(panels)), sharex=True, squeeze=False)
     for ax, p in zip(axes.flat, panels):
         df = p.data
+        unit = p.unit
         if p.problem:
             import textwrap
 
@@ -198,15 +231,17 @@ def infrastructure_panels(report: "InfrastructureReport", names: list[str] | Non
                     color="#c0392b", transform=ax.transAxes, parse_math=False)
         else:
             wide = p.gridded(report.window)  # on the full grid: missing data shows as gaps, never as zeros
+            factor, unit = (byte_scale(float(wide.abs().max().max())) if p.unit == "bytes" and wide.notna().any().any()
+                            else (1.0, p.unit))
             for col in wide.columns:
-                ax.plot(wide.index, wide[col].to_numpy(), lw=1, label=str(col))
+                ax.plot(wide.index, wide[col].to_numpy() / factor, lw=1, label=str(col))
             if len(wide.columns) > 1 or str(wide.columns[0]) != "value":
-                ax.legend(fontsize=7, loc="upper left")
+                _legend_outside(ax)
         if thresholds and p.name in thresholds:
             ax.axhline(thresholds[p.name], color="#c0392b", ls="--", lw=1)
         ax.set_title(p.title, fontsize=9)
-        ax.set_ylabel(p.unit, fontsize=8)
-    fig.autofmt_xdate()
+        ax.set_ylabel(unit, fontsize=8)
+        _dates(ax)
     fig.tight_layout()
     return fig
 
@@ -228,12 +263,14 @@ def label_coverage(cov: pd.DataFrame, delays: pd.Series, title: str = "Label cov
     axes[0].bar(cov["period"], cov["label_coverage"], width=0.8, color="#16a085")
     axes[0].set_ylim(0, 1)
     axes[0].set_title(title)
-    axes[0].tick_params(axis="x", rotation=30, labelsize=7)
+    axes[0].set_ylabel("share labelled", fontsize=8)
+    _dates(axes[0], "prediction day (UTC)")
     if len(delays):
         import seaborn as sns
 
         sns.histplot(delays / 24, bins=60, ax=axes[1], color="#8e44ad")
     axes[1].set_title("Label delay (days)")
+    axes[1].set_ylabel("labelled predictions", fontsize=8)
     axes[1].set_xlabel("days from prediction to outcome")
     fig.tight_layout()
     return fig
@@ -249,7 +286,8 @@ def estimated_vs_realised(est: pd.DataFrame, metric: str = "accuracy"):
         line = ax.plot(g["period"], g["estimated"], ls="--", marker="o", ms=3, label=f"{v} estimated (CBPE)")
         ax.plot(g["period"], g["realised"], marker="s", ms=3, color=line[0].get_color(), label=f"{v} realised")
     ax.set_title(f"{metric}: estimated before labels vs realised")
-    ax.legend(fontsize=7, ncol=2)
-    ax.tick_params(axis="x", rotation=30, labelsize=7)
+    ax.set_ylabel(metric, fontsize=8)
+    _legend_outside(ax)
+    _dates(ax, "prediction day (UTC)")
     fig.tight_layout()
     return fig

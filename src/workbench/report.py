@@ -169,6 +169,8 @@ def export_html(nb_path: Path, title: str) -> str:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(nb_path, as_version=4)
+    # code is hidden: a code cell without output would only add blank space above the verdict
+    nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.get("outputs")]
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                             mathjax_url="", require_js_url="")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})

@@ -53,6 +53,26 @@ def test_injected_trouble_is_in_the_last_full_week(demo_stack):
         assert week.start <= start < week.end
 
 
+def test_accuracy_drop_comes_from_concept_drift_in_one_segment(demo_stack):
+    """The demo's accuracy drop is plausible: contract customers leave against the model's
+    expectation, month-to-month customers behave as before, and the churn rate does not explode."""
+    from workbench.sources.store import PredictionStore
+
+    _, conns = demo_stack
+    store, week = PredictionStore(conns.database_url), config.last_full_week()
+    acc, base = {}, {}
+    for name, win in (("now", week), ("before", week.previous())):
+        lab = store.read("churn-predictor", win, features=["contract"]).dropna(subset=["actual_outcome"])
+        right = lab["prediction"] == lab["actual_outcome"]
+        m2m = lab["contract"] == "Month-to-month"
+        acc[name] = (right.mean(), right[m2m].mean(), right[~m2m].mean())
+        base[name] = lab["actual_outcome"].mean()
+    assert acc["now"][0] < 0.75 < acc["before"][0]
+    assert abs(acc["now"][1] - acc["before"][1]) < 0.05  # month-to-month customers: predicted as well as before
+    assert acc["before"][2] - acc["now"][2] > 0.2  # one- and two-year contracts: the segment that changed
+    assert base["before"] < 0.4 and 0.4 < base["now"] < 0.6  # the churn rate rises, it does not jump to 0.7
+
+
 def test_health_command_against_the_demo(demo_stack):
     root, conns = demo_stack
     env = {**os.environ, "WORKBENCH_DEMO_DIR": str(root)}

@@ -2,8 +2,9 @@
 
 Two models: churn-predictor (binary, versions 1.2.0/1.3.0 as A/B variants) and
 revenue-predictor (regression). In the trouble period (the last full ISO week up to now)
-monthly_charges shift up, the contract mix moves to month-to-month and churn outcomes
-change (customers react to the price rise), so churn-predictor's accuracy drops.
+monthly_charges shift up, the contract mix moves to month-to-month, and customers on one- and
+two-year contracts start leaving (concept drift in that segment: they react to the price rise),
+so churn-predictor's accuracy drops while the churn rate rises only moderately.
 """
 
 from __future__ import annotations
@@ -183,8 +184,10 @@ def generate(end: dt.datetime, seed: int = 7, weekly_volume: int = 100_000, days
     is_b = rng.random(len(churn)) < 0.5
     noise = rng.normal(0, np.where(is_b, 0.45, 0.7))
     prob = _sigmoid(logit + noise)
-    # concept drift: after the price rise customers churn more than the model expects
-    true_logit = logit + np.where(drifted, 2.8 + 0.06 * (churn["monthly_charges"].to_numpy() - 65), 0.0)
+    # concept drift in one segment: after the price rise, customers on one- and two-year contracts
+    # (whom the model learned to see as safe) buy out their contracts and leave; the rest behave as before
+    on_contract = churn["contract"].to_numpy() != "Month-to-month"
+    true_logit = logit + np.where(drifted & on_contract, 3.6, 0.0)
     actual = (rng.random(len(churn)) < _sigmoid(true_logit)).astype(int)
     churn["model_name"] = CHURN
     churn["model_version"] = np.where(is_b, "1.3.0", "1.2.0")

@@ -1,0 +1,247 @@
+"""What a report shows first and last: the verdict banner, the navigation, and "About this report".
+
+Every review notebook computes its results in its first cells, then calls `verdict_banner(ctx, review)`:
+the level as colour *and* word, the findings as sentences with their numbers (each linking to the
+section that shows it), links to the week page and the sibling reviews, and a table of contents.
+The sources move to `about(ctx)` at the end: database kind, host and database name, never a
+password or a path of the machine that ran the report. `check_review` is the notebook's last cell:
+it fails the run (and `pytest --nbval-lax`) when the review recorded no level or a finding points at
+a section the report does not have.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any, Iterable
+
+from workbench.findings import LEVELS, Finding
+
+# the sections of each review, in order: (anchor, title). The notebooks' markdown headings carry
+# <a id="anchor"></a> for each (a unit test checks it); findings link to these anchors.
+SECTIONS: dict[str, list[tuple[str, str]]] = {
+    "drift": [("summary", "Summary"), ("drifted-features", "Drifted features"), ("data-quality", "Data quality"),
+              ("drift-over-time", "Drift over time"), ("evidently", "Evidently side by side"),
+              ("about", "About this report")],
+    "performance": [("headline", "Headline metrics"), ("labels", "Labels"), ("trend", "Trend"),
+                    ("ab-test", "Model versions and A/B test"), ("estimate", "Estimated performance (CBPE)"),
+                    ("class-counts", "Predictions by class"), ("about", "About this report")],
+    "infrastructure": [("slos", "SLOs"), ("alerts", "Alerts"), ("outages", "Outages"),
+                       ("headline-numbers", "Headline numbers"), ("panels", "Panels"),
+                       ("about", "About this report")],
+}
+# sections only a classifier's performance review has (a regression review says so in one line)
+CLASSIFIER_ONLY = ("ab-test", "estimate", "class-counts")
+# anchors made per item (one per feature or panel) inside a section
+ITEM_ANCHORS = {"drift": ("feature-",), "performance": (), "infrastructure": ("panel-",)}
+NOTEBOOKS = {"drift": "01-drift-review", "performance": "02-performance-review",
+             "infrastructure": "03-infrastructure-review"}
+SERVICE = "service"  # the folder of the once-per-period infrastructure review
+
+COLOURS = {"alert": ("#b03a2e", "#fdecea"), "warning": ("#b9770e", "#fef5e7"),
+           "not computed": ("#566573", "#f2f3f4"), "ok": ("#1e8449", "#e9f7ef")}
+WORDS = {"alert": "ALERT", "warning": "WARNING", "not computed": "NOT COMPUTED", "ok": "OK"}
+TITLES = {"drift": "Drift review", "performance": "Performance review", "infrastructure": "Infrastructure review"}
+MAX_FINDINGS = 8
+
+_ID = re.compile(r"[^A-Za-z0-9_.:-]+")
+
+
+def anchor_id(text: str) -> str:
+    """An HTML id made from a name (feature or panel): unsafe characters become '-'."""
+    return _ID.sub("-", str(text)).strip("-") or "item"
+
+
+def _level_of(ctx: Any) -> str:
+    level = getattr(ctx, "level", "not computed")
+    return level if level in LEVELS else "not computed"
+
+
+def nav_links(review: str, model: str, models: Iterable[str]) -> list[tuple[str, str]]:
+    """(label, relative href) of the week page and the sibling reviews, as `workbench report` lays
+    them out: <period>/<model>/01-drift-review.html, <period>/service/03-infrastructure-review.html."""
+    links = [("week page", "../index.html")]
+    if review == "infrastructure":
+        for m in models:
+            links += [(f"{m}: drift", f"../{m}/{NOTEBOOKS['drift']}.html"),
+                      (f"{m}: performance", f"../{m}/{NOTEBOOKS['performance']}.html")]
+    else:
+        other = "performance" if review == "drift" else "drift"
+        links += [(f"{other} review", f"{NOTEBOOKS[other]}.html"),
+                  ("infrastructure (service)", f"../{SERVICE}/{NOTEBOOKS['infrastructure']}.html")]
+    return links
+
+
+def _sorted_findings(findings: list[Finding]) -> list[Finding]:
+    order = {"alert": 0, "warning": 1, "info": 2}
+    return sorted(findings, key=lambda f: order.get(f.severity, 3))
+
+
+def banner_html(review: str, title_subject: str, period: str, level: str, findings: list[Finding],
+                problems: list[dict[str, str]], links: list[tuple[str, str]], model_type: str = "") -> str:
+    """The banner as HTML (every value escaped)."""
+    e = html.escape
+    fg, bg = COLOURS.get(level, COLOURS["not computed"])
+    word = WORDS.get(level, level.upper())
+    shown = _sorted_findings(findings)
+    items = []
+    for f in shown[:MAX_FINDINGS]:
+        sfg, _ = COLOURS.get(f.severity, ("#566573", ""))
+        link = f' <a href="#{e(f.anchor)}" style="color:#1a5276">→ details</a>' if f.anchor else ""
+        items.append(f'<li style="margin:3px 0"><b style="color:{sfg}">{e(f.severity)}</b> · {e(f.sentence)}{link}</li>')
+    if len(shown) > MAX_FINDINGS:
+        items.append(f"<li>… and {len(shown) - MAX_FINDINGS} more findings in the sections below</li>")
+    if not shown:
+        items.append("<li>nothing found beyond the thresholds in this window</li>" if level == "ok"
+                     else "<li>no findings recorded</li>")
+    for p in problems[:4]:
+        items.append(f'<li style="margin:3px 0"><b style="color:#566573">not computed</b> · {e(p.get("section", ""))}: '
+                     f'{e(str(p.get("problem", ""))[:240])} <a href="#not-computed" style="color:#1a5276">→ details</a></li>')
+    if len(problems) > 4:
+        items.append(f'<li>… and {len(problems) - 4} more sections not computed</li>')
+    nav = " · ".join(f'<a href="{e(href)}">{e(label)}</a>' for label, href in links)
+    toc = " · ".join(f'<a href="#{e(a)}">{e(t)}</a>' for a, t in sections_for(review, model_type))
+    return (
+        f'<div class="wb-verdict" id="verdict" data-level="{e(level)}" style="font-family:sans-serif;'
+        f'border:2px solid {fg};border-left:14px solid {fg};background:{bg};padding:10px 16px;margin:4px 0 10px 0">'
+        f'<div style="font-size:13px;color:#333">{nav}</div>'
+        f'<h1 style="margin:6px 0 4px 0;font-size:24px">{e(TITLES.get(review, review))} — {e(title_subject)} — {e(period)}</h1>'
+        f'<div style="font-size:20px;margin:4px 0"><span style="background:{fg};color:#fff;padding:2px 10px;'
+        f'border-radius:3px;font-weight:bold">{e(word)}</span> '
+        f'<span style="color:{fg};font-weight:bold">{_count_line(findings, problems)}</span></div>'
+        f'<ul style="margin:6px 0 6px 0;padding-left:22px;font-size:15px;line-height:1.35">{"".join(items)}</ul>'
+        f'<div style="font-size:13px;color:#333"><b>Contents:</b> {toc}</div></div>')
+
+
+def _count_line(findings: list[Finding], problems: list[dict[str, str]]) -> str:
+    n_alert = sum(f.severity == "alert" for f in findings)
+    n_warn = sum(f.severity == "warning" for f in findings)
+    parts = [f"{n_alert} alert{'s' * (n_alert != 1)}", f"{n_warn} warning{'s' * (n_warn != 1)}"]
+    if problems:
+        parts.append(f"{len(problems)} section{'s' * (len(problems) != 1)} not computed")
+    return html.escape(", ".join(parts))
+
+
+def verdict_banner(ctx: Any, review: str) -> Any:
+    """The first thing a report shows: level, findings with numbers and links, navigation, contents."""
+    from IPython.display import HTML
+
+    subject = SERVICE if review == "infrastructure" else ctx.model.name
+    models = [m.name for m in ctx.params.models]
+    period = ctx.window.label
+    if getattr(ctx.window, "partial", False):
+        period += f" ({getattr(ctx.window, 'partial_note', 'partial week')})"
+    return HTML(banner_html(review, subject, period, _level_of(ctx), list(ctx.findings),
+                            list(ctx.problems), nav_links(review, ctx.model.name, models), ctx.model.type))
+
+
+def section_heading(anchor: str, title: str, text: str = "", level: int = 2) -> Any:
+    """A section heading with its anchor, drawn from code (for sections that exist only for some models)."""
+    from IPython.display import HTML
+
+    para = f"<p>{html.escape(text)}</p>" if text else ""
+    return HTML(f'<h{level} id="{html.escape(anchor)}">{html.escape(title)}</h{level}>{para}')
+
+
+def sections_for(review: str, model_type: str = "") -> list[tuple[str, str]]:
+    """The sections a report of `review` has for a model of `model_type` (for the contents and the check)."""
+    secs = SECTIONS.get(review, [])
+    if review == "performance" and model_type and model_type != "classification":
+        secs = [s for s in secs if s[0] not in CLASSIFIER_ONLY]
+    return secs
+
+
+def skipped_note(ctx: Any, *sections: str) -> Any:
+    """One line per section left out on purpose (a source or column not configured); empty otherwise."""
+    from IPython.display import HTML
+
+    lines = [f"<p><i>{html.escape(s['section'])}: not shown — {html.escape(s['reason'])}</i></p>"
+             for s in getattr(ctx, "skipped", []) if s.get("section") in sections]
+    return HTML("".join(lines))  # empty when nothing was skipped (display(None) would print "None")
+
+
+def section_anchors(prefix: str, names: Iterable[str]) -> Any:
+    """Invisible anchors (`feature-<name>`, `panel-<name>`) that findings link to, placed before a section's plots."""
+    from IPython.display import HTML
+
+    from workbench.findings import anchor_id as finding_anchor  # the same ids the findings link to
+
+    return HTML("".join(f'<span id="{html.escape(finding_anchor(prefix.rstrip("-"), n))}"></span>' for n in names))
+
+
+def describe_url(url: str | None) -> dict[str, str]:
+    """Kind, host and database of a connection URL: no password, no user, no local path."""
+    if not url:
+        return {"kind": "not configured", "host": "—", "database": "—"}
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except (ArgumentError, ValueError):
+        from urllib.parse import urlsplit
+
+        p = urlsplit(url)
+        kind = (p.scheme or "file").split("+")[0]
+        host = p.hostname or "local"
+        host = f"{host}:{p.port}" if p.port else host
+        name = p.path.rstrip("/").rsplit("/", 1)[-1] if p.path and not p.hostname else p.path.strip("/") or "—"
+        return {"kind": _KINDS.get(kind, kind), "host": host, "database": name or "—"}
+    kind = u.get_backend_name()
+    if kind == "sqlite":
+        db = u.database or ""
+        return {"kind": "SQLite", "host": "local file", "database": db.replace("\\", "/").rsplit("/", 1)[-1] or "in memory"}
+    host = f"{u.host}:{u.port}" if u.port else (u.host or "local socket")
+    return {"kind": _KINDS.get(kind, kind), "host": host, "database": u.database or "—"}
+
+
+_KINDS = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL", "http": "HTTP", "https": "HTTPS",
+          "file": "local files"}
+
+
+def about(ctx: Any, review: str = "") -> Any:
+    """'About this report': model, window, and each source's kind, host and database name."""
+    from workbench import tables
+
+    import pandas as pd
+
+    partial = f" — {ctx.window.partial_note}" if getattr(ctx.window, "partial", False) else ""
+    rows = [("model", "service (all models)" if review == "infrastructure" else f"{ctx.model.name} ({ctx.model.type})"),
+            ("window", f"{ctx.window.label}: {ctx.window.start:%a %d %b %Y %H:%M} to {ctx.window.end:%a %d %b %Y %H:%M} UTC{partial}"),
+            ("sources", "built-in demo stack" if ctx.connections.demo else "environment variables")]
+    for label, url in (("Prometheus", ctx.connections.prometheus_url), ("prediction DB", ctx.connections.database_url),
+                       ("MLflow", ctx.connections.mlflow_uri)):
+        d = describe_url(url)
+        rows.append((label, f"{d['kind']} · host {d['host']} · database {d['database']}"
+                     if label != "Prometheus" else f"{d['kind']} · host {d['host']}"))
+    return tables.table(pd.DataFrame(rows, columns=["", "value"]), kinds={"value": "text"})
+
+
+def check_review(ctx: Any, review: str) -> str:
+    """The notebook's last check: a level was recorded and every finding links to a section of this report.
+
+    Raises AssertionError (failing the notebook run and `pytest --nbval-lax`) otherwise; returns a one-line summary.
+    """
+    level = getattr(ctx, "level", None)
+    assert level in LEVELS, f"the review recorded no valid level: {level!r}"
+    model = getattr(ctx, "model", None)
+    known = {a for a, _ in sections_for(review, getattr(model, "type", ""))}
+    prefixes = ITEM_ANCHORS[review]
+    for f in ctx.findings:
+        assert isinstance(f, Finding), f"finding {f!r} is not a workbench.findings.Finding"
+        assert f.sentence.strip(), f"finding about {f.subject!r} has no sentence"
+        assert f.anchor in known or any(f.anchor.startswith(p) for p in prefixes), (
+            f"finding about {f.subject!r} links to #{f.anchor}, which this {review} report does not have")
+    if level == "ok":
+        assert not any(f.severity in ("alert", "warning") for f in ctx.findings), "level ok with alert/warning findings"
+    return f"{review} review: level {level}, {len(ctx.findings)} findings, {len(ctx.problems)} sections not computed"
+
+
+def drift_configuration(ctx: Any) -> "Any":
+    """The features checked for this model and how (method and threshold, from params/monitoring.yaml)."""
+    import pandas as pd
+
+    dd = ctx.monitoring.drift_detection
+    rows = [(name, f.method or "automatic", dd.threshold_for(f.method, f) if f.method else None)
+            for name, f in dd.features_for(ctx.model.name).items()]
+    return pd.DataFrame(rows, columns=["feature", "method", "threshold"])

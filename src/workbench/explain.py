@@ -1,0 +1,118 @@
+"""What the performance report's numbers are, in words, and the tables that say it.
+
+The guide's precision, recall and F1 are *weighted* averages over both classes (weights = each
+class's share of the outcomes): with two classes weighted recall equals accuracy, which reads like
+a bug unless the report says so. A churn team cares about the positive class (churners): of the
+customers flagged, how many churned (precision), and of the churners, how many were flagged
+(recall). Both are shown, each named. The label base rate (share of positive outcomes) of the window
+against the reference says whether the population's outcomes moved: a shifted base rate changes
+precision, PR AUC and accuracy without the model changing, so it is flagged.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# a base rate that moved by this much (absolute, in share of outcomes) against the reference is flagged
+BASE_RATE_SHIFT = 0.05
+
+DEFINITIONS = {
+    "classification": [
+        ("accuracy", "share of labelled predictions that were right"),
+        ("precision, recall, F1 (weighted)", "the monitoring guide's definitions: each class's value averaged with "
+         "the class's share of the outcomes as weight; with two classes weighted recall equals accuracy"),
+        ("precision, recall, F1 (positive class)", "for the positive class only (churn = 1): precision = of the "
+         "customers flagged, the share that churned; recall = of the customers who churned, the share flagged"),
+        ("ROC AUC, PR AUC", "ranking quality of the probabilities; PR AUC depends on the base rate"),
+        ("log loss, Brier", "error of the probabilities (lower is better)"),
+    ],
+    "regression": [
+        ("MAE", "mean absolute error, in the target's unit"),
+        ("RMSE", "root mean squared error, in the target's unit; weighs large errors more"),
+        ("MAPE", "mean absolute percentage error"),
+        ("R²", "share of the target's variance explained (1 is perfect, 0 is no better than the mean)"),
+    ],
+}
+
+
+def definitions_html(kind: str) -> Any:
+    """A short list saying what each headline metric is."""
+    import html
+
+    from IPython.display import HTML
+
+    items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in DEFINITIONS.get(kind, []))
+    return HTML(f'<ul style="font-size:14px;margin:4px 0">{items}</ul>')
+
+
+def positive_class(summary: Any, positive_label: str = "1") -> pd.DataFrame:
+    """Weighted and positive-class precision, recall and F1 side by side, with 95% intervals."""
+    rows = []
+    for m in ("precision", "recall", "f1"):
+        for key, which in ((m, "weighted (guide)"), (f"{m}_1", f"positive class ({positive_label})")):
+            v = summary.metrics.get(key)
+            lo, hi = summary.ci.get(key, (np.nan, np.nan))
+            rows.append({"metric": "F1" if m == "f1" else m, "average": which, "value": v, "ci_low": lo,
+                         "ci_high": hi, "note": summary.notes.get(key, "")})
+    return pd.DataFrame(rows)
+
+
+def base_rate(window_predictions: pd.DataFrame, reference: pd.DataFrame | None = None,
+              history: pd.DataFrame | None = None, target: str = "target",
+              shift: float = BASE_RATE_SHIFT) -> pd.DataFrame:
+    """Share of positive outcomes among the labelled predictions of the window, the weeks before it
+    and the reference (training) data, each with its count; flagged when the window moved by `shift` or more."""
+    def rate(s: pd.Series) -> tuple[float, int]:
+        s = pd.to_numeric(s, errors="coerce").dropna()
+        return (float((s == 1).mean()) if len(s) else math.nan), int(len(s))
+
+    rows = []
+    if reference is not None and target in getattr(reference, "columns", []):
+        r, n = rate(reference[target])
+        rows.append({"data": "reference (training)", "base_rate": r, "outcomes": n})
+    if history is not None and "actual_outcome" in history:
+        r, n = rate(history["actual_outcome"])
+        rows.append({"data": "weeks before the window", "base_rate": r, "outcomes": n})
+    w, n = rate(window_predictions["actual_outcome"])
+    rows.append({"data": "this window", "base_rate": w, "outcomes": n})
+    out = pd.DataFrame(rows)
+    ref = out["base_rate"].iloc[0] if len(out) > 1 else math.nan
+    change = out["base_rate"] - ref
+    out["flag"] = ["shifted" if (d == "this window" and np.isfinite(c) and abs(c) >= shift) else ""
+                   for d, c in zip(out["data"], change)]
+    change.iloc[0] = np.nan
+    out.insert(3, f"change vs {rows[0]['data']} (percentage points)", (change * 100).round(1))
+    return out
+
+
+def base_rate_sentence(frame: pd.DataFrame) -> str:
+    """One sentence on the base rate of the window against the first row (the reference)."""
+    from workbench import tables
+
+    win = frame[frame["data"] == "this window"].iloc[0]
+    if len(frame) < 2 or not np.isfinite(win["base_rate"]):
+        return f"Label base rate this window: {tables.percent(win['base_rate'])} ({tables.count(win['outcomes'])} outcomes)."
+    ref = frame.iloc[0]
+    change = win["base_rate"] - ref["base_rate"]
+    verdict = (f"shifted by {change * 100:+.1f} percentage points: precision, PR AUC and accuracy move with it even "
+               "when the model is unchanged" if abs(change) >= BASE_RATE_SHIFT else
+               f"within {BASE_RATE_SHIFT * 100:.0f} percentage points of it")
+    return (f"Label base rate (share of positive outcomes) this window: {tables.percent(win['base_rate'])} of "
+            f"{tables.count(win['outcomes'])} labelled predictions, against {tables.percent(ref['base_rate'])} in the "
+            f"{ref['data']}: {verdict}.")
+
+
+def variants(window_predictions: pd.DataFrame) -> pd.DataFrame:
+    """Predictions and labelled outcomes per model version and A/B variant in the window."""
+    df = window_predictions
+    keys = [k for k in ("variant", "model_version") if k in df.columns]
+    if not keys:
+        return pd.DataFrame()
+    g = df.groupby(keys, dropna=False)
+    out = pd.DataFrame({"predictions": g.size(), "labelled": g["actual_outcome"].count()}).reset_index()
+    out["share_of_traffic"] = out["predictions"] / out["predictions"].sum()
+    return out

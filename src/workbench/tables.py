@@ -1,0 +1,353 @@
+"""Tables for people: every DataFrame a report shows goes through `table()`.
+
+Why: a raw DataFrame dump (index 0..n, snake_case headers, "133183.2126", "0 days 00:20:00",
+"p = 0", 1e-05, NaN, always-empty columns) makes a reader decode instead of read. `table()` returns a
+pandas Styler (rendered to plain HTML, nothing loaded from the network) that
+
+- hides a 0..n index (a meaningful index is kept as the first column),
+- writes headers in words with units ("n_current" -> "values (current)", "p_value" -> "p-value"),
+- formats counts as integers with thousands separators, ratios as percentages, durations as
+  "51 min", p-values as "< 0.001", other numbers with a few significant digits and never in
+  scientific notation,
+- drops columns that are empty everywhere, and shows a missing value as "—" (with the reason in a
+  footnote when one is given).
+
+The formatters are plain functions (`count`, `percent`, `duration`, `p_value`, `number`) so plots
+and sentences can use the same wording.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+import re
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+DASH = "—"
+
+# header words for the column names the workbench's results use; anything else: snake_case -> words
+HEADERS: dict[str, str] = {
+    "p_value": "p-value", "pvalue": "p-value", "n_current": "values (current)",
+    "n_reference": "values (reference)", "n_predictions": "predictions", "n_labelled": "labelled",
+    "label_coverage": "label coverage", "ci_low": "95% CI low", "ci_high": "95% CI high",
+    "effect_size": "effect size", "missing_share": "missing (current)", "missing_reference": "missing (reference)",
+    "firing_time": "firing time", "mean_probability": "mean predicted probability",
+    "observed_rate": "observed rate", "model_version": "model version", "roc_auc": "ROC AUC",
+    "pr_auc": "PR AUC", "f1": "F1", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "ece": "ECE",
+    "mde_80": "MDE (80% power)", "rate_a": "rate A", "rate_b": "rate B", "relative_change": "relative change",
+    "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE",
+}
+_PCT_WORDS = ("target", "sli", "objective_ratio", "rate_a", "rate_b", "missing_reference", "missing_current", "missing_change", "share", "coverage", "ratio", "fraction", "percent", "pct", "availability",
+              "budget", "consumed", "drifted_share", "base_rate", "hit_ratio")
+_COUNT_WORDS = ("n_", "count", "episodes", "firings", "predictions", "labelled", "rows", "requests",
+                "samples", "missing_count", "bad", "exposed", "conversions", "outcomes")
+_PVALUE_WORDS = ("p_value", "pvalue", "p-value")
+_DURATION_WORDS = ("duration", "firing_time", "delay", "time_to")
+
+
+# --- single values -------------------------------------------------------------------------------
+
+def is_missing(v: Any) -> bool:
+    """True for None, NaN, NaT and pd.NA."""
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def count(v: Any) -> str:
+    """An integer with thousands separators: 133183.2 -> '133,183'."""
+    if is_missing(v):
+        return DASH
+    return f"{int(round(float(v))):,}"
+
+
+def percent(v: Any, digits: int | None = None) -> str:
+    """A ratio as a percentage: 0.0981 -> '9.8%'; small shares keep a significant digit (0.00012 -> '0.012%')."""
+    if is_missing(v):
+        return DASH
+    x = float(v) * 100
+    if digits is None:
+        a = abs(x)
+        digits = 0 if a >= 99.95 and a == round(a) else 1 if a >= 1 or a == 0 else 2 if a >= 0.1 else 3
+    s = f"{x:.{digits}f}"
+    if s.startswith("-") and float(s) == 0:
+        s = s[1:]
+    return s + "%"
+
+
+def p_value(v: Any) -> str:
+    """'< 0.001' for tiny p-values (never 'p = 0' or 1e-40), else three decimals."""
+    if is_missing(v):
+        return DASH
+    x = float(v)
+    return "< 0.001" if x < 0.001 else f"{x:.3f}"
+
+
+def duration(v: Any) -> str:
+    """A duration as people say it: '45 s', '51 min', '2 h 05 min', '3 d 4 h'. Accepts Timedelta or seconds."""
+    if is_missing(v):
+        return DASH
+    if isinstance(v, (pd.Timedelta, dt.timedelta, np.timedelta64)):
+        seconds = pd.Timedelta(v).total_seconds()
+    else:
+        seconds = float(v)
+    sign = "-" if seconds < 0 else ""
+    s = abs(seconds)
+    if s < 60:
+        return f"{sign}{s:.0f} s"
+    if s < 3600:
+        return f"{sign}{s / 60:.0f} min"
+    if s < 86400:
+        h, m = divmod(round(s / 60), 60)
+        return f"{sign}{h} h" + (f" {m:02d} min" if m else "")
+    d, h = divmod(round(s / 3600), 24)
+    return f"{sign}{d} d" + (f" {h} h" if h else "")
+
+
+def number(v: Any, sig: int = 4) -> str:
+    """A plain number with `sig` significant digits, thousands separators, never scientific notation."""
+    if is_missing(v):
+        return DASH
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    x = float(v)
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    if float(x).is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
+    mag = math.floor(math.log10(abs(x)))
+    decimals = max(0, sig - 1 - mag)
+    if decimals > 8:  # an ordinary table has no 1e-9 values; say it is tiny instead of writing zeros
+        return "< 0.00000001" if x > 0 else "> −0.00000001"
+    s = f"{x:,.{decimals}f}"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return s
+
+
+def timestamp(v: Any) -> str:
+    """A timestamp as 'Mon 17 Nov 14:05' (UTC, minutes); a midnight date as 'Mon 17 Nov'."""
+    if is_missing(v):
+        return DASH
+    t = pd.Timestamp(v)
+    if t.tzinfo is not None:
+        t = t.tz_convert("UTC")
+    if t.hour == 0 and t.minute == 0 and t.second == 0:
+        return t.strftime("%a %d %b")
+    return t.strftime("%a %d %b %H:%M")
+
+
+def header(name: Any, units: Mapping[str, str] | None = None) -> str:
+    """A column name in words, with its unit in parentheses when one is known."""
+    key = str(name)
+    text = HEADERS.get(key.lower())
+    if text is None:
+        text = re.sub(r"_+", " ", key).strip()
+    unit = (units or {}).get(key)
+    return f"{text} ({unit})" if unit else text
+
+
+# --- deciding a column's kind -----------------------------------------------------------------------
+
+def column_kind(name: str, s: pd.Series) -> str:
+    """'pvalue', 'percent', 'count', 'duration', 'timestamp', 'bool', 'number' or 'text' from name and dtype."""
+    low = str(name).lower()
+    if pd.api.types.is_timedelta64_dtype(s):
+        return "duration"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "timestamp"
+    if pd.api.types.is_bool_dtype(s):
+        return "bool"
+    vals = s.dropna()
+    if not pd.api.types.is_numeric_dtype(s):
+        if len(vals) and all(isinstance(v, (pd.Timedelta, dt.timedelta)) for v in vals):
+            return "duration"
+        if len(vals) and all(isinstance(v, (pd.Timestamp, dt.datetime)) for v in vals):
+            return "timestamp"
+        if len(vals) and all(isinstance(v, (bool, np.bool_)) for v in vals):
+            return "bool"
+        if len(vals) and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                             for v in vals):
+            return column_kind(name, pd.to_numeric(s, errors="coerce"))
+        return "text"
+    if any(w in low for w in _PVALUE_WORDS):
+        return "pvalue"
+    if pd.api.types.is_integer_dtype(s):
+        return "count"
+    if any(w in low for w in _DURATION_WORDS) and "hours" not in low:
+        return "duration"
+    if re.fullmatch(r"\d+d", low) and (vals.abs() <= 1.000001).all():
+        return "percent"  # share matured within n days (labels.maturity)
+    if "relative" in low:
+        return "percent"
+    if any(w in low for w in _PCT_WORDS) and (vals.abs() <= 1.000001).all():
+        return "percent"
+    if low == "n" or any(low.startswith(w) or w in low for w in _COUNT_WORDS):
+        return "count"  # Prometheus' increase() gives fractional counts: shown as whole events
+    return "number"
+
+
+_FORMAT = {"pvalue": p_value, "percent": percent, "count": count, "duration": duration,
+           "timestamp": timestamp, "number": number, "bool": number}
+
+
+def format_value(v: Any, kind: str) -> str:
+    """`v` formatted as a value of column kind `kind` (missing -> '—')."""
+    if is_missing(v):
+        return DASH
+    if kind == "text":
+        return str(v)
+    try:
+        return _FORMAT[kind](v)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+# --- whole tables ------------------------------------------------------------------------------------
+
+def _is_range_index(idx: pd.Index) -> bool:
+    return isinstance(idx, pd.RangeIndex) or (idx.name is None and not isinstance(idx, pd.MultiIndex)
+                                               and pd.api.types.is_integer_dtype(idx)
+                                               and list(idx) == list(range(len(idx))))
+
+
+def tidy(df: pd.DataFrame, drop_empty: bool = True) -> pd.DataFrame:
+    """The frame to show: a meaningful index turned into columns, a 0..n index dropped, empty columns dropped."""
+    out = df.copy()
+    if isinstance(out, pd.Series):
+        out = out.to_frame()
+    if not _is_range_index(out.index):
+        names = [n if n else "" for n in (out.index.names or [None])]
+        out.index.names = [n or "name" for n in names] if any(names) else ["" for _ in names]
+        if all(n == "" for n in out.index.names):
+            out.index.names = ["item" if len(names) == 1 else f"level {i}" for i in range(len(names))]
+        out = out.reset_index()
+        # an unnamed index of labels reads as the first column with an empty header
+        out = out.rename(columns={"item": ""})
+    else:
+        out = out.reset_index(drop=True)
+    if drop_empty and len(out):
+        keep = [c for c in out.columns if not (out[c].map(is_missing) | out[c].astype(str).isin(["", "[]"])).all()]
+        out = out[keep]
+    out.columns = [str(c) for c in out.columns]
+    return out
+
+
+def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | None = None,
+          kinds: Mapping[str, str] | None = None, missing: str | Mapping[str, str] = "",
+          caption: str = "", drop_empty: bool = True, empty: str = "nothing to show") -> Any:
+    """`df` as a Styler for people (see the module docstring); `kinds` overrides the guessed kind
+    of a column, `missing` gives the reason behind a "—" (one text, or per column), `empty` is the
+    sentence shown instead of an empty table."""
+    from IPython.display import HTML
+
+    if df is None:
+        return HTML(f"<p><i>{html.escape(empty)}</i></p>")
+    frame = tidy(df if isinstance(df, pd.DataFrame) else df.to_frame(), drop_empty=drop_empty)
+    if frame.empty or not len(frame.columns):
+        return HTML(f"<p><i>{html.escape(empty)}</i></p>")
+    kinds = dict(kinds or {})
+    col_kinds = {c: kinds.get(c) or column_kind(c, frame[c]) for c in frame.columns}
+    shown = pd.DataFrame({c: [format_value(v, col_kinds[c]) for v in frame[c]] for c in frame.columns})
+    # a "—" gets its reason as a footnote marker
+    reasons = {c: (missing.get(c, "") if isinstance(missing, Mapping) else missing) for c in frame.columns}
+    notes: list[str] = []
+    for c in frame.columns:
+        if reasons[c] and (shown[c] == DASH).any():
+            if reasons[c] not in notes:
+                notes.append(reasons[c])
+            mark = "*" * (notes.index(reasons[c]) + 1)
+            shown.loc[shown[c] == DASH, c] = DASH + mark
+    shown.columns = [header(c, units) for c in frame.columns]
+    # headers of text columns must stay unique for the Styler
+    shown = shown.loc[:, ~pd.Index(shown.columns).duplicated()]
+    numeric = [header(c, units) for c in frame.columns if col_kinds[c] not in ("text", "timestamp", "bool")]
+    # values come from databases and Prometheus labels: escaped, never markup
+    styler = (shown.style.format(escape="html").format_index(escape="html", axis=1)
+              .hide(axis="index").set_table_attributes('class="wb-table"'))
+    styler = styler.set_properties(subset=[c for c in numeric if c in shown.columns], **{"text-align": "right"})
+    styler = styler.set_properties(subset=[c for c in shown.columns if c not in numeric], **{"text-align": "left"})
+    styler = styler.set_table_styles([
+        {"selector": "th", "props": "text-align: left; padding: 3px 10px; border-bottom: 1px solid #999;"},
+        {"selector": "td", "props": "padding: 3px 10px; vertical-align: top;"},
+        {"selector": "caption", "props": "caption-side: bottom; text-align: left; color: #555; font-size: 90%;"},
+    ])
+    foot = [caption] if caption else []
+    foot += [f"{'*' * (i + 1)} {DASH}: {n}" for i, n in enumerate(notes)]
+    if foot:
+        styler = styler.set_caption(" · ".join(foot))
+    return styler
+
+
+def key_values(pairs: Iterable[tuple[str, Any]] | Mapping[str, Any], caption: str = "") -> Any:
+    """A two-column 'what / value' table (values already formatted or formatted as numbers)."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    rows = [(k, v if isinstance(v, str) else format_value(v, "number")) for k, v in items]
+    return table(pd.DataFrame(rows, columns=["", "value"]), kinds={"value": "text"}, caption=caption)
+
+
+def record(df: pd.DataFrame, row: int = 0, units: Mapping[str, str] | None = None,
+           kinds: Mapping[str, str] | None = None, caption: str = "") -> Any:
+    """One row of a frame shown as 'what / value' lines, each value formatted by its column's kind
+    (a one-row summary reads better downwards than as a wide table headed 0)."""
+    if df is None or df.empty:
+        return table(None)
+    kinds = dict(kinds or {})
+    pairs = []
+    for c in df.columns:
+        v = df[c].iloc[row]
+        if is_missing(v) or (isinstance(v, str) and not v):
+            continue
+        kind = kinds.get(c) or column_kind(c, df[c])
+        pairs.append((header(c, units), format_value(v, kind)))
+    return table(pd.DataFrame(pairs, columns=["", "value"]), kinds={"value": "text"}, caption=caption)
+
+
+# how a value with a per-row unit (the infrastructure headline numbers) is shown
+_RATIO_UNITS = {"ratio", "share", "fraction"}
+_COUNT_UNITS = {"requests", "connections", "predictions", "count", "errors", "series"}
+
+
+def with_unit(v: Any, unit: str, change: bool = False) -> str:
+    """`v` in `unit` as people read it: ratios as % (a change of a ratio in percentage points),
+    counts with separators, seconds as ms/s, bytes as MiB/GiB."""
+    if is_missing(v):
+        return DASH
+    u = (unit or "").lower()
+    x = float(v)
+    sign = "+" if change and x > 0 else ""
+    if u in _RATIO_UNITS:
+        return f"{x * 100:+.2f} pp" if change else percent(x, 2 if abs(x) < 0.999995 and abs(x) > 0.99 else None)
+    if u in _COUNT_UNITS:
+        return sign + count(x)
+    if u in ("seconds", "s"):
+        return sign + (f"{number(x * 1000, 3)} ms" if abs(x) < 1 else f"{number(x, 3)} s")
+    if u == "bytes":
+        for factor, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if abs(x) >= factor:
+                return f"{sign}{number(x / factor, 3)} {name}"
+        return f"{sign}{count(x)} bytes"
+    return sign + number(x) + (f" {unit}" if unit else "")
+
+
+def unit_rows(df: pd.DataFrame, unit_col: str = "unit", value_cols: Iterable[str] = ("value", "previous"),
+              change_cols: Iterable[str] = ("change",)) -> pd.DataFrame:
+    """A frame whose rows have their own unit, with every value formatted in its row's unit (the
+    unit column is dropped: each value carries it)."""
+    out = df.copy()
+    for c in value_cols:
+        if c in out:
+            out[c] = [with_unit(v, u) for v, u in zip(out[c], out[unit_col])]
+    for c in change_cols:
+        if c in out:
+            out[c] = [with_unit(v, u, change=True) for v, u in zip(out[c], out[unit_col])]
+    return out.drop(columns=[unit_col])

@@ -1,0 +1,125 @@
+"""The report tables' formatting: what a reader sees for counts, shares, durations, p-values, gaps."""
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from workbench import tables
+
+
+@pytest.mark.parametrize("value, text", [
+    (133183.2126, "133,183"), (0, "0"), (1234567, "1,234,567"), (np.int64(42), "42"), (None, "—"), (np.nan, "—"),
+])
+def test_count(value, text):
+    assert tables.count(value) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.0981, "9.8%"), (0.556, "55.6%"), (1.0, "100%"), (0.0, "0.0%"), (0.00012, "0.012%"), (0.0042, "0.42%"),
+    (-0.05, "-5.0%"), (np.nan, "—"),
+])
+def test_percent(value, text):
+    assert tables.percent(value) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.0, "< 0.001"), (1e-40, "< 0.001"), (0.00099, "< 0.001"), (0.001, "0.001"), (0.0456, "0.046"), (0.5, "0.500"),
+    (None, "—"),
+])
+def test_p_value(value, text):
+    assert tables.p_value(value) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    (pd.Timedelta(minutes=20), "20 min"), (pd.Timedelta(minutes=51, seconds=10), "51 min"), (45, "45 s"),
+    (dt.timedelta(hours=2, minutes=5), "2 h 05 min"), (pd.Timedelta(hours=3), "3 h"),
+    (pd.Timedelta(days=6, hours=12), "6 d 12 h"), (pd.NaT, "—"),
+])
+def test_duration(value, text):
+    assert tables.duration(value) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.72531, "0.7253"), (133183.2126, "133,183"), (1.5e-05, "0.000015"), (2.5e7, "25,000,000"), (-0.0123456, "-0.01235"),
+    (3.0, "3"), (np.inf, "∞"), (True, "yes"), (np.nan, "—"),
+])
+def test_number_never_scientific(value, text):
+    assert tables.number(value) == text
+    assert not re.search(r"\de[+-]?\d", tables.number(value))
+
+
+def test_header_words_and_units():
+    assert tables.header("p_value") == "p-value"
+    assert tables.header("effect_size") == "effect size"
+    assert tables.header("firing_time") == "firing time"
+    assert tables.header("latency", {"latency": "s"}) == "latency (s)"
+
+
+def test_column_kinds_from_name_and_dtype():
+    df = pd.DataFrame({"p_value": [0.1], "drift_share": [0.3], "n_current": [10.0], "duration": [pd.Timedelta("1h")],
+                       "start": [pd.Timestamp("2026-11-17", tz="UTC")], "statistic": [0.12], "feature": ["a"]})
+    kinds = {c: tables.column_kind(c, df[c]) for c in df}
+    assert kinds == {"p_value": "pvalue", "drift_share": "percent", "n_current": "count", "duration": "duration",
+                     "start": "timestamp", "statistic": "number", "feature": "text"}
+
+
+def test_a_share_above_one_is_not_a_percentage():
+    assert tables.column_kind("share", pd.Series([1.5, 2.0])) == "number"
+
+
+def _html(styler) -> str:
+    return styler.to_html()
+
+
+def test_table_drops_range_index_and_empty_columns_and_shows_gaps_with_reason():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"feature": ["a", "b", "c"], "p_value": [1e-30, 0.2, np.nan], "empty": [np.nan] * 3,
+                       "blank": ["", "", ""], "n_current": rng.integers(1000, 100000, 3).astype(float),
+                       "statistic": [1.234e-5, 12345.6789, 0.5]})
+    out = _html(tables.table(df, missing={"p_value": "distance method: no p-value"}))
+    assert "empty" not in out and "blank" not in out
+    assert ">0<" not in out and "row0" in out  # no index cell with 0; Styler's own cell ids are fine
+    assert "p-value" in out and "values (current)" in out
+    assert "&lt; 0.001" in out and "—*" in out and "distance method: no p-value" in out
+    assert "NaN" not in out and "nan" not in out
+    assert not re.search(r"\d\.?\d*e[+-]\d", out)
+    assert "0.00001234" in out and "12,346" in out
+
+
+def test_table_keeps_a_meaningful_index_as_a_column():
+    df = pd.DataFrame({"value": [1.0, 2.0]}, index=pd.Index(["x", "y"], name="metric"))
+    out = _html(tables.table(df))
+    assert "metric" in out and ">x<" in out
+
+
+def test_table_escapes_values_and_headers():
+    hostile = "</script><script>alert(1)</script>"
+    df = pd.DataFrame({"<img src=x onerror=alert(1)>": [hostile]})
+    out = _html(tables.table(df))
+    assert "<script>" not in out and "<img" not in out
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in out
+
+
+def test_record_reads_one_row_downwards():
+    df = pd.DataFrame([{"features checked": 9, "drift share": 0.556, "window rows": 100000, "note": ""}])
+    out = _html(tables.record(df))
+    assert "55.6%" in out and "100,000" in out and "note" not in out
+
+
+def test_values_in_their_rows_unit():
+    df = pd.DataFrame({"title": ["availability", "requests", "p95", "memory"], "unit": ["ratio", "requests", "seconds", "bytes"],
+                       "value": [0.998, 133183.2, 0.2069, 3 * 2**30], "previous": [1.0, 132634.0, 1.5, 2**29],
+                       "change": [-0.002, 549.2, -1.29, 2.5 * 2**30]})
+    out = tables.unit_rows(df)
+    assert list(out["value"]) == ["99.80%", "133,183", "207 ms", "3 GiB"]
+    assert list(out["previous"]) == ["100%", "132,634", "1.5 s", "512 MiB"]
+    assert list(out["change"]) == ["-0.20 pp", "+549", "-1.29 s", "+2.5 GiB"]
+    assert "unit" not in out
+
+
+def test_fractional_prometheus_counts_are_whole_events():
+    assert tables.column_kind("bad", pd.Series([802.1, 3.0])) == "count"
+    assert tables.column_kind("relative_change", pd.Series([-0.14, 1.9])) == "percent"
