@@ -106,7 +106,17 @@ def test_weekly_report_end_to_end(demo_stack, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_DEMO_DIR", str(root))
     repo = config.project_root()
     run = report.run(repo / "params" / "weekly.yaml", out_dir=tmp_path, jobs=2)
-    assert [r.status for r in run.results] == ["ok"] * 6, [r.problems for r in run.results]
+    # drift and performance per model, infrastructure once for the service
+    assert sorted((r.model, r.review) for r in run.results) == [
+        ("churn-predictor", "drift"), ("churn-predictor", "performance"),
+        ("revenue-predictor", "drift"), ("revenue-predictor", "performance"), ("service", "infrastructure")]
+    assert [r.status for r in run.results] == ["ok"] * 5, [r.problems for r in run.results]
+    # the injected trouble is found: the accuracy drop, the revenue MAE, the service's pages and outage
+    levels = {(r.model, r.review): r.level for r in run.results}
+    assert levels[("churn-predictor", "performance")] == "alert", levels
+    assert levels[("revenue-predictor", "performance")] == "alert", levels
+    assert levels[("service", "infrastructure")] == "alert", levels
+    assert levels[("churn-predictor", "drift")] in ("alert", "warning"), levels
     html = (run.directory / "churn-predictor" / "01-drift-review.html").read_text()
     assert "monthly_charges" in html and "wasserstein" in html
     assert (run.directory / "churn-predictor" / "01-drift-review.evidently.html").exists()
@@ -153,4 +163,5 @@ def test_prometheus_down_gives_an_incomplete_report_not_a_traceback(demo_stack, 
     assert r.status == "incomplete" and not run.ok
     assert any(dead in p for p in r.problems)
     html = (run.directory / r.html).read_text()
-    assert "Could not compute" in html and "Traceback" not in html
+    # the banner says what could not be computed and why, instead of a traceback
+    assert "not computed" in html and dead in html and "Traceback" not in html
