@@ -13,10 +13,12 @@ from workbench import report, scheduling
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_pairs_are_models_times_reviews():
-    got = scheduling.pairs(ROOT / "params" / "weekly.yaml")
-    assert got == [{"model": m, "review": r} for m in ("churn-predictor", "revenue-predictor")
-                   for r in ("drift", "performance", "infrastructure")]
+def test_pairs_are_models_times_reviews_and_the_service_once():
+    models = ("churn-predictor", "revenue-predictor")
+    want = [{"model": m, "review": r} for r in ("drift", "performance") for m in models]
+    want.append({"model": "service", "review": "infrastructure"})
+    assert scheduling.pairs(ROOT / "params" / "weekly.yaml") == want
+    assert scheduling.pairs(ROOT / "params") == want  # the params folder names the same set
 
 
 @pytest.mark.parametrize("when, week", [
