@@ -223,10 +223,17 @@ def run(ctx: "ReviewContext") -> InfrastructureReport:
                   ip.db_pool_size)
 
 
+def series_count(data: pd.DataFrame) -> int:
+    """Distinct label sets in a panel's points (a panel without labels is one series, not one per point)."""
+    if data.empty:
+        return 0
+    labels = data.drop(columns=["timestamp", "value"], errors="ignore")
+    return 1 if labels.shape[1] == 0 else len(labels.drop_duplicates())
+
+
 def coverage(report: InfrastructureReport) -> pd.DataFrame:
     """Per panel: data coverage over the window (no-data stretches count here, never as zeros)."""
-    return pd.DataFrame([{"panel": p.title, "coverage": p.coverage, "series": p.data.drop(columns=["timestamp", "value"],
-                          errors="ignore").drop_duplicates().shape[0] if not p.data.empty else 0,
+    return pd.DataFrame([{"panel": p.title, "coverage": p.coverage, "series": series_count(p.data),
                           "note": p.problem} for p in report.panels.values()])
 
 

@@ -38,3 +38,16 @@ def test_replay_compared_with_recorded_alerts():
                         {"alert": "C", "start": t, "end": t + h}])
     out = alerts.compare_with_recorded(eps, rec)
     assert sorted(zip(out["alert"], out["mismatch"])) == [("B", "replayed, not recorded"), ("C", "recorded, not replayed")]
+
+
+def test_series_count_counts_label_sets_not_points():
+    import pandas as pd
+
+    from workbench.infrastructure import series_count
+
+    ts = pd.date_range("2026-11-16", periods=1681, freq="6min", tz="UTC")
+    unlabelled = pd.DataFrame({"timestamp": ts, "value": 1.0})
+    assert series_count(unlabelled) == 1  # one line, 1,681 points
+    labelled = pd.concat([unlabelled.assign(job="api"), unlabelled.assign(job="mlflow")])
+    assert series_count(labelled) == 2
+    assert series_count(unlabelled.iloc[:0]) == 0
