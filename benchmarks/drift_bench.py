@@ -70,7 +70,7 @@ def methods_for(method: str, columns) -> dict[str, str]:
 
 
 def run_workbench(ref, cur, method, jobs):
-    from workbench import drift
+    from workbench.drift import core as drift
     from workbench.config import DriftDetection
 
     feats = {c: {"method": m} for c, m in methods_for(method, ref.columns).items()}

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import DriftDetection
-from workbench.drift import detect_drift
-from workbench.profile import ReferenceProfile
+from workbench.drift.core import detect_drift
+from workbench.drift.profile import ReferenceProfile
 
 N_REF = 100_000
 CODED = {f"code_{i}": k for i, k in enumerate([2, 2, 3, 3, 4, 4, 5, 5, 6, 3])}

@@ -75,8 +75,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     a = ap.parse_args()
     from workbench.config import iso_week
-    from workbench.drift import store_sample
-    from workbench.profile import FeatureProfile
+    from workbench.drift.core import store_sample
+    from workbench.drift.profile import FeatureProfile
     from workbench.sources.store import PredictionStore
 
     admin = admin_url()
@@ -96,7 +96,7 @@ def main() -> None:
         profiles = {c: FeatureProfile.fit(c, ref[c]) for c in ref}
         store = PredictionStore(url)
         store.count("bench", week)  # connect and reflect outside the measurement
-        from workbench.drift_methods import METHODS
+        from workbench.drift.methods import METHODS
 
         for feature, method in (("monthly_charges", "ks"), ("tenure", "psi"), ("contract", "psi")):
             with PeakRSS() as mem:

@@ -33,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from drift_bench import PeakRSS  # noqa: E402
 from pg_memory_bench import admin_url  # noqa: E402
 
-from workbench import config, drift, drift_history  # noqa: E402
+from workbench import config  # noqa: E402
+from workbench.drift import core as drift, history as drift_history  # noqa: E402
 from workbench.config import DriftDetection, StoreParams  # noqa: E402
-from workbench.profile import ReferenceProfile  # noqa: E402
+from workbench.drift.profile import ReferenceProfile  # noqa: E402
 from workbench.sources.store import PredictionStore  # noqa: E402
 
 WEEK = config.iso_week("2026-W47")

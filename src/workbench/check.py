@@ -64,7 +64,7 @@ class CheckResult:
 
 def canonical_category(value: object) -> str:
     """A category's comparable form, as the drift review compares them (1, 1.0 and "1" are one)."""
-    from workbench.profile import canonical_category as canonical
+    from workbench.drift.profile import canonical_category as canonical
 
     return "" if value is None else canonical(value)
 
@@ -289,7 +289,7 @@ def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.M
     if sample.empty:
         res.add(f"store sample of {spec.name}", WARNING, "no predictions in the last four weeks to compare types with")
         return
-    from workbench.profile import infer_kind
+    from workbench.drift.profile import infer_kind
 
     cfg = monitoring.drift_detection.features_for(spec.name) if monitoring else {}
     for f in features:

@@ -15,10 +15,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
 
-from workbench import drift_methods as _dm
+from workbench.drift import methods as _dm
 from workbench.errors import ConfigError
 
-# Drift method names, kinds and default thresholds live in workbench.drift_methods (the registry);
+# Drift method names, kinds and default thresholds live in workbench.drift.methods (the registry);
 # validation below asks it at validation time, so a method registered there is known here too.
 ENV_PROMETHEUS = "WORKBENCH_PROMETHEUS_URL"
 ENV_DATABASE = "WORKBENCH_DATABASE_URL"
@@ -275,11 +275,11 @@ class DriftDetection(_Strict):
         return {k: v for k, v in cfg.features.items() if v.enabled}
 
     def threshold_for(self, method: str, feature_cfg: FeatureDrift | None = None) -> float:
-        """The threshold `method` uses for this feature (drift_methods.resolve)."""
+        """The threshold `method` uses for this feature (drift.methods.resolve)."""
         return _dm.resolve(method, feature_cfg.threshold if feature_cfg else None, None, self.thresholds)[0]
 
     def min_effect_for(self, method: str, feature_cfg: FeatureDrift | None = None) -> float | None:
-        """The effect floor `method` uses for this feature (drift_methods.resolve)."""
+        """The effect floor `method` uses for this feature (drift.methods.resolve)."""
         return _dm.resolve(method, None, feature_cfg.min_effect if feature_cfg else None, None, self.min_effects)[1]
 
 

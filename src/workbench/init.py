@@ -94,8 +94,8 @@ def _parsed_json(values: pd.Series) -> pd.DataFrame | None:
 def type_feature(values: pd.Series, n_reference: int | None = None) -> FeatureGuess:
     """Numeric or categorical by the drift review's own rule (`profile.infer_kind`: dtype, distinct
     count, whole-number codes), with the reason, and the method the automatic choice would use."""
-    from workbench import drift_methods
-    from workbench.profile import infer_kind
+    from workbench.drift import methods as drift_methods
+    from workbench.drift.profile import infer_kind
 
     v = values.dropna()
     if len(v) == 0:

@@ -3,8 +3,9 @@ reference profile stored with the model version and reused."""
 
 import pytest
 
-from workbench import context, drift, drift_history
-from workbench.profile_cache import ARTIFACT_DIR
+from workbench import context
+from workbench.drift import core as drift, history as drift_history
+from workbench.drift.profile_cache import ARTIFACT_DIR
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from workbench import config, drift, drift_history
+from workbench import config
+from workbench.drift import core as drift, history as drift_history
 from workbench.config import DriftDetection, StoreParams
-from workbench.profile import CurrentSample, FeatureProfile, ReferenceProfile
+from workbench.drift.profile import CurrentSample, FeatureProfile, ReferenceProfile
 from workbench.sources.store import PredictionStore
 
 pytestmark = pytest.mark.integration

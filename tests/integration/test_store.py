@@ -118,8 +118,8 @@ def test_unreachable_postgres_is_a_clear_error_without_password():
 
 @pytest.mark.parametrize("model", ["churn-predictor", "edge-model"])
 def test_counts_in_the_database_equal_counts_in_memory(store_url, small_history, model):
-    from workbench.drift import plot_edges, store_sample
-    from workbench.profile import CurrentSample, FeatureProfile
+    from workbench.drift.core import plot_edges, store_sample
+    from workbench.drift.profile import CurrentSample, FeatureProfile
 
     store = PredictionStore(store_url)
     ref = small_history.references[("churn-predictor", "1.2.0")]
@@ -132,7 +132,7 @@ def test_counts_in_the_database_equal_counts_in_memory(store_url, small_history,
         if prof.kind == "numeric":
             assert pushed.bin_counts.tolist() == local.binned(prof).tolist()
             assert pushed.out_of_range(prof) == local.out_of_range(prof)
-            from workbench.profile import counts_in_bins
+            from workbench.drift.profile import counts_in_bins
             assert pushed.plot_counts.tolist() == counts_in_bins(local.sorted_values, plot_edges(prof)).tolist()
         else:
             assert pushed.categories == local.categories

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from workbench import drift
+from workbench.drift import core as drift
 from workbench.config import DriftDetection, FeatureDrift
 from workbench.errors import ConfigError
 

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 from scipy.spatial import distance
 
-from workbench import drift_methods as dm
+from workbench.drift import methods as dm
 
 
 def _reference_value(name, ref, cur, categorical, n_bins=10):

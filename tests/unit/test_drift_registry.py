@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from workbench import drift, drift_history
-from workbench import drift_methods as dm
+from workbench.drift import core as drift, history as drift_history, methods as dm, plots as drift_plots
 from workbench.config import DriftDetection, FeatureDrift, MonitoringParams
 from workbench.errors import ConfigError
 
@@ -48,7 +47,7 @@ def test_every_registered_method_is_known_everywhere(name, dummy_method):
     assert r.drifted is True and r.threshold == m.default_threshold
     s = drift_history.score(r.method, r.statistic, r.p_value, r.threshold, r.effect_size, r.min_effect)
     assert s > 1
-    fig = drift_history.heatmap(pd.DataFrame([{"feature": "x", "period": pd.Timestamp("2026-11-16", tz="UTC"),
+    fig = drift_plots.heatmap(pd.DataFrame([{"feature": "x", "period": pd.Timestamp("2026-11-16", tz="UTC"),
                                                "score": s, "drifted": r.drifted}]))
     assert fig is not None
 
@@ -89,7 +88,7 @@ def test_heatmap_colour_bar_matches_its_clip_and_marks_only_decided_drift():
         {"feature": "a", "period": pd.Timestamp("2026-11-16", tz="UTC"), "score": 7.0, "drifted": True},
         {"feature": "b", "period": pd.Timestamp("2026-11-16", tz="UTC"), "score": 0.4, "drifted": False},
     ])
-    fig = drift_history.heatmap(grid)
+    fig = drift_plots.heatmap(grid)
     cbar_ax = fig.axes[1]
     assert cbar_ax.get_ylabel() == "score (clipped at 2; × = drift)"
     assert cbar_ax.get_ylim()[1] == pytest.approx(2.0)
@@ -136,7 +135,7 @@ def test_balanced_cramers_v_does_not_depend_on_the_sizes():
 
 
 def test_magnitude_is_ks_d_for_numbers_and_total_variation_for_categories():
-    from workbench.profile import CurrentSample, FeatureProfile
+    from workbench.drift.profile import CurrentSample, FeatureProfile
 
     rng = np.random.default_rng(13)
     a, b = rng.normal(0, 1, 3000), rng.normal(0.3, 1, 2000)
@@ -166,13 +165,13 @@ def test_ranking_uses_the_shared_scale_not_each_methods_own_units():
 
 @pytest.mark.parametrize("raw", [1, 1.0, "1", " 1", "1.0", np.int64(1), np.float32(1.0)])
 def test_canonical_category_merges_forms_of_one(raw):
-    from workbench.profile import canonical_category
+    from workbench.drift.profile import canonical_category
 
     assert canonical_category(raw) == "1"
 
 
 def test_canonical_category_keeps_distinct_values_distinct():
-    from workbench.profile import canonical_category
+    from workbench.drift.profile import canonical_category
 
     assert canonical_category(1.5) == "1.5" and canonical_category("1.50") == "1.5"
     assert canonical_category("Month-to-month ") == "Month-to-month"
@@ -206,7 +205,7 @@ def test_codes_as_text_in_the_reference_and_numbers_now_are_the_same_categories(
     (pd.Series([True, False] * 10), "categorical"),
 ])
 def test_automatic_type_rule(values, kind):
-    from workbench.profile import infer_kind
+    from workbench.drift.profile import infer_kind
 
     assert infer_kind(values)[0] == kind
 

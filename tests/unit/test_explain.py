@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from workbench import explain, plots
-from workbench.performance import classification_metrics
+from workbench import plots
+from workbench.performance import explain
+from workbench.performance.core import classification_metrics
 
 
 def test_positive_class_and_weighted_metrics_side_by_side_match_sklearn():

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from workbench import config, drift, drift_history, profile_cache
+from workbench import config
+from workbench.drift import core as drift, history as drift_history, plots as drift_plots, profile_cache
 from workbench.config import DriftDetection, ModelSpec, MonitoringParams
 from workbench.errors import ConfigError
-from workbench.profile import ReferenceProfile
+from workbench.drift.profile import ReferenceProfile
 from workbench.sources.store import PredictionStore
 
 matplotlib.use("Agg")
@@ -127,8 +128,8 @@ def test_week_over_week_names_new_drift(ctx):
 
 
 def test_heatmap_draws_the_grid(ctx):
-    assert drift_history.heatmap(pd.DataFrame()) is None
-    fig = drift_history.heatmap(drift_history.over_time(ctx, weeks_back=0))
+    assert drift_plots.heatmap(pd.DataFrame()) is None
+    fig = drift_plots.heatmap(drift_history.over_time(ctx, weeks_back=0))
     assert fig.axes[0].get_title().startswith("Drift score per day")
 
 
@@ -197,6 +198,6 @@ def test_mlflow_reference_profile_is_stored_as_an_artifact_and_reused(ctx, caplo
     assert ctx.registry.reads == 1 and again["x"].stats == p["x"].stats
     # a store that refuses artifacts keeps the profile in the file cache and says so
     ctx.registry = FakeRegistry(ctx.reference, writable=False)
-    with caplog.at_level(logging.WARNING, logger="workbench.profile_cache"):
+    with caplog.at_level(logging.WARNING, logger="workbench.drift.profile_cache"):
         profile_cache.load_or_fit(ctx, reference_version="2")
     assert "kept in the file cache only" in caplog.text

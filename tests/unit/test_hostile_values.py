@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench import drift, evidently_compare, plots
+from workbench import plots
+from workbench.drift import core as drift, evidently as evidently_compare, plots as drift_plots
 
 HOSTILE = ["<img src=x onerror=alert(1)>", "</script><script>alert(2)</script>", '"><svg onload=alert(3)>',
            "$$", "a&b", "<b>bold</b>"]
@@ -92,7 +93,7 @@ def test_numbers_stored_as_text_are_cast_and_codes_compare_equal(tmp_path):
 def test_dollar_category_does_not_break_the_distribution_plot():
     ref, cur = _frames(seed=5)
     report = _drift_report(ref, cur, {"tier": "chi2", "x": "ks"})
-    fig = plots.drift_distributions(report)
+    fig = drift_plots.drift_distributions(report)
     fig.savefig(io.BytesIO(), format="png")  # raised ParseException on "$$" before
     labels = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels()]
     assert "$$" in labels and fig.problems == []
@@ -101,15 +102,15 @@ def test_dollar_category_does_not_break_the_distribution_plot():
 def test_a_plot_that_fails_costs_its_own_panel_naming_feature_and_value(monkeypatch):
     ref, cur = _frames(seed=6)
     report = _drift_report(ref, cur, {"tier": "chi2", "x": "ks"})
-    real = plots._draw_feature
+    real = drift_plots._draw_feature
 
     def broken(ax, r):
         if r.feature == "tier":
             raise ValueError("cannot draw value '$$'")
         real(ax, r)
 
-    monkeypatch.setattr(plots, "_draw_feature", broken)
-    fig = plots.drift_distributions(report)
+    monkeypatch.setattr(drift_plots, "_draw_feature", broken)
+    fig = drift_plots.drift_distributions(report)
     fig.savefig(io.BytesIO(), format="png")
     assert len(fig.problems) == 1 and "'tier'" in fig.problems[0] and "$$" in fig.problems[0]
     titles = [ax.get_title() for ax in fig.axes]

@@ -4,7 +4,7 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from workbench import abtest, cbpe, labels
+from workbench.performance import abtest, cbpe, labels
 
 
 def _log(rng, n=1000):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from workbench import metrics as wm
+from workbench.performance import metrics as wm
 
 
 def _clf(rng, n=2000):

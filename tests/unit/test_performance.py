@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from workbench import performance
+from workbench.performance import core as performance
 from workbench.config import ModelSpec
 
 

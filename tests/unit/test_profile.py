@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.profile import OTHER, CurrentSample, FeatureProfile, ReferenceProfile, aligned_category_counts, profile_key
+from workbench.drift.profile import OTHER, CurrentSample, FeatureProfile, ReferenceProfile, aligned_category_counts, profile_key
 
 
 def test_profile_round_trip_keeps_everything(rng):
@@ -46,7 +46,7 @@ def test_profile_key_changes_with_inputs():
 
 @pytest.mark.parametrize("n", [1, 2, 7, 1000, 12345])
 def test_sorted_quantile_equals_numpy(n, rng):
-    from workbench.profile import sorted_quantile
+    from workbench.drift.profile import sorted_quantile
 
     x = np.sort(rng.normal(0, 1, n))
     q = np.linspace(0, 1, 23)

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench import abtest, alerts, cbpe, infrastructure, performance, slo
+from workbench import alerts, infrastructure, slo
+from workbench.performance import abtest, cbpe, core as performance
 from workbench.config import SLOParams, Window
 from workbench.drift import DriftReport, FeatureDriftResult
-from workbench.evidently_compare import disagreement
+from workbench.drift.evidently import disagreement
 from workbench.findings import level_of
 
 T0 = pd.Timestamp("2026-11-16", tz="UTC")
@@ -260,7 +261,7 @@ def test_attempt_collects_findings_and_headline_from_results_and_tables():
      {"2026-11-16": 0.5, "2026-11-17": 0.0}),
 ])
 def test_daily_drift_share_uses_the_verdicts(grid, expected):
-    from workbench.drift_history import daily_share
+    from workbench.drift.history import daily_share
 
     assert daily_share(grid, Window(T0.to_pydatetime(), (T0 + pd.Timedelta(days=7)).to_pydatetime(), "2026-W47")) == expected
 

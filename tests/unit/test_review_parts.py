@@ -14,7 +14,8 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from workbench import abtest, cbpe, config, logs, performance, plots
+from workbench import config, logs
+from workbench.performance import abtest, cbpe, core as performance, plots
 from workbench.config import ModelSpec
 from workbench.errors import InsufficientData, SourceUnavailable
 
@@ -241,7 +242,7 @@ def test_performance_plots_draw_what_they_are_given(rng):
     assert len(plots.residuals(reg).axes) == 2
     est = cbpe.estimate_by_period(df, _frame(rng, 1000, WEEK.start - pd.Timedelta(days=7)))
     assert plots.estimated_vs_realised(est) is not None
-    from workbench import labels
+    from workbench.performance import labels
 
     lab = df.assign(outcome_timestamp=df["timestamp"] + pd.Timedelta(hours=5))
     assert plots.label_coverage(labels.coverage_by_day(lab), labels.delay_hours(lab)) is not None

@@ -10,7 +10,8 @@ import sys
 import pandas as pd
 import pytest
 
-from workbench import config, context, performance
+from workbench import config, context
+from workbench.performance import core as performance
 from workbench.errors import ConfigError, InsufficientData
 
 UTC = dt.timezone.utc

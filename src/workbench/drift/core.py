@@ -10,17 +10,19 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import DriftDetection, FeatureDrift
-from workbench import drift_methods as dm
-from workbench.drift_methods import METHODS, get_method
+from workbench.drift import methods as dm
+from workbench.drift.methods import METHODS, get_method
 from workbench.errors import ConfigError
-from workbench.profile import CurrentSample, FeatureProfile, ReferenceProfile, is_categorical, sorted_quantile
+from workbench.drift.profile import (ABOVE, BELOW, CurrentSample, FeatureProfile, ReferenceProfile, is_categorical,  # noqa: F401
+                                     sorted_quantile)
+from workbench.drift.profile_cache import features_for, load_or_fit  # noqa: F401 (features_for re-exported)
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
     from workbench.findings import Finding
 
 def choose_method(categorical: bool, n_reference: int | None = None) -> str:
-    """The automatic method for a feature without one (see drift_methods.choose_method)."""
+    """The automatic method for a feature without one (see drift.methods.choose_method)."""
     return dm.choose_method(categorical)
 
 
@@ -44,7 +46,7 @@ class FeatureDriftResult:
     effect_size: float | None = None
     min_effect: float | None = None
     p_value_raw: float | None = None
-    magnitude: float | None = None  # the shared ranking scale (drift_methods.magnitude)
+    magnitude: float | None = None  # the shared ranking scale (drift.methods.magnitude)
     canonical: str = ""  # how category values were canonicalised, when that changed any
     out_of_range: int = 0
     new_categories: list[str] = field(default_factory=list)
@@ -73,14 +75,14 @@ def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, 
     "above reference max" entries (first and last) so values outside the range are never piled into
     the edge bins."""
     if ref.kind == "categorical":
-        from workbench.profile import aligned_category_counts
+        from workbench.drift.profile import aligned_category_counts
 
         cats, rc, cc = aligned_category_counts(ref, cur)
         r = pd.Series(rc / max(rc.sum(), 1), index=cats)
         c = pd.Series(cc / max(cc.sum(), 1), index=cats)
         top = (r + c).sort_values(ascending=False).index[:15]
         return r[top], c[top]
-    from workbench.profile import counts_in_bins
+    from workbench.drift.profile import counts_in_bins
 
     edges = plot_edges(ref)
     mids = list(((edges[:-1] + edges[1:]) / 2).round(6))
@@ -95,8 +97,6 @@ def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, 
     return pd.Series(rc / max(rc.sum(), 1), index=index), pd.Series(cc / max(cc.sum(), 1), index=index)
 
 
-BELOW, ABOVE = "below reference min", "above reference max"
-
 
 def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None = None,
                     threshold: float | None = None, min_samples: int = 30, min_effect: float | None = None,
@@ -105,7 +105,7 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
     """Drift of one feature from its reference profile and current sample.
 
     `threshold` and `min_effect` are the feature's own settings (None: drift_detection's
-    `thresholds` / `min_effects`, else the registry's defaults; see drift_methods.resolve)."""
+    `thresholds` / `min_effects`, else the registry's defaults; see drift.methods.resolve)."""
     categorical = ref.kind == "categorical"
     name = method or choose_method(categorical)
     m = get_method(name, ref.name)
@@ -333,7 +333,7 @@ class DriftReport:
     def plot(self, max_features: int | None = None):
         """Reference vs current distributions of every feature (or the first `max_features`, the figure
         saying how many are left out), drifted ones first."""
-        from workbench import plots
+        from workbench.drift import plots
 
         return plots.drift_distributions(self, max_features=max_features)
 
@@ -413,8 +413,6 @@ def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
 
 def reference_profile(ctx: "ReviewContext", reference_version: str = "") -> ReferenceProfile:
     """The model's reference profile: from the cache if learned before, else learned and saved."""
-    from workbench.profile_cache import load_or_fit
-
     return load_or_fit(ctx, reference_version)
 
 
@@ -441,16 +439,6 @@ def store_sample(store, model: str, window, ref: FeatureProfile, method: str | N
     if store.can_aggregate:
         return CurrentSample.from_values(name, store.feature_values(model, window, name))
     return CurrentSample.from_series(name, store.read_feature(model, window, name), ref.kind)
-
-
-def features_for(ctx: "ReviewContext") -> dict[str, FeatureDrift]:
-    """The model's features from params/monitoring.yaml; for a model not configured there, every
-    feature the store has (columns not mapped to a role, or the JSON column's keys), each with the
-    automatic type and method (those not in the reference are left out when it is profiled)."""
-    configured = ctx.monitoring.drift_detection.features_for(ctx.model.name)
-    if configured or ctx.model.name in ctx.monitoring.drift_detection.models:
-        return configured
-    return {f: FeatureDrift() for f in ctx.store.feature_columns()}
 
 
 def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:

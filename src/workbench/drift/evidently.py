@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from workbench.drift import DriftReport
+from workbench.drift.core import DriftReport
 from workbench.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
 
-from workbench import drift_methods as dm  # noqa: E402  (Evidently's names and test kinds: the registry)
+from workbench.drift import methods as dm  # noqa: E402  (Evidently's names and test kinds: the registry)
 # characters that make markup, as harmless look-alikes (the values stay readable in Evidently's charts)
 _NEUTRAL = str.maketrans({"<": "‹", ">": "›", "&": "＆", '"': "＂", "'": "ʼ", "`": "ʻ"})
 _DATA_VAR_RE = re.compile(r"var metric_[0-9a-f]+ = ")

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from workbench.config import Window
-from workbench import drift_methods as dm
-from workbench.drift import COUNT_METHODS, DriftReport, choose_method, compare_feature, detect_drift, store_sample
-from workbench.profile import CurrentSample
+from workbench.drift import methods as dm
+from workbench.drift.core import COUNT_METHODS, DriftReport, choose_method, compare_feature, detect_drift, store_sample
+from workbench.drift.profile import CurrentSample
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
@@ -19,21 +19,21 @@ if TYPE_CHECKING:
 def score(method: str, statistic: float | None, p_value: float | None, threshold: float,
           effect_size: float | None = None, min_effect: float | None = None) -> float:
     """How far past the decision a result is, on one scale for all methods: > 1 means drift
-    (drift_methods.score: significance and effect floor both count, as in the weekly verdict)."""
+    (drift.methods.score: significance and effect floor both count, as in the weekly verdict)."""
     return dm.score(method, statistic, p_value, threshold, effect_size, min_effect)
 
 
 def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None) -> pd.DataFrame:
     """Each feature in each period (default daily) of the window and the weeks before it, against the
     reference (the configured columns read in one query with their timestamps)."""
-    from workbench.drift import reference_profile
+    from workbench.drift.core import reference_profile
 
     dd = ctx.monitoring.drift_detection
     freq = freq or dd.daily_freq
     span = Window(ctx.window.start - pd.Timedelta(weeks=weeks_back), ctx.window.end, ctx.window.label)
     profile = reference_profile(ctx)
     rows = []
-    from workbench.drift import features_for
+    from workbench.drift.core import features_for
 
     feats = {f: c for f, c in features_for(ctx).items() if f in profile.features}
     for name, fcfg in feats.items():
@@ -70,7 +70,7 @@ def _fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
     Numeric features tested on values (KS, Wasserstein) are counted per day over these bins in the
     database and each count placed at its bin's representative: the day's statistic is then exact
     up to the spread inside one percentile of the reference (the weekly verdict uses the values)."""
-    from workbench.profile import sorted_quantile
+    from workbench.drift.profile import sorted_quantile
 
     sv = ref.sorted_values
     edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
@@ -110,11 +110,11 @@ def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: s
 
 def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame:
     """Each feature's verdict this window next to the previous window's: what changed."""
-    from workbench.drift import reference_profile
+    from workbench.drift.core import reference_profile
 
     prev = ctx.window.previous()
     dd = ctx.monitoring.drift_detection
-    from workbench.drift import features_for
+    from workbench.drift.core import features_for
 
     profile = reference_profile(ctx)
     feats = {f: c for f, c in features_for(ctx).items() if f in profile.features}
@@ -132,28 +132,3 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
         return "still drifting" if r["status_this"] == "drift" else ""
     out["change"] = out.apply(change, axis=1)
     return out.rename(columns={"status_previous": f"{prev.label[:8]}-1 status"})
-
-
-def heatmap(grid: pd.DataFrame, title: str = "Drift score per day (above 1 is drift)", vmax: float = 2.0):
-    """Feature × period heatmap of the score (the weekly verdict's rule, effect floor included);
-    cells the decision calls drift carry a ×."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if grid.empty:
-        return None
-    m = grid.pivot(index="feature", columns="period", values="score").clip(upper=vmax)
-    marks = grid.pivot(index="feature", columns="period", values="drifted").reindex_like(m)
-    labels = marks.map(lambda v: "×" if v is True else "")
-    m.columns = [c.strftime("%m-%d") for c in m.columns]
-    fig, ax = plt.subplots(figsize=(min(0.42 * m.shape[1] + 3, 16), 0.45 * m.shape[0] + 1.5))
-    sns.heatmap(m, cmap="RdYlGn_r", vmin=0, vmax=vmax, center=1, ax=ax, annot=labels.to_numpy(), fmt="",
-                annot_kws={"fontsize": 7}, cbar_kws={"label": f"score (clipped at {vmax:g}; × = drift)"},
-                linewidths=0.3)
-    for t in ax.get_yticklabels():
-        t.set_parse_math(False) if hasattr(t, "set_parse_math") else None
-    ax.set_title(title)
-    ax.set_xlabel("day (UTC)")
-    ax.set_ylabel("feature")
-    fig.tight_layout()
-    return fig

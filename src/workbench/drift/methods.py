@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial import distance
 
-from workbench.profile import CurrentSample, FeatureProfile, aligned_category_counts
+from workbench.drift.profile import CurrentSample, FeatureProfile, aligned_category_counts
 
 PSI_EPS = 1e-4  # an empty bin counts as this share, so PSI stays finite when a bin empties or appears
 STD_FLOOR = 1e-3  # Wasserstein normaliser for (near-)constant references, as Evidently does

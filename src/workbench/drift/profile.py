@@ -25,6 +25,8 @@ MAX_CATEGORIES = 200  # a categorical with more distinct values keeps its top TO
 TOP_K = 50
 FORMAT_VERSION = 2  # 2: canonical category values, coded numerics typed categorical
 MAX_CODES = 20  # a numeric column with at most this many distinct integer values is a coded categorical
+# the outer plotting bins of a numeric feature (drift.core draws them, drift.plots labels them)
+BELOW, ABOVE = "below reference min", "above reference max"
 
 
 def is_categorical(s: pd.Series) -> bool:

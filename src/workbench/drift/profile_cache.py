@@ -1,6 +1,7 @@
 """Where reference profiles are kept: an MLflow artifact of the model version's run
 (`workbench/profile-<key>.npz`), or a file cache (data/cache/profiles, or $WORKBENCH_CACHE_DIR)
-when the reference is a file or MLflow cannot store it. Learned once, reused every week."""
+when the reference is a file or MLflow cannot store it. Learned once, reused every week. Also which
+features a model's profile covers (features_for), so this module needs nothing from the review."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.profile import ReferenceProfile, profile_key
+from workbench.drift.profile import ReferenceProfile, profile_key
 
 if TYPE_CHECKING:
+    from workbench.config import FeatureDrift
     from workbench.context import ReviewContext
 
 log = logging.getLogger(__name__)
@@ -69,10 +71,20 @@ def _check_columns(reference, features: list[str], where: str) -> None:
                           f"reference data ({where}); its columns: {', '.join(map(str, reference.columns))}")
 
 
+def features_for(ctx: "ReviewContext") -> dict[str, "FeatureDrift"]:
+    """The model's features from params/monitoring.yaml; for a model not configured there, every
+    feature the store has (columns not mapped to a role, or the JSON column's keys), each with the
+    automatic type and method (those not in the reference are left out when it is profiled)."""
+    configured = ctx.monitoring.drift_detection.features_for(ctx.model.name)
+    if configured or ctx.model.name in ctx.monitoring.drift_detection.models:
+        return configured
+    from workbench.config import FeatureDrift
+
+    return {f: FeatureDrift() for f in ctx.store.feature_columns()}
+
+
 def load_or_fit(ctx: "ReviewContext", reference_version: str = "") -> ReferenceProfile:
     """The profile of the model's reference for the configured features."""
-    from workbench.drift import features_for
-
     dd = ctx.monitoring.drift_detection
     cfg = features_for(ctx)
     discovered = not dd.features_for(ctx.model.name)

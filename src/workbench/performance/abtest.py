@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from workbench import metrics as wm
+from workbench.performance import metrics as wm
 
 
 def mde_proportion(p_a: float, n_a: int, n_b: int, alpha: float = 0.05, power: float = 0.8) -> float:

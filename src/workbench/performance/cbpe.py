@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from workbench import metrics as wm
+from workbench.performance import metrics as wm
 
 ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
 

@@ -1,6 +1,6 @@
 """The performance review: metrics from predictions joined with their delayed outcomes.
 
-Every metric comes with a bootstrap 95% interval (workbench.metrics, equal to scikit-learn on the
+Every metric comes with a bootstrap 95% interval (workbench.performance.metrics, equal to scikit-learn on the
 same rows) and, where it cannot be computed, the reason instead of a number.
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from workbench import metrics as wm
+from workbench.performance import metrics as wm
 from workbench.config import ModelSpec
 
 if TYPE_CHECKING:

@@ -1,0 +1,45 @@
+"""Drift: does this week's input data still look like the model's reference?
+
+Public surface (what notebook 01 and the runner use):
+  review(ctx) -> DriftReport        the week's per-feature verdicts and the dataset verdict (core)
+  volume(ctx), freshness(ctx)       predictions per hour, newest prediction and empty hours (core)
+  alert_agreement(ctx, report)      the Prometheus drift alerts replayed beside the verdict (core)
+  history.over_time / week_over_week  the score per day, and this week against the last
+  evidently.run / link              the Evidently side report
+  plots.volume / heatmap, DriftReport.plot()  the figures
+Inside: methods (the registry: the only place that names drift methods, their kinds and default
+thresholds), profile (reference profiles and binning), profile_cache (fitted profiles kept per
+model version).
+
+Submodules load on first use (PEP 562), so `workbench.config` can read the method registry
+without importing the review, and importing the package stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_FROM_CORE = ("review", "DriftReport", "FeatureDriftResult", "volume", "freshness", "alert_agreement")
+_SUBMODULES = ("core", "evidently", "history", "methods", "plots", "profile", "profile_cache")
+__all__ = [*_FROM_CORE, *_SUBMODULES]
+
+if TYPE_CHECKING:
+    from workbench.drift import core, evidently, history, methods, plots, profile, profile_cache  # noqa: F401
+    from workbench.drift.core import (DriftReport, FeatureDriftResult, alert_agreement, freshness,  # noqa: F401
+                                      review, volume)
+
+
+def __getattr__(name: str):
+    if name in _FROM_CORE:
+        value = getattr(importlib.import_module(f"{__name__}.core"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

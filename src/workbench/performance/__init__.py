@@ -1,0 +1,47 @@
+"""Performance: how good were this week's predictions, where outcomes are known, and what do the
+probabilities say where they are not?
+
+Public surface (what notebook 02 and the runner use):
+  review(ctx) -> PerformanceReview  metrics with intervals, baseline comparison, trend, per version (core)
+  skip_without, calibration, prometheus_class_counts, log_results, HEADLINE  (core)
+  abtest     the A/B comparison of variants and Prometheus conversions
+  cbpe       the estimate before labels arrive
+  labels     label coverage, delay and maturity
+  explain    metric definitions, the positive class, base rate and variants for readers
+  metrics    the weighted metrics and the bootstrap behind all of the above
+  plots      the figures
+
+Submodules load on first use (PEP 562): importing the package stays cheap (no matplotlib,
+scikit-learn or statsmodels until a section needs them).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_FROM_CORE = ("review", "PerformanceReview", "PerformanceSummary", "skip_without", "calibration",
+              "prometheus_class_counts", "log_results", "HEADLINE")
+_SUBMODULES = ("core", "abtest", "cbpe", "explain", "labels", "metrics", "plots")
+__all__ = [*_FROM_CORE, *_SUBMODULES]
+
+if TYPE_CHECKING:
+    from workbench.performance import abtest, cbpe, core, explain, labels, metrics, plots  # noqa: F401
+    from workbench.performance.core import (HEADLINE, PerformanceReview, PerformanceSummary,  # noqa: F401
+                                            calibration, log_results, prometheus_class_counts, review,
+                                            skip_without)
+
+
+def __getattr__(name: str):
+    if name in _FROM_CORE:
+        value = getattr(importlib.import_module(f"{__name__}.core"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

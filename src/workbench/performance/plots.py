@@ -1,0 +1,109 @@
+"""Performance figures: metric trends per version, confusion matrix, residuals, reliability curve,
+label coverage and CBPE's estimate vs the realised metric. Shared helpers come from workbench.plots."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from workbench.plots import _dates, _legend_outside
+
+
+def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, float] | None = None,
+                 title: str = "Daily metrics by model version"):
+    """One line per version for each metric, with alert thresholds dashed."""
+    metrics = [m for m in metrics if m in trend and trend[m].notna().any()]
+    if trend.empty or not metrics:
+        return None
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.0), squeeze=False)
+    for ax, m in zip(axes.flat, metrics):
+        import seaborn as sns
+
+        sns.lineplot(data=trend, x="period", y=m, hue="model_version", marker="o", ax=ax)
+        if threshold and m in threshold:
+            ax.axhline(threshold[m], color="#c0392b", ls="--", lw=1, label=f"alert < {threshold[m]}")
+        ax.set_title(m)
+        ax.set_ylabel(m, fontsize=8)
+        _dates(ax, "prediction day (UTC)")
+        ax.tick_params(axis="x", labelsize=7)
+        ax.legend(fontsize=7, title="version", title_fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(cm: pd.DataFrame, title: str = "Confusion matrix (labelled predictions)"):
+    fig, ax = plt.subplots(figsize=(3.8, 3.2))
+    import seaborn as sns
+
+    sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def residuals(df: pd.DataFrame, title: str = "Residuals (actual − predicted)"):
+    lab = df[df["actual_outcome"].notna()]
+    res = lab["actual_outcome"] - lab["prediction"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3))
+    import seaborn as sns
+
+    sns.histplot(res, bins=60, ax=axes[0], color="#2980b9")
+    axes[0].set_title(title)
+    axes[0].set_xlabel("residual (target unit)", fontsize=8)
+    axes[0].set_ylabel("labelled predictions", fontsize=8)
+    daily = res.groupby(lab["timestamp"].dt.floor("D")).agg(["mean", "std"])
+    axes[1].errorbar(daily.index, daily["mean"], yerr=daily["std"], fmt="o-", ms=3)
+    axes[1].axhline(0, color="black", lw=0.8)
+    axes[1].set_title("Mean residual per day (± 1 sd)")
+    axes[1].set_ylabel("residual (target unit)", fontsize=8)
+    _dates(axes[1], "prediction day (UTC)")
+    fig.tight_layout()
+    return fig
+
+
+def reliability(curve: pd.DataFrame, ece: float, title: str = "Calibration (reliability curve)"):
+    fig, ax = plt.subplots(figsize=(4.2, 4))
+    ax.plot([0, 1], [0, 1], color="#999", ls="--", lw=1, label="perfectly calibrated")
+    ax.plot(curve["mean_probability"], curve["observed_rate"], marker="o", color="#2980b9", label="model")
+    ax.set_xlabel("mean predicted probability")
+    ax.set_ylabel("observed churn rate")
+    ax.set_title(f"{title}\nECE = {ece:.3f}", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def label_coverage(cov: pd.DataFrame, delays: pd.Series, title: str = "Label coverage per day"):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3))
+    axes[0].bar(cov["period"], cov["label_coverage"], width=0.8, color="#16a085")
+    axes[0].set_ylim(0, 1)
+    axes[0].set_title(title)
+    axes[0].set_ylabel("share labelled", fontsize=8)
+    _dates(axes[0], "prediction day (UTC)")
+    if len(delays):
+        import seaborn as sns
+
+        sns.histplot(delays / 24, bins=60, ax=axes[1], color="#8e44ad")
+    axes[1].set_title("Label delay (days)")
+    axes[1].set_ylabel("labelled predictions", fontsize=8)
+    axes[1].set_xlabel("days from prediction to outcome")
+    fig.tight_layout()
+    return fig
+
+
+def estimated_vs_realised(est: pd.DataFrame, metric: str = "accuracy"):
+    """CBPE's estimate per day next to the realised value where outcomes arrived."""
+    d = est[est["metric"] == metric]
+    if d.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(11, 3))
+    for v, g in d.groupby("model_version"):
+        line = ax.plot(g["period"], g["estimated"], ls="--", marker="o", ms=3, label=f"{v} estimated (CBPE)")
+        ax.plot(g["period"], g["realised"], marker="s", ms=3, color=line[0].get_color(), label=f"{v} realised")
+    ax.set_title(f"{metric}: estimated before labels vs realised")
+    ax.set_ylabel(metric, fontsize=8)
+    _legend_outside(ax)
+    _dates(ax, "prediction day (UTC)")
+    fig.tight_layout()
+    return fig
