@@ -17,7 +17,7 @@ def dummy_method(monkeypatch):
     monkeypatch.setattr(dm, "METHODS", dict(dm.METHODS))
 
     @dm.register("meandiff", dm.DISTANCE, 0.3, categorical=False, effect="difference of means",
-                 default_min_effect=0.25, evidently=None)
+                 default_min_effect=0.25, evidently=None, label="mean difference")
     def meandiff(ref, cur):
         """Absolute difference of the means."""
         v = abs(float(np.mean(cur.sorted_values)) - float(np.mean(ref.sorted_values)))
@@ -45,6 +45,8 @@ def test_every_registered_method_is_known_everywhere(name, dummy_method):
     cur = pd.Series(rng.normal(2, 1, 2000) if m.numeric else rng.choice(["a", "b"], 2000, p=[0.9, 0.1]))
     r = drift.feature_drift("x", ref, cur, name, kind=kind)
     assert r.drifted is True and r.threshold == m.default_threshold
+    # the finding's sentence names the effect with the registry's label
+    assert f"({m.label})" in drift.feature_sentence(r) and m.label
     s = drift_history.score(r.method, r.statistic, r.p_value, r.threshold, r.effect_size, r.min_effect)
     assert s > 1
     fig = drift_plots.heatmap(pd.DataFrame([{"feature": "x", "period": pd.Timestamp("2026-11-16", tz="UTC"),
@@ -62,10 +64,13 @@ def test_unknown_method_is_rejected_with_the_registry_names(dummy_method):
 
 def test_registry_fields_are_complete():
     for name, m in dm.METHODS.items():
-        assert m.kind in (dm.TEST, dm.DISTANCE) and m.effect and m.evidently, name
+        assert m.kind in (dm.TEST, dm.DISTANCE) and m.effect and m.evidently and m.label, name
         if m.is_test:
             assert m.default_min_effect is not None, f"{name}: a test needs an effect floor"
     assert dm.test_methods() == ["chi2", "ks"]
+    # binned methods are counted in the database; KS and Wasserstein need the values
+    assert sorted(n for n in dm.METHODS if dm.counts_only(n)) == ["chi2", "js", "psi"]
+    assert dm.effect_label("nope") == "effect" and not dm.counts_only("nope")
     assert dm.default_thresholds() == {"ks": 0.05, "chi2": 0.05, "psi": 0.1, "wasserstein": 0.2, "js": 0.1}
 
 

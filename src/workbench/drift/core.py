@@ -11,7 +11,6 @@ import pandas as pd
 
 from workbench.config import DriftDetection, FeatureDrift
 from workbench.drift import methods as dm
-from workbench.drift.methods import METHODS, get_method
 from workbench.errors import ConfigError
 from workbench.drift.profile import (ABOVE, BELOW, CurrentSample, FeatureProfile, ReferenceProfile, is_categorical,  # noqa: F401
                                      sorted_quantile)
@@ -108,10 +107,10 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
     `thresholds` / `min_effects`, else the registry's defaults; see drift.methods.resolve)."""
     categorical = ref.kind == "categorical"
     name = method or choose_method(categorical)
-    m = get_method(name, ref.name)
+    m = dm.get_method(name, ref.name)
     if not m.applies_to(ref.kind):
         raise ConfigError(f"feature {ref.name!r}: method {name!r} does not apply to {ref.kind} features; "
-                          f"choose one of: {', '.join(k for k, v in sorted(METHODS.items()) if v.applies_to(ref.kind))}")
+                          f"choose one of: {', '.join(k for k, v in sorted(dm.METHODS.items()) if v.applies_to(ref.kind))}")
     thr, floor = dm.resolve(name, threshold, min_effect, default_thresholds, default_min_effects)
     base = dict(feature=ref.name, kind=ref.kind, method=name, threshold=thr, n_reference=ref.n, n_current=cur.n,
                 missing_reference=ref.missing_share, missing_current=cur.missing_share,
@@ -247,7 +246,7 @@ class DriftReport:
         rows = [{
             "feature": r.feature, "type": r.kind, "method": r.method,
             "statistic": r.statistic, "p_value": r.p_value, "threshold": r.threshold,
-            "rule": ("p < threshold" if METHODS[r.method].is_test else "statistic > threshold")
+            "rule": ("p < threshold" if dm.METHODS[r.method].is_test else "statistic > threshold")
                     + (" and effect ≥ min_effect" if r.min_effect else ""),
             "effect_size": r.effect_size, "min_effect": r.min_effect, "magnitude": r.magnitude,
             "status": r.status, "n_reference": r.n_reference, "n_current": r.n_current,
@@ -338,19 +337,15 @@ class DriftReport:
         return plots.drift_distributions(self, max_features=max_features)
 
 
-EFFECT_NAMES = {"ks": "KS D", "wasserstein": "normalised Wasserstein", "psi": "PSI", "js": "JS distance",
-                "chi2": "Cramér's V"}
-
-
 def feature_sentence(r: FeatureDriftResult) -> str:
     """'tenure drifted: ks p < 0.001 < threshold 0.05, effect size 0.12 (KS D) ≥ min_effect 0.1.'"""
     from workbench.findings import num, p_value
 
-    if METHODS[r.method].is_test:
+    if dm.METHODS[r.method].is_test:
         test = f"{r.method} {p_value(r.p_value)} < threshold {num(r.threshold)}"
     else:
         test = f"{r.method} {num(r.statistic)} > threshold {num(r.threshold)}"
-    effect = f", effect size {num(r.effect_size)} ({EFFECT_NAMES.get(r.method, 'effect')})" \
+    effect = f", effect size {num(r.effect_size)} ({dm.effect_label(r.method)})" \
         if r.effect_size is not None else ""
     floor = f" ≥ min_effect {num(r.min_effect)}" if r.min_effect is not None and effect else ""
     return f"{r.feature} drifted: {test}{effect}{floor}."
@@ -416,9 +411,6 @@ def reference_profile(ctx: "ReviewContext", reference_version: str = "") -> Refe
     return load_or_fit(ctx, reference_version)
 
 
-COUNT_METHODS = ("psi", "js", "chi2")
-
-
 def store_sample(store, model: str, window, ref: FeatureProfile, method: str | None) -> CurrentSample:
     """One feature of the window from the store: counted in the database when the method needs only
     counts (categorical features; PSI, JS, chi-square on numeric ones), else streamed as a float array."""
@@ -427,7 +419,7 @@ def store_sample(store, model: str, window, ref: FeatureProfile, method: str | N
     if store.can_aggregate and ref.kind == "categorical":
         counts, missing = store.category_counts(model, window, name)
         return CurrentSample.from_counts(name, counts, missing)
-    if store.can_aggregate and method in COUNT_METHODS:
+    if store.can_aggregate and dm.counts_only(method):
         b = store.bin_counts(model, window, name, ref.edges)
         rng = store.bin_counts(model, window, name, [ref.stats["min"], np.nextafter(ref.stats["max"], np.inf)]) \
             if ref.stats else None

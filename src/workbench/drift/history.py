@@ -9,7 +9,7 @@ import pandas as pd
 
 from workbench.config import Window
 from workbench.drift import methods as dm
-from workbench.drift.core import COUNT_METHODS, DriftReport, choose_method, compare_feature, detect_drift, store_sample
+from workbench.drift.core import DriftReport, choose_method, compare_feature, detect_drift, store_sample
 from workbench.drift.profile import CurrentSample
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: s
     the column is read once with its timestamps."""
     store = ctx.store
     daily = getattr(store, "daily_counts", None)
-    if daily is not None and freq in ("1D", "D") and (ref.kind == "categorical" or method in COUNT_METHODS):
+    if daily is not None and freq in ("1D", "D") and (ref.kind == "categorical" or dm.counts_only(method)):
         edges = None if ref.kind == "categorical" else ref.edges
         for day, counts, missing, nonfinite in daily(ctx.model.name, span, ref.name, edges):
             if ref.kind == "categorical":

@@ -50,6 +50,10 @@ class Method:
     # effect floor: a verdict of drift also needs effect_size >= this (None: the threshold is the floor)
     default_min_effect: float | None = None
     evidently: str | None = None  # Evidently 0.7's stattest name (None: not compared)
+    label: str = ""  # the effect size's short name in sentences ("KS D"); empty: "effect"
+    # True when the method needs only the counts per reference bin (or category), never the values:
+    # the store then counts numeric features in the database instead of streaming them
+    counts_only: bool = False
 
     @property
     def is_test(self) -> bool:
@@ -71,14 +75,16 @@ METHODS: dict[str, Method] = {}
 
 
 def register(name: str, kind: str, default_threshold: float, numeric: bool = True, categorical: bool = True,
-             effect: str = "", default_min_effect: float | None = None, evidently: str | None = None):
+             effect: str = "", default_min_effect: float | None = None, evidently: str | None = None,
+             label: str = "", counts_only: bool = False):
     """Add a method to METHODS under `name`; the first docstring line is its description."""
     if kind not in (TEST, DISTANCE):
         raise ValueError(f"method kind must be {TEST!r} or {DISTANCE!r}, not {kind!r}")
 
     def wrap(func):
         METHODS[name] = Method(name, func, kind, default_threshold, numeric, categorical,
-                               (func.__doc__ or "").strip().splitlines()[0], effect, default_min_effect, evidently)
+                               (func.__doc__ or "").strip().splitlines()[0], effect, default_min_effect, evidently,
+                               label, counts_only)
         return func
     return wrap
 
@@ -89,6 +95,17 @@ def get_method(name: str, feature: str | None = None) -> Method:
         where = f" for feature {feature!r}" if feature else ""
         raise ValueError(f"unknown drift method {name!r}{where}; choose one of: {', '.join(sorted(METHODS))}")
     return METHODS[name]
+
+
+def counts_only(name: str) -> bool:
+    """Whether `name` needs only bin (or category) counts, so a numeric feature can be counted in the database."""
+    return name in METHODS and METHODS[name].counts_only
+
+
+def effect_label(name: str) -> str:
+    """The effect size's short name in sentences ("KS D", "PSI"); "effect" when the method gives none."""
+    m = METHODS.get(name)
+    return (m.label if m else "") or "effect"
 
 
 def method_names() -> list[str]:
@@ -256,11 +273,12 @@ def magnitude(ref: FeatureProfile, cur: CurrentSample) -> float:
 
 
 # --- the methods ----------------------------------------------------------------------
-# To add a method: one @register here (kind, types, threshold, effect floor, Evidently's name)
+# To add a method: one @register here (kind, types, threshold, effect floor, Evidently's name, the
+# effect's short label, whether counts suffice)
 # and its scipy check in tests/unit/test_drift_methods.py. Nothing else names methods.
 
 @register("ks", TEST, 0.05, categorical=False, effect="KS distance D", default_min_effect=0.05,
-          evidently="ks")
+          evidently="ks", label="KS D")
 def ks(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Two-sample Kolmogorov-Smirnov test (as scipy.stats.ks_2samp); drift when p < 0.05."""
     a, b = ref.sorted_values, cur.sorted_values
@@ -274,7 +292,7 @@ def ks(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     return MethodResult(d, p, effect_size=d)
 
 
-@register("psi", DISTANCE, 0.1, effect="PSI itself", evidently="psi")
+@register("psi", DISTANCE, 0.1, effect="PSI itself", evidently="psi", label="PSI", counts_only=True)
 def psi(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Population Stability Index on reference-quantile bins or categories; drift when PSI > 0.1."""
     v = psi_from_counts(*_counts(ref, cur))
@@ -282,14 +300,15 @@ def psi(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
 
 
 @register("wasserstein", DISTANCE, 0.2, categorical=False, effect="Wasserstein-1 / reference std (itself)",
-          evidently="wasserstein")
+          evidently="wasserstein", label="normalised Wasserstein")
 def wasserstein(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Wasserstein-1 distance divided by the reference std (floor 0.001); drift when > 0.2."""
     w = _wasserstein(ref.sorted_values, cur.sorted_values) / _norm(ref)
     return MethodResult(w, effect_size=w)
 
 
-@register("js", DISTANCE, 0.1, effect="Jensen-Shannon distance itself", evidently="jensenshannon")
+@register("js", DISTANCE, 0.1, effect="Jensen-Shannon distance itself", evidently="jensenshannon",
+          label="JS distance", counts_only=True)
 def js(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Jensen-Shannon distance (base 2) on the PSI bins or categories; drift when > 0.1."""
     v = float(distance.jensenshannon(*_counts(ref, cur), base=2))
@@ -297,7 +316,7 @@ def js(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
 
 
 @register("chi2", TEST, 0.05, effect="Cramér's V on shares (both sides weighted equally)",
-          default_min_effect=0.05, evidently="chisquare")
+          default_min_effect=0.05, evidently="chisquare", label="Cramér's V", counts_only=True)
 def chi2(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """Chi-square test of homogeneity on the reference x current table; drift when p < 0.05."""
     rc, cc = _counts(ref, cur)
