@@ -31,6 +31,29 @@ def render(promql: str, **values: str) -> str:
     return Template(promql).safe_substitute(**values)
 
 
+def seconds(window: Window) -> str:
+    """The window's length as a PromQL duration ("604800s")."""
+    return f"{int((window.end - window.start).total_seconds())}s"
+
+
+def catalog_query(catalog: QueryCatalog, name: str, /, labels: dict[str, str] | None = None, **values: str) -> str:
+    """The named query of the catalog's `queries:` section (params/queries.yaml) with its placeholders
+    filled: `labels` are label values (escaped for a double-quoted matcher), `values` are PromQL
+    fragments (durations, expressions). A missing entry or placeholder is a ConfigError naming it."""
+    from workbench.errors import ConfigError
+
+    entry = catalog.queries.get(name)
+    if entry is None:
+        raise ConfigError(f"params/queries.yaml: queries.{name}: missing (workbench looks this query up by name; "
+                          "see the shipped params/queries.yaml)")
+    filled = {**values, **{k: promql_string(str(v)) for k, v in (labels or {}).items()}}
+    try:
+        return Template(entry.promql).substitute(filled)
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"params/queries.yaml: queries.{name}.promql: placeholder {exc} cannot be filled "
+                          f"(this query is given: {', '.join('$' + k for k in sorted(filled)) or 'none'})") from None
+
+
 @dataclass
 class Panel:
     """One panel's series (tidy frame) or the reason it is empty."""
@@ -241,8 +264,8 @@ def availability(ctx: "ReviewContext") -> pd.DataFrame:
     """Availability per job over the window: the share of scrapes that were up (and MLflow's own
     health gauge), with the downtime it implies."""
     secs = int((ctx.window.end - ctx.window.start).total_seconds())
-    up = ctx.prometheus.query(f"avg by (job) (avg_over_time(up[{secs}s]))", at=ctx.window.end)
-    ml = ctx.prometheus.query(f"avg(avg_over_time(mlflow_server_up[{secs}s]))", at=ctx.window.end)
+    up = ctx.prometheus.query(catalog_query(ctx.queries, "availability_by_job", window=f"{secs}s"), at=ctx.window.end)
+    ml = ctx.prometheus.query(catalog_query(ctx.queries, "mlflow_availability", window=f"{secs}s"), at=ctx.window.end)
     rows = [{"service": r["job"], "source": "up", "availability": r["value"]} for _, r in up.iterrows()]
     if not ml.empty:
         rows.append({"service": "mlflow (health gauge)", "source": "mlflow_server_up", "availability": ml["value"].iloc[0]})
@@ -255,8 +278,8 @@ def outage_table(ctx: "ReviewContext") -> pd.DataFrame:
     """Outage intervals per job (from `up`) and of MLflow's health gauge, at the scrape interval, so
     their lengths are exact to one scrape."""
     step = parse_duration(ctx.params.infrastructure.scrape_interval)
-    up = ctx.prometheus.query_range("min by (job) (up)", ctx.window.start, ctx.window.end, step)
-    ml = ctx.prometheus.query_range("min(mlflow_server_up)", ctx.window.start, ctx.window.end, step)
+    up = ctx.prometheus.query_range(catalog_query(ctx.queries, "up_by_job"), ctx.window.start, ctx.window.end, step)
+    ml = ctx.prometheus.query_range(catalog_query(ctx.queries, "mlflow_up"), ctx.window.start, ctx.window.end, step)
     parts = [outages(up)]
     if not ml.empty:
         parts.append(outages(ml.assign(job="mlflow (health gauge)")))

@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from workbench.config import SLOParams, Window, parse_duration
+from workbench.config import QueryCatalog, SLOParams, Window, parse_duration
 from workbench.errors import SourceUnavailable
 from workbench.infrastructure import render
 from workbench.sources.prometheus import PrometheusSource
@@ -46,13 +46,18 @@ def status(src: PrometheusSource, slos: SLOParams, window: Window) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def burn_rates(src: PrometheusSource, slos: SLOParams, window: Window, step: float = 60) -> pd.DataFrame:
-    """Burn rate per objective and alert window over time: (1 - SLI over the window) / (1 - objective)."""
+def burn_rates(src: PrometheusSource, slos: SLOParams, window: Window, catalog: QueryCatalog, step: float = 60
+               ) -> pd.DataFrame:
+    """Burn rate per objective and alert window over time: (1 - SLI over the window) / (1 - objective),
+    as the catalog's `slo_burn_rate` query writes it."""
+    from workbench.infrastructure import catalog_query
+
     frames = []
     durations = sorted({d for a in slos.burn_alerts for d in (a.long, a.short)}, key=parse_duration)
     for o in slos.objectives:
         for d in durations:
-            q = (f"(1 - ({render(o.good, window=d)}) / ({render(o.total, window=d)})) / {1 - o.objective!r}")
+            q = catalog_query(catalog, "slo_burn_rate", good=render(o.good, window=d), total=render(o.total, window=d),
+                              budget=repr(1 - o.objective))
             df = src.query_range(q, window.start, window.end, step)
             if df.empty:
                 continue
@@ -203,7 +208,7 @@ def run(ctx) -> SLOReview:
     step = config.parse_duration(ctx.params.infrastructure.scrape_interval)
     problems = [f"{r['objective']} ({r['window']}): {r['note']}" for _, r in st.iterrows() if r.get("note")]
     try:
-        burn = burn_rates(ctx.prometheus, slos, ctx.window, step)
+        burn = burn_rates(ctx.prometheus, slos, ctx.window, ctx.queries, step)
     except SourceUnavailable as exc:
         burn, problems = pd.DataFrame(columns=["timestamp", "value", "objective", "burn_window"]), problems + [str(exc)]
     return SLOReview(st, burn, burn_alerts(burn, slos, step), slos, problems, ctx.window.label)

@@ -88,7 +88,7 @@ def test_slo_status_and_burn_pages_on_the_error_spike(prometheus, small_history)
     total = prometheus.query('sum(increase(http_requests_total{endpoint="/predict"}[604800s]))', at=WEEK.end)
     assert avail["sli"] == pytest.approx(good["value"].iloc[0] / total["value"].iloc[0])
     assert avail["budget_consumed"] == pytest.approx((1 - avail["sli"]) / 0.005)
-    burn = slo.burn_rates(prometheus, slos, WEEK)
+    burn = slo.burn_rates(prometheus, slos, WEEK, config.load_queries(ROOT / "params" / "queries.yaml"))
     pages = slo.burn_alerts(burn, slos)
     a, b = small_history.incidents.errors
     spike = pages[(pages["objective"] == "predict-availability") & (pages["severity"] == "page")
