@@ -108,3 +108,13 @@ def test_panels_carry_section_threshold_and_timeline_from_the_catalog():
     assert {p.section for p in rep.panels.values()} == {"traffic", "resources"}
     series = infrastructure.timeline_series(rep)
     assert list(series) == ["/predict error ratio (ratio)", "all models' prediction latency p95 (seconds)"]
+
+
+def test_a_hostile_model_label_is_shown_as_text():
+    hostile = "<img src=x onerror=alert(1)>"
+    ctx = _ctx(Prom({"prediction_duration_seconds_bucket": lambda at: pd.DataFrame(
+        {"model": [hostile], "value": [2.0], "timestamp": [at]})}))
+    lat = infrastructure.serving_latency(ctx)
+    html = infrastructure.latency_table(lat).to_html()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert lat.attrs["findings"][0].anchor == "latency--img-src-x-onerror-alert-1--"
