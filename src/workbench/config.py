@@ -622,7 +622,6 @@ CATALOG_QUERIES: dict[str, frozenset[str]] = {
     "serving_latency_p95": frozenset({"model", "window"}),      # p95 serving latency per model
     "slo_burn_rate": frozenset({"good", "total", "budget"}),    # SLO burn: slos.yaml good/total over a window
 }
-PANEL_SECTIONS = ("traffic", "resources")
 
 
 def _placeholders(text: str) -> set[str]:
