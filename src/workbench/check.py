@@ -249,7 +249,8 @@ def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.M
         if conns.mlflow_uri:
             res.add(what, OK, "from MLflow (the serving version's reference artifact)")
         else:
-            res.add(what, ERROR, "no reference: models[].reference is not set and MLflow is not configured",
+            res.add(what, SKIPPED, "no reference: models[].reference is not set and MLflow is not configured, "
+                    "so the drift review of this model is skipped",
                     f"weekly.yaml models[{spec.name}].reference: a .parquet/.csv path relative to {files.project}")
         return
     path = (files.project / spec.reference).resolve()

@@ -443,6 +443,28 @@ def store_sample(store, model: str, window, ref: FeatureProfile, method: str | N
     return CurrentSample.from_series(name, store.read_feature(model, window, name), ref.kind)
 
 
+def count_requests(profile, features: dict[str, FeatureDrift]) -> list[tuple[str, object]]:
+    """The (feature, edges) counts store_sample will ask the store for (edges None: categories), so
+    a store can fetch them all in one scan first (PredictionStore.prefetch_counts)."""
+    out: list[tuple[str, object]] = []
+    for name, fcfg in features.items():
+        ref = profile[name]
+        if ref.kind == "categorical":
+            out.append((name, None))
+        elif (fcfg.method or choose_method(False)) in COUNT_METHODS:
+            out.append((name, ref.edges))
+            if ref.stats:
+                out += [(name, [ref.stats["min"], np.nextafter(ref.stats["max"], np.inf)]), (name, plot_edges(ref))]
+    return out
+
+
+def prefetch(ctx: "ReviewContext", window, profile, features: dict[str, FeatureDrift]) -> None:
+    """Count every feature of `window` in one scan where the store can (see count_requests)."""
+    fetch = getattr(ctx.store, "prefetch_counts", None)
+    if fetch is not None and ctx.store.can_aggregate:
+        fetch(ctx.model.name, window, count_requests(profile, features))
+
+
 def features_for(ctx: "ReviewContext") -> dict[str, FeatureDrift]:
     """The model's features from params/monitoring.yaml; for a model not configured there, every
     feature the store has (columns not mapped to a role, or the JSON column's keys), each with the
@@ -463,6 +485,7 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
                                f"({ctx.window.start:%Y-%m-%d} to {ctx.window.end:%Y-%m-%d}) in the {ctx.store._where()}")
     profile = reference_profile(ctx, reference_version)
     features = {f: c for f, c in features_for(ctx).items() if f in profile.features}
+    prefetch(ctx, ctx.window, profile, features)
     return detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, ctx.window, profile[f],
                                                               features[f].method),
                         ctx.monitoring.drift_detection, ctx.model.name, features, window_rows=n)

@@ -36,6 +36,10 @@ def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None
     from workbench.drift import features_for
 
     feats = {f: c for f, c in features_for(ctx).items() if f in profile.features}
+    fetch = getattr(ctx.store, "prefetch_counts", None)
+    if fetch is not None and ctx.store.can_aggregate and freq in ("1D", "D"):  # every feature in one scan
+        edges = {n: _daily_edges(profile[n], c.method) for n, c in feats.items()}
+        fetch(ctx.model.name, span, [(n, e) for n, e in edges.items() if e is not False], by_day=True)
     for name, fcfg in feats.items():
         ref = profile[name]
         method = fcfg.method or choose_method(ref.kind == "categorical")
@@ -82,6 +86,17 @@ def _fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
     return edges, np.maximum.accumulate(reps)
 
 
+def _daily_edges(ref, method: str | None):
+    """What a feature is counted over per day: None for categories, the reference's bins for
+    count methods, 100 reference-quantile bins for KS / Wasserstein; False when it is read instead."""
+    method = method or choose_method(ref.kind == "categorical")
+    if ref.kind == "categorical":
+        return None
+    if method in COUNT_METHODS:
+        return ref.edges
+    return _fine_bins(ref)[0] if len(ref.sorted_values) else False
+
+
 def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: str):
     """(period, CurrentSample) per period, counted per day in the database (GROUP BY day and category
     or bin): over the reference's bins when the method needs only counts, over 100 reference-quantile
@@ -118,6 +133,8 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
 
     profile = reference_profile(ctx)
     feats = {f: c for f, c in features_for(ctx).items() if f in profile.features}
+    from workbench.drift import prefetch
+    prefetch(ctx, prev, profile, feats)
     last = detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, prev, profile[f],
                                                               feats[f].method), dd, ctx.model.name, feats)
     a = last.to_frame().set_index("feature")[["method", "statistic", "status"]]

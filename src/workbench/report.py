@@ -376,6 +376,15 @@ def _notebooks_dir(files: config.ParamsFiles) -> Path:
     return beside if beside.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
 
 
+def no_reference(spec: config.ModelSpec, connections: config.Connections | None) -> str:
+    """Why `spec` has no drift review (no reference file and no MLflow to fetch one), or ""."""
+    from workbench.sources.connections import configured
+
+    if spec.reference or connections is None or configured(connections, "mlflow"):
+        return ""
+    return f"no reference for {spec.name}: models[].reference is not set and MLflow is not configured"
+
+
 def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto", models: list[str] | None = None,
          notebooks_dir: Path | None = None, extra: dict | None = None,
          reviews: list[str] | None = None, partial: bool = False, connections: config.Connections | None = None,
@@ -438,8 +447,9 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
         else:
             targets = [(m, m) for m in chosen if m != SERVICE]
         for m, param in targets:
+            why = skip or (no_reference(weekly.model(m), connections) if review_name(nb) == "drift" else "")
             jobs.append(Job(nb, m, str(path), {**given, "model": param}, str(period_dir), str(nb_dir),
-                            "output_dir" in declared, skip=skip))
+                            "output_dir" in declared, skip=why))
     return window, jobs
 
 

@@ -1,7 +1,7 @@
 """A prediction log shaped unlike the demo, on SQLite and PostgreSQL: other column names, features in a
 JSON column (jsonb on PostgreSQL), codes stored as JSON numbers while the reference has them as text,
 no variant / probability / outcome columns. JSON keys are extracted in SQL, counts (weekly and per
-day) come from GROUP BY in the database, numeric columns from PostgreSQL's binary COPY."""
+day) come from GROUP BY in the database, numeric columns as one PostgreSQL float8 array parsed by numpy."""
 
 import datetime as dt
 import json
@@ -167,6 +167,52 @@ def test_numeric_column_read_whole_is_exact(layout, monkeypatch):
     assert got.dtype == np.float64 and len(got) == len(want)
     np.testing.assert_array_equal(np.sort(got), np.sort(want))  # NaN (missing key) sorts last in both
     assert len(copies) == (1 if kind == "postgresql" else 0)  # PostgreSQL: binary COPY parsed by numpy
+
+
+def test_copy_fallback_reads_the_same_values_as_the_array_read(layout):
+    store, df, kind = layout
+    if kind != "postgresql":
+        return  # the array read and the COPY fallback are PostgreSQL's; SQLite streams (tested above)
+    with store.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        stmt = sa.select(store._feature_col("amount", numeric=True)).where(store._window_filter("credit", WEEK))
+        copied = store._copy_rows(raw, stmt, "amount")
+    np.testing.assert_array_equal(np.sort(copied), np.sort(_in(df, WEEK)["amount"].to_numpy()))
+
+
+def test_many_features_counted_in_one_scan_equal_the_per_feature_queries(layout):
+    """prefetch_counts (one GROUPING SETS scan on PostgreSQL) must give exactly what the per-feature
+    GROUP BY queries give: categories with their raw values and NULLs, bins with missing, per day."""
+    store, df, kind = layout
+    prof = FeatureProfile.fit("amount", _in(df, SPAN)["amount"])
+    requests = [("MAR", None), ("segment", None), ("SEX", None), ("amount", prof.edges),
+                ("amount", [float(prof.stats["min"]), float(prof.stats["max"])])]
+    fresh = PredictionStore(store.url, store.params)
+    want_cats = {f: fresh.category_counts("credit", WEEK, f) for f in ("MAR", "segment", "SEX")}
+    want_bins = [fresh.bin_counts("credit", WEEK, "amount", e) for _, e in requests[3:]]
+    want_daily = {f: list(fresh.daily_counts("credit", SPAN, f, e)) for f, e in requests[:4]}
+
+    batched = PredictionStore(store.url, store.params)
+    seen = _statements(batched)
+    fetched = batched.prefetch_counts("credit", WEEK, requests)
+    batched.prefetch_counts("credit", SPAN, requests[:4], by_day=True)
+    assert fetched == (5 if kind == "postgresql" else 0)
+    n_queries = len([q for q in seen if "scoring_log" in q])
+    assert {f: batched.category_counts("credit", WEEK, f) for f in ("MAR", "segment", "SEX")} == want_cats
+    for (_, e), want in zip(requests[3:], want_bins):
+        got = batched.bin_counts("credit", WEEK, "amount", e)
+        assert got["counts"].tolist() == want["counts"].tolist()
+        assert (got["missing"], got["nonfinite"]) == (want["missing"], want["nonfinite"])
+    for f, e in requests[:4]:
+        got = list(batched.daily_counts("credit", SPAN, f, e))
+        assert [d for d, *_ in got] == [d for d, *_ in want_daily[f]]
+        for (_, c, m, nf), (_, wc, wm, wnf) in zip(got, want_daily[f]):
+            assert (c.tolist() if e is not None else c) == (wc.tolist() if e is not None else wc)
+            assert (m, nf) == (wm, wnf)
+    if kind == "postgresql":
+        scans = [q for q in seen if "scoring_log" in q]
+        assert n_queries == 2 and len(scans) == 2  # two scans in all; the per-feature calls were served from them
+        assert "GROUPING SETS" in scans[0].upper()
 
 
 def test_drift_over_time_from_daily_counts_equals_per_day_comparison(layout, monkeypatch):

@@ -155,3 +155,21 @@ def test_infrastructure_runs_once_for_the_service(tmp_path):
     assert all(j.model == "churn-predictor" for j in jobs)
     _, jobs = plan(root / "params" / "weekly.yaml", "2026-W47", tmp_path, models=["service"])
     assert [j.notebook for j in jobs] == ["03-infrastructure-review"]
+
+
+def test_a_model_without_reference_or_mlflow_has_its_drift_review_skipped_not_failed(tmp_path):
+    """Drift needs a reference: with no reference file and no MLflow to fetch one, the drift review of
+    that model is planned as skipped with the reason; its performance review still runs."""
+    from workbench.config import Connections
+
+    root = Path(__file__).resolve().parents[2]
+    db_only = Connections(prometheus_url="", database_url=f"sqlite:///{tmp_path / 'p.db'}", mlflow_uri="", demo=False)
+    _, jobs = plan(root / "params" / "weekly.yaml", "2026-W47", tmp_path, connections=db_only)
+    by = {(j.notebook, j.model): j.skip for j in jobs}
+    assert by[("01-drift-review", "churn-predictor")] == (
+        "no reference for churn-predictor: models[].reference is not set and MLflow is not configured")
+    assert by[("02-performance-review", "churn-predictor")] == ""
+    assert "Prometheus is not configured" in by[("03-infrastructure-review", "service")]
+    with_mlflow = Connections(prometheus_url="", database_url=db_only.database_url, mlflow_uri="sqlite:///m.db", demo=False)
+    _, jobs = plan(root / "params" / "weekly.yaml", "2026-W47", tmp_path, connections=with_mlflow)
+    assert all(j.skip == "" for j in jobs if j.notebook == "01-drift-review")

@@ -91,6 +91,8 @@ class PredictionStore:
         # the last few frames read: a later read of a sub-window / subset of columns is sliced from
         # them instead of queried again (a review reads the same rows for several sections)
         self._recent: list[tuple[str, Window, frozenset, frozenset, pd.DataFrame]] = []
+        # counts fetched for many features in one query (prefetch): served to the per-feature calls
+        self._counts: dict[tuple, list] = {}
 
     def _from_recent(self, model: str, window: Window, keys: list[str], features: list[str]) -> pd.DataFrame | None:
         for m, w, k, f, df in self._recent:
@@ -165,10 +167,13 @@ class PredictionStore:
                 raise SourceUnavailable(redact(f"{self._where()}: {text}")) from exc
             raise SourceUnavailable(redact(f"{self._where()} is unreachable: {text}")) from exc
 
-    def _all(self, stmt, what: str) -> list:
-        """Run one query; a database error becomes SourceUnavailable naming what was asked."""
+    def _all(self, stmt, what: str, work_mem_mb: int = 0) -> list:
+        """Run one query; a database error becomes SourceUnavailable naming what was asked.
+        `work_mem_mb` (PostgreSQL) raises the planner's memory for this one transaction."""
         try:
             with self._connect() as conn:
+                if work_mem_mb and self.engine.dialect.name == "postgresql":
+                    conn.execute(sa.text(f"SET LOCAL work_mem = '{int(work_mem_mb)}MB'"))
                 return conn.execute(stmt).all()
         except sa.exc.SQLAlchemyError as exc:
             raise self._error(f"{what}", exc) from exc
@@ -262,14 +267,70 @@ class PredictionStore:
                               f"features there: {', '.join(self.feature_columns())}")
         return t.c[feature]
 
+    @staticmethod
+    def _count_key(model: str, window: Window, feature: str, edges, by_day: bool) -> tuple:
+        e = None if edges is None else tuple(float(x) for x in edges)
+        return (model, window.start, window.end, feature, e, by_day)
+
+    @timed_call("prediction DB: counts of many features")
+    def prefetch_counts(self, model: str, window: Window, requests: Iterable[tuple[str, object]],
+                        by_day: bool = False) -> int:
+        """Count several features in ONE scan of the window (PostgreSQL GROUPING SETS): `requests` are
+        (feature, edges) pairs, edges None for category counts, else bin edges as in bin_counts; with
+        `by_day` per UTC day as daily_counts. The per-feature calls are then served from these counts
+        instead of scanning the table (and parsing its JSON) once per feature and bin set. Other
+        databases keep the per-feature queries. Returns how many requests were fetched."""
+        reqs, seen = [], set()
+        for feature, edges in requests:
+            key = self._count_key(model, window, feature, edges, by_day)
+            if key not in seen and key not in self._counts:
+                seen.add(key)
+                reqs.append((feature, edges, key))
+        if self.engine.dialect.name != "postgresql" or not self.can_aggregate or len(reqs) < 2:
+            return 0
+        values: dict[tuple[str, bool], str] = {}
+        inner_cols = [self._day().label("day")] if by_day else []
+        for feature, edges, _ in reqs:
+            if (feature, edges is not None) not in values:
+                label = f"v{len(values)}"
+                values[(feature, edges is not None)] = label
+                inner_cols.append(self._feature_col(feature, numeric=edges is not None).label(label))
+        inner = sa.select(*inner_cols).where(self._window_filter(model, window)).offset(0).subquery("vals")
+        mid_cols = [inner.c.day] if by_day else []
+        for j, (feature, edges, _) in enumerate(reqs):
+            v = inner.c[values[(feature, edges is not None)]]
+            mid_cols.append((v if edges is None else self._bucket(v, edges, key=f"_{j}")).label(f"g{j}"))
+        mid = sa.select(*mid_cols).offset(0).subquery("buckets")
+        groups = [mid.c[f"g{j}"] for j in range(len(reqs))]
+        sets = [sa.tuple_(mid.c.day, g) if by_day else sa.tuple_(g) for g in groups]
+        stmt = sa.select(*([mid.c.day] if by_day else []), *groups, *[sa.func.grouping(g) for g in groups],
+                         sa.func.count()).group_by(sa.func.grouping_sets(*sets))
+        # the planner over-estimates the groups of computed keys (bins) by far and would sort the rows
+        # once per grouping set under the default 4 MB work_mem; the real hash tables are small
+        # (days x bins per feature), so allow hashing all sets in one pass
+        rows = self._all(stmt, f"counting {len(reqs)} feature columns in one scan", work_mem_mb=256)
+        out: dict[tuple, list] = {key: [] for _, _, key in reqs}
+        k = len(reqs)
+        off = 1 if by_day else 0
+        for r in rows:
+            flags = r[off + k: off + 2 * k]
+            j = next((i for i, f in enumerate(flags) if f == 0), None)
+            if j is None:
+                continue
+            out[reqs[j][2]].append(((r[0], r[off + j], r[-1]) if by_day else (r[off + j], r[-1])))
+        self._counts.update(out)
+        return len(reqs)
+
     @timed_call("prediction DB: category counts")
     def category_counts(self, model: str, window: Window, feature: str) -> tuple[dict[object, int], int]:
         """Counts per raw value of `feature` in the window (GROUP BY in the database), and the missing
         count. Values come back as the database holds them (1, 1.0 or "1"): callers canonicalise
         (profile.canonical_counts)."""
-        col = self._feature_col(feature).label("v")
-        stmt = (sa.select(col, sa.func.count()).where(self._window_filter(model, window)).group_by(col))
-        rows = self._all(stmt, f"counting categories of {feature!r}")
+        rows = self._counts.get(self._count_key(model, window, feature, None, False))
+        if rows is None:
+            col = self._feature_col(feature).label("v")
+            stmt = (sa.select(col, sa.func.count()).where(self._window_filter(model, window)).group_by(col))
+            rows = self._all(stmt, f"counting categories of {feature!r}")
         counts: dict[object, int] = {}
         missing = 0
         for value, n in rows:
@@ -279,20 +340,21 @@ class PredictionStore:
                 counts[value] = counts.get(value, 0) + int(n)
         return dict(sorted(counts.items(), key=lambda kv: -kv[1])), missing
 
-    def _bucket(self, col, edges):
+    def _bucket(self, col, edges, key: str = ""):
         """-2 missing (NULL or NaN), -1 ±inf, else the bin i of [edge_i-1, edge_i) (0: below the first).
-        PostgreSQL: width_bucket over the edges array (one comparison pass); others: a CASE."""
+        PostgreSQL: width_bucket over the edges array (one comparison pass); others: a CASE.
+        `key` keeps the bound parameters of several buckets in one statement apart."""
         nan, inf = float("nan"), float("inf")
-        missing = sa.or_(col.is_(None), col == sa.bindparam("nan", nan, type_=sa.Float))
-        infinite = sa.or_(col == sa.bindparam("inf", inf, type_=sa.Float),
-                          col == sa.bindparam("ninf", -inf, type_=sa.Float))
+        missing = sa.or_(col.is_(None), col == sa.bindparam(f"nan{key}", nan, type_=sa.Float))
+        infinite = sa.or_(col == sa.bindparam(f"inf{key}", inf, type_=sa.Float),
+                          col == sa.bindparam(f"ninf{key}", -inf, type_=sa.Float))
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION
 
-            arr = sa.bindparam("edges", [float(e) for e in edges], type_=ARRAY(DOUBLE_PRECISION))
+            arr = sa.bindparam(f"edges{key}", [float(e) for e in edges], type_=ARRAY(DOUBLE_PRECISION))
             return sa.case((missing, -2), (infinite, -1), else_=sa.func.width_bucket(col, arr))
         whens = [(missing, -2), (infinite, -1)]
-        whens += [(col < sa.bindparam(f"e{i}", float(e), type_=sa.Float), i) for i, e in enumerate(edges)]
+        whens += [(col < sa.bindparam(f"e{key}_{i}", float(e), type_=sa.Float), i) for i, e in enumerate(edges)]
         return sa.case(*whens, else_=len(edges))
 
     def _values(self, model: str, window: Window, feature: str, numeric: bool, *extra):
@@ -321,10 +383,13 @@ class PredictionStore:
     def bin_counts(self, model: str, window: Window, feature: str, edges) -> dict[str, object]:
         """Counts of `feature` over bins [edge_i, edge_i+1) computed in the database, plus missing
         (NULL, or NaN where the database stores it) and non-finite (±inf) counts."""
-        sub = self._values(model, window, feature, True)
-        bucket = self._bucket(sub.c.v, edges).label("bucket")
-        stmt = sa.select(bucket, sa.func.count()).select_from(sub).group_by(bucket)
-        counts, missing, nonfinite = self._fold(self._all(stmt, f"counting bins of {feature!r}"), len(edges) + 1)
+        rows = self._counts.get(self._count_key(model, window, feature, edges, False))
+        if rows is None:
+            sub = self._values(model, window, feature, True)
+            bucket = self._bucket(sub.c.v, edges).label("bucket")
+            stmt = sa.select(bucket, sa.func.count()).select_from(sub).group_by(bucket)
+            rows = self._all(stmt, f"counting bins of {feature!r}")
+        counts, missing, nonfinite = self._fold(rows, len(edges) + 1)
         return {"counts": counts, "missing": missing, "nonfinite": nonfinite}
 
     def _day(self):
@@ -337,12 +402,14 @@ class PredictionStore:
         """Per day (UTC) of the window: category counts (edges None) or counts over the bins of `edges`,
         with missing and non-finite counts, in one GROUP BY day, value query. Yields
         (day, counts, missing, nonfinite); counts is {raw value: n} or an array of len(edges) + 1."""
-        sub = self._values(model, window, feature, edges is not None, self._day().label("day"))
-        val = sub.c.v if edges is None else self._bucket(sub.c.v, edges).label("b")
-        stmt = sa.select(sub.c.day, val, sa.func.count()).group_by(sub.c.day, val).order_by(sub.c.day)
-        rows = self._all(stmt, f"counting {feature!r} per day")
+        rows = self._counts.get(self._count_key(model, window, feature, edges, True))
+        if rows is None:
+            sub = self._values(model, window, feature, edges is not None, self._day().label("day"))
+            val = sub.c.v if edges is None else self._bucket(sub.c.v, edges).label("b")
+            stmt = sa.select(sub.c.day, val, sa.func.count()).group_by(sub.c.day, val).order_by(sub.c.day)
+            rows = self._all(stmt, f"counting {feature!r} per day")
         by_day: dict[object, list] = {}
-        for d, v, n in rows:
+        for d, v, n in sorted(rows, key=lambda r: r[0]):
             by_day.setdefault(d, []).append((v, n))
         for d, items in by_day.items():
             stamp = pd.Timestamp(str(d)[:10], tz="UTC")
@@ -354,8 +421,8 @@ class PredictionStore:
                 yield stamp, counts, missing, nonfinite
 
     def feature_values(self, model: str, window: Window, feature: str, chunk: int = 200_000):
-        """One numeric feature as a float array (NaN = missing). PostgreSQL: a binary COPY of the one
-        column parsed by numpy straight from the bytes; others: streamed in chunks."""
+        """One numeric feature as a float array (NaN = missing). PostgreSQL: one float8[] of the
+        column viewed by numpy straight from its bytes; others: streamed in chunks."""
         import numpy as np
 
         if not self.can_aggregate:
@@ -375,27 +442,50 @@ class PredictionStore:
         return np.concatenate(parts) if parts else np.array([], dtype=float)
 
     def _copy_floats(self, stmt, feature: str):
-        """COPY (SELECT coalesce(x::float8, 'NaN')) TO STDOUT (FORMAT BINARY), parsed with numpy.
+        """The column as one float8[] value, `array_send(array_agg(coalesce(x::float8, 'NaN')))`,
+        fetched as bytes and viewed by numpy: after a 20-byte header every element is the same
+        12 bytes (int32 length, big-endian float8), so no Python runs per row. (A binary COPY sends
+        one message per row, which psycopg hands over one by one: 5x slower at 10M rows.) An array
+        past PostgreSQL's 1 GB value limit (~89M rows) falls back to the binary COPY."""
+        import numpy as np
+        import psycopg
 
-        With NULLs turned into NaN every row is the same 14 bytes (int16 field count, int32 length,
-        big-endian float8), so the whole stream is one structured numpy array: no Python per row."""
+        expr = list(stmt.selected_columns)[0]
+        value = sa.func.coalesce(sa.cast(expr, sa.Float), sa.literal_column("'NaN'::float8"))
+        inner = stmt.with_only_columns(value.label("x")).subquery()
+        agg = sa.select(sa.func.array_send(sa.func.array_agg(inner.c.x)))
+        compiled = agg.compile(dialect=self.engine.dialect)
+        try:
+            with self._connect() as conn:
+                raw = conn.connection.driver_connection
+                sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
+                with raw.cursor(binary=True) as cur:
+                    try:
+                        data = cur.execute(sql).fetchone()[0]
+                    except psycopg.errors.ProgramLimitExceeded:
+                        raw.rollback()
+                        return self._copy_rows(raw, stmt, feature)
+        except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
+            raise self._error(f"reading {feature!r}", exc) from exc
+        if data is None:  # no rows: array_agg gives NULL
+            return np.array([], dtype=np.float64)
+        return np.frombuffer(data, dtype=np.dtype([("len", ">i4"), ("v", ">f8")]), offset=20)["v"].astype(np.float64)
+
+    def _copy_rows(self, raw, stmt, feature: str):
+        """COPY (SELECT coalesce(x::float8, 'NaN')) TO STDOUT (FORMAT BINARY), parsed with numpy:
+        with NULLs as NaN every row is the same 14 bytes (int16 field count, int32 length, float8)."""
         import numpy as np
         import psycopg
 
         expr = list(stmt.selected_columns)[0]
         inner = stmt.with_only_columns(sa.func.coalesce(sa.cast(expr, sa.Float), sa.literal_column("'NaN'::float8")))
         compiled = inner.compile(dialect=self.engine.dialect)
+        sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
         buf = bytearray()
-        try:
-            with self._connect() as conn:
-                raw = conn.connection.driver_connection
-                sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
-                with raw.cursor() as cur:
-                    with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as copy:
-                        for data in copy:
-                            buf += data
-        except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
-            raise self._error(f"reading {feature!r}", exc) from exc
+        with raw.cursor() as cur:
+            with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as copy:
+                while data := copy.read():
+                    buf += data
         header = 11 + 4
         ext = int.from_bytes(buf[header:header + 4], "big")
         start, end = header + 4 + ext, len(buf) - 2  # trailer: int16 -1
