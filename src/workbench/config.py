@@ -221,6 +221,16 @@ class FeatureDrift(_Strict):
     def _known_method(cls, v: str | None) -> str | None:
         return v if v is None else _known_method(v)
 
+    @property
+    def kind(self) -> str | None:
+        """The type the reference profile is fitted with: `type` if set, else the only kind the chosen
+        method applies to (`method: wasserstein` means numeric, even for a count with few distinct
+        values the automatic rule would call categorical), else None (decided from the reference)."""
+        if self.type is not None or self.method is None:
+            return self.type
+        kinds = [k for k in ("numeric", "categorical") if _dm.METHODS[self.method].applies_to(k)]
+        return kinds[0] if len(kinds) == 1 else None
+
     @model_validator(mode="after")
     def _threshold_needs_method(self) -> "FeatureDrift":
         if self.threshold is not None and self.method is None:
