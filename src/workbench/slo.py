@@ -41,9 +41,30 @@ def status(src: PrometheusSource, slos: SLOParams, window: Window) -> pd.DataFra
                 continue
             sli = good / total
             consumed = (1 - sli) / (1 - o.objective)
+            note = coverage_note(src, o.total, window.end, secs) if label != window.label else ""
             rows.append({**row, "sli": sli, "requests": total, "bad": total - good, "budget_consumed": consumed,
-                         "budget_remaining": 1 - consumed, "met": "yes" if sli >= o.objective else "NO", "note": ""})
+                         "budget_remaining": 1 - consumed, "met": "yes" if sli >= o.objective else "NO", "note": note})
     return pd.DataFrame(rows)
+
+
+def coverage_note(src: PrometheusSource, total: str, end: dt.datetime, secs: int) -> str:
+    """'data covers 23.4 of 28 days (from 2026-10-31)' when the objective's total has no samples in part of
+    the rolling period (Prometheus retention, a new service): the budget is then over fewer days; "" if
+    covered (hourly probe; within a day counts as covered)."""
+    start = end - dt.timedelta(seconds=secs)
+    try:
+        df = src.query_range(render(total, window="1h"), start, end, 3600)
+    except SourceUnavailable:
+        return ""
+    if df.empty:
+        return ""
+    first = pd.Timestamp(df["timestamp"].min())
+    first = first.tz_localize("UTC") if first.tzinfo is None else first
+    missing = (first - pd.Timestamp(start)).total_seconds() - 3600  # the first hourly point looks back 1 h
+    if missing < 86400:
+        return ""
+    days = (pd.Timestamp(end) - first).total_seconds() / 86400 + 1 / 24
+    return f"data covers {days:.1f} of {secs / 86400:g} days (from {first:%Y-%m-%d %H:%M} UTC): the budget is over those days"
 
 
 def burn_rates(src: PrometheusSource, slos: SLOParams, window: Window, catalog: QueryCatalog, step: float = 60

@@ -88,6 +88,25 @@ def test_status_notes_missing_data_and_unreachable_source():
     assert st["note"].str.contains("query failed").all() and "sli" not in st
 
 
+def test_rolling_period_says_how_many_days_it_really_covers():
+    """Prometheus holds 23 days of the 28: the rolling row says so (the budget is over those days);
+    a fully covered period has no note."""
+    end = WEEK.end
+    first = end - dt.timedelta(days=23)
+
+    def hourly(start, stop, step):
+        idx = pd.date_range(max(start, first), stop, freq="1h")
+        return pd.DataFrame({"timestamp": idx, "value": 1.0})
+
+    src = FakePrometheus(instant={"good": 99_500, "total": 100_000}, ranges={"total[1h]": hourly})
+    st = slo.status(src, SLOS, WEEK).set_index("window")
+    assert st.loc["rolling 28d", "note"] == (
+        f"data covers 23.0 of 28 days (from {first:%Y-%m-%d %H:%M} UTC): the budget is over those days")
+    assert st.loc["2026-W47", "note"] == ""
+    first = end - dt.timedelta(days=28)  # everything there
+    assert slo.status(src, SLOS, WEEK).set_index("window").loc["rolling 28d", "note"] == ""
+
+
 def test_burn_rate_query_divides_the_error_ratio_by_the_budget():
     idx = pd.date_range(T0, periods=3, freq="60s")
     src = FakePrometheus(ranges={"": pd.DataFrame({"timestamp": idx, "value": [1.0, 2.0, 3.0]})})
