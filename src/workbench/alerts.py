@@ -66,9 +66,10 @@ def replay(src: PrometheusSource, rules: AlertRules, window: Window, default_int
     return eps.sort_values(["start", "alert"], ignore_index=True) if len(eps) else eps, problems
 
 
-def recorded(src: PrometheusSource, window: Window, step: float = 60) -> pd.DataFrame:
-    """Firing intervals the server itself recorded in ALERTS over the window."""
-    df = src.query_range('ALERTS{alertstate="firing"}', window.start, window.end, step)
+def recorded(src: PrometheusSource, window: Window, promql: str, step: float = 60) -> pd.DataFrame:
+    """Firing intervals the server itself recorded over the window (`promql`: the catalog's
+    `firing_alerts`, Prometheus' ALERTS series; one series per firing alert with an `alertname`)."""
+    df = src.query_range(promql, window.start, window.end, step)
     rows = []
     if df.empty:
         return pd.DataFrame(columns=["alert", "start", "end"])
@@ -232,7 +233,10 @@ def run(ctx) -> AlertReview:
     rules = config.load_alert_rules(path)
     ip = ctx.params.infrastructure
     eps, problems = replay(ctx.prometheus, rules, ctx.window, ip.scrape_interval)
-    rec = recorded(ctx.prometheus, ctx.window, config.parse_duration(ip.scrape_interval))
+    from workbench.infrastructure import catalog_query, seconds
+
+    rec = recorded(ctx.prometheus, ctx.window, catalog_query(ctx.queries, "firing_alerts", window=seconds(ctx.window)),
+                   config.parse_duration(ip.scrape_interval))
     if rec.empty:
         note = ("the server recorded no firing ALERTS in this window (its rules were not evaluated then, e.g. "
                 "backfilled history, or nothing fired): the replay is the only record")

@@ -297,9 +297,10 @@ def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.M
         if f not in sample:
             continue
         s_col = sample[f]
-        declared = getattr(cfg.get(f), "type", None)
+        declared = getattr(cfg.get(f), "kind", None)
         kind = declared or infer_kind(ref[f])[0]
-        how = "as configured (type:)" if declared else "by the automatic rule"
+        how = ("as configured (type:)" if getattr(cfg.get(f), "type", None) else "by its method") if declared \
+            else "by the automatic rule"
         s_text = pd.to_numeric(s_col, errors="coerce").isna().sum() > s_col.isna().sum()
         r_text = pd.to_numeric(ref[f], errors="coerce").isna().sum() > ref[f].isna().sum()
         if kind == "numeric":

@@ -221,6 +221,16 @@ class FeatureDrift(_Strict):
     def _known_method(cls, v: str | None) -> str | None:
         return v if v is None else _known_method(v)
 
+    @property
+    def kind(self) -> str | None:
+        """The type the reference profile is fitted with: `type` if set, else the only kind the chosen
+        method applies to (`method: wasserstein` means numeric, even for a count with few distinct
+        values the automatic rule would call categorical), else None (decided from the reference)."""
+        if self.type is not None or self.method is None:
+            return self.type
+        kinds = [k for k in ("numeric", "categorical") if _dm.METHODS[self.method].applies_to(k)]
+        return kinds[0] if len(kinds) == 1 else None
+
     @model_validator(mode="after")
     def _threshold_needs_method(self) -> "FeatureDrift":
         if self.threshold is not None and self.method is None:
@@ -606,11 +616,41 @@ def load_baselines(path: str | Path) -> Baselines:
 
 # --- query catalog (params/queries.yaml) -----------------------------------------
 
+# Placeholders the code fills in: $rate (rate window), $window (the review window in seconds),
+# $model (model name; the service review selects every model), $q (a panel's quantile), $pool_size.
+PANEL_PLACEHOLDERS = frozenset({"rate", "window", "model", "q", "pool_size"})
+# The named queries the code looks up (the `queries:` section) and the placeholders each may use.
+# A team with other metric names edits these entries in queries.yaml, never code.
+CATALOG_QUERIES: dict[str, frozenset[str]] = {
+    "predictions_by_class": frozenset({"model", "window"}),      # performance: DB counts vs Prometheus
+    "ab_test_conversions": frozenset({"experiment", "window"}),  # performance: A/B conversions per variant
+    "firing_alerts": frozenset({"window"}),                     # alerts the server itself recorded
+    "availability_by_job": frozenset({"window"}),               # share of scrapes up per job
+    "mlflow_availability": frozenset({"window"}),               # MLflow's own health gauge over the window
+    "up_by_job": frozenset(),                                   # outages per job
+    "mlflow_up": frozenset(),                                   # outages of MLflow's health gauge
+    "serving_latency_p95": frozenset({"model", "window"}),      # p95 serving latency per model
+    "slo_burn_rate": frozenset({"good", "total", "budget"}),    # SLO burn: slos.yaml good/total over a window
+}
+
+
+def _placeholders(text: str) -> set[str]:
+    from string import Template
+
+    return {m.group("named") or m.group("braced") for m in Template.pattern.finditer(text)
+            if m.group("named") or m.group("braced")}
+
+
 class QuerySpec(_Strict):
     title: str
     unit: str = ""
     promql: str = Field(min_length=1)
     quantiles: list[float] | None = None
+    # panels only: where the infrastructure review draws it, a dashed threshold (a number, or the name
+    # of a key under weekly.yaml `infrastructure`), and whether the alert timeline shows it
+    section: Literal["traffic", "resources"] = "traffic"
+    threshold: float | str | None = None
+    timeline: bool = False
 
     @field_validator("quantiles")
     @classmethod
@@ -619,15 +659,70 @@ class QuerySpec(_Strict):
             raise ValueError("quantiles must lie strictly between 0 and 1")
         return v
 
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, v: float | str | None) -> float | str | None:
+        if isinstance(v, str) and v not in InfrastructureParams.model_fields:
+            raise ValueError(f"threshold {v!r} is neither a number nor a key of weekly.yaml infrastructure "
+                             f"({', '.join(InfrastructureParams.model_fields)})")
+        return v
+
+    def threshold_value(self, infra: "InfrastructureParams") -> float | None:
+        """The dashed line of this panel: a literal, or the value of the named infrastructure parameter."""
+        return float(getattr(infra, self.threshold)) if isinstance(self.threshold, str) else self.threshold
+
+
+class NamedQuery(_Strict):
+    """One query the code looks up by name (the `queries:` section)."""
+
+    promql: str = Field(min_length=1)
+    description: str = ""
+
 
 class QueryCatalog(_Strict):
     summary: dict[str, QuerySpec]
     panels: dict[str, QuerySpec]
+    queries: dict[str, NamedQuery] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> "QueryCatalog":
+        bad = []
+        for section in ("summary", "panels"):
+            for name, spec in getattr(self, section).items():
+                for field_ in ("promql", "title"):
+                    unknown = _placeholders(getattr(spec, field_)) - PANEL_PLACEHOLDERS
+                    if unknown:
+                        bad.append(f"{section}.{name}.{field_}: unknown placeholder "
+                                   f"{', '.join('$' + u for u in sorted(unknown))} "
+                                   f"(known: {', '.join('$' + k for k in sorted(PANEL_PLACEHOLDERS))})")
+        for name, q in self.queries.items():
+            allowed = CATALOG_QUERIES.get(name)
+            if allowed is None:
+                bad.append(f"queries.{name}: not a query workbench looks up (known: {', '.join(CATALOG_QUERIES)})")
+                continue
+            unknown = _placeholders(q.promql) - allowed
+            if unknown:
+                bad.append(f"queries.{name}.promql: unknown placeholder {', '.join('$' + u for u in sorted(unknown))}"
+                           f" (this query is given: {', '.join('$' + k for k in sorted(allowed)) or 'none'})")
+        if bad:
+            raise ValueError("; ".join(bad))
+        return self
+
+    def sections(self, section: str) -> dict[str, QuerySpec]:
+        """The panels drawn in `section` ('traffic' or 'resources'), in catalog order."""
+        return {n: s for n, s in self.panels.items() if s.section == section}
 
 
 def load_queries(path: str | Path) -> QueryCatalog:
-    """Load and validate the infrastructure query catalog (params/queries.yaml)."""
-    return _load(QueryCatalog, path)
+    """Load and validate the infrastructure query catalog (params/queries.yaml): every query the code
+    looks up by name must be there (the error names the missing `queries.<name>`)."""
+    path = Path(path)
+    catalog = _load(QueryCatalog, path)
+    missing = [n for n in CATALOG_QUERIES if n not in catalog.queries]
+    if missing:
+        raise ConfigError("\n".join(f"{path}: queries.{n}: missing (workbench looks this query up by name; "
+                                     f"see the shipped params/queries.yaml)" for n in missing))
+    return catalog
 
 
 # --- SLOs (params/slos.yaml) and alert rules (params/alerts.yaml) ----------------------

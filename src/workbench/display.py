@@ -25,15 +25,17 @@ SECTIONS: dict[str, list[tuple[str, str]]] = {
               ("about", "About this report")],
     "performance": [("headline", "Headline metrics"), ("labels", "Labels"), ("trend", "Trend"),
                     ("ab-test", "Model versions and A/B test"), ("estimate", "Estimated performance (CBPE)"),
-                    ("class-counts", "Predictions by class"), ("about", "About this report")],
+                    ("class-counts", "Predictions by class"), ("serving-latency", "Serving latency"),
+                    ("about", "About this report")],
     "infrastructure": [("slos", "SLOs"), ("alerts", "Alerts"), ("outages", "Outages"),
-                       ("headline-numbers", "Headline numbers"), ("panels", "Panels"),
+                       ("headline-numbers", "Headline numbers"), ("latency", "Serving latency per model"),
+                       ("panels", "Panels"),
                        ("about", "About this report")],
 }
 # sections only a classifier's performance review has (a regression review says so in one line)
 CLASSIFIER_ONLY = ("ab-test", "estimate", "class-counts")
 # anchors made per item (one per feature or panel) inside a section
-ITEM_ANCHORS = {"drift": ("feature-",), "performance": (), "infrastructure": ("panel-",)}
+ITEM_ANCHORS = {"drift": ("feature-",), "performance": (), "infrastructure": ("panel-", "latency-")}
 NOTEBOOKS = {"drift": "01-drift-review", "performance": "02-performance-review",
              "infrastructure": "03-infrastructure-review"}
 SERVICE = "service"  # the folder of the once-per-period infrastructure review

@@ -27,8 +27,8 @@ Anchors: the section ids (`<a id=...>`) the review notebooks carry, so a finding
 section of its report (`<report>.html#<anchor>`):
 
 - drift: "summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"
-- performance: "headline", "labels", "trend", "ab-test", "estimate", "class-counts"
-- infrastructure: "slos", "alerts", "outages", "headline-numbers", "panel-<name>"
+- performance: "headline", "labels", "trend", "ab-test", "estimate", "class-counts", "serving-latency"
+- infrastructure: "slos", "alerts", "outages", "headline-numbers", "latency", "latency-<model>", "panel-<name>"
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ LEVELS = ("alert", "warning", "not computed", "ok")
 SEVERITIES = ("alert", "warning", "info")
 ANCHORS = {
     "drift": ("summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"),
-    "performance": ("headline", "labels", "trend", "ab-test", "estimate", "class-counts"),
-    "infrastructure": ("slos", "alerts", "outages", "headline-numbers", "panel-<name>"),
+    "performance": ("headline", "labels", "trend", "ab-test", "estimate", "class-counts", "serving-latency"),
+    "infrastructure": ("slos", "alerts", "outages", "headline-numbers", "latency", "latency-<model>", "panel-<name>"),
 }
 KINDS = ("dataset", "feature", "metric", "labels", "ab_test", "alert_rule", "slo", "outage",
          "dependency", "traffic", "data_quality", "comparison", "other")  # comparison: another tool's verdict differs

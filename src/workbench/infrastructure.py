@@ -31,6 +31,32 @@ def render(promql: str, **values: str) -> str:
     return Template(promql).safe_substitute(**values)
 
 
+def seconds(window: Window) -> str:
+    """The window's length as a PromQL duration ("604800s")."""
+    return f"{int((window.end - window.start).total_seconds())}s"
+
+
+def catalog_query(catalog: QueryCatalog, name: str, /, labels: dict[str, str] | None = None, **values: str) -> str:
+    """The named query of the catalog's `queries:` section (params/queries.yaml) with its placeholders
+    filled: `labels` are label values (escaped for a double-quoted matcher), `values` are PromQL
+    fragments (durations, expressions). A missing entry or placeholder is a ConfigError naming it."""
+    from workbench.errors import ConfigError
+
+    entry = catalog.queries.get(name)
+    if entry is None:
+        raise ConfigError(f"params/queries.yaml: queries.{name}: missing (workbench looks this query up by name; "
+                          "see the shipped params/queries.yaml)")
+    filled = {**values, **{k: promql_string(str(v)) for k, v in (labels or {}).items()}}
+    promql = entry.promql
+    if labels and labels.get("model") == ALL_MODELS:  # the service review: every model, one series each
+        promql = promql.replace('model="$model"', 'model!=""')
+    try:
+        return Template(promql).substitute(filled)
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"params/queries.yaml: queries.{name}.promql: placeholder {exc} cannot be filled "
+                          f"(this query is given: {', '.join('$' + k for k in sorted(filled)) or 'none'})") from None
+
+
 @dataclass
 class Panel:
     """One panel's series (tidy frame) or the reason it is empty."""
@@ -43,6 +69,10 @@ class Panel:
     problem: str = ""
     step_s: float = 60.0
     coverage: float = float("nan")  # share of the expected evaluation points that returned data
+    # from the catalog entry: where the review draws it, its dashed line, whether the alert timeline shows it
+    section: str = "traffic"
+    threshold: float | str | None = None
+    timeline: bool = False
 
     def gridded(self, window: Window) -> pd.DataFrame:
         """The data on the full step grid, one column per series: no-data stretches stay NaN (gaps)."""
@@ -181,16 +211,17 @@ def panel(source: PrometheusSource, name: str, spec: QuerySpec, window: Window, 
     data = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["timestamp", "value"])
     if not problem and data.empty:
         problem = "no data for this query: " + " ; ".join(qs)
-    p = Panel(name, render_for(spec.title, model, **vals), spec.unit, qs, data, problem, step)
+    p = Panel(name, render_for(spec.title, model, **vals), spec.unit, qs, data, problem, step,
+              section=spec.section, threshold=spec.threshold, timeline=spec.timeline)
     if not data.empty:
         expected = int((window.end - window.start).total_seconds() // step) + 1
         p.coverage = float(p.gridded(window).notna().sum().mean() / expected)
     return p
 
 
-def review(source: PrometheusSource, catalog: QueryCatalog, window: Window, model: str, rate_window: str = "5m",
-           scrape_interval: str = "60s", pool_size: int = 20) -> InfrastructureReport:
-    """The whole infrastructure review for one window."""
+def collect(source: PrometheusSource, catalog: QueryCatalog, window: Window, model: str, rate_window: str = "5m",
+            scrape_interval: str = "60s", pool_size: int = 20) -> InfrastructureReport:
+    """Every headline number and panel of the catalog for one window."""
     summary = summarize(source, catalog, window, model, rate_window, previous=window.previous(), pool_size=pool_size)
     panels = {n: panel(source, n, s, window, model, rate_window, scrape_interval, pool_size)
               for n, s in catalog.panels.items()}
@@ -217,9 +248,9 @@ def outages(up: pd.DataFrame, label: str = "job") -> pd.DataFrame:
 
 
 def run(ctx: "ReviewContext") -> InfrastructureReport:
-    """The infrastructure review for the notebook's model and window."""
+    """The catalog's headline numbers and panels for the notebook's model (or the service) and window."""
     ip = ctx.params.infrastructure
-    return review(ctx.prometheus, ctx.queries, ctx.window, ctx.model.name, ip.rate_window, ip.scrape_interval,
+    return collect(ctx.prometheus, ctx.queries, ctx.window, ctx.model.name, ip.rate_window, ip.scrape_interval,
                   ip.db_pool_size)
 
 
@@ -241,8 +272,8 @@ def availability(ctx: "ReviewContext") -> pd.DataFrame:
     """Availability per job over the window: the share of scrapes that were up (and MLflow's own
     health gauge), with the downtime it implies."""
     secs = int((ctx.window.end - ctx.window.start).total_seconds())
-    up = ctx.prometheus.query(f"avg by (job) (avg_over_time(up[{secs}s]))", at=ctx.window.end)
-    ml = ctx.prometheus.query(f"avg(avg_over_time(mlflow_server_up[{secs}s]))", at=ctx.window.end)
+    up = ctx.prometheus.query(catalog_query(ctx.queries, "availability_by_job", window=f"{secs}s"), at=ctx.window.end)
+    ml = ctx.prometheus.query(catalog_query(ctx.queries, "mlflow_availability", window=f"{secs}s"), at=ctx.window.end)
     rows = [{"service": r["job"], "source": "up", "availability": r["value"]} for _, r in up.iterrows()]
     if not ml.empty:
         rows.append({"service": "mlflow (health gauge)", "source": "mlflow_server_up", "availability": ml["value"].iloc[0]})
@@ -255,8 +286,8 @@ def outage_table(ctx: "ReviewContext") -> pd.DataFrame:
     """Outage intervals per job (from `up`) and of MLflow's health gauge, at the scrape interval, so
     their lengths are exact to one scrape."""
     step = parse_duration(ctx.params.infrastructure.scrape_interval)
-    up = ctx.prometheus.query_range("min by (job) (up)", ctx.window.start, ctx.window.end, step)
-    ml = ctx.prometheus.query_range("min(mlflow_server_up)", ctx.window.start, ctx.window.end, step)
+    up = ctx.prometheus.query_range(catalog_query(ctx.queries, "up_by_job"), ctx.window.start, ctx.window.end, step)
+    ml = ctx.prometheus.query_range(catalog_query(ctx.queries, "mlflow_up"), ctx.window.start, ctx.window.end, step)
     parts = [outages(up)]
     if not ml.empty:
         parts.append(outages(ml.assign(job="mlflow (health gauge)")))
@@ -290,3 +321,179 @@ def iso(ts) -> str:
     from workbench.findings import iso as _iso
 
     return _iso(ts)
+
+
+# --- per-model serving latency ---------------------------------------------------------------------
+
+LATENCY_COLUMNS = ["model", "p95_seconds", "previous_p95_seconds", "change", "threshold_seconds", "status"]
+
+
+def serving_latency(ctx: "ReviewContext") -> pd.DataFrame:
+    """p95 serving latency per model (the catalog's `serving_latency_p95`) over the window and the one
+    before, against weekly.yaml's `infrastructure.p95_latency_alert_seconds` (the guide's 1 s): one row
+    per model for the service review, the model's own row for a model's review. A model above the
+    threshold is a warning finding linking to its row (service) or to the section (model)."""
+    from workbench.findings import Finding, num
+
+    limit = ctx.params.infrastructure.p95_latency_alert_seconds
+    model = ALL_MODELS if ctx.service else ctx.model.name
+
+    def p95(window: Window) -> pd.Series:
+        q = catalog_query(ctx.queries, "serving_latency_p95", {"model": model}, window=seconds(window))
+        df = ctx.prometheus.query(q, at=window.end)
+        if df.empty:
+            return pd.Series(dtype=float)
+        key = df["model"].astype(str) if "model" in df else pd.Series([model or "all models"] * len(df))
+        return pd.Series(df["value"].astype(float).to_numpy(), index=key.to_numpy())
+
+    now, before = p95(ctx.window), p95(ctx.window.previous())
+    names = sorted(set(now.index) | set(before.index))
+    if not ctx.service:
+        names = [n for n in names if n == ctx.model.name] or ([ctx.model.name] if len(now) or len(before) else [])
+    rows, findings = [], []
+    for n in names:
+        v, prev = now.get(n, math.nan), before.get(n, math.nan)
+        status = ("no data" if pd.isna(v) else f"above {num(limit)} s" if v > limit else "ok")
+        rows.append({"model": n, "p95_seconds": v, "previous_p95_seconds": prev, "change": v - prev,
+                     "threshold_seconds": limit, "status": status})
+        if pd.notna(v) and v > limit:
+            findings.append(Finding("warning", f"{n} serving latency",
+                                    f"{n} p95 serving latency {num(v)} s over {ctx.window.label} is above the "
+                                    f"{num(limit)} s threshold (previous window {num(prev)} s).", "metric",
+                                    latency_anchor(n) if ctx.service else "serving-latency", float(v),
+                                    {"threshold": limit}))
+    out = pd.DataFrame(rows, columns=LATENCY_COLUMNS)
+    out.attrs["findings"] = findings
+    if not ctx.service and len(out) and pd.notna(out["p95_seconds"].iloc[0]):
+        out.attrs["headline"] = {"p95_latency_seconds": round(float(out["p95_seconds"].iloc[0]), 4)}
+    return out
+
+
+def latency_table(latency: pd.DataFrame, empty: str = "Prometheus has no prediction_duration_seconds for this window"):
+    """`serving_latency` for people: one row per model, latencies in ms or s, the change signed."""
+    from workbench import tables
+
+    cols = {"model": "model", "p95_seconds": "p95 this window", "previous_p95_seconds": "p95 the window before",
+            "change": "change", "threshold_seconds": "threshold", "status": "status"}
+    shown = pd.DataFrame({
+        "model": latency["model"],
+        "p95_seconds": [tables.with_unit(v, "seconds") for v in latency["p95_seconds"]],
+        "previous_p95_seconds": [tables.with_unit(v, "seconds") for v in latency["previous_p95_seconds"]],
+        "change": [tables.with_unit(v, "seconds", change=True) for v in latency["change"]],
+        "threshold_seconds": [tables.with_unit(v, "seconds") for v in latency["threshold_seconds"]],
+        "status": latency["status"]}).rename(columns=cols)
+    return tables.table(shown, kinds=dict.fromkeys(shown.columns, "text"), empty=empty)
+
+
+def latency_anchor(model: str) -> str:
+    """The anchor of a model's row in the service review's per-model latency table."""
+    from workbench.findings import anchor_id
+
+    return anchor_id("latency", model)
+
+
+# --- the whole review ------------------------------------------------------------------------------
+
+@dataclass
+class ServiceReview:
+    """The infrastructure review of one window: every part, or None where it could not be computed
+    (each such part is named in `not_computed` and in the report's "What could not be computed")."""
+
+    window: Window
+    slos: "object | None" = None           # workbench.slo.SLOReview
+    alerts: "object | None" = None         # workbench.alerts.AlertReview
+    infra: InfrastructureReport | None = None  # headline numbers and panels of the query catalog
+    availability: pd.DataFrame | None = None
+    outages: pd.DataFrame | None = None
+    latency: pd.DataFrame | None = None    # p95 serving latency per model
+    not_computed: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def summary(self) -> pd.DataFrame | None:
+        return self.infra.summary if self.infra is not None else None
+
+    @property
+    def panels(self) -> dict[str, Panel]:
+        return self.infra.panels if self.infra is not None else {}
+
+    @property
+    def coverage(self) -> pd.DataFrame | None:
+        return coverage(self.infra) if self.infra is not None else None
+
+    @property
+    def findings(self) -> list:
+        """Every part's findings, in the order the report shows them (they are also in the context)."""
+        out = []
+        for part in (self.slos, self.alerts, self.infra, self.availability, self.outages, self.latency):
+            if part is None:
+                continue
+            found = part.attrs.get("findings", []) if isinstance(part, pd.DataFrame) else part.findings
+            out += [f for f in found if f not in out]
+        return out
+
+
+def review(ctx: "ReviewContext") -> ServiceReview:
+    """The infrastructure review for the notebook's window: SLOs, alert replay, the catalog's headline
+    numbers and panels, availability, outages and per-model serving latency. Each part runs through
+    `ctx.attempt`, so one that cannot be computed is named under "not computed" and the rest still
+    shows; findings and headline numbers are recorded in the context as each part completes."""
+    from workbench import alerts, slo
+
+    before = len(ctx.problems)
+    rev = ServiceReview(ctx.window)
+    rev.slos = ctx.attempt("SLOs", slo.run, ctx)
+    rev.alerts = ctx.attempt("alert replay", alerts.run, ctx)
+    rev.infra = ctx.attempt("infrastructure", run, ctx)
+    rev.availability = ctx.attempt("availability", availability, ctx)
+    rev.outages = ctx.attempt("outages", outage_table, ctx)
+    rev.latency = ctx.attempt("serving latency per model", serving_latency, ctx)
+    rev.not_computed = list(ctx.problems[before:])
+    return rev
+
+
+# --- drawing what the catalog declares --------------------------------------------------------------
+
+def thresholds(ctx: "ReviewContext", report: InfrastructureReport) -> dict[str, float]:
+    """The dashed line of each panel that declares one (a number, or a key of weekly.yaml infrastructure)."""
+    out = {}
+    for name, p in report.panels.items():
+        if isinstance(p.threshold, str):
+            out[name] = float(getattr(ctx.params.infrastructure, p.threshold))
+        elif p.threshold is not None:
+            out[name] = float(p.threshold)
+    return out
+
+
+def draw_panels(ctx: "ReviewContext", report: InfrastructureReport | None, section: str = "traffic"):
+    """Draw every catalog panel of `section` ('traffic' or 'resources') in catalog order, with its
+    threshold: adding a panel to params/queries.yaml is all it takes to see it here. Shows the anchors
+    findings link to, one line naming the panels drawn, and the figure; returns the figure (None if
+    the section has no panel)."""
+    from IPython.display import HTML, display
+
+    from workbench import display as show, plots
+
+    if report is None:
+        return None
+    names = [n for n, p in report.panels.items() if p.section == section]
+    if not names:
+        display(HTML(f"<p><i>No {html_escape(section)} panel in params/queries.yaml.</i></p>"))
+        return None
+    display(show.section_anchors("panel-", names))
+    fig = plots.infrastructure_panels(report, names, thresholds(ctx, report))
+    drawn = [ax.get_title() for ax in fig.axes]
+    display(HTML('<p class="wb-panels">Panels: ' + " · ".join(html_escape(t) for t in drawn) + "</p>"))
+    return fig
+
+
+def timeline_series(report: InfrastructureReport | None) -> dict[str, pd.DataFrame]:
+    """The panels the catalog marks `timeline: true`, titled with their unit, for alerts.timeline."""
+    if report is None:
+        return {}
+    return {f"{p.title} ({p.unit})" if p.unit else p.title: p.data for p in report.panels.values() if p.timeline}
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text))

@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from workbench.config import SLOParams, Window, parse_duration
+from workbench.config import QueryCatalog, SLOParams, Window, parse_duration
 from workbench.errors import SourceUnavailable
 from workbench.infrastructure import render
 from workbench.sources.prometheus import PrometheusSource
@@ -41,18 +41,44 @@ def status(src: PrometheusSource, slos: SLOParams, window: Window) -> pd.DataFra
                 continue
             sli = good / total
             consumed = (1 - sli) / (1 - o.objective)
+            note = coverage_note(src, o.total, window.end, secs) if label != window.label else ""
             rows.append({**row, "sli": sli, "requests": total, "bad": total - good, "budget_consumed": consumed,
-                         "budget_remaining": 1 - consumed, "met": "yes" if sli >= o.objective else "NO", "note": ""})
+                         "budget_remaining": 1 - consumed, "met": "yes" if sli >= o.objective else "NO", "note": note})
     return pd.DataFrame(rows)
 
 
-def burn_rates(src: PrometheusSource, slos: SLOParams, window: Window, step: float = 60) -> pd.DataFrame:
-    """Burn rate per objective and alert window over time: (1 - SLI over the window) / (1 - objective)."""
+def coverage_note(src: PrometheusSource, total: str, end: dt.datetime, secs: int) -> str:
+    """'data covers 23.4 of 28 days (from 2026-10-31)' when the objective's total has no samples in part of
+    the rolling period (Prometheus retention, a new service): the budget is then over fewer days; "" if
+    covered (hourly probe; within a day counts as covered)."""
+    start = end - dt.timedelta(seconds=secs)
+    try:
+        df = src.query_range(render(total, window="1h"), start, end, 3600)
+    except SourceUnavailable:
+        return ""
+    if df.empty:
+        return ""
+    first = pd.Timestamp(df["timestamp"].min())
+    first = first.tz_localize("UTC") if first.tzinfo is None else first
+    missing = (first - pd.Timestamp(start)).total_seconds() - 3600  # the first hourly point looks back 1 h
+    if missing < 86400:
+        return ""
+    days = (pd.Timestamp(end) - first).total_seconds() / 86400 + 1 / 24
+    return f"data covers {days:.1f} of {secs / 86400:g} days (from {first:%Y-%m-%d %H:%M} UTC): the budget is over those days"
+
+
+def burn_rates(src: PrometheusSource, slos: SLOParams, window: Window, catalog: QueryCatalog, step: float = 60
+               ) -> pd.DataFrame:
+    """Burn rate per objective and alert window over time: (1 - SLI over the window) / (1 - objective),
+    as the catalog's `slo_burn_rate` query writes it."""
+    from workbench.infrastructure import catalog_query
+
     frames = []
     durations = sorted({d for a in slos.burn_alerts for d in (a.long, a.short)}, key=parse_duration)
     for o in slos.objectives:
         for d in durations:
-            q = (f"(1 - ({render(o.good, window=d)}) / ({render(o.total, window=d)})) / {1 - o.objective!r}")
+            q = catalog_query(catalog, "slo_burn_rate", good=render(o.good, window=d), total=render(o.total, window=d),
+                              budget=repr(1 - o.objective))
             df = src.query_range(q, window.start, window.end, step)
             if df.empty:
                 continue
@@ -203,7 +229,7 @@ def run(ctx) -> SLOReview:
     step = config.parse_duration(ctx.params.infrastructure.scrape_interval)
     problems = [f"{r['objective']} ({r['window']}): {r['note']}" for _, r in st.iterrows() if r.get("note")]
     try:
-        burn = burn_rates(ctx.prometheus, slos, ctx.window, step)
+        burn = burn_rates(ctx.prometheus, slos, ctx.window, ctx.queries, step)
     except SourceUnavailable as exc:
         burn, problems = pd.DataFrame(columns=["timestamp", "value", "objective", "burn_window"]), problems + [str(exc)]
     return SLOReview(st, burn, burn_alerts(burn, slos, step), slos, problems, ctx.window.label)

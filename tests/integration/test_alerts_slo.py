@@ -88,7 +88,13 @@ def test_slo_status_and_burn_pages_on_the_error_spike(prometheus, small_history)
     total = prometheus.query('sum(increase(http_requests_total{endpoint="/predict"}[604800s]))', at=WEEK.end)
     assert avail["sli"] == pytest.approx(good["value"].iloc[0] / total["value"].iloc[0])
     assert avail["budget_consumed"] == pytest.approx((1 - avail["sli"]) / 0.005)
-    burn = slo.burn_rates(prometheus, slos, WEEK)
+    # the backfilled history is 10 days long: the rolling 28 days say how few of them have data
+    rolling = st[st["window"] == "rolling 28d"].set_index("objective").loc["/predict availability (non-5xx responses)"]
+    start = pd.Timestamp(small_history.predictions["timestamp"].min())
+    covered = (pd.Timestamp(WEEK.end) - start).total_seconds() / 86400
+    assert rolling["note"].startswith("data covers ") and " of 28 days (from " in rolling["note"], rolling["note"]
+    assert float(rolling["note"].split()[2]) == pytest.approx(covered, abs=0.1)
+    burn = slo.burn_rates(prometheus, slos, WEEK, config.load_queries(ROOT / "params" / "queries.yaml"))
     pages = slo.burn_alerts(burn, slos)
     a, b = small_history.incidents.errors
     spike = pages[(pages["objective"] == "predict-availability") & (pages["severity"] == "page")

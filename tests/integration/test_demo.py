@@ -122,6 +122,8 @@ def test_weekly_report_end_to_end(demo_stack, tmp_path, monkeypatch):
     assert (run.directory / "churn-predictor" / "01-drift-review.evidently.html").exists()
     perf = (run.directory / "churn-predictor" / "02-performance-review.html").read_text()
     assert "below alert threshold 0.75" in perf  # the injected accuracy drop is flagged
+    # the model's own serving latency, against the guide's 1 s (issue 9: per-model latency in its own section)
+    assert 'id="serving-latency"' in perf and "p95 this window" in perf and ">1 s<" in perf
     rev = (run.directory / "revenue-predictor" / "02-performance-review.html").read_text()
     assert "rmse" in rev and "mape" in rev  # regression metrics for the regression model
 

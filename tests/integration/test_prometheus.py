@@ -39,7 +39,7 @@ def test_request_counts_match_the_prediction_log(prometheus, small_history):
 
 def test_catalog_summary_and_panels_return_data(prometheus):
     cat = config.load_queries(ROOT / "params" / "queries.yaml")
-    rep = infrastructure.review(prometheus, cat, WEEK, "churn-predictor", "5m", "60s")
+    rep = infrastructure.collect(prometheus, cat, WEEK, "churn-predictor", "5m", "60s")
     assert rep.summary["note"].eq("").all(), rep.summary[["name", "note"]]
     for name, panel in rep.panels.items():
         assert panel.problem == "" and not panel.data.empty, name

@@ -140,3 +140,24 @@ def test_version_order():
     assert max(["1.2.0", "1.10.0", "1.3.0rc1"], key=version_key) == "1.10.0"
     assert max(["1.3.0rc1", "1.3.0"], key=version_key) == "1.3.0"
     assert max(["1.2.x", "1.2.0"], key=version_key) == "1.2.0"
+
+
+def test_a_numeric_only_method_types_its_feature_numeric():
+    """`method: wasserstein` on a count the automatic rule would call categorical (few distinct integer
+    values) fits the reference as numeric, instead of failing the review with "does not apply"."""
+    import numpy as np
+    import pandas as pd
+
+    from workbench.config import FeatureDrift
+    from workbench.profile import ReferenceProfile
+
+    assert FeatureDrift(method="wasserstein").kind == "numeric"
+    assert FeatureDrift(method="ks").kind == "numeric"
+    assert FeatureDrift(method="chi2").kind is None  # chi2, PSI and JS apply to both kinds: the reference decides
+    assert FeatureDrift(method="psi").kind is None  # applies to both: the reference decides
+    assert FeatureDrift().kind is None and FeatureDrift(type="categorical").kind == "categorical"
+    tickets = pd.DataFrame({"tickets": np.random.default_rng(3).poisson(1.2, 2000)})
+    assert ReferenceProfile.fit(tickets)["tickets"].kind == "categorical"  # the automatic rule
+    cfg = {"tickets": FeatureDrift(method="wasserstein")}
+    fitted = ReferenceProfile.fit(tickets, kinds={f: c.kind for f, c in cfg.items()})
+    assert fitted["tickets"].kind == "numeric"

@@ -5,6 +5,7 @@ Numbers are checked against scikit-learn, statsmodels-free hand formulas or coun
 import io
 import json
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib
@@ -18,6 +19,8 @@ from workbench import config, logs
 from workbench.performance import abtest, cbpe, core as performance, plots
 from workbench.config import ModelSpec
 from workbench.errors import InsufficientData, SourceUnavailable
+
+CATALOG = config.load_queries(Path(__file__).resolve().parents[2] / "params" / "queries.yaml")
 
 matplotlib.use("Agg")
 WEEK = config.iso_week("2026-W47")
@@ -128,7 +131,7 @@ def test_conversions_per_variant_against_a_hand_z_test():
     exposed = pd.DataFrame({"variant": ["A"] * 1000 + ["B"] * 1000 + ["A"] * 50, "prediction": [1] * 2000 + [0] * 50})
     conv = pd.DataFrame({"variant": ["A", "B"], "value": [200.2, 260.0]})
     ctx = SimpleNamespace(window=WEEK, model=ModelSpec(name="m", type="classification"),
-                          prometheus=FakeProm(conv), store=FakeStore(exposed))
+                          prometheus=FakeProm(conv), store=FakeStore(exposed), queries=CATALOG)
     r = abtest.conversions(ctx, "exp-1").iloc[0]
     assert (r["conversions_A"], r["exposed_A"], r["conversions_B"], r["exposed_B"]) == (200, 1000, 260, 1000)
     pool = 460 / 2000
@@ -220,7 +223,7 @@ def test_prometheus_class_counts_flag_a_logging_gap():
     prom = pd.DataFrame({"class": ["0", "1"], "value": [90.4, 20.0]})
     params = config.WeeklyParams.model_validate({"models": [{"name": "m", "type": "classification"}]})
     ctx = SimpleNamespace(window=WEEK, model=params.models[0], params=params, prometheus=FakeProm(prom),
-                          store=FakeStore(db))
+                          store=FakeStore(db), queries=CATALOG)
     out = performance.prometheus_class_counts(ctx).set_index("class")
     assert out.loc["0", "difference"] == 0 and out.loc["0", "flag"] == ""
     assert out.loc["1", "difference"] == -10 and "check prediction logging" in out.loc["1", "flag"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -82,6 +83,7 @@ class _Ctx:
         self.connections = config.Connections(prometheus, "sqlite:///x.db", mlflow, demo=False)
         self.skipped: list[dict] = []
         self.window = config.iso_week("2026-W47")
+        self.queries = config.load_queries(Path(__file__).resolve().parents[2] / "params" / "queries.yaml")
 
     def has(self, source):
         return context.ReviewContext.has(self, source)

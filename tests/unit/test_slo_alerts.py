@@ -7,6 +7,7 @@ Expected values are computed by hand from the SRE workbook's definitions:
 """
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib
@@ -16,6 +17,9 @@ import pytest
 from workbench import alerts, config, slo
 from workbench.config import AlertRules, SLOParams
 from workbench.errors import SourceUnavailable
+
+CATALOG = config.load_queries(Path(__file__).resolve().parents[2] / "params" / "queries.yaml")
+FIRING = 'ALERTS{alertstate="firing"}'
 
 matplotlib.use("Agg")
 WEEK = config.iso_week("2026-W47")
@@ -84,14 +88,33 @@ def test_status_notes_missing_data_and_unreachable_source():
     assert st["note"].str.contains("query failed").all() and "sli" not in st
 
 
+def test_rolling_period_says_how_many_days_it_really_covers():
+    """Prometheus holds 23 days of the 28: the rolling row says so (the budget is over those days);
+    a fully covered period has no note."""
+    end = WEEK.end
+    first = end - dt.timedelta(days=23)
+
+    def hourly(start, stop, step):
+        idx = pd.date_range(max(start, first), stop, freq="1h")
+        return pd.DataFrame({"timestamp": idx, "value": 1.0})
+
+    src = FakePrometheus(instant={"good": 99_500, "total": 100_000}, ranges={"total[1h]": hourly})
+    st = slo.status(src, SLOS, WEEK).set_index("window")
+    assert st.loc["rolling 28d", "note"] == (
+        f"data covers 23.0 of 28 days (from {first:%Y-%m-%d %H:%M} UTC): the budget is over those days")
+    assert st.loc["2026-W47", "note"] == ""
+    first = end - dt.timedelta(days=28)  # everything there
+    assert slo.status(src, SLOS, WEEK).set_index("window").loc["rolling 28d", "note"] == ""
+
+
 def test_burn_rate_query_divides_the_error_ratio_by_the_budget():
     idx = pd.date_range(T0, periods=3, freq="60s")
     src = FakePrometheus(ranges={"": pd.DataFrame({"timestamp": idx, "value": [1.0, 2.0, 3.0]})})
-    b = slo.burn_rates(src, SLOS, WEEK)
+    b = slo.burn_rates(src, SLOS, WEEK, CATALOG)
     assert sorted(b["burn_window"].unique()) == ["1h", "30m", "5m", "6h"]
     q = [a for a in src.asked if "good[1h]" in a][0]
     assert q.startswith("(1 - (good[1h]) / (total[1h])) / ") and float(q.rsplit("/ ", 1)[1]) == pytest.approx(0.01)
-    empty = slo.burn_rates(FakePrometheus(), SLOS, WEEK)
+    empty = slo.burn_rates(FakePrometheus(), SLOS, WEEK, CATALOG)
     assert empty.empty and list(empty.columns) == ["timestamp", "value", "objective", "burn_window"]
 
 
@@ -154,7 +177,8 @@ def test_run_reads_params_and_collects_problems(tmp_path):
         "burn_alerts:\n  - {severity: page, long: 1h, short: 5m, factor: 14.4}\n")
     ctx = SimpleNamespace(root=tmp_path, window=WEEK, prometheus=FakePrometheus(fail=("good",)),
                           params_path=lambda kind: tmp_path / "params" / f"{kind}.yaml",
-                          params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")))
+                          params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")),
+                          queries=CATALOG)
     r = slo.run(ctx)
     assert len(r.problems) == 3 and all("query failed" in p for p in r.problems)
     assert r.burn.empty and r.pages.empty
@@ -215,7 +239,7 @@ def test_replay_all_rules_collects_failures_and_noisy_rules():
 def test_recorded_alerts_and_the_comparison():
     rec_src = FakePrometheus(ranges={"ALERTS": pd.concat([
         _series([5, 6, 7], {"alertname": "A"}), _series([50, 51], {"alertname": "B"})], ignore_index=True)})
-    rec = alerts.recorded(rec_src, WEEK)
+    rec = alerts.recorded(rec_src, WEEK, FIRING)
     assert rec.to_dict("records") == [
         {"alert": "A", "start": T0 + dt.timedelta(minutes=5), "end": T0 + dt.timedelta(minutes=8)},
         {"alert": "B", "start": T0 + dt.timedelta(minutes=50), "end": T0 + dt.timedelta(minutes=52)}]
@@ -224,7 +248,7 @@ def test_recorded_alerts_and_the_comparison():
     cmp = alerts.compare_with_recorded(replayed, rec)
     assert cmp[["alert", "mismatch"]].values.tolist() == [["C", "replayed, not recorded"],
                                                           ["B", "recorded, not replayed"]]
-    assert alerts.recorded(FakePrometheus(), WEEK).empty
+    assert alerts.recorded(FakePrometheus(), WEEK, FIRING).empty
 
 
 def test_timeline_draws_with_and_without_episodes():
@@ -242,7 +266,7 @@ def test_alert_run_reads_rules_and_says_when_the_server_recorded_nothing(tmp_pat
     params = SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s", max_firings=10))
     ctx = SimpleNamespace(root=tmp_path, window=WEEK, params=params,
                           params_path=lambda kind: tmp_path / "params" / f"{kind}.yaml",
-                          prometheus=FakePrometheus(ranges={"hot": _series(range(10))}))
+                          prometheus=FakePrometheus(ranges={"hot": _series(range(10))}), queries=CATALOG)
     r = alerts.run(ctx)
     assert len(r.episodes) == 1 and r.mismatches.empty and "recorded no firing ALERTS" in r.recorded_note
     fired = r.fired().iloc[0]

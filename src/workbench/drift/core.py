@@ -370,7 +370,7 @@ def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
             raise ConfigError(f"drift_detection.models.{model}.features.{missing[0]}: not in the reference data; "
                               f"reference columns: {', '.join(reference.columns)}")
         profile = ReferenceProfile.fit(reference, list(feats), config.psi_bins, n_jobs=n_jobs,
-                                       kinds={f: c.type for f, c in feats.items()})
+                                       kinds={f: c.kind for f, c in feats.items()})
     else:
         profile = reference
         missing = [f for f in feats if f not in profile.features]

@@ -89,7 +89,7 @@ def load_or_fit(ctx: "ReviewContext", reference_version: str = "") -> ReferenceP
     cfg = features_for(ctx)
     discovered = not dd.features_for(ctx.model.name)
     features = list(cfg)
-    kinds = {f: c.type for f, c in cfg.items()}
+    kinds = {f: c.kind for f, c in cfg.items()}
     if ctx.model.reference:
         return _from_file(ctx, features, dd.psi_bins, kinds, discovered)
     version = reference_version or ctx.serving_version()

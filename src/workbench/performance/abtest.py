@@ -138,10 +138,9 @@ def decision_findings(table: pd.DataFrame) -> list:
 def conversions(ctx, experiment: str = "model_v2", min_effect: float = 0.01) -> pd.DataFrame:
     """ab_test_conversions per variant over the window (Prometheus) against the variant's exposures
     (its positive predictions in the prediction DB, the customers offered retention), B vs A."""
-    secs = int((ctx.window.end - ctx.window.start).total_seconds())
-    from workbench.infrastructure import promql_string
+    from workbench.infrastructure import catalog_query, seconds
 
-    q = f'sum by (variant) (increase(ab_test_conversions{{experiment="{promql_string(experiment)}"}}[{secs}s]))'
+    q = catalog_query(ctx.queries, "ab_test_conversions", {"experiment": experiment}, window=seconds(ctx.window))
     conv = ctx.prometheus.query(q, at=ctx.window.end)
     if conv.empty or "variant" not in conv:
         from workbench.errors import InsufficientData

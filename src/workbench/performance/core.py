@@ -461,10 +461,9 @@ def skip_without(ctx: "ReviewContext", section: str, *, variant: bool = False, p
 def prometheus_class_counts(ctx: "ReviewContext") -> pd.DataFrame:
     """model_predictions_by_class over the window from Prometheus next to the DB's counts, with a flag
     when they differ by more than the tolerance (prediction logging is broken)."""
-    from workbench.infrastructure import promql_string
+    from workbench.infrastructure import catalog_query, seconds
 
-    secs = int((ctx.window.end - ctx.window.start).total_seconds())
-    q = f'sum by (class) (increase(model_predictions_by_class{{model="{promql_string(ctx.model.name)}"}}[{secs}s]))'
+    q = catalog_query(ctx.queries, "predictions_by_class", {"model": ctx.model.name}, window=seconds(ctx.window))
     prom = ctx.prometheus.query(q, at=ctx.window.end)
     if prom.empty:  # a Prometheus that does not serve this model: nothing to compare, not a logging fault
         from workbench.errors import InsufficientData
