@@ -149,7 +149,7 @@ def test_a_numeric_only_method_types_its_feature_numeric():
     import pandas as pd
 
     from workbench.config import FeatureDrift
-    from workbench.profile import ReferenceProfile
+    from workbench.drift.profile import ReferenceProfile
 
     assert FeatureDrift(method="wasserstein").kind == "numeric"
     assert FeatureDrift(method="ks").kind == "numeric"
