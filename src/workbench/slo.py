@@ -41,9 +41,10 @@ def status(src: PrometheusSource, slos: SLOParams, window: Window) -> pd.DataFra
                 continue
             sli = good / total
             consumed = (1 - sli) / (1 - o.objective)
-            note = coverage_note(src, o.total, window.end, secs) if label != window.label else ""
+            covers = coverage_note(src, o.total, window.end, secs) if label != window.label else ""
             rows.append({**row, "sli": sli, "requests": total, "bad": total - good, "budget_consumed": consumed,
-                         "budget_remaining": 1 - consumed, "met": "yes" if sli >= o.objective else "NO", "note": note})
+                         "budget_remaining": 1 - consumed, "met": "yes" if sli >= o.objective else "NO", "note": "",
+                         "data_coverage": covers})
     return pd.DataFrame(rows)
 
 
@@ -143,6 +144,9 @@ def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, we
         remaining = float(roll.iloc[0]["budget_remaining"]) if len(roll) and "budget_remaining" in roll \
             and pd.notna(roll.iloc[0]["budget_remaining"]) else None
         left = f"; {pct(remaining, 0)} of the rolling {slos.period} budget left" if remaining is not None else ""
+        covers = str(roll.iloc[0].get("data_coverage") or "") if len(roll) else ""
+        if left and covers:
+            left += f" ({covers.split(' (from')[0]})"  # "(data covers 23.0 of 28 days)": fewer days than the period
         text = (f"{name}: SLI {pct(w['sli'], 2)} vs objective {pct(w['target'], 1)} in {week_label}, "
                 f"{pct(w['budget_consumed'], 0)} of the week's error budget spent{left}")
         if w["met"] == "NO":

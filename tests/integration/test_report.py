@@ -56,8 +56,11 @@ def project(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_PROMETHEUS_URL", "http://127.0.0.1:1")
     monkeypatch.setenv("WORKBENCH_DATABASE_URL", "postgresql://app:hunter2secret@127.0.0.1:1/preds")
 
-    def write_params(notebooks, models=("m1",)):
-        models_yaml = "".join(f"  - name: {m}\n    type: classification\n" for m in models)
+    # models carry a reference file (never read by these fixture notebooks): with no MLflow here, a model
+    # without one would have its drift review skipped (tested in tests/unit/test_weekpage.py)
+    def write_params(notebooks, models=("m1",), reference="data/reference.parquet"):
+        ref = f"    reference: {reference}\n" if reference else ""
+        models_yaml = "".join(f"  - name: {m}\n    type: classification\n{ref}" for m in models)
         nbs = "".join(f"  - {n}\n" for n in notebooks)
         p = tmp_path / "params" / "weekly.yaml"
         p.write_text(f"models:\n{models_yaml}notebooks:\n{nbs}")

@@ -100,11 +100,13 @@ def test_rolling_period_says_how_many_days_it_really_covers():
 
     src = FakePrometheus(instant={"good": 99_500, "total": 100_000}, ranges={"total[1h]": hourly})
     st = slo.status(src, SLOS, WEEK).set_index("window")
-    assert st.loc["rolling 28d", "note"] == (
+    assert st.loc["rolling 28d", "data_coverage"] == (
         f"data covers 23.0 of 28 days (from {first:%Y-%m-%d %H:%M} UTC): the budget is over those days")
-    assert st.loc["2026-W47", "note"] == ""
+    assert st.loc["2026-W47", "data_coverage"] == "" and (st["note"] == "").all()  # computed: not a problem
+    findings = slo.slo_findings(st.reset_index(), pd.DataFrame(columns=["objective", "severity"]), SLOS, "2026-W47")
+    assert "of the rolling 28d budget left (data covers 23.0 of 28 days)" in findings[0].sentence
     first = end - dt.timedelta(days=28)  # everything there
-    assert slo.status(src, SLOS, WEEK).set_index("window").loc["rolling 28d", "note"] == ""
+    assert slo.status(src, SLOS, WEEK).set_index("window").loc["rolling 28d", "data_coverage"] == ""
 
 
 def test_burn_rate_query_divides_the_error_ratio_by_the_budget():
