@@ -107,7 +107,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 def cmd_health(a: argparse.Namespace) -> int:
-    from workbench import health
+    from workbench.infrastructure import health
     from workbench.sources.connections import resolve_connections
 
     from workbench import config

@@ -1,17 +1,12 @@
 """Figure helpers every capability shares (mathtext off for data labels, date axes, legends, byte
-units, the could-not-draw note) and the infrastructure panels. Drift and performance figures live
-beside their reviews (workbench.drift.plots, workbench.performance.plots); this module imports
-neither, so no review and its plots import each other in a circle."""
+units, the could-not-draw note). Each capability's figures live beside its review
+(workbench.drift.plots, workbench.performance.plots, workbench.infrastructure.plots); this module
+imports none of them, so no review and its plots import each other in a circle."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import matplotlib
 import matplotlib.pyplot as plt
-
-if TYPE_CHECKING:
-    from workbench.infrastructure import InfrastructureReport
 
 BYTE_UNITS = ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
 
@@ -69,34 +64,3 @@ def _text(value, width: int = 18) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(str(value), width) or [""])
-
-
-def infrastructure_panels(report: "InfrastructureReport", names: list[str] | None = None,
-                          thresholds: dict[str, float] | None = None):
-    """Stacked time series, one axis per panel; empty panels say why."""
-    names = names or list(report.panels)
-    panels = [report.panels[n] for n in names if n in report.panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.3 * len(panels)), sharex=True, squeeze=False)
-    for ax, p in zip(axes.flat, panels):
-        df = p.data
-        unit = p.unit
-        if p.problem:
-            import textwrap
-
-            ax.text(0.5, 0.5, textwrap.fill(p.problem[:160], 110), ha="center", va="center", fontsize=8,
-                    color="#c0392b", transform=ax.transAxes, parse_math=False)
-        else:
-            wide = p.gridded(report.window)  # on the full grid: missing data shows as gaps, never as zeros
-            factor, unit = (byte_scale(float(wide.abs().max().max())) if p.unit == "bytes" and wide.notna().any().any()
-                            else (1.0, p.unit))
-            for col in wide.columns:
-                ax.plot(wide.index, wide[col].to_numpy() / factor, lw=1, label=str(col))
-            if len(wide.columns) > 1 or str(wide.columns[0]) != "value":
-                _legend_outside(ax)
-        if thresholds and p.name in thresholds:
-            ax.axhline(thresholds[p.name], color="#c0392b", ls="--", lw=1)
-        ax.set_title(p.title, fontsize=9)
-        ax.set_ylabel(unit, fontsize=8)
-        _dates(ax)
-    fig.tight_layout()
-    return fig

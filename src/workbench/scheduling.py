@@ -79,7 +79,7 @@ def _staged(out: str, week: str) -> Iterator[Path]:
 
 
 def _sources_down(source: str) -> list[str]:
-    from workbench import health
+    from workbench.infrastructure import health
     from workbench.context import resolve_connections
 
     try:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench import alerts, config, slo
+from workbench import config
+from workbench.infrastructure import alerts, slo
 from workbench.demo import prometheus as prom
 
 ROOT = Path(__file__).resolve().parents[2]

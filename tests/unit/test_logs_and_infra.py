@@ -29,7 +29,7 @@ def test_outages_from_up_series():
 
 
 def test_replay_compared_with_recorded_alerts():
-    from workbench import alerts
+    from workbench.infrastructure import alerts
 
     t = pd.Timestamp("2026-11-16", tz="UTC")
     h = pd.Timedelta(hours=1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-CAPABILITIES = {"drift": "DriftReport", "performance": "PerformanceReview"}
+CAPABILITIES = {"drift": "DriftReport", "performance": "PerformanceReview", "infrastructure": "ServiceReview"}
 
 
 def _module_name(path: Path) -> str:

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench import alerts, infrastructure, slo
+from workbench import infrastructure
+from workbench.infrastructure import alerts, slo
 from workbench.performance import abtest, cbpe, core as performance
 from workbench.config import SLOParams, Window
 from workbench.drift import DriftReport, FeatureDriftResult

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import cli, health, report
+from workbench import cli, report
+from workbench.infrastructure import health
 from workbench.config import Connections
 from workbench.errors import ConfigError
 

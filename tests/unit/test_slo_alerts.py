@@ -14,7 +14,8 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from workbench import alerts, config, slo
+from workbench import config
+from workbench.infrastructure import alerts, slo
 from workbench.config import AlertRules, SLOParams
 from workbench.errors import SourceUnavailable
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from workbench import config, health
+from workbench import config
+from workbench.infrastructure import health
 from workbench.performance import core as performance
 from workbench.errors import ConfigError, SourceUnavailable
 from workbench.sources import model_registry

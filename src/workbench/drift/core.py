@@ -477,7 +477,8 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
     finding says why (they watch a different score, window and threshold)."""
     import re
 
-    from workbench import alerts, config
+    from workbench import config
+    from workbench.infrastructure import alerts
     from workbench.findings import Finding, duration
 
     if not ctx.has("prometheus") or not ctx.params_path("alerts").is_file():

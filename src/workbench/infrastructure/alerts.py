@@ -233,7 +233,7 @@ def run(ctx) -> AlertReview:
     rules = config.load_alert_rules(path)
     ip = ctx.params.infrastructure
     eps, problems = replay(ctx.prometheus, rules, ctx.window, ip.scrape_interval)
-    from workbench.infrastructure import catalog_query, seconds
+    from workbench.infrastructure.queries import catalog_query, seconds
 
     rec = recorded(ctx.prometheus, ctx.window, catalog_query(ctx.queries, "firing_alerts", window=seconds(ctx.window)),
                    config.parse_duration(ip.scrape_interval))

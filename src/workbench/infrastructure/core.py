@@ -15,46 +15,12 @@ import pandas as pd
 
 from workbench.config import QueryCatalog, QuerySpec, Window, parse_duration
 from workbench.errors import SourceUnavailable
+from workbench.infrastructure.queries import (ALL_MODELS, catalog_query, promql_string,  # noqa: F401
+                                              render, seconds)
 from workbench.sources.prometheus import PrometheusSource, step_for
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
-
-
-def promql_string(value: str) -> str:
-    """`value` escaped for use inside a double-quoted PromQL label matcher."""
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def render(promql: str, **values: str) -> str:
-    """Fill $rate, $window, $model, $q in a catalog query."""
-    return Template(promql).safe_substitute(**values)
-
-
-def seconds(window: Window) -> str:
-    """The window's length as a PromQL duration ("604800s")."""
-    return f"{int((window.end - window.start).total_seconds())}s"
-
-
-def catalog_query(catalog: QueryCatalog, name: str, /, labels: dict[str, str] | None = None, **values: str) -> str:
-    """The named query of the catalog's `queries:` section (params/queries.yaml) with its placeholders
-    filled: `labels` are label values (escaped for a double-quoted matcher), `values` are PromQL
-    fragments (durations, expressions). A missing entry or placeholder is a ConfigError naming it."""
-    from workbench.errors import ConfigError
-
-    entry = catalog.queries.get(name)
-    if entry is None:
-        raise ConfigError(f"params/queries.yaml: queries.{name}: missing (workbench looks this query up by name; "
-                          "see the shipped params/queries.yaml)")
-    filled = {**values, **{k: promql_string(str(v)) for k, v in (labels or {}).items()}}
-    promql = entry.promql
-    if labels and labels.get("model") == ALL_MODELS:  # the service review: every model, one series each
-        promql = promql.replace('model="$model"', 'model!=""')
-    try:
-        return Template(promql).substitute(filled)
-    except (KeyError, ValueError) as exc:
-        raise ConfigError(f"params/queries.yaml: queries.{name}.promql: placeholder {exc} cannot be filled "
-                          f"(this query is given: {', '.join('$' + k for k in sorted(filled)) or 'none'})") from None
 
 
 @dataclass
@@ -142,12 +108,11 @@ class InfrastructureReport:
         return self.summary
 
     def plot(self, names: list[str] | None = None):
-        from workbench import plots
+        from workbench.infrastructure import plots
 
         return plots.infrastructure_panels(self, names)
 
 
-ALL_MODELS = ""  # model "" is the service review: $model matches every model, one series per model
 
 
 def _values(model: str, window: Window, rate_window: str, pool_size: int = 20) -> dict[str, str]:
@@ -400,8 +365,8 @@ class ServiceReview:
     (each such part is named in `not_computed` and in the report's "What could not be computed")."""
 
     window: Window
-    slos: "object | None" = None           # workbench.slo.SLOReview
-    alerts: "object | None" = None         # workbench.alerts.AlertReview
+    slos: "object | None" = None           # workbench.infrastructure.slo.SLOReview
+    alerts: "object | None" = None         # workbench.infrastructure.alerts.AlertReview
     infra: InfrastructureReport | None = None  # headline numbers and panels of the query catalog
     availability: pd.DataFrame | None = None
     outages: pd.DataFrame | None = None
@@ -437,7 +402,7 @@ def review(ctx: "ReviewContext") -> ServiceReview:
     numbers and panels, availability, outages and per-model serving latency. Each part runs through
     `ctx.attempt`, so one that cannot be computed is named under "not computed" and the rest still
     shows; findings and headline numbers are recorded in the context as each part completes."""
-    from workbench import alerts, slo
+    from workbench.infrastructure import alerts, slo
 
     before = len(ctx.problems)
     rev = ServiceReview(ctx.window)
@@ -471,7 +436,8 @@ def draw_panels(ctx: "ReviewContext", report: InfrastructureReport | None, secti
     the section has no panel)."""
     from IPython.display import HTML, display
 
-    from workbench import display as show, plots
+    from workbench import display as show
+    from workbench.infrastructure import plots
 
     if report is None:
         return None

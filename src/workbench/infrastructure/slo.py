@@ -10,7 +10,7 @@ import pandas as pd
 
 from workbench.config import QueryCatalog, SLOParams, Window, parse_duration
 from workbench.errors import SourceUnavailable
-from workbench.infrastructure import render
+from workbench.infrastructure.queries import render
 from workbench.sources.prometheus import PrometheusSource
 
 
@@ -72,7 +72,7 @@ def burn_rates(src: PrometheusSource, slos: SLOParams, window: Window, catalog: 
                ) -> pd.DataFrame:
     """Burn rate per objective and alert window over time: (1 - SLI over the window) / (1 - objective),
     as the catalog's `slo_burn_rate` query writes it."""
-    from workbench.infrastructure import catalog_query
+    from workbench.infrastructure.queries import catalog_query
 
     frames = []
     durations = sorted({d for a in slos.burn_alerts for d in (a.long, a.short)}, key=parse_duration)

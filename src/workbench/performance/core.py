@@ -461,7 +461,7 @@ def skip_without(ctx: "ReviewContext", section: str, *, variant: bool = False, p
 def prometheus_class_counts(ctx: "ReviewContext") -> pd.DataFrame:
     """model_predictions_by_class over the window from Prometheus next to the DB's counts, with a flag
     when they differ by more than the tolerance (prediction logging is broken)."""
-    from workbench.infrastructure import catalog_query, seconds
+    from workbench.infrastructure.queries import catalog_query, seconds
 
     q = catalog_query(ctx.queries, "predictions_by_class", {"model": ctx.model.name}, window=seconds(ctx.window))
     prom = ctx.prometheus.query(q, at=ctx.window.end)

@@ -1,0 +1,43 @@
+"""The infrastructure review's figure: the catalog's panels stacked on one time axis."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+
+from workbench.plots import _dates, _legend_outside, byte_scale
+
+if TYPE_CHECKING:
+    from workbench.infrastructure.core import InfrastructureReport
+
+
+def infrastructure_panels(report: "InfrastructureReport", names: list[str] | None = None,
+                          thresholds: dict[str, float] | None = None):
+    """Stacked time series, one axis per panel; empty panels say why."""
+    names = names or list(report.panels)
+    panels = [report.panels[n] for n in names if n in report.panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.3 * len(panels)), sharex=True, squeeze=False)
+    for ax, p in zip(axes.flat, panels):
+        df = p.data
+        unit = p.unit
+        if p.problem:
+            import textwrap
+
+            ax.text(0.5, 0.5, textwrap.fill(p.problem[:160], 110), ha="center", va="center", fontsize=8,
+                    color="#c0392b", transform=ax.transAxes, parse_math=False)
+        else:
+            wide = p.gridded(report.window)  # on the full grid: missing data shows as gaps, never as zeros
+            factor, unit = (byte_scale(float(wide.abs().max().max())) if p.unit == "bytes" and wide.notna().any().any()
+                            else (1.0, p.unit))
+            for col in wide.columns:
+                ax.plot(wide.index, wide[col].to_numpy() / factor, lw=1, label=str(col))
+            if len(wide.columns) > 1 or str(wide.columns[0]) != "value":
+                _legend_outside(ax)
+        if thresholds and p.name in thresholds:
+            ax.axhline(thresholds[p.name], color="#c0392b", ls="--", lw=1)
+        ax.set_title(p.title, fontsize=9)
+        ax.set_ylabel(unit, fontsize=8)
+        _dates(ax)
+    fig.tight_layout()
+    return fig
