@@ -17,8 +17,9 @@ without importing the review, and importing the package stays cheap.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from workbench import lazy
 
 _FROM_CORE = ("review", "DriftReport", "FeatureDriftResult", "volume", "freshness", "alert_agreement")
 _SUBMODULES = ("core", "evidently", "history", "methods", "plots", "profile", "profile_cache")
@@ -30,16 +31,4 @@ if TYPE_CHECKING:
                                       review, volume)
 
 
-def __getattr__(name: str):
-    if name in _FROM_CORE:
-        value = getattr(importlib.import_module(f"{__name__}.core"), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy.package(__name__, globals(), _FROM_CORE, _SUBMODULES)

@@ -14,8 +14,9 @@ Attributes load on first use (PEP 562): any name of `core` is reachable as infra
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from workbench import lazy
 
 _SUBMODULES = ("core", "queries", "slo", "alerts", "health", "plots")
 _FROM_CORE = ("review", "ServiceReview", "InfrastructureReport", "draw_panels", "timeline_series", "serving_latency",
@@ -27,21 +28,4 @@ if TYPE_CHECKING:
     from workbench.infrastructure.core import *  # noqa: F401,F403
 
 
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    elif name.startswith("__"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    else:
-        core = importlib.import_module(f"{__name__}.core")
-        try:
-            value = getattr(core, name)
-        except AttributeError:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    core = importlib.import_module(f"{__name__}.core")
-    return sorted(set(globals()) | set(_SUBMODULES) | {n for n in vars(core) if not n.startswith("_")})
+__getattr__, __dir__ = lazy.package(__name__, globals(), _FROM_CORE, _SUBMODULES, any_core_name=True)

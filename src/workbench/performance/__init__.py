@@ -17,8 +17,9 @@ scikit-learn or statsmodels until a section needs them).
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from workbench import lazy
 
 _FROM_CORE = ("review", "PerformanceReview", "PerformanceSummary", "skip_without", "calibration",
               "prometheus_class_counts", "log_results", "HEADLINE")
@@ -32,16 +33,4 @@ if TYPE_CHECKING:
                                             skip_without)
 
 
-def __getattr__(name: str):
-    if name in _FROM_CORE:
-        value = getattr(importlib.import_module(f"{__name__}.core"), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy.package(__name__, globals(), _FROM_CORE, _SUBMODULES)
