@@ -123,6 +123,21 @@ def test_reference_file_loader(tmp_path):
         load_reference_file(tmp_path / "ref.txt")
 
 
+def test_reference_parquet_reads_like_pandas(tmp_path):
+    """The single-threaded Parquet read (no Arrow pool left to abort at exit) gives the frame
+    pandas' own reader gives: dtypes, categoricals, timestamps and the index."""
+    import pandas as pd
+
+    from workbench.sources.model_registry import read_parquet
+
+    df = pd.DataFrame({"code": pd.Categorical(["1", "2", "1"]), "amount": [1.5, None, 3.0],
+                       "ts": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"], utc=True),
+                       "n": pd.array([1, None, 3], dtype="Int64")}, index=pd.Index([7, 8, 9], name="row"))
+    df.to_parquet(tmp_path / "ref.parquet")
+    pd.testing.assert_frame_equal(read_parquet(tmp_path / "ref.parquet"), pd.read_parquet(tmp_path / "ref.parquet"))
+    pd.testing.assert_frame_equal(read_parquet(tmp_path / "ref.parquet"), df)
+
+
 def test_redact_takes_everything_up_to_the_host():
     assert config.redact("postgresql://u:p@ss@db/x") == "postgresql://u:***@db/x"
     assert "secret" not in repr(config.Connections("http://a:secret@p", "postgresql://u:secret@d/x", None, False))

@@ -18,13 +18,23 @@ REFERENCE_ARTIFACT = "reference/reference.parquet"
 IMPORTANCES_ARTIFACT = "feature_importances.json"
 
 
+def read_parquet(path: str | Path) -> pd.DataFrame:
+    """A Parquet file read on the calling thread. Arrow's reader thread pool can abort the process
+    at interpreter exit ("terminate called without an active exception", apache/arrow#34314), which
+    turned a passing `workbench check` into exit code -6; a reference file is small, so threads buy
+    nothing here."""
+    import pyarrow.parquet as pq
+
+    return pq.read_table(str(path), use_threads=False).to_pandas(use_threads=False)
+
+
 def load_reference_file(path: str | Path) -> pd.DataFrame:
     """Reference (training) data from a .parquet or .csv file."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"reference file {p} not found")
     if p.suffix == ".parquet":
-        return pd.read_parquet(p)
+        return read_parquet(p)
     if p.suffix == ".csv":
         return pd.read_csv(p)
     raise ConfigError(f"reference file {p}: use .parquet or .csv")
@@ -171,7 +181,7 @@ class ModelRegistry:
     def reference(self, model: str, version: str) -> pd.DataFrame:
         """The reference (training) data logged with the model version."""
         with tempfile.TemporaryDirectory() as tmp:
-            return pd.read_parquet(self._download(self.run_id(model, version), REFERENCE_ARTIFACT, tmp))
+            return read_parquet(self._download(self.run_id(model, version), REFERENCE_ARTIFACT, tmp))
 
     @timed_call("MLflow: training metrics")
     def training_metrics(self, model: str, version: str) -> dict[str, float]:
