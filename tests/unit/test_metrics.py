@@ -56,6 +56,19 @@ def test_ece_against_calibration_curve(rng):
     assert wm.expected_calibration_error(prob, y) == pytest.approx(np.sum(counts / len(y) * np.abs(true - pred)))
 
 
+def test_curves_of_rows_already_in_score_order_equal_sklearn(rng):
+    """classification_metrics hands the rows over sorted by score (ties included) so no resample
+    re-sorts: that path skips the sort and must give scikit-learn's curves for any weights."""
+    y, _, prob = _clf(rng)
+    order = np.argsort(-prob, kind="mergesort")
+    y, prob = y[order], prob[order]
+    W = np.vstack([np.ones(len(y)), rng.integers(0, 4, len(y)).astype(float)])
+    got = wm.classification(y, (prob >= 0.5).astype(float), prob, W)
+    for i, sw in enumerate([None, W[1]]):
+        assert got["roc_auc"][i] == pytest.approx(skm.roc_auc_score(y, prob, sample_weight=sw), rel=1e-12)
+        assert got["pr_auc"][i] == pytest.approx(skm.average_precision_score(y, prob, sample_weight=sw), rel=1e-12)
+
+
 def test_one_class_resample_gives_nan_auc_not_an_error():
     y = np.ones(50)
     out = wm.classification(y, y, np.linspace(0.1, 0.9, 50), np.ones((1, 50)))

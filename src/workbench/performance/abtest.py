@@ -85,6 +85,8 @@ def _auc_draws(score, y, resamples: int, seed: int) -> tuple[float, np.ndarray]:
     score, y = np.asarray(score, float), np.asarray(y, float)
     if len(y) == 0:
         return np.nan, np.full(1, np.nan)
+    order = np.argsort(-score, kind="mergesort")  # in score order once: no resample re-sorts its weights
+    score, y = score[order], y[order]
     rng = np.random.default_rng(seed)
     n = len(y)
     point = float(wm.roc_auc(score, y, np.ones((1, n)))[0])

@@ -72,6 +72,9 @@ def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10, r
     n = len(y)
     if n < min_samples:
         return values, {k: f"insufficient data: {n} labelled predictions, need {min_samples}" for k in values}, {}
+    if prob is not None:  # rows in score order once, so no resample re-sorts its weights (metrics._ranked)
+        order = np.argsort(-prob, kind="mergesort")
+        y, yhat, prob = y[order], yhat[order], prob[order]
     point, ci = wm.bootstrap(lambda W: wm.classification(y, yhat, prob, W), n, resamples, seed)
     values.update({k: _finite(v) for k, v in point.items()})
     classes = np.unique(y)

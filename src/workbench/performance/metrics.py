@@ -48,31 +48,47 @@ def from_confusion(tp, fp, fn, tn) -> dict[str, np.ndarray]:
 
 
 def _ranked(score: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted positives and negatives per distinct score, highest score first."""
-    order = np.argsort(-score, kind="mergesort")
-    s = score[order]
-    starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
-    pos = (y[order] == 1).astype(float)
-    Wo = W[:, order]
-    P = np.add.reduceat(Wo * pos, starts, axis=1)
-    N = np.add.reduceat(Wo * (1 - pos), starts, axis=1)
+    """Weighted positives and negatives per distinct score, highest score first. Scores already
+    in that order (as classification_metrics passes them) skip the sort and the r x n gather."""
+    if len(score) > 1 and not np.all(score[:-1] >= score[1:]):
+        order = np.argsort(-score, kind="mergesort")
+        score, y, W = score[order], y[order], W[:, order]
+    pos = (y == 1).astype(float)
+    P = W * pos
+    N = W - P  # W * (1 - pos)
+    s = score
+    if len(s) > 1 and not np.all(s[1:] != s[:-1]):  # ties: one column per distinct score
+        starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
+        P, N = np.add.reduceat(P, starts, axis=1), np.add.reduceat(N, starts, axis=1)
     return P, N
+
+
+def _curves(P: np.ndarray, N: np.ndarray, auc: bool = True, ap: bool = True) -> dict[str, np.ndarray]:
+    """ROC AUC (ties count half) and average precision from ranked weights, sharing the cumulative
+    sums (each r x n pass costs as much as the arithmetic here)."""
+    out = {}
+    tp = np.cumsum(P, axis=1)
+    p_tot, n_tot = tp[:, -1].copy() if tp.shape[1] else np.zeros(len(P)), N.sum(axis=1)
+    if auc:  # sum_k N_k * (positives ranked above k + half the ties at k)
+        num = np.einsum("ij,ij->i", N, tp) - 0.5 * np.einsum("ij,ij->i", N, P)
+        out["roc_auc"] = _div(num, p_tot * n_tot, np.nan)
+    if ap:  # sum_k P_k * precision_k; where P_k > 0 the cumulative weight is > 0
+        seen = np.cumsum(N, axis=1)
+        seen += tp
+        np.maximum(seen, np.finfo(np.float64).tiny, out=seen)
+        np.divide(tp, seen, out=tp)
+        out["pr_auc"] = _div(np.einsum("ij,ij->i", P, tp), p_tot, np.nan)
+    return out
 
 
 def roc_auc(score: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
     """ROC AUC (ties count half), NaN where a resample holds one class only."""
-    P, N = _ranked(score, y, W)
-    tp_before = np.cumsum(P, axis=1) - P
-    num = np.sum(N * (tp_before + P / 2), axis=1)
-    return _div(num, P.sum(axis=1) * N.sum(axis=1), np.nan)
+    return _curves(*_ranked(score, y, W), ap=False)["roc_auc"]
 
 
 def average_precision(score: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
     """PR AUC as scikit-learn's average_precision_score: sum of (R_k - R_k-1) * P_k."""
-    P, N = _ranked(score, y, W)
-    tp, fp = np.cumsum(P, axis=1), np.cumsum(N, axis=1)
-    precision = _div(tp, tp + fp)
-    return _div(np.sum(P * precision, axis=1), P.sum(axis=1), np.nan)
+    return _curves(*_ranked(score, y, W), auc=False)["pr_auc"]
 
 
 def log_loss(prob: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -91,8 +107,7 @@ def classification(y, yhat, prob, W: np.ndarray) -> dict[str, np.ndarray]:
     out = from_confusion(**confusion(y, yhat, W))
     if prob is not None:
         prob = np.asarray(prob, float)
-        out["roc_auc"] = roc_auc(prob, y, W)
-        out["pr_auc"] = average_precision(prob, y, W)
+        out.update(_curves(*_ranked(prob, y, W)))  # one ranking for both curves
         out["log_loss"] = log_loss(prob, y, W)
         out["brier"] = brier(prob, y, W)
     return out
@@ -130,7 +145,8 @@ def expected_calibration_error(prob, y, bins: int = 10) -> float:
 def resample_weights(rng: np.random.Generator, r: int, n: int) -> np.ndarray:
     """r bootstrap resamples of n rows, as row-count weights (r x n)."""
     idx = rng.integers(0, n, size=(r, n))
-    return np.bincount((np.arange(r)[:, None] * n + idx).ravel(), minlength=r * n).reshape(r, n).astype(float)
+    idx += np.arange(0, r * n, n)[:, None]  # row i's draws count into cells [i*n, (i+1)*n)
+    return np.bincount(idx.ravel(), minlength=r * n).reshape(r, n).astype(float)
 
 
 def bootstrap(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, resamples: int = 1000, seed: int = 0,
