@@ -158,6 +158,17 @@ def test_daily_counts_equal_per_day_counts_in_pandas(layout):
         assert m == int(g.isna().sum()) and nf == 0
 
 
+def test_hourly_counts_in_sql_equal_counting_the_timestamps(layout):
+    """The volume chart's predictions per hour come from a GROUP BY hour in the database; they must
+    equal flooring every timestamp of the window to its hour."""
+    store, df, _ = layout
+    want = _in(df, SPAN)["ts"].dt.floor("h").value_counts().sort_index()
+    got = store.hourly_counts("credit", SPAN)
+    assert got.index.tz is not None and got.sum() == len(_in(df, SPAN))
+    pd.testing.assert_series_equal(got, want, check_names=False, check_index_type=False, check_freq=False)
+    assert store.hourly_counts("credit", config.Window(SPAN.end, SPAN.end + dt.timedelta(days=1), "empty")).empty
+
+
 def test_numeric_column_read_whole_is_exact(layout, monkeypatch):
     store, df, kind = layout
     copies = []
@@ -214,6 +225,50 @@ def test_many_features_counted_in_one_scan_equal_the_per_feature_queries(layout)
         scans = [q for q in seen if "scoring_log" in q]
         assert n_queries == 2 and len(scans) == 2  # two scans in all; the per-feature calls were served from them
         assert "GROUPING SETS" in scans[0].upper()
+
+
+def test_span_read_once_answers_exactly_what_the_queries_answer(layout):
+    """SQLite: preload reads the features over a span in one query; every later count and read of a
+    window inside it (week, part of a day, per day) must equal the per-window SQL, including codes
+    stored as 1 and 1.0 (one category, as SQLite groups them) and NULLs, and must not query again."""
+    store, df, kind = layout
+    prof = FeatureProfile.fit("amount", _in(df, SPAN)["amount"])
+    partial = config.Window(WEEK.start + dt.timedelta(days=2, hours=7, minutes=13), WEEK.end, "partial")
+    fresh = PredictionStore(store.url, store.params)
+    loaded = PredictionStore(store.url, store.params)
+    assert loaded.preload("credit", SPAN, ["MAR", "segment", "SEX", "amount"]) == (kind == "sqlite")
+    seen = _statements(loaded)
+    for w in (WEEK, partial, SPAN):
+        for f in ("MAR", "segment", "SEX"):
+            assert loaded.category_counts("credit", w, f) == fresh.category_counts("credit", w, f), (w.label, f)
+        for edges in (prof.edges, [float(prof.stats["min"]), float(prof.stats["max"])]):
+            got, want = loaded.bin_counts("credit", w, "amount", edges), fresh.bin_counts("credit", w, "amount", edges)
+            assert got["counts"].tolist() == want["counts"].tolist()
+            assert (got["missing"], got["nonfinite"]) == (want["missing"], want["nonfinite"])
+        np.testing.assert_array_equal(np.sort(loaded.feature_values("credit", w, "amount")),
+                                      np.sort(fresh.feature_values("credit", w, "amount")))
+        for f in ("MAR", "segment", "amount"):  # the Evidently sample's column: same values, same dtype
+            got, want = loaded.read_feature("credit", w, f), fresh.read_feature("credit", w, f)
+            assert got.dtype == want.dtype, f
+            assert sorted(got.dropna().tolist()) == sorted(want.dropna().tolist()) and got.isna().sum() == want.isna().sum()
+    for f, e in (("MAR", None), ("segment", None), ("amount", prof.edges), ("SEX", [1.5])):
+        got, want = list(loaded.daily_counts("credit", SPAN, f, e)), list(fresh.daily_counts("credit", SPAN, f, e))
+        assert [d for d, *_ in got] == [d for d, *_ in want]
+        for (_, c, m, nf), (_, wc, wm, wnf) in zip(got, want):
+            assert (c.tolist() if e is not None else c) == (wc.tolist() if e is not None else wc)
+            assert (m, nf) == (wm, wnf)
+    if kind == "sqlite":
+        assert not [q for q in seen if "scoring_log" in q]  # all of it answered from the one read
+        outside = config.Window(SPAN.start - dt.timedelta(days=1), SPAN.end, "wider")
+        assert loaded.category_counts("credit", outside, "MAR") == fresh.category_counts("credit", outside, "MAR")
+        assert [q for q in seen if "scoring_log" in q]  # a window outside the span is queried
+
+
+def test_span_read_is_skipped_past_its_size_limit(layout):
+    store, _, kind = layout
+    small = PredictionStore(store.url, store.params)
+    assert small.preload("credit", SPAN, ["MAR", "amount"], max_cells=100) is False
+    assert small._span is None
 
 
 def test_drift_over_time_from_daily_counts_equals_per_day_comparison(layout, monkeypatch):

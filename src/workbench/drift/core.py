@@ -448,8 +448,27 @@ def count_requests(profile, features: dict[str, FeatureDrift]) -> list[tuple[str
     return out
 
 
+HISTORY_WEEKS = 3  # drift over time covers the window and this many weeks before it
+
+
+def history_span(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS):
+    """The window and the `weeks_back` weeks before it: what the drift review's sections read."""
+    from workbench.config import Window
+
+    return Window(ctx.window.start - pd.Timedelta(weeks=weeks_back), ctx.window.end, ctx.window.label)
+
+
+def preload(ctx: "ReviewContext", features, weeks_back: int = HISTORY_WEEKS) -> None:
+    """Let the store read the features over the whole history span once (SQLite; see
+    PredictionStore.preload), so the week, the week before and the daily grid are cut from memory."""
+    load = getattr(ctx.store, "preload", None)
+    if load is not None:
+        load(ctx.model.name, history_span(ctx, weeks_back), list(features))
+
+
 def prefetch(ctx: "ReviewContext", window, profile, features: dict[str, FeatureDrift]) -> None:
     """Count every feature of `window` in one scan where the store can (see count_requests)."""
+    preload(ctx, features)
     fetch = getattr(ctx.store, "prefetch_counts", None)
     if fetch is not None and ctx.store.can_aggregate:
         fetch(ctx.model.name, window, count_requests(profile, features))
@@ -525,8 +544,12 @@ def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = 3) -> pd.Dat
     from workbench.config import Window
 
     w = Window(ctx.window.start - pd.Timedelta(weeks=weeks_back), ctx.window.end, ctx.window.label)
-    ts = ctx.store.read(ctx.model.name, w, core=["timestamp"])["timestamp"]
-    counts = ts.dt.floor(freq).value_counts().sort_index()
+    hourly = getattr(ctx.store, "hourly_counts", None)
+    if hourly is not None and pd.tseries.frequencies.to_offset(freq) == pd.tseries.frequencies.to_offset("h"):
+        counts = hourly(ctx.model.name, w)
+    else:
+        ts = ctx.store.read(ctx.model.name, w, core=["timestamp"])["timestamp"]
+        counts = ts.dt.floor(freq).value_counts().sort_index()
     full = pd.date_range(w.start, w.end, freq=freq, inclusive="left")
     counts = counts.reindex(full, fill_value=0)
     return pd.DataFrame({"period": counts.index, "predictions": counts.to_numpy()})

@@ -9,7 +9,8 @@ import pandas as pd
 
 from workbench.config import Window
 from workbench.drift import methods as dm
-from workbench.drift.core import DriftReport, choose_method, compare_feature, detect_drift, store_sample
+from workbench.drift.core import (HISTORY_WEEKS, DriftReport, choose_method, compare_feature, detect_drift, preload,
+                                  store_sample)
 from workbench.drift.profile import CurrentSample
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ def score(method: str, statistic: float | None, p_value: float | None, threshold
     return dm.score(method, statistic, p_value, threshold, effect_size, min_effect)
 
 
-def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None) -> pd.DataFrame:
+def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str | None = None) -> pd.DataFrame:
     """Each feature in each period (default daily) of the window and the weeks before it, against the
     reference (the configured columns read in one query with their timestamps)."""
     from workbench.drift.core import reference_profile
@@ -36,6 +37,7 @@ def over_time(ctx: "ReviewContext", weeks_back: int = 3, freq: str | None = None
     from workbench.drift.core import features_for
 
     feats = {f: c for f, c in features_for(ctx).items() if f in profile.features}
+    preload(ctx, feats, weeks_back)
     fetch = getattr(ctx.store, "prefetch_counts", None)
     if fetch is not None and ctx.store.can_aggregate and freq in ("1D", "D"):  # every feature in one scan
         edges = {n: _daily_edges(profile[n], c.method) for n, c in feats.items()}

@@ -9,6 +9,7 @@ probability, actual_outcome, outcome_timestamp) and timestamps as UTC.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -77,6 +78,118 @@ def _utc_series(s: pd.Series) -> pd.Series:
     return out.dt.tz_convert("UTC")
 
 
+PRELOAD_MAX_CELLS = 12_000_000  # rows x columns a preloaded span may hold (~100 MB of floats)
+
+
+@dataclass
+class _Span:
+    """Feature columns of one model over a span, as SQLite returned them, with each row's timestamp
+    text. Windows are cut by comparing that text with the same bounds _window_filter gives SQLite,
+    so a window holds exactly the rows its query would; values keep the database's own types
+    (categories are grouped as SQLite's GROUP BY groups them: 1 and 1.0 together, "1" apart)."""
+
+    model: str
+    window: Window
+    ts: "np.ndarray"  # bytes 'YYYY-MM-DD HH:MM:SS[.ffffff]'
+    columns: dict[str, "np.ndarray"]  # object arrays: int / float / str / None
+    _floats: dict[str, "np.ndarray | None"] = field(default_factory=dict)
+    _codes: dict[str, tuple] = field(default_factory=dict)
+    _days: tuple | None = None
+
+    @classmethod
+    def build(cls, model: str, window: Window, features: list[str], rows: list) -> "_Span | None":
+        import numpy as np
+
+        grid = np.empty((len(rows), len(features) + 1), dtype=object)
+        if rows:
+            grid[:] = rows  # one C-level copy of the tuples, cheaper than zip(*rows)
+        try:
+            if not all(map(str.isascii, grid[:, 0])):
+                return None
+        except TypeError:
+            return None  # timestamps not stored as text: leave it to SQL
+        ts = grid[:, 0].astype("S") if rows else np.array([], dtype="S1")
+        return cls(model, window, ts, {f: grid[:, j + 1] for j, f in enumerate(features)})
+
+    def covers(self, window: Window) -> bool:
+        return self.window.start <= window.start and window.end <= self.window.end
+
+    def _mask(self, window: Window):
+        lo, hi = (t.replace(tzinfo=None).isoformat(sep=" ").encode() for t in (window.start, window.end))
+        return (self.ts >= lo) & (self.ts < hi)
+
+    def numeric(self, feature: str) -> bool:
+        """The column holds only numbers and NULLs (else SQL's own comparison rules apply: no preload)."""
+        return self._float(feature) is not None
+
+    def _float(self, feature: str):
+        import numpy as np
+
+        if feature not in self._floats:
+            col = self.columns[feature]
+            ok = set(map(type, col)) <= {int, float, type(None)}
+            self._floats[feature] = np.array(col, dtype=float) if ok else None  # None -> NaN
+        return self._floats[feature]
+
+    def _factorized(self, feature: str) -> tuple:
+        """(codes, uniques) of the column; code -1 for NULL. Equal numbers share a code (1 == 1.0),
+        as they share a group in SQLite."""
+        if feature not in self._codes:
+            codes, uniques = pd.factorize(self.columns[feature], use_na_sentinel=True)
+            self._codes[feature] = (codes, list(uniques) + [None])  # code -1 -> the last: None
+        return self._codes[feature]
+
+    def _day_index(self) -> tuple:
+        import numpy as np
+
+        if self._days is None:
+            self._days = np.unique(self.ts.astype("S10"), return_inverse=True)
+        return self._days
+
+    def category_rows(self, window: Window, feature: str) -> list[tuple]:
+        import numpy as np
+
+        codes, uniques = self._factorized(feature)
+        n = np.bincount(codes[self._mask(window)], minlength=len(uniques))  # -1 wraps to the last
+        return [(uniques[i], int(n[i])) for i in np.flatnonzero(n)]
+
+    @staticmethod
+    def _buckets(v, edges):
+        """The SQL _bucket in numpy: -2 missing, -1 ±inf, else the bin i of [edge_i-1, edge_i)."""
+        import numpy as np
+
+        b = np.searchsorted(np.asarray(edges, dtype=float), v, side="right")
+        b[np.isinf(v)] = -1
+        b[np.isnan(v)] = -2
+        return b
+
+    def bin_rows(self, window: Window, feature: str, edges) -> list[tuple]:
+        import numpy as np
+
+        b, n = np.unique(self._buckets(self._float(feature)[self._mask(window)], edges), return_counts=True)
+        return list(zip(b.tolist(), n.tolist()))
+
+    def daily_rows(self, window: Window, feature: str, edges) -> list[tuple]:
+        import numpy as np
+
+        m = self._mask(window)
+        day_values, day_idx = self._day_index()
+        day_idx = day_idx[m]
+        if edges is None:
+            codes, uniques = self._factorized(feature)
+            b, width = codes[m] % len(uniques), len(uniques)  # NULL (-1) -> the last slot
+        else:
+            b, width = self._buckets(self._float(feature)[m], edges) + 2, len(edges) + 3  # 0 missing, 1 ±inf
+        counts = np.bincount(day_idx * width + b, minlength=len(day_values) * width).reshape(-1, width)
+        di, bi = np.nonzero(counts)
+        if edges is None:
+            return [(day_values[d].decode(), uniques[k], int(counts[d, k])) for d, k in zip(di.tolist(), bi.tolist())]
+        return [(day_values[d].decode(), k - 2, int(counts[d, k])) for d, k in zip(di.tolist(), bi.tolist())]
+
+    def values(self, window: Window, feature: str):
+        return self._float(feature)[self._mask(window)]
+
+
 @dataclass
 class PredictionStore:
     """Reads one model's predictions from the prediction log."""
@@ -93,6 +206,8 @@ class PredictionStore:
         self._recent: list[tuple[str, Window, frozenset, frozenset, pd.DataFrame]] = []
         # counts fetched for many features in one query (prefetch): served to the per-feature calls
         self._counts: dict[tuple, list] = {}
+        # SQLite: a span of feature columns read once (preload), sliced and counted in numpy
+        self._span: _Span | None = None
 
     def _from_recent(self, model: str, window: Window, keys: list[str], features: list[str]) -> pd.DataFrame | None:
         for m, w, k, f, df in self._recent:
@@ -237,7 +352,10 @@ class PredictionStore:
 
     @timed_call("prediction DB: read feature")
     def read_feature(self, model: str, window: Window, feature: str) -> pd.Series:
-        """One feature column for the window (reads one column at a time, never the wide frame)."""
+        """One feature column for the window (reads one column at a time, never the wide frame);
+        cut from the preloaded span when it holds the window (typed as read_sql types it)."""
+        if (sp := self._from_span(model, window, feature)) is not None:
+            return pd.Series(sp.columns[feature][sp._mask(window)], name=feature).infer_objects()
         return self.read(model, window, features=[feature], core=[])[feature]
 
     # --- aggregation pushed into the database (one feature at a time) --------------------
@@ -266,6 +384,45 @@ class PredictionStore:
             raise ConfigError(f"feature {feature!r} not in table {self.params.table!r}; "
                               f"features there: {', '.join(self.feature_columns())}")
         return t.c[feature]
+
+    @timed_call("prediction DB: read span once")
+    def preload(self, model: str, span: Window, features: Iterable[str], max_cells: int = PRELOAD_MAX_CELLS) -> bool:
+        """SQLite only: read `features` of `model` over `span` in ONE query and answer the later
+        category / bin / daily counts and numeric reads of any window inside the span from memory.
+        A drift review asks for the same columns over the week, the week before and four weeks of
+        days; on SQLite each of those is a scan (numeric bins a CASE of up to 100 branches per row),
+        and reading the span once costs about one of them. Skipped (False) on other databases, which
+        count in one GROUPING SETS scan (prefetch_counts), or when rows x columns > `max_cells`."""
+        features = list(dict.fromkeys(features))
+        if self.engine.dialect.name != "sqlite" or not self.can_aggregate or not features:
+            return False
+        sp = self._span
+        if sp is not None and sp.model == model and sp.covers(span) and set(features) <= set(sp.columns):
+            return True
+        n = self.count(model, span)
+        if n * (len(features) + 1) > max_cells:
+            return False
+        cols = [self._col("timestamp")] + [self._feature_col(f) for f in features]
+        stmt = sa.select(*cols).where(self._window_filter(model, span))
+        try:
+            with self._connect() as conn:  # the driver's cursor: plain tuples, no Row per row
+                compiled = stmt.compile(dialect=self.engine.dialect)
+                bound = compiled.construct_params()
+                cur = conn.connection.driver_connection.cursor()
+                try:
+                    rows = cur.execute(str(compiled), [bound[k] for k in compiled.positiontup]).fetchall()
+                finally:
+                    cur.close()
+        except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
+            raise self._error(f"reading {len(features)} feature columns of {model!r}", exc) from exc
+        self._span = _Span.build(model, span, features, rows)
+        return self._span is not None
+
+    def _from_span(self, model: str, window: Window, feature: str):
+        sp = self._span
+        if sp is not None and sp.model == model and sp.covers(window) and feature in sp.columns:
+            return sp
+        return None
 
     @staticmethod
     def _count_key(model: str, window: Window, feature: str, edges, by_day: bool) -> tuple:
@@ -327,6 +484,8 @@ class PredictionStore:
         count. Values come back as the database holds them (1, 1.0 or "1"): callers canonicalise
         (profile.canonical_counts)."""
         rows = self._counts.get(self._count_key(model, window, feature, None, False))
+        if rows is None and (sp := self._from_span(model, window, feature)) is not None:
+            rows = sp.category_rows(window, feature)
         if rows is None:
             col = self._feature_col(feature).label("v")
             stmt = (sa.select(col, sa.func.count()).where(self._window_filter(model, window)).group_by(col))
@@ -384,6 +543,8 @@ class PredictionStore:
         """Counts of `feature` over bins [edge_i, edge_i+1) computed in the database, plus missing
         (NULL, or NaN where the database stores it) and non-finite (±inf) counts."""
         rows = self._counts.get(self._count_key(model, window, feature, edges, False))
+        if rows is None and (sp := self._from_span(model, window, feature)) is not None and sp.numeric(feature):
+            rows = sp.bin_rows(window, feature, edges)
         if rows is None:
             sub = self._values(model, window, feature, True)
             bucket = self._bucket(sub.c.v, edges).label("bucket")
@@ -398,11 +559,34 @@ class PredictionStore:
             return sa.func.substr(ts, 1, 10)  # naive UTC text: 'YYYY-MM-DD'
         return sa.func.date_trunc("day", ts)  # sessions run with timezone=UTC
 
+    @timed_call("prediction DB: hourly counts")
+    def hourly_counts(self, model: str, window: Window) -> pd.Series:
+        """Predictions per UTC hour of the window, counted in the database (GROUP BY hour): the volume
+        chart needs counts, not every timestamp. Hours without predictions are absent."""
+        ts = self._col("timestamp")
+        if self.engine.dialect.name == "sqlite":  # naive UTC text: 'YYYY-MM-DD HH' + ':00:00'
+            hour = sa.func.substr(ts, 1, 13).concat(":00:00")
+        elif self.engine.dialect.name == "postgresql":
+            hour = sa.func.date_trunc("hour", ts)
+        else:
+            t = self.read(model, window, core=["timestamp"])["timestamp"]
+            return t.dt.floor("h").value_counts().sort_index()
+        hour = hour.label("hour")
+        stmt = sa.select(hour, sa.func.count()).where(self._window_filter(model, window)).group_by(hour)
+        rows = self._all(stmt, f"counting predictions of {model!r} per hour")
+        if not rows:
+            return pd.Series([], index=pd.DatetimeIndex([], tz="UTC"), dtype="int64")
+        idx = _utc_series(pd.Series([r[0] for r in rows])).dt.floor("h")
+        return pd.Series([int(r[1]) for r in rows], index=pd.DatetimeIndex(idx)).groupby(level=0).sum().sort_index()
+
     def daily_counts(self, model: str, window: Window, feature: str, edges=None):
         """Per day (UTC) of the window: category counts (edges None) or counts over the bins of `edges`,
         with missing and non-finite counts, in one GROUP BY day, value query. Yields
         (day, counts, missing, nonfinite); counts is {raw value: n} or an array of len(edges) + 1."""
         rows = self._counts.get(self._count_key(model, window, feature, edges, True))
+        if rows is None and (sp := self._from_span(model, window, feature)) is not None \
+                and (edges is None or sp.numeric(feature)):
+            rows = sp.daily_rows(window, feature, edges)
         if rows is None:
             sub = self._values(model, window, feature, edges is not None, self._day().label("day"))
             val = sub.c.v if edges is None else self._bucket(sub.c.v, edges).label("b")
@@ -427,6 +611,8 @@ class PredictionStore:
 
         if not self.can_aggregate:
             return self.read_feature(model, window, feature).to_numpy(dtype=float, na_value=np.nan)
+        if (sp := self._from_span(model, window, feature)) is not None and sp.numeric(feature):
+            return sp.values(window, feature)
         col = self._feature_col(feature, numeric=True)
         if self.engine.dialect.name == "postgresql":
             return self._copy_floats(sa.select(col).where(self._window_filter(model, window)), feature)
