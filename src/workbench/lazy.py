@@ -34,3 +34,17 @@ def package(name: str, namespace: dict[str, Any], from_core: tuple[str, ...], su
         return sorted(names)
 
     return __getattr__, __dir__
+
+
+class module:
+    """A module imported on first attribute access: `stats = lazy.module("scipy.stats")`. For a
+    dependency only some calls need (scipy in the drift registry, which config reads for method
+    names): importing scipy.stats costs ~1 s per notebook kernel that never computes a test."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        mod = importlib.import_module(self._name)
+        self.__dict__.update(vars(mod))  # later lookups skip __getattr__
+        return getattr(mod, attr)

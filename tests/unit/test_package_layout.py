@@ -76,7 +76,8 @@ def test_no_import_circle_runs_through_a_review_or_the_shared_plots():
 
 def test_config_reads_the_registry_without_importing_the_review_or_matplotlib():
     code = ("import sys, workbench.config, workbench.drift.methods; "
-            "print(sorted(m for m in sys.modules if m in ('workbench.drift.core', 'matplotlib', 'workbench.performance.core')))")
+            "print(sorted(m for m in sys.modules if m in ('workbench.drift.core', 'matplotlib', 'workbench.performance.core',"
+            " 'scipy.stats')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(SRC), "PATH": ""}).stdout.strip()
     assert out == "[]"
@@ -94,3 +95,12 @@ def test_each_capability_has_one_public_review_with_one_result_shape(capability)
     assert hasattr(pkg.plots, "__file__") and Path(pkg.plots.__file__).parent.name == capability  # figures beside it
     with pytest.raises(AttributeError):
         pkg.no_such_thing
+
+
+def test_scipy_loads_when_a_method_computes_and_gives_scipys_answer():
+    code = ("import sys, numpy as np, workbench.drift.methods as m; a = sys.modules.get('scipy.stats'); "
+            "r = m.stats.ks_2samp(np.arange(5.0), np.arange(3.0)); "
+            "import scipy.stats as s; print(a is None, r.pvalue == s.ks_2samp(np.arange(5.0), np.arange(3.0)).pvalue)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(SRC), "PATH": ""}).stdout.strip()
+    assert out == "True True"

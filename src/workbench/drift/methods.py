@@ -17,10 +17,12 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.spatial import distance
 
+from workbench import lazy
 from workbench.drift.profile import CurrentSample, FeatureProfile, aligned_category_counts
+
+stats = lazy.module("scipy.stats")  # imported when a test is computed, not when config reads the registry
+distance = lazy.module("scipy.spatial.distance")
 
 PSI_EPS = 1e-4  # an empty bin counts as this share, so PSI stays finite when a bin empties or appears
 STD_FLOOR = 1e-3  # Wasserstein normaliser for (near-)constant references, as Evidently does
