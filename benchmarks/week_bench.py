@@ -2,7 +2,7 @@
 commit (default d4cc0c9, before the profile-driven cuts) and the current code, in one run on the
 same stack, alternating so both see the same machine load.
 
-    python benchmarks/week_bench.py [--base d4cc0c9] [--repeat 1] [--jobs 2]
+    python benchmarks/week_bench.py [--base d4cc0c9] [--repeat 1] [--jobs 2] [--no-evidently-too]
 
 The base tree is a `git archive` copy in a temp folder (no worktree, nothing checked out).
 """
@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--week", default="")
+    ap.add_argument("--no-evidently-too", action="store_true",
+                    help="also run the current code with Evidently's side-by-side off (-p evidently_sample=0)")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="week-bench-") as tmp:
         tmp = Path(tmp)
@@ -51,22 +53,26 @@ def main(argv: list[str] | None = None) -> int:
             print(up.stderr[-2000:], file=sys.stderr)
             return 1
         trees = {f"base {a.base}": base, "current": ROOT}
+        if a.no_evidently_too:
+            trees["current, no Evidently"] = ROOT
         results: dict[str, list] = {k: [] for k in trees}
         for i in range(a.repeat):
             for name, tree in trees.items():
-                out = tmp / f"out-{name.split()[0]}-{i}"
+                out = tmp / f"out-{name.split()[0].strip(',')}-{len(results[name])}-{i}-{abs(hash(name))}"
                 cmd = [sys.executable, "-m", "workbench.cli", "--log-format", "json", "report", "--params",
                        str(tree / "params" / "weekly.yaml"), "--source", "demo", "--out", str(out), "--jobs", str(a.jobs)]
                 if a.week:
                     cmd += ["--week", a.week]
+                if "no Evidently" in name:
+                    cmd += ["-p", "evidently_sample=0"]
                 m = run(cmd, env={**env, "PYTHONPATH": str(tree / "src")}, cwd=str(tree))
                 results[name].append(m)
-                print(f"{name:16s} run {i + 1}: {m.wall:6.1f} s wall, {m.cpu:6.1f} s CPU, peak RSS {m.peak_rss_mb:6.0f} MB, "
+                print(f"{name:22s} run {i + 1}: {m.wall:6.1f} s wall, {m.cpu:6.1f} s CPU, peak RSS {m.peak_rss_mb:6.0f} MB, "
                       f"exit {m.returncode}", flush=True)
         print()
-        print(f"{'code':16s} {'wall s (best)':>13} {'CPU s (best)':>12} {'peak RSS MB':>11}")
+        print(f"{'code':22s} {'wall s (best)':>13} {'CPU s (best)':>12} {'peak RSS MB':>11}")
         for name, ms in results.items():
-            print(f"{name:16s} {min(m.wall for m in ms):13.1f} {min(m.cpu for m in ms):12.1f} "
+            print(f"{name:22s} {min(m.wall for m in ms):13.1f} {min(m.cpu for m in ms):12.1f} "
                   f"{max(m.peak_rss_mb for m in ms):11.0f}")
     return 0
 
