@@ -178,7 +178,7 @@ def test_numeric_column_read_whole_is_exact(layout, monkeypatch):
     want = _in(df, WEEK)["amount"].to_numpy()
     assert got.dtype == np.float64 and len(got) == len(want)
     np.testing.assert_array_equal(np.sort(got), np.sort(want))  # NaN (missing key) sorts last in both
-    assert len(copies) == (1 if kind == "postgresql" else 0)  # PostgreSQL: binary COPY parsed by numpy
+    assert len(copies) == (2 if kind == "postgresql" else 0)  # PostgreSQL: two day ranges side by side, float8[] each
 
 
 def test_copy_fallback_reads_the_same_values_as_the_array_read(layout):
@@ -223,8 +223,18 @@ def test_many_features_counted_in_one_scan_equal_the_per_feature_queries(layout)
             assert (m, nf) == (wm, wnf)
     if kind == "postgresql":
         scans = [q for q in seen if "scoring_log" in q]
-        assert n_queries == 2 and len(scans) == 2  # two scans in all; the per-feature calls were served from them
-        assert "GROUPING SETS" in scans[0].upper()
+        # each window (a week, two weeks) counted as two scans of disjoint day ranges side by side;
+        # the per-feature calls were all served from them
+        assert n_queries == 4 and len(scans) == 4
+        assert all("GROUPING SETS" in q.upper() for q in scans)
+        single = PredictionStore(store.url, store.params, scan_workers=1)
+        seen_single = _statements(single)
+        single.prefetch_counts("credit", SPAN, requests[:4], by_day=True)
+        assert len([q for q in seen_single if "scoring_log" in q]) == 1
+        for f, e in requests[:4]:
+            one, two = list(single.daily_counts("credit", SPAN, f, e)), list(batched.daily_counts("credit", SPAN, f, e))
+            assert [(d, c.tolist() if e is not None else c, m) for d, c, m, _ in one] == \
+                [(d, c.tolist() if e is not None else c, m) for d, c, m, _ in two]
 
 
 def test_span_read_once_answers_exactly_what_the_queries_answer(layout):

@@ -176,3 +176,19 @@ def test_a_numeric_only_method_types_its_feature_numeric():
     cfg = {"tickets": FeatureDrift(method="wasserstein")}
     fitted = ReferenceProfile.fit(tickets, kinds={f: c.kind for f, c in cfg.items()})
     assert fitted["tickets"].kind == "numeric"
+
+
+def test_split_days_cuts_at_midnights_and_covers_the_window_exactly():
+    from workbench.sources.store import split_days
+
+    week = config.iso_week("2026-W47")
+    parts = split_days(week, 2)
+    assert len(parts) == 2 and parts[0].start == week.start and parts[-1].end == week.end
+    assert parts[0].end == parts[1].start and parts[0].end.hour == 0 and parts[0].end.minute == 0
+    assert split_days(week, 1) == [week]
+    short = config.Window(week.start, week.start + dt.timedelta(hours=30), "short")
+    assert split_days(short, 2) == [short]  # under two days: one scan
+    odd = config.Window(week.start + dt.timedelta(hours=5), week.end + dt.timedelta(days=14, hours=3), "odd")
+    got = split_days(odd, 3)
+    assert len(got) == 3 and got[0].start == odd.start and got[-1].end == odd.end
+    assert all(a.end == b.start and b.start.hour == 0 for a, b in zip(got, got[1:]))

@@ -78,6 +78,19 @@ def _utc_series(s: pd.Series) -> pd.Series:
     return out.dt.tz_convert("UTC")
 
 
+def split_days(window: Window, parts: int, min_days: int = 2) -> list[Window]:
+    """`window` cut at UTC midnights into up to `parts` consecutive windows of about equal days (a day
+    never straddles two: per-day counts stay whole); the window itself when it spans < `min_days` days."""
+    start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
+    days = pd.date_range(start.ceil("D"), end.floor("D"), freq="D")
+    inner = [d for d in days if start < d < end]
+    if parts < 2 or (end - start) < pd.Timedelta(days=min_days) or not inner:
+        return [window]
+    cuts = [inner[round(i * len(inner) / parts) - 1] for i in range(1, parts) if round(i * len(inner) / parts) >= 1]
+    bounds = [start, *sorted(set(cuts)), end]
+    return [Window(a.to_pydatetime(), b.to_pydatetime(), window.label) for a, b in zip(bounds, bounds[1:]) if a < b]
+
+
 PRELOAD_MAX_CELLS = 12_000_000  # rows x columns a preloaded span may hold (~100 MB of floats)
 
 
@@ -197,6 +210,9 @@ class PredictionStore:
     url: str = field(repr=False)
     params: StoreParams = field(default_factory=StoreParams)
     timeouts: TimeoutParams = field(default_factory=TimeoutParams)
+    # PostgreSQL: a many-feature count over a window of several days runs as this many scans of
+    # disjoint day ranges at once (GROUPING SETS never uses parallel workers by itself)
+    scan_workers: int = 2
 
     def __post_init__(self) -> None:
         self.engine = read_only_engine(self.url, self.timeouts)
@@ -452,20 +468,32 @@ class PredictionStore:
                 label = f"v{len(values)}"
                 values[(feature, edges is not None)] = label
                 inner_cols.append(self._feature_col(feature, numeric=edges is not None).label(label))
-        inner = sa.select(*inner_cols).where(self._window_filter(model, window)).offset(0).subquery("vals")
-        mid_cols = [inner.c.day] if by_day else []
-        for j, (feature, edges, _) in enumerate(reqs):
-            v = inner.c[values[(feature, edges is not None)]]
-            mid_cols.append((v if edges is None else self._bucket(v, edges, key=f"_{j}")).label(f"g{j}"))
-        mid = sa.select(*mid_cols).offset(0).subquery("buckets")
-        groups = [mid.c[f"g{j}"] for j in range(len(reqs))]
-        sets = [sa.tuple_(mid.c.day, g) if by_day else sa.tuple_(g) for g in groups]
-        stmt = sa.select(*([mid.c.day] if by_day else []), *groups, *[sa.func.grouping(g) for g in groups],
-                         sa.func.count()).group_by(sa.func.grouping_sets(*sets))
+
+        def statement(part: Window):
+            inner = sa.select(*inner_cols).where(self._window_filter(model, part)).offset(0).subquery("vals")
+            mid_cols = [inner.c.day] if by_day else []
+            for j, (feature, edges, _) in enumerate(reqs):
+                v = inner.c[values[(feature, edges is not None)]]
+                mid_cols.append((v if edges is None else self._bucket(v, edges, key=f"_{j}")).label(f"g{j}"))
+            mid = sa.select(*mid_cols).offset(0).subquery("buckets")
+            groups = [mid.c[f"g{j}"] for j in range(len(reqs))]
+            sets = [sa.tuple_(mid.c.day, g) if by_day else sa.tuple_(g) for g in groups]
+            return sa.select(*([mid.c.day] if by_day else []), *groups, *[sa.func.grouping(g) for g in groups],
+                             sa.func.count()).group_by(sa.func.grouping_sets(*sets))
+
         # the planner over-estimates the groups of computed keys (bins) by far and would sort the rows
         # once per grouping set under the default 4 MB work_mem; the real hash tables are small
         # (days x bins per feature), so allow hashing all sets in one pass
-        rows = self._all(stmt, f"counting {len(reqs)} feature columns in one scan", work_mem_mb=256)
+        what = f"counting {len(reqs)} feature columns in one scan"
+        parts = split_days(window, self.scan_workers)
+        if len(parts) == 1:
+            rows = self._all(statement(window), what, work_mem_mb=256)
+        else:  # PostgreSQL does not run GROUPING SETS in parallel: a scan per day range, side by side
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(len(parts)) as pool:
+                chunks = list(pool.map(lambda w: self._all(statement(w), what, work_mem_mb=256), parts))
+            rows = [r for chunk in chunks for r in chunk]  # counts add up: consumers sum repeated values
         out: dict[tuple, list] = {key: [] for _, _, key in reqs}
         k = len(reqs)
         off = 1 if by_day else 0
@@ -615,7 +643,15 @@ class PredictionStore:
             return sp.values(window, feature)
         col = self._feature_col(feature, numeric=True)
         if self.engine.dialect.name == "postgresql":
-            return self._copy_floats(sa.select(col).where(self._window_filter(model, window)), feature)
+            parts = split_days(window, self.scan_workers)
+            if len(parts) == 1:
+                return self._copy_floats(sa.select(col).where(self._window_filter(model, window)), feature)
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(len(parts)) as pool:  # day ranges read side by side, one backend each
+                arrays = list(pool.map(lambda w: self._copy_floats(
+                    sa.select(col).where(self._window_filter(model, w)), feature), parts))
+            return np.concatenate(arrays)
         stmt = sa.select(col).where(self._window_filter(model, window))
         parts = []
         try:
