@@ -166,6 +166,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--column-rows", type=int, default=10_000_000)
+    ap.add_argument("--workers", default="1,2",
+                    help="PredictionStore.scan_workers to compare on the same table (1: one scan per window)")
     a = ap.parse_args()
     admin = admin_url()
     name = f"wb_bench_{uuid.uuid4().hex[:8]}"
@@ -188,22 +190,26 @@ def main() -> int:
                 "id": "id", "model": "model", "version": "version", "timestamp": "ts", "prediction": "prediction",
                 "variant": None, "probability": None, "outcome": None, "outcome_timestamp": None},
                 features={"layout": "json", "json_column": "payload"})
-            store = PredictionStore(url, params)
-            with PeakRSS() as m:
-                t0 = time.perf_counter()
-                parts = review(store, profile)
-                total = time.perf_counter() - t0
-            one_old = python_side_baseline(store, table, "x1")
-            rows.append({"week rows": f"{w:,}", "table rows": f"{5 * w:,}", "drift review s": round(total, 1),
-                         "s per 1M week rows": round(total / (w / 1e6), 1), "peak RSS MB": round(m.delta_mb),
-                         "MB per 1M week rows": round(m.delta_mb / (w / 1e6)),
-                         "weekly / wow / over time s": "{:.1f} / {:.1f} / {:.1f}".format(
-                             parts["weekly drift"], parts["week over week"], parts["drift over time"]),
-                         "old path, 1 feature s": round(one_old, 1),
-                         "old path x16 / new": round(16 * one_old / parts["weekly drift"], 1),
-                         "drifted": parts["drifted"]})
-            print(pd.DataFrame(rows[-1:]).to_string(index=False), f"(table built in {built:.0f} s)", flush=True)
-            store.engine.dispose()
+            one_old = None
+            for k in (int(x) for x in a.workers.split(",") if x):
+                store = PredictionStore(url, params, scan_workers=k)
+                with PeakRSS() as m:
+                    t0 = time.perf_counter()
+                    parts = review(store, profile)
+                    total = time.perf_counter() - t0
+                if one_old is None:
+                    one_old = python_side_baseline(store, table, "x1")
+                rows.append({"week rows": f"{w:,}", "table rows": f"{5 * w:,}", "scans side by side": k,
+                             "drift review s": round(total, 1),
+                             "s per 1M week rows": round(total / (w / 1e6), 1), "peak RSS MB": round(m.delta_mb),
+                             "MB per 1M week rows": round(m.delta_mb / (w / 1e6)),
+                             "weekly / wow / over time s": "{:.1f} / {:.1f} / {:.1f}".format(
+                                 parts["weekly drift"], parts["week over week"], parts["drift over time"]),
+                             "old path, 1 feature s": round(one_old, 1),
+                             "old path x16 / new": round(16 * one_old / parts["weekly drift"], 1),
+                             "drifted": parts["drifted"]})
+                print(pd.DataFrame(rows[-1:]).to_string(index=False), f"(table built in {built:.0f} s)", flush=True)
+                store.engine.dispose()
             with eng.begin() as c:
                 c.execute(sa.text(f"DROP TABLE {table}"))
         print("\n" + pd.DataFrame(rows).to_string(index=False))
