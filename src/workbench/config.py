@@ -350,6 +350,12 @@ def load_monitoring(path: str | Path) -> MonitoringParams:
 
 # --- windows -----------------------------------------------------------------
 
+def cache_root(root: Path) -> Path:
+    """Where derived data is kept between runs (reference profiles, per-day counts of finished days):
+    $WORKBENCH_CACHE_DIR, else <project>/data/cache. Deleting it only costs time."""
+    return Path(os.environ.get("WORKBENCH_CACHE_DIR") or Path(root) / "data" / "cache")
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open UTC time window [start, end) with a human label such as 2026-W47."""

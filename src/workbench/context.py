@@ -74,7 +74,9 @@ class ReviewContext:
 
         if not self.connections.database_url:
             raise ConfigError(not_configured("database"))
-        return PredictionStore(self.connections.database_url, self.params.store, self.params.timeouts)
+        # PostgreSQL keeps per-day counts of finished days there: the next week scans only its own days
+        return PredictionStore(self.connections.database_url, self.params.store, self.params.timeouts,
+                               daily_cache=config.cache_root(self.root) / "daily-counts")
 
     @cached_property
     def prometheus(self):

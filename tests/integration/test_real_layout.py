@@ -281,6 +281,53 @@ def test_span_read_is_skipped_past_its_size_limit(layout):
     assert small._span is None
 
 
+def test_finished_days_are_counted_once_and_recounted_when_their_rows_change(layout, tmp_path):
+    """PostgreSQL keeps the per-day counts of finished days: a second run scans nothing but the rows
+    per day, gives the same counts, and a day that gained a row is the only one counted again."""
+    store, df, kind = layout
+    prof = FeatureProfile.fit("amount", _in(df, SPAN)["amount"])
+    requests = [("MAR", None), ("segment", None), ("amount", prof.edges)]
+    want = {f: list(PredictionStore(store.url, store.params).daily_counts("credit", SPAN, f, e)) for f, e in requests}
+
+    def run():
+        s = PredictionStore(store.url, store.params, daily_cache=tmp_path / "daily")
+        seen = _statements(s)
+        s.prefetch_counts("credit", SPAN, requests, by_day=True)
+        got = {f: list(s.daily_counts("credit", SPAN, f, e)) for f, e in requests}
+        return got, [q for q in seen if "GROUPING SETS" in q.upper()]
+
+    def same(got, want):
+        for f, e in requests:
+            assert [(d, c.tolist() if e is not None else c, m) for d, c, m, _ in got[f]] == \
+                [(d, c.tolist() if e is not None else c, m) for d, c, m, _ in want[f]], f
+
+    first, scans = run()
+    if kind != "postgresql":  # SQLite reads the span once instead (preload): nothing kept, nothing scanned
+        assert not scans and not (tmp_path / "daily").exists()
+        return
+    same(first, want)
+    assert len(scans) == 2 and len(list((tmp_path / "daily").glob("*.json"))) == 3
+    second, scans = run()
+    same(second, want)
+    assert scans == []  # every day of the span was kept and still holds the same rows
+    eng = sa.create_engine(store.url)
+    late = {"req_id": "late-1", "mdl": "credit", "mdl_ver": "7", "scored_at": WEEK.start + dt.timedelta(days=1, hours=5),
+            "score_label": 1, "payload": {"MAR": 3, "SEX": 1, "segment": "smb", "amount": 99.5}}
+    t = sa.Table("scoring_log", sa.MetaData(), autoload_with=eng)
+    with eng.begin() as c:
+        c.execute(t.insert(), [late])
+    try:
+        third, scans = run()
+        fresh = {f: list(PredictionStore(store.url, store.params).daily_counts("credit", SPAN, f, e)) for f, e in requests}
+        same(third, fresh)
+        assert len(scans) == 1  # only the day that changed was counted again
+        assert third["MAR"] != first["MAR"]
+    finally:
+        with eng.begin() as c:
+            c.execute(t.delete().where(t.c.req_id == "late-1"))
+        eng.dispose()
+
+
 def test_drift_over_time_from_daily_counts_equals_per_day_comparison(layout, monkeypatch):
     store, df, _ = layout
     w = _in(df, SPAN)

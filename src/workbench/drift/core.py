@@ -100,11 +100,13 @@ def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, 
 def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None = None,
                     threshold: float | None = None, min_samples: int = 30, min_effect: float | None = None,
                     default_thresholds: Mapping[str, float] | None = None,
-                    default_min_effects: Mapping[str, float] | None = None) -> FeatureDriftResult:
+                    default_min_effects: Mapping[str, float] | None = None, distributions: bool = True
+                    ) -> FeatureDriftResult:
     """Drift of one feature from its reference profile and current sample.
 
     `threshold` and `min_effect` are the feature's own settings (None: drift_detection's
-    `thresholds` / `min_effects`, else the registry's defaults; see drift.methods.resolve)."""
+    `thresholds` / `min_effects`, else the registry's defaults; see drift.methods.resolve).
+    `distributions` False leaves out the shares for plotting (the daily grid draws none)."""
     categorical = ref.kind == "categorical"
     name = method or choose_method(categorical)
     m = dm.get_method(name, ref.name)
@@ -124,7 +126,7 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
                                           f"reference has {ref.n}, current has {cur.n}")
     r = m.func(ref, cur)
     drifted, base["message"] = dm.decide(name, r, thr, floor)
-    rd, cd = _distributions(ref, cur)
+    rd, cd = _distributions(ref, cur) if distributions else (None, None)
     return FeatureDriftResult(**base, statistic=r.statistic, p_value=r.p_value, p_value_raw=r.p_value,
                               drifted=drifted, status="drift" if drifted else "no drift", effect_size=r.effect_size,
                               magnitude=dm.magnitude(ref, cur), reference_dist=rd, current_dist=cd)

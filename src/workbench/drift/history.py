@@ -47,7 +47,7 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
         method = fcfg.method or choose_method(ref.kind == "categorical")
         for period, cur in _daily_samples(ctx, span, ref, method, freq):
             r = compare_feature(ref, cur, fcfg.method, fcfg.threshold, dd.min_samples, fcfg.min_effect,
-                                dd.thresholds, dd.min_effects)
+                                dd.thresholds, dd.min_effects, distributions=False)
             rows.append({"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
                          "p_value": r.p_value, "threshold": r.threshold, "effect_size": r.effect_size,
                          "min_effect": r.min_effect, "drifted": r.drifted, "n": r.n_current,

@@ -6,7 +6,6 @@ features a model's profile covers (features_for), so this module needs nothing f
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +21,9 @@ ARTIFACT_DIR = "workbench"
 
 
 def cache_dir(root: Path) -> Path:
-    return Path(os.environ.get("WORKBENCH_CACHE_DIR") or root / "data" / "cache") / "profiles"
+    from workbench.config import cache_root
+
+    return cache_root(root) / "profiles"
 
 
 def _from_file(ctx: "ReviewContext", features: list[str], bins: int, kinds: dict, discovered: bool

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
@@ -89,6 +90,79 @@ def split_days(window: Window, parts: int, min_days: int = 2) -> list[Window]:
     cuts = [inner[round(i * len(inner) / parts) - 1] for i in range(1, parts) if round(i * len(inner) / parts) >= 1]
     bounds = [start, *sorted(set(cuts)), end]
     return [Window(a.to_pydatetime(), b.to_pydatetime(), window.label) for a, b in zip(bounds, bounds[1:]) if a < b]
+
+
+class _DailyCache:
+    """Per-day counts of finished days, kept as JSON between runs (PostgreSQL's drift over time):
+    a weekly report then scans only the days it has not counted before. One file per (table,
+    model, feature, bins); a day is reused only if it is whole in the window, over, and still holds
+    the same number of rows (a late or deleted prediction makes it counted again)."""
+
+    def __init__(self, root: Path, identity: str, model: str, requests: list[tuple[str, object]]) -> None:
+        import hashlib
+
+        self.root, self.model = Path(root), model
+        self.files = []
+        for feature, edges in requests:
+            e = None if edges is None else [float(x) for x in edges]
+            key = json.dumps([identity, model, feature, e], sort_keys=True)
+            self.files.append(self.root / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json")
+        self.rows_per_day: dict[str, int] = {}
+        self.window: Window | None = None
+
+    def _finished_days(self, window: Window) -> list[str]:
+        start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
+        now = pd.Timestamp.now(tz="UTC")
+        days = pd.date_range(start.ceil("D"), end.floor("D"), freq="D", inclusive="left")
+        return [f"{d:%Y-%m-%d}" for d in days if d + pd.Timedelta(days=1) <= min(end, now)]
+
+    def _read(self, path: Path) -> dict:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def load(self, window: Window, rows_per_day: dict[str, int]) -> tuple[dict[int, list], list[Window]]:
+        """(rows per request index from kept days, the windows still to scan)."""
+        self.window, self.rows_per_day = window, rows_per_day
+        finished = self._finished_days(window)
+        docs = [self._read(f) for f in self.files]
+        kept = [d for d in finished
+                if all(doc.get(d, {}).get("n") == rows_per_day.get(d, 0) for doc in docs)]
+        cached = {j: [(d, v, n) for d in kept for v, n in doc[d]["rows"]] for j, doc in enumerate(docs)}
+        # what is left: runs of consecutive days not kept (and the window's partial first/last day)
+        keep = set(kept)
+        start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
+        bounds = sorted({start, end} | {pd.Timestamp(d, tz="UTC") for d in keep}
+                        | {pd.Timestamp(d, tz="UTC") + pd.Timedelta(days=1) for d in keep})
+        todo = [(a, b) for a, b in zip(bounds, bounds[1:]) if a < b and f"{a:%Y-%m-%d}" not in keep]
+        merged: list[list] = []
+        for a, b in todo:
+            if merged and merged[-1][1] == a:
+                merged[-1][1] = b
+            else:
+                merged.append([a, b])
+        return cached, [Window(a.to_pydatetime(), b.to_pydatetime(), window.label) for a, b in merged]
+
+    def save(self, rows: list[list]) -> None:
+        """Keep the finished days just counted (values JSON can hold exactly; else not kept), per
+        request in the order given to __init__."""
+        finished = set(self._finished_days(self.window))
+        self.root.mkdir(parents=True, exist_ok=True)
+        for path, found in zip(self.files, rows):
+            by_day: dict[str, list] = {}
+            for d, v, n in found:
+                by_day.setdefault(str(d)[:10], []).append([v, int(n)])
+            doc = self._read(path)
+            for d, items in by_day.items():
+                if d in finished and all(v is None or type(v) in (str, int, float, bool) for v, _ in items):
+                    doc[d] = {"n": self.rows_per_day.get(d, 0), "rows": items}
+            for d in finished - set(by_day):  # a day without rows: nothing to count, kept as such
+                if self.rows_per_day.get(d, 0) == 0:
+                    doc[d] = {"n": 0, "rows": []}
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(doc))
+            tmp.replace(path)
 
 
 PRELOAD_MAX_CELLS = 12_000_000  # rows x columns a preloaded span may hold (~100 MB of floats)
@@ -213,6 +287,8 @@ class PredictionStore:
     # PostgreSQL: a many-feature count over a window of several days runs as this many scans of
     # disjoint day ranges at once (GROUPING SETS never uses parallel workers by itself)
     scan_workers: int = 2
+    # PostgreSQL: where the per-day counts of finished days are kept between runs (None: not kept)
+    daily_cache: "Path | None" = None
 
     def __post_init__(self) -> None:
         self.engine = read_only_engine(self.url, self.timeouts)
@@ -485,9 +561,17 @@ class PredictionStore:
         # once per grouping set under the default 4 MB work_mem; the real hash tables are small
         # (days x bins per feature), so allow hashing all sets in one pass
         what = f"counting {len(reqs)} feature columns in one scan"
-        parts = split_days(window, self.scan_workers)
-        if len(parts) == 1:
-            rows = self._all(statement(window), what, work_mem_mb=256)
+        cached: dict[tuple, list] = {}
+        if by_day and self.daily_cache is not None:
+            cache = _DailyCache(self.daily_cache, self._identity(), model, [(f, e) for f, e, _ in reqs])
+            cached, todo = cache.load(window, self._rows_per_day(model, window))
+            parts = [p for w in todo for p in split_days(w, self.scan_workers if len(todo) == 1 else 1)]
+        else:
+            cache, parts = None, split_days(window, self.scan_workers)
+        if not parts:
+            rows = []
+        elif len(parts) == 1:
+            rows = self._all(statement(parts[0]), what, work_mem_mb=256)
         else:  # PostgreSQL does not run GROUPING SETS in parallel: a scan per day range, side by side
             from concurrent.futures import ThreadPoolExecutor
 
@@ -502,9 +586,25 @@ class PredictionStore:
             j = next((i for i, f in enumerate(flags) if f == 0), None)
             if j is None:
                 continue
-            out[reqs[j][2]].append(((r[0], r[off + j], r[-1]) if by_day else (r[off + j], r[-1])))
+            out[reqs[j][2]].append(((str(r[0])[:10], r[off + j], r[-1]) if by_day else (r[off + j], r[-1])))
+        if cache is not None:
+            cache.save([out[key] for _, _, key in reqs])
+            for j, (_, _, key) in enumerate(reqs):
+                out[key] = cached.get(j, []) + out[key]
         self._counts.update(out)
         return len(reqs)
+
+    def _identity(self) -> str:
+        """Which table this is, without the password: the daily cache's key."""
+        return f"{redact(self.url)}|{self.params.schema_ or ''}|{self.params.table}"
+
+    @timed_call("prediction DB: rows per day")
+    def _rows_per_day(self, model: str, window: Window) -> dict[str, int]:
+        """Rows of `model` per UTC day of the window (the (model, timestamp) index answers it): a
+        kept day's counts are reused only while its row count is unchanged."""
+        day = self._day().label("day")
+        stmt = sa.select(day, sa.func.count()).where(self._window_filter(model, window)).group_by(day)
+        return {str(d)[:10]: int(n) for d, n in self._all(stmt, f"counting predictions of {model!r} per day")}
 
     @timed_call("prediction DB: category counts")
     def category_counts(self, model: str, window: Window, feature: str) -> tuple[dict[object, int], int]:
