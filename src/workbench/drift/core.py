@@ -450,6 +450,38 @@ def count_requests(profile, features: dict[str, FeatureDrift]) -> list[tuple[str
     return out
 
 
+FINE_BINS = 100
+
+
+def _fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of 100 reference-quantile bins and, per bin, the median of the reference values in it.
+
+    Numeric features tested on values (KS, Wasserstein) are counted per day over these bins in the
+    database and each count placed at its bin's representative: the day's statistic is then exact
+    up to the spread inside one percentile of the reference (the weekly verdict uses the values)."""
+    from workbench.drift.profile import sorted_quantile
+
+    sv = ref.sorted_values
+    edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
+    cuts = np.r_[0, np.searchsorted(sv, edges, side="left"), len(sv)]
+    reps = np.empty(len(edges) + 1)
+    for i in range(len(reps)):
+        lo, hi = cuts[i], cuts[i + 1]
+        reps[i] = sv[(lo + hi - 1) // 2] if hi > lo else (edges[i - 1] if i else sv[0])
+    return edges, np.maximum.accumulate(reps)
+
+
+def _daily_edges(ref, method: str | None):
+    """What a feature is counted over per day: None for categories, the reference's bins for
+    count methods, 100 reference-quantile bins for KS / Wasserstein; False when it is read instead."""
+    method = method or choose_method(ref.kind == "categorical")
+    if ref.kind == "categorical":
+        return None
+    if dm.counts_only(method):
+        return ref.edges
+    return _fine_bins(ref)[0] if len(ref.sorted_values) else False
+
+
 HISTORY_WEEKS = 3  # drift over time covers the window and this many weeks before it
 
 
@@ -469,11 +501,17 @@ def preload(ctx: "ReviewContext", features, weeks_back: int = HISTORY_WEEKS) -> 
 
 
 def prefetch(ctx: "ReviewContext", window, profile, features: dict[str, FeatureDrift]) -> None:
-    """Count every feature of `window` in one scan where the store can (see count_requests)."""
+    """Count every feature of `window` in one scan where the store can (see count_requests). A store
+    that keeps per-day counts also counts, in the same scan, what the daily grid will ask of these
+    days (history.over_time), so the grid finds the window's days kept instead of scanning again."""
     preload(ctx, features)
     fetch = getattr(ctx.store, "prefetch_counts", None)
     if fetch is not None and ctx.store.can_aggregate:
-        fetch(ctx.model.name, window, count_requests(profile, features))
+        requests = count_requests(profile, features)
+        if getattr(ctx.store, "daily_cache", None) is not None:
+            grid = [(n, _daily_edges(profile[n], c.method)) for n, c in features.items()]
+            requests += [(n, e) for n, e in grid if e is not False]
+        fetch(ctx.model.name, window, requests)
 
 
 def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:

@@ -9,8 +9,8 @@ import pandas as pd
 
 from workbench.config import Window
 from workbench.drift import methods as dm
-from workbench.drift.core import (HISTORY_WEEKS, DriftReport, choose_method, compare_feature, detect_drift, preload,
-                                  store_sample)
+from workbench.drift.core import (HISTORY_WEEKS, DriftReport, _daily_edges, _fine_bins, choose_method,
+                                  compare_feature, detect_drift, preload, store_sample)
 from workbench.drift.profile import CurrentSample
 
 if TYPE_CHECKING:
@@ -65,38 +65,6 @@ def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
     g = grid[(grid["period"] >= window.start) & (grid["period"] < window.end) & grid["drifted"].notna()]
     share = g.assign(d=g["drifted"].astype(bool)).groupby("period")["d"].mean()
     return {f"{p:%Y-%m-%d}": round(float(v), 4) for p, v in share.items()}
-
-
-FINE_BINS = 100
-
-
-def _fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
-    """Edges of 100 reference-quantile bins and, per bin, the median of the reference values in it.
-
-    Numeric features tested on values (KS, Wasserstein) are counted per day over these bins in the
-    database and each count placed at its bin's representative: the day's statistic is then exact
-    up to the spread inside one percentile of the reference (the weekly verdict uses the values)."""
-    from workbench.drift.profile import sorted_quantile
-
-    sv = ref.sorted_values
-    edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
-    cuts = np.r_[0, np.searchsorted(sv, edges, side="left"), len(sv)]
-    reps = np.empty(len(edges) + 1)
-    for i in range(len(reps)):
-        lo, hi = cuts[i], cuts[i + 1]
-        reps[i] = sv[(lo + hi - 1) // 2] if hi > lo else (edges[i - 1] if i else sv[0])
-    return edges, np.maximum.accumulate(reps)
-
-
-def _daily_edges(ref, method: str | None):
-    """What a feature is counted over per day: None for categories, the reference's bins for
-    count methods, 100 reference-quantile bins for KS / Wasserstein; False when it is read instead."""
-    method = method or choose_method(ref.kind == "categorical")
-    if ref.kind == "categorical":
-        return None
-    if dm.counts_only(method):
-        return ref.edges
-    return _fine_bins(ref)[0] if len(ref.sorted_values) else False
 
 
 def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: str):
