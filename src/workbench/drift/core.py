@@ -106,7 +106,8 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
 
     `threshold` and `min_effect` are the feature's own settings (None: drift_detection's
     `thresholds` / `min_effects`, else the registry's defaults; see drift.methods.resolve).
-    `distributions` False leaves out the shares for plotting (the daily grid draws none)."""
+    `distributions` False leaves out the shares for plotting and the ranking magnitude (the daily
+    grid draws and ranks neither; for a numeric feature the magnitude is a second KS pass)."""
     categorical = ref.kind == "categorical"
     name = method or choose_method(categorical)
     m = dm.get_method(name, ref.name)
@@ -129,7 +130,8 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
     rd, cd = _distributions(ref, cur) if distributions else (None, None)
     return FeatureDriftResult(**base, statistic=r.statistic, p_value=r.p_value, p_value_raw=r.p_value,
                               drifted=drifted, status="drift" if drifted else "no drift", effect_size=r.effect_size,
-                              magnitude=dm.magnitude(ref, cur), reference_dist=rd, current_dist=cd)
+                              magnitude=dm.magnitude(ref, cur) if distributions else None,
+                              reference_dist=rd, current_dist=cd)
 
 
 def _canonical_note(ref: FeatureProfile, cur: CurrentSample) -> str:
