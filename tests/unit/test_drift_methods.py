@@ -132,3 +132,23 @@ def test_drift_decision_direction():
     assert not dm.METHODS["ks"].drifted(dm.MethodResult(0.01, 0.2), 0.05)
     assert dm.METHODS["psi"].drifted(dm.MethodResult(0.2), 0.1)
     assert not dm.METHODS["psi"].drifted(dm.MethodResult(0.05), 0.1)
+
+
+def test_ks_on_few_distinct_values_equals_scipy(rng):
+    """The daily grid places a day's counts at 100 bin representatives: KS then evaluates both CDFs
+    at each side's distinct values by binary search instead of merging; D must be scipy's (to
+    rounding) and the merge's bit for bit, with the few distinct values on either side and ties."""
+    ref = np.sort(np.round(rng.normal(0, 1, 60_000), 3))
+    reps = np.quantile(ref, np.linspace(0.005, 0.995, 100))
+    cur = np.repeat(reps, rng.multinomial(45_000, np.full(100, 0.01)))
+    for a, b in ((ref, cur), (cur, ref), (np.sort(np.round(ref, 1)), cur)):
+        got = dm._ks_statistic(a, b)
+        assert got == pytest.approx(stats.ks_2samp(a, b).statistic, rel=1e-12)
+        merged, c1, c2 = dm._merged_cdfs(a, b)  # the general path's own arithmetic
+        ends = np.r_[merged[1:] != merged[:-1], True]
+        d = c1[ends] / len(a) - c2[ends] / len(b)
+        assert got == max(float(d.max()), float(np.clip(-d.min(), 0, 1)))
+    for _ in range(100):  # small samples, heavy ties on both sides
+        a = np.sort(np.round(rng.normal(0, 1, rng.integers(20, 400)), 0))
+        b = np.sort(np.round(rng.normal(0.3, 1, rng.integers(20, 400)), 0))
+        assert dm._ks_statistic(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic, rel=1e-12)
