@@ -74,13 +74,17 @@ def test_no_import_circle_runs_through_a_review_or_the_shared_plots():
     assert not bad, f"import circles: {bad}"
 
 
+def _fresh_python(code: str) -> str:
+    """What `code` prints in a new interpreter that imports workbench from src/ (nothing loaded yet)."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"PYTHONPATH": str(SRC), "PATH": ""}).stdout.strip()
+
+
 def test_config_reads_the_registry_without_importing_the_review_or_matplotlib():
     code = ("import sys, workbench.config, workbench.drift.methods; "
             "print(sorted(m for m in sys.modules if m in ('workbench.drift.core', 'matplotlib', 'workbench.performance.core',"
             " 'scipy.stats')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(SRC), "PATH": ""}).stdout.strip()
-    assert out == "[]"
+    assert _fresh_python(code) == "[]"
 
 
 @pytest.mark.parametrize("capability", sorted(CAPABILITIES))
@@ -101,6 +105,4 @@ def test_scipy_loads_when_a_method_computes_and_gives_scipys_answer():
     code = ("import sys, numpy as np, workbench.drift.methods as m; a = sys.modules.get('scipy.stats'); "
             "r = m.stats.ks_2samp(np.arange(5.0), np.arange(3.0)); "
             "import scipy.stats as s; print(a is None, r.pvalue == s.ks_2samp(np.arange(5.0), np.arange(3.0)).pvalue)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(SRC), "PATH": ""}).stdout.strip()
-    assert out == "True True"
+    assert _fresh_python(code) == "True True"

@@ -79,6 +79,17 @@ def _utc_series(s: pd.Series) -> pd.Series:
     return out.dt.tz_convert("UTC")
 
 
+def side_by_side(fn, parts: list) -> list:
+    """fn(part) for each part, on its own thread (and so its own database connection) when there are
+    several: the driver waits for the server outside the GIL, so the scans run at once."""
+    if len(parts) < 2:
+        return [fn(p) for p in parts]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(parts)) as pool:
+        return list(pool.map(fn, parts))
+
+
 def split_days(window: Window, parts: int, min_days: int = 2) -> list[Window]:
     """`window` cut at UTC midnights into up to `parts` consecutive windows of about equal days (a day
     never straddles two: per-day counts stay whole); the window itself when it spans < `min_days` days."""
@@ -578,16 +589,10 @@ class PredictionStore:
             parts = [p for w in todo for p in split_days(w, self.scan_workers if len(todo) == 1 else 1)]
         else:
             cache, parts = None, split_days(window, self.scan_workers)
-        if not parts:
-            rows = []
-        elif len(parts) == 1:
-            rows = self._all(statement(parts[0]), what, work_mem_mb=256)
-        else:  # PostgreSQL does not run GROUPING SETS in parallel: a scan per day range, side by side
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(len(parts)) as pool:
-                chunks = list(pool.map(lambda w: self._all(statement(w), what, work_mem_mb=256), parts))
-            rows = [r for chunk in chunks for r in chunk]  # counts add up: consumers sum repeated values
+        # PostgreSQL does not run GROUPING SETS in parallel: a scan per day range, side by side;
+        # counts add up (consumers sum repeated values)
+        rows = [r for chunk in side_by_side(lambda w: self._all(statement(w), what, work_mem_mb=256), parts)
+                for r in chunk]
         out: dict[tuple, list] = {key: [] for _, _, key in reqs}
         k = len(reqs)
         off = 1 if by_day else 0
@@ -753,15 +758,9 @@ class PredictionStore:
             return sp.values(window, feature)
         col = self._feature_col(feature, numeric=True)
         if self.engine.dialect.name == "postgresql":
-            parts = split_days(window, self.scan_workers)
-            if len(parts) == 1:
-                return self._copy_floats(sa.select(col).where(self._window_filter(model, window)), feature)
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(len(parts)) as pool:  # day ranges read side by side, one backend each
-                arrays = list(pool.map(lambda w: self._copy_floats(
-                    sa.select(col).where(self._window_filter(model, w)), feature), parts))
-            return np.concatenate(arrays)
+            arrays = side_by_side(lambda w: self._copy_floats(sa.select(col).where(self._window_filter(model, w)),
+                                                              feature), split_days(window, self.scan_workers))
+            return np.concatenate(arrays) if arrays else np.array([], dtype=np.float64)
         stmt = sa.select(col).where(self._window_filter(model, window))
         parts = []
         try:
