@@ -461,8 +461,6 @@ def _fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
     Numeric features tested on values (KS, Wasserstein) are counted per day over these bins in the
     database and each count placed at its bin's representative: the day's statistic is then exact
     up to the spread inside one percentile of the reference (the weekly verdict uses the values)."""
-    from workbench.drift.profile import sorted_quantile
-
     sv = ref.sorted_values
     edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
     cuts = np.r_[0, np.searchsorted(sv, edges, side="left"), len(sv)]
@@ -581,11 +579,9 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
     return table
 
 
-def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = 3) -> pd.DataFrame:
+def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = HISTORY_WEEKS) -> pd.DataFrame:
     """Predictions per period over the window and the `weeks_back` weeks before it."""
-    from workbench.config import Window
-
-    w = Window(ctx.window.start - pd.Timedelta(weeks=weeks_back), ctx.window.end, ctx.window.label)
+    w = history_span(ctx, weeks_back)
     hourly = getattr(ctx.store, "hourly_counts", None)
     if hourly is not None and pd.tseries.frequencies.to_offset(freq) == pd.tseries.frequencies.to_offset("h"):
         counts = hourly(ctx.model.name, w)
