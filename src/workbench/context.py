@@ -88,12 +88,14 @@ class ReviewContext:
 
     @cached_property
     def registry(self):
-        from workbench.sources.model_registry import ModelRegistry
+        from workbench.sources.model_registry import Answers, ModelRegistry
 
         if not self.connections.mlflow_uri:
             raise ConfigError(not_configured("mlflow"))
         t = self.params.timeouts
-        return ModelRegistry(self.connections.mlflow_uri, t.seconds("mlflow_request"), t.mlflow_retries)
+        # under `workbench report` the runner has asked MLflow once for every notebook (Answers)
+        return ModelRegistry(self.connections.mlflow_uri, t.seconds("mlflow_request"), t.mlflow_retries,
+                             answers=Answers.from_env(self.connections.mlflow_uri))
 
     def describe(self) -> pd.DataFrame:
         """Model, window and sources (credentials redacted) for the top of a report."""

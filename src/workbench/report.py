@@ -48,6 +48,7 @@ class Job:
     work_dir: str = ""
     skip: str = ""  # why this job is not run (a source it needs is not configured)
     timeouts: dict = field(default_factory=dict)  # params' `timeouts:` (cell, notebook, mlflow_*)
+    env: dict = field(default_factory=dict)  # set for the kernel only (e.g. the run's MLflow answers)
 
 
 @dataclass
@@ -245,9 +246,10 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
 
     secrets = secrets_from_env()
     try:
-        papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
-                                   cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False,
-                                   execution_timeout=int(cell_s), timeout_func=cell_timeout)
+        with _kernel_env(job.env):
+            papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
+                                       cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False,
+                                       execution_timeout=int(cell_s), timeout_func=cell_timeout)
     except PapermillExecutionError as exc:
         result.problems = [f"{exc.ename}: {exc.evalue}"]
     except TimeoutError:  # nbclient's CellTimeoutError
@@ -466,6 +468,7 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     """
     from workbench.sources.connections import resolve_connections
 
+    _lighter_jsonschema()
     params_path, out = Path(params_path), Path(out_dir).resolve()
     conns = resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
     window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns)
@@ -482,6 +485,7 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     for j in job_list:
         j.work_dir, j.timeouts = str(work_dir), timeouts
     to_run = [j for j in job_list if not j.skip]
+    _prefetch_mlflow(conns, to_run, work_dir, timeouts)
     log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
     results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
     for r in results:
@@ -505,6 +509,51 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     if index:
         write_indexes(out, window.label)
     return report
+
+
+def _lighter_jsonschema() -> None:
+    """nbformat validates with jsonschema, which imports rfc3987_syntax when it is installed (an
+    extra that jupyter-events pulls in) and compiles ~40 Lark grammars for the IRI formats: ~1.5 s
+    at the start of every run, for formats no notebook schema uses. Left out before jsonschema
+    loads, it has no IRI format checker and nothing else changes."""
+    import sys
+
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # None in sys.modules: its import is an ImportError
+
+
+def _prefetch_mlflow(conns: config.Connections, jobs: list[Job], work_dir: Path, timeouts: dict) -> None:
+    """Ask MLflow once, here, what the drift and performance notebooks would each ask it (versions,
+    run metrics, artifact folders), and hand that to their kernels: a kernel then needs no MLflow
+    client. If MLflow cannot answer now, the kernels ask it themselves and report what fails."""
+    from workbench.sources.connections import configured
+
+    wanting = [j for j in jobs if review_name(j.notebook) in ("drift", "performance") and j.model != SERVICE]
+    if not wanting or not configured(conns, "mlflow"):
+        return
+    from workbench.sources.model_registry import ANSWERS_ENV, fetch_answers
+
+    t = config.TimeoutParams(**(timeouts or {}))
+    path = fetch_answers(conns.mlflow_uri, sorted({j.model for j in wanting}), work_dir / "mlflow-answers.json",
+                         t.seconds("mlflow_request"), t.mlflow_retries)
+    if path is not None:
+        for j in wanting:
+            j.env[ANSWERS_ENV] = str(path)
+
+
+@contextlib.contextmanager
+def _kernel_env(env: dict[str, str]):
+    """`env` in os.environ while a kernel starts (it inherits it), restored afterwards."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def write_indexes(out_dir: str | Path, week: str) -> None:

@@ -106,3 +106,15 @@ def test_scipy_loads_when_a_method_computes_and_gives_scipys_answer():
             "r = m.stats.ks_2samp(np.arange(5.0), np.arange(3.0)); "
             "import scipy.stats as s; print(a is None, r.pvalue == s.ks_2samp(np.arange(5.0), np.arange(3.0)).pvalue)")
     assert _fresh_python(code) == "True True"
+
+
+def test_the_runner_loads_nbformat_without_compiling_iri_grammars():
+    """jsonschema compiles rfc3987_syntax's Lark grammars at import when that extra is installed
+    (~1.5 s of every run's start); the runner leaves it out, and nbformat still validates."""
+    code = ("import sys, importlib.util; from workbench import report; report._lighter_jsonschema(); "
+            "import nbformat; nbformat.validate(nbformat.v4.new_notebook()); "
+            "print(sys.modules.get('rfc3987_syntax') is None, 'lark' in sys.modules)")
+    assert _fresh_python(code) == "True False"
+    installed = _fresh_python("import importlib.util; print(importlib.util.find_spec('rfc3987_syntax') is not None)")
+    plain = _fresh_python("import sys, nbformat; print(sys.modules.get('rfc3987_syntax') is not None)")
+    assert plain == installed  # without the runner's step, an installed rfc3987_syntax is loaded

@@ -3,10 +3,14 @@ model version; or a reference from a Parquet/CSV path when there is no MLflow.""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
@@ -14,8 +18,11 @@ from workbench.config import redact
 from workbench.errors import ConfigError, SourceUnavailable
 from workbench.timing import timed_call
 
+log = logging.getLogger(__name__)
 REFERENCE_ARTIFACT = "reference/reference.parquet"
 IMPORTANCES_ARTIFACT = "feature_importances.json"
+# the file of MLflow answers `workbench report` fetched once for its notebooks (see Answers)
+ANSWERS_ENV = "WORKBENCH_MLFLOW_ANSWERS"
 
 
 def read_parquet(path: str | Path) -> pd.DataFrame:
@@ -47,8 +54,6 @@ _STORE_TABLES = {"experiments", "runs", "metrics", "registered_models", "model_v
 def bound_http(request_timeout: float = 30, max_retries: int = 2) -> None:
     """Bound MLflow's HTTP client (its documented MLFLOW_HTTP_REQUEST_* settings, read per call):
     without this an unreachable server costs minutes of retries per call."""
-    import os
-
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(max(1, int(request_timeout)))
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(int(max_retries))
     os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = "1"
@@ -107,16 +112,94 @@ def client(tracking_uri: str, request_timeout: float = 30, max_retries: int = 2)
     return MlflowClient(tracking_uri=tracking_uri)
 
 
+def _uri_key(tracking_uri: str) -> str:
+    """Which MLflow a file of answers came from, without writing its URI (it may hold a password)."""
+    return hashlib.sha256(tracking_uri.encode()).hexdigest()
+
+
+@dataclass
+class Answers:
+    """What a run's notebooks ask MLflow — each model's versions, each version's run metrics and
+    artifact location — fetched once by `workbench report` and handed to the kernels, so a kernel
+    needs no MLflow client (importing it and opening its store cost ~4 s per notebook). Anything not
+    in here (a model left out, an artifact that is not a local file) is asked of MLflow itself."""
+
+    versions: dict[str, dict[str, str]] = field(default_factory=dict)  # model -> version tag -> run id
+    runs: dict[str, dict] = field(default_factory=dict)  # run id -> {"metrics": {...}, "artifact_uri": "..."}
+
+    def save(self, path: Path, tracking_uri: str) -> Path:
+        path.write_text(json.dumps({"mlflow": _uri_key(tracking_uri), "versions": self.versions, "runs": self.runs}))
+        return path
+
+    @classmethod
+    def from_env(cls, tracking_uri: str) -> "Answers | None":
+        """The answers the runner left for this kernel (ANSWERS_ENV), if they are for this MLflow."""
+        path = os.environ.get(ANSWERS_ENV, "")
+        if not path:
+            return None
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            return None  # gone or unreadable: ask MLflow itself
+        if data.get("mlflow") != _uri_key(tracking_uri):
+            return None
+        return cls(data.get("versions") or {}, data.get("runs") or {})
+
+    def local_artifacts(self, run_id: str) -> Path | None:
+        """The run's artifact folder when it is a local path (file: URI or plain path), else None."""
+        uri = (self.runs.get(run_id) or {}).get("artifact_uri") or ""
+        if uri.startswith("file:"):
+            return Path(unquote(urlsplit(uri).path))
+        if uri and "://" not in uri:
+            return Path(uri)
+        return None
+
+
+def fetch_answers(tracking_uri: str, models: list[str], path: Path, request_timeout: float = 30,
+                  max_retries: int = 2) -> Path | None:
+    """Fetch `models`' Answers from MLflow into `path` (for the run's kernels); None if MLflow could
+    not answer: each kernel then asks MLflow itself and reports what fails, as without this."""
+    try:
+        reg = ModelRegistry(tracking_uri, request_timeout, max_retries)
+        answers = Answers()
+        for model in models:
+            versions = reg.versions(model)
+            for run_id in versions.values():
+                if run_id in answers.runs:
+                    continue
+                run = reg.client.get_run(run_id)
+                answers.runs[run_id] = {"metrics": dict(run.data.metrics), "artifact_uri": run.info.artifact_uri}
+            answers.versions[model] = versions
+        return answers.save(path, tracking_uri)
+    except Exception as exc:  # noqa: BLE001 - a shortcut only: the notebooks will say what is wrong
+        log.info("each notebook asks MLflow itself: %s", mlflow_error(tracking_uri, "prefetching answers", exc))
+        return None
+
+
 @dataclass
 class ModelRegistry:
-    """Reads registered model versions from an MLflow tracking server or store."""
+    """Reads registered model versions from an MLflow tracking server or store. With `answers`
+    (fetched by the runner) it opens no client until it needs one that the answers cannot replace."""
 
     tracking_uri: str = field(repr=False)
     request_timeout: float = 30
     max_retries: int = 2
+    answers: Answers | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.client = client(self.tracking_uri, self.request_timeout, self.max_retries)
+        if self.answers is None:  # opening the client is what tells a caller MLflow is there
+            self._client = client(self.tracking_uri, self.request_timeout, self.max_retries)
+
+    @property
+    def client(self):
+        """MLflow's client, opened on first use when answers were given."""
+        if getattr(self, "_client", None) is None:
+            self._client = client(self.tracking_uri, self.request_timeout, self.max_retries)
+        return self._client
+
+    @client.setter
+    def client(self, value) -> None:
+        self._client = value
 
     @property
     def display_uri(self) -> str:
@@ -132,6 +215,8 @@ class ModelRegistry:
     @timed_call("MLflow: versions")
     def versions(self, model: str) -> dict[str, str]:
         """model_version tag (e.g. '1.2.0') -> run id, for every registered version of `model`."""
+        if self.answers is not None and model in self.answers.versions:
+            return dict(self.answers.versions[model])
         name = model.replace("'", "\\'")
         try:
             found = self.client.search_model_versions(f"name='{name}'")
@@ -147,8 +232,12 @@ class ModelRegistry:
         return vs[version]
 
     def _download(self, run_id: str, artifact: str, dst: str) -> Path:
-        import os
-
+        local = self.answers.local_artifacts(run_id) if self.answers else None
+        if local is not None:  # what MLflow's local artifact repository would copy, read in place
+            if not (local / artifact).is_file():
+                raise self._fail(f"downloading {artifact} of run {run_id}",
+                                 FileNotFoundError(f"no artifact {artifact} under {local}"))
+            return local / artifact
         import mlflow
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         try:
@@ -159,6 +248,9 @@ class ModelRegistry:
 
     def read_artifact(self, run_id: str, artifact: str) -> bytes | None:
         """The bytes of one run artifact, or None when the run has no such artifact."""
+        local = self.answers.local_artifacts(run_id) if self.answers else None
+        if local is not None:
+            return (local / artifact).read_bytes() if (local / artifact).is_file() else None
         parent = artifact.rsplit("/", 1)[0] if "/" in artifact else ""
         try:
             names = {f.path for f in self.client.list_artifacts(run_id, parent or None)}
@@ -187,6 +279,8 @@ class ModelRegistry:
     def training_metrics(self, model: str, version: str) -> dict[str, float]:
         """Metrics logged by the version's training run (the performance baseline)."""
         run_id = self.run_id(model, version)
+        if self.answers is not None and run_id in self.answers.runs:
+            return dict(self.answers.runs[run_id]["metrics"])
         try:
             return dict(self.client.get_run(run_id).data.metrics)
         except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's
