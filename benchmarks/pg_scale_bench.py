@@ -1,16 +1,18 @@
-"""The drift review on a real layout at real sizes, on PostgreSQL: a cost curve.
+"""The drift and performance reviews on a real layout at real sizes, on PostgreSQL: a cost curve.
 
 For each --sizes value W it builds (server-side, generate_series) a table with W predictions in the
 week and 4 weeks of history at the same rate, 16 features in a jsonb column (10 coded categoricals
 stored as JSON numbers, 6 numerics; one of each drifts in the week), then runs the full drift
 review as the notebook does: weekly per-feature drift (counted in SQL or read as one float8 array),
-week over week, and the 29-day drift-over-time grid from daily GROUP BY counts. It prints wall
+week over week, and the 29-day drift-over-time grid from daily GROUP BY counts; then the performance
+review as its notebook does (metrics with 1,000-resample bootstrap intervals, per version, daily trend
+over 4 weeks back, calibration, CBPE; outcomes arrive 3 days late, so the last days have none). It prints wall
 time and peak RSS growth, and both per million rows, so the curve shows whether cost per row
 stays flat. Baselines measured in the same run: the old Python-side path (read the JSON column and
 parse it in Python, per feature) on one feature, and a whole numeric column read as one float8 array vs
 SQLAlchemy row streaming vs pandas.read_sql (--column-rows, default 10,000,000; target <= 5 s).
 
-    python benchmarks/pg_scale_bench.py [--sizes 100000,1000000] [--column-rows 10000000]
+    python benchmarks/pg_scale_bench.py [--sizes 100000,1000000] [--column-rows 10000000] [--no-performance]
 
 Each table is dropped afterwards (the database too).
 """
@@ -65,12 +67,17 @@ def build(eng: sa.Engine, table: str, week_rows: int, weeks: int = 5) -> None:
     span = (WEEK.end - start).total_seconds()
     with eng.begin() as c:
         c.execute(sa.text(f"CREATE TABLE {table} (id bigserial PRIMARY KEY, model text, version text, "
-                          f"ts timestamptz, prediction int, payload jsonb)"))
+                          f"ts timestamptz, prediction int, probability float8, outcome int, outcome_ts timestamptz, "
+                          f"payload jsonb)"))
+        # a calibrated score rounded to 4 decimals (ties, as logged scores have); the outcome arrives 3 days later
         c.execute(sa.text(
-            f"INSERT INTO {table} (model, version, ts, prediction, payload) "
-            f"SELECT 'credit', '1', ts, (random() < 0.3)::int, {_payload_sql()} FROM "
-            f"(SELECT :start + (i * :span / :n) * interval '1 second' AS ts FROM generate_series(0, :n - 1) i) s"),
-            {"start": start, "span": span, "n": n, "week": WEEK.start})
+            f"INSERT INTO {table} (model, version, ts, prediction, probability, outcome, outcome_ts, payload) "
+            f"SELECT 'credit', '1', ts, (p >= 0.5)::int, p, "
+            f"CASE WHEN ts + interval '3 days' < :end THEN (random() < p)::int END, "
+            f"CASE WHEN ts + interval '3 days' < :end THEN ts + interval '3 days' END, {_payload_sql()} FROM "
+            f"(SELECT :start + (i * :span / :n) * interval '1 second' AS ts, round(power(random(), 1.5)::numeric, 4)::float8 AS p "
+            f"FROM generate_series(0, :n - 1) i) s"),
+            {"start": start, "span": span, "n": n, "week": WEEK.start, "end": WEEK.end})
         c.execute(sa.text(f"CREATE INDEX ON {table} (model, ts)"))
         c.execute(sa.text(f"ANALYZE {table}"))
 
@@ -102,6 +109,27 @@ def review(store: PredictionStore, profile: ReferenceProfile, window: config.Win
     t["drift over time"] = time.perf_counter() - t0
     t["drifted"] = ", ".join(rep.drifted_features)
     t["grid cells"] = len(grid)
+    return t
+
+
+def performance_review(store: PredictionStore, window: config.Window = WEEK) -> dict:
+    """The performance notebook's computations (no MLflow: the baseline is reported missing)."""
+    from workbench import performance
+    from workbench.config import ModelSpec, PerformanceParams
+
+    ctx = SimpleNamespace(model=ModelSpec(name="credit", type="classification"), window=window, store=store,
+                          params=SimpleNamespace(performance=PerformanceParams(), store=store.params),
+                          has=lambda source: False, params_path=lambda name: Path(tempfile.gettempdir()) / "no-baselines.yaml")
+    t = {}
+    t0 = time.perf_counter()
+    perf = performance.review(ctx)  # reads the window and 4 weeks back; bootstrap, per version, daily trend
+    t["review"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    performance.calibration(perf.window_predictions)
+    performance.cbpe.run(perf.window_predictions, perf.history)
+    t["calibration + CBPE"] = time.perf_counter() - t0
+    t["labelled"] = perf.summary.n_labelled
+    t["accuracy"] = perf.summary.metrics.get("accuracy")
     return t
 
 
@@ -167,6 +195,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--column-rows", type=int, default=10_000_000)
+    ap.add_argument("--no-performance", action="store_true", help="time the drift review only")
     ap.add_argument("--workers", default="1,2,2+kept",
                     help="PredictionStore.scan_workers to compare on the same table (1: one scan per window); "
                          "'2+kept': last week's review first, keeping its per-day counts, then this week's")
@@ -182,7 +211,7 @@ def main() -> int:
         profile = ReferenceProfile.fit(reference())
         print(f"16 JSON features ({sum(p.kind == 'categorical' for p in profile.features.values())} categorical by the "
               f"automatic rule), 4 weeks of history + the week at the same rate; 2 cores shared")
-        rows = []
+        rows, perf_rows = [], []
         for w in (int(s) for s in a.sizes.split(",") if s):
             table = f"preds_{w}"
             t0 = time.perf_counter()
@@ -190,7 +219,7 @@ def main() -> int:
             built = time.perf_counter() - t0
             params = StoreParams(table=table, columns={
                 "id": "id", "model": "model", "version": "version", "timestamp": "ts", "prediction": "prediction",
-                "variant": None, "probability": None, "outcome": None, "outcome_timestamp": None},
+                "variant": None, "probability": "probability", "outcome": "outcome", "outcome_timestamp": "outcome_ts"},
                 features={"layout": "json", "json_column": "payload"})
             one_old = None
             for variant in (x for x in a.workers.split(",") if x):
@@ -222,9 +251,26 @@ def main() -> int:
                 store.engine.dispose()
                 if tmp:
                     tmp.cleanup()
+            if not a.no_performance:  # the whole Monday: drift (Monday's steady state) and performance
+                store = PredictionStore(url, params)
+                with PeakRSS() as m:
+                    t0 = time.perf_counter()
+                    pt = performance_review(store)
+                    total = time.perf_counter() - t0
+                drift_s = rows[-1]["drift review s"]
+                perf_rows.append({"week rows": f"{w:,}", "labelled": f"{pt['labelled']:,}",
+                                  "performance review s": round(total, 1),
+                                  "review / calibration+CBPE s": "{:.1f} / {:.1f}".format(pt["review"], pt["calibration + CBPE"]),
+                                  "peak RSS MB": round(m.delta_mb), "s per 1M week rows": round(total / (w / 1e6), 1),
+                                  f"drift ({rows[-1]['scans']}) + performance s": round(drift_s + total, 1)})
+                print(pd.DataFrame(perf_rows[-1:]).to_string(index=False), flush=True)
+                store.engine.dispose()
             with eng.begin() as c:
                 c.execute(sa.text(f"DROP TABLE {table}"))
         print("\n" + pd.DataFrame(rows).to_string(index=False))
+        if perf_rows:
+            print("\nperformance review (targets at 1M week rows: drift + performance <= 60 s, peak RSS <= 1 GB):")
+            print(pd.DataFrame(perf_rows).to_string(index=False))
         if a.column_rows:
             column_read(eng, url, a.column_rows)
     finally:
