@@ -183,3 +183,31 @@ def test_missing_file_is_source_unavailable_and_in_memory_is_refused(tmp_path):
         s.count("m", WEEK)
     with pytest.raises(ConfigError, match="names no SQLite file"):
         read_only_engine("sqlite://")
+
+
+def test_kept_daily_counts_drop_old_days_and_unused_files(tmp_path):
+    """The per-day count cache (PostgreSQL's kept days) does not grow without end."""
+    import os
+    import time
+
+    from workbench.sources.store import _DailyCache
+
+    week = config.iso_week("2026-W47")
+    cache = _DailyCache(tmp_path, "table", "m1", [("f1", None)])
+    days = [f"2026-11-{d}" for d in range(16, 23)]
+    path = cache.files[0]
+    old_day = "2026-09-01"  # 76 days before the week: older than KEEP_DAYS
+    recent_day = "2026-09-20"  # 57 days before: a re-run of an older week may still use it
+    path.write_text(json.dumps({old_day: {"n": 1, "rows": [["a", 1]]}, recent_day: {"n": 1, "rows": [["a", 1]]}}))
+    stale, fresh = tmp_path / "stale.json", tmp_path / "fresh.json"
+    stale.write_text("{}")
+    fresh.write_text("{}")
+    long_ago = time.time() - (_DailyCache.STALE_DAYS + 1) * 86400
+    os.utime(stale, (long_ago, long_ago))
+    os.utime(path, (long_ago, long_ago))  # this run's own file is never dropped, however old
+    cache.load(week, {d: 2 for d in days})
+    cache.save([[(d, "a", 2) for d in days]])
+    doc = json.loads(path.read_text())
+    assert sorted(doc) == [recent_day, *days]
+    assert doc["2026-11-16"] == {"n": 2, "rows": [["a", 2]]}
+    assert not stale.exists() and fresh.exists()

@@ -107,7 +107,12 @@ class _DailyCache:
     """Per-day counts of finished days, kept as JSON between runs (PostgreSQL's drift over time):
     a weekly report then scans only the days it has not counted before. One file per (table,
     model, feature, bins); a day is reused only if it is whole in the window, over, and still holds
-    the same number of rows (a late or deleted prediction makes it counted again)."""
+    the same number of rows (a late or deleted prediction makes it counted again). The cache does
+    not grow without end: a file drops days more than KEEP_DAYS before the window it saves, and a
+    file unused for STALE_DAYS (a feature or bin set no longer asked for) is deleted."""
+
+    KEEP_DAYS = 63  # the oldest day a weekly review reads is 5 weeks back (history, grid); re-running older weeks recounts
+    STALE_DAYS = 60
 
     def __init__(self, root: Path, identity: str, model: str, requests: list[tuple[str, object]]) -> None:
         import hashlib
@@ -164,7 +169,8 @@ class _DailyCache:
             by_day: dict[str, list] = {}
             for d, v, n in found:
                 by_day.setdefault(str(d)[:10], []).append([v, int(n)])
-            doc = self._read(path)
+            oldest = f"{pd.Timestamp(self.window.start) - pd.Timedelta(days=self.KEEP_DAYS):%Y-%m-%d}"
+            doc = {d: v for d, v in self._read(path).items() if d >= oldest}
             for d, items in by_day.items():
                 if d in finished and all(v is None or type(v) in (str, int, float, bool) for v, _ in items):
                     doc[d] = {"n": self.rows_per_day.get(d, 0), "rows": items}
@@ -174,6 +180,19 @@ class _DailyCache:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(json.dumps(doc))
             tmp.replace(path)
+        self._drop_stale()
+
+    def _drop_stale(self) -> None:
+        """Delete files of this cache folder that no run has read or written for STALE_DAYS."""
+        import time
+
+        cutoff = time.time() - self.STALE_DAYS * 86400
+        for f in self.root.glob("*.json"):
+            try:
+                if f not in self.files and f.stat().st_mtime < cutoff:
+                    f.unlink()
+            except OSError:
+                pass  # removed meanwhile by a parallel run
 
 
 PRELOAD_MAX_CELLS = 12_000_000  # rows x columns a preloaded span may hold (~100 MB of floats)
