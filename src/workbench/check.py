@@ -244,13 +244,15 @@ def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.M
 
     from workbench.sources.model_registry import load_reference_file
 
+    from workbench.report import no_reference  # the runner's own rule for skipping a drift review
+
     what = f"reference of {spec.name}"
     if not spec.reference:
-        if conns.mlflow_uri:
+        why = no_reference(spec, conns)
+        if not why:
             res.add(what, OK, "from MLflow (the serving version's reference artifact)")
         else:
-            res.add(what, SKIPPED, "no reference: models[].reference is not set and MLflow is not configured, "
-                    "so the drift review of this model is skipped",
+            res.add(what, SKIPPED, f"{why}, so the drift review of this model is skipped",
                     f"weekly.yaml models[{spec.name}].reference: a .parquet/.csv path relative to {files.project}")
         return
     path = (files.project / spec.reference).resolve()
