@@ -455,7 +455,7 @@ def count_requests(profile, features: dict[str, FeatureDrift]) -> list[tuple[str
 FINE_BINS = 100
 
 
-def _fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
+def fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
     """Edges of 100 reference-quantile bins and, per bin, the median of the reference values in it.
 
     Numeric features tested on values (KS, Wasserstein) are counted per day over these bins in the
@@ -471,7 +471,7 @@ def _fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
     return edges, np.maximum.accumulate(reps)
 
 
-def _daily_edges(ref, method: str | None):
+def daily_edges(ref, method: str | None):
     """What a feature is counted over per day: None for categories, the reference's bins for
     count methods, 100 reference-quantile bins for KS / Wasserstein; False when it is read instead."""
     method = method or choose_method(ref.kind == "categorical")
@@ -479,7 +479,7 @@ def _daily_edges(ref, method: str | None):
         return None
     if dm.counts_only(method):
         return ref.edges
-    return _fine_bins(ref)[0] if len(ref.sorted_values) else False
+    return fine_bins(ref)[0] if len(ref.sorted_values) else False
 
 
 HISTORY_WEEKS = 3  # drift over time covers the window and this many weeks before it
@@ -509,7 +509,7 @@ def prefetch(ctx: "ReviewContext", window, profile, features: dict[str, FeatureD
     if fetch is not None and ctx.store.can_aggregate:
         requests = count_requests(profile, features)
         if getattr(ctx.store, "daily_cache", None) is not None:
-            grid = [(n, _daily_edges(profile[n], c.method)) for n, c in features.items()]
+            grid = [(n, daily_edges(profile[n], c.method)) for n, c in features.items()]
             requests += [(n, e) for n, e in grid if e is not False]
         fetch(ctx.model.name, window, requests)
 

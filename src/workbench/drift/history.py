@@ -9,7 +9,7 @@ import pandas as pd
 
 from workbench.config import Window
 from workbench.drift import methods as dm
-from workbench.drift.core import (HISTORY_WEEKS, DriftReport, _daily_edges, _fine_bins, choose_method,
+from workbench.drift.core import (HISTORY_WEEKS, DriftReport, daily_edges, fine_bins, choose_method,
                                   compare_feature, detect_drift, preload, store_sample)
 from workbench.drift.profile import CurrentSample
 
@@ -40,7 +40,7 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
     preload(ctx, feats, weeks_back)
     fetch = getattr(ctx.store, "prefetch_counts", None)
     if fetch is not None and ctx.store.can_aggregate and freq in ("1D", "D"):  # every feature in one scan
-        edges = {n: _daily_edges(profile[n], c.method) for n, c in feats.items()}
+        edges = {n: daily_edges(profile[n], c.method) for n, c in feats.items()}
         fetch(ctx.model.name, span, [(n, e) for n, e in edges.items() if e is not False], by_day=True)
     for name, fcfg in feats.items():
         ref = profile[name]
@@ -70,7 +70,7 @@ def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
 def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: str):
     """(period, CurrentSample) per period, counted per day in the database (GROUP BY day and category
     or bin): over the reference's bins when the method needs only counts, over 100 reference-quantile
-    bins for KS / Wasserstein (see _fine_bins). Without a daily count (other stores, other periods)
+    bins for KS / Wasserstein (see fine_bins). Without a daily count (other stores, other periods)
     the column is read once with its timestamps."""
     store = ctx.store
     daily = getattr(store, "daily_counts", None)
@@ -83,7 +83,7 @@ def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: s
                 yield day, CurrentSample(ref.name, "numeric", int(counts.sum()), missing, nonfinite, bin_counts=counts)
         return
     if daily is not None and freq in ("1D", "D") and ref.kind == "numeric" and len(ref.sorted_values):
-        edges, reps = _fine_bins(ref)
+        edges, reps = fine_bins(ref)
         for day, counts, missing, nonfinite in daily(ctx.model.name, span, ref.name, edges):
             values = np.repeat(reps, counts)  # sorted: the representatives increase
             yield day, CurrentSample(ref.name, "numeric", len(values), missing, nonfinite, sorted_values=values)
