@@ -231,13 +231,18 @@ class ModelRegistry:
                               f"registered: {', '.join(sorted(vs)) or 'none'}")
         return vs[version]
 
+    def _local_artifact(self, run_id: str, artifact: str) -> Path | None:
+        """Where `artifact` of the run lies when the answers place its artifacts in a local folder."""
+        folder = self.answers.local_artifacts(run_id) if self.answers else None
+        return None if folder is None else folder / artifact
+
     def _download(self, run_id: str, artifact: str, dst: str) -> Path:
-        local = self.answers.local_artifacts(run_id) if self.answers else None
+        local = self._local_artifact(run_id, artifact)
         if local is not None:  # what MLflow's local artifact repository would copy, read in place
-            if not (local / artifact).is_file():
+            if not local.is_file():
                 raise self._fail(f"downloading {artifact} of run {run_id}",
-                                 FileNotFoundError(f"no artifact {artifact} under {local}"))
-            return local / artifact
+                                 FileNotFoundError(f"no artifact {artifact} under {local.parent}"))
+            return local
         import mlflow
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         try:
@@ -248,9 +253,9 @@ class ModelRegistry:
 
     def read_artifact(self, run_id: str, artifact: str) -> bytes | None:
         """The bytes of one run artifact, or None when the run has no such artifact."""
-        local = self.answers.local_artifacts(run_id) if self.answers else None
+        local = self._local_artifact(run_id, artifact)
         if local is not None:
-            return (local / artifact).read_bytes() if (local / artifact).is_file() else None
+            return local.read_bytes() if local.is_file() else None
         parent = artifact.rsplit("/", 1)[0] if "/" in artifact else ""
         try:
             names = {f.path for f in self.client.list_artifacts(run_id, parent or None)}

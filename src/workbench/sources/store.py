@@ -806,11 +806,10 @@ class PredictionStore:
         value = sa.func.coalesce(sa.cast(expr, sa.Float), sa.literal_column("'NaN'::float8"))
         inner = stmt.with_only_columns(value.label("x")).subquery()
         agg = sa.select(sa.func.array_send(sa.func.array_agg(inner.c.x)))
-        compiled = agg.compile(dialect=self.engine.dialect)
         try:
             with self._connect() as conn:
                 raw = conn.connection.driver_connection
-                sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
+                sql = self._inline_sql(raw, agg)
                 with raw.cursor(binary=True) as cur:
                     try:
                         data = cur.execute(sql).fetchone()[0]
@@ -822,6 +821,14 @@ class PredictionStore:
         if data is None:  # no rows: array_agg gives NULL
             return np.array([], dtype=np.float64)
         return np.frombuffer(data, dtype=np.dtype([("len", ">i4"), ("v", ">f8")]), offset=20)["v"].astype(np.float64)
+
+    def _inline_sql(self, raw, stmt) -> str:
+        """`stmt` as one SQL text with its parameters bound client-side by psycopg (COPY and the
+        driver's own cursors take no SQLAlchemy parameters)."""
+        import psycopg
+
+        compiled = stmt.compile(dialect=self.engine.dialect)
+        return psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
 
     def _copy_frame(self, stmt) -> pd.DataFrame | None:
         """PostgreSQL: the rows of `stmt` as `pandas.read_sql` types them, sent as CSV by
@@ -861,12 +868,11 @@ class PredictionStore:
                 c = sa.cast(sa.func.extract("epoch", c) * 1_000_000, sa.BigInteger).label(c.name)
             cols.append(c)
         null = f"null-{uuid.uuid4().hex}"
-        compiled = sa.select(*cols).compile(dialect=self.engine.dialect)
         buf = io.BytesIO()
         try:
             with self._connect() as conn:
                 raw = conn.connection.driver_connection
-                sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
+                sql = self._inline_sql(raw, sa.select(*cols))
                 encoding = raw.info.encoding
                 with raw.cursor() as cur:
                     cur.execute("SET LOCAL extra_float_digits = 3")  # every float to the bit (this transaction)
@@ -902,12 +908,10 @@ class PredictionStore:
         """COPY (SELECT coalesce(x::float8, 'NaN')) TO STDOUT (FORMAT BINARY), parsed with numpy:
         with NULLs as NaN every row is the same 14 bytes (int16 field count, int32 length, float8)."""
         import numpy as np
-        import psycopg
 
         expr = list(stmt.selected_columns)[0]
         inner = stmt.with_only_columns(sa.func.coalesce(sa.cast(expr, sa.Float), sa.literal_column("'NaN'::float8")))
-        compiled = inner.compile(dialect=self.engine.dialect)
-        sql = psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
+        sql = self._inline_sql(raw, inner)
         buf = bytearray()
         with raw.cursor() as cur:
             with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)") as copy:
