@@ -257,7 +257,7 @@ class DriftDetection(_Strict):
     # per-method overrides of the registry's default thresholds and effect floors
     thresholds: dict[str, float] = Field(default_factory=dict)
     min_effects: dict[str, float] = Field(default_factory=dict)
-    evidently: bool = True  # run Evidently side by side in the drift review (costs seconds per model)
+    evidently: bool = False  # Evidently side by side in the drift review: a cross-check, ~6 s of CPU per model
     psi_bins: int = Field(10, ge=2, le=100)
     drift_share: float = Field(0.5, gt=0, le=1)
     min_samples: int = Field(30, ge=1)          # fewer values on either side: "insufficient data"

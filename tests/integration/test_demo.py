@@ -119,7 +119,10 @@ def test_weekly_report_end_to_end(demo_stack, tmp_path, monkeypatch):
     assert levels[("churn-predictor", "drift")] in ("alert", "warning"), levels
     html = (run.directory / "churn-predictor" / "01-drift-review.html").read_text()
     assert "monthly_charges" in html and "wasserstein" in html
-    assert (run.directory / "churn-predictor" / "01-drift-review.evidently.html").exists()
+    # Evidently is a cross-check, off by default: not run, and the section says how to turn it on
+    assert not (run.directory / "churn-predictor" / "01-drift-review.evidently.html").exists()
+    assert "Evidently&#x27;s comparison was not run" in html or "Evidently's comparison was not run" in html
+    assert "drift_detection.evidently: false" in html
     perf = (run.directory / "churn-predictor" / "02-performance-review.html").read_text()
     assert "below alert threshold 0.75" in perf  # the injected accuracy drop is flagged
     # the model's own serving latency, against the guide's 1 s (issue 9: per-model latency in its own section)
@@ -144,6 +147,27 @@ def test_weekly_report_end_to_end(demo_stack, tmp_path, monkeypatch):
     assert again.ok
     exp = client.get_experiment_by_name(results_log.EXPERIMENT)
     assert len(client.search_runs([exp.experiment_id])) == 2
+
+
+def test_evidently_side_by_side_when_switched_on(demo_stack, tmp_path, monkeypatch):
+    from workbench import report
+
+    root, _ = demo_stack
+    monkeypatch.setenv("WORKBENCH_DEMO_DIR", str(root))
+    params = tmp_path / "params"
+    shutil.copytree(config.project_root() / "params", params)
+    mon = params / "monitoring.yaml"
+    text = mon.read_text()
+    assert "  # evidently: true" in text  # the params file shows how to turn it on
+    mon.write_text(text.replace("  # evidently: true", "  evidently: true", 1))
+    run = report.run(params / "weekly.yaml", out_dir=tmp_path / "reports", models=["churn-predictor"],
+                     reviews=["drift"], notebooks_dir=config.project_root() / "notebooks")
+    assert run.ok, [r.problems for r in run.results]
+    side = run.directory / "churn-predictor" / "01-drift-review.evidently.html"
+    assert side.exists() and side.stat().st_size > 10_000
+    html = (run.directory / "churn-predictor" / "01-drift-review.html").read_text()
+    assert "evidently verdict" in html and "01-drift-review.evidently.html" in html
+    assert "comparison was not run" not in html
 
 
 def test_prometheus_down_gives_an_incomplete_report_not_a_traceback(demo_stack, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ required for a report to publish (a failure is one "could not compute" line).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import warnings
@@ -107,6 +108,20 @@ def escape_embedded_json(page: str) -> str:
         pos = end
     out.append(page[pos:])
     return "".join(out)
+
+
+def not_run(ctx: "ReviewContext", sample_size) -> str:
+    """One HTML line saying why Evidently's comparison is not in this report and how to turn it on."""
+    if not ctx.monitoring.drift_detection.evidently:
+        why = ("it is off (<code>drift_detection.evidently: false</code>, the default, in "
+               f"{html.escape(ctx.params_path('monitoring').name)}); set it to <code>true</code> to run Evidently's "
+               "<code>DataDriftPreset</code> on a sample of the same data and compare it feature by feature "
+               "(about 6 s of CPU per model)")
+    elif not sample_size:
+        why = "the sample size is 0 (<code>-p evidently_sample=0</code>)"
+    else:
+        why = "the drift review itself could not be computed"
+    return f"<p><i>Evidently's comparison was not run: {why}.</i></p>"
 
 
 def run(ctx: "ReviewContext", ours: DriftReport, out_file: str | Path, sample_size: int = 20_000, seed: int = 0
