@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -66,6 +66,8 @@ class JobResult:
     findings_file: str = ""
     partial: str = ""  # "partial: data until …" when the period was not finished
     profile: dict = field(default_factory=dict)  # where the time went (see workbench.timing)
+    # a kernel's MLflow hand-over (performance.log_results), logged by the runner; not written to status.json
+    mlflow_log: dict = field(default_factory=dict, repr=False)
 
     @property
     def review(self) -> str:
@@ -299,14 +301,18 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
             write_text_atomic(findings_file, scrub(json.dumps(findings_document(result, period.name), indent=2,
                                                               default=float), secrets))
             result.findings_file = str(findings_file.relative_to(period.resolve()))
-            run_id = (st.get("outputs") or {}).get("mlflow_run_id")
-            if run_id:
+            outputs = st.get("outputs") or {}
+            if outputs.get("mlflow_log"):  # logged by the runner, which holds an MLflow client (_log_to_mlflow)
+                result.mlflow_log = outputs["mlflow_log"]
+            run_id = outputs.get("mlflow_run_id")
+            if run_id:  # a kernel that logged itself: attach the report to its run
                 problem = _attach_to_mlflow(job.parameters.get("source", "auto"), run_id, final, job.timeouts)
                 if problem:
                     result.problems.append(problem)
             result.profile["publish"] = round(time.monotonic() - t1, 3)
     if result.status == "failed":
         _keep_partial(out_nb, failed, period, result, secrets)
+        result.mlflow_log = {}  # nothing published: nothing to record in MLflow either
 
 
 def _keep_partial(out_nb: Path, failed: Path, period: Path, result: JobResult, secrets: list[str]) -> None:
@@ -492,13 +498,17 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
         log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
                  extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
     try:
+        done: dict[int, JobResult] = {}
         with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for r in pool.map(_run_job, to_run):
+            pending = {pool.submit(_run_job, to_run[i]): i for i in longest_first(to_run, _last_seconds(out))}
+            for fut in as_completed(pending):
+                r = done[pending[fut]] = fut.result()
+                _log_to_mlflow(r, conns, period_dir, timeouts)
                 log.info("%s for %s: %s", r.notebook, r.model, r.status,
                          extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
                 for p in r.problems:
                     log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
-                results.append(r)
+        results += [done[i] for i in range(len(to_run))]  # in plan order, whatever order they finished in
     finally:  # interrupted or not, no .work-* folder is left behind
         shutil.rmtree(work_dir, ignore_errors=True)
     for r in results:
@@ -509,6 +519,50 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     if index:
         write_indexes(out, window.label)
     return report
+
+
+def _last_seconds(out: Path) -> dict[tuple[str, str], float]:
+    """How long each (model, notebook) took in the newest period under `out` that has a status.json."""
+    for status in sorted(out.glob("*/status.json"), reverse=True):
+        try:
+            return {(r["model"], r["notebook"]): float(r.get("seconds") or 0)
+                    for r in json.loads(status.read_text())["results"] if r.get("status") != "skipped"}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return {}
+
+
+def longest_first(jobs: list[Job], last: dict[tuple[str, str], float]) -> list[int]:
+    """The order to start `jobs` in (indexes): longest expected first, so the last job to finish is a
+    short one and both workers stay busy to the end. Expected time is the job's time in the last run;
+    a job never run before counts as long as the longest, so it is not the one left for last."""
+    longest = max(last.values(), default=0.0)
+    return sorted(range(len(jobs)), key=lambda i: -last.get((jobs[i].model, jobs[i].notebook), longest))
+
+
+def _log_to_mlflow(result: JobResult, conns: config.Connections, period_dir: Path, timeouts: dict) -> None:
+    """Log a performance kernel's metrics to the period's MLflow run and attach its published report,
+    here in the runner (which opened MLflow for its checks) instead of in the kernel and the worker
+    (importing MLflow and opening its store cost ~3 s in each). A failure is the report's problem:
+    the run is incomplete and says why, the report itself stays published."""
+    request, result.mlflow_log = result.mlflow_log, {}
+    if not request or not conns.mlflow_uri:
+        return
+    from workbench import results_log
+    from workbench.errors import WorkbenchError
+
+    started = time.monotonic()
+    html = (period_dir / result.html) if result.html else None
+    try:
+        results_log.log_request(conns.mlflow_uri, request, html, config.TimeoutParams(**(timeouts or {})))
+    except WorkbenchError as exc:
+        result.problems.append(f"MLflow logging: {scrub(str(exc), secrets_from_env())}")
+        if result.status == "ok":
+            result.status = "incomplete"
+        if result.findings_file:  # the review's findings file says so too
+            write_text_atomic(period_dir / result.findings_file, scrub(json.dumps(
+                findings_document(result, period_dir.name), indent=2, default=float), secrets_from_env()))
+    result.profile["mlflow_log"] = round(time.monotonic() - started, 3)
 
 
 def _lighter_jsonschema() -> None:
@@ -531,7 +585,12 @@ def _prefetch_mlflow(conns: config.Connections, jobs: list[Job], work_dir: Path,
     wanting = [j for j in jobs if review_name(j.notebook) in ("drift", "performance") and j.model != SERVICE]
     if not wanting or not configured(conns, "mlflow"):
         return
+    from workbench.results_log import BY_RUNNER_ENV
     from workbench.sources.model_registry import ANSWERS_ENV, fetch_answers
+
+    for j in wanting:  # the runner logs the performance review's metrics (_log_to_mlflow), not the kernel
+        if review_name(j.notebook) == "performance":
+            j.env[BY_RUNNER_ENV] = "1"
 
     t = config.TimeoutParams(**(timeouts or {}))
     path = fetch_answers(conns.mlflow_uri, sorted({j.model for j in wanting}), work_dir / "mlflow-answers.json",
@@ -603,7 +662,8 @@ def write_status(run_: ReportRun) -> Path:
     _write_atomic(path, json.dumps(
         {"schema": SCHEMA_VERSION, "period": run_.period, "generated": generated, "ok": run_.ok,
          "level": worst(r.level for r in run_.results),
-         "results": [asdict(r) for r in run_.results]}, indent=2, default=float))
+         "results": [{k: v for k, v in asdict(r).items() if k != "mlflow_log"} for r in run_.results]},
+        indent=2, default=float))
     return path
 
 

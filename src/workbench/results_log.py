@@ -8,6 +8,14 @@ import math
 from pathlib import Path
 
 EXPERIMENT = "workbench-weekly-reviews"
+# Set by `workbench report` for the kernels it starts: a kernel then hands its metrics to the runner
+# (performance.log_results), which logs them with the client it already holds (log_request).
+BY_RUNNER_ENV = "WORKBENCH_MLFLOW_LOG_BY_RUNNER"
+
+
+def run_name(model: str, period: str) -> str:
+    """The name of the period's run of `model`."""
+    return f"{model} {period}"
 
 
 def artifact_root(tracking_uri: str | None) -> str | None:
@@ -42,7 +50,7 @@ def log_period(client, model: str, period: str, versions: list[str], metrics: di
     """Create or update the period's run with `metrics` (undefined ones are skipped); returns its id."""
     run_id = find_run(client, model, period)
     if run_id is None:
-        run = client.create_run(_experiment_id(client), run_name=f"{model} {period}",
+        run = client.create_run(_experiment_id(client), run_name=run_name(model, period),
                                 tags={"workbench.model": model, "workbench.period": period})
         run_id = run.info.run_id
     tags = {"model_name": model, "model_version": ",".join(sorted(versions)), **(extra_tags or {})}
@@ -75,3 +83,26 @@ def attach_report_to(tracking_uri: str, run_id: str, html: Path, timeouts=None) 
         text = redact(str(exc).splitlines()[0] if str(exc) else "")
         raise SourceUnavailable(f"MLflow at {redact(tracking_uri)}: attaching {html.name} to run {run_id}: "
                                 f"{type(exc).__name__}: {text}") from exc
+
+
+def log_request(tracking_uri: str, request: dict, html: Path | None, timeouts=None) -> str:
+    """Log a kernel's hand-over (performance.log_results: model, period, versions, metrics, tags) as
+    `log_period` would, then attach the published report `html`; returns the run id. Any failure is a
+    SourceUnavailable saying "MLflow at <uri>: ..." with MLflow's own message."""
+    from workbench.config import TimeoutParams, redact
+    from workbench.errors import SourceUnavailable
+    from workbench.sources import model_registry
+
+    t = timeouts or TimeoutParams()
+    step = "logging the period's metrics"
+    try:
+        c = model_registry.client(tracking_uri, t.seconds("mlflow_request"), t.mlflow_retries)
+        run_id = log_period(c, request["model"], request["period"], list(request.get("versions") or []),
+                            dict(request.get("metrics") or {}), dict(request.get("tags") or {}))
+        if html is not None:
+            step = f"attaching {html.name} to run {run_id}"
+            attach_report(c, run_id, html)
+        return run_id
+    except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's
+        text = redact(str(exc).splitlines()[0] if str(exc) else "")
+        raise SourceUnavailable(f"MLflow at {redact(tracking_uri)}: {step}: {type(exc).__name__}: {text}") from exc

@@ -167,6 +167,9 @@ def test_the_runner_hands_its_answers_to_drift_and_performance_kernels_only(mlfl
             job("03-infrastructure-review", report.SERVICE)]
     report._prefetch_mlflow(conns, jobs, tmp_path, {})
     assert [bool(j.env) for j in jobs] == [True, True, False]
+    from workbench.results_log import BY_RUNNER_ENV  # the runner, not the kernel, logs the performance metrics
+
+    assert [BY_RUNNER_ENV in j.env for j in jobs] == [False, True, False]
     assert set(json.loads(open(jobs[0].env[ANSWERS_ENV]).read())["versions"]) == {"churn-predictor", "revenue-predictor"}
     no_mlflow = [job("01-drift-review", "churn-predictor")]
     report._prefetch_mlflow(config.Connections(None, "sqlite:///unused.db", None, False), no_mlflow, tmp_path, {})
@@ -188,3 +191,44 @@ def test_the_runner_hands_its_answers_to_drift_and_performance_kernels_only(mlfl
     assert result.status == "ok", result.problems
     assert result.headline["answers"] == jobs[1].env[ANSWERS_ENV]
     assert ANSWERS_ENV not in os.environ
+
+
+def test_the_runner_logs_a_performance_kernels_metrics_and_attaches_its_report(mlflow_uri, tmp_path):
+    """A performance kernel under `workbench report` hands its metrics over (performance.log_results);
+    the runner logs them to the period's run with the published report attached, as the kernel did."""
+    import json
+
+    from mlflow.tracking import MlflowClient
+
+    from workbench import config, report, results_log
+
+    period = tmp_path / "2026-W47"
+    (period / "m-runner").mkdir(parents=True)
+    (period / "m-runner" / "02-performance-review.html").write_text("<p>the report</p>")
+    request = {"model": "m-runner", "period": "2026-W47", "versions": ["3"],
+               "metrics": {"accuracy": 0.8, "accuracy_ci_low": 0.7, "roc_auc": float("nan")},
+               "tags": {"workbench.status": "ok"}}
+    r = report.JobResult("02-performance-review", "m-runner", "ok", html="m-runner/02-performance-review.html",
+                         mlflow_log=dict(request))
+    report._log_to_mlflow(r, config.Connections(None, "sqlite:///unused.db", mlflow_uri, False), period, {})
+    assert (r.status, r.problems, r.mlflow_log) == ("ok", [], {})
+    client = MlflowClient(mlflow_uri)
+    rid = results_log.find_run(client, "m-runner", "2026-W47")
+    run = client.get_run(rid)
+    assert run.data.metrics == {"accuracy": 0.8, "accuracy_ci_low": 0.7}  # NaN is not logged
+    assert run.data.tags["model_version"] == "3" and run.info.run_name == "m-runner 2026-W47"
+    assert [a.path for a in client.list_artifacts(rid, "reports")] == ["reports/02-performance-review.html"]
+    # the hand-over is not written to status.json
+    assert "mlflow_log" not in json.loads(report.write_status(report.ReportRun("2026-W47", period, [r])).read_text()
+                                          )["results"][0]
+
+    # MLflow down: the run is incomplete, says where, and the review's findings file says so too
+    (period / "m-runner" / "performance.findings.json").write_text("{}")
+    r = report.JobResult("02-performance-review", "m-runner", "ok", html="m-runner/02-performance-review.html",
+                         findings_file="m-runner/performance.findings.json", mlflow_log=dict(request))
+    dead = config.Connections(None, "sqlite:///unused.db", "http://127.0.0.1:1", False)
+    report._log_to_mlflow(r, dead, period, {"mlflow_request": "2s", "mlflow_retries": 0})
+    assert r.status == "incomplete"
+    assert r.problems and r.problems[0].startswith("MLflow logging: MLflow at http://127.0.0.1:1: "), r.problems
+    doc = json.loads((period / "m-runner" / "performance.findings.json").read_text())
+    assert doc["status"] == "incomplete" and doc["not_computed"] == r.problems

@@ -138,3 +138,43 @@ def test_positive_class_is_respected(rng):
     # the check can fail: class 1's precision and PR AUC differ from class 0's on these rows
     assert skm.precision_score(y, yhat, pos_label=1) != pytest.approx(skm.precision_score(y, yhat, pos_label=0))
     assert skm.average_precision_score(y, p) != pytest.approx(skm.average_precision_score(y == 0, 1 - p))
+
+
+def test_under_the_runner_the_kernel_hands_its_metrics_over_instead_of_opening_mlflow(monkeypatch):
+    """With results_log.BY_RUNNER_ENV set (workbench report sets it), log_results never touches the
+    MLflow client: the request goes to ctx.outputs for the runner, and the report says where it went."""
+    from types import SimpleNamespace
+
+    from workbench import results_log
+
+    class OpenedMLflow(Exception):
+        pass
+
+    class NoClient:
+        @property
+        def client(self):
+            raise OpenedMLflow("the kernel opened MLflow")
+
+        def error(self, step, exc):  # as ModelRegistry.error: the exception to raise
+            return exc
+
+    summary = performance.PerformanceSummary("m", "classification", 100, 80, {"accuracy": 0.8, "f1": None},
+                                             {}, {"accuracy": (0.7, 0.9), "f1": (np.nan, np.nan)})
+    perf = performance.PerformanceReview(summary, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+                                         pd.DataFrame(), versions=["2"])
+    ctx = SimpleNamespace(model=SimpleNamespace(name="m"), window=SimpleNamespace(label="2026-W47"), outputs={},
+                          registry=NoClient())
+    monkeypatch.setenv(results_log.BY_RUNNER_ENV, "1")
+    assert performance.log_results(ctx, perf) == ""
+    req = ctx.outputs["mlflow_log"]
+    assert req == {"model": "m", "period": "2026-W47", "versions": ["2"], "tags": {"workbench.status": "ok"},
+                   "metrics": {"accuracy": 0.8, "accuracy_ci_low": 0.7, "accuracy_ci_high": 0.9,
+                               "predictions": 100.0, "labelled": 80.0, "label_coverage": 0.8}}
+    note = performance.mlflow_note(ctx, "")
+    assert "by <code>workbench report</code>" in note and "“m 2026-W47”" in note
+    # without the runner the kernel logs itself: here that means opening the client
+    monkeypatch.delenv(results_log.BY_RUNNER_ENV)
+    with pytest.raises(OpenedMLflow):
+        performance.log_results(ctx, perf)
+    assert performance.mlflow_note(ctx, "abc") == ("<p>MLflow run <code>abc</code> in experiment "
+                                                   "workbench-weekly-reviews.</p>")

@@ -186,3 +186,23 @@ def test_check_warns_when_performance_has_no_baseline(tmp_path):
     (folder / "baselines.yaml").write_text("m1:\n  '1': {accuracy: 0.9}\n")
     res = check.run_checks(folder, config.Connections(None, None, None, demo=False), reviews={"performance"})
     assert next(i for i in res.items if i.what == "baseline of m1").status == check.OK
+
+
+def test_the_runner_starts_the_longest_reviews_first(tmp_path):
+    """Jobs start in order of their time in the newest period's status.json, longest first; a job
+    that never ran counts as longest; without any history the plan order stays."""
+    import json
+
+    from workbench import report
+
+    jobs = [report.Job(nb, m, "", {}, "", "") for nb, m in
+            [("01-drift-review", "a"), ("01-drift-review", "b"), ("02-performance-review", "a"),
+             ("03-infrastructure-review", "service"), ("02-performance-review", "new")]]
+    assert report.longest_first(jobs, report._last_seconds(tmp_path)) == [0, 1, 2, 3, 4]
+    for period, secs in (("2026-W46", [50, 1, 1, 1]), ("2026-W47", [10, 7, 21, 13])):
+        (tmp_path / period).mkdir()
+        (tmp_path / period / "status.json").write_text(json.dumps({"results": [
+            {"model": j.model, "notebook": j.notebook, "status": "ok", "seconds": s} for j, s in zip(jobs, secs)]}))
+    last = report._last_seconds(tmp_path)  # the newest period wins
+    assert last[("a", "02-performance-review")] == 21
+    assert report.longest_first(jobs, last) == [2, 4, 3, 0, 1]

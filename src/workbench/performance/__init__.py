@@ -3,7 +3,7 @@ probabilities say where they are not?
 
 Public surface (what notebook 02 and the runner use):
   review(ctx) -> PerformanceReview  metrics with intervals, baseline comparison, trend, per version (core)
-  skip_without, calibration, prometheus_class_counts, log_results, HEADLINE  (core)
+  skip_without, calibration, prometheus_class_counts, log_results, mlflow_note, HEADLINE  (core)
   abtest     the A/B comparison of variants and Prometheus conversions
   cbpe       the estimate before labels arrive
   labels     label coverage, delay and maturity
@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING
 from workbench import lazy
 
 _FROM_CORE = ("review", "PerformanceReview", "PerformanceSummary", "skip_without", "calibration",
-              "prometheus_class_counts", "log_results", "HEADLINE")
+              "prometheus_class_counts", "log_results", "mlflow_note", "HEADLINE")
 _SUBMODULES = ("core", "abtest", "cbpe", "explain", "labels", "metrics", "plots")
 __all__ = [*_FROM_CORE, *_SUBMODULES]
 
 if TYPE_CHECKING:
     from workbench.performance import abtest, cbpe, core, explain, labels, metrics, plots  # noqa: F401
     from workbench.performance.core import (HEADLINE, PerformanceReview, PerformanceSummary,  # noqa: F401
-                                            calibration, log_results, prometheus_class_counts, review,
-                                            skip_without)
+                                            calibration, log_results, mlflow_note, prometheus_class_counts,
+                                            review, skip_without)
 
 
 __getattr__, __dir__ = lazy.package(__name__, globals(), _FROM_CORE, _SUBMODULES)

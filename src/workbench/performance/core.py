@@ -500,7 +500,13 @@ def class_count_findings(table: pd.DataFrame, tol: float) -> list["Finding"]:
 
 
 def log_results(ctx: "ReviewContext", perf: PerformanceReview) -> str:
-    """Log the window's metrics to MLflow (one run per model and period); returns the run id."""
+    """Log the window's metrics to MLflow (one run per model and period); returns the run id.
+
+    Under `workbench report` (results_log.BY_RUNNER_ENV set) the kernel does not open MLflow: it hands
+    the same request to the runner, which already holds a client and logs it, with the exported report
+    attached, once the report is published; the return value is then "" (see mlflow_note)."""
+    import os
+
     from workbench import results_log
 
     metrics = {k: v for k, v in perf.summary.metrics.items() if v is not None}
@@ -508,14 +514,36 @@ def log_results(ctx: "ReviewContext", perf: PerformanceReview) -> str:
     metrics |= {f"{k}_ci_high": v[1] for k, v in perf.summary.ci.items() if np.isfinite(v[1])}
     metrics |= {"predictions": perf.summary.n_predictions, "labelled": perf.summary.n_labelled,
                 "label_coverage": perf.summary.label_coverage}
-    from workbench.errors import SourceUnavailable, WorkbenchError
+    tags = {"workbench.status": perf.status[:250]}
+    if os.environ.get(results_log.BY_RUNNER_ENV):
+        ctx.outputs["mlflow_log"] = {"model": ctx.model.name, "period": ctx.window.label,
+                                     "versions": [str(v) for v in perf.versions],
+                                     "metrics": {k: float(v) for k, v in metrics.items()}, "tags": tags}
+        return ""
+    from workbench.errors import WorkbenchError
 
     try:
         run_id = results_log.log_period(ctx.registry.client, ctx.model.name, ctx.window.label, perf.versions, metrics,
-                                        {"workbench.status": perf.status[:250]})
+                                        tags)
     except WorkbenchError:
         raise
     except Exception as exc:  # noqa: BLE001 - every store error says it is MLflow's, with its message
         raise ctx.registry.error("logging the period's metrics", exc) from exc
     ctx.outputs["mlflow_run_id"] = run_id
     return run_id
+
+
+def mlflow_note(ctx: "ReviewContext", run_id: str | None) -> str:
+    """One HTML line: where this period's metrics went in MLflow (or that they were not logged)."""
+    from html import escape
+
+    from workbench import results_log
+
+    exp = escape(results_log.EXPERIMENT)
+    if run_id:
+        return f"<p>MLflow run <code>{escape(run_id)}</code> in experiment {exp}.</p>"
+    if "mlflow_log" in ctx.outputs:
+        name = escape(results_log.run_name(ctx.model.name, ctx.window.label))
+        return (f"<p>Logged to MLflow by <code>workbench report</code> once this report is published: run "
+                f"“{name}” in experiment {exp}, with this report attached.</p>")
+    return "<p>Not logged to MLflow.</p>"
