@@ -98,12 +98,14 @@ def catalog_metrics(catalog: config.QueryCatalog) -> dict[str, str]:
 
 def run_checks(params_path: str | Path, connections: config.Connections | None = None,
                models: list[str] | None = None, reviews: set[str] | None = None,
-               unreachable: str = WARNING, now: dt.datetime | None = None) -> CheckResult:
+               unreachable: str = WARNING, now: dt.datetime | None = None, mlflow: bool = True) -> CheckResult:
     """Every check for the params at `params_path` and the configured sources.
 
     `reviews` (default: those the weekly file configures) limits the source checks to what those
     reviews need. A source that cannot be reached is `unreachable` (a warning for `workbench report`,
-    whose review then says what failed; an error for `workbench check`).
+    whose review then says what failed; an error for `workbench check`). `mlflow=False` leaves out
+    the MLflow lines, which are never errors when unreachable is a warning (`workbench report` asks
+    MLflow once, in its own process, beside the first notebooks).
     """
     from workbench.sources.connections import NEEDS, configured, not_configured
 
@@ -175,7 +177,7 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
             _check_baseline(res, files, weekly, weekly.model(name), connections)
     if configured(connections, "prometheus") and loaded.get("queries") is not None and selected & {"infrastructure", "performance"}:
         _check_prometheus(res, connections, loaded["queries"], names, unreachable, now)
-    if configured(connections, "mlflow") and selected & {"drift", "performance"}:
+    if mlflow and configured(connections, "mlflow") and selected & {"drift", "performance"}:
         _check_mlflow(res, connections, names, unreachable)
     return res
 

@@ -481,7 +481,10 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     if check:
         from workbench import check as checks
 
-        result = checks.run_checks(params_path, conns, models, {review_name(j.notebook) for j in job_list if not j.skip})
+        # MLflow's lines are only warnings here (a review says itself what MLflow did not answer), so
+        # they are left out: the runner asks MLflow in its own process below, beside the first notebooks
+        result = checks.run_checks(params_path, conns, models, {review_name(j.notebook) for j in job_list if not j.skip},
+                                   mlflow=False)
         if not result.ok:
             raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
     period_dir = out / window.label
@@ -491,25 +494,42 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     for j in job_list:
         j.work_dir, j.timeouts = str(work_dir), timeouts
     to_run = [j for j in job_list if not j.skip]
-    _prefetch_mlflow(conns, to_run, work_dir, timeouts)
     log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
     results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
     for r in results:
         log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
                  extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
+    wanting = _mlflow_jobs(conns, to_run)
+    # one process holds the run's MLflow client: it fetches what the kernels would ask while the
+    # notebooks that need no MLflow already run, and later logs the performance metrics
+    agent = ProcessPoolExecutor(max_workers=1) if wanting else None
     try:
+        answers = (agent.submit(_fetch_answers, conns.mlflow_uri, sorted({j.model for j in wanting}), work_dir, timeouts)
+                   if agent else None)
         done: dict[int, JobResult] = {}
         with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-            pending = {pool.submit(_run_job, to_run[i]): i for i in longest_first(to_run, _last_seconds(out))}
+            order = longest_first(to_run, _last_seconds(out))
+            later = {id(j) for j in wanting}
+            pending = {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) not in later}
+            if answers is not None:
+                try:
+                    path = answers.result()
+                except Exception as exc:  # noqa: BLE001 - a shortcut only: each kernel then asks MLflow itself
+                    log.info("each notebook asks MLflow itself: the runner's MLflow process failed: %s", exc)
+                    path = None
+                _hand_answers(wanting, path)
+                pending |= {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) in later}
             for fut in as_completed(pending):
                 r = done[pending[fut]] = fut.result()
-                _log_to_mlflow(r, conns, period_dir, timeouts)
+                _log_to_mlflow(r, conns, period_dir, timeouts, agent)
                 log.info("%s for %s: %s", r.notebook, r.model, r.status,
                          extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
                 for p in r.problems:
                     log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
         results += [done[i] for i in range(len(to_run))]  # in plan order, whatever order they finished in
     finally:  # interrupted or not, no .work-* folder is left behind
+        if agent is not None:
+            agent.shutdown(cancel_futures=True)
         shutil.rmtree(work_dir, ignore_errors=True)
     for r in results:
         r.partial = window.partial_note
@@ -540,7 +560,8 @@ def longest_first(jobs: list[Job], last: dict[tuple[str, str], float]) -> list[i
     return sorted(range(len(jobs)), key=lambda i: -last.get((jobs[i].model, jobs[i].notebook), longest))
 
 
-def _log_to_mlflow(result: JobResult, conns: config.Connections, period_dir: Path, timeouts: dict) -> None:
+def _log_to_mlflow(result: JobResult, conns: config.Connections, period_dir: Path, timeouts: dict,
+                   agent: ProcessPoolExecutor | None = None) -> None:
     """Log a performance kernel's metrics to the period's MLflow run and attach its published report,
     here in the runner (which opened MLflow for its checks) instead of in the kernel and the worker
     (importing MLflow and opening its store cost ~3 s in each). A failure is the report's problem:
@@ -553,10 +574,12 @@ def _log_to_mlflow(result: JobResult, conns: config.Connections, period_dir: Pat
 
     started = time.monotonic()
     html = (period_dir / result.html) if result.html else None
-    try:
-        results_log.log_request(conns.mlflow_uri, request, html, config.TimeoutParams(**(timeouts or {})))
-    except WorkbenchError as exc:
-        result.problems.append(f"MLflow logging: {scrub(str(exc), secrets_from_env())}")
+    args = (conns.mlflow_uri, request, html, config.TimeoutParams(**(timeouts or {})))
+    try:  # in the run's MLflow process (`agent`), which already holds the client, else here
+        agent.submit(results_log.log_request, *args).result() if agent else results_log.log_request(*args)
+    except Exception as exc:  # noqa: BLE001 - a SourceUnavailable from MLflow, or the MLflow process died
+        text = str(exc) if isinstance(exc, WorkbenchError) else f"the runner's MLflow process failed: {exc!r}"
+        result.problems.append(f"MLflow logging: {scrub(text, secrets_from_env())}")
         if result.status == "ok":
             result.status = "incomplete"
         if result.findings_file:  # the review's findings file says so too
@@ -576,28 +599,45 @@ def _lighter_jsonschema() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)  # None in sys.modules: its import is an ImportError
 
 
-def _prefetch_mlflow(conns: config.Connections, jobs: list[Job], work_dir: Path, timeouts: dict) -> None:
-    """Ask MLflow once, here, what the drift and performance notebooks would each ask it (versions,
-    run metrics, artifact folders), and hand that to their kernels: a kernel then needs no MLflow
-    client. If MLflow cannot answer now, the kernels ask it themselves and report what fails."""
+def _mlflow_jobs(conns: config.Connections, jobs: list[Job]) -> list[Job]:
+    """The jobs whose kernels ask MLflow (drift and performance of a model), when MLflow is configured."""
     from workbench.sources.connections import configured
 
-    wanting = [j for j in jobs if review_name(j.notebook) in ("drift", "performance") and j.model != SERVICE]
-    if not wanting or not configured(conns, "mlflow"):
-        return
-    from workbench.results_log import BY_RUNNER_ENV
-    from workbench.sources.model_registry import ANSWERS_ENV, fetch_answers
+    if not configured(conns, "mlflow"):
+        return []
+    return [j for j in jobs if review_name(j.notebook) in ("drift", "performance") and j.model != SERVICE]
 
-    for j in wanting:  # the runner logs the performance review's metrics (_log_to_mlflow), not the kernel
+
+def _fetch_answers(tracking_uri: str, models: list[str], work_dir: Path, timeouts: dict) -> Path | None:
+    """model_registry.fetch_answers for the run's models into its work folder (None: MLflow did not answer)."""
+    from workbench.sources.model_registry import fetch_answers
+
+    t = config.TimeoutParams(**(timeouts or {}))
+    return fetch_answers(tracking_uri, models, work_dir / "mlflow-answers.json", t.seconds("mlflow_request"),
+                         t.mlflow_retries)
+
+
+def _hand_answers(jobs: list[Job], path: Path | None) -> None:
+    """Give the kernels of `jobs` the answers file (when there is one), and tell performance kernels
+    that the runner logs their metrics (_log_to_mlflow)."""
+    from workbench.results_log import BY_RUNNER_ENV
+    from workbench.sources.model_registry import ANSWERS_ENV
+
+    for j in jobs:
+        if path is not None:
+            j.env[ANSWERS_ENV] = str(path)
         if review_name(j.notebook) == "performance":
             j.env[BY_RUNNER_ENV] = "1"
 
-    t = config.TimeoutParams(**(timeouts or {}))
-    path = fetch_answers(conns.mlflow_uri, sorted({j.model for j in wanting}), work_dir / "mlflow-answers.json",
-                         t.seconds("mlflow_request"), t.mlflow_retries)
-    if path is not None:
-        for j in wanting:
-            j.env[ANSWERS_ENV] = str(path)
+
+def _prefetch_mlflow(conns: config.Connections, jobs: list[Job], work_dir: Path, timeouts: dict) -> None:
+    """Ask MLflow once, here, what the drift and performance notebooks would each ask it (versions,
+    run metrics, artifact folders), and hand that to their kernels: a kernel then needs no MLflow
+    client. If MLflow cannot answer now, the kernels ask it themselves and report what fails.
+    (`run` does the same in its MLflow process, beside the first notebooks.)"""
+    wanting = _mlflow_jobs(conns, jobs)
+    if wanting:
+        _hand_answers(wanting, _fetch_answers(conns.mlflow_uri, sorted({j.model for j in wanting}), work_dir, timeouts))
 
 
 @contextlib.contextmanager
