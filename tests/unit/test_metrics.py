@@ -105,3 +105,23 @@ def test_bootstrap_ci_covers_the_truth_at_about_the_nominal_rate():
         covered["roc_auc"] += ci["roc_auc"][0] <= true_auc <= ci["roc_auc"][1]
     for k, v in covered.items():
         assert 0.90 <= v / 200 <= 0.99, (k, v)
+
+
+def test_bootstrap_over_cells_is_the_same_bootstrap_as_over_rows(rng):
+    """Rows sharing (probability, outcome, prediction) share a weight: the per-cell counts of the same
+    draws give every metric and interval the per-row bootstrap gives (not just the same distribution)."""
+    y, yhat, prob = _clf(rng, 3000)  # probabilities rounded to 2 decimals: a few hundred cells
+    order = np.argsort(-prob, kind="mergesort")
+    y, yhat, prob = y[order], yhat[order], prob[order]
+    cells, first = wm.cells_of(prob, y, yhat)
+    assert cells is not None and len(first) < 400
+    assert (prob[first][cells] == prob).all() and (y[first][cells] == y).all() and (yhat[first][cells] == yhat).all()
+    assert (np.diff(prob[first]) <= 0).all()  # cells keep the score order
+    by_row = wm.bootstrap(lambda W: wm.classification(y, yhat, prob, W), len(y), 300, seed=5)
+    by_cell = wm.bootstrap(lambda W: wm.classification(y[first], yhat[first], prob[first], W), len(y), 300,
+                           seed=5, cells=cells)
+    for k, v in by_row[0].items():
+        assert by_cell[0][k] == pytest.approx(v, rel=1e-12), k
+        assert by_cell[1][k] == pytest.approx(by_row[1][k], rel=1e-12), k
+    # rows that are all different are left as rows
+    assert wm.cells_of(rng.random(100), rng.random(100))[0] is None

@@ -89,12 +89,15 @@ def _auc_draws(score, y, resamples: int, seed: int) -> tuple[float, np.ndarray]:
     score, y = score[order], y[order]
     rng = np.random.default_rng(seed)
     n = len(y)
-    point = float(wm.roc_auc(score, y, np.ones((1, n)))[0])
+    cells, first = wm.cells_of(score, y)  # tied (score, outcome) rows share a weight (metrics.cells_of)
+    score, y = score[first], y[first]
+    ones = np.ones((1, n)) if cells is None else np.bincount(cells)[None, :].astype(float)
+    point = float(wm.roc_auc(score, y, ones)[0])
     out = []
     batch = max(1, 2_000_000 // n)
     for start in range(0, resamples, batch):
         r = min(batch, resamples - start)
-        out.append(wm.roc_auc(score, y, wm.resample_weights(rng, r, n)))
+        out.append(wm.roc_auc(score, y, wm.resample_weights(rng, r, n, cells)))
     return point, np.concatenate(out)
 
 

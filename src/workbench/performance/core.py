@@ -75,7 +75,11 @@ def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10, r
     if prob is not None:  # rows in score order once, so no resample re-sorts its weights (metrics._ranked)
         order = np.argsort(-prob, kind="mergesort")
         y, yhat, prob = y[order], yhat[order], prob[order]
-    point, ci = wm.bootstrap(lambda W: wm.classification(y, yhat, prob, W), n, resamples, seed)
+    # rows with the same (probability, outcome, prediction) share a weight: at rounded probabilities
+    # a bootstrap of 500,000 predictions works on a few thousand cells (metrics.cells_of)
+    cells, first = wm.cells_of(*([prob, y, yhat] if prob is not None else [y, yhat]))
+    yc, yhatc, probc = y[first], yhat[first], (None if prob is None else prob[first])
+    point, ci = wm.bootstrap(lambda W: wm.classification(yc, yhatc, probc, W), n, resamples, seed, cells=cells)
     values.update({k: _finite(v) for k, v in point.items()})
     classes = np.unique(y)
     for k in PROBABILITY_METRICS:
@@ -97,7 +101,8 @@ def regression_metrics(y_true, y_pred, min_samples: int = 10, resamples: int = 0
     n = len(y)
     if n < min_samples:
         return values, {k: f"insufficient data: {n} labelled predictions, need {min_samples}" for k in values}, {}
-    point, ci = wm.bootstrap(lambda W: wm.regression(y, yhat, W), n, resamples, seed)
+    cells, first = wm.cells_of(y, yhat)  # repeated (actual, predicted) pairs share a weight
+    point, ci = wm.bootstrap(lambda W: wm.regression(y[first], yhat[first], W), n, resamples, seed, cells=cells)
     values.update({k: _finite(v) for k, v in point.items()})
     notes: dict[str, str] = {}
     nz = y != 0
