@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, list] = {k: [] for k in trees}
         for i in range(a.repeat):
             for name, tree in trees.items():
-                out = tmp / f"out-{name.split()[0].strip(',')}-{len(results[name])}-{i}-{abs(hash(name))}"
+                # one reports folder per code, as a weekly cron keeps one: from the second round on a run
+                # sees the last run's status.json (the current code starts the longest reviews first)
+                out = tmp / f"out-{list(trees).index(name)}"
                 cmd = [sys.executable, "-m", "workbench.cli", "--log-format", "json", "report", "--params",
                        str(tree / "params" / "weekly.yaml"), "--source", "demo", "--out", str(out), "--jobs", str(a.jobs)]
                 if a.week:
