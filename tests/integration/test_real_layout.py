@@ -82,20 +82,19 @@ def _in(df, window):
 
 
 def _statements(store, monkeypatch=None):
-    """The SQL `store` sends: through SQLAlchemy, and (with monkeypatch) the COPY statements its
-    PostgreSQL readers send on the driver's own cursor."""
+    """The SQL `store` sends: through SQLAlchemy, and (with monkeypatch) the statements its
+    PostgreSQL readers send on the driver's own cursor (whole-column arrays, COPY)."""
     seen = []
     sa.event.listen(store.engine, "before_cursor_execute", lambda c, cur, stmt, *a: seen.append(stmt))
     if monkeypatch is not None and store.engine.dialect.name == "postgresql":
         import psycopg
 
-        copy = psycopg.Cursor.copy
+        for name in ("copy", "execute"):
+            def recording(cur, statement, *a, _real=getattr(psycopg.Cursor, name), **k):
+                seen.append(str(statement))
+                return _real(cur, statement, *a, **k)
 
-        def recording(cur, statement, *a, **k):
-            seen.append(str(statement))
-            return copy(cur, statement, *a, **k)
-
-        monkeypatch.setattr(psycopg.Cursor, "copy", recording)
+            monkeypatch.setattr(psycopg.Cursor, name, recording)
     return seen
 
 

@@ -150,13 +150,14 @@ def test_streamed_values_equal_read_values(store_url):
     np.testing.assert_array_equal(np.sort(a), np.sort(b))
 
 
-def test_postgres_copy_reader_gives_read_sqls_frame_for_every_type_and_hostile_text(postgres_url):
-    """PostgreSQL rows come as CSV from COPY (no Python object per row); the frame must be what
+def test_postgres_readers_give_read_sqls_frame_for_every_type_and_hostile_text(postgres_url):
+    """PostgreSQL rows come as one row of whole-column arrays (or, past the 1 GB value limit, as CSV
+    from COPY): no Python object per row. The frame must be what
     pandas.read_sql gives: NULL vs empty text, text that looks like a number, NULL or 'NaN' markers,
     quotes, commas, newlines, NaN/±Infinity, float4, integers with and without NULL, booleans,
     timestamps with and without time zone, JSON keys extracted in SQL; and an empty window."""
     eng = sa.create_engine(postgres_url)
-    hostile = ["", "1", "1.0", "NA", "NaN", "null", "\\N", 'a,"b"', "line\nbreak", "ünï €", None]
+    hostile = ["", "1", "1.0", "NA", "NaN", "null", "\\N", 'a,"b"', "line\nbreak", "ünï €", "\\r\x1e\\\\", None]
     n = len(hostile)
     rows = pd.DataFrame({
         "pid": [f"p{i}" for i in range(n)], "model": "m1",
@@ -164,9 +165,9 @@ def test_postgres_copy_reader_gives_read_sqls_frame_for_every_type_and_hostile_t
         "ts_naive": [pd.Timestamp("2026-11-16 00:00:00.123456") + pd.Timedelta(hours=i) if i % 4 else None for i in range(n)],
         "version": hostile, "pred": [i % 2 for i in range(n)],
         "outcome": [None if i % 3 == 0 else i % 2 for i in range(n)],
-        "prob": [0.1, float("nan"), float("inf"), float("-inf"), 1 / 3, None, 0.5, 1e-300, 2.5e300, 0.0, -0.0],
-        "prob4": [0.1, 1 / 3, None, 0.7, 1e-20, 3.4e38, 0.0, 2.0, 0.3, 0.25, 0.9],
-        "flag": [True, False] * 5 + [None], "flag_full": [True, False] * 5 + [True],
+        "prob": [0.1, float("nan"), float("inf"), float("-inf"), 1 / 3, None, 0.5, 1e-300, 2.5e300, 0.0, -0.0, 7.0],
+        "prob4": [0.1, 1 / 3, None, 0.7, 1e-20, 3.4e38, 0.0, 2.0, 0.3, 0.25, 0.9, 0.5],
+        "flag": [True, False] * 5 + [None, True], "flag_full": [True, False] * 6,
         "payload": [{"code": v, "x": i * 1.5} for i, v in enumerate(hostile)],
     })
     with eng.begin() as c:
@@ -187,11 +188,13 @@ def test_postgres_copy_reader_gives_read_sqls_frame_for_every_type_and_hostile_t
         stmt = sa.select(*cols).where(t.c.model == "m1").order_by(t.c.ts)
         with eng.connect() as c:
             want = pd.read_sql(stmt, c)
-        got = store._copy_frame(stmt)
+        got = store._array_frame(stmt)
         pd.testing.assert_frame_equal(got, want)
+        pd.testing.assert_frame_equal(store._copy_frame(stmt), want)  # the fallback past the 1 GB value limit
     assert got["code"].tolist() == hostile  # "" and "\\N" stay text, NULL is None
     empty = sa.select(t.c.pid, t.c.pred).where(t.c.model == "nobody")
     with eng.connect() as c:
+        pd.testing.assert_frame_equal(store._array_frame(empty), pd.read_sql(empty, c))
         pd.testing.assert_frame_equal(store._copy_frame(empty), pd.read_sql(empty, c))
     # the whole read, as the performance review makes it, against read_sql through the same columns
     df = store.read("m1", WEEK, features=["code"])

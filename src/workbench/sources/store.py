@@ -452,7 +452,12 @@ class PredictionStore:
                                       f"features there: {', '.join(self.feature_columns())}")
                 cols += [t.c[f] for f in features]
         stmt = sa.select(*cols).where(self._window_filter(model, window))
-        df = self._copy_frame(stmt) if self.engine.dialect.name == "postgresql" else None
+        df = None
+        if self.engine.dialect.name == "postgresql":  # days split over scan_workers connections, in day order
+            parts = side_by_side(lambda w: self._array_frame(sa.select(*cols).where(self._window_filter(model, w))),
+                                 split_days(window, self.scan_workers))
+            if all(p is not None for p in parts):
+                df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
         if df is None:
             try:
                 with self._connect() as conn:
@@ -830,22 +835,12 @@ class PredictionStore:
         compiled = stmt.compile(dialect=self.engine.dialect)
         return psycopg.ClientCursor(raw).mogrify(str(compiled), compiled.params)
 
-    def _copy_frame(self, stmt) -> pd.DataFrame | None:
-        """PostgreSQL: the rows of `stmt` as `pandas.read_sql` types them, sent as CSV by
-        `COPY (...) TO STDOUT` and parsed by pandas' C reader. read_sql builds a Python row, and an
-        object per value, for every row: at millions of rows that is most of the time and memory
-        of a review. Numbers are parsed in C (floats to the bit: 17 digits, round-trip parsing),
-        times travel as integer microseconds since the epoch, and NULL is written as a marker no
-        value holds, so an empty text stays "" and NULL stays None. None (use read_sql) when a
-        column's type is not one this reader types the same way."""
-        import csv
-        import io
-        import uuid
-
-        import numpy as np
-        import psycopg
-
-        kinds, cols = {}, []
+    @staticmethod
+    def _column_kinds(stmt) -> dict[str, tuple[str, object]] | None:
+        """Each selected column's kind ('bool', 'real', 'int', 'float', 'time', 'timetz', 'text') and
+        its expression over `stmt` as a subquery; None when a column has a type the fast PostgreSQL
+        readers do not type exactly as read_sql does (or two columns share a name)."""
+        out: dict[str, tuple[str, object]] = {}
         inner = stmt.subquery()
         for c in inner.c:
             t, kind = c.type, None
@@ -861,11 +856,125 @@ class PredictionStore:
                 kind = "timetz" if t.timezone else "time"
             elif isinstance(t, (sa.String, sa.Text)) and not isinstance(t, sa.Enum):
                 kind = "text"
-            if kind is None or c.name in kinds:
-                return None  # another type, or two columns of one name: read_sql's own handling
-            kinds[c.name] = kind
+            if kind is None or c.name in out:
+                return None
+            out[c.name] = (kind, c)
+        return out
+
+    @staticmethod
+    def _typed_like_read_sql(df: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+        """Columns read as float64 (numbers, times as epoch microseconds, booleans as 1/0) and text
+        (None where NULL) typed as pandas.read_sql types them."""
+        import numpy as np
+
+        for name, kind in kinds.items():
+            col = df[name]
+            if kind == "real":
+                df[name] = col.astype(np.float32).astype(np.float64)
+            elif kind == "int" and col.notna().all():  # read_sql: int64 for an integer column with no NULL
+                df[name] = col.astype(np.int64)
+            elif kind in ("time", "timetz"):  # epoch microseconds (float64, NaN for NULL) to datetime64[ns]
+                us = col.to_numpy(dtype=np.float64)
+                missing = np.isnan(us)
+                t = np.where(missing, 0, us).astype(np.int64).astype("datetime64[us]").astype("datetime64[ns]")
+                t[missing] = np.datetime64("NaT")
+                s = pd.Series(t, index=df.index, name=name)
+                df[name] = s.dt.tz_localize("UTC") if kind == "timetz" else s
+            elif kind == "bool":
+                flags = col.map({"t": True, "f": False, 1.0: True, 0.0: False})
+                df[name] = flags.astype(bool) if col.notna().all() else flags.astype(object).where(col.notna(), None)
+            elif kind == "text":  # None where NULL, as read_sql leaves it
+                df[name] = col.astype(object).where(col.notna(), None)
+        return df
+
+    def _array_frame(self, stmt) -> pd.DataFrame | None:
+        """PostgreSQL: the rows of `stmt` as `pandas.read_sql` types them, in ONE result row: each
+        number, time (epoch microseconds) and boolean column as one float8[] sent in binary and
+        viewed by numpy (as _copy_floats), each text column as one string_agg split in Python's C
+        code. A row-per-row transfer (read_sql, or COPY, whose every row is a message psycopg hands
+        over in Python) is most of a performance review's time at a million rows a week. All the
+        aggregates of one SELECT consume the same rows in the same order, so the columns line up.
+        NULL is NaN in a float8 column (read_sql's too) and a random marker in text, so an empty text
+        stays "" and NULL stays None. Falls back to COPY past PostgreSQL's 1 GB value limit (~89M
+        rows); None (use read_sql) when a column's type is not one this reader types the same way."""
+        import uuid
+
+        import numpy as np
+        import psycopg
+
+        found = self._column_kinds(stmt)
+        if found is None:
+            return None
+        null = f"null-{uuid.uuid4().hex}"
+        aggs = []
+        for name, (kind, c) in found.items():
+            if kind == "text":  # backslash and the separator escaped, so any text survives the join
+                esc = sa.func.replace(sa.func.replace(c, "\\", "\\\\"), sa.literal_column("E'\\x1e'"), "\\r")
+                aggs.append(sa.func.string_agg(sa.func.coalesce(esc, null), sa.literal_column("E'\\x1e'")))
+                continue
+            if kind in ("time", "timetz"):
+                v = sa.cast(sa.func.extract("epoch", c) * 1_000_000, sa.Float)
+            elif kind == "bool":
+                v = sa.cast(sa.case((c.is_(True), 1), (c.is_(False), 0)), sa.Float)
+            else:
+                v = sa.cast(c, sa.Float)
+            aggs.append(sa.func.array_send(sa.func.array_agg(sa.func.coalesce(v, sa.literal_column("'NaN'::float8")))))
+        try:
+            with self._connect() as conn:
+                raw = conn.connection.driver_connection
+                sql = self._inline_sql(raw, sa.select(*aggs))
+                with raw.cursor(binary=True) as cur:
+                    try:
+                        row = cur.execute(sql).fetchone()
+                    except psycopg.errors.ProgramLimitExceeded:
+                        raw.rollback()
+                        return self._copy_frame(stmt)
+        except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
+            raise self._error("reading predictions", exc) from exc
+        if row[0] is None:  # no rows: the aggregates are NULL; read_sql's empty frame is the columns, untyped
+            return pd.DataFrame({n: pd.Series(dtype=object) for n in found})
+        cols = {}
+        for (name, (kind, _)), value in zip(found.items(), row):
+            if kind == "text":
+                parts = value.split("\x1e")
+                if "\\" in value:
+                    import re
+
+                    unescape = re.compile(r"\\(.)", re.DOTALL)  # one pass: "\\\\" is a backslash, "\\r" the separator
+                    parts = [unescape.sub(lambda m: "\x1e" if m.group(1) == "r" else m.group(1), p) if "\\" in p else p
+                             for p in parts]
+                import sys
+
+                # one object per distinct text (a version or variant repeats millions of times)
+                cols[name] = pd.Series(list(map(sys.intern, parts)), dtype=object).where(lambda s: s != null, None)
+                del parts
+            else:
+                cols[name] = np.frombuffer(value, dtype=np.dtype([("len", ">i4"), ("v", ">f8")]), offset=20)["v"].astype(np.float64)
+        if len({len(v) for v in cols.values()}) != 1:  # cannot happen: the aggregates saw the same rows
+            raise self._error("reading predictions", ValueError("the columns came back with different lengths"))
+        return self._typed_like_read_sql(pd.DataFrame(cols), {n: k for n, (k, _) in found.items()})
+
+    def _copy_frame(self, stmt) -> pd.DataFrame | None:
+        """PostgreSQL: the rows of `stmt` as `pandas.read_sql` types them, sent as CSV by
+        `COPY (...) TO STDOUT` and parsed by pandas' C reader (the fallback of _array_frame past
+        PostgreSQL's 1 GB value limit). Floats to the bit (17 digits, round-trip parsing), times as
+        integer microseconds since the epoch, NULL as a marker no value holds, so an empty text stays
+        "" and NULL stays None. None (use read_sql) when a column's type is not one this reader types
+        the same way."""
+        import csv
+        import io
+        import uuid
+
+        import psycopg
+
+        found = self._column_kinds(stmt)
+        if found is None:
+            return None
+        kinds, cols = {}, []
+        for name, (kind, c) in found.items():
+            kinds[name] = kind
             if kind in ("time", "timetz"):  # exact to the microsecond, whatever the session's time zone
-                c = sa.cast(sa.func.extract("epoch", c) * 1_000_000, sa.BigInteger).label(c.name)
+                c = sa.cast(sa.func.extract("epoch", c) * 1_000_000, sa.BigInteger).label(name)
             cols.append(c)
         null = f"null-{uuid.uuid4().hex}"
         buf = io.BytesIO()
@@ -889,20 +998,7 @@ class PredictionStore:
                          float_precision="round_trip")
         if df.empty:  # read_sql's empty frame: the columns, untyped
             return pd.DataFrame({n: pd.Series(dtype=object) for n in kinds})
-        for name, kind in kinds.items():
-            col = df[name]
-            if kind == "real":
-                df[name] = col.astype(np.float32).astype(np.float64)
-            elif kind == "int" and col.notna().all():  # read_sql: int64 for an integer column with no NULL
-                df[name] = col.astype(np.int64)
-            elif kind in ("time", "timetz"):
-                df[name] = pd.to_datetime(col, unit="us", utc=kind == "timetz")
-            elif kind == "bool":
-                flags = col.map({"t": True, "f": False})
-                df[name] = flags.astype(bool) if col.notna().all() else flags.astype(object).where(col.notna(), None)
-            elif kind == "text":  # None where NULL, as read_sql leaves it
-                df[name] = col.astype(object).where(col.notna(), None)
-        return df
+        return self._typed_like_read_sql(df, kinds)
 
     def _copy_rows(self, raw, stmt, feature: str):
         """COPY (SELECT coalesce(x::float8, 'NaN')) TO STDOUT (FORMAT BINARY), parsed with numpy:
