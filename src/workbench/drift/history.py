@@ -86,7 +86,8 @@ def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: s
         edges, reps = fine_bins(ref)
         for day, counts, missing, nonfinite in daily(ctx.model.name, span, ref.name, edges):
             values = np.repeat(reps, counts)  # sorted: the representatives increase
-            yield day, CurrentSample(ref.name, "numeric", len(values), missing, nonfinite, sorted_values=values)
+            yield day, CurrentSample(ref.name, "numeric", len(values), missing, nonfinite, sorted_values=values,
+                                     from_bins=True)
         return
     df = store.read(ctx.model.name, span, features=[ref.name], core=["timestamp"])
     for period, g in df.groupby(df["timestamp"].dt.floor(freq)):

@@ -314,7 +314,13 @@ def ks(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     else:
         d = _ks_statistic(a, b)
         m, n = sorted([float(len(a)), float(len(b))], reverse=True)
-        p = float(np.clip(stats.kstwo.sf(d, np.round(m * n / (m + n))), 0, 1))
+        en = m * n / (m + n)
+        if cur.from_bins:  # a day of drift over time: its values are bin representatives, so its p-value is
+            # the limiting (Kolmogorov) distribution's, ~0.1 ms, not scipy's finite-n one (up to ~1 s a call at
+            # 100,000s of rows, once per feature and day); both agree to ~1e-3, far inside the binning's error
+            p = float(np.clip(stats.kstwobign.sf(d * np.sqrt(en)), 0, 1))
+        else:
+            p = float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))
     return MethodResult(d, p, effect_size=d)
 
 

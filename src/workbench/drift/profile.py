@@ -220,7 +220,7 @@ class CurrentSample(_Counted):
     n_out_of_range: int | None = None  # from SQL when the values were not read
     plot_counts: np.ndarray | None = None  # over the plotting bins (numeric, from SQL)
     raw_forms: dict[str, str] | None = None  # raw category values that were canonicalised
-
+    from_bins: bool = False  # sorted_values are bin representatives (a day of drift over time), not the values
 
     @classmethod
     def from_counts(cls, name: str, raw: dict, n_missing: int) -> "CurrentSample":
