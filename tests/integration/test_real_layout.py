@@ -450,3 +450,25 @@ def test_whole_drift_review_with_kept_days_equals_it_without_and_next_time_scans
     assert scans == []  # second run: every window's days were kept (on SQLite: read once, never grouped)
     if kind == "postgresql":
         assert any(p.suffix == ".json" for p in (tmp_path / "kept").iterdir())
+
+
+def test_numeric_features_are_read_together_in_one_scan(layout, monkeypatch):
+    """PostgreSQL: the drift review's value reads (KS / Wasserstein) come from one scan for all
+    numeric features; each gives the same array the feature's own read gives, once. (SQLite cuts
+    them from its preloaded span: there prefetch_values sends nothing and changes nothing.)"""
+    store, df, kind = layout
+    want = {f: store.feature_values("credit", WEEK, f) for f in ("amount", "MAR")}
+    seen = _statements(store, monkeypatch)
+    store.prefetch_values("credit", WEEK, ["amount", "MAR"])
+    if kind == "sqlite":
+        assert seen == [] and all(np.array_equal(store.feature_values("credit", WEEK, f), w, equal_nan=True)
+                                  for f, w in want.items())
+        return
+    reads = [s for s in seen if "array_agg" in s]
+    assert reads and all("'amount'" in s and "'MAR'" in s for s in reads)  # both keys in every scan
+    n = len(seen)
+    for f, w in want.items():
+        np.testing.assert_array_equal(store.feature_values("credit", WEEK, f), w)
+    assert not [s for s in seen[n:] if "array_agg" in s]  # served from the scan, no second read
+    np.testing.assert_array_equal(store.feature_values("credit", WEEK, "amount"), want["amount"])  # handed out once
+    assert [s for s in seen[n:] if "array_agg" in s]

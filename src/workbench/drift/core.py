@@ -512,6 +512,10 @@ def prefetch(ctx: "ReviewContext", window, profile, features: dict[str, FeatureD
             grid = [(n, daily_edges(profile[n], c.method)) for n, c in features.items()]
             requests += [(n, e) for n, e in grid if e is not False]
         fetch(ctx.model.name, window, requests)
+    together = getattr(ctx.store, "prefetch_values", None)
+    if together is not None and ctx.store.can_aggregate:  # KS / Wasserstein features: their values, in one scan
+        together(ctx.model.name, window, [n for n, c in features.items() if profile[n].kind == "numeric"
+                                          and not dm.counts_only(c.method or choose_method(False))])
 
 
 def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:

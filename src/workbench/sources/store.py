@@ -330,6 +330,8 @@ class PredictionStore:
         self._counts: dict[tuple, list] = {}
         # SQLite: a span of feature columns read once (preload), sliced and counted in numpy
         self._span: _Span | None = None
+        # PostgreSQL: numeric features of a window read together (prefetch_values), each handed out once
+        self._together: dict[tuple, "np.ndarray"] = {}
 
     def _from_recent(self, model: str, window: Window, keys: list[str], features: list[str]) -> pd.DataFrame | None:
         for m, w, k, f, df in self._recent:
@@ -782,6 +784,8 @@ class PredictionStore:
             return self.read_feature(model, window, feature).to_numpy(dtype=float, na_value=np.nan)
         if (sp := self._from_span(model, window, feature)) is not None and sp.numeric(feature):
             return sp.values(window, feature)
+        if (got := self._together.pop((model, window.start, window.end, feature), None)) is not None:
+            return got
         col = self._feature_col(feature, numeric=True)
         if self.engine.dialect.name == "postgresql":
             arrays = side_by_side(lambda w: self._copy_floats(sa.select(col).where(self._window_filter(model, w)),
@@ -797,6 +801,33 @@ class PredictionStore:
         except sa.exc.SQLAlchemyError as exc:
             raise self._error(f"reading {feature!r}", exc) from exc
         return np.concatenate(parts) if parts else np.array([], dtype=float)
+
+    @timed_call("prediction DB: numeric features together")
+    def prefetch_values(self, model: str, window: Window, features: list[str]) -> None:
+        """PostgreSQL: read the numeric `features` the drift review will ask feature_values for, all
+        in one scan (one float8[] each, over scan_workers connections by days) instead of one scan per
+        feature: at a million rows each scan re-reads every row's JSON document. Each array is handed
+        out once. A read that fails here is left to feature_values, which says which feature failed."""
+        import numpy as np
+
+        features = [f for f in dict.fromkeys(features)]
+        if self.engine.dialect.name != "postgresql" or len(features) < 2:
+            return
+        cols = [self._feature_col(f, numeric=True).label(f"v{i}") for i, f in enumerate(features)]
+
+        def part(w: Window) -> pd.DataFrame | None:
+            return self._array_frame(sa.select(*cols).where(self._window_filter(model, w)))
+
+        try:
+            parts = side_by_side(part, split_days(window, self.scan_workers))
+        except Exception:  # noqa: BLE001 - feature_values reads each feature again and names the one that fails
+            return
+        if any(p is None for p in parts):
+            return
+        for i, f in enumerate(features):
+            arrays = [p[f"v{i}"].to_numpy(dtype=np.float64) for p in parts if len(p)]
+            self._together[(model, window.start, window.end, f)] = (np.concatenate(arrays) if arrays
+                                                                   else np.array([], dtype=np.float64))
 
     def _copy_floats(self, stmt, feature: str):
         """The column as one float8[] value, `array_send(array_agg(coalesce(x::float8, 'NaN')))`,
