@@ -49,3 +49,23 @@ def test_sub_window_and_column_subset_are_sliced_without_a_query(tmp_path):
     # a column that was not read is queried
     store.read("m", week, core=["probability"])
     assert len(queries) >= 1
+
+
+def test_a_frame_of_millions_of_rows_is_not_kept(tmp_path, monkeypatch):
+    """Above RECENT_MAX_ROWS the frame goes to the caller as it is (not kept, not copied): kept it
+    would be held twice. A later read of part of it queries again, with the same result."""
+    from workbench.sources import store as store_mod
+
+    rng = np.random.default_rng(4)
+    url = _store(tmp_path, rng)
+    span = Window(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), "s")
+    week = Window(dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), "w")
+    monkeypatch.setattr(store_mod, "RECENT_MAX_ROWS", 1000)
+    store = PredictionStore(url)
+    big = store.read("m", span, core=["timestamp", "prediction"])
+    assert len(big) == 2000 and store._recent == []
+    queries = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda *a: queries.append(a[2]))
+    got = store.read("m", week, core=["prediction"])
+    assert len(queries) == 1  # read again, not sliced from a kept frame
+    pd.testing.assert_frame_equal(got, big.loc[big["timestamp"] >= week.start, ["prediction"]].reset_index(drop=True))

@@ -195,6 +195,9 @@ class _DailyCache:
                 pass  # removed meanwhile by a parallel run
 
 
+# a frame of more rows is not kept for later reads of a part of it: at millions of rows keeping it
+# (and handing out a copy) doubles the review's memory, and the later reads are of a column or two
+RECENT_MAX_ROWS = 2_000_000
 PRELOAD_MAX_CELLS = 12_000_000  # rows x columns a preloaded span may hold (~100 MB of floats)
 
 
@@ -478,6 +481,8 @@ class PredictionStore:
         for c in TIME_COLUMNS:
             if c in df:
                 df[c] = _utc_series(df[c])
+        if len(df) > RECENT_MAX_ROWS:  # kept, the frame would be held twice (kept + the caller's copy)
+            return df
         self._recent = [(model, window, frozenset(keys), frozenset(features), df), *self._recent][:3]
         return df.copy()
 
