@@ -196,6 +196,26 @@ def test_postgres_readers_give_read_sqls_frame_for_every_type_and_hostile_text(p
     with eng.connect() as c:
         pd.testing.assert_frame_equal(store._array_frame(empty), pd.read_sql(empty, c))
         pd.testing.assert_frame_equal(store._copy_frame(empty), pd.read_sql(empty, c))
+    # past PostgreSQL's 1 GB value limit the read falls back to COPY, typed the same way
+    import psycopg
+
+    real = psycopg.Cursor.execute
+
+    def too_big(cur, query, *a, **k):
+        if "array_agg" in str(query):
+            raise psycopg.errors.ProgramLimitExceeded("array size exceeds the maximum allowed (1073741823)")
+        return real(cur, query, *a, **k)
+
+    cols = [t.c.pid, t.c.version, t.c.ts, t.c.ts_naive, t.c.pred, t.c.outcome, t.c.prob, t.c.prob4, t.c.flag]
+    stmt = sa.select(*cols).where(t.c.model == "m1").order_by(t.c.ts)
+    with eng.connect() as c:
+        want = pd.read_sql(stmt, c)
+    import unittest.mock
+
+    with unittest.mock.patch.object(psycopg.Cursor, "execute", too_big), \
+            unittest.mock.patch.object(store, "_copy_frame", wraps=store._copy_frame) as copy:
+        pd.testing.assert_frame_equal(store._array_frame(stmt), want)
+    assert copy.call_count == 1  # it did take the fallback
     # the whole read, as the performance review makes it, against read_sql through the same columns
     df = store.read("m1", WEEK, features=["code"])
     assert len(df) == n and str(df["timestamp"].dt.tz) == "UTC" and df["model_version"].tolist() == hostile

@@ -459,10 +459,11 @@ class PredictionStore:
         stmt = sa.select(*cols).where(self._window_filter(model, window))
         df = None
         if self.engine.dialect.name == "postgresql":  # days split over scan_workers connections, in day order
-            parts = side_by_side(lambda w: self._array_frame(sa.select(*cols).where(self._window_filter(model, w))),
+            parts = side_by_side(lambda w: self._array_columns(sa.select(*cols).where(self._window_filter(model, w))),
                                  split_days(window, self.scan_workers))
-            if all(p is not None for p in parts):
-                df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+            if all(p is not None for p in parts) and all(p[1] == parts[0][1] for p in parts):
+                df = self._frame_of([p[0] for p in parts], parts[0][1])
+            del parts
         if df is None:
             try:
                 with self._connect() as conn:
@@ -905,6 +906,8 @@ class PredictionStore:
 
         for name, kind in kinds.items():
             col = df[name]
+            if kind == "as is":  # already typed (the COPY fallback)
+                continue
             if kind == "real":
                 df[name] = col.astype(np.float32).astype(np.float64)
             elif kind == "int" and col.notna().all():  # read_sql: int64 for an integer column with no NULL
@@ -912,7 +915,9 @@ class PredictionStore:
             elif kind in ("time", "timetz"):  # epoch microseconds (float64, NaN for NULL) to datetime64[ns]
                 us = col.to_numpy(dtype=np.float64)
                 missing = np.isnan(us)
-                t = np.where(missing, 0, us).astype(np.int64).astype("datetime64[us]").astype("datetime64[ns]")
+                ns = np.nan_to_num(us, nan=0.0).astype(np.int64)  # whole microseconds: exact below 2**53
+                ns *= 1000
+                t = ns.view("datetime64[ns]")
                 t[missing] = np.datetime64("NaT")
                 s = pd.Series(t, index=df.index, name=name)
                 df[name] = s.dt.tz_localize("UTC") if kind == "timetz" else s
@@ -924,6 +929,31 @@ class PredictionStore:
         return df
 
     def _array_frame(self, stmt) -> pd.DataFrame | None:
+        """The rows of `stmt` as `pandas.read_sql` types them (see _array_columns)."""
+        got = self._array_columns(stmt)
+        return None if got is None else self._frame_of([got[0]], got[1])
+
+    def _frame_of(self, parts: list[dict], kinds: dict[str, str]) -> pd.DataFrame:
+        """One frame from the column dicts of _array_columns (parts in order), typed as read_sql types
+        it; each part's arrays are dropped as soon as they are joined."""
+        import numpy as np
+
+        if all(p is None for p in parts):  # no rows anywhere: read_sql's empty frame is the columns, untyped
+            return pd.DataFrame({n: pd.Series(dtype=object) for n in kinds})
+        parts = [p for p in parts if p is not None]
+        cols = {}
+        for name in kinds:
+            pieces = [p.pop(name) for p in parts]
+            if len(pieces) == 1:
+                cols[name] = pieces[0]
+            elif isinstance(pieces[0], np.ndarray):
+                cols[name] = np.concatenate(pieces)
+            else:  # text lists, or typed arrays from the COPY fallback
+                cols[name] = pd.concat([pd.Series(x) for x in pieces], ignore_index=True).array
+            del pieces
+        return self._typed_like_read_sql(pd.DataFrame(cols), kinds)
+
+    def _array_columns(self, stmt) -> tuple[dict | None, dict[str, str]] | None:
         """PostgreSQL: the rows of `stmt` as `pandas.read_sql` types them, in ONE result row: each
         number, time (epoch microseconds) and boolean column as one float8[] sent in binary and
         viewed by numpy (as _copy_floats), each text column as one string_agg split in Python's C
@@ -964,13 +994,19 @@ class PredictionStore:
                         row = cur.execute(sql).fetchone()
                     except psycopg.errors.ProgramLimitExceeded:
                         raw.rollback()
-                        return self._copy_frame(stmt)
+                        row = None
+            if row is None:  # past the 1 GB value limit: COPY, typed the same way
+                df = self._copy_frame(stmt)
+                return None if df is None else ({c: df[c].array for c in df}, {n: "as is" for n in df})
         except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
             raise self._error("reading predictions", exc) from exc
-        if row[0] is None:  # no rows: the aggregates are NULL; read_sql's empty frame is the columns, untyped
-            return pd.DataFrame({n: pd.Series(dtype=object) for n in found})
+        kinds = {n: k for n, (k, _) in found.items()}
+        if row[0] is None:  # no rows: the aggregates are NULL
+            return None, kinds
+        row = list(row)
         cols = {}
-        for (name, (kind, _)), value in zip(found.items(), row):
+        for i, (name, (kind, _)) in enumerate(found.items()):
+            value, row[i] = row[i], None  # each column's bytes are freed once it is converted
             if kind == "text":
                 parts = value.split("\x1e")
                 if "\\" in value:
@@ -982,13 +1018,14 @@ class PredictionStore:
                 import sys
 
                 # one object per distinct text (a version or variant repeats millions of times)
-                cols[name] = pd.Series(list(map(sys.intern, parts)), dtype=object).where(lambda s: s != null, None)
+                cols[name] = [None if v == null else v for v in map(sys.intern, parts)]
                 del parts
             else:
                 cols[name] = np.frombuffer(value, dtype=np.dtype([("len", ">i4"), ("v", ">f8")]), offset=20)["v"].astype(np.float64)
+            del value
         if len({len(v) for v in cols.values()}) != 1:  # cannot happen: the aggregates saw the same rows
             raise self._error("reading predictions", ValueError("the columns came back with different lengths"))
-        return self._typed_like_read_sql(pd.DataFrame(cols), {n: k for n, (k, _) in found.items()})
+        return cols, kinds
 
     def _copy_frame(self, stmt) -> pd.DataFrame | None:
         """PostgreSQL: the rows of `stmt` as `pandas.read_sql` types them, sent as CSV by
