@@ -298,9 +298,8 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
             failed.unlink(missing_ok=True)  # a later good run: the old partial notebook is stale
             result.html = str(final.relative_to(period.resolve()))
             findings_file = under(final.parent, f"{review_name(job.notebook)}.findings.json")
-            write_text_atomic(findings_file, scrub(json.dumps(findings_document(result, period.name), indent=2,
-                                                              default=float), secrets))
             result.findings_file = str(findings_file.relative_to(period.resolve()))
+            _write_findings(result, period, secrets)
             outputs = st.get("outputs") or {}
             if outputs.get("mlflow_log"):  # logged by the runner, which holds an MLflow client (_log_to_mlflow)
                 result.mlflow_log = outputs["mlflow_log"]
@@ -356,6 +355,12 @@ def findings_document(result: JobResult, period: str) -> dict:
     return {"schema": SCHEMA_VERSION, "review": result.review, "model": result.model, "period": period,
             "status": result.status, "level": result.level, "findings": result.findings,
             "headline": result.headline, "not_computed": result.problems}
+
+
+def _write_findings(result: JobResult, period: Path, secrets: list[str]) -> None:
+    """The review's findings file (findings_document), redacted, at its result.findings_file."""
+    write_text_atomic(period / result.findings_file, scrub(json.dumps(findings_document(result, period.name),
+                                                                      indent=2, default=float), secrets))
 
 
 @dataclass
@@ -583,8 +588,7 @@ def _log_to_mlflow(result: JobResult, conns: config.Connections, period_dir: Pat
         if result.status == "ok":
             result.status = "incomplete"
         if result.findings_file:  # the review's findings file says so too
-            write_text_atomic(period_dir / result.findings_file, scrub(json.dumps(
-                findings_document(result, period_dir.name), indent=2, default=float), secrets_from_env()))
+            _write_findings(result, period_dir, secrets_from_env())
     result.profile["mlflow_log"] = round(time.monotonic() - started, 3)
 
 
@@ -628,16 +632,6 @@ def _hand_answers(jobs: list[Job], path: Path | None) -> None:
             j.env[ANSWERS_ENV] = str(path)
         if review_name(j.notebook) == "performance":
             j.env[BY_RUNNER_ENV] = "1"
-
-
-def _prefetch_mlflow(conns: config.Connections, jobs: list[Job], work_dir: Path, timeouts: dict) -> None:
-    """Ask MLflow once, here, what the drift and performance notebooks would each ask it (versions,
-    run metrics, artifact folders), and hand that to their kernels: a kernel then needs no MLflow
-    client. If MLflow cannot answer now, the kernels ask it themselves and report what fails.
-    (`run` does the same in its MLflow process, beside the first notebooks.)"""
-    wanting = _mlflow_jobs(conns, jobs)
-    if wanting:
-        _hand_answers(wanting, _fetch_answers(conns.mlflow_uri, sorted({j.model for j in wanting}), work_dir, timeouts))
 
 
 @contextlib.contextmanager

@@ -165,14 +165,15 @@ def test_the_runner_hands_its_answers_to_drift_and_performance_kernels_only(mlfl
 
     jobs = [job("01-drift-review", "churn-predictor"), job("02-performance-review", "revenue-predictor"),
             job("03-infrastructure-review", report.SERVICE)]
-    report._prefetch_mlflow(conns, jobs, tmp_path, {})
+    wanting = report._mlflow_jobs(conns, jobs)  # as report.run does, in its MLflow process
+    report._hand_answers(wanting, report._fetch_answers(mlflow_uri, sorted({j.model for j in wanting}), tmp_path, {}))
     assert [bool(j.env) for j in jobs] == [True, True, False]
     from workbench.results_log import BY_RUNNER_ENV  # the runner, not the kernel, logs the performance metrics
 
     assert [BY_RUNNER_ENV in j.env for j in jobs] == [False, True, False]
     assert set(json.loads(open(jobs[0].env[ANSWERS_ENV]).read())["versions"]) == {"churn-predictor", "revenue-predictor"}
     no_mlflow = [job("01-drift-review", "churn-predictor")]
-    report._prefetch_mlflow(config.Connections(None, "sqlite:///unused.db", None, False), no_mlflow, tmp_path, {})
+    report._hand_answers(report._mlflow_jobs(config.Connections(None, "sqlite:///unused.db", None, False), no_mlflow), None)
     assert no_mlflow[0].env == {}
 
     # the kernel sees it; the runner's own environment is left as it was

@@ -87,18 +87,11 @@ def _auc_draws(score, y, resamples: int, seed: int) -> tuple[float, np.ndarray]:
         return np.nan, np.full(1, np.nan)
     order = np.argsort(-score, kind="mergesort")  # in score order once: no resample re-sorts its weights
     score, y = score[order], y[order]
-    rng = np.random.default_rng(seed)
-    n = len(y)
     cells, first = wm.cells_of(score, y)  # tied (score, outcome) rows share a weight (metrics.cells_of)
     score, y = score[first], y[first]
-    ones = np.ones((1, n)) if cells is None else np.bincount(cells)[None, :].astype(float)
-    point = float(wm.roc_auc(score, y, ones)[0])
-    out = []
-    batch = max(1, 2_000_000 // n)
-    for start in range(0, resamples, batch):
-        r = min(batch, resamples - start)
-        out.append(wm.roc_auc(score, y, wm.resample_weights(rng, r, n, cells)))
-    return point, np.concatenate(out)
+    point, drawn = wm.draws(lambda W: {"auc": wm.roc_auc(score, y, W)}, len(order), resamples, seed,
+                            max_cells=2_000_000, cells=cells)
+    return point["auc"], drawn.get("auc", np.full(1, np.nan))
 
 
 def compare_variants(df: pd.DataFrame, resamples: int = 1000, min_effect: float = 0.01, seed: int = 0) -> pd.DataFrame:

@@ -189,33 +189,42 @@ def cells_of(*columns: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     return cells, np.sort(first)
 
 
-def bootstrap(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, resamples: int = 1000, seed: int = 0,
-              level: float = 0.95, max_cells: int = 4_000_000, cells: np.ndarray | None = None
-              ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
-    """Point estimates and percentile bootstrap intervals of every metric `compute` returns.
-
-    Resamples draw n rows with replacement (as row-count weights), in batches of at most
-    `max_cells` draws. With `cells` (cells_of), `compute` gets the counts per cell instead of per
-    row: the same resamples, the same metrics, in less work when many rows share a cell. Resamples
-    where a metric is undefined (e.g. one class) are left out of its interval.
-    """
+def draws(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, resamples: int = 1000, seed: int = 0,
+          max_cells: int = 4_000_000, cells: np.ndarray | None = None
+          ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Every metric `compute` returns on the sample itself and on each of `resamples` bootstrap
+    resamples (n rows drawn with replacement, as row-count weights, in batches of at most
+    `max_cells` draws). With `cells` (cells_of), `compute` gets the counts per cell instead of per
+    row: the same resamples, the same metrics, in less work when many rows share a cell."""
     ones = np.ones((1, n)) if cells is None else np.bincount(cells, minlength=int(cells.max()) + 1)[None, :].astype(float)
     point = {k: float(v[0]) for k, v in compute(ones).items()}
     if resamples <= 0 or n == 0:
-        return point, {k: (np.nan, np.nan) for k in point}
+        return point, {}
     rng = np.random.default_rng(seed)
     batch = max(1, min(resamples, max_cells // max(n, 1)))
-    draws: dict[str, list[np.ndarray]] = {k: [] for k in point}
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in point}
     done = 0
     while done < resamples:
         r = min(batch, resamples - done)
         for k, v in compute(resample_weights(rng, r, n, cells)).items():
-            draws[k].append(v)
+            parts[k].append(v)
         done += r
+    return point, {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def bootstrap(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, resamples: int = 1000, seed: int = 0,
+              level: float = 0.95, max_cells: int = 4_000_000, cells: np.ndarray | None = None
+              ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    """Point estimates and percentile bootstrap intervals of every metric `compute` returns (the
+    resamples of `draws`). Resamples where a metric is undefined (e.g. one class) are left out of
+    its interval.
+    """
+    point, drawn = draws(compute, n, resamples, seed, max_cells, cells)
+    if not drawn:
+        return point, {k: (np.nan, np.nan) for k in point}
     alpha = (1 - level) / 2
     ci = {}
-    for k, parts in draws.items():
-        v = np.concatenate(parts)
+    for k, v in drawn.items():
         v = v[np.isfinite(v)]
         ci[k] = (float(np.quantile(v, alpha)), float(np.quantile(v, 1 - alpha))) if len(v) else (np.nan, np.nan)
     return point, ci
