@@ -73,6 +73,22 @@ def test_cbpe_estimates_are_close_to_the_truth_under_covariate_shift(rng):
         assert 5 * se < 0.02  # the check stays tight enough to catch a wrong estimate
 
 
+@pytest.mark.parametrize("decimals", [2, 8])
+def test_isotonic_calibration_equals_sklearn(rng, decimals):
+    """CBPE's calibration map (scipy's solver) predicts what sklearn's IsotonicRegression(y_min=0,
+    y_max=1, out_of_bounds="clip") predicts: tied probabilities pooled, linear between fitted
+    points, clipped outside them."""
+    from sklearn.isotonic import IsotonicRegression
+
+    p, _, y = _simulated(rng, 20_000)
+    p = np.round(p * 0.8 + 0.1, decimals)  # the history covers [0.1, 0.9]: new values fall outside it
+    new = np.r_[rng.random(5000), 0.0, 1.0, p[:100]]
+    want = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y).predict(new)
+    got = cbpe.CBPE().fit(p, y).calibrated(new)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert len(np.unique(got)) > 5  # a real map, not a constant
+
+
 def test_cbpe_needs_both_classes():
     with pytest.raises(ValueError, match="both classes"):
         cbpe.CBPE().fit([0.2, 0.3], [1, 1])

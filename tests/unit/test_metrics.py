@@ -56,6 +56,19 @@ def test_ece_against_calibration_curve(rng):
     assert wm.expected_calibration_error(prob, y) == pytest.approx(np.sum(counts / len(y) * np.abs(true - pred)))
 
 
+@pytest.mark.parametrize("decimals", [2, 6])
+def test_reliability_curve_equals_sklearn_calibration_curve(rng, decimals):
+    """Probabilities on the bin edges (2 decimals) fall in the bin sklearn puts them in."""
+    from sklearn.calibration import calibration_curve
+
+    y, _, prob = _clf(rng, 5000)
+    prob = np.round(prob, decimals)
+    true, pred = calibration_curve(y, prob, n_bins=10, strategy="uniform")
+    got_true, got_pred = wm.reliability_curve(prob, y, 10)
+    np.testing.assert_allclose(got_true, true, rtol=1e-12)
+    np.testing.assert_allclose(got_pred, pred, rtol=1e-12)
+
+
 def test_curves_of_rows_already_in_score_order_equal_sklearn(rng):
     """classification_metrics hands the rows over sorted by score (ties included) so no resample
     re-sorts: that path skips the sort and must give scikit-learn's curves for any weights."""
@@ -67,6 +80,38 @@ def test_curves_of_rows_already_in_score_order_equal_sklearn(rng):
     for i, sw in enumerate([None, W[1]]):
         assert got["roc_auc"][i] == pytest.approx(skm.roc_auc_score(y, prob, sample_weight=sw), rel=1e-12)
         assert got["pr_auc"][i] == pytest.approx(skm.average_precision_score(y, prob, sample_weight=sw), rel=1e-12)
+
+
+def test_curves_of_tied_cells_equal_sklearn_on_the_rows(rng):
+    """The columns classification_metrics builds: cells of (probability, outcome, prediction) in
+    ranking order, so a tied score holds a negative and a positive column, and sometimes two
+    positive columns (predictions differ at one probability). Each resample's curves equal
+    scikit-learn's on the rows with the resample's counts as sample weights."""
+    n = 4000
+    y = rng.integers(0, 2, n).astype(float)
+    prob = np.clip(0.3 * y + rng.beta(2, 3, n) * 0.7, 0, 1).round(1)  # 11 scores: every tie mixed
+    yhat = np.where(rng.random(n) < 0.2, 1 - (prob >= 0.5), prob >= 0.5).astype(float)
+    order = np.lexsort((yhat, y == 1, -prob))
+    y, yhat, prob = y[order], yhat[order], prob[order]
+    cells, first = wm.cells_of(prob, y, yhat, always=True)
+    mixed, _, inner, _ = wm._ties(prob[first], y[first] == 1)
+    assert len(mixed) and len(inner)  # both corrections are exercised
+    W_rows = np.vstack([np.ones(n), rng.integers(0, 4, n).astype(float), rng.poisson(1.0, n).astype(float)])
+    W_cells = np.vstack([np.bincount(cells, weights=w, minlength=len(first)) for w in W_rows])
+    got = wm._curves(prob[first], y[first], W_cells)
+    for i, sw in enumerate(W_rows):
+        assert got["roc_auc"][i] == pytest.approx(skm.roc_auc_score(y, prob, sample_weight=sw), rel=1e-12)
+        assert got["pr_auc"][i] == pytest.approx(skm.average_precision_score(y, prob, sample_weight=sw), rel=1e-12)
+
+
+def test_curves_of_rows_in_any_order_equal_sklearn(rng):
+    y, _, prob = _clf(rng)
+    shuffled = rng.permutation(len(y))
+    y, prob = y[shuffled], prob[shuffled]
+    sw = rng.integers(0, 4, len(y)).astype(float)
+    assert wm.roc_auc(prob, y, sw[None, :])[0] == pytest.approx(skm.roc_auc_score(y, prob, sample_weight=sw), rel=1e-12)
+    assert wm.average_precision(prob, y, sw[None, :])[0] == pytest.approx(
+        skm.average_precision_score(y, prob, sample_weight=sw), rel=1e-12)
 
 
 def test_one_class_resample_gives_nan_auc_not_an_error():
@@ -107,14 +152,17 @@ def test_bootstrap_ci_covers_the_truth_at_about_the_nominal_rate():
         assert 0.90 <= v / 200 <= 0.99, (k, v)
 
 
-def test_bootstrap_over_cells_is_the_same_bootstrap_as_over_rows(rng):
+@pytest.mark.parametrize("decimals", [2, 4])
+def test_bootstrap_over_cells_is_the_same_bootstrap_as_over_rows(rng, decimals):
     """Rows sharing (probability, outcome, prediction) share a weight: the per-cell counts of the same
-    draws give every metric and interval the per-row bootstrap gives (not just the same distribution)."""
-    y, yhat, prob = _clf(rng, 3000)  # probabilities rounded to 2 decimals: a few hundred cells
-    order = np.argsort(-prob, kind="mergesort")
+    draws give every metric and interval the per-row bootstrap gives (not just the same distribution).
+    At 2 decimals a few hundred cells; at 4 nearly one cell per row (kept as cells: `always`)."""
+    y, yhat, _ = _clf(rng, 3000)
+    prob = np.clip(0.3 * y + rng.beta(2, 3, len(y)) * 0.7, 0, 1).round(decimals)
+    order = np.lexsort((yhat, y == 1, -prob))
     y, yhat, prob = y[order], yhat[order], prob[order]
-    cells, first = wm.cells_of(prob, y, yhat)
-    assert cells is not None and len(first) < 400
+    cells, first = wm.cells_of(prob, y, yhat, always=True)
+    assert cells is not None and (len(first) < 400 if decimals == 2 else len(first) > 1500)
     assert (prob[first][cells] == prob).all() and (y[first][cells] == y).all() and (yhat[first][cells] == yhat).all()
     assert (np.diff(prob[first]) <= 0).all()  # cells keep the score order
     by_row = wm.bootstrap(lambda W: wm.classification(y, yhat, prob, W), len(y), 300, seed=5)

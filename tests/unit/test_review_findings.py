@@ -128,6 +128,10 @@ def test_label_base_rate_shift_matches_a_two_proportion_z_test():
     assert f"+{100 * (pw - ph):.1f} points" in f.sentence
     same = pd.DataFrame({"actual_outcome": (rng.random(1000) < 0.33).astype(float)})
     assert performance.base_rate_findings(same, h)[0].severity == "info"
+    near = pd.DataFrame({"actual_outcome": np.r_[np.ones(360), np.zeros(640)]})  # p between 0.001 and 1
+    _, p = proportions_ztest([360, h["actual_outcome"].sum()], [1000, 5000])
+    assert 0.001 < p < 0.9
+    assert f"p = {p:.3f}" in performance.base_rate_findings(near, h)[0].sentence
 
 
 def test_coverage_finding():

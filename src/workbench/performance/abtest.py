@@ -85,9 +85,9 @@ def _auc_draws(score, y, resamples: int, seed: int) -> tuple[float, np.ndarray]:
     score, y = np.asarray(score, float), np.asarray(y, float)
     if len(y) == 0:
         return np.nan, np.full(1, np.nan)
-    order = np.argsort(-score, kind="mergesort")  # in score order once: no resample re-sorts its weights
+    order = wm.ranking_order(score, y)  # in ranking order once: no resample re-sorts its weights
     score, y = score[order], y[order]
-    cells, first = wm.cells_of(score, y)  # tied (score, outcome) rows share a weight (metrics.cells_of)
+    cells, first = wm.cells_of(score, y, always=True)  # tied (score, outcome) rows share a weight (metrics.cells_of)
     score, y = score[first], y[first]
     point, drawn = wm.draws(lambda W: {"auc": wm.roc_auc(score, y, W)}, len(order), resamples, seed,
                             max_cells=2_000_000, cells=cells)

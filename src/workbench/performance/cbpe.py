@@ -1,7 +1,7 @@
 """Performance before the labels arrive: confidence-based performance estimation (CBPE, as
 NannyML does it).
 
-The model's probabilities are calibrated (isotonic regression) on labelled history of the same
+The model's probabilities are calibrated (isotonic regression, `isotonic_fit`) on labelled history of the same
 model version; the calibrated probability of each unlabelled prediction is then the expected
 share of it being positive, which gives an expected confusion matrix and, from it, expected
 accuracy, precision, recall and F1; ROC AUC comes from the expected ROC curve. The estimate
@@ -31,14 +31,13 @@ class CBPE:
         prob, y = np.asarray(prob, float), np.asarray(y, float)
         if len(np.unique(y)) < 2:
             raise ValueError("CBPE needs both classes among the labelled history to calibrate")
-        from sklearn.isotonic import IsotonicRegression  # scikit-learn only when CBPE runs
-
-        self.calibrator_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(prob, y)
+        self.x_, self.y_ = isotonic_fit(prob, y)
         self.n_fit_ = len(y)
         return self
 
     def calibrated(self, prob) -> np.ndarray:
-        return self.calibrator_.predict(np.asarray(prob, float))
+        # linear between the fitted points, clipped beyond them (sklearn's out_of_bounds="clip")
+        return np.interp(np.asarray(prob, float), self.x_, self.y_)
 
     def estimate(self, prob, yhat=None) -> dict[str, float]:
         """Expected metrics of predictions whose outcomes are unknown."""
@@ -50,6 +49,23 @@ class CBPE:
         out = {k: float(v[0]) for k, v in wm.from_confusion(**counts).items() if k in ESTIMATED}
         out["roc_auc"] = expected_roc_auc(prob, c)
         return out
+
+
+def isotonic_fit(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """The increasing isotonic regression of y on x, as sklearn.isotonic.IsotonicRegression fits it
+    (tied x pooled into their weighted mean, then pool-adjacent-violators, bounded to [0, 1]): the
+    distinct x and their fitted values, to interpolate between. scipy.optimize's solver, not
+    scikit-learn's estimator, because importing scikit-learn cost a kernel ~2 s."""
+    from scipy.optimize import isotonic_regression
+
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    order = np.argsort(x, kind="mergesort")
+    xs, ys = x[order], y[order]
+    starts = np.r_[0, np.flatnonzero(xs[1:] != xs[:-1]) + 1]
+    counts = np.diff(np.r_[starts, len(xs)]).astype(float)
+    means = np.add.reduceat(ys, starts) / counts
+    fitted = isotonic_regression(means, weights=counts, increasing=True).x
+    return xs[starts], np.clip(fitted, 0.0, 1.0)
 
 
 def expected_roc_auc(score, calibrated) -> float:

@@ -47,48 +47,84 @@ def from_confusion(tp, fp, fn, tn) -> dict[str, np.ndarray]:
     }
 
 
-def _ranked(score: np.ndarray, y: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted positives and negatives per distinct score, highest score first. Scores already
-    in that order (as classification_metrics passes them) skip the sort and the r x n gather."""
-    if len(score) > 1 and not np.all(score[:-1] >= score[1:]):
-        order = np.argsort(-score, kind="mergesort")
-        score, y, W = score[order], y[order], W[:, order]
-    pos = (y == 1).astype(float)
-    P = W * pos
-    N = W - P  # W * (1 - pos)
-    s = score
-    if len(s) > 1 and not np.all(s[1:] != s[:-1]):  # ties: one column per distinct score
-        starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
-        P, N = np.add.reduceat(P, starts, axis=1), np.add.reduceat(N, starts, axis=1)
-    return P, N
+def ranking_order(score: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The row order the curves take: highest score first and, among tied scores, negatives before
+    positives (the order `_curves` reads ties from)."""
+    return np.lexsort((np.asarray(y) == 1, -np.asarray(score, float)))
 
 
-def _curves(P: np.ndarray, N: np.ndarray, auc: bool = True, ap: bool = True) -> dict[str, np.ndarray]:
-    """ROC AUC (ties count half) and average precision from ranked weights, sharing the cumulative
-    sums (each r x n pass costs as much as the arithmetic here)."""
+def _in_ranking_order(score: np.ndarray, pos: np.ndarray) -> bool:
+    if len(score) < 2:
+        return True
+    higher, tied = score[:-1] > score[1:], score[:-1] == score[1:]
+    return bool(np.all(higher | (tied & (pos[:-1] <= pos[1:]))))
+
+
+def _ties(score: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where tied scores need care, for columns in ranking order: the columns of groups of tied scores
+    holding both classes (and where each such group starts among them), and the positive columns
+    that are not the last of their group (with that last column)."""
+    k = len(score)
+    new = np.ones(k, bool)
+    new[1:] = score[1:] != score[:-1]
+    gid = np.cumsum(new) - 1
+    last = np.r_[np.flatnonzero(new)[1:], k] - 1  # last column of each group
+    n_pos = np.bincount(gid, weights=pos, minlength=len(last))
+    n_all = np.bincount(gid, minlength=len(last))
+    mixed = np.flatnonzero(((n_pos > 0) & (n_pos < n_all))[gid])
+    starts = np.flatnonzero(np.r_[True, gid[mixed][1:] != gid[mixed][:-1]]) if len(mixed) else mixed
+    inner = np.flatnonzero(pos & (np.arange(k) != last[gid]))
+    return mixed, starts, inner, last[gid[inner]]
+
+
+def _curves(score: np.ndarray, y: np.ndarray, W: np.ndarray, auc: bool = True, ap: bool = True
+            ) -> dict[str, np.ndarray]:
+    """ROC AUC (ties count half) and average precision (scikit-learn's: one threshold per distinct
+    score) for each row of W, whose columns are in `ranking_order` (others are sorted first).
+
+    One cumulative sum of positives serves both: a negative column, placed before the positives
+    of its tied score, counts the positives ranked strictly above it; a positive column, placed
+    last, sees the precision of its whole tie. Only groups of tied scores holding both classes
+    (and several positive columns of one score) are corrected, on those columns alone, so no
+    pass merges ties over the whole r x n matrix."""
+    score = np.asarray(score, float)
+    pos = np.asarray(y) == 1
+    if not _in_ranking_order(score, pos):
+        order = ranking_order(score, pos)
+        score, pos, W = score[order], pos[order], W[:, order]
+    mixed, starts, inner, inner_last = _ties(score, pos)
     out = {}
+    P = W * pos
     tp = np.cumsum(P, axis=1)
-    p_tot, n_tot = tp[:, -1].copy() if tp.shape[1] else np.zeros(len(P)), N.sum(axis=1)
-    if auc:  # sum_k N_k * (positives ranked above k + half the ties at k)
-        num = np.einsum("ij,ij->i", N, tp) - 0.5 * np.einsum("ij,ij->i", N, P)
-        out["roc_auc"] = _div(num, p_tot * n_tot, np.nan)
-    if ap:  # sum_k P_k * precision_k; where P_k > 0 the cumulative weight is > 0
-        seen = np.cumsum(N, axis=1)
-        seen += tp
+    p_tot = tp[:, -1].copy() if tp.shape[1] else np.zeros(len(W))
+    if auc:  # sum over negatives of N_k * (positives ranked above k + half the positives tied with k)
+        N = W - P
+        num = np.einsum("ij,ij->i", N, tp)
+        if len(mixed):
+            Wm = W[:, mixed]
+            Pm = Wm * pos[mixed]
+            num += 0.5 * np.einsum("ij,ij->i", np.add.reduceat(Pm, starts, axis=1),
+                                   np.add.reduceat(Wm - Pm, starts, axis=1))
+        out["roc_auc"] = _div(num, p_tot * (W.sum(axis=1) - p_tot), np.nan)
+    if ap:  # sum over positives of P_k * precision at k's score; where P_k > 0 the cumulative weight is > 0
+        seen = np.cumsum(W, axis=1)
         np.maximum(seen, np.finfo(np.float64).tiny, out=seen)
-        np.divide(tp, seen, out=tp)
-        out["pr_auc"] = _div(np.einsum("ij,ij->i", P, tp), p_tot, np.nan)
+        precision = np.divide(tp, seen, out=seen)
+        num = np.einsum("ij,ij->i", P, precision)
+        if len(inner):
+            num += np.einsum("ij,ij->i", P[:, inner], precision[:, inner_last] - precision[:, inner])
+        out["pr_auc"] = _div(num, p_tot, np.nan)
     return out
 
 
 def roc_auc(score: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
     """ROC AUC (ties count half), NaN where a resample holds one class only."""
-    return _curves(*_ranked(score, y, W), ap=False)["roc_auc"]
+    return _curves(score, y, W, ap=False)["roc_auc"]
 
 
 def average_precision(score: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
     """PR AUC as scikit-learn's average_precision_score: sum of (R_k - R_k-1) * P_k."""
-    return _curves(*_ranked(score, y, W), auc=False)["pr_auc"]
+    return _curves(score, y, W, auc=False)["pr_auc"]
 
 
 def log_loss(prob: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -116,7 +152,7 @@ def classification(y, yhat, prob, W: np.ndarray) -> dict[str, np.ndarray]:
     out = from_confusion(tp, fp, fn, tn)
     if prob is not None:
         n = tp + fp + fn + tn
-        out.update(_curves(*_ranked(prob, y, W)))  # one ranking for both curves
+        out.update(_curves(prob, y, W))  # one ranking for both curves
         out["log_loss"] = _div(sums[:, 4], n, np.nan)
         out["brier"] = _div(sums[:, 5], n, np.nan)
     return out
@@ -139,16 +175,28 @@ def regression(y, yhat, W: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def expected_calibration_error(prob, y, bins: int = 10) -> float:
-    """ECE: share-weighted |observed rate - mean predicted probability| over equal-width bins
-    (binned as sklearn.calibration.calibration_curve bins them)."""
+def _calibration_bins(prob, y, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per equal-width bin (binned as sklearn.calibration.calibration_curve bins them): count,
+    summed probability and summed outcome."""
     prob, y = np.asarray(prob, float), np.asarray(y, float)
     idx = np.searchsorted(np.linspace(0, 1, bins + 1)[1:-1], prob)
-    n = np.bincount(idx, minlength=bins)
-    conf = np.bincount(idx, weights=prob, minlength=bins)
-    obs = np.bincount(idx, weights=y, minlength=bins)
+    return (np.bincount(idx, minlength=bins), np.bincount(idx, weights=prob, minlength=bins),
+            np.bincount(idx, weights=y, minlength=bins))
+
+
+def reliability_curve(prob, y, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Observed rate and mean predicted probability of each non-empty bin: what
+    sklearn.calibration.calibration_curve returns, without importing scikit-learn into the kernel."""
+    n, conf, obs = _calibration_bins(prob, y, bins)
     keep = n > 0
-    return float(np.sum(np.abs(obs[keep] - conf[keep])) / len(prob))
+    return obs[keep] / n[keep], conf[keep] / n[keep]
+
+
+def expected_calibration_error(prob, y, bins: int = 10) -> float:
+    """ECE: share-weighted |observed rate - mean predicted probability| over equal-width bins."""
+    n, conf, obs = _calibration_bins(prob, y, bins)
+    keep = n > 0
+    return float(np.sum(np.abs(obs[keep] - conf[keep])) / max(int(n.sum()), 1))
 
 
 def resample_weights(rng: np.random.Generator, r: int, n: int, cells: np.ndarray | None = None) -> np.ndarray:
@@ -162,11 +210,12 @@ def resample_weights(rng: np.random.Generator, r: int, n: int, cells: np.ndarray
     return W
 
 
-def cells_of(*columns: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+def cells_of(*columns: np.ndarray, always: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
     """Rows that agree on every column (e.g. probability, outcome, prediction) as cells: each row's
     cell, and the first row of each cell in row order. A metric of count weights is a sum over rows,
     so rows of one cell can share a weight: a resample's metric from its per-cell counts equals the
-    metric from its per-row counts. (None, all rows) when grouping would not halve the rows.
+    metric from its per-row counts. (None, all rows) when grouping would not halve the rows, unless
+    `always` (the curves want cells even then: ties of one class in one column each).
     Cells follow the row order (rows sorted by score stay sorted)."""
     n = len(columns[0])
     if n == 0:
@@ -176,7 +225,7 @@ def cells_of(*columns: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
     new = np.ones(n, bool)
     new[1:] = np.any([k[order][1:] != k[order][:-1] for k in keys], axis=0)
     k = int(new.sum())
-    if k > n // 2:
+    if k > n // 2 and not always:
         return None, np.arange(n)
     cell_sorted = np.cumsum(new) - 1
     first = np.full(k, n, dtype=np.int64)

@@ -1,9 +1,11 @@
 """Performance figures: metric trends per version, confusion matrix, residuals, reliability curve,
-label coverage and CBPE's estimate vs the realised metric. Shared helpers come from workbench.plots."""
+label coverage and CBPE's estimate vs the realised metric, in plain matplotlib (seaborn would import
+scipy.stats into every performance kernel, ~1.5 s). Shared helpers come from workbench.plots."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from workbench.plots import _dates, _legend_outside
@@ -17,9 +19,8 @@ def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, f
         return None
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.0), squeeze=False)
     for ax, m in zip(axes.flat, metrics):
-        import seaborn as sns
-
-        sns.lineplot(data=trend, x="period", y=m, hue="model_version", marker="o", ax=ax)
+        for version, g in trend.groupby("model_version", sort=True):  # one point per day and version
+            ax.plot(g["period"], g[m], marker="o", ms=4, label=str(version))
         if threshold and m in threshold:
             ax.axhline(threshold[m], color="#c0392b", ls="--", lw=1, label=f"alert < {threshold[m]}")
         ax.set_title(m)
@@ -34,9 +35,13 @@ def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, f
 
 def confusion(cm: pd.DataFrame, title: str = "Confusion matrix (labelled predictions)"):
     fig, ax = plt.subplots(figsize=(3.8, 3.2))
-    import seaborn as sns
-
-    sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
+    values = cm.to_numpy()
+    ax.imshow(values, cmap="Blues", aspect="auto")
+    ax.set_xticks(range(values.shape[1]), [str(c) for c in cm.columns])
+    ax.set_yticks(range(values.shape[0]), [str(i) for i in cm.index], rotation=90, va="center")
+    light = values.max() / 2 if values.size else 0
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, f"{v:,}", ha="center", va="center", color="white" if v > light else "black")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -46,9 +51,7 @@ def residuals(df: pd.DataFrame, title: str = "Residuals (actual − predicted)")
     lab = df[df["actual_outcome"].notna()]
     res = lab["actual_outcome"] - lab["prediction"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3))
-    import seaborn as sns
-
-    sns.histplot(res, bins=60, ax=axes[0], color="#2980b9")
+    axes[0].hist(res, bins=60, color="#2980b9", edgecolor="white", linewidth=0.3)
     axes[0].set_title(title)
     axes[0].set_xlabel("residual (target unit)", fontsize=8)
     axes[0].set_ylabel("labelled predictions", fontsize=8)
@@ -82,9 +85,7 @@ def label_coverage(cov: pd.DataFrame, delays: pd.Series, title: str = "Label cov
     axes[0].set_ylabel("share labelled", fontsize=8)
     _dates(axes[0], "prediction day (UTC)")
     if len(delays):
-        import seaborn as sns
-
-        sns.histplot(delays / 24, bins=60, ax=axes[1], color="#8e44ad")
+        axes[1].hist(delays / 24, bins=60, color="#8e44ad", edgecolor="white", linewidth=0.3)
     axes[1].set_title("Label delay (days)")
     axes[1].set_ylabel("labelled predictions", fontsize=8)
     axes[1].set_xlabel("days from prediction to outcome")
