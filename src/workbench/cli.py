@@ -31,7 +31,7 @@ def cmd_report(a: argparse.Namespace) -> int:
 
     reviews = [r.strip() for r in a.reviews.split(",") if r.strip()] if a.reviews else None
     run = report.run(a.params, a.week, a.out, a.source, a.model or None, a.jobs, extra=_params(a.parameter),
-                     reviews=reviews, partial=a.partial)
+                     reviews=reviews, partial=a.partial, fresh_kernels=a.fresh_kernels)
     print(f"reports: {run.directory / 'index.html'}")
     if run.results and run.results[0].partial:
         print(f"  {run.results[0].partial}")
@@ -146,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reviews", help="only these reviews, comma-separated (e.g. drift,performance)")
     r.add_argument("--partial", action="store_true",
                    help="allow the current, unfinished week: data until now, every report says so")
+    r.add_argument("--fresh-kernels", action="store_true",
+                   help="a new kernel for every notebook (default: each worker reuses one, a fresh session per notebook)")
     r.add_argument("--profile", action="store_true",
                    help="print where the time went per notebook (kernel start, cells, source queries, export)")
     r.add_argument("--notify", action="store_true",

@@ -49,6 +49,7 @@ class Job:
     skip: str = ""  # why this job is not run (a source it needs is not configured)
     timeouts: dict = field(default_factory=dict)  # params' `timeouts:` (cell, notebook, mlflow_*)
     env: dict = field(default_factory=dict)  # set for the kernel only (e.g. the run's MLflow answers)
+    reuse_kernel: bool = False  # run in the worker's kernel, given a fresh session (workbench.kernels; run() sets it)
 
 
 @dataclass
@@ -218,6 +219,8 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from workbench import kernels
+
     period = Path(job.period_dir)
     if not config.MODEL_NAME_RE.match(job.model):
         raise ConfigError(f"model name {job.model!r} may hold only letters, digits and - _ .")
@@ -248,16 +251,19 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
 
     secrets = secrets_from_env()
     try:
-        with _kernel_env(job.env):
+        km = kernels.kernel_for(job.env, job.cwd) if job.reuse_kernel else None
+        with _kernel_env(job.env if km is None else {}):  # a reused kernel gets the job's env in its session
             papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
                                        cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False,
-                                       execution_timeout=int(cell_s), timeout_func=cell_timeout)
+                                       execution_timeout=int(cell_s), timeout_func=cell_timeout, km=km)
     except PapermillExecutionError as exc:
         result.problems = [f"{exc.ename}: {exc.evalue}"]
     except TimeoutError:  # nbclient's CellTimeoutError
         result.problems = [_timeout_problem(running["first_line"], cell_s, deadline_s, time.monotonic() - begun)]
     except Exception as exc:  # noqa: BLE001 - kernel death: the report must still say what happened
         result.problems = [f"{type(exc).__name__}: {exc}"]
+    if result.problems and job.reuse_kernel:
+        kernels.discard()  # whatever went wrong stays with this notebook: the next one gets a new kernel
     result.profile["execute"] = round(time.monotonic() - t0, 3)
     try:
         from workbench import timing
@@ -469,13 +475,14 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
 def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
         models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
         extra: dict | None = None, reviews: list[str] | None = None, index: bool = True,
-        partial: bool = False, check: bool = True) -> ReportRun:
+        partial: bool = False, check: bool = True, fresh_kernels: bool = False) -> ReportRun:
     """Execute and export every (notebook × model), then write the indexes.
 
     `reviews` limits the run to those reviews; `index=False` leaves the index pages alone (a
     scheduler running one model and review per task writes them once at the end, `write_indexes`).
     `partial` allows the current, unfinished week (data until now). With `check`, the checks of
-    `workbench check` run first and an error stops the run before any notebook starts.
+    `workbench check` run first and an error stops the run before any notebook starts. Each worker
+    reuses one kernel for its notebooks, a fresh session each (workbench.kernels), unless `fresh_kernels`.
     """
     from workbench.sources.connections import resolve_connections
 
@@ -496,8 +503,10 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     period_dir.mkdir(parents=True, exist_ok=True)
     work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir))  # one per run: runs never share it
     timeouts = config.load_weekly(config.params_files(params_path).weekly).timeouts.model_dump()
+    from workbench.kernels import reuse_enabled
+
     for j in job_list:
-        j.work_dir, j.timeouts = str(work_dir), timeouts
+        j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
     to_run = [j for j in job_list if not j.skip]
     log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
     results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]

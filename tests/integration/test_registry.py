@@ -192,6 +192,16 @@ def test_the_runner_hands_its_answers_to_drift_and_performance_kernels_only(mlfl
     assert result.status == "ok", result.problems
     assert result.headline["answers"] == jobs[1].env[ANSWERS_ENV]
     assert ANSWERS_ENV not in os.environ
+    # the same in a reused kernel (the runner's default): the job's env arrives with its fresh session
+    from workbench import kernels
+
+    j.reuse_kernel = True
+    try:
+        result = report._run_job(j)
+    finally:
+        kernels.discard()
+    assert result.status == "ok", result.problems
+    assert result.headline["answers"] == jobs[1].env[ANSWERS_ENV] and ANSWERS_ENV not in os.environ
 
 
 def test_the_runner_logs_a_performance_kernels_metrics_and_attaches_its_report(mlflow_uri, tmp_path):

@@ -311,3 +311,68 @@ def test_params_are_resolved_once_and_passed_as_an_absolute_folder(project, tmp_
     other.write_text(p.read_text())
     _, jobs = report.plan(other, "2026-W47", root / "reports", notebooks_dir=root / "notebooks")
     assert jobs[0].parameters["params_dir"] == str(other.resolve())
+
+
+SESSION = '''import json, os
+import matplotlib
+seen = {"pid": os.getpid(), "leaked_name": "leak" in globals(), "leaked_env": os.environ.get("WB_TEST_LEAK"),
+        "count": get_ipython().execution_count, "dpi": float(matplotlib.rcParams["figure.dpi"]), "cwd": os.getcwd()}
+leak = 1
+os.environ["WB_TEST_LEAK"] = "set by the notebook before"
+matplotlib.rcParams["figure.dpi"] = 17
+open(status_file, "w").write(json.dumps({"complete": True, "problems": [], "headline": seen}))'''
+
+
+def _sessions(root, write, models, notebooks=("session",), **kw):
+    nbformat.write(_notebook([SESSION]), root / "notebooks" / "session.ipynb")
+    run = report.run(write(list(notebooks), models=models), week="2026-W47", out_dir=root / "reports", jobs=1, **kw)
+    return [r.headline for r in run.results if r.notebook == "session"], run
+
+
+def test_a_worker_reuses_its_kernel_with_a_fresh_session_for_each_notebook(project):
+    """One worker, three notebooks: one kernel process, and nothing of one notebook reaches the next
+    (names, environment, matplotlib settings, execution count, folder)."""
+    root, write = project
+    seen, run = _sessions(root, write, ("m1", "m2", "m3"))
+    assert run.ok and len(seen) == 3
+    assert len({s["pid"] for s in seen}) == 1  # reused
+    first = seen[0]
+    for s in seen[1:]:
+        assert s["leaked_name"] is False and s["leaked_env"] is None
+        assert s["dpi"] == first["dpi"] != 17 and s["count"] == first["count"] and s["cwd"] == first["cwd"]
+
+
+def test_a_failed_notebook_takes_its_kernel_with_it(project):
+    root, write = project
+    nbformat.write(_notebook([SESSION]), root / "notebooks" / "session.ipynb")
+    run = report.run(write(["session", "raises", "session"], models=("m1",)), week="2026-W47",
+                     out_dir=root / "reports", jobs=1)
+    # one worker runs the plan in order: the notebook that raised sits between the two sessions
+    by = [(r.notebook, r.status, r.headline.get("pid")) for r in run.results]
+    assert [(n, s) for n, s, _ in by] == [("session", "ok"), ("raises", "failed"), ("session", "ok")]
+    assert by[0][2] != by[2][2]
+
+
+def test_fresh_kernels_give_every_notebook_its_own_kernel(project):
+    root, write = project
+    seen, run = _sessions(root, write, ("m1", "m2"), fresh_kernels=True)
+    assert run.ok and seen[0]["pid"] != seen[1]["pid"]
+
+
+def test_a_kernel_inherited_through_fork_is_left_to_its_parent(project):
+    """A worker forked from a process that holds a kernel (a test session, a notebook calling the
+    runner) finds the parent's kernel in workbench.kernels: it starts its own and never touches that
+    one (using the parent's sockets from the child spun forever)."""
+    import os
+
+    from workbench import kernels
+
+    root, _ = project
+    parents = object()  # any use of it (is_alive, shutdown) would raise
+    kernels._held = kernels._Held(km=parents, pid=os.getpid() + 1)
+    try:
+        km = kernels.kernel_for({"WB_X": "1"}, str(root))
+        assert km is not parents and kernels._held.pid == os.getpid() and kernels._held.used == 1
+    finally:
+        kernels.discard()
+    assert kernels._held is None
