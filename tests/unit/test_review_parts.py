@@ -121,7 +121,10 @@ class FakeStore:
                 "timestamp": "timestamp", "probability": "probability", "outcome": "actual_outcome",
                 "outcome_timestamp": "outcome_timestamp"}
         cols = [keys[k] for k in core] if core is not None else list(self.df.columns)
-        return self.df[[c for c in cols if c in self.df]]
+        df = self.df
+        if "timestamp" in df:  # as the store: the rows of the window only
+            df = df[(df["timestamp"] >= window.start) & (df["timestamp"] < window.end)]
+        return df[[c for c in cols if c in df]]
 
     def _where(self):
         return "prediction DB at sqlite:///x"
@@ -249,3 +252,31 @@ def test_performance_plots_draw_what_they_are_given(rng):
 
     lab = df.assign(outcome_timestamp=df["timestamp"] + pd.Timedelta(hours=5))
     assert plots.label_coverage(labels.coverage_by_day(lab), labels.delay_hours(lab)) is not None
+
+
+def test_weeks_before_and_window_are_counted_apart_as_if_together(rng):
+    """The trend and the label coverage of the weeks before the window and of the window, computed
+    per frame (no five-week frame is built), equal those of the two frames put together."""
+    before = _frame(rng, 3000, WEEK.start - pd.Timedelta(days=14), versions=("1", "2"))
+    window = _frame(rng, 2000, WEEK.start, versions=("2",))
+    window.loc[window.index[::3], "actual_outcome"] = np.nan
+    both = pd.concat([before, window], ignore_index=True)
+    spec = ModelSpec(name="m", type="classification")
+    pd.testing.assert_frame_equal(performance.trend_of([before, window], spec), performance.trend(both, spec))
+    want = both.groupby(both["timestamp"].dt.floor("D")).agg(predictions=("timestamp", "size"),
+                                                            labelled=("actual_outcome", "count"))
+    from workbench.performance import labels
+
+    got = labels.coverage_by_day(before, window).set_index("period")
+    assert got[["predictions", "labelled"]].to_dict() == want.to_dict()
+    assert np.allclose(got["label_coverage"], want["labelled"] / want["predictions"])
+    assert len(got) == 4  # two days before, two days in the window
+    assert labels.coverage_by_day(before.iloc[:0], window.iloc[:0]).empty
+
+
+def test_review_reads_the_window_and_fewer_columns_of_the_weeks_before(rng):
+    ctx = _ctx(rng, FakeRegistry({"accuracy": 0.9}))
+    r = performance.review(ctx)
+    assert (r.history["timestamp"] < WEEK.start).all() and (r.window_predictions["timestamp"] >= WEEK.start).all()
+    assert set(r.history.columns) == {"model_version", "timestamp", "prediction", "probability", "actual_outcome"}
+    assert "variant" in r.window_predictions

@@ -116,8 +116,10 @@ def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D"
     usable = window_predictions.dropna(subset=["probability", "prediction"])
     if usable.empty:
         raise InsufficientData("CBPE needs probabilities and predictions; none are logged in this window")
+    # only the labelled history's version, probability and outcome (not a copy of every column)
+    labelled = history["probability"].notna() & history["actual_outcome"].notna()
     try:
-        est = estimate_by_period(usable, history.dropna(subset=["probability"]), freq)
+        est = estimate_by_period(usable, history.loc[labelled, ["model_version", "probability", "actual_outcome"]], freq)
     except ValueError as exc:
         raise InsufficientData(f"CBPE: {exc}") from exc
     est.attrs["findings"] = gap_findings(est)

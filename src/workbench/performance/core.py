@@ -161,6 +161,14 @@ def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = 
     return pd.DataFrame(rows)
 
 
+def trend_of(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10, freq: str = "D") -> pd.DataFrame:
+    """`trend` of frames that follow each other in time (the weeks before the window, the window),
+    without putting their rows in one frame. A period cut by a frame boundary keeps one row per frame
+    (never at the default daily trend: windows start at midnight UTC)."""
+    parts = [t for t in (trend(f, spec, min_samples, freq) for f in frames) if not t.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], accuracy_alert_below: float | None = None,
                      tolerance: float | None = None) -> pd.DataFrame:
     """Each metric next to the training baseline from MLflow, with the change and alert flags: accuracy
@@ -209,6 +217,8 @@ def calibration(df: pd.DataFrame, bins: int = 10) -> tuple[pd.DataFrame, float]:
 # the columns the review reads (not the prediction id: at a million rows a week its five weeks of
 # unique strings were the largest part of the read and of the memory)
 CORE = ["version", "variant", "timestamp", "prediction", "probability", "outcome", "outcome_timestamp"]
+# of the weeks before the window, only what the trend, label coverage, base rate and CBPE use
+HISTORY_CORE = ["version", "timestamp", "prediction", "probability", "outcome"]
 
 
 @dataclass
@@ -288,11 +298,13 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     from workbench.errors import InsufficientData, WorkbenchError
 
     spec, mp = ctx.model, ctx.params.performance
-    longer = Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.end, ctx.window.label)
-    history = ctx.store.read(spec.name, longer, core=CORE)
-    df = history[history["timestamp"] >= ctx.window.start]
+    # the window and the weeks before it are read apart, the weeks before with fewer columns: at a
+    # million predictions a week, one five-week frame sliced in two held the rows twice
+    df = ctx.store.read(spec.name, ctx.window, core=CORE)
     if df.empty:
         raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {ctx.store._where()}")
+    before = Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.start, ctx.window.label)
+    history = ctx.store.read(spec.name, before, core=HISTORY_CORE) if mp.weeks_back > 0 else df.iloc[:0]
     summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed)
     problems = []
     baseline_version = ""
@@ -308,9 +320,9 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         baseline=against_baseline(summary, baseline_metrics,
                                   mp.accuracy_alert_below if spec.type == "classification" else None,
                                   mp.relative_drop_tolerance),
-        trend=trend(history, spec, mp.min_samples, mp.trend_freq),
+        trend=trend_of([history, df], spec, mp.min_samples, mp.trend_freq),
         window_predictions=df,
-        history=history[history["timestamp"] < ctx.window.start],
+        history=history,
         versions=sorted(df["model_version"].dropna().unique()) if "model_version" in df else [],
         problems=problems,
         baseline_source=source,

@@ -6,10 +6,18 @@ import numpy as np
 import pandas as pd
 
 
-def coverage_by_day(df: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
-    """Per period (by prediction time): predictions, labelled predictions and the label coverage."""
-    g = df.groupby(df["timestamp"].dt.floor(freq))
-    out = pd.DataFrame({"predictions": g.size(), "labelled": g["actual_outcome"].count()})
+def coverage_by_day(*frames: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
+    """Per period (by prediction time): predictions, labelled predictions and the label coverage,
+    over one or more frames (e.g. the weeks before the window and the window: counted apart and
+    added, never concatenated)."""
+    counts = []
+    for df in frames:
+        if len(df):
+            g = df["actual_outcome"].notna().groupby(df["timestamp"].dt.floor(freq))
+            counts.append(pd.DataFrame({"predictions": g.size(), "labelled": g.sum()}))
+    if not counts:
+        return pd.DataFrame(columns=["period", "predictions", "labelled", "label_coverage"])
+    out = pd.concat(counts).groupby(level=0).sum()
     out["label_coverage"] = out["labelled"] / out["predictions"]
     return out.rename_axis("period").reset_index()
 
