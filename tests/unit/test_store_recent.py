@@ -69,3 +69,23 @@ def test_a_frame_of_millions_of_rows_is_not_kept(tmp_path, monkeypatch):
     got = store.read("m", week, core=["prediction"])
     assert len(queries) == 1  # read again, not sliced from a kept frame
     pd.testing.assert_frame_equal(got, big.loc[big["timestamp"] >= week.start, ["prediction"]].reset_index(drop=True))
+
+
+def test_a_big_read_hands_freed_memory_back(tmp_path, monkeypatch):
+    """Past TRIM_AFTER_ROWS a read returns the memory its conversion freed (malloc_trim) and big
+    blocks are mapped apart from then on; a small read does not pay for it. On glibc the call works."""
+    from workbench.sources import store as store_mod
+
+    url = _store(tmp_path, np.random.default_rng(5))
+    span = Window(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), "s")
+    calls = []
+    monkeypatch.setattr(store_mod, "give_back_freed_memory", lambda: calls.append(1))
+    monkeypatch.setattr(store_mod, "TRIM_AFTER_ROWS", 5000)
+    PredictionStore(url).read("m", span, core=["timestamp"])
+    assert calls == []  # 2,000 rows
+    monkeypatch.setattr(store_mod, "TRIM_AFTER_ROWS", 1000)
+    PredictionStore(url).read("m", span, core=["timestamp"])
+    assert calls == [1]
+    monkeypatch.undo()
+    store_mod.give_back_freed_memory()  # the real call: glibc here, no error
+    assert store_mod._mallopt_done

@@ -113,7 +113,9 @@ def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D"
     """estimate_by_period for the notebook: data it cannot use becomes an InsufficientData error."""
     from workbench.errors import InsufficientData
 
-    usable = window_predictions.dropna(subset=["probability", "prediction"])
+    w = window_predictions
+    cols = [c for c in ("model_version", "timestamp", "probability", "prediction", "actual_outcome") if c in w]
+    usable = w.loc[w["probability"].notna() & w["prediction"].notna(), cols]  # the columns CBPE uses, not a copy of all
     if usable.empty:
         raise InsufficientData("CBPE needs probabilities and predictions; none are logged in this window")
     # only the labelled history's version, probability and outcome (not a copy of every column)
