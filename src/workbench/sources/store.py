@@ -73,7 +73,13 @@ def describe_error(exc: BaseException, timeouts: TimeoutParams | None = None) ->
 
 
 def _utc_series(s: pd.Series) -> pd.Series:
-    out = pd.to_datetime(s, utc=True, format="mixed") if s.dtype == object else pd.to_datetime(s)
+    if s.dtype == object:
+        try:  # SQLite's text times: ISO 8601 is parsed in bulk; anything else value by value
+            out = pd.to_datetime(s, utc=True, format="ISO8601")
+        except (ValueError, TypeError):
+            out = pd.to_datetime(s, utc=True, format="mixed")
+    else:
+        out = pd.to_datetime(s)
     if getattr(out.dt, "tz", None) is None:
         out = out.dt.tz_localize("UTC")
     return out.dt.tz_convert("UTC")
@@ -498,7 +504,9 @@ class PredictionStore:
         if df is None:
             try:
                 with self._connect() as conn:
-                    df = pd.read_sql(stmt, conn)
+                    df = self._sqlite_frame(conn, stmt) if self.engine.dialect.name == "sqlite" else None
+                    if df is None:
+                        df = pd.read_sql(stmt, conn)
             except sa.exc.SQLAlchemyError as exc:
                 raise self._error(f"reading {model!r}", exc) from exc
         if json_layout and features and not sql_json:
@@ -960,6 +968,22 @@ class PredictionStore:
             elif kind == "text":  # None where NULL, as read_sql leaves it
                 df[name] = col.astype(object).where(col.notna(), None)
         return df
+
+    @staticmethod
+    def _sqlite_frame(conn, stmt) -> pd.DataFrame | None:
+        """SQLite: the rows of `stmt` from sqlite3's cursor straight into a frame, as read_sql gives
+        them, without SQLAlchemy's per-row Row objects (1.5 s -> 0.5 s for 230k rows of the demo's
+        performance review). Only when no selected column has a result type conversion other than
+        the prediction and outcome times, which `read` parses itself (as ISO text); else None."""
+        for c in stmt.selected_columns:
+            if c.name not in TIME_COLUMNS and c.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None):
+                return None
+        compiled = stmt.compile(dialect=conn.dialect)
+        params = compiled.construct_params()
+        # through SQLAlchemy (its events and errors), rows from the DBAPI cursor
+        cur = conn.exec_driver_sql(str(compiled), tuple(params[k] for k in compiled.positiontup)).cursor
+        names = [d[0] for d in cur.description]
+        return pd.DataFrame.from_records(cur.fetchall(), columns=names, coerce_float=True)
 
     def _array_frame(self, stmt) -> pd.DataFrame | None:
         """The rows of `stmt` as `pandas.read_sql` types them (see _array_columns)."""
