@@ -490,36 +490,39 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     params_path, out = Path(params_path), Path(out_dir).resolve()
     conns = resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
     window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns)
-    if check:
-        from workbench import check as checks
-
-        # MLflow's lines are only warnings here (a review says itself what MLflow did not answer), so
-        # they are left out: the runner asks MLflow in its own process below, beside the first notebooks
-        result = checks.run_checks(params_path, conns, models, {review_name(j.notebook) for j in job_list if not j.skip},
-                                   mlflow=False)
-        if not result.ok:
-            raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
-    period_dir = out / window.label
-    period_dir.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir))  # one per run: runs never share it
     timeouts = config.load_weekly(config.params_files(params_path).weekly).timeouts.model_dump()
-    from workbench.kernels import reuse_enabled
-
-    for j in job_list:
-        j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
     to_run = [j for j in job_list if not j.skip]
-    log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
-    results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
-    for r in results:
-        log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
-                 extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
     wanting = _mlflow_jobs(conns, to_run)
-    # one process holds the run's MLflow client: it fetches what the kernels would ask while the
-    # notebooks that need no MLflow already run, and later logs the performance metrics
+    # one process holds the run's MLflow client: it fetches what the kernels would ask while the checks
+    # run and the notebooks that need no MLflow start (on a core the runner leaves idle until then),
+    # and later logs the performance metrics
     agent = ProcessPoolExecutor(max_workers=1) if wanting else None
+    answers_dir = Path(tempfile.mkdtemp(prefix="workbench-mlflow-")) if agent else None
+    work_dir: Path | None = None
     try:
-        answers = (agent.submit(_fetch_answers, conns.mlflow_uri, sorted({j.model for j in wanting}), work_dir, timeouts)
-                   if agent else None)
+        answers = (agent.submit(_fetch_answers, conns.mlflow_uri, sorted({j.model for j in wanting}), answers_dir,
+                                timeouts) if agent else None)
+        if check:
+            from workbench import check as checks
+
+            # MLflow's lines are only warnings here (a review says itself what MLflow did not answer), so
+            # they are left out: the runner's MLflow process above asks it
+            result = checks.run_checks(params_path, conns, models, {review_name(j.notebook) for j in to_run},
+                                       mlflow=False)
+            if not result.ok:
+                raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
+        period_dir = out / window.label
+        period_dir.mkdir(parents=True, exist_ok=True)
+        work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir))  # one per run: runs never share it
+        from workbench.kernels import reuse_enabled
+
+        for j in job_list:
+            j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
+        log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
+        results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
+        for r in results:
+            log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
+                     extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
         done: dict[int, JobResult] = {}
         with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
             order = longest_first(to_run, _last_seconds(out))
@@ -541,10 +544,17 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
                 for p in r.problems:
                     log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
         results += [done[i] for i in range(len(to_run))]  # in plan order, whatever order they finished in
-    finally:  # interrupted or not, no .work-* folder is left behind
+    except BaseException:  # a check failed or the run was interrupted: do not wait for MLflow's answers
+        procs = (getattr(agent, "_processes", None) or {}) if agent is not None else {}
+        for proc in list(procs.values()):
+            proc.terminate()
+        raise
+    finally:  # interrupted or not, no .work-* folder (nor the answers) is left behind
         if agent is not None:
             agent.shutdown(cancel_futures=True)
-        shutil.rmtree(work_dir, ignore_errors=True)
+        for folder in (work_dir, answers_dir):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
     for r in results:
         r.partial = window.partial_note
     report = ReportRun(window.label, period_dir, results)  # its exit status: this run's jobs only
