@@ -74,7 +74,7 @@ def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10, r
     if n < min_samples:
         return values, {k: f"insufficient data: {n} labelled predictions, need {min_samples}" for k in values}, {}
     if prob is not None:  # rows in ranking order once, so no resample re-sorts its weights (metrics._curves)
-        order = np.lexsort((yhat, y == 1, -prob))
+        order = wm.ranking_order(prob, y, yhat)
         y, yhat, prob = y[order], yhat[order], prob[order]
     # rows with the same (probability, outcome, prediction) share a weight: at rounded probabilities
     # a bootstrap of 500,000 predictions works on a few thousand cells (metrics.cells_of); with

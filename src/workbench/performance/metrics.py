@@ -47,10 +47,10 @@ def from_confusion(tp, fp, fn, tn) -> dict[str, np.ndarray]:
     }
 
 
-def ranking_order(score: np.ndarray, y: np.ndarray) -> np.ndarray:
+def ranking_order(score: np.ndarray, y: np.ndarray, *then: np.ndarray) -> np.ndarray:
     """The row order the curves take: highest score first and, among tied scores, negatives before
-    positives (the order `_curves` reads ties from)."""
-    return np.lexsort((np.asarray(y) == 1, -np.asarray(score, float)))
+    positives (the order `_curves` reads ties from); rows tied on both are ordered by `then`."""
+    return np.lexsort((*reversed(then), np.asarray(y) == 1, -np.asarray(score, float)))
 
 
 def _in_ranking_order(score: np.ndarray, pos: np.ndarray) -> bool:
