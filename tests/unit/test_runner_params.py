@@ -206,3 +206,57 @@ def test_the_runner_starts_the_longest_reviews_first(tmp_path):
     last = report._last_seconds(tmp_path)  # the newest period wins
     assert last[("a", "02-performance-review")] == 21
     assert report.longest_first(jobs, last) == [2, 4, 3, 0, 1]
+
+
+def _slow_answers(tracking_uri, models, work_dir, timeouts):
+    """Stands in for report._fetch_answers against an MLflow that never answers: it records its pid,
+    waits, then marks that it finished (the runner must not have waited for that)."""
+    import os
+    import time
+
+    marks = Path(os.environ["SLOW_ANSWERS_MARKS"])
+    (marks / "pid").write_text(str(os.getpid()))
+    time.sleep(20)
+    (marks / "finished").write_text("")
+    return None
+
+
+def test_a_failed_check_terminates_the_runners_mlflow_process(tmp_path, monkeypatch):
+    """report.run starts its MLflow process before the checks; when a check fails the run stops at
+    once: the process is terminated, not waited for (without the terminate, shutdown waits for it)."""
+    import os
+    import sqlite3
+    import time
+
+    from workbench import check, report
+
+    folder = _params(tmp_path / "params", "models:\n  - name: m1\n    type: classification\n"
+                                          "notebooks: [02-performance-review]\n"
+                                          "store:\n  table: scored\n")
+    db = tmp_path / "events.db"
+    with sqlite3.connect(db) as c:  # a table without the columns the store mapping names: the check fails
+        c.execute("CREATE TABLE scored (x INTEGER)")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    monkeypatch.setenv("SLOW_ANSWERS_MARKS", str(marks))
+    monkeypatch.setenv(config.ENV_DATABASE, f"sqlite:///{db}")
+    monkeypatch.setenv(config.ENV_MLFLOW, "http://127.0.0.1:9")  # configured: the runner's MLflow process starts
+    monkeypatch.delenv(config.ENV_PROMETHEUS, raising=False)
+    monkeypatch.setattr(report, "_fetch_answers", _slow_answers)  # workers are forked: they see the stand-in
+    real_checks = check.run_checks
+
+    def checks_once_mlflow_is_asked(*args, **kwargs):  # the check fails only after the process is busy
+        for _ in range(600):
+            if (marks / "pid").exists():
+                break
+            time.sleep(0.05)
+        return real_checks(*args, **kwargs)
+
+    monkeypatch.setattr(check, "run_checks", checks_once_mlflow_is_asked)
+    with pytest.raises(ConfigError, match="is not a column of scored"):
+        report.run(folder, week="2026-W47", out_dir=tmp_path / "reports", source="env")
+    pid = int((marks / "pid").read_text())
+    assert not (marks / "finished").exists()  # the run did not wait for MLflow
+    with pytest.raises(ProcessLookupError):  # terminated, and reaped by the executor's shutdown
+        os.kill(pid, 0)
+    assert not (tmp_path / "reports").exists()  # nothing ran
