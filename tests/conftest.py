@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -50,6 +51,39 @@ def _postgres_admin_url() -> str:
         f = ROOT / ".venv" / "postgres-test-url"
         url = f.read_text().strip() if f.exists() else ""
     return url
+
+
+@contextlib.contextmanager
+def login_role(url: str, password: str, prefix: str = "wb_role"):
+    """A real PostgreSQL login role with `password` in the database of `url` (whose user may create
+    roles); yields its name. Afterwards every privilege granted to it is revoked and the role is
+    dropped: DROP OWNED (which also revokes database-level grants such as CONNECT) needs membership
+    in the role, which its creator may grant itself."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    role = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    pw_sql = password.replace("'", "''")
+    try:
+        with admin.connect() as c:
+            c.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{pw_sql}'"))
+    except sa.exc.ProgrammingError as exc:
+        admin.dispose()
+        pytest.fail(f"the test role cannot create roles (run scripts/ensure-postgres.sh): {exc.orig}")
+    try:
+        yield role
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f"GRANT {role} TO CURRENT_USER"))
+            c.execute(sa.text(f"DROP OWNED BY {role}"))
+            c.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_login_role():
+    """`login_role` for tests that need their own PostgreSQL login (a reader, a hostile password)."""
+    return login_role
 
 
 @pytest.fixture(scope="session")

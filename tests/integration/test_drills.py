@@ -109,31 +109,20 @@ def drill_db(postgres_url):
 
 
 @pytest.fixture(scope="module")
-def slash_role_url(drill_db):
+def slash_role_url(drill_db, pg_login_role):
     """A real login role whose password holds "/", "@", ":" and "%"; its URL as a user would write it
     (only "@", ":" and "%" encoded — SQLAlchemy accepts the "/" as it is)."""
-    admin = sa.create_engine(drill_db, isolation_level="AUTOCOMMIT")
-    role = f"wb_drill_{uuid.uuid4().hex[:8]}"
     dbname = sa.engine.make_url(drill_db).database
-    pw_sql = PASSWORD.replace("'", "''")
-    try:
-        with admin.connect() as c:
-            c.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{pw_sql}'"))
+    with pg_login_role(drill_db, PASSWORD, "wb_drill") as role:
+        admin = sa.create_engine(drill_db)
+        with admin.begin() as c:
             c.execute(sa.text(f'GRANT CONNECT ON DATABASE "{dbname}" TO {role}'))
             c.execute(sa.text(f"GRANT SELECT ON {TABLE} TO {role}"))
-    except sa.exc.ProgrammingError as exc:
-        pytest.fail(f"the test role cannot create roles (run scripts/ensure-postgres.sh): {exc.orig}")
-    u = sa.engine.make_url(drill_db)
-    url = (f"postgresql://{role}:{quote(PASSWORD, safe='/')}@{u.host}:{u.port}/{dbname}")
-    assert sa.engine.make_url(url).password == PASSWORD and "/" in url.split("@")[0]
-    try:
-        yield url
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f"REVOKE ALL ON {TABLE} FROM {role}"))
-            c.execute(sa.text(f'REVOKE ALL ON DATABASE "{dbname}" FROM {role}'))
-            c.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
         admin.dispose()
+        u = sa.engine.make_url(drill_db)
+        url = f"postgresql://{role}:{quote(PASSWORD, safe='/')}@{u.host}:{u.port}/{dbname}"
+        assert sa.engine.make_url(url).password == PASSWORD and "/" in url.split("@")[0]
+        yield url
 
 
 def _visible_forms(url: str) -> list[str]:

@@ -130,7 +130,7 @@ def test_init_guesses_the_mapping_features_and_types(database, tmp_path, monkeyp
 
 
 @pytest.fixture
-def reader(database):
+def reader(database, request):
     """A read-only PostgreSQL role with its own password (what a team would give workbench)."""
     import uuid
 
@@ -138,18 +138,9 @@ def reader(database):
     if not schema:
         yield url
         return
-    role, password = f"wb_reader_{uuid.uuid4().hex[:8]}", f"R3ad-{uuid.uuid4().hex[:10]}"
-    eng = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with eng.begin() as c:
-        c.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
-    try:
+    password = f"R3ad-{uuid.uuid4().hex[:10]}"
+    with request.getfixturevalue("pg_login_role")(url, password, "wb_reader") as role:
         yield sa.engine.make_url(url).set(username=role, password=password).render_as_string(hide_password=False)
-    finally:
-        with eng.begin() as c:
-            c.execute(sa.text(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}"))
-            c.execute(sa.text(f"REVOKE ALL ON SCHEMA {schema} FROM {role}"))
-            c.execute(sa.text(f"DROP ROLE {role}"))
-        eng.dispose()
 
 
 def test_new_user_path_init_check_report(database, reader, tmp_path):
