@@ -347,6 +347,40 @@ class _Span:
         return self._float(feature)[self._mask(window)]
 
 
+# one element of a 1-D array in PostgreSQL's binary send format: its length (int4), then the value
+_FLOAT_ELEMENT = [("len", ">i4"), ("v", ">f8")]
+_TIME_ELEMENT = [("len", ">i4"), ("v", ">i8")]  # timestamp[tz]: microseconds since 2000-01-01 00:00
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970-01-01
+
+
+def _epoch_microseconds(pg_us):
+    """PostgreSQL's binary timestamps (int8 microseconds since 2000-01-01; ±infinity at the int8
+    limits, which is also how a NULL is sent here) as float64 microseconds since 1970, NaN for those."""
+    import numpy as np
+
+    us = pg_us.astype(np.int64)
+    missing = (us == np.iinfo(np.int64).min) | (us == np.iinfo(np.int64).max)
+    out = (us + _PG_EPOCH_US).astype(np.float64)  # exact: whole microseconds below 2**53 (year 2255)
+    out[missing] = np.nan
+    return out
+
+
+def _text_column(joined: str, null: str):
+    """A text column sent as one string_agg (separator \\x1e; backslash and separator escaped as
+    "\\\\" and "\\r"; NULL as `null`) as an object array of str and None, as read_sql gives it. Each
+    distinct text is one object (a version repeats millions of times): the rows are factorised, and
+    only the distinct values are unescaped."""
+    import re
+
+    import numpy as np
+
+    codes, uniques = pd.factorize(np.array(joined.split("\x1e"), dtype=object))
+    unescape = re.compile(r"\\(.)", re.DOTALL)  # one pass: "\\\\" is a backslash, "\\r" the separator
+    values = np.array([None if v == null else unescape.sub(lambda m: "\x1e" if m.group(1) == "r" else m.group(1), v)
+                       if "\\" in v else v for v in uniques], dtype=object)
+    return values[codes] if len(values) else np.array([], dtype=object)
+
+
 @dataclass
 class PredictionStore:
     """Reads one model's predictions from the prediction log."""
@@ -903,7 +937,7 @@ class PredictionStore:
             raise self._error(f"reading {feature!r}", exc) from exc
         if data is None:  # no rows: array_agg gives NULL
             return np.array([], dtype=np.float64)
-        return np.frombuffer(data, dtype=np.dtype([("len", ">i4"), ("v", ">f8")]), offset=20)["v"].astype(np.float64)
+        return np.frombuffer(data, dtype=_FLOAT_ELEMENT, offset=20)["v"].astype(np.float64)
 
     def _inline_sql(self, raw, stmt) -> str:
         """`stmt` as one SQL text with its parameters bound client-side by psycopg (COPY and the
@@ -1035,9 +1069,12 @@ class PredictionStore:
                 esc = sa.func.replace(sa.func.replace(c, "\\", "\\\\"), sa.literal_column("E'\\x1e'"), "\\r")
                 aggs.append(sa.func.string_agg(sa.func.coalesce(esc, null), sa.literal_column("E'\\x1e'")))
                 continue
-            if kind in ("time", "timetz"):
-                v = sa.cast(sa.func.extract("epoch", c) * 1_000_000, sa.Float)
-            elif kind == "bool":
+            if kind in ("time", "timetz"):  # sent as they are stored (int8 microseconds since 2000-01-01):
+                # extract(epoch) returns numeric, whose arithmetic was half the scan's time per time column
+                never = sa.literal_column("'-infinity'::timestamptz" if kind == "timetz" else "'-infinity'::timestamp")
+                aggs.append(sa.func.array_send(sa.func.array_agg(sa.func.coalesce(c, never))))
+                continue
+            if kind == "bool":
                 v = sa.cast(sa.case((c.is_(True), 1), (c.is_(False), 0)), sa.Float)
             else:
                 v = sa.cast(c, sa.Float)
@@ -1057,7 +1094,8 @@ class PredictionStore:
                 return None if df is None else ({c: df[c].array for c in df}, {n: "as is" for n in df})
         except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
             raise self._error("reading predictions", exc) from exc
-        kinds = {n: k for n, (k, _) in found.items()}
+        # text comes back as read_sql types it (object, None for NULL): nothing left to type
+        kinds = {n: "as is" if k == "text" else k for n, (k, _) in found.items()}
         if row[0] is None:  # no rows: the aggregates are NULL
             return None, kinds
         row = list(row)
@@ -1065,20 +1103,11 @@ class PredictionStore:
         for i, (name, (kind, _)) in enumerate(found.items()):
             value, row[i] = row[i], None  # each column's bytes are freed once it is converted
             if kind == "text":
-                parts = value.split("\x1e")
-                if "\\" in value:
-                    import re
-
-                    unescape = re.compile(r"\\(.)", re.DOTALL)  # one pass: "\\\\" is a backslash, "\\r" the separator
-                    parts = [unescape.sub(lambda m: "\x1e" if m.group(1) == "r" else m.group(1), p) if "\\" in p else p
-                             for p in parts]
-                import sys
-
-                # one object per distinct text (a version or variant repeats millions of times)
-                cols[name] = [None if v == null else v for v in map(sys.intern, parts)]
-                del parts
+                cols[name] = _text_column(value, null)
+            elif kind in ("time", "timetz"):
+                cols[name] = _epoch_microseconds(np.frombuffer(value, dtype=_TIME_ELEMENT, offset=20)["v"])
             else:
-                cols[name] = np.frombuffer(value, dtype=np.dtype([("len", ">i4"), ("v", ">f8")]), offset=20)["v"].astype(np.float64)
+                cols[name] = np.frombuffer(value, dtype=_FLOAT_ELEMENT, offset=20)["v"].astype(np.float64)
             del value
         if len({len(v) for v in cols.values()}) != 1:  # cannot happen: the aggregates saw the same rows
             raise self._error("reading predictions", ValueError("the columns came back with different lengths"))
