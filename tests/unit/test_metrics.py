@@ -153,10 +153,12 @@ def test_bootstrap_ci_covers_the_truth_at_about_the_nominal_rate():
 
 
 @pytest.mark.parametrize("decimals", [2, 4])
-def test_bootstrap_over_cells_is_the_same_bootstrap_as_over_rows(rng, decimals):
+def test_bootstrap_over_cells_is_the_same_bootstrap_as_over_rows(rng, decimals, monkeypatch):
     """Rows sharing (probability, outcome, prediction) share a weight: the per-cell counts of the same
     draws give every metric and interval the per-row bootstrap gives (not just the same distribution).
-    At 2 decimals a few hundred cells; at 4 nearly one cell per row (kept as cells: `always`)."""
+    At 2 decimals a few hundred cells; at 4 nearly one cell per row (kept as cells: `always`). The
+    row indices are drawn here, not the multinomial (tested below)."""
+    monkeypatch.setattr(wm, "MULTINOMIAL_CELL_SHARE", 0)
     y, yhat, _ = _clf(rng, 3000)
     prob = np.clip(0.3 * y + rng.beta(2, 3, len(y)) * 0.7, 0, 1).round(decimals)
     order = np.lexsort((yhat, y == 1, -prob))
@@ -173,3 +175,36 @@ def test_bootstrap_over_cells_is_the_same_bootstrap_as_over_rows(rng, decimals):
         assert by_cell[1][k] == pytest.approx(by_row[1][k], rel=1e-12), k
     # rows that are all different are left as rows
     assert wm.cells_of(rng.random(100), rng.random(100))[0] is None
+
+
+def test_multinomial_cell_counts_are_the_row_bootstraps_distribution():
+    """With few cells per row the per-cell counts are drawn as Multinomial(n, sizes / n): checked
+    against the moments of n rows drawn with replacement (mean n*p, covariance n*(diag(p) - p p')),
+    and every metric's interval against the per-row bootstrap (the same up to Monte Carlo error)."""
+    r = np.random.default_rng(11)
+    n = 4000
+    y = r.integers(0, 2, n).astype(float)
+    prob = np.clip(0.35 * y + r.beta(2, 3, n) * 0.65, 0, 1).round(1)  # ~20 cells for 4,000 rows
+    yhat = (prob >= 0.5).astype(float)
+    order = wm.ranking_order(prob, y, yhat)
+    y, yhat, prob = y[order], yhat[order], prob[order]
+    cells, first = wm.cells_of(prob, y, yhat, always=True)
+    sizes = wm.multinomial_counts(cells, n)
+    assert sizes is not None and len(sizes) == len(first) and sizes.sum() == n  # this takes the multinomial path
+    W = wm.resample_weights(np.random.default_rng(3), 20_000, n, cells, sizes)
+    assert (W.sum(axis=1) == n).all()
+    p = sizes / n
+    assert W.mean(axis=0) == pytest.approx(n * p, rel=0.02, abs=0.5)
+    cov = np.cov(W, rowvar=False)
+    want = n * (np.diag(p) - np.outer(p, p))
+    assert np.abs(cov - want).max() < 0.06 * np.abs(want).max()
+    # the metrics' intervals: the multinomial over cells vs n row indices per resample
+    by_row = wm.bootstrap(lambda W: wm.classification(y, yhat, prob, W), n, 3000, seed=5)
+    by_cell = wm.bootstrap(lambda W: wm.classification(y[first], yhat[first], prob[first], W), n, 3000,
+                           seed=5, cells=cells)
+    for k, v in by_row[0].items():
+        assert by_cell[0][k] == pytest.approx(v, rel=1e-12), k  # the point estimate is exact
+        lo, hi = by_row[1][k]
+        assert by_cell[1][k] == pytest.approx((lo, hi), abs=0.08 * (hi - lo)), k
+    # many cells per row: the row indices, as before
+    assert wm.multinomial_counts(np.arange(n), n) is None and wm.multinomial_counts(None, n) is None
