@@ -220,3 +220,31 @@ def test_postgres_readers_give_read_sqls_frame_for_every_type_and_hostile_text(p
     df = store.read("m1", WEEK, features=["code"])
     assert len(df) == n and str(df["timestamp"].dt.tz) == "UTC" and df["model_version"].tolist() == hostile
     eng.dispose()
+
+
+def test_postgres_connection_that_received_a_big_result_is_not_pooled(postgres_url):
+    """libpq keeps its input buffer at the size of the largest message received: a connection that
+    just read one row of whole-column arrays of 16 MB or more is closed, not returned to the pool;
+    after a small read the connection is pooled as usual."""
+    from workbench.sources import store as store_module
+
+    eng = sa.create_engine(postgres_url)
+    rows = store_module.BIG_BLOCK // 12 + 1000  # each float8 array element is 12 bytes on the wire
+    with eng.begin() as c:
+        c.execute(sa.text("CREATE TABLE big_read (pid text, model text, version text, ts timestamptz, pred float8)"))
+        c.execute(sa.text("INSERT INTO big_read SELECT i::text, CASE WHEN i < 100 THEN 'small' ELSE 'big' END, '1', "
+                          ":s + (i % 86400) * interval '1 second', random() FROM generate_series(0, :n - 1) i"),
+                  {"s": WEEK.start, "n": rows})
+    store = PredictionStore(postgres_url, StoreParams(
+        table="big_read", columns={"id": "pid", "model": "model", "version": "version", "timestamp": "ts",
+                                   "prediction": "pred", "outcome": None, "probability": None, "variant": None,
+                                   "outcome_timestamp": None}), scan_workers=1)
+    closed = []
+    sa.event.listen(store.engine, "invalidate", lambda dbapi_conn, record, exc: closed.append(dbapi_conn))
+    assert len(store.read("small", WEEK, core=["prediction"])) == 100
+    assert closed == []  # a small read: its connection goes back to the pool
+    assert len(store.read("big", WEEK, core=["prediction"])) == rows - 100
+    assert len(closed) == 1 and closed[0].closed  # closed after its big result, not pooled
+    assert len(store.read("small", WEEK, core=["prediction"])) == 100  # a new connection next time
+    store.engine.dispose()
+    eng.dispose()
