@@ -86,15 +86,21 @@ def estimate_by_period(df: pd.DataFrame, history: pd.DataFrame, freq: str = "D",
                        ) -> pd.DataFrame:
     """Estimated metrics per period and model version, next to the realised ones where labels exist.
 
-    `history` holds labelled predictions (before the periods) used to calibrate each version.
+    `history` holds predictions before the periods: each version is calibrated on those of its
+    predictions that have a probability and an outcome.
     """
+    from workbench.frames import groups
+
     rows = []
-    for version, g in df.groupby("model_version"):
-        h = history[(history["model_version"] == version) & history["actual_outcome"].notna()]
-        if len(h) < min_history or h["actual_outcome"].nunique() < 2:
+    for version, g in groups(df, "model_version"):
+        mine = ((history["model_version"] == version).to_numpy() & history["actual_outcome"].notna().to_numpy()
+                & history["probability"].notna().to_numpy())
+        y = history["actual_outcome"].to_numpy()[mine]
+        if len(y) < min_history or len(np.unique(y)) < 2:
             continue
-        est = CBPE().fit(h["probability"], h["actual_outcome"])
-        for period, p in g.groupby(g["timestamp"].dt.floor(freq)):
+        est = CBPE().fit(history["probability"].to_numpy()[mine], y)
+        del mine, y
+        for period, p in groups(g, g["timestamp"].dt.floor(freq)):
             e = est.estimate(p["probability"], p["prediction"])
             lab = p[p["actual_outcome"].notna()]
             realised = {}
@@ -118,10 +124,8 @@ def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D"
     usable = w.loc[w["probability"].notna() & w["prediction"].notna(), cols]  # the columns CBPE uses, not a copy of all
     if usable.empty:
         raise InsufficientData("CBPE needs probabilities and predictions; none are logged in this window")
-    # only the labelled history's version, probability and outcome (not a copy of every column)
-    labelled = history["probability"].notna() & history["actual_outcome"].notna()
-    try:
-        est = estimate_by_period(usable, history.loc[labelled, ["model_version", "probability", "actual_outcome"]], freq)
+    try:  # the history is not copied: each version's labelled probabilities are taken as arrays
+        est = estimate_by_period(usable, history, freq)
     except ValueError as exc:
         raise InsufficientData(f"CBPE: {exc}") from exc
     est.attrs["findings"] = gap_findings(est)

@@ -152,9 +152,11 @@ def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = 
     """Metrics per period (by prediction time) and version; gaps where a period has too few labels."""
     if df.empty:
         return pd.DataFrame()
+    from workbench.frames import groups
+
     rows = []
     period = df["timestamp"].dt.floor(freq)
-    for (p, v), g in df.groupby([period, "model_version"]):
+    for (p, v), g in groups(df, [period, "model_version"]):  # one day's rows at a time, no sorted copy of all
         s = evaluate(g, spec, min_samples)
         rows.append({"period": p, "model_version": v, "predictions": s.n_predictions, "labelled": s.n_labelled,
                      "label_coverage": s.label_coverage, **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
