@@ -235,15 +235,6 @@ def give_back_freed_memory() -> None:
 
 
 _mallopt_done = False
-
-
-def _close_if_big(conn: sa.Connection, received: int) -> None:
-    """Close the connection (instead of pooling it) after it received a result of BIG_BLOCK bytes
-    or more: libpq keeps its input buffer at the size of the largest message it has received, so a
-    pooled connection that read one row of whole-column arrays held that much for the rest of the
-    run (~190 MB after 4M rows of a performance review's history, in two pooled connections)."""
-    if received >= BIG_BLOCK:
-        conn.invalidate()
 PRELOAD_MAX_CELLS = 12_000_000  # rows x columns a preloaded span may hold (~100 MB of floats)
 
 
@@ -360,6 +351,13 @@ class _Span:
 _FLOAT_ELEMENT = [("len", ">i4"), ("v", ">f8")]
 _TIME_ELEMENT = [("len", ">i4"), ("v", ">i8")]  # timestamp[tz]: microseconds since 2000-01-01 00:00
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in microseconds since 1970-01-01
+
+
+def _float_array(sent: bytes):
+    """A float8[] in PostgreSQL's binary send format (after `array_send`) as a float64 array."""
+    import numpy as np
+
+    return np.frombuffer(sent, dtype=_FLOAT_ELEMENT, offset=20)["v"].astype(np.float64)
 
 
 def _epoch_microseconds(pg_us):
@@ -933,21 +931,37 @@ class PredictionStore:
         inner = stmt.with_only_columns(value.label("x")).subquery()
         agg = sa.select(sa.func.array_send(sa.func.array_agg(inner.c.x)))
         try:
-            with self._connect() as conn:
-                raw = conn.connection.driver_connection
-                sql = self._inline_sql(raw, agg)
-                with raw.cursor(binary=True) as cur:
-                    try:
-                        data = cur.execute(sql).fetchone()[0]
-                    except psycopg.errors.ProgramLimitExceeded:
-                        raw.rollback()
-                        return self._copy_rows(raw, stmt, feature)
-                _close_if_big(conn, len(data or b""))
+            row = self._binary_row(agg)
+            if row is None:  # past the 1 GB value limit: the binary COPY
+                with self._connect() as conn:
+                    return self._copy_rows(conn.connection.driver_connection, stmt, feature)
         except (sa.exc.SQLAlchemyError, psycopg.Error) as exc:
             raise self._error(f"reading {feature!r}", exc) from exc
-        if data is None:  # no rows: array_agg gives NULL
+        if row[0] is None:  # no rows: array_agg gives NULL
             return np.array([], dtype=np.float64)
-        return np.frombuffer(data, dtype=_FLOAT_ELEMENT, offset=20)["v"].astype(np.float64)
+        return _float_array(row[0])
+
+    def _binary_row(self, stmt) -> tuple | None:
+        """The one result row of `stmt` (aggregates such as `array_send(array_agg(…))`) in binary,
+        or None past PostgreSQL's 1 GB value limit. A connection that received BIG_BLOCK bytes or
+        more is closed instead of pooled: libpq keeps its input buffer at the size of the largest
+        message it has received, so a pooled connection that read one row of whole-column arrays
+        held that much for the rest of the run (~190 MB after the 4M rows of a performance review's
+        history, in two pooled connections)."""
+        import psycopg
+
+        with self._connect() as conn:
+            raw = conn.connection.driver_connection
+            sql = self._inline_sql(raw, stmt)
+            with raw.cursor(binary=True) as cur:
+                try:
+                    row = cur.execute(sql).fetchone()
+                except psycopg.errors.ProgramLimitExceeded:
+                    raw.rollback()
+                    return None
+            if sum(len(v) for v in row if isinstance(v, (bytes, str))) >= BIG_BLOCK:
+                conn.invalidate()
+            return row
 
     def _inline_sql(self, raw, stmt) -> str:
         """`stmt` as one SQL text with its parameters bound client-side by psycopg (COPY and the
@@ -1049,7 +1063,7 @@ class PredictionStore:
                 cols[name] = pieces[0]
             elif isinstance(pieces[0], np.ndarray):
                 cols[name] = np.concatenate(pieces)
-            else:  # text lists, or typed arrays from the COPY fallback
+            else:  # typed arrays from the COPY fallback
                 cols[name] = pd.concat([pd.Series(x) for x in pieces], ignore_index=True).array
             del pieces
         return self._typed_like_read_sql(pd.DataFrame(cols), kinds)
@@ -1090,16 +1104,7 @@ class PredictionStore:
                 v = sa.cast(c, sa.Float)
             aggs.append(sa.func.array_send(sa.func.array_agg(sa.func.coalesce(v, sa.literal_column("'NaN'::float8")))))
         try:
-            with self._connect() as conn:
-                raw = conn.connection.driver_connection
-                sql = self._inline_sql(raw, sa.select(*aggs))
-                with raw.cursor(binary=True) as cur:
-                    try:
-                        row = cur.execute(sql).fetchone()
-                    except psycopg.errors.ProgramLimitExceeded:
-                        raw.rollback()
-                        row = None
-                _close_if_big(conn, sum(len(v) for v in row if v is not None) if row else 0)
+            row = self._binary_row(sa.select(*aggs))
             if row is None:  # past the 1 GB value limit: COPY, typed the same way
                 df = self._copy_frame(stmt)
                 return None if df is None else ({c: df[c].array for c in df}, {n: "as is" for n in df})
@@ -1118,7 +1123,7 @@ class PredictionStore:
             elif kind in ("time", "timetz"):
                 cols[name] = _epoch_microseconds(np.frombuffer(value, dtype=_TIME_ELEMENT, offset=20)["v"])
             else:
-                cols[name] = np.frombuffer(value, dtype=_FLOAT_ELEMENT, offset=20)["v"].astype(np.float64)
+                cols[name] = _float_array(value)
             del value
         if len({len(v) for v in cols.values()}) != 1:  # cannot happen: the aggregates saw the same rows
             raise self._error("reading predictions", ValueError("the columns came back with different lengths"))
