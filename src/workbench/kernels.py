@@ -47,6 +47,7 @@ def fresh_session_code(env: dict[str, str], cwd: str) -> str:
 # inside the kernel: what the first session started from, restored before each later one
 _base_env: dict[str, str] | None = None
 _base_rc: dict | None = None
+_SESSION_OWNED_RC = ("interactive", "backend")
 
 
 def fresh_session(env: dict[str, str], cwd: str) -> None:
@@ -68,7 +69,9 @@ def fresh_session(env: dict[str, str], cwd: str) -> None:
 
     plt.close("all")
     if _base_rc is None:
-        _base_rc = dict(matplotlib.rcParams)
+        # not `interactive` (nor the backend): the inline backend sets them for each session itself, and
+        # restoring the first session's `interactive` left later notebooks showing no figure at all
+        _base_rc = {k: v for k, v in matplotlib.rcParams.items() if k not in _SESSION_OWNED_RC}
     else:
         matplotlib.rcParams.update(_base_rc)
     sys.stdout.flush()

@@ -376,3 +376,14 @@ def test_a_kernel_inherited_through_fork_is_left_to_its_parent(project):
     finally:
         kernels.discard()
     assert kernels._held is None
+
+
+def test_reused_kernels_show_the_figures_of_every_notebook_they_run(project):
+    """The 2nd and 3rd notebook of a reused kernel publish their figures like the 1st: restoring the
+    first session's matplotlib settings (`interactive` among them) once left the inline backend silent."""
+    root, write = project
+    run = report.run(write(["plot"], models=("m1", "m2", "m3")), week="2026-W47", out_dir=root / "reports", jobs=1)
+    assert run.ok and len(run.results) == 3
+    images = {m: (root / "reports" / "2026-W47" / m / "plot.html").read_text().count("<img ")
+              for m in ("m1", "m2", "m3")}
+    assert images == {"m1": 1, "m2": 1, "m3": 1}
