@@ -1,4 +1,4 @@
-"""Figure helpers every capability shares (mathtext off for data labels, date axes, legends, byte
+"""Figure helpers every capability shares (data labels escaped from mathtext, date axes, legends, byte
 units, the could-not-draw note). Each capability's figures live beside its review
 (workbench.drift.plots, workbench.performance.plots, workbench.infrastructure.plots); this module
 imports none of them, so no review and its plots import each other in a circle."""
@@ -37,12 +37,15 @@ def byte_scale(max_value: float) -> tuple[float, str]:
 
 
 def plain_text_labels() -> None:
-    """Never parse labels as mathtext: a category value such as "$$" (a price tier) is data, and
-    mathtext would raise ParseException on it deep inside savefig."""
-    matplotlib.rcParams["text.parse_math"] = False
+    """Mathtext stays on for matplotlib's own text: log/symlog tick labels are mathtext
+    (`$\\mathdefault{10^{1}}$`) and show raw without it. Data labels are escaped with `plain` instead."""
+    matplotlib.rcParams["text.parse_math"] = True
 
 
-plain_text_labels()
+def plain(value: object) -> str:
+    """A data value as label text shown literally: every `$` escaped, so a category value such as "$$"
+    (a price tier) is never parsed as mathtext (which raises ParseException deep inside savefig)."""
+    return str(value).replace("$", r"\$")
 
 
 def _could_not_draw(ax, what: str, exc: BaseException) -> str:
@@ -60,7 +63,7 @@ def _could_not_draw(ax, what: str, exc: BaseException) -> str:
 
 
 def _text(value, width: int = 18) -> str:
-    """A data value as a label, wrapped (never cut); labels are plain text (plain_text_labels)."""
+    """A data value as a label, wrapped (never cut), its `$` escaped (see `plain`)."""
     import textwrap
 
-    return "\n".join(textwrap.wrap(str(value), width) or [""])
+    return plain("\n".join(textwrap.wrap(str(value), width) or [""]))

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from workbench.drift.profile import ABOVE, BELOW
-from workbench.plots import _could_not_draw, _dates, _text
+from workbench.plots import _could_not_draw, _dates, _text, plain
 
 if TYPE_CHECKING:
     from workbench.drift.core import DriftReport
@@ -42,11 +42,11 @@ def _draw_feature(ax, r) -> None:
         for label, share, xpos in ((BELOW, cur[BELOW], mids[0] - 2.5 * step), (ABOVE, cur[ABOVE], mids[-1] + 2.5 * step)):
             if share > 0:
                 ax.bar([xpos], [share], width=2 * step, color="none", edgecolor="#c0392b", hatch="//", lw=1)
-                ax.annotate(f"{label}\n{share:.1%}", (xpos, share), fontsize=6, color="#c0392b",
+                ax.annotate(plain(f"{label}\n{share:.1%}"), (xpos, share), fontsize=6, color="#c0392b",
                             ha="center", va="bottom")
         ax.set_xlabel(f"{_text(r.feature, 40)} (value)", fontsize=8)
     stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
-    ax.set_title(f"{r.feature} — {r.method} {stat} ({r.status})", fontsize=9,
+    ax.set_title(plain(f"{r.feature} — {r.method} {stat} ({r.status})"), fontsize=9,
                  color="#c0392b" if r.drifted else "black")
     ax.set_ylabel("share of values", fontsize=8)
     ax.tick_params(labelsize=7)

@@ -134,6 +134,8 @@ def timeline(episodes: pd.DataFrame, window: Window, series: dict[str, pd.DataFr
     """Firing episodes as bars per alert, above the given series (e.g. latency and error ratio)."""
     import matplotlib.pyplot as plt
 
+    from workbench.plots import plain
+
     series = series or {}
     n = 1 + len(series)
     fig, axes = plt.subplots(n, 1, figsize=(11, 2.2 + 1.8 * len(series) + 0.25 * episodes["alert"].nunique()),
@@ -145,7 +147,7 @@ def timeline(episodes: pd.DataFrame, window: Window, series: dict[str, pd.DataFr
         for _, e in episodes[episodes["alert"] == name].iterrows():
             ax.barh(i, (e["end"] - e["start"]), left=e["start"], color=colors.get(e["severity"], "#7f8c8d"), height=0.6)
     ax.set_yticks(range(len(names)))
-    ax.set_yticklabels(names, fontsize=8)
+    ax.set_yticklabels([plain(n) for n in names], fontsize=8)
     ax.set_xlim(window.start, window.end)
     ax.set_title("Alert firing episodes (replayed)" if names else "No alert would have fired", fontsize=10)
     for a, (title, df) in zip(axes[1:], series.items()):
@@ -153,11 +155,11 @@ def timeline(episodes: pd.DataFrame, window: Window, series: dict[str, pd.DataFr
         labels = [c for c in df.columns if c not in ("timestamp", "value")]
         for key, g in (df.groupby(labels) if labels and not df.empty else [("", df)]):
             if not g.empty:  # one line per series (e.g. per model), never one zigzag through all of them
-                a.plot(g["timestamp"], g["value"], lw=0.8, label=str(key[0] if isinstance(key, tuple) and len(key) == 1
-                                                                     else key) or None)
+                a.plot(g["timestamp"], g["value"], lw=0.8, label=plain(key[0] if isinstance(key, tuple) and len(key) == 1
+                                                                       else key) or None)
         if labels and df[labels].drop_duplicates().shape[0] > 1:
             a.legend(fontsize=7, loc="upper left")
-        a.set_title(title, fontsize=9)
+        a.set_title(plain(title), fontsize=9)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 
-from workbench.plots import _dates, _legend_outside, byte_scale
+from workbench.plots import _dates, _legend_outside, byte_scale, plain
 
 if TYPE_CHECKING:
     from workbench.infrastructure.core import InfrastructureReport
@@ -38,13 +38,13 @@ def infrastructure_panels(report: "InfrastructureReport", names: list[str] | Non
                             else (1.0, p.unit))
             x = _utc_naive(wide.index)  # converted once per panel, not once per line
             for col in wide.columns:
-                ax.plot(x, wide[col].to_numpy() / factor, lw=1, label=str(col))
+                ax.plot(x, wide[col].to_numpy() / factor, lw=1, label=plain(col))
             if len(wide.columns) > 1 or str(wide.columns[0]) != "value":
                 _legend_outside(ax)
         if thresholds and p.name in thresholds:
             ax.axhline(thresholds[p.name], color="#c0392b", ls="--", lw=1)
-        ax.set_title(p.title, fontsize=9)
-        ax.set_ylabel(unit, fontsize=8)
+        ax.set_title(plain(p.title), fontsize=9)
+        ax.set_ylabel(plain(unit), fontsize=8)
         _dates(ax)
     # fixed margins, not tight_layout: its extra layout pass over a dozen date axes was ~0.5 s per
     # figure; the notebook saves figures with a tight bounding box, which takes in outside legends

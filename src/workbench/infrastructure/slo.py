@@ -205,6 +205,8 @@ class SLOReview:
         """Burn rate per objective over the window, with each alert's factor."""
         import matplotlib.pyplot as plt
 
+        from workbench.plots import plain
+
         objs = list(self.burn["objective"].unique()) if not self.burn.empty else []
         if not objs:
             return None
@@ -212,11 +214,11 @@ class SLOReview:
         for ax, o in zip(axes.flat, objs):
             b = self.burn[self.burn["objective"] == o]
             for w, g in b.groupby("burn_window"):
-                ax.plot(g["timestamp"], g["value"], lw=0.8, label=f"burn over {w}")
+                ax.plot(g["timestamp"], g["value"], lw=0.8, label=plain(f"burn over {w}"))
             for a in self.slos.burn_alerts:
                 ax.axhline(a.factor, ls="--", lw=0.8, color="#c0392b" if a.severity == "page" else "#e67e22")
             ax.set_yscale("symlog", linthresh=1)
-            ax.set_title(f"{o}: error budget burn rate (dashed: {', '.join(str(a.factor) + 'x' for a in self.slos.burn_alerts)})",
+            ax.set_title(plain(f"{o}: error budget burn rate (dashed: {', '.join(str(a.factor) + 'x' for a in self.slos.burn_alerts)})"),
                          fontsize=9)
             ax.legend(fontsize=7, ncol=3, loc="upper left")
         fig.autofmt_xdate()

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from workbench.plots import _dates, _legend_outside
+from workbench.plots import _dates, _legend_outside, plain
 
 
 def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, float] | None = None,
@@ -20,15 +20,15 @@ def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, f
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.0), squeeze=False)
     for ax, m in zip(axes.flat, metrics):
         for version, g in trend.groupby("model_version", sort=True):  # one point per day and version
-            ax.plot(g["period"], g[m], marker="o", ms=4, label=str(version))
+            ax.plot(g["period"], g[m], marker="o", ms=4, label=plain(version))
         if threshold and m in threshold:
             ax.axhline(threshold[m], color="#c0392b", ls="--", lw=1, label=f"alert < {threshold[m]}")
-        ax.set_title(m)
-        ax.set_ylabel(m, fontsize=8)
+        ax.set_title(plain(m))
+        ax.set_ylabel(plain(m), fontsize=8)
         _dates(ax, "prediction day (UTC)")
         ax.tick_params(axis="x", labelsize=7)
         ax.legend(fontsize=7, title="version", title_fontsize=7)
-    fig.suptitle(title)
+    fig.suptitle(plain(title))
     fig.tight_layout()
     return fig
 
@@ -37,8 +37,8 @@ def confusion(cm: pd.DataFrame, title: str = "Confusion matrix (labelled predict
     fig, ax = plt.subplots(figsize=(3.8, 3.2))
     values = cm.to_numpy()
     ax.imshow(values, cmap="Blues", aspect="auto")
-    ax.set_xticks(range(values.shape[1]), [str(c) for c in cm.columns])
-    ax.set_yticks(range(values.shape[0]), [str(i) for i in cm.index], rotation=90, va="center")
+    ax.set_xticks(range(values.shape[1]), [plain(c) for c in cm.columns])
+    ax.set_yticks(range(values.shape[0]), [plain(i) for i in cm.index], rotation=90, va="center")
     light = values.max() / 2 if values.size else 0
     for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, f"{v:,}", ha="center", va="center", color="white" if v > light else "black")
@@ -100,10 +100,10 @@ def estimated_vs_realised(est: pd.DataFrame, metric: str = "accuracy"):
         return None
     fig, ax = plt.subplots(figsize=(11, 3))
     for v, g in d.groupby("model_version"):
-        line = ax.plot(g["period"], g["estimated"], ls="--", marker="o", ms=3, label=f"{v} estimated (CBPE)")
-        ax.plot(g["period"], g["realised"], marker="s", ms=3, color=line[0].get_color(), label=f"{v} realised")
-    ax.set_title(f"{metric}: estimated before labels vs realised")
-    ax.set_ylabel(metric, fontsize=8)
+        line = ax.plot(g["period"], g["estimated"], ls="--", marker="o", ms=3, label=plain(f"{v} estimated (CBPE)"))
+        ax.plot(g["period"], g["realised"], marker="s", ms=3, color=line[0].get_color(), label=plain(f"{v} realised"))
+    ax.set_title(plain(f"{metric}: estimated before labels vs realised"))
+    ax.set_ylabel(plain(metric), fontsize=8)
     _legend_outside(ax)
     _dates(ax, "prediction day (UTC)")
     fig.tight_layout()

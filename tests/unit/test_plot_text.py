@@ -1,0 +1,57 @@
+"""Figure text as a reader sees it: log/symlog ticks rendered as mathtext (never raw `$\\mathdefault{..}$`),
+data labels with `$` shown literally and never crashing savefig (PITFALLS: mathtext)."""
+
+import datetime as dt
+import io
+
+import matplotlib
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from workbench import plots  # noqa: E402
+from workbench.config import SLOParams  # noqa: E402
+from workbench.infrastructure import slo  # noqa: E402
+
+
+def shown(text) -> str:
+    """What a Text artist puts on the canvas: mathtext is rendered (its `$` and commands never shown)."""
+    s, math = text._preprocess_math(text.get_text())
+    return "" if math else s
+
+
+def _burn_review(objective: str = "avail"):
+    slos = SLOParams(period="28d", objectives=[{"name": objective, "objective": 0.99, "good": "good[$window]",
+                                                "total": "total[$window]"}],
+                     burn_alerts=[{"severity": "page", "long": "1h", "short": "5m", "factor": 14.4}])
+    t0 = dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc)
+    burn = pd.DataFrame([{"timestamp": t0 + dt.timedelta(minutes=i), "value": v, "objective": objective,
+                          "burn_window": w} for w in ("1h", "5m") for i, v in enumerate([0.5, 3.0, 40.0, 120.0])])
+    return slo.SLOReview(pd.DataFrame(), burn, slo.burn_alerts(burn, slos), slos)
+
+
+def test_symlog_burn_chart_ticks_are_rendered_not_raw_mathtext():
+    plots.plain_text_labels()  # what every review's open_review does
+    fig = _burn_review().plot()
+    fig.canvas.draw()
+    labels = [t for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()]
+    assert any("mathdefault" in t.get_text() for t in labels)  # matplotlib writes log ticks as mathtext
+    raw = [shown(t) for t in labels if "$" in shown(t) or "mathdefault" in shown(t)]
+    assert raw == []
+    matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize("value", ["$$", "price $5 to $10", "$x^2$", "a\\$b"])
+def test_data_labels_with_dollars_are_shown_literally_and_save(value):
+    plots.plain_text_labels()
+    fig = _burn_review(objective=value).plot()
+    fig.savefig(io.BytesIO(), format="png")
+    title = fig.axes[0].title
+    assert shown(title).startswith(f"{value}: error budget burn rate")
+    matplotlib.pyplot.close(fig)
+
+
+def test_plain_escapes_every_dollar():
+    assert plots.plain("$$") == r"\$\$" and plots.plain(3) == "3"
+    assert plots._text("$$ tier", 40) == r"\$\$ tier"
