@@ -15,35 +15,25 @@ import html
 import re
 from typing import Any, Iterable
 
+from workbench import reviews
 from workbench.findings import LEVELS, Finding
 
-# the sections of each review, in order: (anchor, title). The notebooks' markdown headings carry
-# <a id="anchor"></a> for each (a unit test checks it); findings link to these anchors.
-SECTIONS: dict[str, list[tuple[str, str]]] = {
-    "drift": [("summary", "Summary"), ("drifted-features", "Drifted features"), ("data-quality", "Data quality"),
-              ("drift-over-time", "Drift over time"), ("evidently", "Evidently side by side"),
-              ("about", "About this report")],
-    "performance": [("headline", "Headline metrics"), ("labels", "Labels"), ("trend", "Trend"),
-                    ("ab-test", "Model versions and A/B test"), ("estimate", "Estimated performance (CBPE)"),
-                    ("class-counts", "Predictions by class"), ("serving-latency", "Serving latency"),
-                    ("about", "About this report")],
-    "infrastructure": [("slos", "SLOs"), ("alerts", "Alerts"), ("outages", "Outages"),
-                       ("headline-numbers", "Headline numbers"), ("latency", "Serving latency per model"),
-                       ("panels", "Panels"),
-                       ("about", "About this report")],
-}
+# derived from the catalogue of reviews (workbench.reviews), kept under these names for their readers:
+# the sections of each review in order, (anchor, title); the notebooks carry <a id="anchor"></a> for each
+SECTIONS: dict[str, list[tuple[str, str]]] = {r.name: [(s.anchor, s.title) for s in r.sections]
+                                              for r in reviews.REVIEWS.values()}
 # sections only a classifier's performance review has (a regression review says so in one line)
-CLASSIFIER_ONLY = ("ab-test", "estimate", "class-counts")
+CLASSIFIER_ONLY = tuple(dict.fromkeys(s.anchor for r in reviews.REVIEWS.values() for s in r.sections
+                                      if s.model_types == (reviews.CLASSIFICATION,)))
 # anchors made per item (one per feature or panel) inside a section
-ITEM_ANCHORS = {"drift": ("feature-",), "performance": (), "infrastructure": ("panel-", "latency-")}
-NOTEBOOKS = {"drift": "01-drift-review", "performance": "02-performance-review",
-             "infrastructure": "03-infrastructure-review"}
+ITEM_ANCHORS = {r.name: r.item_anchors for r in reviews.REVIEWS.values()}
+NOTEBOOKS = {r.name: r.notebook for r in reviews.REVIEWS.values()}
 SERVICE = "service"  # the folder of the once-per-period infrastructure review
 
 COLOURS = {"alert": ("#b03a2e", "#fdecea"), "warning": ("#b9770e", "#fef5e7"),
            "not computed": ("#566573", "#f2f3f4"), "ok": ("#1e8449", "#e9f7ef")}
 WORDS = {"alert": "ALERT", "warning": "WARNING", "not computed": "NOT COMPUTED", "ok": "OK"}
-TITLES = {"drift": "Drift review", "performance": "Performance review", "infrastructure": "Infrastructure review"}
+TITLES = {r.name: r.title for r in reviews.REVIEWS.values()}
 MAX_FINDINGS = 8
 
 _ID = re.compile(r"[^A-Za-z0-9_.:-]+")
@@ -147,10 +137,8 @@ def section_heading(anchor: str, title: str, text: str = "", level: int = 2) -> 
 
 def sections_for(review: str, model_type: str = "") -> list[tuple[str, str]]:
     """The sections a report of `review` has for a model of `model_type` (for the contents and the check)."""
-    secs = SECTIONS.get(review, [])
-    if review == "performance" and model_type and model_type != "classification":
-        secs = [s for s in secs if s[0] not in CLASSIFIER_ONLY]
-    return secs
+    r = reviews.REVIEWS.get(review)
+    return [(s.anchor, s.title) for s in r.sections_for(model_type)] if r else []
 
 
 def skipped_note(ctx: Any, *sections: str) -> Any:
