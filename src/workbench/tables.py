@@ -197,7 +197,11 @@ def column_kind(name: str, s: pd.Series) -> str:
 
 
 _FORMAT = {"pvalue": p_value, "percent": percent, "count": count, "duration": duration,
-           "timestamp": timestamp, "number": number, "bool": number}
+           "timestamp": timestamp, "number": number, "bool": number,
+           # kinds a table may declare (`kinds=`) besides the guessed ones: an effect or ratio is a
+           # number never rounded to an integer; "p_value" and "seconds" name the guessed kinds
+           "effect": number, "ratio": number, "p_value": p_value, "seconds": duration}
+KINDS = tuple(_FORMAT) + ("text",)
 
 
 def format_value(v: Any, kind: str) -> str:
@@ -256,6 +260,9 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     if frame.empty or not len(frame.columns):
         return HTML(f"<p><i>{html.escape(empty)}</i></p>")
     kinds = dict(kinds or {})
+    unknown = sorted(set(kinds.values()) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown column kind {unknown[0]!r}; choose one of: {', '.join(KINDS)}")
     col_kinds = {c: kinds.get(c) or column_kind(c, frame[c]) for c in frame.columns}
     shown = pd.DataFrame({c: [format_value(v, col_kinds[c]) for v in frame[c]] for c in frame.columns})
     # a "—" gets its reason as a footnote marker
@@ -273,7 +280,7 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     numeric = [header(c, units) for c in frame.columns if col_kinds[c] not in ("text", "timestamp", "bool")]
     # values come from databases and Prometheus labels: escaped, never markup
     styler = (shown.style.format(escape="html").format_index(escape="html", axis=1)
-              .hide(axis="index").set_table_attributes('class="wb-table"'))
+              .hide(axis="index").set_table_attributes(_declaration(frame, col_kinds, kinds, units)))
     styler = styler.set_properties(subset=[c for c in numeric if c in shown.columns], **{"text-align": "right"})
     styler = styler.set_properties(subset=[c for c in shown.columns if c not in numeric], **{"text-align": "left"})
     styler = styler.set_table_styles([
@@ -286,6 +293,27 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     if foot:
         styler = styler.set_caption(" · ".join(foot))
     return styler
+
+
+def _declaration(frame: pd.DataFrame, col_kinds: Mapping[str, str], declared: Mapping[str, str],
+                 units: Mapping[str, str] | None) -> str:
+    """The table's attributes: its class, and each column's kind as shown (`data-kinds`, header ->
+    kind) so the published page can be checked against it (workbench.artifact); `data-rounded` names
+    the columns whose kind was guessed as "count" although values were not whole numbers."""
+    import json
+
+    heads = {c: header(c, units) for c in frame.columns}
+    rounded = [heads[c] for c in frame.columns if col_kinds[c] == "count" and c not in declared
+               and _has_fraction(frame[c])]
+    attrs = f'class="wb-table" data-kinds="{html.escape(json.dumps({heads[c]: k for c, k in col_kinds.items()}))}"'
+    return attrs + (f' data-rounded="{html.escape(json.dumps(rounded))}"' if rounded else "")
+
+
+def _has_fraction(s: pd.Series) -> bool:
+    """True when a numeric column holds a value that is not a whole number."""
+    x = pd.to_numeric(s, errors="coerce").dropna()
+    x = x[np.isfinite(x)]
+    return bool(len(x)) and bool((np.abs(x - np.round(x)) > 1e-9).any())
 
 
 def key_values(pairs: Iterable[tuple[str, Any]] | Mapping[str, Any], caption: str = "") -> Any:

@@ -1,0 +1,154 @@
+"""The published-artifact checker on small hand-made week folders: a page that keeps the contract
+passes, and each rule fails on the page that breaks it (workbench.artifact)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from workbench import artifact, reviews, tables
+
+PERF = reviews.review("performance")
+
+
+def _section(anchor: str, title: str, body: str) -> str:
+    return f'<h2 id="{title}"><a id="{anchor}"></a>{title}</h2>{body}'
+
+
+def _report(sections: dict[str, str], banner: str = "0 alerts, 1 warning", model_type: str = "classification") -> str:
+    """A performance report: the verdict banner, then every section of a classifier (body per anchor)."""
+    body = "".join(_section(s.anchor, s.title, sections.get(s.anchor, "<p>shown</p>"))
+                   for s in PERF.sections_for(model_type) if s.anchor != "about")
+    body += _section("about", "About this report", f"<p>model churn ({model_type})</p>")
+    return (f'<html><body><div class="wb-verdict" id="verdict"><h1>Performance review</h1>'
+            f'<div>{banner}</div><ul><li>accuracy 0.731 is below 0.75</li></ul></div>{body}</body></html>')
+
+
+FIGURES = {s.anchor: '<p>figure</p><img src="data:image/png;base64,AAAA">' for s in PERF.sections if s.figure}
+FINDINGS = [{"severity": "warning", "subject": "accuracy", "sentence": "accuracy 0.731 is below 0.75",
+             "kind": "metric", "anchor": "headline"}]
+GOOD_TABLE = tables.table(pd.DataFrame({"metric": ["accuracy"], "value": [0.731], "threshold": [0.75],
+                                        "n_labelled": [88215]})).to_html()
+
+
+def _week(tmp_path, report: str, findings=FINDINGS, banner_week: str = "0 alert(s), 1 warning(s)",
+          runs: str = "1 ok", not_computed=()):
+    week = tmp_path / "reports" / "2026-W47"
+    (week / "churn").mkdir(parents=True)
+    (week / "churn" / "02-performance-review.html").write_text(report)
+    doc = {"schema": 1, "review": "performance", "model": "churn", "level": "warning", "findings": list(findings),
+           "not_computed": list(not_computed)}
+    (week / "churn" / "performance.findings.json").write_text(json.dumps(doc))
+    status = {"schema": 1, "period": "2026-W47", "results": [
+        {"notebook": "02-performance-review", "model": "churn", "status": "ok", "level": "warning",
+         "html": "churn/02-performance-review.html", "findings_file": "churn/performance.findings.json",
+         "findings": list(findings), "headline": {}}]}
+    (week / "status.json").write_text(json.dumps(status))
+    (week / "index.html").write_text(f"<html><body><h1>Week 2026-W47</h1><div class='banner'><b>{banner_week}</b> "
+                                     f"<span>reports run: {runs} (the run status says)</span></div></body></html>")
+    (week.parent / "index.html").write_text("<html><body><table><tr><td><a href='2026-W47/index.html'>2026-W47</a>"
+                                            "</td><td>● WARNING</td></tr></table></body></html>")
+    return week
+
+
+def _good_sections(**changes):
+    secs = dict(FIGURES)
+    secs["headline"] = GOOD_TABLE
+    secs.update(changes)
+    return secs
+
+
+def _check(week):
+    return artifact.check_week(week, render=False)
+
+
+def test_a_page_that_keeps_the_contract_passes(tmp_path):
+    result = _check(_week(tmp_path, _report(_good_sections())))
+    assert result.ok, [str(v) for v in result.violations]
+    figured = [s for s in PERF.sections_for("classification") if s.figure]
+    assert result.pages == 3 and result.figures == len(figured) and result.sections == len(PERF.sections_for("classification"))
+    assert result.numbers == 2 and result.tables == 1 and result.cells == 4 and result.counts >= 6
+
+
+def test_a_missing_figure_fails_unless_the_section_says_it_was_not_computed(tmp_path):
+    result = _check(_week(tmp_path, _report(_good_sections(trend="<p>no plot here</p>"))))
+    assert [(v.section, "declares a figure" in v.what) for v in result.violations] == [("trend", True)]
+    said = _good_sections(trend="<p><i>trend: not shown — no labelled history</i></p>")
+    assert _check(_week(tmp_path / "b", _report(said))).ok
+
+
+def test_a_regression_report_has_no_classifier_sections_and_a_missing_section_fails(tmp_path):
+    secs = _good_sections()
+    reg = _report(secs, model_type="regression")
+    assert _check(_week(tmp_path, reg)).ok
+    cls_as_reg = _report(secs).replace("(classification)", "(regression)")
+    whats = [v.what for v in _check(_week(tmp_path / "b", cls_as_reg)).violations]
+    assert any("#ab-test is not one a regression report has" in w for w in whats)
+    assert any("'Model versions' is missing" in w for w in whats)
+
+
+@pytest.mark.parametrize("text", [r"$\mathdefault{10^{1}}$", r"ticks $10^{2}$ here", r"\mathrm{x}"])
+def test_raw_mathtext_in_text_fails(tmp_path, text):
+    result = _check(_week(tmp_path, _report(_good_sections(labels=FIGURES["labels"] + f"<p>{text}</p>"))))
+    assert [v.section for v in result.violations] == ["labels"] and "mathtext" in result.violations[0].what
+
+
+def test_dollars_that_are_data_are_not_mathtext(tmp_path):
+    assert _check(_week(tmp_path, _report(_good_sections(labels=FIGURES["labels"] + "<p>tier $$ and $5 to $10</p>")))).ok
+
+
+def test_a_finding_number_missing_or_formatted_otherwise_fails(tmp_path):
+    findings = FINDINGS + [{"severity": "info", "subject": "labels", "sentence": "Label coverage 86.3%: 88,215 of "
+                            "102,178 predictions on 2026-11-17 with 1.3.0 over 1h", "kind": "labels", "anchor": "labels"}]
+    result = _check(_week(tmp_path, _report(_good_sections(), banner="0 alerts, 1 warning"), findings=findings))
+    missing = sorted(v.what.split("'")[1] for v in result.violations)
+    assert missing == ["102,178", "86.3%"]  # 88,215 is in the table; dates, versions and windows are no numbers
+    assert artifact.finding_numbers("p < 0.001, gap −0.086 [-0.000462, 0.011] 14.4x") == [
+        "0.001", "−0.086", "-0.000462", "0.011", "14.4"]
+
+
+def test_a_wrong_count_fails(tmp_path):
+    result = _check(_week(tmp_path, _report(_good_sections(), banner="2 alerts, 1 warning"),
+                          banner_week="0 alert(s), 3 warning(s)", runs="2 ok"))
+    whats = sorted(v.what for v in result.violations)
+    assert len(whats) == 3
+    assert "the banner counts 2 alert(s); the findings have 0 distinct" in whats
+    assert "the week page counts 3 warning(s); the reports found 1 distinct" in whats
+    assert "the week page counts 2 report run(s); status.json has 1" in whats
+
+
+def test_a_duplicate_finding_is_counted_once(tmp_path):
+    result = _check(_week(tmp_path, _report(_good_sections()), findings=FINDINGS * 2))
+    assert result.ok  # one thing listed twice is one warning
+
+
+def test_a_count_column_holding_a_fraction_fails(tmp_path):
+    bad = GOOD_TABLE.replace(">88,215<", ">0.05<")
+    result = _check(_week(tmp_path, _report(_good_sections(headline=bad))))
+    assert [v.what for v in result.violations] == [
+        "table column 'labelled' declared count: cell '0.05' is not formatted as count"]
+
+
+def test_a_count_guessed_for_fractions_fails_and_a_declared_effect_is_not_rounded(tmp_path):
+    frame = pd.DataFrame({"feature": ["tenure"], "rows": [0.05]})
+    guessed = tables.table(frame).to_html()  # "rows" reads as a count: 0.05 shown as "0"
+    result = _check(_week(tmp_path, _report(_good_sections(headline=GOOD_TABLE + guessed))))
+    assert [v.what for v in result.violations] == [
+        "table column 'rows': kind guessed as count, so non-integer values are shown rounded to integers "
+        "(declare its kind)"]
+    declared = tables.table(frame, kinds={"rows": "effect"}).to_html()
+    assert ">0.05<" in declared
+    assert _check(_week(tmp_path / "b", _report(_good_sections(headline=GOOD_TABLE + declared)))).ok
+
+
+@pytest.mark.parametrize("cell", ["&lt; 0.00000001", "3e-10", "0.73 ms"])
+def test_a_number_column_holding_a_bound_or_scientific_notation_fails(tmp_path, cell):
+    bad = GOOD_TABLE.replace(">0.731<", f">{cell}<")
+    result = _check(_week(tmp_path, _report(_good_sections(headline=bad))))
+    assert [v.what.split(":")[0] for v in result.violations if v.what.startswith("table")] == [
+        "table column 'value' declared number"]
+
+
+def test_unknown_declared_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown column kind 'effcet'; choose one of: .*effect"):
+        tables.table(pd.DataFrame({"x": [1.0]}), kinds={"x": "effcet"})
