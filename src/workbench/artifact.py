@@ -32,16 +32,21 @@ from workbench import reviews
 from workbench.findings import worst
 
 
+RULES = ("sections", "figures", "mathtext", "numbers", "counts", "tables", "browser")
+
+
 @dataclass
 class Violation:
-    """One breach of the contract: the page (relative to the week folder), the section, what is wrong."""
+    """One breach of the contract: the page (relative to the week folder), the section, what is wrong,
+    and the rule it breaks (one of RULES)."""
 
     page: str
     section: str
     what: str
+    rule: str = ""
 
     def __str__(self) -> str:
-        return f"{self.page} #{self.section or '-'}: {self.what}"
+        return f"{self.page} #{self.section or '-'}: [{self.rule}] {self.what}"
 
 
 @dataclass
@@ -62,8 +67,12 @@ class Contract:
     def ok(self) -> bool:
         return not self.violations
 
-    def add(self, page: str, section: str, what: str) -> None:
-        self.violations.append(Violation(page, section, what))
+    def add(self, rule: str, page: str, section: str, what: str) -> None:
+        self.violations.append(Violation(page, section, what, rule))
+
+    def of(self, rule: str) -> list[Violation]:
+        """The violations of one rule."""
+        return [v for v in self.violations if v.rule == rule]
 
     def summary(self) -> str:
         """One line of counts: what the contract covered and how many violations it found."""
@@ -180,18 +189,24 @@ def read_page(html_text: str, anchors: set[str] | None = None) -> _Page:
 NOT_COMPUTED = re.compile(r"not shown —|could not compute|not computed|not part of a regression review|"
                           r"^no estimate|\bno estimate:", re.I)
 MATHTEXT = re.compile(r"\\math[a-z]+|\$[^$\n]{0,80}(?:\\[A-Za-z]+|[\^_]\{)[^$\n]{0,80}\$")
-_NUM = r"[−-]?\d{1,3}(?:,\d{3})*(?:\.\d+)?"
+_NUM = r"[+−-]?\d{1,3}(?:,\d{3})*(?:\.\d+)?"
+_TINY = r"[+−-]?\d(?:\.\d+)?e-(?:0[5-9]|[1-9]\d)"  # below 1e-4 in scientific notation, never as '< 0.00000001'
+_DURATION = r"[−-]?\d+ (?:s|min|h|d)(?: \d+ (?:min|h))?"
+# how a cell of each declared kind reads (kinds of workbench.tables: guessed ones and declarable ones)
 CELL = {
-    "count": re.compile(r"[−-]?\d{1,3}(?:,\d{3})*"),
-    "pvalue": re.compile(r"< 0\.001|[01]\.\d{3}"),
+    "count": re.compile(r"[+−-]?\d{1,3}(?:,\d{3})*"),
+    "pvalue": re.compile(rf"< 0\.001|[01]\.\d{{3}}|{_TINY}"),
     "percent": re.compile(rf"{_NUM}%"),
-    "duration": re.compile(r"-?\d+ (?:s|min|h|d)(?: \d+ (?:min|h))?"),
-    "number": re.compile(rf"{_NUM}|∞|−∞"),
-    "timestamp": re.compile(r"[A-Z][a-z]{2} \d{2} [A-Z][a-z]{2}(?: \d{2}:\d{2})?"),
+    "points": re.compile(rf"{_NUM} pp"),
+    "duration": re.compile(_DURATION),
+    "seconds": re.compile(rf"{_NUM} (?:ms|s)|{_DURATION}"),
+    "number": re.compile(rf"{_NUM}|{_TINY}|∞|−∞"),
+    "timestamp": re.compile(r"[A-Z][a-z]{2} \d{2} [A-Z][a-z]{2}(?: \d{2}:\d{2})?|[a-z][a-z ]*"),
     "bool": re.compile(r"yes|no"),
+    "text": None,
 }
-CELL.update({"p_value": CELL["pvalue"], "seconds": CELL["duration"], "effect": CELL["number"],
-             "ratio": CELL["number"]})
+CELL.update({"p_value": CELL["pvalue"], "ratio": CELL["percent"], "effect": CELL["number"],
+             "metric": CELL["number"], "hours": CELL["duration"]})
 MISSING = re.compile(r"—\**")
 # parts of a sentence that are not quantities: dates, times, ISO weeks, versions, window names (1h, 28d)
 NOT_A_NUMBER = re.compile(r"\d{4}-\d{2}-\d{2}|\b\d{1,2}:\d{2}\b|\b\d{4}-W\d{2}\b|\b\d+(?:\.\d+){2,}\b|"
@@ -217,17 +232,20 @@ def check_tables(page: _Page, name: str, out: Contract) -> None:
         out.tables += 1
         sec = t["section"]
         for col in t["rounded"]:
-            out.add(name, sec, f"table column {col!r}: kind guessed as count, so non-integer values are shown "
+            out.add("tables", name, sec, f"table column {col!r}: kind guessed as count, so non-integer values are shown "
                                "rounded to integers (declare its kind)")
         for row in t["rows"]:
             for head, cell in zip(t["head"], row):
                 kind = t["kinds"].get(head)
-                pattern = CELL.get(kind or "")
                 out.cells += 1
+                if kind not in CELL:
+                    out.add("tables", name, sec, f"table column {head!r}: kind {kind!r} is not one the checker knows")
+                    break
+                pattern = CELL[kind]
                 if pattern is None or MISSING.fullmatch(cell):
                     continue
                 if not pattern.fullmatch(cell):
-                    out.add(name, sec, f"table column {head!r} declared {kind}: cell {cell!r} is not formatted as {kind}")
+                    out.add("tables", name, sec, f"table column {head!r} declared {kind}: cell {cell!r} is not formatted as {kind}")
 
 
 def _banner_counts(text: str) -> dict[str, int]:
@@ -247,33 +265,33 @@ def check_report(path: Path, week_dir: Path, out: Contract, rendered_text: str |
     review = reviews.by_notebook(path.name)
     out.pages += 1
     if review is None:
-        out.add(name, "", "not a report of the catalogue of reviews")
+        out.add("sections", name, "", "not a report of the catalogue of reviews")
         return
     page = read_page(path.read_text(encoding="utf-8"), {s.anchor for s in review.sections})
     model_type = ""
     if review.per_model:
         m = re.search(r"\((classification|regression)\)", page.section_text("about"))
         if m is None:
-            out.add(name, "about", "the report does not state the model type")
+            out.add("sections", name, "about", "the report does not state the model type")
         model_type = m.group(1) if m else ""
     expected = review.sections_for(model_type)
     for s in expected:
         out.sections += 1
         if s.anchor not in page.order:
-            out.add(name, s.anchor, f"section {s.title!r} is missing")
+            out.add("sections", name, s.anchor, f"section {s.title!r} is missing")
             continue
         n = page.images.get(s.anchor, 0)
         out.figures += n
         if s.figure and n == 0 and not NOT_COMPUTED.search(page.section_text(s.anchor)):
-            out.add(name, s.anchor, f"section {s.title!r} declares a figure but shows none and does not say "
+            out.add("figures", name, s.anchor, f"section {s.title!r} declares a figure but shows none and does not say "
                                     "it was not computed")
     for extra in set(page.order) - {s.anchor for s in expected}:
-        out.add(name, extra, f"section #{extra} is not one a {model_type or 'service'} report has")
+        out.add("sections", name, extra, f"section #{extra} is not one a {model_type or 'service'} report has")
     _check_mathtext(name, page, rendered_text, out)
     check_tables(page, name, out)
     doc_path = path.parent / f"{review.name}.findings.json"
     if not doc_path.exists():
-        out.add(name, "", f"no {doc_path.name} beside the report")
+        out.add("sections", name, "", f"no {doc_path.name} beside the report")
         return
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
     text = page.all_text()
@@ -281,7 +299,7 @@ def check_report(path: Path, week_dir: Path, out: Contract, rendered_text: str |
         for token in finding_numbers(f.get("sentence", "")):
             out.numbers += 1
             if not _appears(token, text):
-                out.add(name, f.get("anchor", ""), f"finding number {token!r} is not in the report's tables or text "
+                out.add("numbers", name, f.get("anchor", ""), f"finding number {token!r} is not in the report's tables or text "
                                                    f"(finding: {f.get('sentence', '')[:140]!r})")
     stated = _banner_counts(" ".join(page.banner))
     findings = doc.get("findings", [])
@@ -290,20 +308,20 @@ def check_report(path: Path, week_dir: Path, out: Contract, rendered_text: str |
     for what, n in actual.items():
         out.counts += 1
         if stated.get(what, 0) != n:
-            out.add(name, "verdict", f"the banner counts {stated.get(what, 0)} {what}(s); the findings have {n} distinct")
+            out.add("counts", name, "verdict", f"the banner counts {stated.get(what, 0)} {what}(s); the findings have {n} distinct")
 
 
 def _check_mathtext(name: str, page: _Page, rendered_text: str | None, out: Contract) -> None:
     for sec in [""] + page.order:
         for m in MATHTEXT.finditer(page.section_text(sec)):
-            out.add(name, sec, f"raw mathtext in the page's text: {m.group(0)!r}")
+            out.add("mathtext", name, sec, f"raw mathtext in the page's text: {m.group(0)!r}")
     for m in MATHTEXT.finditer(" ".join(page.banner)):
-        out.add(name, "verdict", f"raw mathtext in the banner: {m.group(0)!r}")
+        out.add("mathtext", name, "verdict", f"raw mathtext in the banner: {m.group(0)!r}")
     if rendered_text is not None:
         static = page.all_text() + " " + " ".join(page.banner)
         for m in MATHTEXT.finditer(rendered_text):
             if m.group(0) not in static:  # the static pass already named it with its section
-                out.add(name, "", f"raw mathtext as rendered: {m.group(0)!r}")
+                out.add("mathtext", name, "", f"raw mathtext as rendered: {m.group(0)!r}")
 
 
 def check_week_page(week_dir: Path, out: Contract, rendered: dict[str, str] | None = None) -> None:
@@ -311,14 +329,14 @@ def check_week_page(week_dir: Path, out: Contract, rendered: dict[str, str] | No
     the index's row for the week."""
     status_path = week_dir / "status.json"
     if not status_path.exists():
-        out.add("index.html", "", "no status.json beside the week page")
+        out.add("sections", "index.html", "", "no status.json beside the week page")
         return
     status = json.loads(status_path.read_text(encoding="utf-8"))
     results = status.get("results", [])
     for path, label in ((week_dir / "index.html", "index.html"), (week_dir.parent / "index.html", "../index.html")):
         out.pages += 1
         if not path.exists():
-            out.add(label, "", "page missing")
+            out.add("sections", label, "", "page missing")
             continue
         page = read_page(path.read_text(encoding="utf-8"))
         _check_mathtext(label, page, (rendered or {}).get(label), out)
@@ -330,27 +348,27 @@ def check_week_page(week_dir: Path, out: Contract, rendered: dict[str, str] | No
                 out.counts += 1
                 n = sum(_distinct(r.get("findings") or [], sev) for r in results)
                 if m is None or int(m.group(i + 1)) != n:
-                    out.add(label, "banner", f"the week page counts {m.group(i + 1) if m else 'no'} {sev}(s); "
+                    out.add("counts", label, "banner", f"the week page counts {m.group(i + 1) if m else 'no'} {sev}(s); "
                                              f"the reports found {n} distinct")
             runs = re.search(r"reports run: ([^()]*)\(", text)
             stated = sum(int(n) for n in re.findall(r"(\d+) \w+", runs.group(1))) if runs else -1
             out.counts += 1
             if stated != len(results):
-                out.add(label, "banner", f"the week page counts {stated} report run(s); status.json has {len(results)}")
+                out.add("counts", label, "banner", f"the week page counts {stated} report run(s); status.json has {len(results)}")
             for r in results:  # the status file says what each findings file says
                 doc = week_dir / (r.get("findings_file") or "")
                 if r.get("findings_file") and doc.is_file():
                     listed = json.loads(doc.read_text(encoding="utf-8")).get("findings", [])
                     out.counts += 1
                     if len(listed) != len(r.get("findings") or []):
-                        out.add(label, "", f"{r['findings_file']} has {len(listed)} findings; status.json "
+                        out.add("counts", label, "", f"{r['findings_file']} has {len(listed)} findings; status.json "
                                            f"{len(r.get('findings') or [])}")
         else:
             out.counts += 1
             level = worst(r.get("level") or "not computed" for r in results)
             row = re.search(rf"{re.escape(week_dir.name)}\s+\W?\s*(ALERT|WARNING|NOT COMPUTED|OK)", text)
             if row is None or row.group(1).lower() != level:
-                out.add(label, "", f"the index shows {row.group(1) if row else 'no row'} for {week_dir.name}; "
+                out.add("counts", label, "", f"the index shows {row.group(1) if row else 'no row'} for {week_dir.name}; "
                                    f"its reports' worst level is {level.upper()}")
             if _latest(week_dir) == week_dir.name:
                 _check_cards(label, text, results, out)
@@ -381,7 +399,7 @@ def _check_cards(label: str, text: str, results: list[dict], out: Contract) -> N
                 continue
             out.counts += 1
             if int(m.group(1).replace(",", "")) != n:
-                out.add(label, "service", f"the index counts {m.group(1)} {what} this week; the infrastructure "
+                out.add("counts", label, "service", f"the index counts {m.group(1)} {what} this week; the infrastructure "
                                           f"review lists {n} distinct")
 
 
@@ -404,7 +422,7 @@ def rendered_texts(week_dir: Path) -> tuple[dict[str, str], list[Violation]]:
                 continue
             with open_page(browser, path) as (page, visit):
                 texts[label] = page.evaluate("document.body.innerText")
-                problems += [Violation(label, "", p) for p in visit.problems]
+                problems += [Violation(label, "", p, "browser") for p in visit.problems]
     return texts, problems
 
 

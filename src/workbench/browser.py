@@ -6,7 +6,8 @@ request that is not the file itself (or another local file) is aborted and recor
 console errors, page errors and dialogs: a report that tries to reach the network or runs script
 from data shows up as a `problems` entry.
 
-    python -m workbench.browser screenshots reports/2026-W47   # first screens (1400x900) as PNGs
+    python -m workbench.browser screenshots reports/2026-W47   # first screens (1400x900) as PNGs,
+                                                               # then the contract (workbench.artifact)
 """
 
 from __future__ import annotations
@@ -128,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for p in screenshots(week_dir):
         print(p)
-    return 0
+    from workbench import artifact  # the published week checked against its own claims, as rendered here
+
+    result = artifact.check_week(week_dir)
+    artifact.print_contract(result)
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

@@ -197,11 +197,7 @@ def column_kind(name: str, s: pd.Series) -> str:
 
 
 _FORMAT = {"pvalue": p_value, "percent": percent, "count": count, "duration": duration,
-           "timestamp": timestamp, "number": number, "bool": number,
-           # kinds a table may declare (`kinds=`) besides the guessed ones: an effect or ratio is a
-           # number never rounded to an integer; "p_value" and "seconds" name the guessed kinds
-           "effect": number, "ratio": number, "p_value": p_value, "seconds": duration}
-KINDS = tuple(_FORMAT) + ("text",)
+           "timestamp": timestamp, "number": number, "bool": number}
 
 
 def format_value(v: Any, kind: str) -> str:
@@ -260,9 +256,6 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     if frame.empty or not len(frame.columns):
         return HTML(f"<p><i>{html.escape(empty)}</i></p>")
     kinds = dict(kinds or {})
-    unknown = sorted(set(kinds.values()) - set(KINDS))
-    if unknown:
-        raise ValueError(f"unknown column kind {unknown[0]!r}; choose one of: {', '.join(KINDS)}")
     col_kinds = {c: kinds.get(c) or column_kind(c, frame[c]) for c in frame.columns}
     shown = pd.DataFrame({c: [format_value(v, col_kinds[c]) for v in frame[c]] for c in frame.columns})
     # a "—" gets its reason as a footnote marker

@@ -129,26 +129,34 @@ def test_a_count_column_holding_a_fraction_fails(tmp_path):
         "table column 'labelled' declared count: cell '0.05' is not formatted as count"]
 
 
-def test_a_count_guessed_for_fractions_fails_and_a_declared_effect_is_not_rounded(tmp_path):
-    frame = pd.DataFrame({"feature": ["tenure"], "rows": [0.05]})
-    guessed = tables.table(frame).to_html()  # "rows" reads as a count: 0.05 shown as "0"
-    result = _check(_week(tmp_path, _report(_good_sections(headline=GOOD_TABLE + guessed))))
+def test_a_count_guessed_for_fractions_fails(tmp_path):
+    rounded = GOOD_TABLE.replace('class="wb-table"', 'class="wb-table" data-rounded="[&quot;labelled&quot;]"')
+    result = _check(_week(tmp_path, _report(_good_sections(headline=rounded))))
     assert [v.what for v in result.violations] == [
-        "table column 'rows': kind guessed as count, so non-integer values are shown rounded to integers "
+        "table column 'labelled': kind guessed as count, so non-integer values are shown rounded to integers "
         "(declare its kind)"]
-    declared = tables.table(frame, kinds={"rows": "effect"}).to_html()
-    assert ">0.05<" in declared
-    assert _check(_week(tmp_path / "b", _report(_good_sections(headline=GOOD_TABLE + declared)))).ok
 
 
-@pytest.mark.parametrize("cell", ["&lt; 0.00000001", "3e-10", "0.73 ms"])
-def test_a_number_column_holding_a_bound_or_scientific_notation_fails(tmp_path, cell):
+def test_tables_declare_each_column_kind_and_never_round_a_fraction_silently():
+    frame = pd.DataFrame({"feature": ["tenure"], "rows": [0.05], "n": [3]})
+    html = tables.table(frame, kinds={"n": "count"}).to_html()
+    page = artifact.read_page(html)
+    kinds = page.tables[0]["kinds"]
+    assert kinds["n"] == "count" and kinds["feature"] == "text"
+    # a fraction is shown as such, or its column is named as rounded (which the checker refuses)
+    assert ("0.05" in page.tables[0]["rows"][0]) != ("rows" in page.tables[0]["rounded"])
+
+
+@pytest.mark.parametrize("cell", ["&lt; 0.00000001", "1.5e+03", "0.73 ms"])
+def test_a_number_column_holding_a_bound_or_another_unit_fails(tmp_path, cell):
     bad = GOOD_TABLE.replace(">0.731<", f">{cell}<")
     result = _check(_week(tmp_path, _report(_good_sections(headline=bad))))
     assert [v.what.split(":")[0] for v in result.violations if v.what.startswith("table")] == [
         "table column 'value' declared number"]
 
 
-def test_unknown_declared_kind_is_refused():
-    with pytest.raises(ValueError, match="unknown column kind 'effcet'; choose one of: .*effect"):
-        tables.table(pd.DataFrame({"x": [1.0]}), kinds={"x": "effcet"})
+def test_an_unknown_kind_fails(tmp_path):
+    odd = GOOD_TABLE.replace("&quot;value&quot;: &quot;number&quot;", "&quot;value&quot;: &quot;colour&quot;")
+    assert "colour" in odd
+    result = _check(_week(tmp_path, _report(_good_sections(headline=odd))))
+    assert [v.what for v in result.violations] == ["table column 'value': kind 'colour' is not one the checker knows"]
