@@ -94,6 +94,7 @@ class _Page(HTMLParser):
         self.order: list[str] = []
         self.ids: set[str] = set()
         self.images: dict[str, int] = {}
+        self.figures: list[tuple[str, int, int]] = []  # (section, width, height in pixels) per image
         self.text: dict[str, list[str]] = {}
         self.banner: list[str] = []
         self.tables: list[dict] = []
@@ -121,6 +122,7 @@ class _Page(HTMLParser):
                 self.order.append(ident)
         if tag == "img":
             self.images[self.section] = self.images.get(self.section, 0) + 1
+            self.figures.append((self.section, *_png_size(a.get("src", ""))))
         elif tag == "table" and self._table is None:
             self._table = {"section": self.section, "kinds": _json(a.get("data-kinds")),
                            "rounded": _json(a.get("data-rounded")) or [], "head": [], "rows": []}
@@ -166,6 +168,23 @@ class _Page(HTMLParser):
 
     def all_text(self) -> str:
         return " ".join(self.section_text(s) for s in [""] + self.order)
+
+
+def _png_size(src: str) -> tuple[int, int]:
+    """Width and height of an embedded PNG (data URI), from its IHDR chunk; (0, 0) for anything else."""
+    import base64
+    import binascii
+
+    prefix = "data:image/png;base64,"
+    if not src.startswith(prefix):
+        return 0, 0
+    try:
+        head = base64.b64decode(src[len(prefix):len(prefix) + 44])
+    except (binascii.Error, ValueError):
+        return 0, 0
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or len(head) < 24:
+        return 0, 0
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 def _json(value: str | None):

@@ -1,0 +1,119 @@
+"""The demo week as published, checked against its own claims (workbench.artifact), once with reused
+kernels and once with `--fresh-kernels`; and the two runs publish the same sections, figures and findings.
+
+Each run (and its contract, read in headless Chromium) happens once per module. Known violations that
+other branches fix are xfail(strict=True) with the branch named, so the marks must go once merged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from workbench import artifact, config, report, reviews
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+MODES = ("reused", "fresh")
+
+
+@pytest.fixture(scope="module")
+def weeks(demo_stack, tmp_path_factory):
+    """The last full demo week run with reused kernels (one worker: notebooks 2..5 share its kernel) and
+    with fresh kernels, each checked against the contract: {mode: (run, week folder, contract)}."""
+    root, _ = demo_stack
+    week = config.last_full_week().label
+    out = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WORKBENCH_DEMO_DIR", str(root))
+        for mode in MODES:
+            reports = tmp_path_factory.mktemp(f"reports-{mode}")
+            run = report.run(ROOT / "params" / "weekly.yaml", week, reports, source="demo",
+                             jobs=1 if mode == "reused" else 2, fresh_kernels=mode == "fresh")
+            out[mode] = (run, run.directory, artifact.check_week(run.directory))
+    return out
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_report_runs_and_the_contract_covers_every_page(weeks, mode):
+    run, week_dir, contract = weeks[mode]
+    assert len(run.results) == 5 and all(r.status == "ok" for r in run.results), \
+        [(r.model, r.notebook, r.status, r.problems) for r in run.results]
+    assert len(artifact.report_pages(week_dir)) == 5
+    assert contract.pages == 7 and contract.rendered  # 5 reports + week page + index, read in Chromium
+    declared = sum(1 for p in artifact.report_pages(week_dir) for s in _sections(p) if s.figure)
+    assert contract.figures >= declared > 0 and contract.sections > 30
+    assert contract.numbers > 50 and contract.tables > 20 and contract.counts > 10
+    print(mode, contract.summary())
+
+
+def _sections(page: Path) -> list[reviews.Section]:
+    review = reviews.by_notebook(page.name)
+    text = page.read_text(encoding="utf-8")
+    kind = "regression" if "(regression)" in text else "classification"
+    return review.sections_for(kind if review.per_model else "")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_section_is_there_and_shows_the_figures_it_declares(weeks, mode):
+    contract = weeks[mode][2]
+    assert [str(v) for v in contract.of("sections") + contract.of("figures")] == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_raw_mathtext_and_nothing_loaded_from_the_network(weeks, mode):
+    contract = weeks[mode][2]
+    assert [str(v) for v in contract.of("mathtext") + contract.of("browser")] == []
+
+
+@pytest.mark.xfail(strict=True, reason="fixed on branch wp-b: tables format columns by declared kind "
+                   "(min_effect and median_h were guessed as counts, 0.05 shown as 0; the SLO table's "
+                   "fractional requests/bad counts are declared counts there)")
+@pytest.mark.parametrize("mode", MODES)
+def test_every_table_cell_is_formatted_by_its_declared_kind(weeks, mode):
+    contract = weeks[mode][2]
+    assert [str(v) for v in contract.of("tables")] == []
+
+
+@pytest.mark.xfail(strict=True, reason="fixed on branch wp-c: the index counted 'outages 2' for one MLflow "
+                   "outage seen by two sources (up and its health gauge)")
+@pytest.mark.parametrize("mode", MODES)
+def test_every_count_equals_the_distinct_things_it_counts(weeks, mode):
+    contract = weeks[mode][2]
+    assert [str(v) for v in contract.of("counts")] == []
+
+
+@pytest.mark.xfail(strict=True, reason="partly fixed on branch wp-b (tables print statistics and metrics as "
+                   "the findings do, findings.num: 0.337 not 0.3374); still open after it as far as this branch "
+                   "can tell: thresholds and baselines quoted only in sentences (0.5, 5%, 0.845), the SLO and "
+                   "headline-number percentages (99.84% vs 99.8%, 33% vs 32.6%) and '−' vs '-' minus signs")
+@pytest.mark.parametrize("mode", MODES)
+def test_every_finding_number_appears_in_its_report(weeks, mode):
+    contract = weeks[mode][2]
+    assert [str(v) for v in contract.of("numbers")] == []
+
+
+def _published(week_dir: Path) -> dict:
+    """Per report: its sections in page order, its figures (section, width, height) and its findings."""
+    out = {}
+    for page in artifact.report_pages(week_dir):
+        review = reviews.by_notebook(page.name)
+        parsed = artifact.read_page(page.read_text(encoding="utf-8"), {s.anchor for s in review.sections})
+        doc = json.loads((page.parent / f"{review.name}.findings.json").read_text(encoding="utf-8"))
+        out[str(page.relative_to(week_dir))] = {
+            "sections": parsed.order, "figures": parsed.figures,
+            "findings": {k: doc.get(k) for k in ("level", "findings", "headline", "not_computed")}}
+    return out
+
+
+def test_reused_kernels_publish_what_fresh_kernels_publish(weeks):
+    reused, fresh = (_published(weeks[m][1]) for m in MODES)
+    assert sorted(reused) == sorted(fresh) and len(reused) == 5
+    for page in reused:
+        assert reused[page]["sections"] == fresh[page]["sections"], page
+        assert reused[page]["figures"] == fresh[page]["figures"], page  # count, section and pixel size
+        assert reused[page]["findings"] == fresh[page]["findings"], page
+    assert all(reused[p]["figures"] for p in reused)  # every report has figures (0 in three of five before)
