@@ -4,7 +4,8 @@ Starting a kernel and importing pandas, matplotlib, SQLAlchemy and scipy into it
 per notebook, about a third of a demo week's. A worker therefore keeps its kernel and, before each
 notebook, gives it a fresh session: IPython's hard `%reset` (every name and output gone, execution
 count back to 1), the environment the kernel started with plus the job's, the job's folder,
-matplotlib's settings restored and its figures closed, garbage collected. Only
+matplotlib's settings restored (not `interactive` nor the backend: the inline backend owns them)
+and its figures closed, garbage collected. Only
 imported modules carry over, which is what saves the time. A notebook that failed, timed out or
 killed its kernel takes the kernel with it: the next one starts fresh, as does every
 `REUSE_AT_MOST`th notebook. `workbench report --fresh-kernels` gives every notebook its own kernel.
