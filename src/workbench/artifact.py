@@ -264,13 +264,15 @@ def check_tables(page: _Page, name: str, out: Contract) -> None:
                 if pattern is None or MISSING.fullmatch(cell):
                     continue
                 if not pattern.fullmatch(cell):
-                    out.add("tables", name, sec, f"table column {head!r} declared {kind}: cell {cell!r} is not formatted as {kind}")
+                    out.add("tables", name, sec,
+                            f"table column {head!r} declared {kind}: cell {cell!r} is not formatted as {kind}")
 
 
 def _banner_counts(text: str) -> dict[str, int]:
-    found = {}
+    """The banner's count line ('1 alert, 2 warnings, 1 section not computed'): its first count of each."""
+    found: dict[str, int] = {}
     for n, what in re.findall(r"(\d+) (alert|warning|section)s?(?:\(s\))?", text):
-        found[what] = int(n)
+        found.setdefault(what, int(n))
     return found
 
 
@@ -302,8 +304,8 @@ def check_report(path: Path, week_dir: Path, out: Contract, rendered_text: str |
         n = page.images.get(s.anchor, 0)
         out.figures += n
         if s.figure and n == 0 and not NOT_COMPUTED.search(page.section_text(s.anchor)):
-            out.add("figures", name, s.anchor, f"section {s.title!r} declares a figure but shows none and does not say "
-                                    "it was not computed")
+            out.add("figures", name, s.anchor,
+                    f"section {s.title!r} declares a figure but shows none and does not say it was not computed")
     for extra in set(page.order) - {s.anchor for s in expected}:
         out.add("sections", name, extra, f"section #{extra} is not one a {model_type or 'service'} report has")
     _check_mathtext(name, page, rendered_text, out)
@@ -318,8 +320,8 @@ def check_report(path: Path, week_dir: Path, out: Contract, rendered_text: str |
         for token in finding_numbers(f.get("sentence", "")):
             out.numbers += 1
             if not _appears(token, text):
-                out.add("numbers", name, f.get("anchor", ""), f"finding number {token!r} is not in the report's tables or text "
-                                                   f"(finding: {f.get('sentence', '')[:140]!r})")
+                out.add("numbers", name, f.get("anchor", ""), f"finding number {token!r} is not in the report's "
+                        f"tables or text (finding: {f.get('sentence', '')[:140]!r})")
     stated = _banner_counts(" ".join(page.banner))
     findings = doc.get("findings", [])
     actual = {"alert": _distinct(findings, "alert"), "warning": _distinct(findings, "warning"),
@@ -327,7 +329,8 @@ def check_report(path: Path, week_dir: Path, out: Contract, rendered_text: str |
     for what, n in actual.items():
         out.counts += 1
         if stated.get(what, 0) != n:
-            out.add("counts", name, "verdict", f"the banner counts {stated.get(what, 0)} {what}(s); the findings have {n} distinct")
+            out.add("counts", name, "verdict",
+                    f"the banner counts {stated.get(what, 0)} {what}(s); the findings have {n} distinct")
 
 
 def _check_mathtext(name: str, page: _Page, rendered_text: str | None, out: Contract) -> None:
@@ -362,7 +365,7 @@ def check_week_page(week_dir: Path, out: Contract, rendered: dict[str, str] | No
         check_tables(page, label, out)
         text = page.all_text()
         if label == "index.html":
-            m = re.search(r"(\d+) alert\(s\), (\d+) warning\(s\)", text)
+            m = re.search(r"(\d+) alerts?(?:\(s\))?,\s*(\d+) warnings?(?:\(s\))?", text)
             for i, sev in enumerate(("alert", "warning")):
                 out.counts += 1
                 n = sum(_distinct(r.get("findings") or [], sev) for r in results)

@@ -72,7 +72,7 @@ def test_a_page_that_keeps_the_contract_passes(tmp_path):
 
 def test_a_missing_figure_fails_unless_the_section_says_it_was_not_computed(tmp_path):
     result = _check(_week(tmp_path, _report(_good_sections(trend="<p>no plot here</p>"))))
-    assert [(v.section, "declares a figure" in v.what) for v in result.violations] == [("trend", True)]
+    assert [(v.rule, v.section, "declares a figure" in v.what) for v in result.violations] == [("figures", "trend", True)]
     said = _good_sections(trend="<p><i>trend: not shown — no labelled history</i></p>")
     assert _check(_week(tmp_path / "b", _report(said))).ok
 
@@ -90,7 +90,7 @@ def test_a_regression_report_has_no_classifier_sections_and_a_missing_section_fa
 @pytest.mark.parametrize("text", [r"$\mathdefault{10^{1}}$", r"ticks $10^{2}$ here", r"\mathrm{x}"])
 def test_raw_mathtext_in_text_fails(tmp_path, text):
     result = _check(_week(tmp_path, _report(_good_sections(labels=FIGURES["labels"] + f"<p>{text}</p>"))))
-    assert [v.section for v in result.violations] == ["labels"] and "mathtext" in result.violations[0].what
+    assert [(v.rule, v.section) for v in result.violations] == [("mathtext", "labels")]
 
 
 def test_dollars_that_are_data_are_not_mathtext(tmp_path):
@@ -111,7 +111,7 @@ def test_a_wrong_count_fails(tmp_path):
     result = _check(_week(tmp_path, _report(_good_sections(), banner="2 alerts, 1 warning"),
                           banner_week="0 alert(s), 3 warning(s)", runs="2 ok"))
     whats = sorted(v.what for v in result.violations)
-    assert len(whats) == 3
+    assert len(whats) == 3 and result.of("counts") == result.violations
     assert "the banner counts 2 alert(s); the findings have 0 distinct" in whats
     assert "the week page counts 3 warning(s); the reports found 1 distinct" in whats
     assert "the week page counts 2 report run(s); status.json has 1" in whats
