@@ -117,3 +117,18 @@ def test_reused_kernels_publish_what_fresh_kernels_publish(weeks):
         assert reused[page]["figures"] == fresh[page]["figures"], page  # count, section and pixel size
         assert reused[page]["findings"] == fresh[page]["findings"], page
     assert all(reused[p]["figures"] for p in reused)  # every report has figures (0 in three of five before)
+
+
+def test_mathtext_that_only_appears_when_rendered_is_caught_in_chromium(tmp_path):
+    """Text a script writes is not in the HTML source: only the page as Chromium renders it shows it."""
+    week = tmp_path / "2026-W47"
+    (week / "service").mkdir(parents=True)
+    script = "<script>document.body.append(String.fromCharCode(36) + '\\\\mathdefault{10^{1}}' + String.fromCharCode(36))</script>"
+    page = f"<html><body><h2><a id='slos'></a>SLOs</h2>{script}</body></html>"
+    (week / "service" / "03-infrastructure-review.html").write_text(page)
+    (week / "index.html").write_text("<html><body>week</body></html>")
+    (tmp_path / "index.html").write_text("<html><body>all weeks</body></html>")
+    static = artifact.check_week(week, render=False)
+    assert static.of("mathtext") == []
+    rendered = artifact.check_week(week, render=True)
+    assert [v.what for v in rendered.of("mathtext")] == ["raw mathtext as rendered: '$\\\\mathdefault{10^{1}}$'"]
