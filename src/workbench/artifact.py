@@ -253,6 +253,10 @@ def check_tables(page: _Page, name: str, out: Contract) -> None:
         for col in t["rounded"]:
             out.add("tables", name, sec, f"table column {col!r}: kind guessed as count, so non-integer values are shown "
                                "rounded to integers (declare its kind)")
+        for head, kind in t["kinds"].items():  # a difference of two shares is in points, never a percentage
+            if re.search(r"percentage points|\(pp\)", head, re.I) and kind in ("percent", "ratio"):
+                out.add("tables", name, sec, f"table column {head!r} is headed in percentage points but formatted "
+                                             f"as {kind} (a share, '%')")
         for row in t["rows"]:
             for head, cell in zip(t["head"], row):
                 kind = t["kinds"].get(head)
