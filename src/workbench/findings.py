@@ -107,9 +107,17 @@ def anchor_id(prefix: str, name: str) -> str:
 
 # --- numbers in sentences ----------------------------------------------------------
 
+TINY = 1e-4  # below this a number reads in scientific notation, in tables and sentences alike
+
+
+def tiny(x: float) -> str:
+    """A number below TINY in magnitude with two significant digits: 2.3e-07 (never '0.000' or '< 0.00000001')."""
+    return f"{x:.2g}"
+
+
 def num(v: float | None, digits: int = 3) -> str:
-    """A number for a sentence: 0.725, 12.3, 1,234 (`digits` significant digits below 1000, never
-    scientific notation for ordinary numbers)."""
+    """A number for a sentence: 0.725, 12.3, 1,234 (`digits` significant digits below 1000; below
+    TINY as `tiny` writes it, the same as the tables)."""
     import math
 
     if v is None:
@@ -124,11 +132,23 @@ def num(v: float | None, digits: int = 3) -> str:
         return f"{x:,.0f}"
     if x == 0:
         return "0"
+    if abs(x) < TINY:
+        return tiny(x)
     if abs(x) < 10 ** -digits:
         return f"{x:.{digits}g}"
     decimals = max(digits - int(math.floor(math.log10(abs(x)))) - 1, 0) if abs(x) >= 1 else digits
     text = f"{x:.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def pp(diff: float | None, digits: int = 1) -> str:
+    """A difference of two shares in percentage points, signed: 0.005 -> '+0.5 pp' (tables.points too)."""
+    if diff is None or diff != diff:
+        return "—"
+    text = f"{100 * float(diff):+.{digits}f}"
+    if float(text) == 0:
+        text = text[1:]
+    return f"{text} pp"
 
 
 def pct(v: float | None, digits: int = 1) -> str:
