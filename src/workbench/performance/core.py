@@ -394,7 +394,7 @@ def base_rate_findings(window: pd.DataFrame, history: pd.DataFrame, tolerance: f
                        positive: float = 1.0) -> list["Finding"]:
     """The labelled positive rate of the window against the weeks before it: a shift beyond
     `tolerance` (absolute) changes what precision, PR AUC and accuracy mean, so it is a warning."""
-    from workbench.findings import Finding, num, p_value, pct
+    from workbench.findings import Finding, p_value, pct, pp
 
     w = window["actual_outcome"].dropna() if "actual_outcome" in window else pd.Series(dtype=float)
     h = history["actual_outcome"].dropna() if "actual_outcome" in history else pd.Series(dtype=float)
@@ -407,7 +407,7 @@ def base_rate_findings(window: pd.DataFrame, history: pd.DataFrame, tolerance: f
     p = math.erfc(abs(pw - ph) / se / math.sqrt(2)) if se > 0 else (0.0 if pw != ph else 1.0)
     shifted = abs(pw - ph) > tolerance and p < 0.05
     text = (f"Label base rate {pct(pw)} of {len(w):,} labelled predictions vs {pct(ph)} of {len(h):,} in the weeks "
-            f"before ({'+' if pw >= ph else '−'}{abs(pw - ph) * 100:.1f} points, {p_value(p)})")
+            f"before ({pp(pw - ph)}, {p_value(p)})")
     if shifted:
         return [Finding("warning", "label base rate", text + f": beyond {pct(tolerance, 0)}, so precision, PR AUC "
                         "and accuracy are not comparable with the baseline.", "labels", "labels", pw,

@@ -65,7 +65,8 @@ def base_rate(window_predictions: pd.DataFrame, reference: pd.DataFrame | None =
               history: pd.DataFrame | None = None, target: str = "target",
               shift: float = BASE_RATE_SHIFT) -> pd.DataFrame:
     """Share of positive outcomes among the labelled predictions of the window, the weeks before it
-    and the reference (training) data, each with its count; flagged when the window moved by `shift` or more."""
+    and the reference (training) data, each with its count and its change against the first row (a
+    difference of shares, in percentage points once shown); flagged when the window moved by `shift` or more."""
     def rate(s: pd.Series) -> tuple[float, int]:
         s = pd.to_numeric(s, errors="coerce").dropna()
         return (float((s == 1).mean()) if len(s) else math.nan), int(len(s))
@@ -85,22 +86,24 @@ def base_rate(window_predictions: pd.DataFrame, reference: pd.DataFrame | None =
     out["flag"] = ["shifted" if (d == "this window" and np.isfinite(c) and abs(c) >= shift) else ""
                    for d, c in zip(out["data"], change)]
     change.iloc[0] = np.nan
-    out.insert(3, f"change vs {rows[0]['data']} (percentage points)", (change * 100).round(1))
+    # a difference of two rates: kind "points" (performance.columns), shown as "+0.5 pp" like the findings
+    out.insert(3, "base rate change", change)
     return out
 
 
 def base_rate_sentence(frame: pd.DataFrame) -> str:
     """One sentence on the base rate of the window against the first row (the reference)."""
     from workbench import tables
+    from workbench.findings import pp
 
     win = frame[frame["data"] == "this window"].iloc[0]
     if len(frame) < 2 or not np.isfinite(win["base_rate"]):
         return f"Label base rate this window: {tables.percent(win['base_rate'])} ({tables.count(win['outcomes'])} outcomes)."
     ref = frame.iloc[0]
     change = win["base_rate"] - ref["base_rate"]
-    verdict = (f"shifted by {change * 100:+.1f} percentage points: precision, PR AUC and accuracy move with it even "
+    verdict = (f"shifted by {pp(change)}: precision, PR AUC and accuracy move with it even "
                "when the model is unchanged" if abs(change) >= BASE_RATE_SHIFT else
-               f"within {BASE_RATE_SHIFT * 100:.0f} percentage points of it")
+               f"{pp(change)}, within {pp(BASE_RATE_SHIFT, 0).lstrip('+')} of it")
     return (f"Label base rate (share of positive outcomes) this window: {tables.percent(win['base_rate'])} of "
             f"{tables.count(win['outcomes'])} labelled predictions, against {tables.percent(ref['base_rate'])} in the "
             f"{ref['data']}: {verdict}.")
