@@ -278,3 +278,29 @@ def test_alert_run_reads_rules_and_says_when_the_server_recorded_nothing(tmp_pat
     r = alerts.run(ctx)
     assert r.recorded_note == "1 firing interval(s) recorded by the server" and r.mismatches.empty
     assert alerts.AlertReview(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), "").fired().empty
+
+
+def test_fired_says_when_an_alert_last_fired_not_when_it_last_started():
+    """The alerts table's "last" was the last episode's start: it now is the end of the last firing
+    episode, or "still firing" when the condition still held at the window's last evaluation."""
+    last_minute = int((WEEK.end - T0).total_seconds() // 60) - 1  # the window's last evaluation
+    src = FakePrometheus(ranges={"hot": _series(list(range(10)) + list(range(100, 140))),
+                                 "on": _series(list(range(30)) + list(range(last_minute - 20, last_minute + 1)))})
+    hot = alerts.replay_rule(src, "Hot", "hot", for_s=60, interval_s=60, window=WEEK, severity="critical")
+    on = alerts.replay_rule(src, "StillOn", "on", for_s=60, interval_s=60, window=WEEK, severity="warning")
+    review = alerts.AlertReview(pd.concat([hot, on], ignore_index=True), pd.DataFrame(), pd.DataFrame(), "")
+    fired = review.fired().set_index("alert")
+    assert list(hot["still_firing"]) == [False, False] and list(on["still_firing"]) == [False, True]
+    # Hot fired 01:01-01:10 and 01:41-02:20 (minute 100 + for 1m, resolved one interval after minute 139)
+    assert fired.loc["Hot", "first_fired"] == T0 + dt.timedelta(minutes=1)
+    assert fired.loc["Hot", "last_fired"] == T0 + dt.timedelta(minutes=140) == hot["end"].max()
+    assert fired.loc["Hot", "last_fired"] != hot["start"].max()
+    assert fired.loc["StillOn", "last_fired"] == alerts.STILL_FIRING
+    sentences = [f.sentence for f in review.findings if f.subject == "StillOn"]
+    assert sentences[-1].endswith("and was still firing at the window's end.")
+    assert not any("still firing" in f.sentence for f in review.findings if f.subject == "Hot")
+    from workbench import tables
+    from workbench.infrastructure.columns import KINDS
+
+    html = tables.table(review.fired(), kinds=KINDS).to_html()
+    assert "still firing" in html and tables.timestamp(T0 + dt.timedelta(minutes=140)) in html
