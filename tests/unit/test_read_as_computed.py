@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn import metrics as skm
 
 from workbench import tables
 from workbench.drift import core as drift
@@ -95,3 +96,49 @@ def test_base_rate_change_reads_in_points_in_the_table_and_the_findings():
     assert "+0.5 pp" in explain.base_rate_sentence(rates)
     (f,) = performance.base_rate_findings(window, history)
     assert "+0.5 pp" in f.sentence
+
+
+def _regression_review(rng):
+    """A regression week whose MAPE (and only MAPE) is worse than its baseline, with four weeks before it."""
+    n = 3000
+    ts = pd.Timestamp("2026-10-19", tz="UTC") + pd.to_timedelta(rng.uniform(0, 35 * 86400, n), unit="s")
+    y = rng.uniform(50, 150, n)
+    df = pd.DataFrame({"timestamp": ts, "actual_outcome": y, "prediction": y + rng.normal(0, 5, n), "model_version": "1"})
+    spec = ModelSpec(name="rev", type="regression")
+    start = pd.Timestamp("2026-11-16", tz="UTC")
+    win = df[df["timestamp"] >= start]
+    s = performance.evaluate(win, spec, 10)
+    base = {k: s.metrics[k] for k in ("mae", "rmse", "r2")} | {"mape": s.metrics["mape"] / 2}
+    baseline = performance.against_baseline(s, base, None, 0.05)
+    return performance.PerformanceReview(s, performance.by_version(win, spec), baseline,
+                                         performance.trend(df, spec), win, df[df["timestamp"] < start],
+                                         relative_drop_tolerance=0.05, window_start=start)
+
+
+def test_every_metric_that_can_warn_is_in_the_trend_plot_and_the_history():
+    """MAPE warned but the trend plot drew MAE, RMSE and R² only, and the stored history had no MAPE."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from workbench.performance import plots
+
+    rng = np.random.default_rng(11)
+    perf = _regression_review(rng)
+    warned = {f.subject for f in perf.findings if f.severity in ("warning", "alert")} | {
+        k for f in perf.findings if f.subject == "other metrics" for k in f.extra}
+    assert "mape" in warned and "mape" in performance.warning_metrics("regression")
+    assert set(warned) - {"other metrics"} <= set(performance.warning_metrics("regression"))
+    fig = plots.metric_trend(perf.trend, performance.warning_metrics("regression"))
+    drawn = {ax.get_title() for ax in fig.axes if ax.get_visible()}
+    assert drawn == set(performance.warning_metrics("regression"))
+    head = perf.headline_numbers
+    window = perf.window_predictions
+    for m in performance.warning_metrics("regression"):
+        assert head[m] == perf.summary.metrics[m]
+        assert len(head["series"][m]) == window["timestamp"].dt.floor("D").nunique() == 7
+    day = window[window["timestamp"].dt.floor("D") == window["timestamp"].min().floor("D")]
+    expected = skm.mean_absolute_percentage_error(day["actual_outcome"], day["prediction"])
+    assert head["series"]["mape"][f"{day['timestamp'].min():%Y-%m-%d}"] == pytest.approx(expected, abs=1e-4)
+    cls = performance.warning_metrics("classification")
+    fig = plots.metric_trend(performance.trend(_clf(rng), ModelSpec(name="m", type="classification")), cls)
+    assert {ax.get_title() for ax in fig.axes if ax.get_visible()} == set(cls)
