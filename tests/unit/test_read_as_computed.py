@@ -142,3 +142,32 @@ def test_every_metric_that_can_warn_is_in_the_trend_plot_and_the_history():
     cls = performance.warning_metrics("classification")
     fig = plots.metric_trend(performance.trend(_clf(rng), ModelSpec(name="m", type="classification")), cls)
     assert {ax.get_title() for ax in fig.axes if ax.get_visible()} == set(cls)
+
+
+@pytest.mark.parametrize("label, name", [("employed", "employed (class 1)"), (None, "class 1")])
+def test_the_positive_class_is_described_by_its_configured_value_and_label(label, name):
+    """A census employment model's positive class was described as "churn" (definitions, plot axis)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from workbench.performance import plots
+
+    spec = ModelSpec(name="census", type="classification", positive_class=1, positive_label=label)
+    assert explain.positive_name(spec) == name
+    text = explain.definitions_html("classification", explain.positive_name(spec)).data
+    assert f"for the positive class only ({name})" in text and "churn" not in text.lower()
+    rng = np.random.default_rng(4)
+    s = performance.evaluate(_clf(rng), spec, 10)
+    assert f"positive class: {name}" in set(explain.positive_class(s, explain.positive_name(spec))["average"])
+    curve, ece = performance.calibration(_clf(rng))
+    fig = plots.reliability(curve, ece, positive=explain.positive_name(spec))
+    assert fig.axes[0].get_ylabel() == f"observed rate of {name}"
+
+
+def test_no_domain_word_describes_a_class_in_the_performance_code():
+    from pathlib import Path
+
+    import workbench.performance as pkg
+
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        assert not re.search(r"churn|customer", path.read_text(), flags=re.I), path.name

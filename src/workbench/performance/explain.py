@@ -2,9 +2,10 @@
 
 The guide's precision, recall and F1 are *weighted* averages over both classes (weights = each
 class's share of the outcomes): with two classes weighted recall equals accuracy, which reads like
-a bug unless the report says so. A churn team cares about the positive class (churners): of the
-customers flagged, how many churned (precision), and of the churners, how many were flagged
-(recall). Both are shown, each named. The label base rate (share of positive outcomes) of the window
+a bug unless the report says so. A team usually cares about the positive class (the model's
+`positive_class`, named by its `positive_label` in params/weekly.yaml): of the predictions of it,
+how many were right (precision), and of its outcomes, how many were predicted (recall). Both are
+shown, each named; no domain word is assumed. The label base rate (share of positive outcomes) of the window
 against the reference says whether the population's outcomes moved: a shifted base rate changes
 precision, PR AUC and accuracy without the model changing, so it is flagged.
 """
@@ -25,8 +26,9 @@ DEFINITIONS = {
         ("accuracy", "share of labelled predictions that were right"),
         ("precision, recall, F1 (weighted)", "the monitoring guide's definitions: each class's value averaged with "
          "the class's share of the outcomes as weight; with two classes weighted recall equals accuracy"),
-        ("precision, recall, F1 (positive class)", "for the positive class only (churn = 1): precision = of the "
-         "customers flagged, the share that churned; recall = of the customers who churned, the share flagged"),
+        ("precision, recall, F1 (positive class)", "for the positive class only ({positive}): precision = of the "
+         "predictions of {positive}, the share whose outcome was {positive}; recall = of the outcomes {positive}, "
+         "the share predicted as {positive}"),
         ("ROC AUC, PR AUC", "ranking quality of the probabilities; PR AUC depends on the base rate"),
         ("log loss, Brier", "error of the probabilities (lower is better)"),
     ],
@@ -39,21 +41,31 @@ DEFINITIONS = {
 }
 
 
-def definitions_html(kind: str) -> Any:
-    """A short list saying what each headline metric is."""
+def positive_name(spec: Any) -> str:
+    """The positive class in words from the model's params: 'employed (class 1)' with a positive_label,
+    else 'class 1'."""
+    value = getattr(spec, "positive_class", 1)
+    label = getattr(spec, "positive_label", None)
+    return f"{label} (class {value})" if label else f"class {value}"
+
+
+def definitions_html(kind: str, positive: str = "class 1") -> Any:
+    """A short list saying what each headline metric is (`positive`: the positive class in words, positive_name)."""
     import html
 
     from IPython.display import HTML
 
-    items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in DEFINITIONS.get(kind, []))
+    items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v.replace('{positive}', positive))}</li>"
+                    for k, v in DEFINITIONS.get(kind, []))
     return HTML(f'<ul style="font-size:14px;margin:4px 0">{items}</ul>')
 
 
-def positive_class(summary: Any, positive_label: str = "1") -> pd.DataFrame:
-    """Weighted and positive-class precision, recall and F1 side by side, with 95% intervals."""
+def positive_class(summary: Any, positive_label: str = "class 1") -> pd.DataFrame:
+    """Weighted and positive-class precision, recall and F1 side by side, with 95% intervals
+    (`positive_label`: the positive class in words, positive_name)."""
     rows = []
     for m in ("precision", "recall", "f1"):
-        for key, which in ((m, "weighted (guide)"), (f"{m}_1", f"positive class ({positive_label})")):
+        for key, which in ((m, "weighted (guide)"), (f"{m}_1", f"positive class: {positive_label}")):
             v = summary.metrics.get(key)
             lo, hi = summary.ci.get(key, (np.nan, np.nan))
             rows.append({"metric": "F1" if m == "f1" else m, "average": which, "value": v, "ci_low": lo,

@@ -69,12 +69,15 @@ def residuals(df: pd.DataFrame, title: str = "Residuals (actual − predicted)")
     return fig
 
 
-def reliability(curve: pd.DataFrame, ece: float, title: str = "Calibration (reliability curve)"):
+def reliability(curve: pd.DataFrame, ece: float, title: str = "Calibration (reliability curve)",
+                positive: str = "the positive class"):
+    """Observed rate of the positive class (`positive`, in words: explain.positive_name) against the mean
+    predicted probability, per probability bin."""
     fig, ax = plt.subplots(figsize=(4.2, 4))
     ax.plot([0, 1], [0, 1], color="#999", ls="--", lw=1, label="perfectly calibrated")
     ax.plot(curve["mean_probability"], curve["observed_rate"], marker="o", color="#2980b9", label="model")
     ax.set_xlabel("mean predicted probability")
-    ax.set_ylabel("observed churn rate")
+    ax.set_ylabel(f"observed rate of {positive}", parse_math=False)
     ax.set_title(f"{title}\nECE = {ece:.3f}", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
