@@ -304,3 +304,26 @@ def test_fired_says_when_an_alert_last_fired_not_when_it_last_started():
 
     html = tables.table(review.fired(), kinds=KINDS).to_html()
     assert "still firing" in html and tables.timestamp(T0 + dt.timedelta(minutes=140)) in html
+
+
+def test_every_number_column_of_the_infrastructure_tables_is_declared():
+    """Tables format by the kind their caller declares (no name guessing): notebook 03 passes
+    infrastructure.columns.KINDS, which must cover every number column of these frames."""
+    from workbench import tables
+    from workbench.infrastructure.columns import KINDS
+
+    week_s, period_s = 7 * 86400, 28 * 86400
+    src = FakePrometheus(instant={f"good[{week_s}s]": 99_500, f"total[{week_s}s]": 100_000,
+                                  f"good[{period_s}s]": 396_000, f"total[{period_s}s]": 400_000},
+                         ranges={"hot": _series(list(range(10)) + list(range(100, 140)))})
+    eps = alerts.replay_rule(src, "Hot", "hot", for_s=60, interval_s=60, window=WEEK, severity="critical")
+    review = alerts.AlertReview(eps, alerts.noisy(eps, RULES, max_firings=1), pd.DataFrame(), "")
+    for frame in (slo.status(src, SLOS, WEEK), review.fired(), review.episodes, review.noisy):
+        shown = tables.tidy(frame)
+        assert [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c]) and c not in KINDS] == []
+    import re
+
+    html = tables.table(slo.status(src, SLOS, WEEK), kinds=KINDS).to_html()
+    heads = re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>([^<]*)</th>', html)
+    row = dict(zip(heads, re.findall(r"<td[^>]*>([^<]*)</td>", html)))  # the week's row
+    assert (row["SLI"], row["bad"], row["budget consumed"], row["budget remaining"]) == ("99.5%", "500", "50.0%", "50.0%")

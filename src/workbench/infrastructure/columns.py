@@ -15,7 +15,7 @@ KINDS: dict[str, str] = {
     # alerts: AlertReview.fired(), episodes, noisy()
     "episodes": "count", "firing_time": "duration", "first_fired": "timestamp", "last_fired": "timestamp",
     "pending_since": "timestamp", "start": "timestamp", "end": "timestamp", "duration": "duration",
-    "firings": "count",
+    "still_firing": "bool", "firings": "count",
     # availability(), coverage()
     "availability": "ratio", "downtime": "duration", "coverage": "ratio", "series": "count",
 }
