@@ -155,7 +155,7 @@ def test_the_positive_class_is_described_by_its_configured_value_and_label(label
     spec = ModelSpec(name="census", type="classification", positive_class=1, positive_label=label)
     assert explain.positive_name(spec) == name
     text = explain.definitions_html("classification", explain.positive_name(spec)).data
-    assert f"for the positive class only ({name})" in text and "churn" not in text.lower()
+    assert f"for the positive class only, {name}: precision" in text and "churn" not in text.lower()
     rng = np.random.default_rng(4)
     s = performance.evaluate(_clf(rng), spec, 10)
     assert f"positive class: {name}" in set(explain.positive_class(s, explain.positive_name(spec))["average"])

@@ -26,9 +26,9 @@ DEFINITIONS = {
         ("accuracy", "share of labelled predictions that were right"),
         ("precision, recall, F1 (weighted)", "the monitoring guide's definitions: each class's value averaged with "
          "the class's share of the outcomes as weight; with two classes weighted recall equals accuracy"),
-        ("precision, recall, F1 (positive class)", "for the positive class only ({positive}): precision = of the "
-         "predictions of {positive}, the share whose outcome was {positive}; recall = of the outcomes {positive}, "
-         "the share predicted as {positive}"),
+        ("precision, recall, F1 (positive class)", "for the positive class only, {positive}: precision = the "
+         "share of its predictions whose outcome was {positive}; recall = the share of its outcomes that were "
+         "predicted"),
         ("ROC AUC, PR AUC", "ranking quality of the probabilities; PR AUC depends on the base rate"),
         ("log loss, Brier", "error of the probabilities (lower is better)"),
     ],
