@@ -115,7 +115,7 @@ def _regression_review(rng):
                                          relative_drop_tolerance=0.05, window_start=start)
 
 
-def test_every_metric_that_can_warn_is_in_the_trend_plot_and_the_history():
+def test_every_metric_that_can_warn_is_in_the_trend_plot_and_the_history(monkeypatch):
     """MAPE warned but the trend plot drew MAE, RMSE and R² only, and the stored history had no MAPE."""
     import matplotlib
 
@@ -139,6 +139,15 @@ def test_every_metric_that_can_warn_is_in_the_trend_plot_and_the_history():
     day = window[window["timestamp"].dt.floor("D") == window["timestamp"].min().floor("D")]
     expected = skm.mean_absolute_percentage_error(day["actual_outcome"], day["prediction"])
     assert head["series"]["mape"][f"{day['timestamp'].min():%Y-%m-%d}"] == pytest.approx(expected, abs=1e-4)
+    from types import SimpleNamespace
+
+    from workbench import results_log
+
+    monkeypatch.setenv(results_log.BY_RUNNER_ENV, "1")  # the MLflow history: the run's metrics, handed to the runner
+    ctx = SimpleNamespace(model=SimpleNamespace(name="rev"), window=SimpleNamespace(label="2026-W47"), outputs={})
+    performance.log_results(ctx, perf)
+    logged = ctx.outputs["mlflow_log"]["metrics"]
+    assert all(logged[m] == pytest.approx(perf.summary.metrics[m]) for m in performance.warning_metrics("regression"))
     cls = performance.warning_metrics("classification")
     fig = plots.metric_trend(performance.trend(_clf(rng), ModelSpec(name="m", type="classification")), cls)
     assert {ax.get_title() for ax in fig.axes if ax.get_visible()} == set(cls)
