@@ -110,9 +110,15 @@ def anchor_id(prefix: str, name: str) -> str:
 TINY = 1e-4  # below this a number reads in scientific notation, in tables and sentences alike
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def tiny(x: float) -> str:
-    """A number below TINY in magnitude with two significant digits: 2.3e-07 (never '0.000' or '< 0.00000001')."""
-    return f"{x:.2g}"
+    """A number below TINY in magnitude with two significant digits, as people write it: 2.3×10⁻⁷
+    (never '0.000', '< 0.00000001', or a raw '2.3e-07' that reads as code)."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    mantissa = mantissa[:-2] if mantissa.endswith(".0") else mantissa
+    return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
 
 def num(v: float | None, digits: int = 3) -> str:

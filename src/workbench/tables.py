@@ -15,7 +15,7 @@ pandas Styler (rendered to plain HTML, nothing loaded from the network) that
   footnote when one is given).
 
 The formatters are plain functions (`count`, `percent`, `points`, `duration`, `p_value`, `number`)
-so plots and sentences can use the same wording; numbers below 1e-4 read as "2.3e-07" here and in
+so plots and sentences can use the same wording; numbers below 1e-4 read as "2.3×10⁻⁷" here and in
 findings (findings.tiny).
 """
 
@@ -122,7 +122,7 @@ def number(v: Any, sig: int = 4) -> str:
         return "0"
     if float(x).is_integer() and abs(x) < 1e15:
         return f"{int(x):,}"
-    if abs(x) < TINY:  # as findings print it: '2.3e-07', not a row of zeros or '< 0.00000001'
+    if abs(x) < TINY:  # as findings print it: '2.3×10⁻⁷', not a row of zeros or '< 0.00000001'
         return tiny(x)
     mag = math.floor(math.log10(abs(x)))
     decimals = max(0, sig - 1 - mag)
