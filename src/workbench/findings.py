@@ -33,6 +33,7 @@ section of its report (`<report>.html#<anchor>`):
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
@@ -148,10 +149,14 @@ def num(v: float | None, digits: int = 3) -> str:
 
 
 def pp(diff: float | None, digits: int = 1) -> str:
-    """A difference of two shares in percentage points, signed: 0.005 -> '+0.5 pp' (tables.points too)."""
+    """A difference of two shares in percentage points, signed: 0.005 -> '+0.5 pp' (tables.points too);
+    a difference below 0.1 pp keeps one significant digit (-0.0004 -> '-0.04 pp', not '0.0 pp')."""
     if diff is None or diff != diff:
         return "—"
-    text = f"{100 * float(diff):+.{digits}f}"
+    x = 100 * float(diff)
+    if 0 < abs(x) < 0.1:
+        digits = max(digits, min(6, -math.floor(math.log10(abs(x)))))
+    text = f"{x:+.{digits}f}"
     if float(text) == 0:
         text = text[1:]
     return f"{text} pp"

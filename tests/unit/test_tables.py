@@ -77,6 +77,8 @@ def test_points_are_a_difference_of_shares_as_findings_say_it():
 
     assert tables.points(0.005) == findings.pp(0.005) == "+0.5 pp"
     assert tables.points(-0.004) == "-0.4 pp" and tables.points(0.0) == "0.0 pp" and tables.points(np.nan) == "—"
+    # 32.8% vs 32.9% is not "0.0 pp": a difference below 0.1 pp keeps a significant digit
+    assert tables.points(-0.0004) == findings.pp(-0.0004) == "-0.04 pp" and tables.points(3e-6) == "+0.0003 pp"
 
 
 def test_header_words_and_units():
