@@ -40,6 +40,9 @@ class ModelSpec(_Strict):
     # outcomes and predictions equal to this count as positive; the logged probability is that of class 1
     # (predict_proba[:, 1]), so with positive_class 0 the probability metrics use 1 - probability
     positive_class: int = 1
+    # what the positive class means, in words ("employed", "churned"): reports describe the positive class
+    # by this label and its value; without it by its value alone ("class 1"), never by a guessed domain word
+    positive_label: str | None = Field(None, min_length=1, max_length=60)
     # reference (training) data as a .parquet/.csv path relative to the project; default: the
     # model version's reference artifact in MLflow
     reference: str | None = None

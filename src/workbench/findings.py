@@ -33,6 +33,7 @@ section of its report (`<report>.html#<anchor>`):
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
@@ -107,9 +108,23 @@ def anchor_id(prefix: str, name: str) -> str:
 
 # --- numbers in sentences ----------------------------------------------------------
 
+TINY = 1e-4  # below this a number reads in scientific notation, in tables and sentences alike
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def tiny(x: float) -> str:
+    """A number below TINY in magnitude with two significant digits, as people write it: 2.3×10⁻⁷
+    (never '0.000', '< 0.00000001', or a raw '2.3e-07' that reads as code)."""
+    mantissa, exponent = f"{x:.1e}".split("e")
+    mantissa = mantissa[:-2] if mantissa.endswith(".0") else mantissa
+    return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def num(v: float | None, digits: int = 3) -> str:
-    """A number for a sentence: 0.725, 12.3, 1,234 (`digits` significant digits below 1000, never
-    scientific notation for ordinary numbers)."""
+    """A number for a sentence: 0.725, 12.3, 1,234 (`digits` significant digits below 1000; below
+    TINY as `tiny` writes it, the same as the tables)."""
     import math
 
     if v is None:
@@ -124,11 +139,27 @@ def num(v: float | None, digits: int = 3) -> str:
         return f"{x:,.0f}"
     if x == 0:
         return "0"
+    if abs(x) < TINY:
+        return tiny(x)
     if abs(x) < 10 ** -digits:
         return f"{x:.{digits}g}"
     decimals = max(digits - int(math.floor(math.log10(abs(x)))) - 1, 0) if abs(x) >= 1 else digits
     text = f"{x:.{decimals}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def pp(diff: float | None, digits: int = 1) -> str:
+    """A difference of two shares in percentage points, signed: 0.005 -> '+0.5 pp' (tables.points too);
+    a difference below 0.1 pp keeps one significant digit (-0.0004 -> '-0.04 pp', not '0.0 pp')."""
+    if diff is None or diff != diff:
+        return "—"
+    x = 100 * float(diff)
+    if 0 < abs(x) < 0.1:
+        digits = max(digits, min(6, -math.floor(math.log10(abs(x)))))
+    text = f"{x:+.{digits}f}"
+    if float(text) == 0:
+        text = text[1:]
+    return f"{text} pp"
 
 
 def pct(v: float | None, digits: int = 1) -> str:

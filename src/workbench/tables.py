@@ -6,14 +6,17 @@ pandas Styler (rendered to plain HTML, nothing loaded from the network) that
 
 - hides a 0..n index (a meaningful index is kept as the first column),
 - writes headers in words with units ("n_current" -> "values (current)", "p_value" -> "p-value"),
-- formats counts as integers with thousands separators, ratios as percentages, durations as
-  "51 min", p-values as "< 0.001", other numbers with a few significant digits and never in
-  scientific notation,
+- formats each column by the kind its caller DECLARES (`kinds={column: kind}`, see `KINDS`):
+  counts as integers with thousands separators, ratios as percentages, differences of ratios in
+  percentage points, durations as "51 min", p-values as "< 0.001", statistics and metric values as
+  the findings' sentences print them; a column nobody declared is formatted by its dtype alone
+  (never by its name: a rule "name contains n_ -> count" also matched `min_effect`),
 - drops columns that are empty everywhere, and shows a missing value as "—" (with the reason in a
   footnote when one is given).
 
-The formatters are plain functions (`count`, `percent`, `duration`, `p_value`, `number`) so plots
-and sentences can use the same wording.
+The formatters are plain functions (`count`, `percent`, `points`, `duration`, `p_value`, `number`)
+so plots and sentences can use the same wording; numbers below 1e-4 read as "2.3×10⁻⁷" here and in
+findings (findings.tiny).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from workbench.findings import TINY, num, pp, tiny
+
 DASH = "—"
 
 # header words for the column names the workbench's results use; anything else: snake_case -> words
@@ -34,21 +39,14 @@ HEADERS: dict[str, str] = {
     "p_value": "p-value", "pvalue": "p-value", "n_current": "values (current)",
     "n_reference": "values (reference)", "n_predictions": "predictions", "n_labelled": "labelled",
     "label_coverage": "label coverage", "ci_low": "95% CI low", "ci_high": "95% CI high",
-    "effect_size": "effect size", "missing_share": "missing (current)", "missing_reference": "missing (reference)",
+    "effect_size": "effect size", "missing_share": "missing (current)", "missing_current": "missing (current)",
+    "missing_reference": "missing (reference)", "missing_change": "missing change",
     "firing_time": "firing time", "mean_probability": "mean predicted probability",
     "observed_rate": "observed rate", "model_version": "model version", "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC", "f1": "F1", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "ece": "ECE",
     "mde_80": "MDE (80% power)", "rate_a": "rate A", "rate_b": "rate B", "relative_change": "relative change",
     "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE",
 }
-_PCT_WORDS = ("target", "sli", "objective_ratio", "rate_a", "rate_b", "missing_reference", "missing_current", "missing_change", "share", "coverage", "ratio", "fraction", "percent", "pct", "availability",
-              "budget", "consumed", "drifted_share", "base_rate", "hit_ratio")
-_COUNT_WORDS = ("n_", "count", "episodes", "firings", "predictions", "labelled", "rows", "requests",
-                "samples", "missing_count", "bad", "exposed", "conversions", "outcomes")
-_PVALUE_WORDS = ("p_value", "pvalue", "p-value")
-_DURATION_WORDS = ("duration", "firing_time", "delay", "time_to")
-
-
 # --- single values -------------------------------------------------------------------------------
 
 def is_missing(v: Any) -> bool:
@@ -124,14 +122,48 @@ def number(v: Any, sig: int = 4) -> str:
         return "0"
     if float(x).is_integer() and abs(x) < 1e15:
         return f"{int(x):,}"
+    if abs(x) < TINY:  # as findings print it: '2.3×10⁻⁷', not a row of zeros or '< 0.00000001'
+        return tiny(x)
     mag = math.floor(math.log10(abs(x)))
     decimals = max(0, sig - 1 - mag)
-    if decimals > 8:  # an ordinary table has no 1e-9 values; say it is tiny instead of writing zeros
-        return "< 0.00000001" if x > 0 else "> −0.00000001"
     s = f"{x:,.{decimals}f}"
     if "." in s:
         s = s.rstrip("0").rstrip(".")
     return s
+
+
+def points(v: Any) -> str:
+    """A difference of two ratios in percentage points, signed: 0.005 -> '+0.5 pp' (as findings say it)."""
+    if is_missing(v):
+        return DASH
+    return pp(float(v))
+
+
+def effect(v: Any) -> str:
+    """A statistic, effect size, threshold or metric value as the findings' sentences print it (findings.num)."""
+    if is_missing(v):
+        return DASH
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    x = float(v)
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    return num(x)
+
+
+def hours(v: Any) -> str:
+    """A number of hours as a duration: 71.7 -> '3 d'."""
+    return DASH if is_missing(v) else duration(float(v) * 3600)
+
+
+def seconds(v: Any) -> str:
+    """A number of seconds as latency is read: 0.207 -> '207 ms', 1.5 -> '1.5 s'."""
+    return with_unit(v, "seconds")
+
+
+def yes_no(v: Any) -> str:
+    """True -> 'yes', False -> 'no'."""
+    return DASH if is_missing(v) else ("yes" if bool(v) else "no")
 
 
 def timestamp(v: Any) -> str:
@@ -156,48 +188,63 @@ def header(name: Any, units: Mapping[str, str] | None = None) -> str:
     return f"{text} ({unit})" if unit else text
 
 
-# --- deciding a column's kind -----------------------------------------------------------------------
+# --- a column's kind ---------------------------------------------------------------------------------
 
-def column_kind(name: str, s: pd.Series) -> str:
-    """'pvalue', 'percent', 'count', 'duration', 'timestamp', 'bool', 'number' or 'text' from name and dtype."""
-    low = str(name).lower()
+def _when(v: Any) -> str:
+    """A timestamp, or a word standing in for one ('still firing') as it is."""
+    return v if isinstance(v, str) else timestamp(v)
+
+
+# the kinds a caller can declare for a column, and how each is shown
+KINDS: dict[str, Any] = {
+    "count": count,        # whole events with separators (Prometheus' fractional increase() included)
+    "ratio": percent,      # a share in [0, 1] (or a relative change) shown as a percentage
+    "points": points,      # a difference of two ratios, in percentage points
+    "p_value": p_value,    # '< 0.001' below 0.001
+    "effect": effect,      # a test statistic, effect size, distance or threshold (findings.num)
+    "metric": effect,      # a model metric value, its interval or its change (findings.num)
+    "number": number,      # any other number: 4 significant digits
+    "seconds": seconds,    # a float of seconds: '207 ms', '1.5 s'
+    "hours": hours,        # a float of hours: '3 d 4 h'
+    "duration": duration,  # a Timedelta (or seconds) in words
+    "timestamp": _when,    # 'Mon 17 Nov 14:05' UTC
+    "bool": yes_no,
+    "text": str,
+}
+
+
+def dtype_kind(s: pd.Series) -> str:
+    """The kind of an undeclared column from its values' type alone (never from its name): durations,
+    timestamps, booleans, integers as counts, other numbers as numbers, the rest as text."""
     if pd.api.types.is_timedelta64_dtype(s):
         return "duration"
     if pd.api.types.is_datetime64_any_dtype(s):
         return "timestamp"
     if pd.api.types.is_bool_dtype(s):
         return "bool"
-    vals = s.dropna()
-    if not pd.api.types.is_numeric_dtype(s):
-        if len(vals) and all(isinstance(v, (pd.Timedelta, dt.timedelta)) for v in vals):
-            return "duration"
-        if len(vals) and all(isinstance(v, (pd.Timestamp, dt.datetime)) for v in vals):
-            return "timestamp"
-        if len(vals) and all(isinstance(v, (bool, np.bool_)) for v in vals):
-            return "bool"
-        if len(vals) and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                             for v in vals):
-            return column_kind(name, pd.to_numeric(s, errors="coerce"))
-        return "text"
-    if any(w in low for w in _PVALUE_WORDS):
-        return "pvalue"
     if pd.api.types.is_integer_dtype(s):
         return "count"
-    if any(w in low for w in _DURATION_WORDS) and "hours" not in low:
-        return "duration"
-    if re.fullmatch(r"\d+d", low) and (vals.abs() <= 1.000001).all():
-        return "percent"  # share matured within n days (labels.maturity)
-    if "relative" in low:
-        return "percent"
-    if any(w in low for w in _PCT_WORDS) and (vals.abs() <= 1.000001).all():
-        return "percent"
-    if low == "n" or any(low.startswith(w) or w in low for w in _COUNT_WORDS):
-        return "count"  # Prometheus' increase() gives fractional counts: shown as whole events
-    return "number"
+    if pd.api.types.is_numeric_dtype(s):
+        return "number"
+    vals = s.dropna()
+    if not len(vals):
+        return "text"
+    for kind, types in (("duration", (pd.Timedelta, dt.timedelta)), ("timestamp", (pd.Timestamp, dt.datetime)),
+                        ("bool", (bool, np.bool_))):
+        if all(isinstance(v, types) for v in vals):
+            return kind
+    if all(isinstance(v, (int, float, np.integer, np.floating)) for v in vals):
+        return dtype_kind(pd.to_numeric(s, errors="coerce"))
+    return "text"
 
 
-_FORMAT = {"pvalue": p_value, "percent": percent, "count": count, "duration": duration,
-           "timestamp": timestamp, "number": number, "bool": number}
+def check_kinds(kinds: Mapping[str, str]) -> dict[str, str]:
+    """`kinds` as a dict, every value one of KINDS (ValueError naming the column and the choices)."""
+    out = dict(kinds or {})
+    for col, kind in out.items():
+        if kind not in KINDS:
+            raise ValueError(f"unknown column kind {kind!r} for column {col!r}; choose one of: {', '.join(KINDS)}")
+    return out
 
 
 def format_value(v: Any, kind: str) -> str:
@@ -207,7 +254,7 @@ def format_value(v: Any, kind: str) -> str:
     if kind == "text":
         return str(v)
     try:
-        return _FORMAT[kind](v)
+        return KINDS[kind](v)
     except (TypeError, ValueError):
         return str(v)
 
@@ -245,9 +292,10 @@ def tidy(df: pd.DataFrame, drop_empty: bool = True) -> pd.DataFrame:
 def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | None = None,
           kinds: Mapping[str, str] | None = None, missing: str | Mapping[str, str] = "",
           caption: str = "", drop_empty: bool = True, empty: str = "nothing to show") -> Any:
-    """`df` as a Styler for people (see the module docstring); `kinds` overrides the guessed kind
-    of a column, `missing` gives the reason behind a "—" (one text, or per column), `empty` is the
-    sentence shown instead of an empty table."""
+    """`df` as a Styler for people (see the module docstring); `kinds` declares each column's kind
+    (one of KINDS; entries for absent columns are ignored, so one dict can serve several frames; an
+    undeclared column goes by its dtype), `missing` gives the reason behind a "—" (one text, or per
+    column), `empty` is the sentence shown instead of an empty table."""
     from IPython.display import HTML
 
     if df is None:
@@ -255,8 +303,8 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     frame = tidy(df if isinstance(df, pd.DataFrame) else df.to_frame(), drop_empty=drop_empty)
     if frame.empty or not len(frame.columns):
         return HTML(f"<p><i>{html.escape(empty)}</i></p>")
-    kinds = dict(kinds or {})
-    col_kinds = {c: kinds.get(c) or column_kind(c, frame[c]) for c in frame.columns}
+    kinds = check_kinds(kinds or {})
+    col_kinds = {c: kinds.get(c) or dtype_kind(frame[c]) for c in frame.columns}
     shown = pd.DataFrame({c: [format_value(v, col_kinds[c]) for v in frame[c]] for c in frame.columns})
     # a "—" gets its reason as a footnote marker
     reasons = {c: (missing.get(c, "") if isinstance(missing, Mapping) else missing) for c in frame.columns}
@@ -322,13 +370,13 @@ def record(df: pd.DataFrame, row: int = 0, units: Mapping[str, str] | None = Non
     (a one-row summary reads better downwards than as a wide table headed 0)."""
     if df is None or df.empty:
         return table(None)
-    kinds = dict(kinds or {})
+    kinds = check_kinds(kinds or {})
     pairs = []
     for c in df.columns:
         v = df[c].iloc[row]
         if is_missing(v) or (isinstance(v, str) and not v):
             continue
-        kind = kinds.get(c) or column_kind(c, df[c])
+        kind = kinds.get(c) or dtype_kind(df[c])
         pairs.append((header(c, units), format_value(v, kind)))
     return table(pd.DataFrame(pairs, columns=["", "value"]), kinds={"value": "text"}, caption=caption)
 

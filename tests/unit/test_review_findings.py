@@ -125,7 +125,7 @@ def test_label_base_rate_shift_matches_a_two_proportion_z_test():
     assert p < 0.001 and "p < 0.001" in f.sentence
     assert f.severity == "warning" and f.anchor == "labels"
     assert f"Label base rate {100 * pw:.1f}% of 1,000 labelled predictions vs {100 * ph:.1f}% of 5,000" in f.sentence
-    assert f"+{100 * (pw - ph):.1f} points" in f.sentence
+    assert f"+{100 * (pw - ph):.1f} pp" in f.sentence
     same = pd.DataFrame({"actual_outcome": (rng.random(1000) < 0.33).astype(float)})
     assert performance.base_rate_findings(same, h)[0].severity == "info"
     near = pd.DataFrame({"actual_outcome": np.r_[np.ones(360), np.zeros(640)]})  # p between 0.001 and 1
@@ -153,7 +153,11 @@ def test_cbpe_gap_is_concept_drift():
     realised = (0.80 * 100 + 0.70 * 300) / 400
     assert f.severity == "warning" and f.anchor == "estimate"
     assert f.sentence.startswith(f"Realised accuracy {realised:.3f} vs 0.85 estimated by CBPE on the 2 days")
-    assert "gap −0.125; largest on 2026-11-17: -0.15" in f.sentence
+    # "largest" is the largest shortfall, and says so (it was "largest on 2026-11-17: -0.15")
+    assert "gap −0.125; largest shortfall (realised below estimated) on 2026-11-17: 0.7 vs 0.85, −0.15)" in f.sentence
+    ahead = est.assign(realised=[0.86, 0.87, np.nan])
+    (g,) = cbpe.gap_findings(ahead)
+    assert g.severity == "info" and "no day fell short of its estimate" in g.sentence and "largest" not in g.sentence
 
 
 def test_ab_decision_is_stated_with_sizes():

@@ -278,3 +278,52 @@ def test_alert_run_reads_rules_and_says_when_the_server_recorded_nothing(tmp_pat
     r = alerts.run(ctx)
     assert r.recorded_note == "1 firing interval(s) recorded by the server" and r.mismatches.empty
     assert alerts.AlertReview(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), "").fired().empty
+
+
+def test_fired_says_when_an_alert_last_fired_not_when_it_last_started():
+    """The alerts table's "last" was the last episode's start: it now is the end of the last firing
+    episode, or "still firing" when the condition still held at the window's last evaluation."""
+    last_minute = int((WEEK.end - T0).total_seconds() // 60) - 1  # the window's last evaluation
+    src = FakePrometheus(ranges={"hot": _series(list(range(10)) + list(range(100, 140))),
+                                 "on": _series(list(range(30)) + list(range(last_minute - 20, last_minute + 1)))})
+    hot = alerts.replay_rule(src, "Hot", "hot", for_s=60, interval_s=60, window=WEEK, severity="critical")
+    on = alerts.replay_rule(src, "StillOn", "on", for_s=60, interval_s=60, window=WEEK, severity="warning")
+    review = alerts.AlertReview(pd.concat([hot, on], ignore_index=True), pd.DataFrame(), pd.DataFrame(), "")
+    fired = review.fired().set_index("alert")
+    assert list(hot["still_firing"]) == [False, False] and list(on["still_firing"]) == [False, True]
+    # Hot fired 01:01-01:10 and 01:41-02:20 (minute 100 + for 1m, resolved one interval after minute 139)
+    assert fired.loc["Hot", "first_fired"] == T0 + dt.timedelta(minutes=1)
+    assert fired.loc["Hot", "last_fired"] == T0 + dt.timedelta(minutes=140) == hot["end"].max()
+    assert fired.loc["Hot", "last_fired"] != hot["start"].max()
+    assert fired.loc["StillOn", "last_fired"] == alerts.STILL_FIRING
+    sentences = [f.sentence for f in review.findings if f.subject == "StillOn"]
+    assert sentences[-1].endswith("and was still firing at the window's end.")
+    assert not any("still firing" in f.sentence for f in review.findings if f.subject == "Hot")
+    from workbench import tables
+    from workbench.infrastructure.columns import KINDS
+
+    html = tables.table(review.fired(), kinds=KINDS).to_html()
+    assert "still firing" in html and tables.timestamp(T0 + dt.timedelta(minutes=140)) in html
+
+
+def test_every_number_column_of_the_infrastructure_tables_is_declared():
+    """Tables format by the kind their caller declares (no name guessing): notebook 03 passes
+    infrastructure.columns.KINDS, which must cover every number column of these frames."""
+    from workbench import tables
+    from workbench.infrastructure.columns import KINDS
+
+    week_s, period_s = 7 * 86400, 28 * 86400
+    src = FakePrometheus(instant={f"good[{week_s}s]": 99_500, f"total[{week_s}s]": 100_000,
+                                  f"good[{period_s}s]": 396_000, f"total[{period_s}s]": 400_000},
+                         ranges={"hot": _series(list(range(10)) + list(range(100, 140)))})
+    eps = alerts.replay_rule(src, "Hot", "hot", for_s=60, interval_s=60, window=WEEK, severity="critical")
+    review = alerts.AlertReview(eps, alerts.noisy(eps, RULES, max_firings=1), pd.DataFrame(), "")
+    for frame in (slo.status(src, SLOS, WEEK), review.fired(), review.episodes, review.noisy):
+        shown = tables.tidy(frame)
+        assert [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c]) and c not in KINDS] == []
+    import re
+
+    html = tables.table(slo.status(src, SLOS, WEEK), kinds=KINDS).to_html()
+    heads = re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>([^<]*)</th>', html)
+    row = dict(zip(heads, re.findall(r"<td[^>]*>([^<]*)</td>", html)))  # the week's row
+    assert (row["SLI"], row["bad"], row["budget consumed"], row["budget remaining"]) == ("99.5%", "500", "50.0%", "50.0%")

@@ -43,12 +43,42 @@ def test_duration(value, text):
 
 
 @pytest.mark.parametrize("value, text", [
-    (0.72531, "0.7253"), (133183.2126, "133,183"), (1.5e-05, "0.000015"), (2.5e7, "25,000,000"), (-0.0123456, "-0.01235"),
-    (3.0, "3"), (np.inf, "∞"), (True, "yes"), (np.nan, "—"),
+    (0.72531, "0.7253"), (133183.2126, "133,183"), (0.000123, "0.000123"), (2.5e7, "25,000,000"),
+    (-0.0123456, "-0.01235"), (3.0, "3"), (np.inf, "∞"), (True, "yes"), (np.nan, "—"),
 ])
-def test_number_never_scientific(value, text):
+def test_number_is_plain_above_tiny(value, text):
     assert tables.number(value) == text
     assert not re.search(r"\de[+-]?\d", tables.number(value))
+
+
+@pytest.mark.parametrize("value, text", [(2.3e-07, "2.3×10⁻⁷"), (1.5e-05, "1.5×10⁻⁵"), (-4.2e-09, "-4.2×10⁻⁹"),
+                                         (1e-40, "1×10⁻⁴⁰"), (9.96e-05, "1×10⁻⁴")])
+def test_tiny_numbers_read_the_same_in_tables_and_findings(value, text):
+    """Below 1e-4 a number was '< 0.00000001' in a table and '2.3e-07' in a sentence: now one text,
+    written as people write it (no raw e-notation, which the browser test rejects in tables)."""
+    from workbench import findings
+
+    assert tables.number(value) == findings.num(value) == tables.effect(value) == text
+    mantissa, exponent = text.split("×10")
+    power = int(exponent.translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
+    assert float(mantissa) * 10.0 ** power == pytest.approx(value, rel=0.05)
+    assert not re.search(r"\de[+-]?\d", text)
+
+
+def test_effects_and_metrics_read_as_the_findings_print_them():
+    from workbench import findings
+
+    for v in (0.05, 0.0074740, 0.725312, 12.345, 1234.5):
+        assert tables.format_value(v, "effect") == tables.format_value(v, "metric") == findings.num(v)
+
+
+def test_points_are_a_difference_of_shares_as_findings_say_it():
+    from workbench import findings
+
+    assert tables.points(0.005) == findings.pp(0.005) == "+0.5 pp"
+    assert tables.points(-0.004) == "-0.4 pp" and tables.points(0.0) == "0.0 pp" and tables.points(np.nan) == "—"
+    # 32.8% vs 32.9% is not "0.0 pp": a difference below 0.1 pp keeps a significant digit
+    assert tables.points(-0.0004) == findings.pp(-0.0004) == "-0.04 pp" and tables.points(3e-6) == "+0.0003 pp"
 
 
 def test_header_words_and_units():
@@ -58,16 +88,37 @@ def test_header_words_and_units():
     assert tables.header("latency", {"latency": "s"}) == "latency (s)"
 
 
-def test_column_kinds_from_name_and_dtype():
+def test_undeclared_columns_go_by_dtype_alone():
     df = pd.DataFrame({"p_value": [0.1], "drift_share": [0.3], "n_current": [10.0], "duration": [pd.Timedelta("1h")],
-                       "start": [pd.Timestamp("2026-11-17", tz="UTC")], "statistic": [0.12], "feature": ["a"]})
-    kinds = {c: tables.column_kind(c, df[c]) for c in df}
-    assert kinds == {"p_value": "pvalue", "drift_share": "percent", "n_current": "count", "duration": "duration",
-                     "start": "timestamp", "statistic": "number", "feature": "text"}
+                       "start": [pd.Timestamp("2026-11-17", tz="UTC")], "statistic": [0.12], "feature": ["a"],
+                       "rows": [3], "ok": [True]})
+    kinds = {c: tables.dtype_kind(df[c]) for c in df}
+    assert kinds == {"p_value": "number", "drift_share": "number", "n_current": "number", "duration": "duration",
+                     "start": "timestamp", "statistic": "number", "feature": "text", "rows": "count", "ok": "bool"}
 
 
-def test_a_share_above_one_is_not_a_percentage():
-    assert tables.column_kind("share", pd.Series([1.5, 2.0])) == "number"
+@pytest.mark.parametrize("name", ["min_effect", "n_current", "median_h", "p_value", "share", "missing_change",
+                                  "relative_change", "change vs reference (percentage points)", "bad", "firing_time"])
+def test_a_column_name_never_decides_its_format(name):
+    """`min_effect` 0.05 read as a count ('0') because its name contains 'n_': only a declaration decides."""
+    values = [0.05, 0.5, 71.7, np.nan]
+    plain = re.findall(r"<td[^>]*>([^<]*)</td>", _html(tables.table(pd.DataFrame({"x": values}))))
+    named = re.findall(r"<td[^>]*>([^<]*)</td>", _html(tables.table(pd.DataFrame({name: values}))))
+    assert named == plain == ["0.05", "0.5", "71.7", "—"]
+
+
+def test_declared_kinds_format_each_column():
+    df = pd.DataFrame({"min_effect": [0.05], "p_value": [1e-9], "n_current": [1234.4], "share": [0.0981],
+                       "change": [0.005], "latency": [0.2069], "delay_h": [71.7], "last": ["still firing"]})
+    kinds = {"min_effect": "effect", "p_value": "p_value", "n_current": "count", "share": "ratio",
+             "change": "points", "latency": "seconds", "delay_h": "hours", "last": "timestamp", "absent": "count"}
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", _html(tables.table(df, kinds=kinds)))
+    assert cells == ["0.05", "&lt; 0.001", "1,234", "9.8%", "+0.5 pp", "207 ms", "3 d", "still firing"]
+
+
+def test_an_unknown_kind_names_the_column_and_the_choices():
+    with pytest.raises(ValueError, match=r"unknown column kind 'percentage' for column 'share'; choose one of: count"):
+        tables.table(pd.DataFrame({"share": [0.1]}), kinds={"share": "percentage"})
 
 
 def _html(styler) -> str:
@@ -78,15 +129,16 @@ def test_table_drops_range_index_and_empty_columns_and_shows_gaps_with_reason():
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"feature": ["a", "b", "c"], "p_value": [1e-30, 0.2, np.nan], "empty": [np.nan] * 3,
                        "blank": ["", "", ""], "n_current": rng.integers(1000, 100000, 3).astype(float),
-                       "statistic": [1.234e-5, 12345.6789, 0.5]})
-    out = _html(tables.table(df, missing={"p_value": "distance method: no p-value"}))
+                       "statistic": [1.234e-3, 12345.6789, 0.5]})
+    out = _html(tables.table(df, kinds={"p_value": "p_value", "n_current": "count"},
+                             missing={"p_value": "distance method: no p-value"}))
     assert "empty" not in out and "blank" not in out
     assert ">0<" not in out and "row0" in out  # no index cell with 0; Styler's own cell ids are fine
     assert "p-value" in out and "values (current)" in out
     assert "&lt; 0.001" in out and "—*" in out and "distance method: no p-value" in out
     assert "NaN" not in out and "nan" not in out
     assert not re.search(r"\d\.?\d*e[+-]\d", out)
-    assert "0.00001234" in out and "12,346" in out
+    assert "0.001234" in out and "12,346" in out
 
 
 def test_table_keeps_a_meaningful_index_as_a_column():
@@ -105,7 +157,7 @@ def test_table_escapes_values_and_headers():
 
 def test_record_reads_one_row_downwards():
     df = pd.DataFrame([{"features checked": 9, "drift share": 0.556, "window rows": 100000, "note": ""}])
-    out = _html(tables.record(df))
+    out = _html(tables.record(df, kinds={"drift share": "ratio"}))
     assert "55.6%" in out and "100,000" in out and "note" not in out
 
 
@@ -120,6 +172,6 @@ def test_values_in_their_rows_unit():
     assert "unit" not in out
 
 
-def test_fractional_prometheus_counts_are_whole_events():
-    assert tables.column_kind("bad", pd.Series([802.1, 3.0])) == "count"
-    assert tables.column_kind("relative_change", pd.Series([-0.14, 1.9])) == "percent"
+def test_fractional_prometheus_counts_are_whole_events_when_declared():
+    out = _html(tables.table(pd.DataFrame({"bad": [802.1, 3.0]}), kinds={"bad": "count"}))
+    assert ">802<" in out and ">3<" in out

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from workbench import lazy
 
 _FROM_CORE = ("review", "DriftReport", "FeatureDriftResult", "volume", "freshness", "alert_agreement")
-_SUBMODULES = ("core", "evidently", "history", "methods", "plots", "profile", "profile_cache")
+_SUBMODULES = ("core", "columns", "evidently", "history", "methods", "plots", "profile", "profile_cache")
 __all__ = [*_FROM_CORE, *_SUBMODULES]
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from workbench import lazy
 
-_SUBMODULES = ("core", "queries", "slo", "alerts", "health", "plots")
+_SUBMODULES = ("core", "columns", "queries", "slo", "alerts", "health", "plots")
 _FROM_CORE = ("review", "ServiceReview", "InfrastructureReport", "draw_panels", "timeline_series", "serving_latency",
               "latency_table", "availability", "outage_table", "coverage", "render", "catalog_query")
 __all__ = [*_FROM_CORE, *_SUBMODULES]

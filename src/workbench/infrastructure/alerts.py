@@ -10,7 +10,9 @@ from workbench.config import AlertRules, Window, parse_duration
 from workbench.errors import SourceUnavailable
 from workbench.sources.prometheus import PrometheusSource
 
-EPISODE_COLUMNS = ["alert", "severity", "labels", "pending_since", "start", "end", "duration"]
+# still_firing: the condition held at the window's last evaluation (the episode's end is the window's, not a resolve)
+EPISODE_COLUMNS = ["alert", "severity", "labels", "pending_since", "start", "end", "duration", "still_firing"]
+STILL_FIRING = "still firing"
 
 
 def _label_keys(df: pd.DataFrame, cols: list[str]) -> list[str]:
@@ -52,7 +54,7 @@ def replay_rule(src: PrometheusSource, name: str, expr: str, for_s: float, inter
             if end <= window.start or fire >= window.end:
                 continue
             rows.append({"alert": name, "severity": severity, "labels": key, "pending_since": first,
-                         "start": fire, "end": end, "duration": end - fire})
+                         "start": fire, "end": end, "duration": end - fire, "still_firing": end >= window.end})
     return pd.DataFrame(rows, columns=EPISODE_COLUMNS)
 
 
@@ -180,8 +182,9 @@ def episode_findings(episodes: pd.DataFrame, rules: AlertRules | None = None) ->
     for _, e in episodes.iterrows():
         sev = "alert" if e["severity"] == "critical" else "warning"
         labels = f" ({e['labels']})" if e["labels"] else ""
+        still = " and was still firing at the window's end" if e.get("still_firing") in (True, 1) else ""
         out.append(Finding(sev, str(e["alert"]), f"{e['alert']}{labels} [{e['severity'] or 'no severity'}] "
-                           f"fired from {when(e['start'])} for {duration(e['duration'])}.", "alert_rule", "alerts",
+                           f"fired from {when(e['start'])} for {duration(e['duration'])}{still}.", "alert_rule", "alerts",
                            pd.Timedelta(e["duration"]).total_seconds(),
                            {"start": iso(e["start"]), "end": iso(e["end"]), "labels": str(e["labels"])}))
     drift = episodes[episodes["alert"].str.lower().str.contains(DRIFT_RULE_HINT)] if len(episodes) else episodes
@@ -228,12 +231,18 @@ class AlertReview:
                              for _, r in e.iterrows()]}
 
     def fired(self) -> pd.DataFrame:
-        """Per alert: episodes, total firing time, first and last start."""
+        """Per alert: episodes, total firing time, when it first fired, and when it last fired: the end
+        of its last firing episode, or "still firing" when one was still firing at the window's end."""
         e = self.episodes
+        cols = ["alert", "severity", "episodes", "firing_time", "first_fired", "last_fired"]
         if e.empty:
-            return pd.DataFrame(columns=["alert", "severity", "episodes", "firing_time", "first", "last"])
-        return (e.groupby(["alert", "severity"]).agg(episodes=("start", "size"), firing_time=("duration", "sum"),
-                                                      first=("start", "min"), last=("start", "max")).reset_index())
+            return pd.DataFrame(columns=cols)
+        still = e["still_firing"].fillna(False).astype(bool) if "still_firing" in e else pd.Series(False, e.index)
+        out = (e.assign(_still=still).groupby(["alert", "severity"])
+               .agg(episodes=("start", "size"), firing_time=("duration", "sum"), first_fired=("start", "min"),
+                    _end=("end", "max"), _still=("_still", "any")).reset_index())
+        out["last_fired"] = [STILL_FIRING if s else end for s, end in zip(out["_still"], out["_end"])]
+        return out[cols]
 
 
 def run(ctx) -> AlertReview:

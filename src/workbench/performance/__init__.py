@@ -23,7 +23,7 @@ from workbench import lazy
 
 _FROM_CORE = ("review", "PerformanceReview", "PerformanceSummary", "skip_without", "calibration",
               "prometheus_class_counts", "log_results", "mlflow_note", "HEADLINE")
-_SUBMODULES = ("core", "abtest", "cbpe", "explain", "labels", "metrics", "plots")
+_SUBMODULES = ("core", "columns", "abtest", "cbpe", "explain", "labels", "metrics", "plots")
 __all__ = [*_FROM_CORE, *_SUBMODULES]
 
 if TYPE_CHECKING:

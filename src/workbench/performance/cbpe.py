@@ -137,7 +137,8 @@ GAP_TOLERANCE = 0.03  # realised minus estimated accuracy beyond this is flagged
 
 def gap_findings(est: pd.DataFrame, metric: str = "accuracy", tolerance: float = GAP_TOLERANCE) -> list:
     """The gap between the CBPE estimate and the realised metric over the periods that have both
-    (weighted by predictions): beyond `tolerance`, inputs-to-outcome changed (concept drift)."""
+    (weighted by predictions): beyond `tolerance`, inputs-to-outcome changed (concept drift). The
+    sentence names the day with the largest shortfall (realised furthest below estimated), if any."""
     from workbench.findings import Finding, num
 
     if est.empty:
@@ -149,10 +150,15 @@ def gap_findings(est: pd.DataFrame, metric: str = "accuracy", tolerance: float =
     realised = float((e["realised"] * w).sum() / w.sum())
     estimated = float((e["estimated"] * w).sum() / w.sum())
     gap = realised - estimated
-    worst = e.assign(g=e["realised"] - e["estimated"]).sort_values("g").iloc[0]
+    days = e.assign(g=e["realised"] - e["estimated"]).sort_values("g")
+    worst = days.iloc[0]
+    if worst["g"] < 0:  # the day the realised metric fell furthest below its estimate
+        extreme = (f"largest shortfall (realised below estimated) on {pd.Timestamp(worst['period']):%Y-%m-%d}: "
+                   f"{num(worst['realised'])} vs {num(worst['estimated'])}, −{num(-worst['g'])}")
+    else:
+        extreme = "no day fell short of its estimate"
     text = (f"Realised {metric} {num(realised)} vs {num(estimated)} estimated by CBPE on the {e['period'].nunique()} "
-            f"days with outcomes (gap {'+' if gap >= 0 else '−'}{num(abs(gap))}; largest on "
-            f"{pd.Timestamp(worst['period']):%Y-%m-%d}: {num(worst['g'])})")
+            f"days with outcomes (gap {'+' if gap >= 0 else '−'}{num(abs(gap))}; {extreme})")
     if gap < -tolerance:
         return [Finding("warning", f"{metric} estimate", text + f": beyond {num(tolerance)}, the relation between "
                         "inputs and outcomes changed (concept drift); the estimate cannot see it.", "metric",

@@ -32,6 +32,13 @@ HEADLINE = {"classification": ("accuracy", "precision", "recall", "f1", "roc_auc
             "regression": REGRESSION_METRICS}
 
 
+def warning_metrics(kind: str) -> tuple[str, ...]:
+    """The metrics a review of a `kind` model can warn about (metric_findings compares every headline
+    metric with its baseline): each one is drawn in the trend plot and kept in the stored history
+    (headline_numbers), so a warning about MAPE has MAPE's trend to look at."""
+    return HEADLINE[kind]
+
+
 @dataclass
 class PerformanceSummary:
     """Metrics of one model (or version) over one window, with intervals and the notes that qualify them."""
@@ -261,17 +268,21 @@ class PerformanceReview:
         key = "accuracy" if s.kind == "classification" else "mae"
         out: dict = {"metric": key, key: s.metrics.get(key), "label_coverage": round(s.label_coverage, 4),
                      "n_predictions": s.n_predictions, "n_labelled": s.n_labelled}
-        if s.kind == "regression":
-            out["rmse"] = s.metrics.get("rmse")
+        out |= {k: s.metrics.get(k) for k in warning_metrics(s.kind)}  # every metric that can warn, in the history
         lo, hi = s.ci.get(key, (None, None))
         if lo is not None and np.isfinite(lo):
             out[f"{key}_ci"] = [float(lo), float(hi)]
         t = self.trend
         if not t.empty and key in t and self.window_start is not None:
-            t = t[(t["period"] >= self.window_start) & t[key].notna() & (t["labelled"] > 0)]
-            daily = (t.assign(w=t[key] * t["labelled"]).groupby("period")[["w", "labelled"]].sum())
-            out["series"] = {key: {f"{p:%Y-%m-%d}": round(float(r["w"] / r["labelled"]), 4)
-                                   for p, r in daily.iterrows()}}
+            t = t[(t["period"] >= self.window_start) & (t["labelled"] > 0)]
+            series = {}
+            for m in warning_metrics(s.kind):  # daily, weighted by labelled predictions
+                d = t[t[m].notna()] if m in t else t.iloc[:0]
+                daily = d.assign(w=d[m] * d["labelled"]).groupby("period")[["w", "labelled"]].sum()
+                if len(daily):
+                    series[m] = {f"{p:%Y-%m-%d}": round(float(r["w"] / r["labelled"]), 4) for p, r in daily.iterrows()}
+            if series:
+                out["series"] = series
         return out
 
     @property
@@ -394,7 +405,7 @@ def base_rate_findings(window: pd.DataFrame, history: pd.DataFrame, tolerance: f
                        positive: float = 1.0) -> list["Finding"]:
     """The labelled positive rate of the window against the weeks before it: a shift beyond
     `tolerance` (absolute) changes what precision, PR AUC and accuracy mean, so it is a warning."""
-    from workbench.findings import Finding, num, p_value, pct
+    from workbench.findings import Finding, p_value, pct, pp
 
     w = window["actual_outcome"].dropna() if "actual_outcome" in window else pd.Series(dtype=float)
     h = history["actual_outcome"].dropna() if "actual_outcome" in history else pd.Series(dtype=float)
@@ -407,7 +418,7 @@ def base_rate_findings(window: pd.DataFrame, history: pd.DataFrame, tolerance: f
     p = math.erfc(abs(pw - ph) / se / math.sqrt(2)) if se > 0 else (0.0 if pw != ph else 1.0)
     shifted = abs(pw - ph) > tolerance and p < 0.05
     text = (f"Label base rate {pct(pw)} of {len(w):,} labelled predictions vs {pct(ph)} of {len(h):,} in the weeks "
-            f"before ({'+' if pw >= ph else '−'}{abs(pw - ph) * 100:.1f} points, {p_value(p)})")
+            f"before ({pp(pw - ph)}, {p_value(p)})")
     if shifted:
         return [Finding("warning", "label base rate", text + f": beyond {pct(tolerance, 0)}, so precision, PR AUC "
                         "and accuracy are not comparable with the baseline.", "labels", "labels", pw,

@@ -2,9 +2,10 @@
 
 The guide's precision, recall and F1 are *weighted* averages over both classes (weights = each
 class's share of the outcomes): with two classes weighted recall equals accuracy, which reads like
-a bug unless the report says so. A churn team cares about the positive class (churners): of the
-customers flagged, how many churned (precision), and of the churners, how many were flagged
-(recall). Both are shown, each named. The label base rate (share of positive outcomes) of the window
+a bug unless the report says so. A team usually cares about the positive class (the model's
+`positive_class`, named by its `positive_label` in params/weekly.yaml): of the predictions of it,
+how many were right (precision), and of its outcomes, how many were predicted (recall). Both are
+shown, each named; no domain word is assumed. The label base rate (share of positive outcomes) of the window
 against the reference says whether the population's outcomes moved: a shifted base rate changes
 precision, PR AUC and accuracy without the model changing, so it is flagged.
 """
@@ -25,8 +26,9 @@ DEFINITIONS = {
         ("accuracy", "share of labelled predictions that were right"),
         ("precision, recall, F1 (weighted)", "the monitoring guide's definitions: each class's value averaged with "
          "the class's share of the outcomes as weight; with two classes weighted recall equals accuracy"),
-        ("precision, recall, F1 (positive class)", "for the positive class only (churn = 1): precision = of the "
-         "customers flagged, the share that churned; recall = of the customers who churned, the share flagged"),
+        ("precision, recall, F1 (positive class)", "for the positive class only, {positive}: precision = the "
+         "share of its predictions whose outcome was {positive}; recall = the share of its outcomes that were "
+         "predicted"),
         ("ROC AUC, PR AUC", "ranking quality of the probabilities; PR AUC depends on the base rate"),
         ("log loss, Brier", "error of the probabilities (lower is better)"),
     ],
@@ -39,21 +41,31 @@ DEFINITIONS = {
 }
 
 
-def definitions_html(kind: str) -> Any:
-    """A short list saying what each headline metric is."""
+def positive_name(spec: Any) -> str:
+    """The positive class in words from the model's params: 'employed (class 1)' with a positive_label,
+    else 'class 1'."""
+    value = getattr(spec, "positive_class", 1)
+    label = getattr(spec, "positive_label", None)
+    return f"{label} (class {value})" if label else f"class {value}"
+
+
+def definitions_html(kind: str, positive: str = "class 1") -> Any:
+    """A short list saying what each headline metric is (`positive`: the positive class in words, positive_name)."""
     import html
 
     from IPython.display import HTML
 
-    items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in DEFINITIONS.get(kind, []))
+    items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v.replace('{positive}', positive))}</li>"
+                    for k, v in DEFINITIONS.get(kind, []))
     return HTML(f'<ul style="font-size:14px;margin:4px 0">{items}</ul>')
 
 
-def positive_class(summary: Any, positive_label: str = "1") -> pd.DataFrame:
-    """Weighted and positive-class precision, recall and F1 side by side, with 95% intervals."""
+def positive_class(summary: Any, positive_label: str = "class 1") -> pd.DataFrame:
+    """Weighted and positive-class precision, recall and F1 side by side, with 95% intervals
+    (`positive_label`: the positive class in words, positive_name)."""
     rows = []
     for m in ("precision", "recall", "f1"):
-        for key, which in ((m, "weighted (guide)"), (f"{m}_1", f"positive class ({positive_label})")):
+        for key, which in ((m, "weighted (guide)"), (f"{m}_1", f"positive class: {positive_label}")):
             v = summary.metrics.get(key)
             lo, hi = summary.ci.get(key, (np.nan, np.nan))
             rows.append({"metric": "F1" if m == "f1" else m, "average": which, "value": v, "ci_low": lo,
@@ -65,7 +77,8 @@ def base_rate(window_predictions: pd.DataFrame, reference: pd.DataFrame | None =
               history: pd.DataFrame | None = None, target: str = "target",
               shift: float = BASE_RATE_SHIFT) -> pd.DataFrame:
     """Share of positive outcomes among the labelled predictions of the window, the weeks before it
-    and the reference (training) data, each with its count; flagged when the window moved by `shift` or more."""
+    and the reference (training) data, each with its count and its change against the first row (a
+    difference of shares, in percentage points once shown); flagged when the window moved by `shift` or more."""
     def rate(s: pd.Series) -> tuple[float, int]:
         s = pd.to_numeric(s, errors="coerce").dropna()
         return (float((s == 1).mean()) if len(s) else math.nan), int(len(s))
@@ -85,22 +98,24 @@ def base_rate(window_predictions: pd.DataFrame, reference: pd.DataFrame | None =
     out["flag"] = ["shifted" if (d == "this window" and np.isfinite(c) and abs(c) >= shift) else ""
                    for d, c in zip(out["data"], change)]
     change.iloc[0] = np.nan
-    out.insert(3, f"change vs {rows[0]['data']} (percentage points)", (change * 100).round(1))
+    # a difference of two rates: kind "points" (performance.columns), shown as "+0.5 pp" like the findings
+    out.insert(3, "base rate change", change)
     return out
 
 
 def base_rate_sentence(frame: pd.DataFrame) -> str:
     """One sentence on the base rate of the window against the first row (the reference)."""
     from workbench import tables
+    from workbench.findings import pp
 
     win = frame[frame["data"] == "this window"].iloc[0]
     if len(frame) < 2 or not np.isfinite(win["base_rate"]):
         return f"Label base rate this window: {tables.percent(win['base_rate'])} ({tables.count(win['outcomes'])} outcomes)."
     ref = frame.iloc[0]
     change = win["base_rate"] - ref["base_rate"]
-    verdict = (f"shifted by {change * 100:+.1f} percentage points: precision, PR AUC and accuracy move with it even "
+    verdict = (f"shifted by {pp(change)}: precision, PR AUC and accuracy move with it even "
                "when the model is unchanged" if abs(change) >= BASE_RATE_SHIFT else
-               f"within {BASE_RATE_SHIFT * 100:.0f} percentage points of it")
+               f"{pp(change)}, within {pp(BASE_RATE_SHIFT, 0).lstrip('+')} of it")
     return (f"Label base rate (share of positive outcomes) this window: {tables.percent(win['base_rate'])} of "
             f"{tables.count(win['outcomes'])} labelled predictions, against {tables.percent(ref['base_rate'])} in the "
             f"{ref['data']}: {verdict}.")

@@ -13,11 +13,15 @@ from workbench.plots import _dates, _legend_outside, plain
 
 def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, float] | None = None,
                  title: str = "Daily metrics by model version"):
-    """One line per version for each metric, with alert thresholds dashed."""
+    """One line per version for each metric (rows of up to four panels), with alert thresholds dashed."""
     metrics = [m for m in metrics if m in trend and trend[m].notna().any()]
     if trend.empty or not metrics:
         return None
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.0), squeeze=False)
+    cols = min(len(metrics), 4)
+    rows = -(-len(metrics) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    for ax in axes.flat[len(metrics):]:
+        ax.set_visible(False)
     for ax, m in zip(axes.flat, metrics):
         for version, g in trend.groupby("model_version", sort=True):  # one point per day and version
             ax.plot(g["period"], g[m], marker="o", ms=4, label=plain(version))
@@ -65,12 +69,15 @@ def residuals(df: pd.DataFrame, title: str = "Residuals (actual − predicted)")
     return fig
 
 
-def reliability(curve: pd.DataFrame, ece: float, title: str = "Calibration (reliability curve)"):
+def reliability(curve: pd.DataFrame, ece: float, title: str = "Calibration (reliability curve)",
+                positive: str = "the positive class"):
+    """Observed rate of the positive class (`positive`, in words: explain.positive_name) against the mean
+    predicted probability, per probability bin."""
     fig, ax = plt.subplots(figsize=(4.2, 4))
     ax.plot([0, 1], [0, 1], color="#999", ls="--", lw=1, label="perfectly calibrated")
     ax.plot(curve["mean_probability"], curve["observed_rate"], marker="o", color="#2980b9", label="model")
     ax.set_xlabel("mean predicted probability")
-    ax.set_ylabel("observed churn rate")
+    ax.set_ylabel(f"observed rate of {positive}", parse_math=False)
     ax.set_title(f"{title}\nECE = {ece:.3f}", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()

@@ -1,0 +1,28 @@
+"""The kind of every number column the drift review's tables show (tables.KINDS), declared once.
+
+Why: a table used to guess a column's format from its name, and `min_effect` read as a count
+('0') because it contains 'n_'. Notebook 01 passes `drift.columns.KINDS` to every drift table
+(summary, verdicts, ranked, data quality, week over week, freshness, Evidently, configuration);
+the names do not clash across those frames, so one dict serves them all.
+"""
+
+from __future__ import annotations
+
+KINDS: dict[str, str] = {
+    # DriftReport.summary()
+    "features checked": "count", "drifted": "count", "drift share": "ratio", "insufficient data": "count",
+    "missing-share changes": "count", "window rows": "count",
+    # DriftReport.to_frame() / ranked(): the numbers the findings' sentences quote (findings.num)
+    "statistic": "effect", "p_value": "p_value", "threshold": "effect", "effect_size": "effect",
+    "min_effect": "effect", "magnitude": "effect", "n_reference": "count", "n_current": "count",
+    # DriftReport.quality()
+    "missing_reference": "ratio", "missing_current": "ratio", "missing_change": "points",
+    "nonfinite_current": "count", "out_of_range_share": "ratio",
+    # history.week_over_week()
+    "statistic_previous": "effect", "statistic_this": "effect",
+    # freshness()
+    "newest prediction (UTC)": "timestamp", "age": "duration", "predictions in window": "count",
+    "empty hours in window": "count",
+    # evidently.compare()
+    "our value": "effect", "evidently value": "effect", "agree": "bool",
+}
