@@ -72,6 +72,12 @@ def describe_error(exc: BaseException, timeouts: TimeoutParams | None = None) ->
     return f"{type(orig).__name__}: {text}"
 
 
+def _is_null(value: object) -> bool:
+    """NULL, or a float NaN (PostgreSQL groups a float column's NaN as a value): both are missing,
+    as they are in a read column (pandas) and in SQLite, which stores NaN as NULL."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def _utc_series(s: pd.Series) -> pd.Series:
     if s.dtype == object:
         try:  # SQLite's text times: ISO 8601 is parsed in bulk; anything else value by value
@@ -307,7 +313,8 @@ class _Span:
         import numpy as np
 
         codes, uniques = self._factorized(feature)
-        n = np.bincount(codes[self._mask(window)], minlength=len(uniques))  # -1 wraps to the last
+        # NULL's code -1 counted in the last slot (None): bincount itself refuses negative codes
+        n = np.bincount(codes[self._mask(window)] % len(uniques), minlength=len(uniques))
         return [(uniques[i], int(n[i])) for i in np.flatnonzero(n)]
 
     @staticmethod
@@ -752,7 +759,7 @@ class PredictionStore:
         counts: dict[object, int] = {}
         missing = 0
         for value, n in rows:
-            if value is None:
+            if _is_null(value):
                 missing += int(n)
             else:
                 counts[value] = counts.get(value, 0) + int(n)
@@ -857,8 +864,8 @@ class PredictionStore:
         for d, items in by_day.items():
             stamp = pd.Timestamp(str(d)[:10], tz="UTC")
             if edges is None:
-                missing = sum(int(n) for v, n in items if v is None)
-                yield stamp, {v: int(n) for v, n in items if v is not None}, missing, 0
+                missing = sum(int(n) for v, n in items if _is_null(v))
+                yield stamp, {v: int(n) for v, n in items if not _is_null(v)}, missing, 0
             else:
                 counts, missing, nonfinite = self._fold(items, len(edges) + 1)
                 yield stamp, counts, missing, nonfinite
