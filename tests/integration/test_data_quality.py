@@ -6,6 +6,7 @@ Expected counts come from the rows written (pandas), never from the store."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -66,10 +67,23 @@ def _write(url: str, df: pd.DataFrame) -> None:
     eng.dispose()
 
 
+def _bad_predictions(rng) -> pd.DataFrame:
+    """Model p: a classifier's rows with impossible probabilities and labels, repeated ids and an
+    outcome stamped before its prediction."""
+    df = _rows(rng).assign(model_name="p")
+    df["prediction_id"] = [f"q{i}" for i in range(N)]
+    df["prediction"] = (df["probability"] >= 0.5).astype(float)
+    df.loc[0:2, "probability"] = [np.inf, 1.7, -0.2]
+    df.loc[3:4, "actual_outcome"] = [2.0, -1.0]
+    df.loc[5, "outcome_timestamp"] = df.loc[5, "timestamp"] - dt.timedelta(minutes=1)
+    df.loc[100:109, "prediction_id"] = [f"q{i}" for i in range(10, 20)]  # logged twice
+    return df
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def bad_store(request, tmp_path_factory):
     rng = np.random.default_rng(19)
-    df = _rows(rng)
+    df = pd.concat([_rows(rng), _bad_predictions(rng)], ignore_index=True)
     url = (f"sqlite:///{tmp_path_factory.mktemp('dq') / 'p.db'}" if request.param == "sqlite"
            else request.getfixturevalue("postgres_url"))
     _write(url, df)
@@ -88,6 +102,7 @@ def test_drift_review_counts_nulls_nan_and_inf_in_every_column_as_findings(bad_s
     """As the review runs it: the span read once (SQLite) or every count in one scan (PostgreSQL),
     then each feature from the store. A NULL category failed the whole review on SQLite."""
     url, df = bad_store
+    df = df[df["model_name"] == "m"]
     rng = np.random.default_rng(7)
     reference = pd.DataFrame({"colour": rng.choice(["red", "blue", "green"], 2000),
                               "code": rng.choice([1.0, 2.0, 3.0], 2000),
@@ -112,3 +127,28 @@ def test_drift_review_counts_nulls_nan_and_inf_in_every_column_as_findings(bad_s
     # NaN / inf are never categories of their own
     code = next(r for r in report.results if r.feature == "code")
     assert not code.new_categories and code.n_current == N - 7
+
+
+def test_performance_review_leaves_invalid_rows_out_and_says_so(bad_store):
+    from sklearn import metrics as skm
+
+    from workbench.performance import core as performance
+
+    url, df = bad_store
+    store = PredictionStore(url)
+    assert store.repeated_ids("p", WEEK) == 10 and store.repeated_ids("m", WEEK) == 0
+    params = config.WeeklyParams.model_validate({"models": [{"name": "p", "type": "classification"}],
+                                                 "performance": {"bootstrap_resamples": 0}})
+    ctx = SimpleNamespace(model=params.models[0], window=WEEK, params=params, store=store,
+                          has=lambda s: False, params_path=lambda kind: Path("/nonexistent") / f"{kind}.yaml")
+    r = performance.review(ctx)
+    p = df[df["model_name"] == "p"]
+    ok = p.iloc[6:][~p["prediction_id"].iloc[6:].duplicated()]
+    assert r.summary.n_left_out == len(p) - len(ok) == 16
+    assert r.summary.metrics["accuracy"] == pytest.approx(skm.accuracy_score(ok["actual_outcome"], ok["prediction"]))
+    assert r.summary.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(ok["actual_outcome"], ok["probability"]))
+    got = {(f.extra["column"], f.extra["problem"]): f.extra["count"] for f in r.findings if f.kind == "data_quality"}
+    assert got == {("probability", "that are ±inf"): 1, ("probability", "outside [0, 1]"): 2,
+                   ("actual_outcome", "outside the classes 0, 1"): 2,
+                   ("prediction_id", "repeating an earlier prediction's id (logged twice)"): 10,
+                   ("outcome_timestamp", "before the prediction's own timestamp"): 1}

@@ -100,3 +100,156 @@ def test_missing_values_are_a_finding_even_within_the_tolerance(kind, rng):
     r = drift.compare_feature(ref, CurrentSample.from_series("f", cur_values, kind))
     f = next(f for f in drift.DriftReport("m", [r]).findings if f.kind == "data_quality")
     assert f.severity == "info" and f.extra == {"column": "f", "count": int(cur_values.isna().sum())}
+
+
+# --- the performance review: invalid rows are findings, the metrics use the valid ones ----------------
+
+from sklearn import metrics as skm  # noqa: E402
+
+from workbench.config import ModelSpec  # noqa: E402
+from workbench.errors import ConfigError  # noqa: E402
+from workbench.performance import core as performance, validity  # noqa: E402
+
+CLF = ModelSpec(name="m", type="classification")
+
+
+def _clf(rng, n=400) -> pd.DataFrame:
+    prob = rng.random(n)
+    ts = WEEK.start + pd.to_timedelta(rng.uniform(0, 6 * 86400, n), unit="s")
+    return pd.DataFrame({"prediction_id": [f"p{i}" for i in range(n)], "model_version": "1", "timestamp": ts,
+                         "probability": prob, "prediction": (prob >= 0.5).astype(float),
+                         "actual_outcome": (rng.random(n) < prob).astype(float),
+                         "outcome_timestamp": ts + pd.Timedelta(hours=3)})
+
+
+def _spoil(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Bad values in every column the metrics read; returns the frame and which rows stay valid."""
+    bad = df.astype({"actual_outcome": object, "probability": object, "prediction": object}).copy()
+    bad.loc[0:2, "probability"] = [np.inf, 1.7, -0.2]
+    bad.loc[3, "probability"] = -np.inf
+    bad.loc[4:5, "actual_outcome"] = [2.0, -1.0]
+    bad.loc[6, "actual_outcome"] = "yes"
+    bad.loc[7, "prediction"] = 2.0
+    bad.loc[8, "prediction"] = None
+    bad.loc[9:11, "prediction_id"] = ["p20", "p21", "p22"]  # logged twice: p20..p22 come later, the first is kept
+    bad.loc[12, "outcome_timestamp"] = bad.loc[12, "timestamp"] - pd.Timedelta(minutes=1)
+    keep = np.ones(len(df), bool)
+    keep[:13] = False
+    keep[[20, 21, 22]] = False  # the repeats are the later rows
+    keep[[9, 10, 11]] = True
+    return bad, keep
+
+
+def test_invalid_rows_are_left_out_and_the_metrics_equal_scikit_learn_on_the_rest(rng):
+    df = _clf(rng)
+    bad, keep = _spoil(df)
+    s = performance.evaluate(bad, CLF)
+    ok = df[keep]
+    assert s.n_left_out == (~keep).sum() == 13
+    assert s.metrics["accuracy"] == pytest.approx(skm.accuracy_score(ok["actual_outcome"], ok["prediction"]))
+    assert s.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(ok["actual_outcome"], ok["probability"]))
+    assert s.metrics["log_loss"] == pytest.approx(skm.log_loss(ok["actual_outcome"], ok["probability"]))
+    assert s.metrics["f1"] == pytest.approx(skm.f1_score(ok["actual_outcome"], ok["prediction"], average="weighted"))
+    assert "13 left out" in s.notes["accuracy"] and "probability outside [0, 1]" in s.notes["roc_auc"]
+
+
+def test_each_kind_of_invalid_value_is_a_finding_naming_column_and_count(rng):
+    bad, _ = _spoil(_clf(rng))
+    _, check = validity.check_rows(bad, CLF)
+    got = {(f.extra["column"], f.extra["problem"]): f.extra["count"] for f in check.findings()}
+    assert got == {("probability", "that are ±inf"): 2, ("probability", "outside [0, 1]"): 2,
+                   ("actual_outcome", "outside the classes 0, 1"): 2, ("actual_outcome", "that are not numbers"): 1,
+                   ("prediction", "outside the classes 0, 1"): 1, ("prediction", "missing (NULL or NaN)"): 1,
+                   ("prediction_id", "repeating an earlier prediction's id (logged twice)"): 3,
+                   ("outcome_timestamp", "before the prediction's own timestamp"): 1}
+    f = next(f for f in check.findings() if f.subject == "actual_outcome" and "numbers" in f.sentence)
+    assert f.kind == "data_quality" and "'yes'" in f.sentence and f.severity == "warning"
+
+
+def test_a_label_yes_names_its_column_instead_of_failing_the_review(rng):
+    df = _clf(rng).astype({"actual_outcome": object})
+    df.loc[0, "actual_outcome"] = "yes"
+    r = performance.review(_Ctx(df))
+    assert r.summary.n_left_out == 1 and r.confusion_matrix().to_numpy().sum() == len(df) - 1
+    assert any(f.subject == "actual_outcome" and "1 value that are not numbers" in f.sentence for f in r.findings)
+
+
+def test_missing_probabilities_are_counted_but_keep_their_rows(rng):
+    df = _clf(rng)
+    df.loc[:9, "probability"] = np.nan
+    s = performance.evaluate(df, CLF)
+    assert s.n_left_out == 0 and s.metrics["roc_auc"] is None
+    _, check = validity.check_rows(df, CLF)
+    assert [(f.subject, f.extra["count"]) for f in check.findings()] == [("probability", 10)]
+
+
+def test_regression_is_checked_for_non_numbers_and_inf_only(rng):
+    y = rng.normal(10, 2, 200)
+    df = pd.DataFrame({"prediction": y + rng.normal(0, 1, 200), "actual_outcome": y.astype(object)})
+    df.loc[0, "actual_outcome"], df.loc[1, "prediction"] = np.inf, np.nan
+    s = performance.evaluate(df, ModelSpec(name="r", type="regression"))
+    ok = df.iloc[2:]
+    assert s.n_left_out == 2
+    assert s.metrics["mae"] == pytest.approx(skm.mean_absolute_error(ok["actual_outcome"].astype(float), ok["prediction"]))
+
+
+def test_float_predictions_under_classification_are_refused_with_the_fix(rng):
+    """A regression table declared classification: the review stops with the fix before any per-class
+    table (the confusion matrix of 100k float 'classes' was ~22 GB)."""
+    df = _clf(rng, 2000).assign(prediction=lambda d: rng.normal(50, 10, len(d)))
+    with pytest.raises(ConfigError, match=r"models\[m\].type is classification.*2,000 distinct values.*declare type: regression"):
+        performance.evaluate(df, CLF)
+    with pytest.raises(ConfigError, match="declare type: regression"):
+        performance.review(_Ctx(df))
+
+
+class _Store:
+    """The rows of a frame, as PredictionStore.read returns them (and repeated ids counted)."""
+
+    KEYS = {"id": "prediction_id", "version": "model_version", "variant": "variant", "timestamp": "timestamp",
+            "prediction": "prediction", "probability": "probability", "outcome": "actual_outcome",
+            "outcome_timestamp": "outcome_timestamp"}
+
+    def __init__(self, df):
+        self.df = df
+
+    def read(self, model, window, features=(), core=None):
+        df = self.df[(self.df["timestamp"] >= window.start) & (self.df["timestamp"] < window.end)]
+        return df[[self.KEYS[k] for k in core if self.KEYS[k] in df]].reset_index(drop=True)
+
+    def repeated_ids(self, model, window):
+        return int(self.read(model, window, core=["id"])["prediction_id"].duplicated().sum())
+
+    def _where(self):
+        return "prediction DB at sqlite:///x"
+
+
+class _Ctx:
+    def __init__(self, df):
+        self.params = config.WeeklyParams.model_validate({"models": [{"name": "m", "type": "classification"}],
+                                                          "performance": {"bootstrap_resamples": 0}})
+        self.model, self.window, self.store = self.params.models[0], WEEK, _Store(df)
+
+    def has(self, source):
+        return False
+
+    def params_path(self, kind):
+        from pathlib import Path
+
+        return Path("/nonexistent") / f"{kind}.yaml"
+
+
+def test_review_counts_repeated_ids_once_and_reports_them(rng):
+    df = _clf(rng)
+    twice = pd.concat([df, df.iloc[:25]], ignore_index=True)
+    r = performance.review(_Ctx(twice))
+    assert r.summary.n_predictions == len(df) and r.summary.n_left_out == 25
+    assert r.summary.metrics["accuracy"] == pytest.approx(skm.accuracy_score(df["actual_outcome"], df["prediction"]))
+    f = next(f for f in r.findings if f.subject == "prediction_id")
+    assert f.extra["count"] == 25 and f.kind == "data_quality" and f.anchor in performance_anchors()
+
+
+def performance_anchors():
+    from workbench.findings import ANCHORS
+
+    return ANCHORS["performance"]

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from workbench.performance import metrics as wm
+from workbench.performance import metrics as wm, validity
+from workbench.performance.validity import RowCheck
 from workbench.config import ModelSpec
 
 if TYPE_CHECKING:
@@ -43,6 +44,16 @@ class PerformanceSummary:
     metrics: dict[str, float | None] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    n_left_out: int = 0  # rows with invalid values left out of the metrics (performance.validity)
+
+    def note_left_out(self, check: "RowCheck") -> None:
+        """Say on every computed metric how many rows with invalid values were left out."""
+        self.n_left_out = check.n_left_out
+        text = check.note()
+        if text:
+            for k, v in self.metrics.items():
+                if v is not None:
+                    self.notes[k] = f"{self.notes[k]}; {text}" if self.notes.get(k) else text
 
     @property
     def label_coverage(self) -> float:
@@ -119,7 +130,9 @@ def regression_metrics(y_true, y_pred, min_samples: int = 10, resamples: int = 0
 
 def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples: int = 0, seed: int = 0
              ) -> PerformanceSummary:
-    """Metrics on the labelled predictions in `df` (standard store columns)."""
+    """Metrics on the valid labelled predictions in `df` (standard store columns; see
+    performance.validity for what is left out, and the notes for how many)."""
+    df, check = validity.check_rows(df, spec)
     labelled = df[df["actual_outcome"].notna()] if len(df) else df
     if spec.type == "classification":
         prob = labelled["probability"].to_numpy(dtype=float) if "probability" in labelled else None
@@ -132,7 +145,9 @@ def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples
     else:
         values, notes, ci = regression_metrics(labelled["actual_outcome"].to_numpy(), labelled["prediction"].to_numpy(),
                                                min_samples, resamples, seed)
-    return PerformanceSummary(spec.name, spec.type, len(df), len(labelled), values, notes, ci)
+    summary = PerformanceSummary(spec.name, spec.type, len(df), len(labelled), values, notes, ci)
+    summary.note_left_out(check)
+    return summary
 
 
 def by_version(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10) -> pd.DataFrame:
@@ -198,9 +213,11 @@ def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], ac
 
 
 def predictions_by_class(df: pd.DataFrame) -> pd.DataFrame:
-    """Count and share of predictions per predicted class."""
-    counts = df["prediction"].value_counts().sort_index()
-    return pd.DataFrame({"class": counts.index.astype(int).astype(str), "predictions": counts.to_numpy(),
+    """Count and share of predictions per predicted class (finite numbers only: the rest are
+    data-quality findings of the review, performance.validity)."""
+    num = validity.as_number(df["prediction"])[0]
+    counts = num[np.isfinite(num.to_numpy())].value_counts().sort_index()
+    return pd.DataFrame({"class": [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in counts.index], "predictions": counts.to_numpy(),
                          "share": (counts / counts.sum()).round(4).to_numpy()})
 
 
@@ -242,6 +259,7 @@ class PerformanceReview:
     min_samples: int = 10
     base_rate_tolerance: float = BASE_RATE_TOLERANCE
     window_start: pd.Timestamp | None = None
+    row_check: RowCheck | None = None  # the window's invalid values (performance.validity)
 
     @property
     def findings(self) -> list["Finding"]:
@@ -250,6 +268,8 @@ class PerformanceReview:
         out = metric_findings(self.summary, self.baseline, self.baseline_version, self.accuracy_alert_below,
                               self.relative_drop_tolerance)
         out += coverage_findings(self.summary, self.min_samples)
+        if self.row_check is not None:
+            out += self.row_check.findings()
         if self.summary.kind == "classification":
             out += base_rate_findings(self.window_predictions, self.history, self.base_rate_tolerance)
         return out
@@ -289,6 +309,10 @@ class PerformanceReview:
         actual, predicted = lab["actual_outcome"].astype(int).to_numpy(), lab["prediction"].astype(int).to_numpy()
         labels = np.union1d(actual, predicted)  # sorted
         k = len(labels)
+        if k > validity.MAX_CLASSES:  # k x k cells: bounded before allocating (see performance.validity)
+            from workbench.errors import InsufficientData
+
+            raise InsufficientData(f"a confusion matrix of {k:,} classes is not drawn (at most {validity.MAX_CLASSES})")
         cells = np.searchsorted(labels, actual) * k + np.searchsorted(labels, predicted)
         cm = np.bincount(cells, minlength=k * k).reshape(k, k)  # rows actual, columns predicted (as sklearn)
         return pd.DataFrame(cm, index=[f"actual {c}" for c in labels], columns=[f"predicted {c}" for c in labels])
@@ -305,9 +329,17 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     df = ctx.store.read(spec.name, ctx.window, core=CORE)
     if df.empty:
         raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {ctx.store._where()}")
+    repeated = getattr(ctx.store, "repeated_ids", None)
+    if repeated is not None and repeated(spec.name, ctx.window):  # the ids only when some repeat
+        df = ctx.store.read(spec.name, ctx.window, core=["id", *CORE])
+    # the rows with invalid values are left out of every section, and counted as findings
+    df, row_check = validity.check_rows(df, spec)
+    df = df.drop(columns=["prediction_id"], errors="ignore")
     before = Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.start, ctx.window.label)
     history = ctx.store.read(spec.name, before, core=HISTORY_CORE) if mp.weeks_back > 0 else df.iloc[:0]
+    history = validity.check_rows(history, spec, guard=False)[0]
     summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed)
+    summary.note_left_out(row_check)
     problems = []
     baseline_version = ""
     try:
@@ -333,6 +365,7 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         relative_drop_tolerance=mp.relative_drop_tolerance,
         min_samples=mp.min_samples,
         window_start=pd.Timestamp(ctx.window.start),
+        row_check=row_check,
     )
 
 

@@ -1208,6 +1208,16 @@ class PredictionStore:
         stmt = sa.select(sa.func.count()).select_from(self.table()).where(self._window_filter(model, window))
         return int(self._all(stmt, f"counting predictions of {model!r}")[0][0])
 
+    @timed_call("prediction DB: repeated ids")
+    def repeated_ids(self, model: str, window: Window) -> int:
+        """Rows of `model` in `window` whose prediction id another row of the window also has (beyond
+        the first), counted in the database; 0 when store.columns.id is not mapped."""
+        if self.params.columns.id is None:
+            return 0
+        idc = self._col("id")
+        stmt = sa.select(sa.func.count(idc) - sa.func.count(sa.distinct(idc))).where(self._window_filter(model, window))
+        return int(self._all(stmt, f"counting repeated prediction ids of {model!r}")[0][0])
+
     @timed_call("prediction DB: newest")
     def newest(self, model: str) -> pd.Timestamp | None:
         """Timestamp of the newest prediction of `model` (data freshness)."""
