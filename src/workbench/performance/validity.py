@@ -151,16 +151,71 @@ def check_rows(df: pd.DataFrame, spec: "ModelSpec", guard: bool = True) -> tuple
     return out, check
 
 
-def _guard_classes(spec: "ModelSpec", predictions: np.ndarray) -> None:
-    """ConfigError naming the fix when a classifier's predictions hold more than MAX_CLASSES values."""
+def too_many_classes(predictions: np.ndarray) -> str:
+    """'95,000 distinct values (e.g. 0.23, 1.7, 3.1)' when predictions hold more than MAX_CLASSES
+    distinct values (no classifier's), else ""."""
     x = predictions[np.isfinite(predictions)]
     distinct = pd.unique(x)
     if len(distinct) <= MAX_CLASSES:
-        return
+        return ""
     whole = bool(np.all(distinct == np.round(distinct)))
     shown = ", ".join(f"{v:g}" for v in distinct[:3])
-    raise ConfigError(f"weekly.yaml models[{spec.name}].type is classification, but its predictions hold "
-                      f"{len(distinct):,} distinct {'whole numbers' if whole else 'values'} (e.g. {shown}); "
-                      f"a classifier's are the classes {', '.join(f'{c:g}' for c in CLASSES)}: "
-                      + ("declare type: regression" if not whole else
-                         "declare type: regression, or log the predicted class, not a score"))
+    return f"{len(distinct):,} distinct {'whole numbers' if whole else 'values'} (e.g. {shown})"
+
+
+def _guard_classes(spec: "ModelSpec", predictions: np.ndarray) -> None:
+    """ConfigError naming the fix when a classifier's predictions hold more than MAX_CLASSES values."""
+    many = too_many_classes(predictions)
+    if many:
+        raise ConfigError(f"weekly.yaml models[{spec.name}].type is classification, but its predictions hold "
+                          f"{many}; a classifier's are the classes {', '.join(f'{c:g}' for c in CLASSES)}: "
+                          "declare type: regression")
+
+
+MISMATCH_SHARE = 0.5  # more than this share of sampled values wrong: the declaration (or coding) is wrong
+
+
+def declared_type_problems(sample: pd.DataFrame, spec: "ModelSpec") -> list[tuple[str, str, str, str]]:
+    """What `workbench check` says about a sample of a model's rows against its declared type: a list
+    of (severity "error" | "warning", column, what is wrong, the fix). Errors are declarations the data
+    contradicts (a classifier with float predictions, classes coded other than 0/1, probabilities
+    that are scores); warnings are a few bad rows, which the review leaves out and reports."""
+    out: list[tuple[str, str, str, str]] = []
+    where = f"weekly.yaml models[{spec.name}]"
+    for col in NUMERIC:
+        if col not in sample or sample[col].notna().sum() == 0:
+            continue
+        raw = sample[col]
+        num, text = as_number(raw)
+        x = num.to_numpy()
+        present = int(raw.notna().sum())
+        if text.any():
+            share = text.sum() / present
+            out.append(("error" if share > MISMATCH_SHARE else "warning", col,
+                        f"{int(text.sum()):,} of {present:,} sampled values are not numbers "
+                        f"(e.g. {', '.join(_show(v) for v in _examples(raw, text))})",
+                        "store numbers in this column" if share > MISMATCH_SHARE else
+                        "the review leaves those rows out and reports them"))
+        finite = x[np.isfinite(x)]
+        if spec.type != "classification" or not len(finite):
+            continue
+        if col == "prediction" and (many := too_many_classes(finite)):
+            out.append(("error", col, f"type: classification, but the sampled predictions hold {many}",
+                        f"{where}: declare type: regression"))
+            continue
+        if col == "probability":
+            bad = (finite < 0) | (finite > 1)
+            what, fix = "outside [0, 1]", "log the probability of class 1 (predict_proba[:, 1]), not a score"
+        else:
+            bad = ~np.isin(finite, CLASSES)
+            what = f"outside the classes {', '.join(f'{c:g}' for c in CLASSES)}"
+            fix = f"code the classes as 0 and 1 ({where}.positive_class names the positive one)"
+        if bad.any():
+            # systematic: most values wrong, or classes coded otherwise (one of 0 / 1 never appears, e.g. 1/2)
+            systematic = bad.sum() / len(finite) > MISMATCH_SHARE or (
+                col != "probability" and not np.isin(CLASSES, finite).all())
+            shown = ", ".join(f"{v:g}" for v in pd.unique(finite[bad])[:3])
+            out.append(("error" if systematic else "warning", col,
+                        f"{int(bad.sum()):,} of {len(finite):,} sampled values {what} (e.g. {shown})",
+                        fix if systematic else "the review leaves those rows out and reports them"))
+    return out

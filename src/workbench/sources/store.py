@@ -1208,6 +1208,24 @@ class PredictionStore:
         stmt = sa.select(sa.func.count()).select_from(self.table()).where(self._window_filter(model, window))
         return int(self._all(stmt, f"counting predictions of {model!r}")[0][0])
 
+    @timed_call("prediction DB: sample")
+    def sample(self, model: str, window: Window, core: Iterable[str], limit: int = 5000) -> pd.DataFrame:
+        """Up to `limit` rows of `model` in `window` (whichever the database returns first): the
+        standard columns in `core` that are mapped, as read_sql types them. For checks that need a
+        look at the values, not every row (`workbench check`)."""
+        keys = [k for k in core if getattr(self.params.columns, k, None) is not None]
+        stmt = (sa.select(*[self._col(k).label(STANDARD[k]) for k in keys])
+                .where(self._window_filter(model, window)).limit(int(limit)))
+        try:
+            with self._connect() as conn:
+                df = pd.read_sql(stmt, conn)
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._error(f"sampling {model!r}", exc) from exc
+        for c in TIME_COLUMNS:
+            if c in df:
+                df[c] = _utc_series(df[c])
+        return df
+
     @timed_call("prediction DB: repeated ids")
     def repeated_ids(self, model: str, window: Window) -> int:
         """Rows of `model` in `window` whose prediction id another row of the window also has (beyond
