@@ -57,6 +57,7 @@ def test_float_predictions_declared_classification_are_refused_with_the_fix(tmp_
     item = lines["type of m: prediction"]
     assert item.status == check.ERROR and "declare type: regression" in item.fix
     assert "600 distinct values" in item.detail and not res.ok
+    assert "type of m: actual_outcome" not in lines  # said once, on the predictions
     res, lines = _check(tmp_path, url, rng, "regression")
     assert lines["type of m"].status == check.OK
 

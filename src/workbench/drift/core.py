@@ -352,7 +352,8 @@ class DriftReport:
                                    {"column": r.feature, "count": r.missing_count}))
             elif r.missing_count:
                 out.append(Finding("info", r.feature, f"{r.feature}: {r.missing_count:,} missing values (NULL or NaN) "
-                                   f"in the window ({pct(r.missing_current)}; reference {pct(r.missing_reference)}, "
+                                   f"in the window ({pct(r.missing_current, 1 if r.missing_current >= 0.001 else 3)}; "
+                                   f"reference {pct(r.missing_reference)}, "
                                    f"within the tolerance {pct(self.missing_tolerance, 0)}): left out of the test.",
                                    "data_quality", "data-quality", float(r.missing_count),
                                    {"column": r.feature, "count": r.missing_count}))

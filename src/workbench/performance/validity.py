@@ -199,9 +199,10 @@ def declared_type_problems(sample: pd.DataFrame, spec: "ModelSpec") -> list[tupl
         finite = x[np.isfinite(x)]
         if spec.type != "classification" or not len(finite):
             continue
-        if col == "prediction" and (many := too_many_classes(finite)):
-            out.append(("error", col, f"type: classification, but the sampled predictions hold {many}",
-                        f"{where}: declare type: regression"))
+        if col in ("prediction", "actual_outcome") and (many := too_many_classes(finite)):
+            if not any(c == "prediction" and "declare type: regression" in f for _, c, _, f in out):
+                out.append(("error", col, f"type: classification, but the sampled {col} column holds {many}",
+                            f"{where}: declare type: regression"))
             continue
         if col == "probability":
             bad = (finite < 0) | (finite > 1)
