@@ -128,11 +128,12 @@ def regression_metrics(y_true, y_pred, min_samples: int = 10, resamples: int = 0
     return values, notes, ci
 
 
-def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples: int = 0, seed: int = 0
-             ) -> PerformanceSummary:
+def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples: int = 0, seed: int = 0,
+             validated: bool = False) -> PerformanceSummary:
     """Metrics on the valid labelled predictions in `df` (standard store columns; see
-    performance.validity for what is left out, and the notes for how many)."""
-    df, check = validity.check_rows(df, spec)
+    performance.validity for what is left out, and the notes for how many). `validated`: `df` is
+    check_rows' output already (the review's frames), so it is not checked again."""
+    df, check = (df, validity.RowCheck(np.ones(len(df), bool))) if validated else validity.check_rows(df, spec)
     labelled = df[df["actual_outcome"].notna()] if len(df) else df
     if spec.type == "classification":
         prob = labelled["probability"].to_numpy(dtype=float) if "probability" in labelled else None
@@ -150,20 +151,21 @@ def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples
     return summary
 
 
-def by_version(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10) -> pd.DataFrame:
+def by_version(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, validated: bool = False) -> pd.DataFrame:
     """Headline metrics per model version (and A/B variant where logged)."""
     rows = []
     keys = ["model_version"] + (["variant"] if "variant" in df and df["variant"].notna().any() else [])
     for key, g in df.groupby(keys, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
-        s = evaluate(g, spec, min_samples)
+        s = evaluate(g, spec, min_samples, validated=validated)
         rows.append({**dict(zip(keys, key)), "predictions": s.n_predictions, "labelled": s.n_labelled,
                      "label_coverage": round(s.label_coverage, 3),
                      **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
     return pd.DataFrame(rows)
 
 
-def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = "D") -> pd.DataFrame:
+def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = "D", validated: bool = False
+          ) -> pd.DataFrame:
     """Metrics per period (by prediction time) and version; gaps where a period has too few labels."""
     if df.empty:
         return pd.DataFrame()
@@ -172,17 +174,18 @@ def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = 
     rows = []
     period = df["timestamp"].dt.floor(freq)
     for (p, v), g in groups(df, [period, "model_version"]):  # one day's rows at a time, no sorted copy of all
-        s = evaluate(g, spec, min_samples)
+        s = evaluate(g, spec, min_samples, validated=validated)
         rows.append({"period": p, "model_version": v, "predictions": s.n_predictions, "labelled": s.n_labelled,
                      "label_coverage": s.label_coverage, **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
     return pd.DataFrame(rows)
 
 
-def trend_of(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10, freq: str = "D") -> pd.DataFrame:
+def trend_of(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10, freq: str = "D",
+             validated: bool = False) -> pd.DataFrame:
     """`trend` of frames that follow each other in time (the weeks before the window, the window),
     without putting their rows in one frame. A period cut by a frame boundary keeps one row per frame
     (never at the default daily trend: windows start at midnight UTC)."""
-    parts = [t for t in (trend(f, spec, min_samples, freq) for f in frames) if not t.empty]
+    parts = [t for t in (trend(f, spec, min_samples, freq, validated) for f in frames) if not t.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
@@ -338,7 +341,7 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     before = Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.start, ctx.window.label)
     history = ctx.store.read(spec.name, before, core=HISTORY_CORE) if mp.weeks_back > 0 else df.iloc[:0]
     history = validity.check_rows(history, spec, guard=False)[0]
-    summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed)
+    summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed, validated=True)
     summary.note_left_out(row_check)
     problems = []
     baseline_version = ""
@@ -350,11 +353,11 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         baseline_metrics, source, problems = {}, "none", [f"baseline: {exc}"]
     return PerformanceReview(
         summary=summary,
-        by_version=by_version(df, spec, mp.min_samples),
+        by_version=by_version(df, spec, mp.min_samples, validated=True),
         baseline=against_baseline(summary, baseline_metrics,
                                   mp.accuracy_alert_below if spec.type == "classification" else None,
                                   mp.relative_drop_tolerance),
-        trend=trend_of([history, df], spec, mp.min_samples, mp.trend_freq),
+        trend=trend_of([history, df], spec, mp.min_samples, mp.trend_freq, validated=True),
         window_predictions=df,
         history=history,
         versions=sorted(df["model_version"].dropna().unique()) if "model_version" in df else [],
