@@ -253,3 +253,21 @@ def performance_anchors():
     from workbench.findings import ANCHORS
 
     return ANCHORS["performance"]
+
+
+def test_a_numeric_identifier_is_a_finding_not_no_drift(rng):
+    """Random integer ids: the week's ids are all new, yet drawn from the same range, so KS says "no drift"."""
+    ref = FeatureProfile.fit("account", pd.Series(rng.choice(10**9, 5000, replace=False).astype(float)))
+    assert ref.kind == "numeric"
+    cur_ids = rng.choice(10**9, 3000, replace=False).astype(float)
+    cur_ids = cur_ids[~np.isin(cur_ids, ref.sorted_values)]  # new accounts only
+    r = drift.compare_feature(ref, CurrentSample.from_series("account", pd.Series(cur_ids), "numeric"))
+    assert r.status == drift.IDENTIFIER and f"all {len(cur_ids):,} values" in r.message
+    # a measured whole-number feature shares values with its reference: tested as usual
+    tenure = FeatureProfile.fit("tenure", pd.Series(rng.integers(0, 72, 5000).astype(float)))
+    r = drift.compare_feature(tenure, CurrentSample.from_series("tenure", pd.Series(rng.integers(0, 72, 3000).astype(float)), "numeric"))
+    assert r.status in ("drift", "no drift")
+    # continuous values are always new: never an identifier
+    charges = FeatureProfile.fit("charges", pd.Series(rng.normal(70, 20, 5000)))
+    r = drift.compare_feature(charges, CurrentSample.from_series("charges", pd.Series(rng.normal(70, 20, 3000)), "numeric"))
+    assert r.status in ("drift", "no drift")

@@ -147,16 +147,29 @@ IDENTIFIER_MIN_DISTINCT = 20  # fewer distinct values never look like an identif
 
 
 def identifier_like(ref: FeatureProfile, cur: CurrentSample) -> str:
-    """Why a categorical feature looks like an identifier (an id column configured by mistake), or "".
+    """Why a feature looks like an identifier (an id column configured by mistake), or "".
 
-    Every value of the window is one the reference never named and the values are mostly distinct
-    (at least half as many as the rows): comparing such categories says nothing about drift, and a
-    truncated reference (top-k + other) would even call it "no drift"."""
-    if ref.kind != "categorical" or not cur.categories or not ref.categories or cur.n == 0:
+    Every value of the window is one the reference never held and the values are mostly distinct
+    (at least half as many as the rows): categories (a truncated reference, top-k + other, would
+    even call it "no drift") or whole numbers read as values (random integer ids pass a KS test).
+    Comparing such values says nothing about drift."""
+    if cur.n == 0:
         return ""
-    known = set(ref.categories) - {OTHER}
-    matched = sum(v for k, v in cur.categories.items() if k in known)
-    distinct = len(cur.categories)
+    if ref.kind == "categorical" and cur.categories and ref.categories:
+        known = set(ref.categories) - {OTHER}
+        matched = sum(v for k, v in cur.categories.items() if k in known)
+        distinct = len(cur.categories)
+    elif (ref.kind == "numeric" and cur.sorted_values is not None and not cur.from_bins
+          and ref.sorted_values is not None and len(ref.sorted_values)):
+        # whole numbers only: a measured quantity (charges, durations) takes new values every week
+        v, rv = cur.sorted_values, ref.sorted_values
+        if not (np.all(v == np.round(v)) and np.all(rv == np.round(rv))):
+            return ""
+        at = np.clip(np.searchsorted(rv, v), 0, len(rv) - 1)
+        matched = int(np.count_nonzero(rv[at] == v))
+        distinct = int(np.count_nonzero(np.diff(v))) + 1
+    else:
+        return ""
     if matched or distinct < max(IDENTIFIER_MIN_DISTINCT, cur.n / 2):
         return ""
     return (f"all {cur.n:,} values of the window ({distinct:,} distinct) are new to the reference: "
