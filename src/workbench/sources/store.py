@@ -1229,11 +1229,14 @@ class PredictionStore:
     @timed_call("prediction DB: repeated ids")
     def repeated_ids(self, model: str, window: Window) -> int:
         """Rows of `model` in `window` whose prediction id another row of the window also has (beyond
-        the first), counted in the database; 0 when store.columns.id is not mapped."""
-        if self.params.columns.id is None:
-            return 0
+        the first), counted in the database. PostgreSQL counts distinct 64-bit hashes of the ids
+        (hashtextextended): 0.7 s instead of 3 s for a million text ids sorted by collation; a
+        collision (odds ~3e-8 at a million ids) can only overcount, and the review counts the
+        repeats it reports itself, from the ids it then reads."""
         idc = self._col("id")
-        stmt = sa.select(sa.func.count(idc) - sa.func.count(sa.distinct(idc))).where(self._window_filter(model, window))
+        key = (sa.func.hashtextextended(sa.cast(idc, sa.Text), 0) if self.engine.dialect.name == "postgresql"
+               else idc)
+        stmt = sa.select(sa.func.count(idc) - sa.func.count(sa.distinct(key))).where(self._window_filter(model, window))
         return int(self._all(stmt, f"counting repeated prediction ids of {model!r}")[0][0])
 
     @timed_call("prediction DB: newest")
