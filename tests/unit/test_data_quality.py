@@ -271,3 +271,20 @@ def test_a_numeric_identifier_is_a_finding_not_no_drift(rng):
     charges = FeatureProfile.fit("charges", pd.Series(rng.normal(70, 20, 5000)))
     r = drift.compare_feature(charges, CurrentSample.from_series("charges", pd.Series(rng.normal(70, 20, 3000)), "numeric"))
     assert r.status in ("drift", "no drift")
+
+
+def test_the_confusion_matrix_refuses_many_classes_before_allocating(rng):
+    """k classes are k x k cells: 100,000 float 'classes' were ~80 GB before this guard."""
+    df = _clf(rng, 400).assign(prediction=lambda d: np.arange(len(d), dtype=float))
+    r = performance.PerformanceReview(performance.evaluate(df.iloc[:0], CLF), pd.DataFrame(), pd.DataFrame(),
+                                      pd.DataFrame(), df, df.iloc[:0])
+    from workbench.errors import InsufficientData
+
+    k = len(np.union1d(df["actual_outcome"], df["prediction"]))
+    with pytest.raises(InsufficientData, match=f"a confusion matrix of {k:,} classes is not drawn"):
+        r.confusion_matrix()
+    small = performance.PerformanceReview(r.summary, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
+                                          _clf(rng, 400), df.iloc[:0])
+    d = small.window_predictions
+    np.testing.assert_array_equal(small.confusion_matrix().to_numpy(),
+                                  skm.confusion_matrix(d["actual_outcome"], d["prediction"]))

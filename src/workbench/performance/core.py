@@ -220,7 +220,8 @@ def predictions_by_class(df: pd.DataFrame) -> pd.DataFrame:
     data-quality findings of the review, performance.validity)."""
     num = validity.as_number(df["prediction"])[0]
     counts = num[np.isfinite(num.to_numpy())].value_counts().sort_index()
-    return pd.DataFrame({"class": [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in counts.index], "predictions": counts.to_numpy(),
+    classes = [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in counts.index]
+    return pd.DataFrame({"class": classes, "predictions": counts.to_numpy(),
                          "share": (counts / counts.sum()).round(4).to_numpy()})
 
 
