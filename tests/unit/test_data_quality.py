@@ -150,19 +150,19 @@ def test_invalid_rows_are_left_out_and_the_metrics_equal_scikit_learn_on_the_res
     assert s.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(ok["actual_outcome"], ok["probability"]))
     assert s.metrics["log_loss"] == pytest.approx(skm.log_loss(ok["actual_outcome"], ok["probability"]))
     assert s.metrics["f1"] == pytest.approx(skm.f1_score(ok["actual_outcome"], ok["prediction"], average="weighted"))
-    assert "13 left out" in s.notes["accuracy"] and "probability outside [0, 1]" in s.notes["roc_auc"]
+    assert "13 left out" in s.notes["accuracy"] and "2 with probability outside [0, 1]" in s.notes["roc_auc"]
 
 
 def test_each_kind_of_invalid_value_is_a_finding_naming_column_and_count(rng):
     bad, _ = _spoil(_clf(rng))
     _, check = validity.check_rows(bad, CLF)
     got = {(f.extra["column"], f.extra["problem"]): f.extra["count"] for f in check.findings()}
-    assert got == {("probability", "that are ±inf"): 2, ("probability", "outside [0, 1]"): 2,
-                   ("actual_outcome", "outside the classes 0, 1"): 2, ("actual_outcome", "that are not numbers"): 1,
+    assert got == {("probability", "±inf"): 2, ("probability", "outside [0, 1]"): 2,
+                   ("actual_outcome", "outside the classes 0, 1"): 2, ("actual_outcome", "not a number"): 1,
                    ("prediction", "outside the classes 0, 1"): 1, ("prediction", "missing (NULL or NaN)"): 1,
-                   ("prediction_id", "repeating an earlier prediction's id (logged twice)"): 3,
-                   ("outcome_timestamp", "before the prediction's own timestamp"): 1}
-    f = next(f for f in check.findings() if f.subject == "actual_outcome" and "numbers" in f.sentence)
+                   ("prediction_id", "an id logged before (a repeated prediction)"): 3,
+                   ("outcome_timestamp", "before the prediction's timestamp"): 1}
+    f = next(f for f in check.findings() if f.subject == "actual_outcome" and "not a number" in f.sentence)
     assert f.kind == "data_quality" and "'yes'" in f.sentence and f.severity == "warning"
 
 
@@ -171,7 +171,7 @@ def test_a_label_yes_names_its_column_instead_of_failing_the_review(rng):
     df.loc[0, "actual_outcome"] = "yes"
     r = performance.review(_Ctx(df))
     assert r.summary.n_left_out == 1 and r.confusion_matrix().to_numpy().sum() == len(df) - 1
-    assert any(f.subject == "actual_outcome" and "1 value that are not numbers" in f.sentence for f in r.findings)
+    assert any(f.subject == "actual_outcome" and "not a number in 1 row (e.g. 'yes')" in f.sentence for f in r.findings)
 
 
 def test_missing_probabilities_are_counted_but_keep_their_rows(rng):
@@ -288,3 +288,8 @@ def test_the_confusion_matrix_refuses_many_classes_before_allocating(rng):
     d = small.window_predictions
     np.testing.assert_array_equal(small.confusion_matrix().to_numpy(),
                                   skm.confusion_matrix(d["actual_outcome"], d["prediction"]))
+
+
+def test_a_regression_model_without_probabilities_has_no_probability_finding(rng):
+    df = pd.DataFrame({"prediction": rng.normal(0, 1, 50), "actual_outcome": rng.normal(0, 1, 50), "probability": np.nan})
+    assert validity.check_rows(df, ModelSpec(name="r", type="regression"))[1].findings() == []

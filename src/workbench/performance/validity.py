@@ -64,8 +64,9 @@ class RowCheck:
         for p in self.problems:
             shown = f" (e.g. {', '.join(_show(v) for v in p.examples)})" if p.examples else ""
             then = "those rows are left out of the metrics" if p.left_out else "the probability metrics are undefined"
-            out.append(Finding("warning", p.column, f"{p.column}: {p.count:,} value{'s' if p.count != 1 else ''} "
-                               f"{p.what}{shown}: {then}.", "data_quality", anchor, float(p.count),
+            rows = f"{p.count:,} row{'s' if p.count != 1 else ''}"
+            out.append(Finding("warning", p.column, f"{p.column}: {p.what} in {rows}{shown}: {then}.",
+                               "data_quality", anchor, float(p.count),
                                {"column": p.column, "count": p.count, "problem": p.what}))
         return out
 
@@ -126,13 +127,13 @@ def check_rows(df: pd.DataFrame, spec: "ModelSpec", guard: bool = True) -> tuple
             out[col] = num
         x = num.to_numpy()
         missing = np.isnan(x) & ~text
-        flag(col, "that are not numbers", text, raw)
-        flag(col, "that are ±inf", np.isinf(x), raw)
+        flag(col, "not a number", text, raw)
+        flag(col, "±inf", np.isinf(x), raw)
         if col == "prediction":
             flag(col, "missing (NULL or NaN)", missing, raw)
             if classifier and guard:
                 _guard_classes(spec, x)
-        if col == "probability":
+        if col == "probability" and classifier:
             flag(col, "missing (NULL or NaN)", missing, raw, left_out=False)
             if classifier:
                 flag(col, "outside [0, 1]", np.isfinite(x) & ((x < 0) | (x > 1)), raw)
@@ -141,10 +142,10 @@ def check_rows(df: pd.DataFrame, spec: "ModelSpec", guard: bool = True) -> tuple
                  np.isfinite(x) & ~np.isin(x, CLASSES), raw)
     if "prediction_id" in df:
         dup = df["prediction_id"].duplicated(keep="first").to_numpy() & df["prediction_id"].notna().to_numpy()
-        flag("prediction_id", "repeating an earlier prediction's id (logged twice)", dup, df["prediction_id"])
+        flag("prediction_id", "an id logged before (a repeated prediction)", dup, df["prediction_id"])
     if "outcome_timestamp" in df and "timestamp" in df:
         early = (df["outcome_timestamp"] < df["timestamp"]).to_numpy(dtype=bool, na_value=False)
-        flag("outcome_timestamp", "before the prediction's own timestamp", early, df["outcome_timestamp"])
+        flag("outcome_timestamp", "before the prediction's timestamp", early, df["outcome_timestamp"])
     check = RowCheck(valid, problems)
     if check.n_left_out:
         out = out[valid].reset_index(drop=True)

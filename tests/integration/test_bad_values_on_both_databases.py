@@ -148,7 +148,7 @@ def test_performance_review_leaves_invalid_rows_out_and_says_so(bad_store):
     assert r.summary.metrics["accuracy"] == pytest.approx(skm.accuracy_score(ok["actual_outcome"], ok["prediction"]))
     assert r.summary.metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(ok["actual_outcome"], ok["probability"]))
     got = {(f.extra["column"], f.extra["problem"]): f.extra["count"] for f in r.findings if f.kind == "data_quality"}
-    assert got == {("probability", "that are ±inf"): 1, ("probability", "outside [0, 1]"): 2,
+    assert got == {("probability", "±inf"): 1, ("probability", "outside [0, 1]"): 2,
                    ("actual_outcome", "outside the classes 0, 1"): 2,
-                   ("prediction_id", "repeating an earlier prediction's id (logged twice)"): 10,
-                   ("outcome_timestamp", "before the prediction's own timestamp"): 1}
+                   ("prediction_id", "an id logged before (a repeated prediction)"): 10,
+                   ("outcome_timestamp", "before the prediction's timestamp"): 1}
