@@ -20,6 +20,9 @@ from workbench import config
 from workbench.errors import WorkbenchError
 
 OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
+# sampled store values of a categorical feature unmatched in the reference beyond this share: the two
+# code categories differently (an error); below it they are new categories (the drift review's finding)
+CODING_MISMATCH_SHARE = 0.5
 _MARK = {OK: "[ok]  ", WARNING: "[warn]", ERROR: "[FAIL]", SKIPPED: "[skip]"}
 
 
@@ -175,6 +178,8 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
     if "performance" in selected:
         for name in names:
             _check_baseline(res, files, weekly, weekly.model(name), connections)
+            if store is not None:
+                _check_declared_type(res, weekly.model(name), store)
     if configured(connections, "prometheus") and loaded.get("queries") is not None and selected & {"infrastructure", "performance"}:
         _check_prometheus(res, connections, loaded["queries"], names, unreachable, now)
     if mlflow and configured(connections, "mlflow") and selected & {"drift", "performance"}:
@@ -317,16 +322,52 @@ def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.M
                 res.add(f"type of {spec.name}.{f}", OK, "numeric")
             continue
         r_codes = {canonical_category(v) for v in ref[f].dropna().unique()}
-        s_codes = {canonical_category(v) for v in s_col.dropna().unique()}
-        new = sorted(s_codes - r_codes)
+        present = s_col.dropna()
+        s_canon = present.map(canonical_category)
+        unmatched = ~s_canon.isin(r_codes)
+        new = sorted(set(s_canon[unmatched]))
         if new:
-            res.add(f"categories of {spec.name}.{f}", ERROR, f"store values never in the reference: {', '.join(new[:5])}",
-                    "the reference and the store must code categories the same way")
+            share = float(unmatched.mean())
+            what = (f"{len(new):,} store value{'s' if len(new) != 1 else ''} never in the reference "
+                    f"({int(unmatched.sum()):,} of {len(present):,} sampled rows, {share:.0%}): "
+                    f"{', '.join(new[:5])}{' …' if len(new) > 5 else ''}")
+            if share <= CODING_MISMATCH_SHARE:  # new categories in production: the drift review reports them
+                res.add(f"categories of {spec.name}.{f}", WARNING, what,
+                        "the drift review reports new categories as data-quality findings")
+            elif len(new) >= max(20, len(present) / 2):  # mostly distinct, all new: an id column
+                res.add(f"categories of {spec.name}.{f}", WARNING, what + ": it looks like an identifier",
+                        f"monitoring.yaml drift_detection.models.{spec.name}.features: remove {f}")
+            else:
+                res.add(f"categories of {spec.name}.{f}", ERROR, what,
+                        "the reference and the store must code categories the same way")
             continue
         raw_differs = {str(v) for v in s_col.dropna().unique()} - {str(v) for v in ref[f].dropna().unique()}
         res.add(f"type of {spec.name}.{f}", OK, "categorical" + (
             f" (codes match in canonical form: the reference writes {', '.join(sorted(map(str, ref[f].dropna().unique()))[:3])}, "
             f"the store {', '.join(sorted(map(str, s_col.dropna().unique()))[:3])})" if raw_differs else ""))
+
+
+def _check_declared_type(res: CheckResult, spec: config.ModelSpec, store) -> None:
+    """The declared type against a sample of the model's last four weeks: a classifier needs
+    predictions and outcomes among the classes 0/1 and probabilities in [0, 1] (performance.validity)."""
+    from workbench.performance.validity import declared_type_problems
+
+    window = config.last_full_week()
+    what = f"type of {spec.name}"
+    try:
+        sample = store.sample(spec.name, config.Window(window.start - dt.timedelta(weeks=3), window.end, "sample"),
+                              ["prediction", "probability", "outcome"])
+    except WorkbenchError as exc:
+        res.add(what, WARNING, str(exc), "check the prediction DB")
+        return
+    if sample.empty:
+        res.add(what, WARNING, f"{spec.type}: no predictions in the last four weeks to check it against")
+        return
+    problems = declared_type_problems(sample, spec)
+    for severity, column, detail, fix in problems:
+        res.add(f"{what}: {column}", ERROR if severity == "error" else WARNING, detail, fix)
+    if not problems:
+        res.add(what, OK, f"{spec.type}: {len(sample):,} sampled rows agree")
 
 
 def _check_baseline(res: CheckResult, files: config.ParamsFiles, weekly: config.WeeklyParams,

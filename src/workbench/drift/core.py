@@ -12,8 +12,8 @@ import pandas as pd
 from workbench.config import DriftDetection, FeatureDrift
 from workbench.drift import methods as dm
 from workbench.errors import ConfigError
-from workbench.drift.profile import (ABOVE, BELOW, CurrentSample, FeatureProfile, ReferenceProfile, is_categorical,  # noqa: F401
-                                     sorted_quantile)
+from workbench.drift.profile import (ABOVE, BELOW, OTHER, CurrentSample, FeatureProfile, ReferenceProfile,  # noqa: F401
+                                     is_categorical, sorted_quantile)
 from workbench.drift.profile_cache import features_for, load_or_fit  # noqa: F401 (features_for re-exported)
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ class FeatureDriftResult:
     missing_reference: float
     missing_current: float
     nonfinite_current: int = 0
+    missing_count: int = 0  # NULL / NaN values of the window
     effect_size: float | None = None
     min_effect: float | None = None
     p_value_raw: float | None = None
@@ -49,6 +50,7 @@ class FeatureDriftResult:
     canonical: str = ""  # how category values were canonicalised, when that changed any
     out_of_range: int = 0
     new_categories: list[str] = field(default_factory=list)
+    new_category_rows: int = 0  # values of the window in those categories
     message: str = ""
     reference_dist: pd.Series | None = field(default=None, repr=False)
     current_dist: pd.Series | None = field(default=None, repr=False)
@@ -117,14 +119,20 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
     thr, floor = dm.resolve(name, threshold, min_effect, default_thresholds, default_min_effects)
     base = dict(feature=ref.name, kind=ref.kind, method=name, threshold=thr, n_reference=ref.n, n_current=cur.n,
                 missing_reference=ref.missing_share, missing_current=cur.missing_share,
-                nonfinite_current=cur.n_nonfinite, min_effect=floor,
+                nonfinite_current=cur.n_nonfinite, missing_count=cur.n_missing, min_effect=floor,
                 out_of_range=0 if categorical else cur.out_of_range(ref),
                 new_categories=cur.new_categories(ref) if categorical else [],
+                new_category_rows=sum((cur.categories or {}).get(c, 0) for c in cur.new_categories(ref))
+                if categorical else 0,
                 canonical=_canonical_note(ref, cur))
     if ref.n < min_samples or cur.n < min_samples:
         return FeatureDriftResult(**base, statistic=None, p_value=None, drifted=None, status="insufficient data",
                                   message=f"needs {min_samples} values on each side; "
                                           f"reference has {ref.n}, current has {cur.n}")
+    ident = identifier_like(ref, cur)
+    if ident:
+        return FeatureDriftResult(**base, statistic=None, p_value=None, drifted=None, status=IDENTIFIER,
+                                  message=ident)
     r = m.func(ref, cur)
     drifted, base["message"] = dm.decide(name, r, thr, floor)
     rd, cd = _distributions(ref, cur) if distributions else (None, None)
@@ -132,6 +140,40 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
                               drifted=drifted, status="drift" if drifted else "no drift", effect_size=r.effect_size,
                               magnitude=dm.magnitude(ref, cur) if distributions else None,
                               reference_dist=rd, current_dist=cd)
+
+
+IDENTIFIER = "looks like an identifier"
+IDENTIFIER_MIN_DISTINCT = 20  # fewer distinct values never look like an identifier
+
+
+def identifier_like(ref: FeatureProfile, cur: CurrentSample) -> str:
+    """Why a feature looks like an identifier (an id column configured by mistake), or "".
+
+    Every value of the window is one the reference never held and the values are mostly distinct
+    (at least half as many as the rows): categories (a truncated reference, top-k + other, would
+    even call it "no drift") or whole numbers read as values (random integer ids pass a KS test).
+    Comparing such values says nothing about drift."""
+    if cur.n == 0:
+        return ""
+    if ref.kind == "categorical" and cur.categories and ref.categories:
+        known = set(ref.categories) - {OTHER}
+        matched = sum(v for k, v in cur.categories.items() if k in known)
+        distinct = len(cur.categories)
+    elif (ref.kind == "numeric" and cur.sorted_values is not None and not cur.from_bins
+          and ref.sorted_values is not None and len(ref.sorted_values)):
+        # whole numbers only: a measured quantity (charges, durations) takes new values every week
+        v, rv = cur.sorted_values, ref.sorted_values
+        if not (np.all(v == np.round(v)) and np.all(rv == np.round(rv))):
+            return ""
+        at = np.clip(np.searchsorted(rv, v), 0, len(rv) - 1)
+        matched = int(np.count_nonzero(rv[at] == v))
+        distinct = int(np.count_nonzero(np.diff(v))) + 1
+    else:
+        return ""
+    if matched or distinct < max(IDENTIFIER_MIN_DISTINCT, cur.n / 2):
+        return ""
+    return (f"all {cur.n:,} values of the window ({distinct:,} distinct) are new to the reference: "
+            "an identifier, not a feature to test for drift")
 
 
 def _canonical_note(ref: FeatureProfile, cur: CurrentSample) -> str:
@@ -310,20 +352,36 @@ class DriftReport:
             out.append(Finding("info", "insufficient data", f"Not tested for lack of data: {', '.join(short)}.",
                                "data_quality", "summary", float(len(short))))
         for r in self.results:
+            if r.status == IDENTIFIER:
+                out.append(Finding("warning", r.feature, f"{r.feature} looks like an identifier: {r.message}; "
+                                   "remove it from the drift features.", "data_quality", "data-quality",
+                                   float(r.n_current), {"column": r.feature, "count": r.n_current}))
             if r.feature in self.missing_drift:
+                count = f"{r.missing_count:,} NULL or NaN values; " if r.missing_count else ""
                 out.append(Finding("warning", r.feature, f"{r.feature}: missing share moved from "
                                    f"{pct(r.missing_reference)} in the reference to {pct(r.missing_current)} "
-                                   f"(tolerance {pct(self.missing_tolerance, 0)}): check the upstream join.",
-                                   "data_quality", "data-quality", r.missing_current - r.missing_reference))
-            if r.new_categories:
+                                   f"({count}tolerance {pct(self.missing_tolerance, 0)}): check the upstream join.",
+                                   "data_quality", "data-quality", r.missing_current - r.missing_reference,
+                                   {"column": r.feature, "count": r.missing_count}))
+            elif r.missing_count:
+                out.append(Finding("info", r.feature, f"{r.feature}: {r.missing_count:,} missing values (NULL or NaN) "
+                                   f"in the window ({pct(r.missing_current, 1 if r.missing_current >= 0.001 else 3)}; "
+                                   f"reference {pct(r.missing_reference)}, "
+                                   f"within the tolerance {pct(self.missing_tolerance, 0)}): left out of the test.",
+                                   "data_quality", "data-quality", float(r.missing_count),
+                                   {"column": r.feature, "count": r.missing_count}))
+            if r.new_categories and r.status != IDENTIFIER:
                 shown = ", ".join(repr(c) for c in r.new_categories[:5]) + (" …" if len(r.new_categories) > 5 else "")
+                rows = (f" ({r.new_category_rows:,} values, {pct(r.new_category_rows / r.n_current)} of the window)"
+                        if r.n_current and r.new_category_rows else "")
                 out.append(Finding("warning", r.feature, f"{r.feature}: {len(r.new_categories)} categor"
-                                   f"{'y' if len(r.new_categories) == 1 else 'ies'} never seen in training: {shown}.",
-                                   "data_quality", "data-quality", float(len(r.new_categories))))
+                                   f"{'y' if len(r.new_categories) == 1 else 'ies'} never seen in training{rows}: "
+                                   f"{shown}.", "data_quality", "data-quality", float(len(r.new_categories)),
+                                   {"column": r.feature, "count": r.new_category_rows}))
             if r.nonfinite_current:
-                out.append(Finding("warning", r.feature, f"{r.feature}: {r.nonfinite_current:,} non-finite values "
-                                   "(inf/NaN) in the window.", "data_quality", "data-quality",
-                                   float(r.nonfinite_current)))
+                out.append(Finding("warning", r.feature, f"{r.feature}: {r.nonfinite_current:,} infinite values "
+                                   "(±inf) in the window: left out of the test.", "data_quality", "data-quality",
+                                   float(r.nonfinite_current), {"column": r.feature, "count": r.nonfinite_current}))
         return out
 
     @property

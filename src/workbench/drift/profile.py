@@ -134,13 +134,29 @@ def _clean_numeric(s: pd.Series) -> tuple[np.ndarray, int, int]:
     return np.sort(x[finite]), n_missing, n_inf
 
 
-def _category_counts(s: pd.Series) -> tuple[dict[str, int], int, dict[str, str]]:
-    """Counts per canonical category, the missing count, and the raw values that changed form."""
+def split_nonfinite(raw: dict) -> tuple[dict, int, int]:
+    """Counts per raw category value without the values that are no category: (the rest, missing
+    count of NaN / NULL values, count of ±inf numbers). A categorical column holding NaN or ±inf is
+    a data-quality problem to count, not a category "nan" or "inf" to compare."""
+    rest: dict = {}
+    missing = nonfinite = 0
+    for k, v in raw.items():
+        if k is None or (isinstance(k, (float, np.floating)) and np.isnan(k)) or k is pd.NA or k is pd.NaT:
+            missing += int(v)
+        elif isinstance(k, (float, np.floating)) and np.isinf(k):
+            nonfinite += int(v)
+        else:
+            rest[k] = rest.get(k, 0) + int(v)
+    return rest, missing, nonfinite
+
+
+def _category_counts(s: pd.Series) -> tuple[dict[str, int], int, dict[str, str], int]:
+    """Counts per canonical category, the missing count, the raw values that changed form, and the
+    ±inf count."""
     vc = s.value_counts(sort=False, dropna=False)
-    missing = int(vc[[pd.isna(k) for k in vc.index]].sum()) if len(vc) else 0
-    raw = {k: int(v) for k, v in vc.items() if not pd.isna(k)}
+    raw, missing, nonfinite = split_nonfinite({k: int(v) for k, v in vc.items()})
     counts, changed = canonical_counts(raw)
-    return counts, missing, changed
+    return counts, missing, changed, nonfinite
 
 
 class _Counted:
@@ -186,13 +202,13 @@ class FeatureProfile(_Counted):
         if kind is None:
             kind, reason = infer_kind(values)
         if kind == "categorical":
-            counts, missing, changed = _category_counts(values)
+            counts, missing, changed, n_inf = _category_counts(values)
             truncated = len(counts) > max_categories
             if truncated:
                 items = list(counts.items())
                 counts = dict(items[:top_k]) | {OTHER: sum(v for _, v in items[top_k:])}
             n = sum(counts.values())
-            return cls(name, kind, n, missing, categories=counts, truncated=truncated,
+            return cls(name, kind, n, missing, n_inf, categories=counts, truncated=truncated,
                        stats={"distinct": float(len(counts))}, raw_forms=changed or None, kind_reason=reason)
         sv, missing, n_inf = _clean_numeric(values)
         edges = quantile_edges(sv, n_bins)
@@ -224,9 +240,11 @@ class CurrentSample(_Counted):
 
     @classmethod
     def from_counts(cls, name: str, raw: dict, n_missing: int) -> "CurrentSample":
-        """A categorical sample from counts per raw value (a GROUP BY in the database)."""
+        """A categorical sample from counts per raw value (a GROUP BY in the database); NaN and ±inf
+        values are counted as missing and non-finite, never as categories."""
+        raw, nan, n_inf = split_nonfinite(raw)
         counts, changed = canonical_counts(raw)
-        return cls(name, "categorical", sum(counts.values()), n_missing, categories=counts,
+        return cls(name, "categorical", sum(counts.values()), n_missing + nan, n_inf, categories=counts,
                    raw_forms=changed or None)
 
     @classmethod
@@ -240,8 +258,9 @@ class CurrentSample(_Counted):
     @classmethod
     def from_series(cls, name: str, values: pd.Series, kind: str) -> "CurrentSample":
         if kind == "categorical":
-            counts, missing, changed = _category_counts(values)
-            return cls(name, kind, sum(counts.values()), missing, categories=counts, raw_forms=changed or None)
+            counts, missing, changed, n_inf = _category_counts(values)
+            return cls(name, kind, sum(counts.values()), missing, n_inf, categories=counts,
+                       raw_forms=changed or None)
         sv, missing, n_inf = _clean_numeric(values)
         return cls(name, kind, len(sv), missing, n_inf, sorted_values=sv)
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from workbench.performance import metrics as wm
+from workbench.performance import metrics as wm, validity
+from workbench.performance.validity import RowCheck
 from workbench.config import ModelSpec
 
 if TYPE_CHECKING:
@@ -50,6 +51,16 @@ class PerformanceSummary:
     metrics: dict[str, float | None] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    n_left_out: int = 0  # rows with invalid values left out of the metrics (performance.validity)
+
+    def note_left_out(self, check: "RowCheck") -> None:
+        """Say on every computed metric how many rows with invalid values were left out."""
+        self.n_left_out = check.n_left_out
+        text = check.note()
+        if text:
+            for k, v in self.metrics.items():
+                if v is not None:
+                    self.notes[k] = f"{self.notes[k]}; {text}" if self.notes.get(k) else text
 
     @property
     def label_coverage(self) -> float:
@@ -124,9 +135,12 @@ def regression_metrics(y_true, y_pred, min_samples: int = 10, resamples: int = 0
     return values, notes, ci
 
 
-def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples: int = 0, seed: int = 0
-             ) -> PerformanceSummary:
-    """Metrics on the labelled predictions in `df` (standard store columns)."""
+def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples: int = 0, seed: int = 0,
+             validated: bool = False) -> PerformanceSummary:
+    """Metrics on the valid labelled predictions in `df` (standard store columns; see
+    performance.validity for what is left out, and the notes for how many). `validated`: `df` is
+    check_rows' output already (the review's frames), so it is not checked again."""
+    df, check = (df, validity.RowCheck(np.ones(len(df), bool))) if validated else validity.check_rows(df, spec)
     labelled = df[df["actual_outcome"].notna()] if len(df) else df
     if spec.type == "classification":
         prob = labelled["probability"].to_numpy(dtype=float) if "probability" in labelled else None
@@ -139,23 +153,26 @@ def evaluate(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples
     else:
         values, notes, ci = regression_metrics(labelled["actual_outcome"].to_numpy(), labelled["prediction"].to_numpy(),
                                                min_samples, resamples, seed)
-    return PerformanceSummary(spec.name, spec.type, len(df), len(labelled), values, notes, ci)
+    summary = PerformanceSummary(spec.name, spec.type, len(df), len(labelled), values, notes, ci)
+    summary.note_left_out(check)
+    return summary
 
 
-def by_version(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10) -> pd.DataFrame:
+def by_version(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, validated: bool = False) -> pd.DataFrame:
     """Headline metrics per model version (and A/B variant where logged)."""
     rows = []
     keys = ["model_version"] + (["variant"] if "variant" in df and df["variant"].notna().any() else [])
     for key, g in df.groupby(keys, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
-        s = evaluate(g, spec, min_samples)
+        s = evaluate(g, spec, min_samples, validated=validated)
         rows.append({**dict(zip(keys, key)), "predictions": s.n_predictions, "labelled": s.n_labelled,
                      "label_coverage": round(s.label_coverage, 3),
                      **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
     return pd.DataFrame(rows)
 
 
-def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = "D") -> pd.DataFrame:
+def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = "D", validated: bool = False
+          ) -> pd.DataFrame:
     """Metrics per period (by prediction time) and version; gaps where a period has too few labels."""
     if df.empty:
         return pd.DataFrame()
@@ -164,17 +181,18 @@ def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = 
     rows = []
     period = df["timestamp"].dt.floor(freq)
     for (p, v), g in groups(df, [period, "model_version"]):  # one day's rows at a time, no sorted copy of all
-        s = evaluate(g, spec, min_samples)
+        s = evaluate(g, spec, min_samples, validated=validated)
         rows.append({"period": p, "model_version": v, "predictions": s.n_predictions, "labelled": s.n_labelled,
                      "label_coverage": s.label_coverage, **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
     return pd.DataFrame(rows)
 
 
-def trend_of(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10, freq: str = "D") -> pd.DataFrame:
+def trend_of(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10, freq: str = "D",
+             validated: bool = False) -> pd.DataFrame:
     """`trend` of frames that follow each other in time (the weeks before the window, the window),
     without putting their rows in one frame. A period cut by a frame boundary keeps one row per frame
     (never at the default daily trend: windows start at midnight UTC)."""
-    parts = [t for t in (trend(f, spec, min_samples, freq) for f in frames) if not t.empty]
+    parts = [t for t in (trend(f, spec, min_samples, freq, validated) for f in frames) if not t.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
@@ -205,9 +223,12 @@ def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], ac
 
 
 def predictions_by_class(df: pd.DataFrame) -> pd.DataFrame:
-    """Count and share of predictions per predicted class."""
-    counts = df["prediction"].value_counts().sort_index()
-    return pd.DataFrame({"class": counts.index.astype(int).astype(str), "predictions": counts.to_numpy(),
+    """Count and share of predictions per predicted class (finite numbers only: the rest are
+    data-quality findings of the review, performance.validity)."""
+    num = validity.as_number(df["prediction"])[0]
+    counts = num[np.isfinite(num.to_numpy())].value_counts().sort_index()
+    classes = [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in counts.index]
+    return pd.DataFrame({"class": classes, "predictions": counts.to_numpy(),
                          "share": (counts / counts.sum()).round(4).to_numpy()})
 
 
@@ -249,6 +270,7 @@ class PerformanceReview:
     min_samples: int = 10
     base_rate_tolerance: float = BASE_RATE_TOLERANCE
     window_start: pd.Timestamp | None = None
+    row_check: RowCheck | None = None  # the window's invalid values (performance.validity)
 
     @property
     def findings(self) -> list["Finding"]:
@@ -257,6 +279,8 @@ class PerformanceReview:
         out = metric_findings(self.summary, self.baseline, self.baseline_version, self.accuracy_alert_below,
                               self.relative_drop_tolerance)
         out += coverage_findings(self.summary, self.min_samples)
+        if self.row_check is not None:
+            out += self.row_check.findings()
         if self.summary.kind == "classification":
             out += base_rate_findings(self.window_predictions, self.history, self.base_rate_tolerance)
         return out
@@ -300,6 +324,10 @@ class PerformanceReview:
         actual, predicted = lab["actual_outcome"].astype(int).to_numpy(), lab["prediction"].astype(int).to_numpy()
         labels = np.union1d(actual, predicted)  # sorted
         k = len(labels)
+        if k > validity.MAX_CLASSES:  # k x k cells: bounded before allocating (see performance.validity)
+            from workbench.errors import InsufficientData
+
+            raise InsufficientData(f"a confusion matrix of {k:,} classes is not drawn (at most {validity.MAX_CLASSES})")
         cells = np.searchsorted(labels, actual) * k + np.searchsorted(labels, predicted)
         cm = np.bincount(cells, minlength=k * k).reshape(k, k)  # rows actual, columns predicted (as sklearn)
         return pd.DataFrame(cm, index=[f"actual {c}" for c in labels], columns=[f"predicted {c}" for c in labels])
@@ -316,9 +344,17 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     df = ctx.store.read(spec.name, ctx.window, core=CORE)
     if df.empty:
         raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {ctx.store._where()}")
+    repeated = getattr(ctx.store, "repeated_ids", None)
+    if repeated is not None and repeated(spec.name, ctx.window):  # the ids only when some repeat
+        df = ctx.store.read(spec.name, ctx.window, core=["id", *CORE])
+    # the rows with invalid values are left out of every section, and counted as findings
+    df, row_check = validity.check_rows(df, spec)
+    df = df.drop(columns=["prediction_id"], errors="ignore")
     before = Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.start, ctx.window.label)
     history = ctx.store.read(spec.name, before, core=HISTORY_CORE) if mp.weeks_back > 0 else df.iloc[:0]
-    summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed)
+    history = validity.check_rows(history, spec, guard=False)[0]
+    summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed, validated=True)
+    summary.note_left_out(row_check)
     problems = []
     baseline_version = ""
     try:
@@ -329,11 +365,11 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         baseline_metrics, source, problems = {}, "none", [f"baseline: {exc}"]
     return PerformanceReview(
         summary=summary,
-        by_version=by_version(df, spec, mp.min_samples),
+        by_version=by_version(df, spec, mp.min_samples, validated=True),
         baseline=against_baseline(summary, baseline_metrics,
                                   mp.accuracy_alert_below if spec.type == "classification" else None,
                                   mp.relative_drop_tolerance),
-        trend=trend_of([history, df], spec, mp.min_samples, mp.trend_freq),
+        trend=trend_of([history, df], spec, mp.min_samples, mp.trend_freq, validated=True),
         window_predictions=df,
         history=history,
         versions=sorted(df["model_version"].dropna().unique()) if "model_version" in df else [],
@@ -344,6 +380,7 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         relative_drop_tolerance=mp.relative_drop_tolerance,
         min_samples=mp.min_samples,
         window_start=pd.Timestamp(ctx.window.start),
+        row_check=row_check,
     )
 
 
