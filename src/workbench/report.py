@@ -390,9 +390,11 @@ def resolve_parameter(value: str):
 
 
 def _notebooks_dir(files: config.ParamsFiles) -> Path:
-    """The notebooks beside the params folder, else the ones shipped with this checkout."""
+    """The notebooks beside the params folder, else the ones this workbench ships (package or checkout)."""
+    from workbench.resources import packaged_notebooks
+
     beside = files.project / "notebooks"
-    return beside if beside.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
+    return beside if beside.is_dir() else packaged_notebooks()
 
 
 def no_reference(spec: config.ModelSpec, connections: config.Connections | None) -> str:
