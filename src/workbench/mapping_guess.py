@@ -188,6 +188,9 @@ def guess(profiles: list[Profile], table: str, model: str | None = None) -> Mapp
     by_name("outcome_timestamp", times) or (cols.get("outcome") and first(
         lambda p: times(p) and (p.name.lower().startswith(str(cols["outcome"]).lower()) or words(p.name) & OUTCOME_WORDS),
         "outcome_timestamp", f"a date-time named like the outcome {cols['outcome']!r}"))
+    other_times = [p for p in free.values() if times(p)]
+    if "outcome_timestamp" not in cols and cols.get("outcome") and len(other_times) == 1:
+        take("outcome_timestamp", other_times[0], "the only other date-time column, beside the outcome")
 
     g = MappingGuess(cols, notes)
     if pred is not None:
