@@ -65,6 +65,16 @@ def _team_folder(folder: Path, rng: np.random.Generator, week: config.Window) ->
     _houses(rng, 4000).to_parquet(folder / "ref.parquet")
 
 
+def _readme_command(prefix: str) -> list[str]:
+    """The command starting with `prefix` in the README's "Your own table" walk-through, without its comment."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Your own table"):]
+    line = next(ln for ln in section.splitlines() if ln.startswith(prefix))
+    return shlex.split(line, comments=True)
+
+
 def test_built_wheel_in_a_fresh_venv_runs_init_check_report_in_the_teams_folder(tmp_path):
     dist, venv, team = tmp_path / "dist", tmp_path / "venv", tmp_path / "team"
     team.mkdir()
@@ -90,12 +100,16 @@ def test_built_wheel_in_a_fresh_venv_runs_init_check_report_in_the_teams_folder(
     _team_folder(team, np.random.default_rng(19), week)
     env[config.ENV_DATABASE] = "sqlite:///preds.db"  # relative: the team's folder
     wb = venv / "bin" / "workbench"
-    _run([wb, "init", "--table", "house_prices", "--model", MODEL, "--reference", "ref.parquet"], team, env)
+    documented = _readme_command("workbench init")  # the README's own walk-through, word for word
+    assert documented[:3] == ["workbench", "init", "--table"]
+    _run([wb, *documented[1:]], team, env)
     weekly = (team / "params" / "weekly.yaml").read_text()
     assert "type: regression" in weekly and '{"constant": "house-prices"}' in weekly
     assert 'outcome_timestamp: "sold_at"' in weekly and "CHANGE-ME" not in weekly
     assert not (team / "notebooks").exists() and (team / "README.md").is_file()
 
+    assert _readme_command("workbench check") == ["workbench", "check"]
+    assert _readme_command("workbench report") == ["workbench", "report"]  # here with the week the data covers
     checked = _run([wb, "check"], team, env)
     assert "[FAIL]" not in checked.stdout
 
