@@ -521,7 +521,6 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
 
         for j in job_list:
             j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
-            j.env.update(anchored_env(conns))
         log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
         results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
         for r in results:
@@ -655,14 +654,6 @@ def _hand_answers(jobs: list[Job], path: Path | None) -> None:
             j.env[ANSWERS_ENV] = str(path)
         if review_name(j.notebook) == "performance":
             j.env[BY_RUNNER_ENV] = "1"
-
-
-def anchored_env(conns: config.Connections, environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The connection variables whose relative SQLite path the runner made absolute (config.anchor_connections),
-    for the kernels: notebooks run from their own folder and must open the file `check` opened."""
-    env = os.environ if environ is None else environ
-    return {name: url for name, url in ((config.ENV_DATABASE, conns.database_url), (config.ENV_MLFLOW, conns.mlflow_uri))
-            if url and env.get(name, "").strip() not in ("", url)}
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from workbench import check, config, report
+from workbench import check, config
 from workbench.config import Connections
 
 
@@ -61,17 +61,14 @@ def test_check_reads_the_file_beside_the_params_folder_from_any_working_folder(t
     assert not (elsewhere / "preds.db").exists()  # nothing was created where the process happened to be
 
 
-def test_the_runner_hands_kernels_the_absolute_url_and_open_review_resolves_the_same(tmp_path, monkeypatch):
-    proj = _project(tmp_path)
-    monkeypatch.setenv(config.ENV_DATABASE, "sqlite:///preds.db")
-    conns = config.anchor_connections(config.env_connections(), proj)
-    absolute = f"sqlite:///{proj / 'preds.db'}"
-    assert report.anchored_env(conns) == {config.ENV_DATABASE: absolute}
-    monkeypatch.setenv(config.ENV_DATABASE, absolute)
-    assert report.anchored_env(conns) == {}  # already absolute: the kernel's environment is left as it is
-    monkeypatch.chdir(tmp_path)
+def test_a_notebook_running_from_its_own_folder_opens_the_file_check_opened(tmp_path, monkeypatch):
+    """The runner passes the absolute params folder; open_review resolves the URL against the folder
+    holding it, whatever the kernel's working folder (the notebooks' own)."""
     from workbench.context import open_review
 
-    ctx = open_review("m1", "2026-W47", params_dir=proj / "params",
-                      connections=Connections(None, "sqlite:///preds.db", None, demo=False))
-    assert ctx.connections.database_url == absolute
+    proj = _project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(config.ENV_DATABASE, "sqlite:///preds.db")
+    ctx = open_review("m1", "2026-W47", params_dir=str(proj / "params"), source="env")
+    assert ctx.connections.database_url == f"sqlite:///{proj / 'preds.db'}"
+    assert ctx.store.count("m1", config.iso_week("2026-W47")) == 5
