@@ -102,3 +102,33 @@ def test_float_predictions_make_a_regression_model_and_a_table_without_model_get
     assert weekly.models[0].type == "regression" and weekly.store.columns.constant("model") == "house-prices"
     result = check.run_checks(tmp_path / "params", Connections(None, url, None, demo=False), unreachable=check.ERROR)
     assert result.ok, result.text()
+
+
+def test_of_two_unnamed_class_columns_the_one_with_missing_values_is_the_outcome():
+    import pandas as pd
+
+    from workbench import mapping_guess as mg
+
+    n = 50
+    cols = {"k": pd.Series([f"x{i}" for i in range(n)]), "at": pd.Series(pd.date_range("2026-11-16", periods=n, freq="h")),
+            "c1": pd.Series([i % 2 for i in range(n)]), "c2": pd.Series([(i // 2) % 2 if i < 30 else None for i in range(n)])}
+    kinds = {"k": "text", "at": "time", "c1": "number", "c2": "number"}
+    g = mg.guess([mg.profile(name, v, kinds[name]) for name, v in cols.items()], "events")
+    assert (g.columns["id"], g.columns["timestamp"]) == ("k", "at")
+    assert (g.columns["prediction"], g.columns["outcome"]) == ("c1", "c2")
+    assert "missing values where the outcome has not arrived" in g.notes["outcome"]
+    assert g.columns["model"] == {"constant": "events"} and g.model_type == "classification"
+
+
+def test_dir_scaffold_with_notebooks_is_what_the_runner_uses_and_out_with_dir_is_refused(tmp_path, rng):
+    from workbench import report
+
+    url = _scored(tmp_path / "scored.db", rng, n=60)
+    project = tmp_path / "team"
+    init.init("scored", database_url=url, directory=project, copy_notebooks=True)
+    shipped = sorted(p.name for p in (Path(report.__file__).parents[2] / "notebooks").glob("*.ipynb"))
+    assert sorted(p.name for p in (project / "notebooks").glob("*.ipynb")) == shipped
+    assert report._notebooks_dir(config.params_files(project / "params")) == project / "notebooks"
+    assert "notebooks/ (copied here" in (project / "README.md").read_text()
+    with pytest.raises(config.ConfigError, match="not both"):
+        init.init("scored", tmp_path / "p2", database_url=url, directory=tmp_path / "d2")
