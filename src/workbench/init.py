@@ -227,7 +227,7 @@ def render_monitoring(g: TableGuess, models: list[str]) -> str:
 README_STUB = """# Model monitoring: {table}
 
 Written by `workbench init --table {table}`. Weekly drift, performance and infrastructure reviews of
-the predictions in `{table}`, run by [workbench](https://pypi.org/project/workbench/).
+the predictions in `{table}`, run by workbench (`workbench --help`).
 
 - `params/weekly.yaml`: the models, how the table is laid out (`store:`), thresholds. Every guess
   `init` made is commented with its reason: read them.
