@@ -134,6 +134,7 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
                              "(or start the demo: workbench demo up)", resolve_connections)
         if connections is None:
             return res
+    connections = config.anchor_connections(connections, files.project)  # the file the notebooks will read
     configured_reviews = {review_name(nb) for nb in weekly.notebooks}
     runnable = {r for r in configured_reviews if all(configured(connections, x) for x in NEEDS.get(r, ()))}
     selected = reviews if reviews is not None else runnable
@@ -216,6 +217,8 @@ def _check_store(res: CheckResult, weekly: config.WeeklyParams, names: list[str]
             res.add(what, SKIPPED, "not configured (null)" + {
                 "variant": ": no A/B section", "probability": ": no ROC AUC, calibration or CBPE estimate",
                 "outcome": ": no performance metrics"}.get(key, ""))
+        elif sp.columns.constant(key) is not None:  # a single-model table: no column to find
+            res.add(what, OK, f"constant {sp.columns.constant(key)!r}")
         elif col in real:
             res.add(what, OK, repr(col))
         else:

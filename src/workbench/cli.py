@@ -83,9 +83,15 @@ def cmd_init(a: argparse.Namespace) -> int:
     from workbench import init
 
     written = init.init(a.table, a.out, model=a.model, database_url=None, reference=a.reference,
-                        force=a.force)
+                        force=a.force, directory=a.dir if a.dir is not None or a.out is not None else Path("."),
+                        copy_notebooks=a.notebooks)
     print(f"wrote {', '.join(str(p) for p in written)}")
-    print(f"review them (every guess is commented), then run: workbench check --params {a.out}")
+    if a.out is not None:
+        print(f"review them (every guess is commented), then run: workbench check --params {a.out}")
+    else:
+        cd = f"cd {a.dir} && " if a.dir not in (None, Path(".")) else ""
+        print(f"review params/weekly.yaml and params/monitoring.yaml (every guess is commented), then run: "
+              f"{cd}workbench check && workbench report")
     return 0
 
 
@@ -165,7 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("init", help="inspect a prediction table and write a commented params folder")
     i.add_argument("--table", required=True, help="SCHEMA.TABLE or TABLE (database from WORKBENCH_DATABASE_URL)")
-    i.add_argument("--out", type=Path, default=Path("params"), help="the params folder to write")
+    i.add_argument("--dir", type=Path, default=None,
+                   help="the working folder to create, as `dbt init` does: params/ (from the table, plus the "
+                        "default infrastructure queries), README.md (default: the current folder)")
+    i.add_argument("--out", type=Path, default=None, help="only the params folder to write (weekly.yaml, monitoring.yaml)")
+    i.add_argument("--notebooks", action="store_true",
+                   help="with --dir: copy the review notebooks there to change them (default: the shipped ones are used)")
     i.add_argument("--model", action="append", help="only this model (default: every model in the table)")
     i.add_argument("--reference", help="the reference (training) data, .parquet or .csv, for every model")
     i.add_argument("--force", action="store_true", help="overwrite existing files")

@@ -119,16 +119,37 @@ class HealthParams(_Strict):
     extra_urls: dict[str, str] = Field(default_factory=dict)
 
 
+class Constant(_Strict):
+    """A value every row has, for a table without the column (`model: {constant: churn-predictor}`)."""
+
+    constant: str = Field(min_length=1)
+
+    @field_validator("constant", mode="before")
+    @classmethod
+    def _as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v  # YAML reads 1.0 as a number
+
+
 class StoreColumns(_Strict):
     id: str = "prediction_id"
-    model: str = "model_name"
-    version: str = "model_version"
+    # a column name, or for a single-model table a constant: `model: {constant: NAME}`, `version: {constant: "3"}`
+    model: str | Constant = "model_name"
+    version: str | Constant = "model_version"
     variant: str | None = "variant"
     timestamp: str = "timestamp"
     prediction: str = "prediction"
     probability: str | None = "probability"
     outcome: str | None = "actual_outcome"
     outcome_timestamp: str | None = "outcome_timestamp"
+
+    def constant(self, key: str) -> str | None:
+        """The constant value mapped to `key` ('model', 'version'), or None when it is a column (or null)."""
+        v = getattr(self, key)
+        return v.constant if isinstance(v, Constant) else None
+
+    def column_names(self) -> dict[str, str | None]:
+        """Mapped key -> column name (None: not configured or a constant), for checking against the table."""
+        return {k: (None if isinstance(v, Constant) else v) for k, v in self}
 
 
 class FeatureLayout(_Strict):
@@ -190,6 +211,15 @@ class WeeklyParams(_Strict):
     notify: NotifyParams = Field(default_factory=NotifyParams)
     report: ReportParams = Field(default_factory=ReportParams)
     timeouts: TimeoutParams = Field(default_factory=TimeoutParams)
+
+    @model_validator(mode="after")
+    def _constant_model_is_configured(self) -> "WeeklyParams":
+        const = self.store.columns.constant("model")
+        names = [m.name for m in self.models]
+        if const is not None and names != [const]:
+            raise ValueError(f"store.columns.model is the constant {const!r} (a single-model table): models must "
+                             f"list exactly that one model, not {', '.join(names)}")
+        return self
 
     def model(self, name: str) -> ModelSpec:
         """The model named `name`, or a ConfigError listing the configured ones."""
@@ -493,6 +523,37 @@ class Connections:
     def __repr__(self) -> str:
         return (f"Connections(prometheus_url={redact(self.prometheus_url)!r}, database_url={redact(self.database_url)!r}, "
                 f"mlflow_uri={redact(self.mlflow_uri)!r}, demo={self.demo})")
+
+
+def anchor_sqlite(url: str | None, base: Path) -> str | None:
+    """`url` with a relative SQLite file path made absolute against `base` (other URLs unchanged).
+
+    SQLite resolves a relative path against the process's working folder, and the notebooks run from
+    their own folder: resolved once, `check`, the runner and every notebook read the same file."""
+    if not url:
+        return url
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return url
+    path = u.database or ""
+    if u.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return url
+    if Path(path).expanduser().is_absolute():
+        return url
+    return u.set(database=str((base / path).resolve())).render_as_string(hide_password=False)
+
+
+def anchor_connections(conns: "Connections", base: Path) -> "Connections":
+    """`conns` with relative SQLite paths (prediction DB, MLflow store) made absolute against `base`:
+    the folder holding the params folder, from which relative `reference:` paths are read too."""
+    db, ml = anchor_sqlite(conns.database_url, base), anchor_sqlite(conns.mlflow_uri, base)
+    if (db, ml) == (conns.database_url, conns.mlflow_uri):
+        return conns
+    return Connections(conns.prometheus_url, db, ml, conns.demo)
 
 
 # what each source is, for "not configured" messages

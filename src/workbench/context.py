@@ -235,5 +235,5 @@ def open_review(model: str = "", week: str = "", source: str = "auto", params_di
     monitoring = (config.load_monitoring(mpath) if mpath.is_file()
                   else config.MonitoringParams(drift_detection=config.DriftDetection()))
     queries = config.load_queries(qpath) if qpath.is_file() else config.QueryCatalog(summary={}, panels={})
-    conns = connections or resolve_connections(source)
+    conns = config.anchor_connections(connections or resolve_connections(source), files.project)
     return ReviewContext(spec, window, weekly, monitoring, queries, conns, files.project, files, service=service)

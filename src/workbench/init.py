@@ -12,31 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from workbench import config
+from workbench import config, mapping_guess
 from workbench.errors import ConfigError
 
 SAMPLE_ROWS = 5000
 
-# candidate column names per mapped column, most specific first
-CANDIDATES = {
-    "id": ("prediction_id", "request_id", "id", "uuid", "event_id"),
-    "model": ("model_name", "model", "model_id"),
-    "version": ("model_version", "version"),
-    "variant": ("variant", "ab_variant", "experiment_variant", "arm", "treatment"),
-    "timestamp": ("timestamp", "predicted_at", "prediction_time", "prediction_timestamp", "scored_at", "event_time",
-                  "created_at", "ts", "time"),
-    "prediction": ("prediction", "predicted_label", "predicted_class", "y_pred", "pred", "predicted", "output"),
-    "probability": ("probability", "predicted_probability", "score", "proba", "prob", "y_prob", "confidence"),
-    "outcome": ("actual_outcome", "outcome", "actual", "label", "y_true", "target", "ground_truth"),
-    "outcome_timestamp": ("outcome_timestamp", "outcome_at", "labelled_at", "labeled_at", "label_time", "actual_at",
-                          "resolved_at"),
-}
-OPTIONAL = {"variant", "probability", "outcome", "outcome_timestamp"}
+from workbench.mapping_guess import CANDIDATES, OPTIONAL  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -53,7 +40,7 @@ class TableGuess:
 
     schema: str | None
     table: str
-    columns: dict[str, str | None]
+    columns: dict[str, str | dict | None]  # a column name, {"constant": value} (model, version) or None
     layout: str
     json_column: str | None
     features: list[FeatureGuess]
@@ -61,6 +48,7 @@ class TableGuess:
     model_type: str
     notes: dict[str, str] = field(default_factory=dict)  # mapped key -> why it was chosen
     unknown: list[str] = field(default_factory=list)  # what could not be guessed
+    type_reason: str = ""  # why model_type
 
 
 def _split(table: str) -> tuple[str | None, str]:
@@ -109,16 +97,23 @@ def type_feature(values: pd.Series, n_reference: int | None = None) -> FeatureGu
     return FeatureGuess(str(values.name), kind, reason, drift_methods.choose_method(kind == "categorical"))
 
 
-def _pick(key: str, names: list[str], used: set[str]) -> str | None:
-    lower = {n.lower(): n for n in names if n not in used}
-    for cand in CANDIDATES[key]:
-        if cand in lower:
-            return lower[cand]
-    return None
+def _sql_kind(col) -> str:
+    """What a column's SQL type says: time, number, json or text (values decide further)."""
+    import sqlalchemy as sa
+
+    if _is_json_type(col):
+        return "json"
+    if isinstance(col.type, (sa.DateTime, sa.Date)):
+        return "time"
+    if isinstance(col.type, (sa.Integer, sa.Float, sa.Numeric)) and not isinstance(col.type, sa.Boolean):
+        return "number"
+    return "text"
 
 
-def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None = None) -> TableGuess:
-    """Reflect `table`, read a sample and guess the mapping, the features and their types."""
+def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None = None,
+                  model: str | None = None) -> TableGuess:
+    """Reflect `table`, read a sample and guess the mapping (mapping_guess: names, then values), the
+    features and their types. `model` names the model of a table without a model column."""
     import sqlalchemy as sa
 
     from workbench.sources.store import read_only_engine
@@ -135,29 +130,17 @@ def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None 
     finally:
         engine.dispose()
     names = list(t.c.keys())
-    used: set[str] = set()
-    cols: dict[str, str | None] = {}
-    notes: dict[str, str] = {}
-    unknown: list[str] = []
-    for key in CANDIDATES:
-        col = _pick(key, names, used)
-        if col is None and key == "timestamp":  # the first date-time column
-            col = next((c.name for c in t.c if c.name not in used and isinstance(c.type, (sa.DateTime, sa.Date))), None)
-        cols[key] = col
-        if col:
-            used.add(col)
-            notes[key] = f"column {col!r} ({t.c[col].type})"
-        elif key in OPTIONAL:
-            notes[key] = "no such column found: null (the sections that need it are left out, each saying why)"
-        else:
-            unknown.append(f"store.columns.{key}: no column looks like it ({', '.join(CANDIDATES[key][:4])}, ...)")
-    json_col = next((c.name for c in t.c if c.name not in used and _is_json_type(c)), None)
+    json_col = next((c.name for c in t.c if _is_json_type(c)), None)
     if json_col is None:  # JSON stored as text
         for c in t.c:
-            if c.name not in used and isinstance(c.type, sa.String) and c.name in sample:
-                if _parsed_json(sample[c.name]) is not None:
-                    json_col = c.name
-                    break
+            if isinstance(c.type, sa.String) and c.name in sample and _parsed_json(sample[c.name]) is not None:
+                json_col = c.name
+                break
+    profiles = [mapping_guess.profile(c.name, sample[c.name] if c.name in sample else pd.Series([], dtype=object),
+                                      _sql_kind(c)) for c in t.c if c.name != json_col]
+    mg = mapping_guess.guess(profiles, name, model)
+    cols, notes, unknown = mg.columns, mg.notes, list(mg.unknown)
+    used = {v for v in cols.values() if isinstance(v, str)}
     if json_col:
         frame = _parsed_json(sample[json_col]) if json_col in sample else None
         feats = frame if frame is not None else pd.DataFrame()
@@ -175,15 +158,14 @@ def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None 
         features.append(g)
     if not features:
         unknown.append("features: no feature columns or JSON keys found")
-    models = sorted(map(str, sample[cols["model"]].dropna().unique())) if cols["model"] and len(sample) else []
+    if isinstance(cols["model"], dict):
+        models = [cols["model"]["constant"]]
+    else:
+        models = sorted(map(str, sample[cols["model"]].dropna().unique())) if cols["model"] and len(sample) else []
     if not models:
         unknown.append("models: no model names found in the sample")
-    model_type = "classification"
-    if cols["prediction"] and len(sample):
-        pred = pd.to_numeric(sample[cols["prediction"]], errors="coerce").dropna()
-        if len(pred) and (pred.nunique() > 20 or not (pred == pred.round()).all()):
-            model_type = "regression"
-    return TableGuess(schema, name, cols, layout, json_col, features, models, model_type, notes, unknown)
+    return TableGuess(schema, name, cols, layout, json_col, features, models, mg.model_type, notes, unknown,
+                      mg.type_reason)
 
 
 def _yaml_value(v) -> str:
@@ -203,8 +185,7 @@ def render_weekly(g: TableGuess, reference: str | None, models: list[str]) -> st
     lines += ["", "timezone: UTC", "", "models:"]
     for m in models or ["CHANGE-ME"]:
         lines.append(f"  - name: {_yaml_value(m)}")
-        lines.append(f"    type: {g.model_type}          # from the prediction column's values "
-                     f"({'whole numbers, few distinct' if g.model_type == 'classification' else 'many distinct values'})")
+        lines.append(f"    type: {g.model_type}          # {g.type_reason}")
         if g.model_type == "classification":
             lines.append("    positive_class: 1")
         if reference:
@@ -243,30 +224,108 @@ def render_monitoring(g: TableGuess, models: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def init(table: str, out: str | Path, model: list[str] | None = None, database_url: str | None = None,
-         reference: str | None = None, force: bool = False) -> list[Path]:
-    """Inspect `table` (database from `database_url` or WORKBENCH_DATABASE_URL) and write weekly.yaml and
-    monitoring.yaml into `out` for review. Refuses to overwrite existing files unless `force`."""
+README_STUB = """# Model monitoring: {table}
+
+Written by `workbench init --table {table}`. Weekly drift, performance and infrastructure reviews of
+the predictions in `{table}`, run by workbench (`workbench --help`).
+
+- `params/weekly.yaml`: the models, how the table is laid out (`store:`), thresholds. Every guess
+  `init` made is commented with its reason: read them.
+- `params/monitoring.yaml`: the features and how drift is decided for each.
+- `params/queries.yaml`, `slos.yaml`, `alerts.yaml`: the infrastructure review's PromQL (defaults;
+  edit the metric names to yours when you set `WORKBENCH_PROMETHEUS_URL`).
+- notebooks: {notebooks}
+
+Connections are environment variables, never files here: `WORKBENCH_DATABASE_URL` (a relative
+SQLite path is read from this folder), `WORKBENCH_PROMETHEUS_URL`, `MLFLOW_TRACKING_URI`.
+
+```bash
+workbench check                 # one line per item, with the fix; exit 1 on any error
+workbench report                # the last full week -> reports/<week>/index.html
+```
+"""
+
+
+def sa_url_file(url: str) -> Path | None:
+    """The file of a SQLite URL, or None for other databases."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return Path(u.database) if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") else None
+
+
+def _reference_entry(reference: str, project: Path) -> tuple[Path, str]:
+    """The reference file to read and the path to write in weekly.yaml (relative to `project`, where
+    relative `reference:` paths are read). A relative path is taken from the current folder, else
+    from the project folder."""
+    given = Path(reference).expanduser()
+    if given.is_absolute():
+        return given, str(given)
+    here = (Path.cwd() / given).resolve()
+    path = here if here.exists() or not (project / given).exists() else (project / given).resolve()
+    try:
+        return path, path.relative_to(project.resolve()).as_posix()
+    except ValueError:  # outside the project folder: written absolute
+        return path, str(path)
+
+
+def init(table: str, out: str | Path | None = None, model: list[str] | None = None, database_url: str | None = None,
+         reference: str | None = None, force: bool = False, directory: str | Path | None = None,
+         copy_notebooks: bool = False) -> list[Path]:
+    """Inspect `table` (database from `database_url` or WORKBENCH_DATABASE_URL) and write a params folder
+    for review: `out` (a params folder) or `directory` (a working folder, as `dbt init`: params/ with
+    weekly.yaml and monitoring.yaml from the table and the shipped defaults for the infrastructure
+    review, a README.md, and with `copy_notebooks` the review notebooks; without them the runner uses
+    the ones workbench ships). Refuses to overwrite existing files unless `force`."""
+    from workbench.resources import default_params, packaged_notebooks
+
     url = database_url or os.environ.get(config.ENV_DATABASE, "").strip()
     if not url:
         raise ConfigError(f"set {config.ENV_DATABASE} to the prediction database (init reads the table from it)")
-    out = Path(out)
+    if out is not None and directory is not None:
+        raise ConfigError("give --dir (a working folder) or --out (a params folder), not both")
+    project = Path(directory) if directory is not None else (Path(out).parent if out is not None else Path("."))
+    out = Path(out) if out is not None else project / "params"
+    url = config.anchor_sqlite(url, project)  # as check and report will read it: from the working folder
+    db = sa_url_file(url)
+    if db is not None and not db.is_file():
+        raise ConfigError(f"{config.ENV_DATABASE}: no SQLite file {db} (a relative path is read from the "
+                          f"working folder {project.resolve()}, as check and report will read it)")
     targets = [out / config.PARAMS_FILES["weekly"], out / config.PARAMS_FILES["monitoring"]]
-    existing = [str(p) for p in targets if p.exists()]
+    extra: list[tuple[Path, Path]] = []
+    if directory is not None:
+        extra = [(default_params() / config.PARAMS_FILES[k], out / config.PARAMS_FILES[k])
+                 for k in ("queries", "slos", "alerts")]
+        if copy_notebooks:
+            extra += [(nb, project / "notebooks" / nb.name) for nb in sorted(packaged_notebooks().glob("*.ipynb"))]
+        extra.append((Path(), project / "README.md"))
+    existing = [str(p) for p in [*targets, *(dest for _, dest in extra)] if p.exists()]
     if existing and not force:
-        raise ConfigError(f"{', '.join(existing)} exist: choose another --out or pass --force")
-    ref = None
+        raise ConfigError(f"{', '.join(existing)} exist: choose another --dir (or --out) or pass --force")
+    ref, ref_entry = None, None
     if reference:
         from workbench.sources.model_registry import load_reference_file
 
-        ref_path = Path(reference)
-        ref = load_reference_file(ref_path if ref_path.is_absolute() else out.resolve().parent / ref_path)
-    g = inspect_table(url, table, ref)
+        ref_path, ref_entry = _reference_entry(reference, project)
+        ref = load_reference_file(ref_path)
+    if model and len(model) > 1:
+        g = inspect_table(url, table, ref)
+    else:
+        g = inspect_table(url, table, ref, model[0] if model else None)
     models = model or g.models
     out.mkdir(parents=True, exist_ok=True)
-    targets[0].write_text(render_weekly(g, reference, models))
+    targets[0].write_text(render_weekly(g, ref_entry, models))
     targets[1].write_text(render_monitoring(g, models))
+    for source, dest in extra:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.name == "README.md":
+            where = ("notebooks/ (copied here: the runner uses these)" if copy_notebooks else
+                     f"none here: the runner uses the ones workbench ships ({packaged_notebooks()}); "
+                     "`workbench init ... --notebooks` copies them here to change them")
+            dest.write_text(README_STUB.format(table=table, notebooks=where))
+        else:
+            shutil.copyfile(source, dest)
     # what was written must load: a guess that does not validate is a bug here, not the user's problem
     config.load_weekly(targets[0])
     config.load_monitoring(targets[1])
-    return targets
+    return targets + [dest for _, dest in extra]

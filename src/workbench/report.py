@@ -390,9 +390,11 @@ def resolve_parameter(value: str):
 
 
 def _notebooks_dir(files: config.ParamsFiles) -> Path:
-    """The notebooks beside the params folder, else the ones shipped with this checkout."""
+    """The notebooks beside the params folder, else the ones this workbench ships (package or checkout)."""
+    from workbench.resources import packaged_notebooks
+
     beside = files.project / "notebooks"
-    return beside if beside.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
+    return beside if beside.is_dir() else packaged_notebooks()
 
 
 def no_reference(spec: config.ModelSpec, connections: config.Connections | None) -> str:
@@ -489,6 +491,7 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     _lighter_jsonschema()
     params_path, out = Path(params_path), Path(out_dir).resolve()
     conns = resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
+    conns = config.anchor_connections(conns, config.params_files(params_path).project)
     window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns)
     timeouts = config.load_weekly(config.params_files(params_path).weekly).timeouts.model_dump()
     to_run = [j for j in job_list if not j.skip]

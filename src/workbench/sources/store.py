@@ -450,7 +450,7 @@ class PredictionStore:
         except sa.exc.SQLAlchemyError as exc:
             raise self._error("reading the table's columns", exc) from exc
         real = list(t.c.keys())
-        mapping = self.params.columns.model_dump()
+        mapping = self.params.columns.column_names()
         missing = [f"store.columns.{k}={v!r}" for k, v in mapping.items() if v is not None and v not in real]
         fl = self.params.features
         if fl.layout == "json" and (not fl.json_column or fl.json_column not in real):
@@ -461,7 +461,10 @@ class PredictionStore:
         self._table = t
         return t
 
-    def _col(self, key: str) -> sa.Column:
+    def _col(self, key: str) -> sa.ColumnElement:
+        const = self.params.columns.constant(key)
+        if const is not None:  # a single-model table: the value every row has (store.columns.KEY.constant)
+            return sa.cast(sa.literal(const), sa.String)
         name = getattr(self.params.columns, key)
         if name is None:
             raise ConfigError(f"store.columns.{key} is not configured")
@@ -478,7 +481,7 @@ class PredictionStore:
                 for k in (json.loads(r) if isinstance(r, str) else (r or {})):
                     names[k] = None
             return list(names)
-        mapped = {v for v in self.params.columns.model_dump().values() if v}
+        mapped = {v for v in self.params.columns.column_names().values() if v}
         return [c for c in t.c.keys() if c not in mapped]
 
     def _error(self, what: str, exc: BaseException) -> SourceUnavailable:
@@ -513,7 +516,14 @@ class PredictionStore:
             # bound SQLAlchemy renders, "…00:00:00.000000"): compare against the shortest text of each
             # bound so a row exactly on a bound lands in the right window whichever way it was written
             start, end = (sa.literal(t.replace(tzinfo=None).isoformat(sep=" "), sa.String) for t in (start, end))
-        return sa.and_(self._col("model") == model, ts >= start, ts < end)
+        return sa.and_(self._is_model(model), ts >= start, ts < end)
+
+    def _is_model(self, model: str):
+        """Rows of `model`: the model column's test, or with a constant model all rows or none."""
+        const = self.params.columns.constant("model")
+        if const is not None:
+            return sa.true() if model == const else sa.false()
+        return self._col("model") == model
 
     @timed_call("prediction DB: read rows")
     def read(self, model: str, window: Window, features: Iterable[str] = (), core: Iterable[str] | None = None
@@ -1242,11 +1252,13 @@ class PredictionStore:
     @timed_call("prediction DB: newest")
     def newest(self, model: str) -> pd.Timestamp | None:
         """Timestamp of the newest prediction of `model` (data freshness)."""
-        stmt = sa.select(sa.func.max(self._col("timestamp"))).where(self._col("model") == model)
+        stmt = sa.select(sa.func.max(self._col("timestamp"))).where(self._is_model(model))
         v = self._all(stmt, f"finding the newest prediction of {model!r}")[0][0]
         return None if v is None else _utc_series(pd.Series([v])).iloc[0]
 
     def models(self) -> list[str]:
+        if (const := self.params.columns.constant("model")) is not None:
+            return [const]
         stmt = sa.select(self._col("model")).distinct()
         return sorted(r[0] for r in self._all(stmt, "listing models"))
 

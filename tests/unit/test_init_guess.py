@@ -1,0 +1,134 @@
+"""`workbench init` guesses the store mapping from values as well as names, says why for each guess,
+and scaffolds a working folder; a table named unlike any convention passes `check` with no edit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from workbench import check, config, init
+from workbench.config import Connections
+
+WEEK = config.iso_week("2026-W47")
+
+
+def _scored(path: Path, rng: np.random.Generator, n: int = 400) -> str:
+    """`scored`: event_uuid, scored_at, model_key, model_rev, payload (JSON), p_yes, decision, truth, truth_at."""
+    url = f"sqlite:///{path}"
+    md = sa.MetaData()
+    t = sa.Table("scored", md, sa.Column("event_uuid", sa.String), sa.Column("scored_at", sa.DateTime),
+                 sa.Column("model_key", sa.String), sa.Column("model_rev", sa.String), sa.Column("payload", sa.JSON),
+                 sa.Column("p_yes", sa.Float), sa.Column("decision", sa.Integer), sa.Column("truth", sa.Integer),
+                 sa.Column("truth_at", sa.DateTime))
+    eng = sa.create_engine(url)
+    md.create_all(eng)
+    p = rng.random(n)
+    labelled = rng.random(n) < 0.7
+    rows = []
+    for i in range(n):
+        when = WEEK.start.replace(tzinfo=None) + dt.timedelta(minutes=25 * i)
+        y = int(rng.random() < p[i])
+        rows.append({"event_uuid": f"{rng.integers(1 << 62):016x}-{i}", "scored_at": when,
+                     "model_key": ["churn", "upsell"][i % 2], "model_rev": ["r1", "r2"][i % 3 == 0],
+                     "payload": {"tenure": int(rng.integers(0, 72)), "plan": ["basic", "pro", "max"][i % 3],
+                                 "spend": float(rng.gamma(2, 30))},
+                     "p_yes": float(p[i]), "decision": int(p[i] > 0.5),
+                     "truth": y if labelled[i] else None, "truth_at": when + dt.timedelta(days=1) if labelled[i] else None})
+    with eng.begin() as c:
+        c.execute(sa.insert(t), rows)
+    eng.dispose()
+    return url
+
+
+def test_scored_table_is_mapped_from_values_with_a_reason_for_each_guess(tmp_path, rng):
+    url = _scored(tmp_path / "scored.db", rng)
+    g = init.inspect_table(url, "scored")
+    assert g.columns == {"id": "event_uuid", "model": "model_key", "version": "model_rev", "variant": None,
+                         "timestamp": "scored_at", "prediction": "decision", "probability": "p_yes",
+                         "outcome": "truth", "outcome_timestamp": "truth_at"}
+    assert g.model_type == "classification" and g.models == ["churn", "upsell"] and not g.unknown
+    assert "unique per row" in g.notes["id"] and "named like a version" in g.notes["version"]
+    assert "named like a model" in g.notes["model"] and "within [0, 1]" in g.notes["probability"]
+    assert "whole numbers, 2 distinct" in g.notes["prediction"] and "missing" in g.notes["outcome"]
+    assert "holds classes" in g.type_reason
+
+
+def test_scored_table_needs_no_edit_before_check_passes(tmp_path, rng, monkeypatch):
+    url = _scored(tmp_path / "scored.db", rng)
+    project = tmp_path / "monitoring"
+    written = init.init("scored", database_url=url, directory=project)
+    assert {p.name for p in written} >= {"weekly.yaml", "monitoring.yaml", "queries.yaml", "slos.yaml", "alerts.yaml",
+                                         "README.md"}
+    text = (project / "params" / "weekly.yaml").read_text()
+    assert "Everything below was guessed" in text and "CHANGE-ME" not in text
+    result = check.run_checks(project / "params", Connections(None, url, None, demo=False), unreachable=check.ERROR)
+    assert result.ok, result.text()
+    with pytest.raises(config.ConfigError, match="exist"):  # never overwritten without --force
+        init.init("scored", database_url=url, directory=project)
+
+
+def _regression(path: Path, rng: np.random.Generator, n: int = 300) -> str:
+    """A single-model regression table: float predictions, no model or version column, features as columns."""
+    url = f"sqlite:///{path}"
+    md = sa.MetaData()
+    t = sa.Table("house_prices", md, sa.Column("request_id", sa.Integer), sa.Column("created_at", sa.DateTime),
+                 sa.Column("sqft", sa.Float), sa.Column("city", sa.String),
+                 sa.Column("predicted_price", sa.Float), sa.Column("actual_price", sa.Float))
+    eng = sa.create_engine(url)
+    md.create_all(eng)
+    sqft = rng.uniform(40, 200, n)
+    with eng.begin() as c:
+        c.execute(sa.insert(t), [{"request_id": i, "created_at": WEEK.start.replace(tzinfo=None) + dt.timedelta(minutes=30 * i),
+                                  "sqft": float(sqft[i]), "city": ["a", "b", "c"][i % 3],
+                                  "predicted_price": float(3000 * sqft[i] + rng.normal(0, 9000)),
+                                  "actual_price": float(3000 * sqft[i] + rng.normal(0, 12000))} for i in range(n)])
+    eng.dispose()
+    return url
+
+
+def test_float_predictions_make_a_regression_model_and_a_table_without_model_gets_constants(tmp_path, rng):
+    url = _regression(tmp_path / "houses.db", rng)
+    g = init.inspect_table(url, "house_prices", model="house-prices")
+    assert g.model_type == "regression" and "measurements" in g.type_reason
+    assert g.columns["prediction"] == "predicted_price" and g.columns["outcome"] == "actual_price"
+    assert g.columns["model"] == {"constant": "house-prices"} and g.columns["version"] == {"constant": "unversioned"}
+    assert g.columns["probability"] is None and {f.name for f in g.features} == {"sqft", "city"}
+    written = init.init("house_prices", tmp_path / "params", model=["house-prices"], database_url=url)
+    weekly = config.load_weekly(written[0])
+    assert weekly.models[0].type == "regression" and weekly.store.columns.constant("model") == "house-prices"
+    result = check.run_checks(tmp_path / "params", Connections(None, url, None, demo=False), unreachable=check.ERROR)
+    assert result.ok, result.text()
+
+
+def test_of_two_unnamed_class_columns_the_one_with_missing_values_is_the_outcome():
+    import pandas as pd
+
+    from workbench import mapping_guess as mg
+
+    n = 50
+    cols = {"k": pd.Series([f"x{i}" for i in range(n)]), "at": pd.Series(pd.date_range("2026-11-16", periods=n, freq="h")),
+            "c1": pd.Series([i % 2 for i in range(n)]), "c2": pd.Series([(i // 2) % 2 if i < 30 else None for i in range(n)])}
+    kinds = {"k": "text", "at": "time", "c1": "number", "c2": "number"}
+    g = mg.guess([mg.profile(name, v, kinds[name]) for name, v in cols.items()], "events")
+    assert (g.columns["id"], g.columns["timestamp"]) == ("k", "at")
+    assert (g.columns["prediction"], g.columns["outcome"]) == ("c1", "c2")
+    assert "missing values where the outcome has not arrived" in g.notes["outcome"]
+    assert g.columns["model"] == {"constant": "events"} and g.model_type == "classification"
+
+
+def test_dir_scaffold_with_notebooks_is_what_the_runner_uses_and_out_with_dir_is_refused(tmp_path, rng):
+    from workbench import report
+
+    url = _scored(tmp_path / "scored.db", rng, n=60)
+    project = tmp_path / "team"
+    init.init("scored", database_url=url, directory=project, copy_notebooks=True)
+    shipped = sorted(p.name for p in (Path(report.__file__).parents[2] / "notebooks").glob("*.ipynb"))
+    assert sorted(p.name for p in (project / "notebooks").glob("*.ipynb")) == shipped
+    assert report._notebooks_dir(config.params_files(project / "params")) == project / "notebooks"
+    assert "notebooks/ (copied here" in (project / "README.md").read_text()
+    with pytest.raises(config.ConfigError, match="not both"):
+        init.init("scored", tmp_path / "p2", database_url=url, directory=tmp_path / "d2")
