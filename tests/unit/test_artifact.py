@@ -164,7 +164,7 @@ def test_an_unknown_kind_fails(tmp_path):
 
 def test_a_points_column_formatted_as_a_percentage_fails(tmp_path):
     frame = pd.DataFrame({"class": ["1"], "change (percentage points)": [0.223]})
-    bad = tables.table(frame, kinds={"change (percentage points)": "percent"}).to_html()
+    bad = tables.table(frame, kinds={"change (percentage points)": "ratio"}).to_html()
     result = _check(_week(tmp_path, _report(_good_sections(headline=GOOD_TABLE + bad))))
     assert [v.what for v in result.violations] == [
-        "table column 'change (percentage points)' is headed in percentage points but formatted as percent (a share, '%')"]
+        "table column 'change (percentage points)' is headed in percentage points but formatted as ratio (a share, '%')"]
