@@ -119,4 +119,17 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
             return "recovered"
         return "still drifting" if r["status_this"] == "drift" else ""
     out["change"] = out.apply(change, axis=1)
-    return out.rename(columns={"status_previous": f"{prev.label[:8]}-1 status"})
+    return out.rename(columns={"status_previous": f"{previous_name(ctx.window)} status"})
+
+
+def previous_name(window: Window) -> str:
+    """What a reader calls the window before `window`: 'last week (2026-W46)' for an ISO week
+    (a partial one too), else 'previous window (2026-11-09 to 2026-11-15)' (never the internal 'W47-1')."""
+    import datetime as dt
+    import re
+
+    prev = window.previous()
+    if re.fullmatch(r"\d{4}-W\d{2}", window.label):
+        y, w, _ = prev.start.isocalendar()
+        return f"last week ({y}-W{w:02d})"
+    return f"previous window ({prev.start:%Y-%m-%d} to {prev.end - dt.timedelta(seconds=1):%Y-%m-%d})"
