@@ -274,11 +274,26 @@ def _keys(status: dict | None) -> dict[tuple, dict]:
     return out
 
 
+def borderline(status: dict | None) -> dict[tuple, dict]:
+    """Findings marked borderline (an effect within 10% of its min_effect, see drift.core), by
+    (model, review, kind, subject), whatever their severity."""
+    out: dict[tuple, dict] = {}
+    for r in (status or {}).get("results", []):
+        for f in r.get("findings") or []:
+            if (f.get("extra") or {}).get("borderline"):
+                out.setdefault((r["model"], _review(r), f.get("kind"), f.get("subject")),
+                               {**f, "model": r["model"], "review": _review(r)})
+    return out
+
+
 def changes(status: dict, previous: dict | None) -> tuple[list[dict], list[dict]]:
     """Alerts and warnings new since the previous week, and those of the previous week now gone
-    (matched by model, review, kind and subject)."""
+    (matched by model, review, kind and subject). A finding borderline in either week is neither:
+    hovering at its effect floor flips drift / no drift without anything changing (see borderline)."""
     now, before = _keys(status), _keys(previous)
-    return [f for k, f in now.items() if k not in before], [f for k, f in before.items() if k not in now]
+    hovering = set(borderline(status)) | set(borderline(previous))
+    return ([f for k, f in now.items() if k not in before and k not in hovering],
+            [f for k, f in before.items() if k not in now and k not in hovering])
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -351,7 +366,9 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     change_html = (f"<h2>Since last week ({e(prev_label)})</h2>" + (
         "<p class='muted'>No stored results for the previous week to compare with.</p>" if previous is None else
         f"<div style='display:flex;gap:2em'><div><b>New</b><ul class='f'>{flist(new)}</ul></div>"
-        f"<div><b>Resolved</b><ul class='f'>{flist(resolved)}</ul></div></div>"))
+        f"<div><b>Resolved</b><ul class='f'>{flist(resolved)}</ul></div>"
+        f"<div><b>Borderline</b> <small>(at the effect floor: not new, not resolved)</small>"
+        f"<ul class='f'>{flist(list(borderline(status).values()))}</ul></div></div>"))
     links = []
     for r in sorted(status.get("results", []), key=lambda r: (r["model"] == SERVICE, r["model"], r["notebook"])):
         items = []

@@ -53,6 +53,29 @@ class FeatureDriftResult:
     reference_dist: pd.Series | None = field(default=None, repr=False)
     current_dist: pd.Series | None = field(default=None, repr=False)
 
+    @property
+    def borderline(self) -> bool:
+        """Significant, with an effect within BORDERLINE (10%) of min_effect on either side: the floor
+        alone decides, so the verdict can flip week to week (drift / no drift) while nothing changes."""
+        if self.drifted is None or self.min_effect is None or self.effect_size is None or self.statistic is None:
+            return False
+        if not dm.get_method(self.method).significant(dm.MethodResult(self.statistic, self.p_value,
+                                                                      self.effect_size), self.threshold):
+            return False
+        return abs(self.effect_size - self.min_effect) <= BORDERLINE * self.min_effect
+
+    def borderline_note(self) -> str:
+        """'borderline: effect 0.048 is within 10% of min_effect 0.05 (can flip week to week)' or ''."""
+        from workbench.findings import num
+
+        if not self.borderline:
+            return ""
+        return (f"borderline: effect {num(self.effect_size)} is within {BORDERLINE:.0%} of min_effect "
+                f"{num(self.min_effect)} (can flip week to week)")
+
+
+BORDERLINE = 0.1  # an effect within this share of min_effect (either side) is "borderline"
+
 
 PLOT_BINS = 30
 
@@ -242,7 +265,7 @@ class DriftReport:
         df = self.to_frame()
         d = df[df["status"] == "drift"].copy()
         return d.sort_values("magnitude", ascending=False, na_position="last")[
-            ["feature", "method", "statistic", "p_value", "effect_size", "min_effect", "magnitude"]
+            ["feature", "method", "statistic", "p_value", "effect_size", "min_effect", "borderline", "magnitude"]
         ].reset_index(drop=True)
 
     def to_frame(self) -> pd.DataFrame:
@@ -253,8 +276,9 @@ class DriftReport:
             "rule": ("p < threshold" if dm.METHODS[r.method].is_test else "statistic > threshold")
                     + (" and effect ≥ min_effect" if r.min_effect else ""),
             "effect_size": r.effect_size, "min_effect": r.min_effect, "magnitude": r.magnitude,
-            "status": r.status, "n_reference": r.n_reference, "n_current": r.n_current,
-            "categories compared as": r.canonical, "note": r.message,
+            "status": r.status, "borderline": "yes" if r.borderline else "",
+            "n_reference": r.n_reference, "n_current": r.n_current,
+            "categories compared as": r.canonical, "note": "; ".join(x for x in (r.message, r.borderline_note()) if x),
         } for r in self.results]
         df = pd.DataFrame(rows)
         if df.empty:
@@ -297,10 +321,22 @@ class DriftReport:
             out.append(Finding("info", "dataset", f"No drift: none of {len(ev)} features drifted.", "dataset",
                                "summary", 0.0))
         for r in drifted:
-            out.append(Finding("warning", r.feature, feature_sentence(r), "feature", anchor_id("feature", r.feature),
+            note = f" Borderline: {r.borderline_note().removeprefix('borderline: ')}." if r.borderline else ""
+            out.append(Finding("warning", r.feature, feature_sentence(r) + note, "feature",
+                               anchor_id("feature", r.feature),
                                r.effect_size, {"method": r.method, "statistic": r.statistic, "p_value": r.p_value,
                                                "threshold": r.threshold, "effect_size": r.effect_size,
-                                               "n_current": r.n_current, "n_reference": r.n_reference}))
+                                               "n_current": r.n_current, "n_reference": r.n_reference,
+                                               "borderline": r.borderline}))
+        for r in self.results:  # not drifted, but only just: said, so next week's "drift" is no surprise
+            if r.borderline and not r.drifted:
+                out.append(Finding("info", r.feature, f"{r.feature} is borderline (no drift): significant, but "
+                                   f"effect size {num(r.effect_size)} ({dm.effect_label(r.method)}) is just below "
+                                   f"min_effect {num(r.min_effect)}, within {BORDERLINE:.0%}: it can flip to drift "
+                                   "week to week.", "feature", anchor_id("feature", r.feature),
+                                   r.effect_size, {"method": r.method, "statistic": r.statistic,
+                                                   "p_value": r.p_value, "effect_size": r.effect_size,
+                                                   "min_effect": r.min_effect, "borderline": True}))
         if self.small_window:
             out.append(Finding("warning", "window", f"Small window: {self.window_rows:,} predictions, fewer than "
                                f"min_window_rows {self.min_window_rows:,}: verdicts are less reliable.", "data_quality",

@@ -108,18 +108,26 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
     prefetch(ctx, prev, profile, feats)
     last = detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, prev, profile[f],
                                                               feats[f].method), dd, ctx.model.name, feats)
-    a = last.to_frame().set_index("feature")[["method", "statistic", "status"]]
-    b = this_week.to_frame().set_index("feature")[["statistic", "status"]]
+    a = last.to_frame().set_index("feature")[["method", "statistic", "status", "borderline"]]
+    b = this_week.to_frame().set_index("feature")[["statistic", "status", "borderline"]]
     out = a.join(b, lsuffix="_previous", rsuffix="_this").reset_index()
-
-    def change(r):
-        if r["status_previous"] != "drift" and r["status_this"] == "drift":
-            return "new drift"
-        if r["status_previous"] == "drift" and r["status_this"] != "drift":
-            return "recovered"
-        return "still drifting" if r["status_this"] == "drift" else ""
-    out["change"] = out.apply(change, axis=1)
+    out["change"] = [change(p, t, bool(bp) or bool(bt)) for p, t, bp, bt in
+                     zip(out["status_previous"], out["status_this"], out["borderline_previous"], out["borderline_this"])]
+    out = out.drop(columns=["borderline_previous"]).rename(columns={"borderline_this": "borderline"})
     return out.rename(columns={"status_previous": f"{previous_name(ctx.window)} status"})
+
+
+def change(previous: str, this: str, borderline: bool = False) -> str:
+    """What changed between two weekly verdicts: 'new drift', 'recovered', 'still drifting', '' — or,
+    when the verdict flipped while the effect sat within 10% of min_effect in either week, 'borderline
+    (at min_effect)': hovering at the floor is not a new drift nor a recovery."""
+    if (previous == "drift") != (this == "drift") and borderline and "insufficient data" not in (previous, this):
+        return "borderline (at min_effect)"
+    if previous != "drift" and this == "drift":
+        return "new drift"
+    if previous == "drift" and this != "drift":
+        return "recovered"
+    return "still drifting" if this == "drift" else ""
 
 
 def previous_name(window: Window) -> str:
