@@ -42,19 +42,87 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
     if fetch is not None and ctx.store.can_aggregate and freq in ("1D", "D"):  # every feature in one scan
         edges = {n: daily_edges(profile[n], c.method) for n, c in feats.items()}
         fetch(ctx.model.name, span, [(n, e) for n, e in edges.items() if e is not False], by_day=True)
+    on_values = {}
     for name, fcfg in feats.items():
         ref = profile[name]
         method = fcfg.method or choose_method(ref.kind == "categorical")
+        if _by_day_on_values(ctx.store, ref, method, freq):
+            on_values[name] = fcfg
+            continue
         for period, cur in _daily_samples(ctx, span, ref, method, freq):
             r = compare_feature(ref, cur, fcfg.method, fcfg.threshold, dd.min_samples, fcfg.min_effect,
                                 dd.thresholds, dd.min_effects, distributions=False)
-            rows.append({"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
-                         "p_value": r.p_value, "threshold": r.threshold, "effect_size": r.effect_size,
-                         "min_effect": r.min_effect, "drifted": r.drifted, "n": r.n_current,
-                         "score": score(r.method, r.statistic, r.p_value, r.threshold, r.effect_size, r.min_effect)})
+            rows.append(_cell(name, period, r))
+    rows += _value_days(ctx, span, profile, on_values)
+    order = {n: i for i, n in enumerate(feats)}
+    rows.sort(key=lambda c: (order[c["feature"]], c["period"]))
     grid = pd.DataFrame(rows)
     grid.attrs["headline"] = {"series": {"drift_share": daily_share(grid, ctx.window)}}
     return grid
+
+
+def _cell(name: str, period, r, exact: bool = True, statistic_max: float | None = None) -> dict:
+    """One feature x day cell of the grid (`exact`: tested on the day's values; else on its bin counts,
+    `statistic_max` then bounding the KS D from above, see drift.daily)."""
+    return {"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
+            "p_value": r.p_value, "threshold": r.threshold, "effect_size": r.effect_size,
+            "min_effect": r.min_effect, "drifted": r.drifted, "n": r.n_current,
+            "score": score(r.method, r.statistic, r.p_value, r.threshold, r.effect_size, r.min_effect),
+            "exact": exact, "statistic_max": statistic_max}
+
+
+def _by_day_on_values(store, ref, method: str, freq: str) -> bool:
+    """A numeric feature tested on values (KS, Wasserstein) whose days the store counts in bins, which
+    tell each day's size: such days are read in full up to daily_exact_max_rows (see drift.daily)."""
+    return (getattr(store, "daily_counts", None) is not None and freq in ("1D", "D") and ref.kind == "numeric"
+            and not dm.counts_only(method) and bool(len(ref.sorted_values)))
+
+
+def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> list[dict]:
+    """The cells of the numeric features tested on values, day by day: a day of at most
+    `daily_exact_max_rows` rows is read (all these features in one scan where the store can) and
+    tested exactly; a bigger one on its counts over the fine bins, KS bounded (drift.daily)."""
+    from workbench.drift import daily
+
+    if not feats:
+        return []
+    dd, store, model = ctx.monitoring.drift_detection, ctx.store, ctx.model.name
+    bins = {n: fine_bins(profile[n]) for n in feats}
+    counted = {n: {day: (c, m, nf) for day, c, m, nf in store.daily_counts(model, span, n, bins[n][0])}
+               for n in feats}
+    rows = []
+    for day in sorted({d for per in counted.values() for d in per}):
+        size = max(int(c.sum()) + m + nf for per in counted.values() if day in per for c, m, nf in [per[day]])
+        exact = size <= dd.daily_exact_max_rows
+        w = Window(max(day, span.start), min(day + pd.Timedelta(days=1), span.end), f"{day:%Y-%m-%d}")
+        together = getattr(store, "prefetch_values", None)
+        if exact and together is not None and store.can_aggregate:
+            together(model, w, [n for n in feats if day in counted[n]])
+        for name, fcfg in feats.items():
+            if day not in counted[name]:
+                continue
+            ref, (edges, reps) = profile[name], bins[name]
+            counts, missing, nonfinite = counted[name][day]
+            if exact:
+                values = (store.feature_values(model, w, name) if store.can_aggregate else
+                          store.read_feature(model, w, name).to_numpy(dtype=float, na_value=np.nan))
+                cur = CurrentSample.from_values(name, values)
+                cur.from_bins = True  # KS p-value: the limiting distribution's, then scipy's near the threshold
+            else:
+                values = np.repeat(reps, counts)  # sorted: the representatives increase
+                cur = CurrentSample(name, "numeric", len(values), missing, nonfinite, sorted_values=values,
+                                    from_bins=True)
+            r = compare_feature(ref, cur, fcfg.method, fcfg.threshold, dd.min_samples, fcfg.min_effect,
+                                dd.thresholds, dd.min_effects, distributions=False)
+            high = None
+            if r.method == "ks" and r.drifted is not None:
+                if exact:
+                    r = daily.with_ks(r, r.statistic)
+                else:
+                    low, high = daily.binned_ks_bounds(ref.sorted_values, edges, counts)
+                    r = daily.with_ks(r, low, binned=True)
+            rows.append(_cell(name, day, r, exact, high))
+    return rows
 
 
 def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
@@ -69,9 +137,8 @@ def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
 
 def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: str):
     """(period, CurrentSample) per period, counted per day in the database (GROUP BY day and category
-    or bin): over the reference's bins when the method needs only counts, over 100 reference-quantile
-    bins for KS / Wasserstein (see fine_bins). Without a daily count (other stores, other periods)
-    the column is read once with its timestamps."""
+    or bin) when the method needs only counts (KS / Wasserstein days: _value_days). Without a daily
+    count (other stores, other periods) the column is read once with its timestamps."""
     store = ctx.store
     daily = getattr(store, "daily_counts", None)
     if daily is not None and freq in ("1D", "D") and (ref.kind == "categorical" or dm.counts_only(method)):
@@ -81,13 +148,6 @@ def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: s
                 yield day, CurrentSample.from_counts(ref.name, counts, missing)
             else:
                 yield day, CurrentSample(ref.name, "numeric", int(counts.sum()), missing, nonfinite, bin_counts=counts)
-        return
-    if daily is not None and freq in ("1D", "D") and ref.kind == "numeric" and len(ref.sorted_values):
-        edges, reps = fine_bins(ref)
-        for day, counts, missing, nonfinite in daily(ctx.model.name, span, ref.name, edges):
-            values = np.repeat(reps, counts)  # sorted: the representatives increase
-            yield day, CurrentSample(ref.name, "numeric", len(values), missing, nonfinite, sorted_values=values,
-                                     from_bins=True)
         return
     df = store.read(ctx.model.name, span, features=[ref.name], core=["timestamp"])
     for period, g in df.groupby(df["timestamp"].dt.floor(freq)):
