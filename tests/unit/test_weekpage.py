@@ -199,7 +199,7 @@ def test_not_configured_never_lowers_or_greys_a_healthy_week(tmp_path):
     page = weekpage.write_week(out, "2026-W47").read_text()
     banner = _text(page[page.index('class="banner"'):page.index("</div>")])
     assert "✓ OK" in banner and "nothing needs attention" in banner and "NOT COMPUTED" not in page
-    assert "not configured: service · infrastructure (Prometheus is not configured" in banner
+    assert "not configured: service · infrastructure — Prometheus is not configured" in banner
     assert "<title>Week 2026-W47: OK</title>" in page
     assert "run skipped" not in page  # not configured is not a bad run
     root = weekpage.write_root(out).read_text()
