@@ -156,8 +156,8 @@ def _not_configured(status: dict) -> str:
     unset = [r for r in status.get("results", []) if r.get("status") == "skipped"]
     if not unset:
         return ""
-    items = "; ".join(f"{e(r['model'])} · {e(_review(r))}" + (f" — {e(r['problems'][0])}" if r.get("problems") else "")
-                      for r in unset)
+    items = "; ".join(f"{e(r['model'])} · {e(_review(r))}"
+                      + (f" — {e(r['problems'][0])}" if r.get("problems") else "") for r in unset)
     return f'<br><span class="run">not reviewed, not configured: {items}</span>'
 
 

@@ -73,7 +73,8 @@ def _exact(ctx):
     for f in ("basket", "tenure"):
         for day, g in ctx.predictions.groupby(ts):
             r = stats.ks_2samp(ctx.reference[f], g[f])
-            out[(f, day)] = (r.statistic, r.pvalue, bool(r.pvalue < THRESHOLD and r.statistic >= FLOOR), g[f].to_numpy())
+            flagged = bool(r.pvalue < THRESHOLD and r.statistic >= FLOOR)
+            out[(f, day)] = (r.statistic, r.pvalue, flagged, g[f].to_numpy())
     return out
 
 

@@ -171,8 +171,8 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
     a = last.to_frame().set_index("feature")[["method", "statistic", "status", "borderline"]]
     b = this_week.to_frame().set_index("feature")[["statistic", "status", "borderline"]]
     out = a.join(b, lsuffix="_previous", rsuffix="_this").reset_index()
-    out["change"] = [change(p, t, bool(bp) or bool(bt)) for p, t, bp, bt in
-                     zip(out["status_previous"], out["status_this"], out["borderline_previous"], out["borderline_this"])]
+    out["change"] = [change(p, t, bool(bp) or bool(bt)) for p, t, bp, bt in zip(
+        out["status_previous"], out["status_this"], out["borderline_previous"], out["borderline_this"])]
     out = out.drop(columns=["borderline_previous"]).rename(columns={"borderline_this": "borderline"})
     return out.rename(columns={"status_previous": f"{previous_name(ctx.window)} status"})
 
