@@ -40,7 +40,8 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
     preload(ctx, feats, weeks_back)
     fetch = getattr(ctx.store, "prefetch_counts", None)
     if fetch is not None and ctx.store.can_aggregate and freq in ("1D", "D"):  # every feature in one scan
-        edges = {n: daily_edges(profile[n], c.method) for n, c in feats.items()}
+        edges = {n: daily_edges(profile[n], c.method) for n, c in feats.items()  # values: read per day instead
+                 if not _by_day_on_values(ctx.store, profile[n], c.method or choose_method(False), freq)}
         fetch(ctx.model.name, span, [(n, e) for n, e in edges.items() if e is not False], by_day=True)
     on_values = {}
     for name, fcfg in feats.items():
@@ -88,27 +89,34 @@ def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> lis
         return []
     dd, store, model = ctx.monitoring.drift_detection, ctx.store, ctx.model.name
     bins = {n: fine_bins(profile[n]) for n in feats}
-    counted = {n: {day: (c, m, nf) for day, c, m, nf in store.daily_counts(model, span, n, bins[n][0])}
-               for n in feats}
+    sizes = _day_sizes(store, model, span)
+    counted: dict[str, dict] = {}
+    if sizes is None or any(n > dd.daily_exact_max_rows for n in sizes.values()):  # some day is counted in bins
+        counted = {n: {day: (c, m, nf) for day, c, m, nf in store.daily_counts(model, span, n, bins[n][0])}
+                   for n in feats}
+    if sizes is None:
+        sizes = {}
+        for per in counted.values():
+            for day, (c, m, nf) in per.items():
+                sizes[day] = max(sizes.get(day, 0), int(c.sum()) + m + nf)
     rows = []
-    for day in sorted({d for per in counted.values() for d in per}):
-        size = max(int(c.sum()) + m + nf for per in counted.values() if day in per for c, m, nf in [per[day]])
-        exact = size <= dd.daily_exact_max_rows
+    for day in sorted(sizes):
+        exact = sizes[day] <= dd.daily_exact_max_rows
         w = Window(max(day, span.start), min(day + pd.Timedelta(days=1), span.end), f"{day:%Y-%m-%d}")
         together = getattr(store, "prefetch_values", None)
         if exact and together is not None and store.can_aggregate:
-            together(model, w, [n for n in feats if day in counted[n]])
+            together(model, w, list(feats))
         for name, fcfg in feats.items():
-            if day not in counted[name]:
+            if not exact and day not in counted[name]:
                 continue
             ref, (edges, reps) = profile[name], bins[name]
-            counts, missing, nonfinite = counted[name][day]
             if exact:
                 values = (store.feature_values(model, w, name) if store.can_aggregate else
                           store.read_feature(model, w, name).to_numpy(dtype=float, na_value=np.nan))
                 cur = CurrentSample.from_values(name, values)
                 cur.from_bins = True  # KS p-value: the limiting distribution's, then scipy's near the threshold
             else:
+                counts, missing, nonfinite = counted[name][day]
                 values = np.repeat(reps, counts)  # sorted: the representatives increase
                 cur = CurrentSample(name, "numeric", len(values), missing, nonfinite, sorted_values=values,
                                     from_bins=True)
@@ -123,6 +131,18 @@ def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> lis
                     r = daily.with_ks(r, low, binned=True)
             rows.append(_cell(name, day, r, exact, high))
     return rows
+
+
+def _day_sizes(store, model: str, span: Window) -> dict | None:
+    """Rows per UTC day of the span from the store's hourly counts (an index scan, no feature read),
+    or None when the store has none (the fine-bin day counts tell them instead)."""
+    hourly = getattr(store, "hourly_counts", None)
+    if hourly is None:
+        return None
+    counts = hourly(model, span)
+    if counts.empty:
+        return {}
+    return {day: int(n) for day, n in counts.groupby(counts.index.floor("D")).sum().items() if n > 0}
 
 
 def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
