@@ -1,16 +1,16 @@
 """One day of drift over time tested like the week: exact where the day is cheap to read, bounded where not.
 
-A numeric feature tested on values (KS, Wasserstein) is counted per day over 100 reference-percentile
-bins in the database (core.fine_bins) in one scan for the whole history. A day with at most
-`drift_detection.daily_exact_max_rows` rows (default 200,000) is then read and tested on its own
-values, so its KS D and p-value are scipy.stats.ks_2samp's (p from scipy's finite-n distribution where
-it could change the verdict, see ks_p_value). A bigger day is tested on its counts: its KS D is the
-largest CDF gap at the bin edges, where both CDFs are known exactly (binned_ks_bounds), so it is never
-above the exact D and at most the largest share of either sample in one bin below it (about 1% of the
-reference with percentile bins; the grid keeps the bound per cell in `statistic_max`), and such a day
-is never flagged when the exact test would not flag it. (Placing each count at its bin's median, as
-before, biased D upward: +0.001 to +0.005 on real data, turning days into drift the exact test does
-not call.) Wasserstein on a big day still places counts at bin medians (approximate, not bounded).
+A numeric feature tested on values (KS, Wasserstein): each day's size comes from the store's hourly
+counts; a day with at most `drift_detection.daily_exact_max_rows` rows (default 200,000) is read and
+tested on its own values, so its KS D and verdict are scipy.stats.ks_2samp's (see ks_p_value for the
+p-value). A bigger day is tested on its counts over 100 reference-percentile bins (core.fine_bins,
+counted per day in the database): its KS D is the largest CDF gap at the bin edges, where both CDFs
+are known exactly (binned_ks_bounds), so it is never above the exact D and at most the largest share
+of either sample in one bin below it (about 1% of the reference; the grid keeps the upper bound per
+cell in `statistic_max`), and such a day is never flagged when the exact test would not flag it.
+(Placing each count at its bin's median, as before, biased D upward: +0.001 to +0.008 on real-shaped
+data, turning days into drift the exact test does not call.) Wasserstein on a big day still places
+counts at bin medians (approximate, not bounded).
 """
 
 from __future__ import annotations
