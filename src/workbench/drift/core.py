@@ -494,10 +494,9 @@ FINE_BINS = 100
 def fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
     """Edges of 100 reference-quantile bins and, per bin, the median of the reference values in it.
 
-    Numeric features tested on values (KS, Wasserstein) are counted per day over these bins in the
-    database: the counts give each day's size, and a day too big to read (daily_exact_max_rows) is
-    tested on them, KS bounded at the edges and Wasserstein with each count at its bin's
-    representative (see drift.daily; smaller days are tested on their values)."""
+    A day of drift over time too big to read (daily_exact_max_rows) is counted over these bins in
+    the database and tested on the counts: KS bounded at the edges, Wasserstein with each count at its
+    bin's representative (see drift.daily; smaller days are tested on their values)."""
     sv = ref.sorted_values
     edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
     cuts = np.r_[0, np.searchsorted(sv, edges, side="left"), len(sv)]

@@ -73,8 +73,8 @@ def _cell(name: str, period, r, exact: bool = True, statistic_max: float | None 
 
 
 def _by_day_on_values(store, ref, method: str, freq: str) -> bool:
-    """A numeric feature tested on values (KS, Wasserstein) whose days the store counts in bins, which
-    tell each day's size: such days are read in full up to daily_exact_max_rows (see drift.daily)."""
+    """A numeric feature tested on values (KS, Wasserstein) on a store that counts per day: its days are
+    read in full up to daily_exact_max_rows, bigger ones counted in fine bins (see drift.daily)."""
     return (getattr(store, "daily_counts", None) is not None and freq in ("1D", "D") and ref.kind == "numeric"
             and not dm.counts_only(method) and bool(len(ref.sorted_values)))
 
