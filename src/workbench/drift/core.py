@@ -509,13 +509,14 @@ def fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
 
 def daily_edges(ref, method: str | None):
     """What a feature is counted over per day: None for categories, the reference's bins for
-    count methods, 100 reference-quantile bins for KS / Wasserstein; False when it is read instead."""
+    count methods; False for KS / Wasserstein, whose days are read instead (up to
+    daily_exact_max_rows; a bigger day is counted over fine_bins when it comes, see drift.daily)."""
     method = method or choose_method(ref.kind == "categorical")
     if ref.kind == "categorical":
         return None
     if dm.counts_only(method):
         return ref.edges
-    return fine_bins(ref)[0] if len(ref.sorted_values) else False
+    return False
 
 
 HISTORY_WEEKS = 3  # drift over time covers the window and this many weeks before it

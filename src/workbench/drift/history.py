@@ -40,8 +40,7 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
     preload(ctx, feats, weeks_back)
     fetch = getattr(ctx.store, "prefetch_counts", None)
     if fetch is not None and ctx.store.can_aggregate and freq in ("1D", "D"):  # every feature in one scan
-        edges = {n: daily_edges(profile[n], c.method) for n, c in feats.items()  # values: read per day instead
-                 if not _by_day_on_values(ctx.store, profile[n], c.method or choose_method(False), freq)}
+        edges = {n: daily_edges(profile[n], c.method) for n, c in feats.items()}
         fetch(ctx.model.name, span, [(n, e) for n, e in edges.items() if e is not False], by_day=True)
     on_values = {}
     for name, fcfg in feats.items():
