@@ -298,6 +298,9 @@ class DriftDetection(_Strict):
     correction: Literal["none", "bh"] = "none"  # bh: Benjamini-Hochberg across the p-value tests
     missing_tolerance: float = Field(0.05, ge=0, le=1)  # change in missing share reported as drift
     daily_freq: str = "1D"                      # drift-over-time windows
+    # a day with at most this many rows is tested on its values (exact KS / Wasserstein, as scipy);
+    # a bigger day on its counts over 100 reference-percentile bins (KS bounded: see drift.daily)
+    daily_exact_max_rows: int = Field(200_000, ge=0)
     models: dict[str, ModelDrift] = Field(default_factory=dict)
 
     @field_validator("thresholds", "min_effects")

@@ -35,11 +35,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 SCHEMA_VERSION = 1
 # worst first; "not computed" ranks between warning and ok: something could not be checked
 LEVELS = ("alert", "warning", "not computed", "ok")
+# a review not run because its source is not configured (run status "skipped"): no level at all, so it
+# never lowers or greys the week's level; it is named beside it instead
+NOT_CONFIGURED = "not configured"
 SEVERITIES = ("alert", "warning", "info")
 ANCHORS = {
     "drift": ("summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"),
@@ -88,10 +91,24 @@ def level_of(findings: Iterable[Finding], not_computed: bool = False) -> str:
 
 
 def worst(levels: Iterable[str]) -> str:
-    """The worst of several levels ('ok' for none); unknown values (e.g. a failed run) rank as 'not computed'."""
+    """The worst of several levels ('ok' for none); unknown values (e.g. a failed run) rank as 'not computed'.
+
+    'not configured' is left out (a review that was not set up found nothing and failed nothing); only
+    when every level is 'not configured' is that the answer."""
+    levels = list(levels)
     rank = {lv: i for i, lv in enumerate(LEVELS)}
-    found = [rank.get(lv, rank["not computed"]) for lv in levels]
+    found = [rank.get(lv, rank["not computed"]) for lv in levels if lv != NOT_CONFIGURED]
+    if not found and levels:
+        return NOT_CONFIGURED
     return LEVELS[min(found)] if found else "ok"
+
+
+def result_level(result: Mapping[str, Any]) -> str:
+    """A stored result's level: 'not configured' for a review skipped because its source is not set
+    up (whatever level an older status.json stored for it), else its level ('not computed' if none)."""
+    if result.get("status") == "skipped":
+        return NOT_CONFIGURED
+    return result.get("level") or "not computed"
 
 
 def severity_rank(f: Finding) -> int:

@@ -54,27 +54,30 @@ def week_link(out: Path, week: str, public_url: str | None) -> str:
 
 def build(status: dict, week: str, link: str) -> Message:
     """The message: the week's worst level and counts, then per model/service the top findings."""
-    from workbench.findings import worst
+    from workbench.findings import result_level, worst
     from workbench.weekpage import LEVEL_WORD, SERVICE, _review, top_findings
 
     results = status.get("results", [])
-    level = worst(r.get("level") or "not computed" for r in results)
+    level = worst(result_level(r) for r in results)
     n = {"alert": 0, "warning": 0}
     for r in results:
         for f in r.get("findings") or []:
             if f.get("severity") in n:
                 n[f["severity"]] += 1
-    not_ok = [r for r in results if r.get("status") != "ok"]
+    not_ok = [r for r in results if r.get("status") not in ("ok", "skipped")]
+    unset = [r for r in results if r.get("status") == "skipped"]
     subject = f"[workbench] {week}: {LEVEL_WORD.get(level, level)} — {n['alert']} alert(s), {n['warning']} warning(s)"
     lines = [subject]
     if not_ok:
         lines.append("Not complete: " + ", ".join(f"{r['model']} {_review(r)} ({r.get('status')})" for r in not_ok))
+    if unset:
+        lines.append("Not configured (not reviewed): " + ", ".join(f"{r['model']} {_review(r)}" for r in unset))
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": subject[:150]}}]
     order = sorted(results, key=lambda r: (r["model"] == SERVICE, r["model"], r["notebook"]))
     for r in order:
         shown, more = top_findings(r.get("findings") or [], PER_CELL)
         shown = [f for f in shown if f.get("severity") in ("alert", "warning")] or shown[:1]
-        head = f"{r['model']} · {_review(r)}: {LEVEL_WORD.get(r.get('level') or '', r.get('level') or '')}"
+        head = f"{r['model']} · {_review(r)}: {LEVEL_WORD.get(result_level(r), result_level(r))}"
         body = [f"- {f.get('sentence', '')}" for f in shown]
         rest = len(r.get("findings") or []) - len(shown)
         if rest > 0:

@@ -522,7 +522,8 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
         for j in job_list:
             j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
         log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
-        results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
+        results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip], level="not configured")
+                   for j in job_list if j.skip]
         for r in results:
             log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
                      extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
@@ -711,13 +712,13 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def write_status(run_: ReportRun) -> Path:
     """reports/<period>/status.json: every report's run status, level and findings."""
-    from workbench.findings import SCHEMA_VERSION, worst
+    from workbench.findings import SCHEMA_VERSION, result_level, worst
 
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     path = run_.directory / "status.json"
     _write_atomic(path, json.dumps(
         {"schema": SCHEMA_VERSION, "period": run_.period, "generated": generated, "ok": run_.ok,
-         "level": worst(r.level for r in run_.results),
+         "level": worst(result_level(vars(r)) for r in run_.results),
          "results": [{k: v for k, v in asdict(r).items() if k != "mlflow_log"} for r in run_.results]},
         indent=2, default=float))
     return path

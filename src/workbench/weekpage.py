@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from workbench import config
-from workbench.findings import LEVELS, worst
+from workbench.findings import LEVELS, NOT_CONFIGURED, result_level, worst
 
 REVIEW_ORDER = ("drift", "performance", "infrastructure")
 SERVICE = "service"
@@ -28,10 +28,11 @@ KIND_ORDER = ("dataset", "metric", "slo", "outage", "feature", "labels", "alert_
 FIRST_KINDS = ("dataset", "metric", "slo", "outage")
 # info findings worth showing on the week page (the SLOs' budget left, the dataset verdict, disagreements)
 SHOWN_INFO_KINDS = ("dataset", "slo")
-LEVEL_WORD = {"alert": "ALERT", "warning": "WARNING", "not computed": "NOT COMPUTED", "ok": "OK"}
-LEVEL_MARK = {"alert": "▲", "warning": "●", "not computed": "○", "ok": "✓"}
+LEVEL_WORD = {"alert": "ALERT", "warning": "WARNING", "not computed": "NOT COMPUTED", "ok": "OK",
+              NOT_CONFIGURED: "NOT CONFIGURED"}
+LEVEL_MARK = {"alert": "▲", "warning": "●", "not computed": "○", "ok": "✓", NOT_CONFIGURED: "–"}
 COLORS = {"alert": ("#b03a2e", "#fdecea"), "warning": ("#9a6400", "#fef5e7"), "not computed": ("#555", "#eeeeee"),
-          "ok": ("#1e7a45", "#eafaf1")}
+          "ok": ("#1e7a45", "#eafaf1"), NOT_CONFIGURED: ("#666", "#ffffff")}  # not configured: no level, no grey
 EPISODE_COLORS = {"page": "#b03a2e", "outage": "#6c3483", "critical": "#b03a2e", "warning": "#d68910",
                   "ticket": "#d68910", "alert": "#d68910"}
 
@@ -127,11 +128,11 @@ def _counts(status: dict) -> dict[str, int]:
 def _cell(r: dict | None, period_dir: Path, limit: int = MAX_PER_CELL) -> str:
     if r is None:
         return '<td><span class="run">not run this week</span></td>'
-    level = r.get("level") or "not computed"
+    level = result_level(r)
     status = r.get("status", "failed")
     link = r.get("html") or ""
     parts = [_badge(level)]
-    if status != "ok":
+    if status not in ("ok", "skipped"):  # skipped: the badge says "not configured"
         parts.append(f' <span class="run bad">run {e(status)}</span>')
     shown, more = top_findings(r.get("findings") or [], limit)
     items = []
@@ -145,9 +146,19 @@ def _cell(r: dict | None, period_dir: Path, limit: int = MAX_PER_CELL) -> str:
     if not shown and status == "ok":
         items.append('<li class="info">nothing found</li>')
     for p in (r.get("problems") or [])[:2] if status != "ok" else []:
-        what = "skipped" if status == "skipped" else "could not compute"
+        what = "not configured" if status == "skipped" else "could not compute"
         items.append(f'<li class="{"info" if status == "skipped" else "warning"}">{what}: {e(p)}</li>')
     return f"<td>{''.join(parts)}<ul class='f'>{''.join(items)}</ul></td>"
+
+
+def _not_configured(status: dict) -> str:
+    """'Not reviewed (not configured): service · infrastructure — why' for the banner, or ''."""
+    unset = [r for r in status.get("results", []) if r.get("status") == "skipped"]
+    if not unset:
+        return ""
+    items = "; ".join(f"{e(r['model'])} · {e(_review(r))}"
+                      + (f" — {e(r['problems'][0])}" if r.get("problems") else "") for r in unset)
+    return f'<br><span class="run">not reviewed, not configured: {items}</span>'
 
 
 # --- the timeline --------------------------------------------------------------------
@@ -263,11 +274,26 @@ def _keys(status: dict | None) -> dict[tuple, dict]:
     return out
 
 
+def borderline(status: dict | None) -> dict[tuple, dict]:
+    """Findings marked borderline (an effect within 10% of its min_effect, see drift.core), by
+    (model, review, kind, subject), whatever their severity."""
+    out: dict[tuple, dict] = {}
+    for r in (status or {}).get("results", []):
+        for f in r.get("findings") or []:
+            if (f.get("extra") or {}).get("borderline"):
+                out.setdefault((r["model"], _review(r), f.get("kind"), f.get("subject")),
+                               {**f, "model": r["model"], "review": _review(r)})
+    return out
+
+
 def changes(status: dict, previous: dict | None) -> tuple[list[dict], list[dict]]:
     """Alerts and warnings new since the previous week, and those of the previous week now gone
-    (matched by model, review, kind and subject)."""
+    (matched by model, review, kind and subject). A finding borderline in either week is neither:
+    hovering at its effect floor flips drift / no drift without anything changing (see borderline)."""
     now, before = _keys(status), _keys(previous)
-    return [f for k, f in now.items() if k not in before], [f for k, f in before.items() if k not in now]
+    hovering = set(borderline(status)) | set(borderline(previous))
+    return ([f for k, f in now.items() if k not in before and k not in hovering],
+            [f for k, f in before.items() if k not in now and k not in hovering])
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -292,7 +318,7 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     """The week page's HTML from the period's status (and the previous week's, for what changed)."""
     period_dir = out / window.label
     rows, cells = _rows(status)
-    level = worst(r.get("level") or "not computed" for r in status.get("results", []))
+    level = worst(result_level(r) for r in status.get("results", []))
     counts = _counts(status)
     fg, bg = COLORS.get(level, COLORS["not computed"])
     flagged = [m for m in rows if any((cells.get((m, rv)) or {}).get("level") in ("alert", "warning")
@@ -307,7 +333,7 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
                 + (f" in {', '.join(e(m) for m in flagged)}" if flagged else " — nothing needs attention")
                 + f'<br><span class="run{" bad" if set(runs) - {"ok", "skipped"} else ""}">reports run: '
                   f'{e(run_text) or "none"} (the run status says whether a review ran; the level says what it found)'
-                  "</span>" + "".join(f"<br><b>{e(p)}</b>" for p in partial) + "</div>")
+                  "</span>" + _not_configured(status) + "".join(f"<br><b>{e(p)}</b>" for p in partial) + "</div>")
     reviews = [rv for rv in REVIEW_ORDER if any(k[1] == rv for k in cells)]
     reviews += sorted({k[1] for k in cells} - set(reviews))
     model_reviews = [rv for rv in reviews if any(k[1] == rv and k[0] != SERVICE for k in cells)]
@@ -317,13 +343,13 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     for m in rows:
         if m == SERVICE:
             continue
-        row_level = worst((cells.get((m, rv)) or {}).get("level") or "not computed" for rv in model_reviews)
+        row_level = worst(result_level(cells[(m, rv)]) if (m, rv) in cells else "not computed" for rv in model_reviews)
         trs.append(f'<tr><th class="row">{e(m)}<br>{_badge(row_level)}</th>'
                    + "".join(_cell(cells.get((m, rv)), period_dir) for rv in model_reviews) + "</tr>")
     for rv in service_reviews:
         r = cells[(SERVICE, rv)]
         trs.append(f'<tr><th class="row">service<br><small>{e(rv)}, every model</small><br>'
-                   f'{_badge(r.get("level") or "not computed")}</th>'
+                   f'{_badge(result_level(r))}</th>'
                    + _cell(r, period_dir, MAX_SERVICE).replace("<td>", f'<td colspan="{max(len(model_reviews), 1)}">', 1)
                    + "</tr>")
     matrix = (f'<table class="matrix"><tr><th></th>{head}</tr>{"".join(trs)}</table>' if trs
@@ -340,7 +366,9 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     change_html = (f"<h2>Since last week ({e(prev_label)})</h2>" + (
         "<p class='muted'>No stored results for the previous week to compare with.</p>" if previous is None else
         f"<div style='display:flex;gap:2em'><div><b>New</b><ul class='f'>{flist(new)}</ul></div>"
-        f"<div><b>Resolved</b><ul class='f'>{flist(resolved)}</ul></div></div>"))
+        f"<div><b>Resolved</b><ul class='f'>{flist(resolved)}</ul></div>"
+        f"<div><b>Borderline</b> <small>(at the effect floor: not new, not resolved)</small>"
+        f"<ul class='f'>{flist(list(borderline(status).values()))}</ul></div></div>"))
     links = []
     for r in sorted(status.get("results", []), key=lambda r: (r["model"] == SERVICE, r["model"], r["notebook"])):
         items = []
@@ -356,7 +384,7 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
         for ev in sorted((period_dir / r["model"]).glob("*.evidently.html")) if _review(r) == "drift" else []:
             items.append(f'<a href="{_href(str(ev.relative_to(period_dir)))}">Evidently\'s report</a>')
         bad = r.get("status") != "ok"
-        links.append(f"<tr><td>{e(r['model'])}</td><td>{e(_review(r))}</td><td>{_badge(r.get('level') or 'not computed')}"
+        links.append(f"<tr><td>{e(r['model'])}</td><td>{e(_review(r))}</td><td>{_badge(result_level(r))}"
                      f"</td><td class='run{' bad' if bad else ''}'>{e(r.get('status', ''))}</td>"
                      f"<td>{' · '.join(items) or '—'}</td><td class='muted'>{e('; '.join(r.get('problems') or []))}"
                      "</td></tr>")
@@ -465,15 +493,16 @@ def render_root(out: Path, weeks: int = 12) -> str:
     rows = []
     for name, st in reversed(periods):
         by = {(r["model"], _review(r)): r for r in st.get("results", [])}
-        level = worst(r.get("level") or "not computed" for r in st.get("results", []))
+        level = worst(result_level(r) for r in st.get("results", []))
         tds = []
         for key in columns:
             r = by.get(key)
             if r is None:
                 tds.append("<td class='muted'>—</td>")
             else:
-                run = "" if r.get("status") == "ok" else f"<br><span class='run bad'>run {e(r.get('status', ''))}</span>"
-                tds.append(f"<td>{_badge(r.get('level') or 'not computed')}{run}</td>")
+                run = "" if r.get("status") in ("ok", "skipped") else \
+                    f"<br><span class='run bad'>run {e(r.get('status', ''))}</span>"
+                tds.append(f"<td>{_badge(result_level(r))}{run}</td>")
         rows.append(f"<tr><td><a href='{_href(name)}/index.html'>{e(name)}</a></td><td>{_badge(level)}</td>"
                     f"{''.join(tds)}<td class='muted'>{e(st.get('generated', ''))}</td></tr>")
     recent = periods[-weeks:]
@@ -495,7 +524,8 @@ def render_root(out: Path, weeks: int = 12) -> str:
              "<div class='cards'>" + "".join(spark_rows) + "</div>") if spark_rows else ""
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>workbench reports</title>{STYLE}"
             "</head><body><h1>workbench reports</h1><p class='muted'>Level per model and review (what it found: "
-            f"{', '.join(e(LEVEL_WORD[lv]) for lv in LEVELS)}); a run that did not complete says so below its level."
+            f"{', '.join(e(LEVEL_WORD[lv]) for lv in LEVELS)}); a run that did not complete says so below its level; "
+            f"{e(LEVEL_WORD[NOT_CONFIGURED])}: not reviewed because its source is not set up (it never lowers a level)."
             "</p><table><tr><th>period</th><th>worst</th>" + head + "<th>generated</th></tr>" + "".join(rows)
             + "</table>" + spark + "</body></html>")
 

@@ -117,7 +117,7 @@ def test_week_over_week_names_new_drift(ctx):
     this = drift.detect_drift(profile, lambda f, kind: ctx.store.read_feature("m", WEEK, f), dd, "m")
     wow = drift_history.week_over_week(ctx, this).set_index("feature")
     assert wow.loc["x", "status_this"] == "drift" and wow.loc["x", "change"] == "new drift"
-    prev = wow.loc["x", "2026-W47-1 status"]
+    prev = wow.loc["x", "last week (2026-W46) status"]
     assert prev == "no drift"
     assert wow.loc["c", "status_this"] == "no drift" and wow.loc["c", "change"] == ""
     # the previous week's statistic is scipy's on the previous week's rows
@@ -125,6 +125,13 @@ def test_week_over_week_names_new_drift(ctx):
     last_week = ctx.predictions[ts < WEEK.start]["x"]
     want = stats.ks_2samp(_reference_as_read(ctx)["x"], last_week).statistic
     assert wow.loc["x", "statistic_previous"] == pytest.approx(want, abs=0.005)
+
+
+def test_previous_window_is_named_as_a_reader_says_it():
+    assert drift_history.previous_name(WEEK) == "last week (2026-W46)"
+    assert drift_history.previous_name(config.iso_week("2026-W01")) == "last week (2025-W52)"
+    days = config.Window(WEEK.start, WEEK.start + dt.timedelta(days=3), "three days")
+    assert drift_history.previous_name(days) == "previous window (2026-11-13 to 2026-11-15)"
 
 
 def test_heatmap_draws_the_grid(ctx):

@@ -306,3 +306,22 @@ def test_prometheus_drift_alert_disagreement_says_why():
                                  "0.03 is below min_effect 0.05); not for monthly_charges, which drifts here: the "
                                  "alert watches")
     assert f.kind == "comparison"
+
+
+def test_one_outage_seen_by_two_sources_counts_once():
+    """The headline's `outages` (shown on the index) equals the distinct outages the findings name:
+    MLflow down once, seen by `up` and by its health gauge a scrape later, plus one API outage."""
+    s = pd.Timestamp("2026-11-18 03:00", tz="UTC")
+    scrape = pd.Timedelta(seconds=15)
+    out = pd.DataFrame([
+        {"job": "mlflow", "start": s, "end": s + pd.Timedelta(minutes=45)},
+        {"job": "mlflow (health gauge)", "start": s + scrape, "end": s + pd.Timedelta(minutes=45) + scrape},
+        {"job": "api", "start": s + pd.Timedelta(minutes=5), "end": s + pd.Timedelta(minutes=8)},
+        {"job": "mlflow", "start": s + pd.Timedelta(days=1), "end": s + pd.Timedelta(days=1, minutes=3)}])
+    out["duration"] = out["end"] - out["start"]
+    summary = infrastructure.core.outage_summary(out)
+    alerts_ = [f for f in summary["findings"] if f.kind == "outage"]
+    assert summary["headline"]["outages"] == len(alerts_) == 3
+    (both,) = [f for f in alerts_ if len(f.extra["sources"]) == 2]
+    assert both.subject == "mlflow" and both.extra["sources"] == ["mlflow", "mlflow (health gauge)"]
+    assert both.value == (pd.Timedelta(minutes=45) + scrape).total_seconds()  # from the first to the last source

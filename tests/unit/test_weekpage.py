@@ -173,3 +173,55 @@ def test_a_model_without_reference_or_mlflow_has_its_drift_review_skipped_not_fa
     with_mlflow = Connections(prometheus_url="", database_url=db_only.database_url, mlflow_uri="sqlite:///m.db", demo=False)
     _, jobs = plan(root / "params" / "weekly.yaml", "2026-W47", tmp_path, connections=with_mlflow)
     assert all(j.skip == "" for j in jobs if j.notebook == "01-drift-review")
+
+
+def _healthy_week_without_infrastructure() -> dict:
+    """Drift and performance found nothing; the infrastructure review was skipped (Prometheus not set up),
+    stored as an older runner did, with level 'not computed'."""
+    skipped = _result("service", "03-infrastructure-review", "not computed", [], status="skipped", html="")
+    skipped["problems"] = ["Prometheus is not configured (WORKBENCH_PROMETHEUS_URL)"]
+    return {"schema": 1, "period": "2026-W47", "generated": "2026-11-23 06:00 UTC", "results": [
+        _result("churn-predictor", "01-drift-review", "ok",
+                [_f("info", "dataset", "No drift: none of 9 features drifted.", "dataset", "summary")]),
+        _result("churn-predictor", "02-performance-review", "ok", []), skipped]}
+
+
+def test_not_configured_never_lowers_or_greys_a_healthy_week(tmp_path):
+    from workbench.findings import worst
+
+    assert worst(["ok", "not configured"]) == "ok"
+    assert worst(["warning", "not configured"]) == "warning"
+    assert worst(["ok", "not computed", "not configured"]) == "not computed"  # a failed part still counts
+    assert worst(["not configured"]) == "not configured"
+    out = tmp_path / "reports"
+    (out / "2026-W47").mkdir(parents=True)
+    (out / "2026-W47" / "status.json").write_text(json.dumps(_healthy_week_without_infrastructure()))
+    page = weekpage.write_week(out, "2026-W47").read_text()
+    banner = _text(page[page.index('class="banner"'):page.index("</div>")])
+    assert "✓ OK" in banner and "nothing needs attention" in banner and "NOT COMPUTED" not in page
+    assert "not configured: service · infrastructure — Prometheus is not configured" in banner
+    assert "<title>Week 2026-W47: OK</title>" in page
+    assert "run skipped" not in page  # not configured is not a bad run
+    root = weekpage.write_root(out).read_text()
+    row = _text(root[root.index("<a href='2026-W47/index.html'>"):])
+    assert row.split()[:3] == ["2026-W47", "✓", "OK"]  # the week's worst level in the history
+    assert "NOT COMPUTED" not in row.split("generated")[0] and "NOT CONFIGURED" in row
+
+
+def test_status_json_level_ignores_reviews_that_are_not_configured(tmp_path):
+    from workbench import report
+
+    run_ = report.ReportRun("2026-W47", tmp_path, [
+        report.JobResult("01-drift-review", "m", "ok", level="ok"),
+        report.JobResult("03-infrastructure-review", "service", "skipped", problems=["no Prometheus"],
+                         level="not computed")])
+    assert json.loads(report.write_status(run_).read_text())["level"] == "ok"
+
+
+def test_notification_of_a_healthy_week_reads_ok_and_names_what_is_not_configured():
+    from workbench import notify
+
+    msg = notify.build(_healthy_week_without_infrastructure(), "2026-W47", "reports/2026-W47/index.html")
+    assert msg.subject.startswith("[workbench] 2026-W47: OK")
+    assert "Not configured (not reviewed): service infrastructure" in msg.text
+    assert "Not complete" not in msg.text and "NOT COMPUTED" not in msg.text

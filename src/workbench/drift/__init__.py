@@ -9,7 +9,7 @@ Public surface (what notebook 01 and the runner use):
   plots.volume / heatmap, DriftReport.plot()  the figures
 Inside: methods (the registry: the only place that names drift methods, their kinds and default
 thresholds), profile (reference profiles and binning), profile_cache (fitted profiles kept per
-model version).
+model version), daily (a day of the grid: exact KS up to daily_exact_max_rows rows, bounded above).
 
 Submodules load on first use (PEP 562), so `workbench.config` can read the method registry
 without importing the review, and importing the package stays cheap.
@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 from workbench import lazy
 
 _FROM_CORE = ("review", "DriftReport", "FeatureDriftResult", "volume", "freshness", "alert_agreement")
-_SUBMODULES = ("core", "columns", "evidently", "history", "methods", "plots", "profile", "profile_cache")
+_SUBMODULES = ("core", "columns", "daily", "evidently", "history", "methods", "plots", "profile", "profile_cache")
 __all__ = [*_FROM_CORE, *_SUBMODULES]
 
 if TYPE_CHECKING:
-    from workbench.drift import core, evidently, history, methods, plots, profile, profile_cache  # noqa: F401
+    from workbench.drift import core, daily, evidently, history, methods, plots, profile, profile_cache  # noqa: F401
     from workbench.drift.core import (DriftReport, FeatureDriftResult, alert_agreement, freshness,  # noqa: F401
                                       review, volume)
 

@@ -55,6 +55,29 @@ class FeatureDriftResult:
     reference_dist: pd.Series | None = field(default=None, repr=False)
     current_dist: pd.Series | None = field(default=None, repr=False)
 
+    @property
+    def borderline(self) -> bool:
+        """Significant, with an effect within BORDERLINE (10%) of min_effect on either side: the floor
+        alone decides, so the verdict can flip week to week (drift / no drift) while nothing changes."""
+        if self.drifted is None or self.min_effect is None or self.effect_size is None or self.statistic is None:
+            return False
+        if not dm.get_method(self.method).significant(dm.MethodResult(self.statistic, self.p_value,
+                                                                      self.effect_size), self.threshold):
+            return False
+        return abs(self.effect_size - self.min_effect) <= BORDERLINE * self.min_effect
+
+    def borderline_note(self) -> str:
+        """'borderline: effect 0.048 is within 10% of min_effect 0.05 (can flip week to week)' or ''."""
+        from workbench.findings import num
+
+        if not self.borderline:
+            return ""
+        return (f"borderline: effect {num(self.effect_size)} is within {BORDERLINE:.0%} of min_effect "
+                f"{num(self.min_effect)} (can flip week to week)")
+
+
+BORDERLINE = 0.1  # an effect within this share of min_effect (either side) is "borderline"
+
 
 PLOT_BINS = 30
 
@@ -284,7 +307,7 @@ class DriftReport:
         df = self.to_frame()
         d = df[df["status"] == "drift"].copy()
         return d.sort_values("magnitude", ascending=False, na_position="last")[
-            ["feature", "method", "statistic", "p_value", "effect_size", "min_effect", "magnitude"]
+            ["feature", "method", "statistic", "p_value", "effect_size", "min_effect", "borderline", "magnitude"]
         ].reset_index(drop=True)
 
     def to_frame(self) -> pd.DataFrame:
@@ -295,8 +318,9 @@ class DriftReport:
             "rule": ("p < threshold" if dm.METHODS[r.method].is_test else "statistic > threshold")
                     + (" and effect ≥ min_effect" if r.min_effect else ""),
             "effect_size": r.effect_size, "min_effect": r.min_effect, "magnitude": r.magnitude,
-            "status": r.status, "n_reference": r.n_reference, "n_current": r.n_current,
-            "categories compared as": r.canonical, "note": r.message,
+            "status": r.status, "borderline": "yes" if r.borderline else "",
+            "n_reference": r.n_reference, "n_current": r.n_current,
+            "categories compared as": r.canonical, "note": "; ".join(x for x in (r.message, r.borderline_note()) if x),
         } for r in self.results]
         df = pd.DataFrame(rows)
         if df.empty:
@@ -339,10 +363,22 @@ class DriftReport:
             out.append(Finding("info", "dataset", f"No drift: none of {len(ev)} features drifted.", "dataset",
                                "summary", 0.0))
         for r in drifted:
-            out.append(Finding("warning", r.feature, feature_sentence(r), "feature", anchor_id("feature", r.feature),
+            note = f" Borderline: {r.borderline_note().removeprefix('borderline: ')}." if r.borderline else ""
+            out.append(Finding("warning", r.feature, feature_sentence(r) + note, "feature",
+                               anchor_id("feature", r.feature),
                                r.effect_size, {"method": r.method, "statistic": r.statistic, "p_value": r.p_value,
                                                "threshold": r.threshold, "effect_size": r.effect_size,
-                                               "n_current": r.n_current, "n_reference": r.n_reference}))
+                                               "n_current": r.n_current, "n_reference": r.n_reference,
+                                               "borderline": r.borderline}))
+        for r in self.results:  # not drifted, but only just: said, so next week's "drift" is no surprise
+            if r.borderline and not r.drifted:
+                out.append(Finding("info", r.feature, f"{r.feature} is borderline (no drift): significant, but "
+                                   f"effect size {num(r.effect_size)} ({dm.effect_label(r.method)}) is just below "
+                                   f"min_effect {num(r.min_effect)}, within {BORDERLINE:.0%}: it can flip to drift "
+                                   "week to week.", "feature", anchor_id("feature", r.feature),
+                                   r.effect_size, {"method": r.method, "statistic": r.statistic,
+                                                   "p_value": r.p_value, "effect_size": r.effect_size,
+                                                   "min_effect": r.min_effect, "borderline": True}))
         if self.small_window:
             out.append(Finding("warning", "window", f"Small window: {self.window_rows:,} predictions, fewer than "
                                f"min_window_rows {self.min_window_rows:,}: verdicts are less reliable.", "data_quality",
@@ -516,9 +552,9 @@ FINE_BINS = 100
 def fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
     """Edges of 100 reference-quantile bins and, per bin, the median of the reference values in it.
 
-    Numeric features tested on values (KS, Wasserstein) are counted per day over these bins in the
-    database and each count placed at its bin's representative: the day's statistic is then exact
-    up to the spread inside one percentile of the reference (the weekly verdict uses the values)."""
+    A day of drift over time too big to read (daily_exact_max_rows) is counted over these bins in
+    the database and tested on the counts: KS bounded at the edges, Wasserstein with each count at its
+    bin's representative (see drift.daily; smaller days are tested on their values)."""
     sv = ref.sorted_values
     edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
     cuts = np.r_[0, np.searchsorted(sv, edges, side="left"), len(sv)]
@@ -531,13 +567,14 @@ def fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
 
 def daily_edges(ref, method: str | None):
     """What a feature is counted over per day: None for categories, the reference's bins for
-    count methods, 100 reference-quantile bins for KS / Wasserstein; False when it is read instead."""
+    count methods; False for KS / Wasserstein, whose days are read instead (up to
+    daily_exact_max_rows; a bigger day is counted over fine_bins when it comes, see drift.daily)."""
     method = method or choose_method(ref.kind == "categorical")
     if ref.kind == "categorical":
         return None
     if dm.counts_only(method):
         return ref.edges
-    return fine_bins(ref)[0] if len(ref.sorted_values) else False
+    return False
 
 
 HISTORY_WEEKS = 3  # drift over time covers the window and this many weeks before it

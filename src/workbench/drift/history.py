@@ -42,19 +42,106 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
     if fetch is not None and ctx.store.can_aggregate and freq in ("1D", "D"):  # every feature in one scan
         edges = {n: daily_edges(profile[n], c.method) for n, c in feats.items()}
         fetch(ctx.model.name, span, [(n, e) for n, e in edges.items() if e is not False], by_day=True)
+    on_values = {}
     for name, fcfg in feats.items():
         ref = profile[name]
         method = fcfg.method or choose_method(ref.kind == "categorical")
+        if _by_day_on_values(ctx.store, ref, method, freq):
+            on_values[name] = fcfg
+            continue
         for period, cur in _daily_samples(ctx, span, ref, method, freq):
             r = compare_feature(ref, cur, fcfg.method, fcfg.threshold, dd.min_samples, fcfg.min_effect,
                                 dd.thresholds, dd.min_effects, distributions=False)
-            rows.append({"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
-                         "p_value": r.p_value, "threshold": r.threshold, "effect_size": r.effect_size,
-                         "min_effect": r.min_effect, "drifted": r.drifted, "n": r.n_current,
-                         "score": score(r.method, r.statistic, r.p_value, r.threshold, r.effect_size, r.min_effect)})
+            rows.append(_cell(name, period, r))
+    rows += _value_days(ctx, span, profile, on_values)
+    order = {n: i for i, n in enumerate(feats)}
+    rows.sort(key=lambda c: (order[c["feature"]], c["period"]))
     grid = pd.DataFrame(rows)
     grid.attrs["headline"] = {"series": {"drift_share": daily_share(grid, ctx.window)}}
     return grid
+
+
+def _cell(name: str, period, r, exact: bool = True, statistic_max: float | None = None) -> dict:
+    """One feature x day cell of the grid (`exact`: tested on the day's values; else on its bin counts,
+    `statistic_max` then bounding the KS D from above, see drift.daily)."""
+    return {"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
+            "p_value": r.p_value, "threshold": r.threshold, "effect_size": r.effect_size,
+            "min_effect": r.min_effect, "drifted": r.drifted, "n": r.n_current,
+            "score": score(r.method, r.statistic, r.p_value, r.threshold, r.effect_size, r.min_effect),
+            "exact": exact, "statistic_max": statistic_max}
+
+
+def _by_day_on_values(store, ref, method: str, freq: str) -> bool:
+    """A numeric feature tested on values (KS, Wasserstein) on a store that counts per day: its days are
+    read in full up to daily_exact_max_rows, bigger ones counted in fine bins (see drift.daily)."""
+    return (getattr(store, "daily_counts", None) is not None and freq in ("1D", "D") and ref.kind == "numeric"
+            and not dm.counts_only(method) and bool(len(ref.sorted_values)))
+
+
+def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> list[dict]:
+    """The cells of the numeric features tested on values, day by day: a day of at most
+    `daily_exact_max_rows` rows is read (all these features in one scan where the store can) and
+    tested exactly; a bigger one on its counts over the fine bins, KS bounded (drift.daily)."""
+    from workbench.drift import daily
+
+    if not feats:
+        return []
+    dd, store, model = ctx.monitoring.drift_detection, ctx.store, ctx.model.name
+    bins = {n: fine_bins(profile[n]) for n in feats}
+    sizes = _day_sizes(store, model, span)
+    counted: dict[str, dict] = {}
+    if sizes is None or any(n > dd.daily_exact_max_rows for n in sizes.values()):  # some day is counted in bins
+        counted = {n: {day: (c, m, nf) for day, c, m, nf in store.daily_counts(model, span, n, bins[n][0])}
+                   for n in feats}
+    if sizes is None:
+        sizes = {}
+        for per in counted.values():
+            for day, (c, m, nf) in per.items():
+                sizes[day] = max(sizes.get(day, 0), int(c.sum()) + m + nf)
+    rows = []
+    for day in sorted(sizes):
+        exact = sizes[day] <= dd.daily_exact_max_rows
+        w = Window(max(day, span.start), min(day + pd.Timedelta(days=1), span.end), f"{day:%Y-%m-%d}")
+        together = getattr(store, "prefetch_values", None)
+        if exact and together is not None and store.can_aggregate:
+            together(model, w, list(feats))
+        for name, fcfg in feats.items():
+            if not exact and day not in counted[name]:
+                continue
+            ref, (edges, reps) = profile[name], bins[name]
+            if exact:
+                values = (store.feature_values(model, w, name) if store.can_aggregate else
+                          store.read_feature(model, w, name).to_numpy(dtype=float, na_value=np.nan))
+                cur = CurrentSample.from_values(name, values)
+                cur.from_bins = True  # KS p-value: the limiting distribution's, then scipy's near the threshold
+            else:
+                counts, missing, nonfinite = counted[name][day]
+                values = np.repeat(reps, counts)  # sorted: the representatives increase
+                cur = CurrentSample(name, "numeric", len(values), missing, nonfinite, sorted_values=values,
+                                    from_bins=True)
+            r = compare_feature(ref, cur, fcfg.method, fcfg.threshold, dd.min_samples, fcfg.min_effect,
+                                dd.thresholds, dd.min_effects, distributions=False)
+            high = None
+            if r.method == "ks" and r.drifted is not None:
+                if exact:
+                    r = daily.with_ks(r, r.statistic)
+                else:
+                    low, high = daily.binned_ks_bounds(ref.sorted_values, edges, counts)
+                    r = daily.with_ks(r, low, binned=True)
+            rows.append(_cell(name, day, r, exact, high))
+    return rows
+
+
+def _day_sizes(store, model: str, span: Window) -> dict | None:
+    """Rows per UTC day of the span from the store's hourly counts (an index scan, no feature read),
+    or None when the store has none (the fine-bin day counts tell them instead)."""
+    hourly = getattr(store, "hourly_counts", None)
+    if hourly is None:
+        return None
+    counts = hourly(model, span)
+    if counts.empty:
+        return {}
+    return {day: int(n) for day, n in counts.groupby(counts.index.floor("D")).sum().items() if n > 0}
 
 
 def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
@@ -69,9 +156,8 @@ def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
 
 def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: str):
     """(period, CurrentSample) per period, counted per day in the database (GROUP BY day and category
-    or bin): over the reference's bins when the method needs only counts, over 100 reference-quantile
-    bins for KS / Wasserstein (see fine_bins). Without a daily count (other stores, other periods)
-    the column is read once with its timestamps."""
+    or bin) when the method needs only counts (KS / Wasserstein days: _value_days). Without a daily
+    count (other stores, other periods) the column is read once with its timestamps."""
     store = ctx.store
     daily = getattr(store, "daily_counts", None)
     if daily is not None and freq in ("1D", "D") and (ref.kind == "categorical" or dm.counts_only(method)):
@@ -81,13 +167,6 @@ def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: s
                 yield day, CurrentSample.from_counts(ref.name, counts, missing)
             else:
                 yield day, CurrentSample(ref.name, "numeric", int(counts.sum()), missing, nonfinite, bin_counts=counts)
-        return
-    if daily is not None and freq in ("1D", "D") and ref.kind == "numeric" and len(ref.sorted_values):
-        edges, reps = fine_bins(ref)
-        for day, counts, missing, nonfinite in daily(ctx.model.name, span, ref.name, edges):
-            values = np.repeat(reps, counts)  # sorted: the representatives increase
-            yield day, CurrentSample(ref.name, "numeric", len(values), missing, nonfinite, sorted_values=values,
-                                     from_bins=True)
         return
     df = store.read(ctx.model.name, span, features=[ref.name], core=["timestamp"])
     for period, g in df.groupby(df["timestamp"].dt.floor(freq)):
@@ -108,15 +187,36 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
     prefetch(ctx, prev, profile, feats)
     last = detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, prev, profile[f],
                                                               feats[f].method), dd, ctx.model.name, feats)
-    a = last.to_frame().set_index("feature")[["method", "statistic", "status"]]
-    b = this_week.to_frame().set_index("feature")[["statistic", "status"]]
+    a = last.to_frame().set_index("feature")[["method", "statistic", "status", "borderline"]]
+    b = this_week.to_frame().set_index("feature")[["statistic", "status", "borderline"]]
     out = a.join(b, lsuffix="_previous", rsuffix="_this").reset_index()
+    out["change"] = [change(p, t, bool(bp) or bool(bt)) for p, t, bp, bt in zip(
+        out["status_previous"], out["status_this"], out["borderline_previous"], out["borderline_this"])]
+    out = out.drop(columns=["borderline_previous"]).rename(columns={"borderline_this": "borderline"})
+    return out.rename(columns={"status_previous": f"{previous_name(ctx.window)} status"})
 
-    def change(r):
-        if r["status_previous"] != "drift" and r["status_this"] == "drift":
-            return "new drift"
-        if r["status_previous"] == "drift" and r["status_this"] != "drift":
-            return "recovered"
-        return "still drifting" if r["status_this"] == "drift" else ""
-    out["change"] = out.apply(change, axis=1)
-    return out.rename(columns={"status_previous": f"{prev.label[:8]}-1 status"})
+
+def change(previous: str, this: str, borderline: bool = False) -> str:
+    """What changed between two weekly verdicts: 'new drift', 'recovered', 'still drifting', '' — or,
+    when the verdict flipped while the effect sat within 10% of min_effect in either week, 'borderline
+    (at min_effect)': hovering at the floor is not a new drift nor a recovery."""
+    if (previous == "drift") != (this == "drift") and borderline and "insufficient data" not in (previous, this):
+        return "borderline (at min_effect)"
+    if previous != "drift" and this == "drift":
+        return "new drift"
+    if previous == "drift" and this != "drift":
+        return "recovered"
+    return "still drifting" if this == "drift" else ""
+
+
+def previous_name(window: Window) -> str:
+    """What a reader calls the window before `window`: 'last week (2026-W46)' for an ISO week
+    (a partial one too), else 'previous window (2026-11-09 to 2026-11-15)' (never the internal 'W47-1')."""
+    import datetime as dt
+    import re
+
+    prev = window.previous()
+    if re.fullmatch(r"\d{4}-W\d{2}", window.label):
+        y, w, _ = prev.start.isocalendar()
+        return f"last week ({y}-W{w:02d})"
+    return f"previous window ({prev.start:%Y-%m-%d} to {prev.end - dt.timedelta(seconds=1):%Y-%m-%d})"

@@ -257,23 +257,50 @@ def outage_table(ctx: "ReviewContext") -> pd.DataFrame:
     if not ml.empty:
         parts.append(outages(ml.assign(job="mlflow (health gauge)")))
     table = pd.concat(parts, ignore_index=True).sort_values("start", ignore_index=True)
-    table.attrs["findings"] = outage_findings(table)
-    table.attrs["headline"] = {"outages": int(len(table)), "episodes": [
-        {"kind": "outage", "subject": str(r["job"]), "start": iso(r["start"]), "end": iso(r["end"])}
-        for _, r in table.iterrows()]}
+    table.attrs.update(outage_summary(table))
     return table
+
+
+def outage_summary(table: pd.DataFrame) -> dict:
+    """The outage table's findings and headline: `outages` counts distinct outages (the findings),
+    not rows, so one MLflow outage seen by `up` and by its health gauge is 1, as its finding says."""
+    findings = outage_findings(table)
+    return {"findings": findings, "headline": {"outages": len(findings), "episodes": [
+        {"kind": "outage", "subject": str(r["job"]), "start": iso(r["start"]), "end": iso(r["end"])}
+        for _, r in table.iterrows()]}}
+
+
+def distinct_outages(table: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp, list[str]]]:
+    """(start, end, sources) per distinct outage: rows of one service (the job name without a
+    parenthesised source such as ' (health gauge)') whose intervals overlap or touch are one outage,
+    even when the sources saw its start or end a scrape apart."""
+    import re
+
+    out: list[tuple[pd.Timestamp, pd.Timestamp, list[str]]] = []
+    if table.empty:
+        return out
+    service = table["job"].astype(str).map(lambda j: re.sub(r"\s*\([^()]*\)$", "", j) or j)
+    for _, g in table.assign(_service=service).sort_values(["_service", "start"]).groupby("_service", sort=False):
+        cur: list = []
+        for _, r in g.iterrows():
+            if cur and r["start"] <= cur[1]:
+                cur[1] = max(cur[1], r["end"])
+                cur[2].append(str(r["job"]))
+            else:
+                if cur:
+                    out.append((cur[0], cur[1], list(dict.fromkeys(cur[2]))))
+                cur = [r["start"], r["end"], [str(r["job"])]]
+        out.append((cur[0], cur[1], list(dict.fromkeys(cur[2]))))
+    return sorted(out, key=lambda o: (o[0], o[2]))
 
 
 def outage_findings(table: pd.DataFrame) -> list:
     """One alert per outage: the service, when it started and how long it lasted (an outage seen by
-    several sources at the same time, e.g. `up` and a health gauge, is one finding naming both)."""
+    several sources, e.g. `up` and a health gauge, is one finding naming both; see distinct_outages)."""
     from workbench.findings import Finding, duration, when
 
     out = []
-    if table.empty:
-        return out
-    for (start, end), g in table.groupby(["start", "end"], sort=True):
-        names = list(dict.fromkeys(str(j) for j in g["job"]))
+    for start, end, names in distinct_outages(table):
         seen = f" (seen by: {', '.join(names)})" if len(names) > 1 else ""
         name = min(names, key=len)
         out.append(Finding("alert", name, f"Outage: {name} was down from {when(start)} for "
