@@ -198,7 +198,7 @@ def main() -> int:
             ev = timed("evidently", run_evidently, ref, cur, method, 1)
             ratios["evidently / workbench"] = ev[0] / ours[0]
             ratios["workbench peak RSS / evidently's"] = ours[1] / max(ev[1], 1)
-        lost, line = ratio_line(method, ratios)
+        lost, line = ratio_line(method, ratios, GOALS)
         missed += lost
         print(line, flush=True)
     if missed:
