@@ -54,7 +54,9 @@ def _columns(rng) -> list[pd.Series]:
         pd.Series(np.r_[np.full(5000, np.nan), np.arange(3000.0)]),          # continuous after a missing head
         pd.Series(np.r_[np.arange(1000.0), np.arange(1000.0), [0.5] * 3000]),  # 1001 distinct, the last late
         pd.Series(np.r_[np.arange(1000.0)] * 6), pd.Series(rng.integers(0, 5, 10_000)),
-        pd.Series([0.0, -0.0, 1.0] * 10),
+        pd.Series([0.0, -0.0, 1.0] * 10), pd.Series([np.str_("1"), np.str_(" 2")], dtype=object),
+        pd.Series(pd.Categorical(["1", "2"], categories=["1", "2", "x"])),  # an unused category is no value
+        pd.Series([f"id-{i}" for i in range(3000)]), pd.Series(["a", 1, "b"], dtype=object),
     ]
 
 

@@ -43,11 +43,11 @@ def infer_kind(s: pd.Series, max_codes: int = MAX_CODES) -> tuple[str, str]:
       numbers: categorical ("coded": 0/1 flags, 1-4 contract codes compare as categories);
     - other numbers: numeric.
     Set `type:` on the feature in params/monitoring.yaml to override."""
-    if (not pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
-            and pd.api.types.infer_dtype(s, skipna=True) == "string"):
+    text = _distinct_text(s)
+    if text is not None:
         # every value is text: its distinct strings give the same verdict as all of them, and a column
         # of a million rows has a handful (parsing and stripping each row was most of fitting a profile)
-        s = pd.Series(pd.unique(s.to_numpy()), dtype=object)
+        s = text
     if pd.api.types.is_bool_dtype(s):
         return "categorical", "booleans"
     if pd.api.types.is_numeric_dtype(s):  # (no dropna: a million-row mask of the index costs more than the rule)
@@ -66,6 +66,18 @@ def infer_kind(s: pd.Series, max_codes: int = MAX_CODES) -> tuple[str, str]:
     if len(distinct) <= max_codes and len(x) and np.all(distinct == np.round(distinct)):
         return "categorical", f"coded: {len(distinct)} distinct whole numbers (<= {max_codes})"
     return "numeric", f"numbers, {len(distinct)} distinct" if len(distinct) <= 1000 else "numbers"
+
+
+def _distinct_text(s: pd.Series) -> pd.Series | None:
+    """The distinct values of a text column (object or string dtype) when every value present is a str,
+    else None. (Hashing keeps 1, 1.0 and True as one key, but never a str with a non-str.)"""
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return None
+    counts = s.value_counts(sort=False)
+    keys = counts.index[counts.to_numpy() > 0]
+    if not all(isinstance(k, str) for k in keys):
+        return None
+    return pd.Series(list(keys), dtype=object)
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
