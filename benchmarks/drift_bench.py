@@ -199,6 +199,7 @@ def main() -> int:
         if not a.skip_evidently:
             ev = timed("evidently", run_evidently, ref, cur, method, 1)
             ratios["evidently / workbench"] = ev[0] / ours[0]
+            ratios["evidently / workbench in cpu seconds"] = ev[2] / ours[2]
             ratios["workbench peak RSS / evidently's"] = ours[1] / max(ev[1], 1)
         lost, line = ratio_line(method, ratios, GOALS)
         missed += lost
