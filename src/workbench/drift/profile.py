@@ -25,6 +25,7 @@ MAX_CATEGORIES = 200  # a categorical with more distinct values keeps its top TO
 TOP_K = 50
 FORMAT_VERSION = 2  # 2: canonical category values, coded numerics typed categorical
 MAX_CODES = 20  # a numeric column with at most this many distinct integer values is a coded categorical
+HEAD = 4096  # infer_kind calls a numeric column continuous when its first HEAD rows hold > 1000 distinct values
 # the outer plotting bins of a numeric feature (drift.core draws them, drift.plots labels them)
 BELOW, ABOVE = "below reference min", "above reference max"
 
@@ -42,20 +43,41 @@ def infer_kind(s: pd.Series, max_codes: int = MAX_CODES) -> tuple[str, str]:
       numbers: categorical ("coded": 0/1 flags, 1-4 contract codes compare as categories);
     - other numbers: numeric.
     Set `type:` on the feature in params/monitoring.yaml to override."""
-    v = s.dropna()
-    if pd.api.types.is_bool_dtype(v):
+    text = _distinct_text(s)
+    if text is not None:
+        # every value is text: its distinct strings give the same verdict as all of them, and a column
+        # of a million rows has a handful (parsing and stripping each row was most of fitting a profile)
+        s = text
+    if pd.api.types.is_bool_dtype(s):
         return "categorical", "booleans"
-    if not pd.api.types.is_numeric_dtype(v):
+    if pd.api.types.is_numeric_dtype(s):  # (no dropna: a million-row mask of the index costs more than the rule)
+        head = s.iloc[:HEAD].to_numpy(dtype=float, na_value=np.nan)
+        if len(np.unique(head[np.isfinite(head)])) > 1000:
+            return "numeric", "numbers"  # more than 1000 distinct in the first rows: a continuous column
+        x = s.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        v = s.dropna()
         num = pd.to_numeric(v.astype(str).str.strip(), errors="coerce") if len(v) else v
         if len(v) == 0 or num.isna().any():
             return "categorical", "text"
-        v = num
-    x = v.to_numpy(dtype=float)
+        x = num.to_numpy(dtype=float)
     x = x[np.isfinite(x)]
     distinct = np.unique(x)
     if len(distinct) <= max_codes and len(x) and np.all(distinct == np.round(distinct)):
         return "categorical", f"coded: {len(distinct)} distinct whole numbers (<= {max_codes})"
     return "numeric", f"numbers, {len(distinct)} distinct" if len(distinct) <= 1000 else "numbers"
+
+
+def _distinct_text(s: pd.Series) -> pd.Series | None:
+    """The distinct values of a text column (object or string dtype) when every value present is a str,
+    else None. (Hashing keeps 1, 1.0 and True as one key, but never a str with a non-str.)"""
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return None
+    counts = s.value_counts(sort=False)
+    keys = counts.index[counts.to_numpy() > 0]
+    if not all(isinstance(k, str) for k in keys):
+        return None
+    return pd.Series(list(keys), dtype=object)
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -126,12 +148,18 @@ def counts_in_bins(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.diff(np.concatenate([[0], cuts, [len(sorted_values)]])).astype(np.int64)
 
 
+def _sorted_copy(fresh: np.ndarray) -> np.ndarray:
+    """Sort a freshly made array in place and return it."""
+    fresh.sort()
+    return fresh
+
+
 def _clean_numeric(s: pd.Series) -> tuple[np.ndarray, int, int]:
     x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     finite = np.isfinite(x)
     n_missing = int(np.isnan(x).sum())
     n_inf = int(len(x) - finite.sum() - n_missing)
-    return np.sort(x[finite]), n_missing, n_inf
+    return _sorted_copy(x[finite]), n_missing, n_inf  # x[finite] is a new array: sorting it in place saves a copy
 
 
 def split_nonfinite(raw: dict) -> tuple[dict, int, int]:
@@ -237,6 +265,8 @@ class CurrentSample(_Counted):
     plot_counts: np.ndarray | None = None  # over the plotting bins (numeric, from SQL)
     raw_forms: dict[str, str] | None = None  # raw category values that were canonicalised
     from_bins: bool = False  # sorted_values are bin representatives (a day of drift over time), not the values
+    # statistics of this sample against a reference, computed once (drift.methods._pair_memo)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_counts(cls, name: str, raw: dict, n_missing: int) -> "CurrentSample":
@@ -253,7 +283,7 @@ class CurrentSample(_Counted):
         finite = np.isfinite(values)
         n_missing = int(np.isnan(values).sum())
         return cls(name, "numeric", int(finite.sum()), n_missing, int(len(values) - finite.sum() - n_missing),
-                   sorted_values=np.sort(values[finite]))
+                   sorted_values=_sorted_copy(values[finite]))
 
     @classmethod
     def from_series(cls, name: str, values: pd.Series, kind: str) -> "CurrentSample":
