@@ -63,11 +63,12 @@ test: setup airflow-venv ## unit, integration (real Prometheus, PostgreSQL, MLfl
 test-unit: setup ## unit tests only (no servers)
 	$(BIN)/pytest tests/unit
 
-bench: setup ## drift speed and memory against plain scipy and Evidently on the same data
-	$(BIN)/python benchmarks/drift_bench.py $(ARGS)
-	bash scripts/ensure-postgres.sh
-	$(BIN)/python benchmarks/pg_memory_bench.py
-	$(BIN)/python benchmarks/pg_scale_bench.py --sizes $(or $(BENCH_SIZES),100000,1000000)
+bench: setup ## drift speed and memory against plain scipy and Evidently (goals beside ratios; exits 1 on a miss), then PostgreSQL
+	@status=0; $(BIN)/python benchmarks/drift_bench.py $(ARGS) || status=$$?; \
+	bash scripts/ensure-postgres.sh && \
+	$(BIN)/python benchmarks/pg_memory_bench.py && \
+	$(BIN)/python benchmarks/pg_scale_bench.py --sizes $(or $(BENCH_SIZES),100000,1000000) || exit $$?; \
+	if [ $$status -ne 0 ]; then echo "make bench: a drift goal was missed (see the ratios above)"; fi; exit $$status
 
 validity: setup ## seeded simulation: do the default verdicts isolate real drift at 10k/70k/500k rows? (several minutes)
 	$(BIN)/python benchmarks/drift_validity.py
