@@ -155,6 +155,19 @@ def under(base: Path, *parts: str) -> Path:
     return p
 
 
+def writable_folder(folder: Path) -> None:
+    """Create `folder` if need be and prove a file can be written in it; WorkbenchError (one line) if not."""
+    from workbench.errors import WorkbenchError
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise WorkbenchError(f"the reports folder {folder} cannot be written: "
+                             f"{exc.strerror or type(exc).__name__}") from None
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write via a temporary file beside `path` and rename; the temporary file is removed on every
     path (a full disk leaves neither a 0-byte file nor a .tmp behind)."""
@@ -488,6 +501,7 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
 
     _lighter_jsonschema()
     params_path, out = Path(params_path), Path(out_dir).resolve()
+    writable_folder(out)  # before anything runs: a read-only folder is one line, not a traceback at the end
     conns = resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
     window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns)
     timeouts = config.load_weekly(config.params_files(params_path).weekly).timeouts.model_dump()
@@ -516,8 +530,11 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
         work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir))  # one per run: runs never share it
         from workbench.kernels import reuse_enabled
 
+        from workbench.sources.prometheus import RUN_STATE_ENV
+
         for j in job_list:
             j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
+            j.env[RUN_STATE_ENV] = str(work_dir)  # a source that timed out for one notebook is not asked by the next
         log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
         results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
         for r in results:

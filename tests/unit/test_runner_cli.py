@@ -195,3 +195,32 @@ def test_health_command_exit_codes(http_server, sqlite_db, tmp_path, monkeypatch
     assert cli.main(["health", "--source", "env", "--params", str(params)]) == 1
     out = capsys.readouterr().out
     assert "Overall Health: UNHEALTHY" in out and "api: unreachable" in out
+
+
+@pytest.mark.parametrize("blocked", ["a file", "read-only"])
+def test_an_unwritable_reports_folder_is_one_error_line(project, capsys, monkeypatch, blocked):
+    """A reports folder that cannot be written: exit 2 and one `error:` line, not a traceback (19.8.5)."""
+    import errno
+    import os
+
+    root, write = project
+    params = write(["ok"])
+    if blocked == "a file":  # a file where the folder should be: the OS refuses, even for root
+        (root / "reports").write_text("not a folder")
+        out = root / "reports" / "weekly"
+    else:  # a read-only file system (root ignores permission bits, so the OS error is injected)
+        out = root / "ro"
+        out.mkdir()
+        real_open = os.open
+
+        def refuse(path, *a, **k):
+            if str(path).startswith(str(out)):
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+            return real_open(path, *a, **k)
+        monkeypatch.setattr(os, "open", refuse)
+    rc = cli.main(["--log-format", "text", "report", "--params", str(params), "--week", "2026-W47",
+                   "--out", str(out), "--source", "env", "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith(f"error: the reports folder {out} cannot be written: ")
