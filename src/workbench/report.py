@@ -228,11 +228,22 @@ def _timeout_problem(first_line: str, cell_s: float, deadline_s: float, elapsed:
     return f"timed out{where} after {elapsed:.0f} s: {limit}; a source did not answer in time"
 
 
+def _shutdown(km) -> None:
+    """Stop a notebook's own kernel (--fresh-kernels), dead or alive."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=False)
+    except Exception as exc:  # noqa: BLE001 - a kernel already gone is what we wanted
+        log.debug("kernel shutdown: %s", exc)
+
+
 def _execute_and_publish(job: Job, result: JobResult) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from workbench import kernels
+    from workbench import kernel_exit, kernels
 
     period = Path(job.period_dir)
     if not config.MODEL_NAME_RE.match(job.model):
@@ -263,9 +274,16 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         return max(1, int(min(cell_s, deadline - time.monotonic())))
 
     secrets = secrets_from_env()
+    km = None
+    oom_before = kernel_exit.oom_kills()
     try:
-        km = kernels.kernel_for(job.env, job.cwd) if job.reuse_kernel else None
-        with _kernel_env(job.env if km is None else {}):  # a reused kernel gets the job's env in its session
+        if job.reuse_kernel:
+            km = kernels.kernel_for(job.env, job.cwd)
+        else:  # papermill starts it; held here so a dead kernel's exit status can be read (kernel_exit)
+            from jupyter_client.manager import AsyncKernelManager
+
+            km = AsyncKernelManager(kernel_name="python3")
+        with _kernel_env({} if job.reuse_kernel else job.env):  # a reused kernel gets the job's env in its session
             papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
                                        cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False,
                                        execution_timeout=int(cell_s), timeout_func=cell_timeout, km=km)
@@ -275,8 +293,15 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         result.problems = [_timeout_problem(running["first_line"], cell_s, deadline_s, time.monotonic() - begun)]
     except Exception as exc:  # noqa: BLE001 - kernel death: the report must still say what happened
         result.problems = [f"{type(exc).__name__}: {exc}"]
+    if result.problems and km is not None:  # a dead kernel: its death is the cause, not a timeout or "Kernel died"
+        where = f' in the cell starting "{running["first_line"][:80]}"' if running["first_line"] else ""
+        died = kernel_exit.describe(kernel_exit.returncode(km), oom_before, kernel_exit.oom_kills(), where)
+        if died:
+            result.problems = [died]
     if result.problems and job.reuse_kernel:
         kernels.discard()  # whatever went wrong stays with this notebook: the next one gets a new kernel
+    elif km is not None and not job.reuse_kernel:
+        _shutdown(km)
     result.profile["execute"] = round(time.monotonic() - t0, 3)
     try:
         from workbench import timing

@@ -224,3 +224,18 @@ def test_an_unwritable_reports_folder_is_one_error_line(project, capsys, monkeyp
     assert rc == 2, err
     assert "Traceback" not in err and err.count("\n") == 1
     assert err.startswith(f"error: the reports folder {out} cannot be written: ")
+
+
+@pytest.mark.parametrize("fresh", [[], ["--fresh-kernels"]])
+def test_a_killed_kernel_is_named_as_such(project, capsys, fresh):
+    """A kernel killed by SIGKILL (what the out-of-memory killer sends) is reported as killed, naming the
+    cell and the likely cause, not as "Kernel died" or a timeout; the next notebook still runs (19.8.9)."""
+    root, write = project
+    rc = cli.main(["--log-format", "json", "report", "--params", str(write(["killed", "ok"])), "--week", "2026-W47",
+                   "--out", str(root / "reports"), "--source", "env", "--jobs", "1", *fresh])
+    assert rc == 1
+    status = {r["notebook"]: r for r in json.loads((root / "reports" / "2026-W47" / "status.json").read_text())["results"]}
+    assert status["ok"]["status"] == "ok"
+    (problem,) = status["killed"]["problems"]
+    assert problem.startswith('the kernel was killed by SIGKILL in the cell starting "import os"'), problem
+    assert "out-of-memory killer" in problem and "timed out" not in problem
