@@ -546,7 +546,9 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
 
             # MLflow's lines are only warnings here (a review says itself what MLflow did not answer), so
             # they are left out: the runner's MLflow process above asks it
-            result = checks.run_checks(params_path, conns, models, {review_name(j.notebook) for j in to_run},
+            # the service is not a model of weekly.yaml: its review is checked with the run's reviews
+            models_checked = ([m for m in models if m != SERVICE] or models) if models else None
+            result = checks.run_checks(params_path, conns, models_checked, {review_name(j.notebook) for j in to_run},
                                        mlflow=False)
             if not result.ok:
                 raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())

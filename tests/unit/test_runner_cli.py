@@ -239,3 +239,20 @@ def test_a_killed_kernel_is_named_as_such(project, capsys, fresh):
     (problem,) = status["killed"]["problems"]
     assert problem.startswith('the kernel was killed by SIGKILL in the cell starting "import os"'), problem
     assert "out-of-memory killer" in problem and "timed out" not in problem
+
+
+def test_a_model_and_the_service_together(project, capsys):
+    """`--model m1 --model service` runs m1's reviews and the service's, as each does alone (19.8.8)."""
+    root, write = project
+    shutil.copy(root / "notebooks" / "ok.ipynb", root / "notebooks" / "03-infrastructure-review.ipynb")
+    for name in ("queries.yaml", "slos.yaml", "alerts.yaml"):  # what the service review's checks read
+        shutil.copy(Path(__file__).resolve().parents[2] / "params" / name, root / "params" / name)
+    params = write(["ok", "03-infrastructure-review"], models=("m1", "m2"))
+    rc = cli.main(["--log-format", "json", "report", "--params", str(params), "--week", "2026-W47",
+                   "--out", str(root / "reports"), "--source", "env", "--jobs", "1",
+                   "--model", "m1", "--model", "service"])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    status = json.loads((root / "reports" / "2026-W47" / "status.json").read_text())["results"]
+    assert sorted((r["model"], r["notebook"], r["status"]) for r in status) == [
+        ("m1", "ok", "ok"), ("service", "03-infrastructure-review", "ok")]
