@@ -146,6 +146,20 @@ def scrub_notebook(text: str, secrets: list[str] | None = None) -> str:
     return json.dumps(walk(json.loads(text)), indent=1, ensure_ascii=False)
 
 
+def display_paths(text: str, params_dir: str | Path) -> str:
+    """`text` with absolute paths under the folder that holds the params folder shown relative to it
+    (`params/weekly.yaml`, `notebooks/…`): errors and problems do not carry the layout of the machine
+    that ran them."""
+    if not params_dir or not text:
+        return text
+    p = Path(params_dir)
+    folder = p.parent if p.suffix in (".yaml", ".yml") else p
+    for base in {str(folder.parent), str(folder.resolve().parent)}:
+        if base not in ("", "/", ".") and os.path.isabs(base):
+            text = text.replace(base.rstrip("/") + "/", "")
+    return text
+
+
 def under(base: Path, *parts: str) -> Path:
     """`base`/parts, refusing any path that would leave `base` (a model named '../../x')."""
     root = Path(base).resolve()
@@ -156,12 +170,19 @@ def under(base: Path, *parts: str) -> Path:
 
 
 def writable_folder(folder: Path) -> None:
-    """Create `folder` if need be and prove a file can be written in it; WorkbenchError (one line) if not."""
+    """Prove a file can be written in `folder` (or, while it does not exist, in the nearest folder
+    above it, where it would be created); WorkbenchError (one line) if not. Nothing is left behind."""
+    import errno
+
     from workbench.errors import WorkbenchError
 
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a folder")
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
         raise WorkbenchError(f"the reports folder {folder} cannot be written: "
@@ -215,7 +236,7 @@ def _run_job(job: Job) -> JobResult:
         result.status = "failed"
         result.problems.append(f"publishing failed: {type(exc).__name__}: {exc}")
     secrets = secrets_from_env()
-    result.problems = [scrub(p, secrets) for p in result.problems]
+    result.problems = [display_paths(scrub(p, secrets), job.parameters.get("params_dir", "")) for p in result.problems]
     result.seconds = round(time.monotonic() - started, 1)
     return result
 
@@ -315,6 +336,7 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         except (OSError, ValueError):
             st = {"complete": False, "problems": [{"section": "notebook", "problem": "did not record its status (no ctx.finish)"}]}
         result.problems = [f"{p['section']}: {p['problem']}" for p in st.get("problems", [])]
+        result.problems = [display_paths(p, job.parameters.get("params_dir", "")) for p in result.problems]
         result.status = "ok" if st.get("complete") else "incomplete"
         result.level = st.get("level") or ("ok" if result.status == "ok" else "not computed")
         result.findings = st.get("findings") or []
@@ -510,10 +532,25 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
     return window, jobs
 
 
-def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
-        models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
-        extra: dict | None = None, reviews: list[str] | None = None, index: bool = True,
-        partial: bool = False, check: bool = True, fresh_kernels: bool = False) -> ReportRun:
+def run(params_path: str | Path, *args, **kwargs) -> ReportRun:
+    """`_run` (below), its errors showing paths relative to the folder holding the params folder."""
+    from workbench.errors import WorkbenchError
+
+    try:
+        return _run(params_path, *args, **kwargs)
+    except WorkbenchError as exc:
+        try:
+            params_dir = config.params_files(params_path).directory
+        except WorkbenchError:
+            params_dir = Path(params_path) if Path(params_path).is_dir() else Path(params_path).parent
+        exc.args = (display_paths(str(exc), params_dir.absolute()),)
+        raise
+
+
+def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
+         models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
+         extra: dict | None = None, reviews: list[str] | None = None, index: bool = True,
+         partial: bool = False, check: bool = True, fresh_kernels: bool = False) -> ReportRun:
     """Execute and export every (notebook × model), then write the indexes.
 
     `reviews` limits the run to those reviews; `index=False` leaves the index pages alone (a

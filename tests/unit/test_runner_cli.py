@@ -223,7 +223,7 @@ def test_an_unwritable_reports_folder_is_one_error_line(project, capsys, monkeyp
     err = capsys.readouterr().err
     assert rc == 2, err
     assert "Traceback" not in err and err.count("\n") == 1
-    assert err.startswith(f"error: the reports folder {out} cannot be written: ")
+    assert err.startswith(f"error: the reports folder {out.relative_to(root)} cannot be written: ")
 
 
 @pytest.mark.parametrize("fresh", [[], ["--fresh-kernels"]])
@@ -258,3 +258,26 @@ def test_a_model_and_the_service_together(project, capsys):
     status = json.loads((root / "reports" / "2026-W47" / "status.json").read_text())["results"]
     assert sorted((r["model"], r["notebook"], r["status"]) for r in status) == [
         ("m1", "02-performance-review", "ok"), ("service", "03-infrastructure-review", "ok")]
+
+
+def test_errors_show_paths_relative_to_the_params_folder(project, capsys):
+    """Neither a command error nor a notebook's problem in status.json carries this machine's absolute
+    paths: they are shown relative to the folder holding the params folder (19.8.8)."""
+    import nbformat
+
+    root, write = project
+    nb = nbformat.read(root / "notebooks" / "raises.ipynb", as_version=4)
+    nb.cells[-1].source = ("from pathlib import Path\n"
+                           "raise FileNotFoundError(f'{Path(params_dir).resolve() / \"absent.yaml\"}: file not found')")
+    nb.cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])] + [nb.cells[-1]]
+    nbformat.write(nb, root / "notebooks" / "paths.ipynb")
+    rc = cli.main(["--log-format", "text", "report", "--params", str(write(["paths", "absent"])), "--week", "2026-W47",
+                   "--out", str(root / "reports"), "--source", "env", "--jobs", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(root) not in err
+    assert err == "error: params/weekly.yaml: notebooks: 'absent' not found in notebooks\n"
+    assert cli.main(["report", "--params", str(write(["paths"])), "--week", "2026-W47",
+                     "--out", str(root / "reports"), "--source", "env", "--jobs", "1"]) == 1
+    (r,) = json.loads((root / "reports" / "2026-W47" / "status.json").read_text())["results"]
+    assert r["problems"][0] == "FileNotFoundError: params/absent.yaml: file not found"
+    assert str(root) not in (root / "reports" / "2026-W47" / "status.json").read_text()
