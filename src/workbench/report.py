@@ -573,59 +573,63 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
     # run and the notebooks that need no MLflow start (on a core the runner leaves idle until then),
     # and later logs the performance metrics
     agent = ProcessPoolExecutor(max_workers=1) if wanting else None
-    answers_dir = Path(tempfile.mkdtemp(prefix="workbench-mlflow-")) if agent else None
+    from workbench import proctree
+
+    proctree.remove_stale(Path(tempfile.gettempdir()), "workbench-mlflow-*")  # left by a killed run
+    answers_dir = proctree.claim(Path(tempfile.mkdtemp(prefix="workbench-mlflow-"))) if agent else None
     work_dir: Path | None = None
+    period_dir = out / window.label
+    results: list[JobResult] = []
+    done: dict[int, JobResult] = {}
+    interrupted: proctree.Interrupted | None = None
     try:
-        answers = (agent.submit(_fetch_answers, conns.mlflow_uri, sorted({j.model for j in wanting}), answers_dir,
-                                timeouts) if agent else None)
-        if check:
-            from workbench import check as checks
+        with proctree.on_signals():  # SIGTERM/SIGINT: Interrupted here, and the whole tree is stopped below
+            answers = (agent.submit(_fetch_answers, conns.mlflow_uri, sorted({j.model for j in wanting}),
+                                    answers_dir, timeouts) if agent else None)
+            if check:
+                from workbench import check as checks
 
-            # MLflow's lines are only warnings here (a review says itself what MLflow did not answer), so
-            # they are left out: the runner's MLflow process above asks it
-            # the service is not a model of weekly.yaml: its review is checked with the run's reviews
-            models_checked = ([m for m in models if m != SERVICE] or models) if models else None
-            result = checks.run_checks(params_path, conns, models_checked, {review_name(j.notebook) for j in to_run},
-                                       mlflow=False)
-            if not result.ok:
-                raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
-        period_dir = out / window.label
-        period_dir.mkdir(parents=True, exist_ok=True)
-        work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir))  # one per run: runs never share it
-        from workbench.kernels import reuse_enabled
+                # MLflow's lines are only warnings here (a review says itself what MLflow did not answer), so
+                # they are left out: the runner's MLflow process above asks it.
+                # The service is not a model of weekly.yaml: its review is checked with the run's reviews.
+                models_checked = ([m for m in models if m != SERVICE] or models) if models else None
+                result = checks.run_checks(params_path, conns, models_checked,
+                                           {review_name(j.notebook) for j in to_run}, mlflow=False)
+                if not result.ok:
+                    raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
+            period_dir.mkdir(parents=True, exist_ok=True)
+            proctree.remove_stale(period_dir, ".work-*")  # left by a run that was killed
+            # one per run: runs never share it
+            work_dir = proctree.claim(Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir)))
+            from workbench.kernels import reuse_enabled
+            from workbench.sources.prometheus import RUN_STATE_ENV
 
-        from workbench.sources.prometheus import RUN_STATE_ENV
-
-        for j in job_list:
-            j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
-            j.env[RUN_STATE_ENV] = str(work_dir)  # a source that timed out for one notebook is not asked by the next
-        log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
-        results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
-        for r in results:
-            log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
-                     extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
-        done: dict[int, JobResult] = {}
-        with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-            order = longest_first(to_run, _last_seconds(out))
-            later = {id(j) for j in wanting}
-            pending = {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) not in later}
-            if answers is not None:
+            for j in job_list:
+                j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
+                j.env[RUN_STATE_ENV] = str(work_dir)  # a source that timed out for one notebook is not asked by the next
+            log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
+            results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
+            for r in results:
+                log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
+                         extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
+            with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
                 try:
-                    path = answers.result()
-                except Exception as exc:  # noqa: BLE001 - a shortcut only: each kernel then asks MLflow itself
-                    log.info("each notebook asks MLflow itself: the runner's MLflow process failed: %s", exc)
-                    path = None
-                _hand_answers(wanting, path)
-                pending |= {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) in later}
-            for fut in as_completed(pending):
-                r = done[pending[fut]] = fut.result()
-                _log_to_mlflow(r, conns, period_dir, timeouts, agent)
-                log.info("%s for %s: %s", r.notebook, r.model, r.status,
-                         extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
-                for p in r.problems:
-                    log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
-        results += [done[i] for i in range(len(to_run))]  # in plan order, whatever order they finished in
-    except BaseException:  # a check failed or the run was interrupted: do not wait for MLflow's answers
+                    _run_pool(pool, to_run, wanting, answers, done, out, conns, period_dir, timeouts, agent)
+                except BaseException:  # interrupted: stop workers and kernels before the pool waits for them
+                    _stop_tree(period_dir)
+                    raise
+            results += [done[i] for i in range(len(to_run))]  # in plan order, whatever order they finished in
+    except proctree.Interrupted as exc:  # record what was published, then exit 128 + signal
+        interrupted = exc
+        _stop_tree(period_dir)
+        if work_dir is None:  # nothing had started: nothing to record
+            raise
+        log.warning("interrupted by %s: every worker, kernel and the MLflow process stopped; "
+                    "%d of %d notebooks had finished", exc.name, len(done), len(to_run))
+        results += [done.get(i) or JobResult(j.notebook, j.model, "failed",
+                                             problems=[f"interrupted by {exc.name} before it finished: nothing published"])
+                    for i, j in enumerate(to_run)]
+    except BaseException:  # a check failed: do not wait for MLflow's answers
         procs = (getattr(agent, "_processes", None) or {}) if agent is not None else {}
         for proc in list(procs.values()):
             proc.terminate()
@@ -643,7 +647,44 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
         write_status(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)))
     if index:
         write_indexes(out, window.label)
+    if interrupted is not None:
+        raise interrupted
     return report
+
+
+def _run_pool(pool: ProcessPoolExecutor, to_run: list[Job], wanting: list[Job], answers, done: dict[int, JobResult],
+              out: Path, conns: config.Connections, period_dir: Path, timeouts: dict,
+              agent: ProcessPoolExecutor | None) -> None:
+    """Run `to_run` in `pool` (the jobs asking MLflow once its answers are in), each result into `done`."""
+    order = longest_first(to_run, _last_seconds(out))
+    later = {id(j) for j in wanting}
+    pending = {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) not in later}
+    if answers is not None:
+        try:
+            path = answers.result()
+        except Exception as exc:  # noqa: BLE001 - a shortcut only: each kernel then asks MLflow itself
+            log.info("each notebook asks MLflow itself: the runner's MLflow process failed: %s", exc)
+            path = None
+        _hand_answers(wanting, path)
+        pending |= {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) in later}
+    for fut in as_completed(pending):
+        r = done[pending[fut]] = fut.result()
+        _log_to_mlflow(r, conns, period_dir, timeouts, agent)
+        log.info("%s for %s: %s", r.notebook, r.model, r.status,
+                 extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
+        for p in r.problems:
+            log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
+
+
+def _stop_tree(period_dir: Path) -> None:
+    """Stop every process this runner started (workers, their kernels, the MLflow process) and remove
+    the temporary files a killed worker left beside the reports (write_text_atomic's .NAME.PID.tmp)."""
+    from workbench import proctree
+
+    pids = proctree.terminate_tree()
+    for pid in pids:
+        for tmp in period_dir.rglob(f".*.{pid}.tmp") if period_dir.is_dir() else []:
+            tmp.unlink(missing_ok=True)
 
 
 def _last_seconds(out: Path) -> dict[tuple[str, str], float]:
