@@ -533,11 +533,14 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
 
 
 def run(params_path: str | Path, *args, **kwargs) -> ReportRun:
-    """`_run` (below), its errors showing paths relative to the folder holding the params folder."""
+    """`_run` (below): its errors show paths relative to the folder holding the params folder, and every
+    stream it and its processes write is redacted (logs.redacted_output)."""
     from workbench.errors import WorkbenchError
+    from workbench.logs import redacted_output
 
     try:
-        return _run(params_path, *args, **kwargs)
+        with redacted_output():  # whatever the runner, its workers, kernels and MLflow print: no password
+            return _run(params_path, *args, **kwargs)
     except WorkbenchError as exc:
         try:
             params_dir = config.params_files(params_path).directory

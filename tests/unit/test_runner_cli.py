@@ -348,3 +348,28 @@ def test_stale_work_folders_of_a_killed_run_are_removed(tmp_path):
         (tmp_path / name / proctree.OWNER_FILE).write_text(owner)
     assert proctree.remove_stale(tmp_path, ".work-*") == [tmp_path / ".work-dead"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".work-elsewhere", ".work-live"]
+
+
+def test_no_process_of_the_run_prints_a_password(project, capfd, monkeypatch):
+    """What kernels (and any library in the runner's processes) write to stdout/stderr themselves,
+    below Python's sys.stdout — e.g. MLflow's "View run … at http://user:password@…" — reaches the
+    terminal, cron mail or scheduler log with the password replaced (19.8.1)."""
+    import nbformat
+
+    root, write = project
+    monkeypatch.setenv("WORKBENCH_PROMETHEUS_URL", "http://bob:S3cr3t-pw/x@127.0.0.1:1")
+    nb = nbformat.read(root / "notebooks" / "ok.ipynb", as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell(
+        "import os\n"
+        "url = os.environ['WORKBENCH_PROMETHEUS_URL']\n"
+        "pw = url.split(':')[2].rsplit('@', 1)[0]\n"
+        "os.write(1, f'View run m1 at: {url}/#/experiments/1\\n'.encode())\n"
+        "os.write(2, f'password {pw} on stderr\\n'.encode())"))
+    nbformat.write(nb, root / "notebooks" / "prints.ipynb")
+    rc = cli.main(["--log-format", "json", "report", "--params", str(write(["prints"])), "--week", "2026-W47",
+                   "--out", str(root / "reports"), "--source", "env", "--jobs", "1", "--fresh-kernels"])
+    out, err = capfd.readouterr()
+    assert rc == 0, err
+    assert "View run m1 at: http://bob:***@127.0.0.1:1/#/experiments/1" in out
+    assert "password *** on stderr" in err
+    assert "S3cr3t" not in out + err
