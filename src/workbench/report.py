@@ -607,9 +607,12 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
             from workbench.kernels import reuse_enabled
             from workbench.sources.prometheus import RUN_STATE_ENV
 
+            weekly_json = work_dir / "weekly.json"  # parsed and validated once, here: kernels read this copy
+            write_text_atomic(weekly_json, config.weekly_json(config.params_files(params_path).weekly))
             for j in job_list:
                 j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
                 j.env[RUN_STATE_ENV] = str(work_dir)  # a source that timed out for one notebook is not asked by the next
+                j.env[config.WEEKLY_JSON_ENV] = str(weekly_json)
             log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
             results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip]) for j in job_list if j.skip]
             for r in results:
