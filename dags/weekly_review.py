@@ -6,7 +6,9 @@ same code as `workbench report --model M --review R`, then one task writing the 
 sending the notification when `workbench.notify` is installed and configured).
 
 A task whose source was unreachable raises a retryable AirflowException (3 retries, exponential
-backoff); a failed or incomplete notebook raises AirflowFailException and is never retried.
+backoff); a failed or incomplete notebook raises AirflowFailException and is never retried. A
+broken params file fails `plan` and `week_page` (which then leaves last run's page as it was), so
+the run fails whether or not a notification is configured.
 
 Settings (environment of the scheduler/workers, or the run's params when triggering by hand):
   WORKBENCH_PARAMS   weekly.yaml (default: params/weekly.yaml of this repository)
@@ -54,8 +56,12 @@ def weekly_review():
     def plan() -> list[dict[str, str]]:
         """The (model, review) pairs of the params set, read at run time so new models need no redeploy."""
         from workbench import scheduling
+        from workbench.errors import ConfigError
 
-        return scheduling.pairs(_settings()[0])
+        try:
+            return scheduling.pairs(_settings()[0])
+        except ConfigError as exc:  # a broken params file: the same file gives the same answer
+            raise AirflowFailException(str(exc)) from None
 
     @task(retries=3, retry_delay=timedelta(minutes=2), retry_exponential_backoff=True,
           max_retry_delay=timedelta(minutes=30), map_index_template="{{ task.op_kwargs['pair'] }}")
@@ -74,9 +80,14 @@ def weekly_review():
 
     @task(trigger_rule="all_done")
     def week_page() -> dict:
-        from workbench import scheduling
+        from workbench import config, scheduling
+        from workbench.errors import ConfigError
 
         params, week, out, _ = _settings()
+        try:  # a broken params file fails the run, always: this leaf task decides the run's state
+            config.load_weekly(config.params_files(params).weekly)
+        except ConfigError as exc:
+            raise AirflowFailException(f"the week page was not rewritten: {exc}") from None
         return scheduling.write_week(params, week, out)
 
     review.expand(pair=plan()) >> week_page()

@@ -6,6 +6,7 @@ replaces passwords from the connection URLs in the environment (every form) with
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import sys
@@ -79,3 +80,84 @@ def setup(fmt: str = "auto", level: int = logging.INFO) -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(level)
     logger.propagate = False
+
+
+class _Redactor:
+    """A pipe in place of file descriptors 1 and 2: a thread reads what this process and every
+    process it starts (workers, kernels, the MLflow process, libraries' own prints) write there and
+    passes it on, line by line, with passwords replaced by ***, to the original stdout/stderr."""
+
+    def __init__(self, fd: int) -> None:
+        import os
+        import threading
+
+        self.fd = fd
+        self.saved = os.dup(fd)
+        self.read_end, write_end = os.pipe()
+        os.dup2(write_end, fd)
+        os.close(write_end)
+        self.thread = threading.Thread(target=self._pump, name=f"redact-fd{fd}", daemon=True)
+        self.thread.start()
+
+    def _pump(self) -> None:
+        import os
+
+        from workbench.report import scrub, secrets_from_env
+
+        secrets = secrets_from_env()
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(self.read_end, 65536)
+            except OSError:
+                chunk = b""
+            pending += chunk
+            cut = pending.rfind(b"\n")
+            if chunk and cut < 0 and len(pending) < 65536:
+                continue  # wait for the end of the line: a password may straddle two reads
+            if not chunk or cut < 0:
+                text, pending = pending, b""
+            else:
+                text, pending = pending[:cut + 1], pending[cut + 1:]
+            if text:
+                try:
+                    os.write(self.saved, scrub(text.decode("utf-8", errors="replace"), secrets).encode("utf-8"))
+                except OSError:
+                    pass
+            if not chunk:
+                return
+
+    def close(self, wait_s: float = 2.0) -> None:
+        """Give the descriptor back; what is still in the pipe is passed on (children that outlive
+        this keep writing through the thread until they close it)."""
+        import os
+
+        os.dup2(self.saved, self.fd)
+        self.thread.join(wait_s)
+        if not self.thread.is_alive():
+            os.close(self.read_end)
+            os.close(self.saved)
+
+
+@contextlib.contextmanager
+def redacted_output(fds: tuple[int, ...] = (1, 2)):
+    """Within the block, every byte written to stdout/stderr by this process or any process it
+    starts passes through `scrub`: no library's output (e.g. MLflow's "View run … at
+    http://user:password@…") carries a password to a terminal, a cron mail or a scheduler's log."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    redactors = []
+    try:
+        for fd in fds:
+            redactors.append(_Redactor(fd))
+    except OSError:  # no such descriptor (e.g. closed stdout): leave the streams as they are
+        pass
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        for r in redactors:
+            r.close()

@@ -113,18 +113,22 @@ def send_webhook(url: str, msg: Message, timeout: float = 10.0) -> None:
         raise NotifyError(f"the webhook could not be reached: {type(reason).__name__}") from None
 
 
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+insecure")
+
+
 def parse_smtp_url(url: str) -> dict:
-    """smtp://user:password@host:port (smtps:// for implicit TLS; smtp:// upgrades with STARTTLS
-    when the server offers it); ConfigError (without the password) when malformed."""
+    """smtp://user:password@host:port (smtps:// for implicit TLS; smtp:// requires STARTTLS, so the
+    password and the findings never travel in clear; smtp+insecure:// allows a relay without TLS);
+    ConfigError (without the password) when malformed."""
     parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ConfigError(f"{config.ENV_SMTP} must look like smtp://user:password@host:port or smtps://…; "
-                          f"got {config.redact(url)!r}")
+    if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
+        raise ConfigError(f"{config.ENV_SMTP} must look like smtp://user:password@host:port, smtps://… "
+                          f"or smtp+insecure://… (no TLS); got {config.redact(url)!r}")
     try:
         port = parts.port or (465 if parts.scheme == "smtps" else 25)
     except ValueError:
         raise ConfigError(f"{config.ENV_SMTP}: the port is not a number ({config.redact(url)!r})") from None
-    return {"ssl": parts.scheme == "smtps", "host": parts.hostname, "port": port,
+    return {"ssl": parts.scheme == "smtps", "insecure": parts.scheme == "smtp+insecure", "host": parts.hostname, "port": port,
             "user": unquote(parts.username) if parts.username else None,
             "password": unquote(parts.password) if parts.password else None}
 
@@ -144,6 +148,9 @@ def send_email(url: str, recipients: list[str], sender: str, msg: Message, timeo
                 if smtp.has_extn("starttls"):
                     smtp.starttls(context=ssl.create_default_context())
                     smtp.ehlo()
+                elif not s["insecure"]:  # never the password (nor the findings) in clear
+                    raise NotifyError(f"SMTP at {s['host']}:{s['port']} offers no STARTTLS: nothing sent in clear "
+                                      "(use smtps:// for implicit TLS, or smtp+insecure:// for a relay without TLS)")
             if s["user"]:
                 smtp.login(s["user"], s["password"] or "")
             smtp.send_message(mail)

@@ -146,6 +146,20 @@ def scrub_notebook(text: str, secrets: list[str] | None = None) -> str:
     return json.dumps(walk(json.loads(text)), indent=1, ensure_ascii=False)
 
 
+def display_paths(text: str, params_dir: str | Path) -> str:
+    """`text` with absolute paths under the folder that holds the params folder shown relative to it
+    (`params/weekly.yaml`, `notebooks/…`): errors and problems do not carry the layout of the machine
+    that ran them."""
+    if not params_dir or not text:
+        return text
+    p = Path(params_dir)
+    folder = p.parent if p.suffix in (".yaml", ".yml") else p
+    for base in {str(folder.parent), str(folder.resolve().parent)}:
+        if base not in ("", "/", ".") and os.path.isabs(base):
+            text = text.replace(base.rstrip("/") + "/", "")
+    return text
+
+
 def under(base: Path, *parts: str) -> Path:
     """`base`/parts, refusing any path that would leave `base` (a model named '../../x')."""
     root = Path(base).resolve()
@@ -153,6 +167,26 @@ def under(base: Path, *parts: str) -> Path:
     if not p.is_relative_to(root):
         raise ConfigError(f"output path {'/'.join(parts)!r} would leave the output folder {root}")
     return p
+
+
+def writable_folder(folder: Path) -> None:
+    """Prove a file can be written in `folder` (or, while it does not exist, in the nearest folder
+    above it, where it would be created); WorkbenchError (one line) if not. Nothing is left behind."""
+    import errno
+
+    from workbench.errors import WorkbenchError
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{existing} is not a folder")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise WorkbenchError(f"the reports folder {folder} cannot be written: "
+                             f"{exc.strerror or type(exc).__name__}") from None
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -202,7 +236,7 @@ def _run_job(job: Job) -> JobResult:
         result.status = "failed"
         result.problems.append(f"publishing failed: {type(exc).__name__}: {exc}")
     secrets = secrets_from_env()
-    result.problems = [scrub(p, secrets) for p in result.problems]
+    result.problems = [display_paths(scrub(p, secrets), job.parameters.get("params_dir", "")) for p in result.problems]
     result.seconds = round(time.monotonic() - started, 1)
     return result
 
@@ -215,11 +249,22 @@ def _timeout_problem(first_line: str, cell_s: float, deadline_s: float, elapsed:
     return f"timed out{where} after {elapsed:.0f} s: {limit}; a source did not answer in time"
 
 
+def _shutdown(km) -> None:
+    """Stop a notebook's own kernel (--fresh-kernels), dead or alive."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=False)
+    except Exception as exc:  # noqa: BLE001 - a kernel already gone is what we wanted
+        log.debug("kernel shutdown: %s", exc)
+
+
 def _execute_and_publish(job: Job, result: JobResult) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from workbench import kernels
+    from workbench import kernel_exit, kernels
 
     period = Path(job.period_dir)
     if not config.MODEL_NAME_RE.match(job.model):
@@ -250,9 +295,16 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         return max(1, int(min(cell_s, deadline - time.monotonic())))
 
     secrets = secrets_from_env()
+    km = None
+    oom_before = kernel_exit.oom_kills()
     try:
-        km = kernels.kernel_for(job.env, job.cwd) if job.reuse_kernel else None
-        with _kernel_env(job.env if km is None else {}):  # a reused kernel gets the job's env in its session
+        if job.reuse_kernel:
+            km = kernels.kernel_for(job.env, job.cwd)
+        else:  # papermill starts it; held here so a dead kernel's exit status can be read (kernel_exit)
+            from jupyter_client.manager import AsyncKernelManager
+
+            km = AsyncKernelManager(kernel_name="python3")
+        with _kernel_env({} if job.reuse_kernel else job.env):  # a reused kernel gets the job's env in its session
             papermill.execute_notebook(job.input_path, str(out_nb), parameters=params, kernel_name="python3",
                                        cwd=job.cwd, progress_bar=False, log_output=False, report_mode=False,
                                        execution_timeout=int(cell_s), timeout_func=cell_timeout, km=km)
@@ -262,8 +314,15 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         result.problems = [_timeout_problem(running["first_line"], cell_s, deadline_s, time.monotonic() - begun)]
     except Exception as exc:  # noqa: BLE001 - kernel death: the report must still say what happened
         result.problems = [f"{type(exc).__name__}: {exc}"]
+    if result.problems and km is not None:  # a dead kernel: its death is the cause, not a timeout or "Kernel died"
+        where = f' in the cell starting "{running["first_line"][:80]}"' if running["first_line"] else ""
+        died = kernel_exit.describe(kernel_exit.returncode(km), oom_before, kernel_exit.oom_kills(), where)
+        if died:
+            result.problems = [died]
     if result.problems and job.reuse_kernel:
         kernels.discard()  # whatever went wrong stays with this notebook: the next one gets a new kernel
+    elif km is not None and not job.reuse_kernel:
+        _shutdown(km)
     result.profile["execute"] = round(time.monotonic() - t0, 3)
     try:
         from workbench import timing
@@ -277,6 +336,7 @@ def _execute_and_publish(job: Job, result: JobResult) -> None:
         except (OSError, ValueError):
             st = {"complete": False, "problems": [{"section": "notebook", "problem": "did not record its status (no ctx.finish)"}]}
         result.problems = [f"{p['section']}: {p['problem']}" for p in st.get("problems", [])]
+        result.problems = [display_paths(p, job.parameters.get("params_dir", "")) for p in result.problems]
         result.status = "ok" if st.get("complete") else "incomplete"
         result.level = st.get("level") or ("ok" if result.status == "ok" else "not computed")
         result.findings = st.get("findings") or []
@@ -474,10 +534,28 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
     return window, jobs
 
 
-def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
-        models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
-        extra: dict | None = None, reviews: list[str] | None = None, index: bool = True,
-        partial: bool = False, check: bool = True, fresh_kernels: bool = False) -> ReportRun:
+def run(params_path: str | Path, *args, **kwargs) -> ReportRun:
+    """`_run` (below): its errors show paths relative to the folder holding the params folder, and every
+    stream it and its processes write is redacted (logs.redacted_output)."""
+    from workbench.errors import WorkbenchError
+    from workbench.logs import redacted_output
+
+    try:
+        with redacted_output():  # whatever the runner, its workers, kernels and MLflow print: no password
+            return _run(params_path, *args, **kwargs)
+    except WorkbenchError as exc:
+        try:
+            params_dir = config.params_files(params_path).directory
+        except WorkbenchError:
+            params_dir = Path(params_path) if Path(params_path).is_dir() else Path(params_path).parent
+        exc.args = (display_paths(str(exc), params_dir.absolute()),)
+        raise
+
+
+def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path = "reports", source: str = "auto",
+         models: list[str] | None = None, jobs: int = 2, notebooks_dir: Path | None = None,
+         extra: dict | None = None, reviews: list[str] | None = None, index: bool = True,
+         partial: bool = False, check: bool = True, fresh_kernels: bool = False) -> ReportRun:
     """Execute and export every (notebook × model), then write the indexes.
 
     `reviews` limits the run to those reviews; `index=False` leaves the index pages alone (a
@@ -490,6 +568,7 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
 
     _lighter_jsonschema()
     params_path, out = Path(params_path), Path(out_dir).resolve()
+    writable_folder(out)  # before anything runs: a read-only folder is one line, not a traceback at the end
     conns = resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
     conns = config.anchor_connections(conns, config.params_files(params_path).project)
     window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns)
@@ -500,55 +579,67 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
     # run and the notebooks that need no MLflow start (on a core the runner leaves idle until then),
     # and later logs the performance metrics
     agent = ProcessPoolExecutor(max_workers=1) if wanting else None
-    answers_dir = Path(tempfile.mkdtemp(prefix="workbench-mlflow-")) if agent else None
+    from workbench import proctree
+
+    proctree.remove_stale(Path(tempfile.gettempdir()), "workbench-mlflow-*")  # left by a killed run
+    answers_dir = proctree.claim(Path(tempfile.mkdtemp(prefix="workbench-mlflow-"))) if agent else None
     work_dir: Path | None = None
+    period_dir = out / window.label
+    results: list[JobResult] = []
+    done: dict[int, JobResult] = {}
+    interrupted: proctree.Interrupted | None = None
     try:
-        answers = (agent.submit(_fetch_answers, conns.mlflow_uri, sorted({j.model for j in wanting}), answers_dir,
-                                timeouts) if agent else None)
-        if check:
-            from workbench import check as checks
+        with proctree.on_signals():  # SIGTERM/SIGINT: Interrupted here, and the whole tree is stopped below
+            answers = (agent.submit(_fetch_answers, conns.mlflow_uri, sorted({j.model for j in wanting}),
+                                    answers_dir, timeouts) if agent else None)
+            if check:
+                from workbench import check as checks
 
-            # MLflow's lines are only warnings here (a review says itself what MLflow did not answer), so
-            # they are left out: the runner's MLflow process above asks it
-            result = checks.run_checks(params_path, conns, models, {review_name(j.notebook) for j in to_run},
-                                       mlflow=False)
-            if not result.ok:
-                raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
-        period_dir = out / window.label
-        period_dir.mkdir(parents=True, exist_ok=True)
-        work_dir = Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir))  # one per run: runs never share it
-        from workbench.kernels import reuse_enabled
+                # MLflow's lines are only warnings here (a review says itself what MLflow did not answer), so
+                # they are left out: the runner's MLflow process above asks it.
+                # The service is not a model of weekly.yaml: its review is checked with the run's reviews.
+                models_checked = ([m for m in models if m != SERVICE] or models) if models else None
+                result = checks.run_checks(params_path, conns, models_checked,
+                                           {review_name(j.notebook) for j in to_run}, mlflow=False)
+                if not result.ok:
+                    raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
+            period_dir.mkdir(parents=True, exist_ok=True)
+            proctree.remove_stale(period_dir, ".work-*")  # left by a run that was killed
+            # one per run: runs never share it
+            work_dir = proctree.claim(Path(tempfile.mkdtemp(prefix=".work-", dir=period_dir)))
+            from workbench.kernels import reuse_enabled
+            from workbench.sources.prometheus import RUN_STATE_ENV
 
-        for j in job_list:
-            j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
-        log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
-        results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip], level="not configured")
-                   for j in job_list if j.skip]
-        for r in results:
-            log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
-                     extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
-        done: dict[int, JobResult] = {}
-        with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-            order = longest_first(to_run, _last_seconds(out))
-            later = {id(j) for j in wanting}
-            pending = {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) not in later}
-            if answers is not None:
+            weekly_json = work_dir / "weekly.json"  # parsed and validated once, here: kernels read this copy
+            write_text_atomic(weekly_json, config.weekly_json(config.params_files(params_path).weekly))
+            for j in job_list:
+                j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
+                j.env[RUN_STATE_ENV] = str(work_dir)  # a source that timed out for one notebook is not asked by the next
+                j.env[config.WEEKLY_JSON_ENV] = str(weekly_json)
+            log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
+            results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip], level="not configured")
+                       for j in job_list if j.skip]
+            for r in results:
+                log.info("%s for %s: skipped (%s)", r.notebook, r.model, r.problems[0],
+                         extra={"model_name": r.model, "notebook": r.notebook, "status": r.status})
+            with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
                 try:
-                    path = answers.result()
-                except Exception as exc:  # noqa: BLE001 - a shortcut only: each kernel then asks MLflow itself
-                    log.info("each notebook asks MLflow itself: the runner's MLflow process failed: %s", exc)
-                    path = None
-                _hand_answers(wanting, path)
-                pending |= {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) in later}
-            for fut in as_completed(pending):
-                r = done[pending[fut]] = fut.result()
-                _log_to_mlflow(r, conns, period_dir, timeouts, agent)
-                log.info("%s for %s: %s", r.notebook, r.model, r.status,
-                         extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
-                for p in r.problems:
-                    log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
-        results += [done[i] for i in range(len(to_run))]  # in plan order, whatever order they finished in
-    except BaseException:  # a check failed or the run was interrupted: do not wait for MLflow's answers
+                    _run_pool(pool, to_run, wanting, answers, done, out, conns, period_dir, timeouts, agent)
+                except BaseException:  # interrupted: stop workers and kernels before the pool waits for them
+                    _stop_tree(period_dir)
+                    raise
+            results += [done[i] for i in range(len(to_run))]  # in plan order, whatever order they finished in
+    except proctree.Interrupted as exc:  # record what was published, then exit 128 + signal
+        interrupted = exc
+        _stop_tree(period_dir)
+        if work_dir is None:  # nothing had started: nothing to record
+            raise
+        log.warning("interrupted by %s: every worker, kernel and the MLflow process stopped; "
+                    "%d of %d notebooks had finished", exc.name, len(done), len(to_run))
+        results += [done.get(i) or JobResult(j.notebook, j.model, "failed",
+                                             problems=[f"interrupted by {exc.name} before it finished: nothing published"])
+                    for i, j in enumerate(to_run)]
+    except BaseException:  # a check failed: do not wait for MLflow's answers
         procs = (getattr(agent, "_processes", None) or {}) if agent is not None else {}
         for proc in list(procs.values()):
             proc.terminate()
@@ -566,7 +657,44 @@ def run(params_path: str | Path, week: str | None = None, out_dir: str | Path = 
         write_status(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)))
     if index:
         write_indexes(out, window.label)
+    if interrupted is not None:
+        raise interrupted
     return report
+
+
+def _run_pool(pool: ProcessPoolExecutor, to_run: list[Job], wanting: list[Job], answers, done: dict[int, JobResult],
+              out: Path, conns: config.Connections, period_dir: Path, timeouts: dict,
+              agent: ProcessPoolExecutor | None) -> None:
+    """Run `to_run` in `pool` (the jobs asking MLflow once its answers are in), each result into `done`."""
+    order = longest_first(to_run, _last_seconds(out))
+    later = {id(j) for j in wanting}
+    pending = {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) not in later}
+    if answers is not None:
+        try:
+            path = answers.result()
+        except Exception as exc:  # noqa: BLE001 - a shortcut only: each kernel then asks MLflow itself
+            log.info("each notebook asks MLflow itself: the runner's MLflow process failed: %s", exc)
+            path = None
+        _hand_answers(wanting, path)
+        pending |= {pool.submit(_run_job, to_run[i]): i for i in order if id(to_run[i]) in later}
+    for fut in as_completed(pending):
+        r = done[pending[fut]] = fut.result()
+        _log_to_mlflow(r, conns, period_dir, timeouts, agent)
+        log.info("%s for %s: %s", r.notebook, r.model, r.status,
+                 extra={"model_name": r.model, "notebook": r.notebook, "status": r.status, "seconds": r.seconds})
+        for p in r.problems:
+            log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
+
+
+def _stop_tree(period_dir: Path) -> None:
+    """Stop every process this runner started (workers, their kernels, the MLflow process) and remove
+    the temporary files a killed worker left beside the reports (write_text_atomic's .NAME.PID.tmp)."""
+    from workbench import proctree
+
+    pids = proctree.terminate_tree()
+    for pid in pids:
+        for tmp in period_dir.rglob(f".*.{pid}.tmp") if period_dir.is_dir() else []:
+            tmp.unlink(missing_ok=True)
 
 
 def _last_seconds(out: Path) -> dict[tuple[str, str], float]:

@@ -96,3 +96,34 @@ def test_dags_test_matches_workbench_report(demo_stack, tmp_path, monkeypatch):
     assert _statuses(period) == _statuses(direct.directory)
     for model, notebook, status, html, _ in _statuses(period):
         assert (period / html).is_file(), html
+
+
+def test_a_broken_params_file_fails_the_run_and_keeps_last_weeks_page(tmp_path):
+    """A params file that does not validate fails the DAG run, with no notification channel configured
+    too (week_page, the leaf task, used to rewrite last run's page and succeed) (19.8.6)."""
+    py = _airflow_python()
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    (params / "weekly.yaml").write_text("models:\n  - {name: m, type: regresion}\n")  # not a model type
+    out = tmp_path / "out"
+    week = config.last_full_week()
+    (out / week.label).mkdir(parents=True)
+    (out / week.label / "status.json").write_text(json.dumps({"period": week.label, "ok": True, "results": []}))
+    (out / week.label / "index.html").write_text("last run's page")
+    env = _env(tmp_path, tmp_path, params / "weekly.yaml", out)
+    for var in ("WORKBENCH_SLACK_WEBHOOK_URL", "WORKBENCH_SMTP_URL"):
+        env.pop(var, None)
+    airflow = str(py.parent / "airflow")
+    migrate = subprocess.run([airflow, "db", "migrate"], env=env, capture_output=True, text=True, timeout=900)
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    logical = week.end.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    run = subprocess.run([airflow, "dags", "test", "weekly_review", logical], env=env, capture_output=True,
+                         text=True, timeout=1800)
+    runs = subprocess.run([airflow, "dags", "list-runs", "weekly_review", "-o", "json"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert runs.returncode == 0, runs.stderr[-3000:]
+    listed = [line for line in runs.stdout.splitlines() if line.startswith("[")][-1]  # after any warnings
+    states = [r["state"] for r in json.loads(listed)]
+    assert states == ["failed"]
+    assert "the week page was not rewritten: " in run.stdout + run.stderr
+    assert (out / week.label / "index.html").read_text() == "last run's page"

@@ -116,7 +116,7 @@ def test_webhook_gets_headline_findings_and_link(reports, receiver):
 def test_email_reaches_the_recipients(reports, smtp_server):
     port, got = smtp_server
     res = notify.notify(reports, WEEK, _params(email=["oncall@example.com", "ml@example.com"]),
-                        {config.ENV_SMTP: f"smtp://127.0.0.1:{port}"})
+                        {config.ENV_SMTP: f"smtp+insecure://127.0.0.1:{port}"})  # this test server has no TLS
     assert res.ok and res.sent == ["email"], res.problems
     (mail,) = got
     assert mail["To"] == "oncall@example.com, ml@example.com"
@@ -124,6 +124,18 @@ def test_email_reaches_the_recipients(reports, smtp_server):
     text = mail.get_payload(decode=True).decode() if not mail.is_multipart() else mail.get_payload(0).get_payload()
     assert "accuracy 0.725 [0.722, 0.728] is below 0.75." in text
     assert "https://reports.example.com/2026-W47/index.html" in text
+
+
+@pytest.mark.parametrize("userinfo", ["", "bob:Pa55-secret@"])
+def test_smtp_without_starttls_sends_nothing_in_clear(reports, smtp_server, userinfo):
+    """smtp:// to a server that offers no STARTTLS: refused before any login or message (issue 19.8.7)."""
+    port, got = smtp_server
+    res = notify.notify(reports, WEEK, _params(email=["oncall@example.com"]),
+                        {config.ENV_SMTP: f"smtp://{userinfo}127.0.0.1:{port}"}, timeout=3)
+    assert res.sent == [] and got == []
+    (problem,) = res.problems
+    assert problem.startswith(f"e-mail: SMTP at 127.0.0.1:{port} offers no STARTTLS") and "smtp+insecure://" in problem
+    assert "Pa55-secret" not in problem
 
 
 def test_failures_are_reported_without_secrets_and_keep_the_reports(reports, receiver, caplog):

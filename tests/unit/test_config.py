@@ -192,3 +192,41 @@ def test_split_days_cuts_at_midnights_and_covers_the_window_exactly():
     got = split_days(odd, 3)
     assert len(got) == 3 and got[0].start == odd.start and got[-1].end == odd.end
     assert all(a.end == b.start and b.start.hour == 0 for a, b in zip(got, got[1:]))
+
+
+def test_an_oversized_params_file_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    """A params file over config.MAX_PARAMS_BYTES is one clear error naming the file, and YAML never
+    sees it (a 50 MB weekly.yaml took 492 s and 3.9 GB in every kernel) (19.8.4)."""
+    from workbench import config
+
+    p = tmp_path / "weekly.yaml"
+    p.write_text("models:\n  - {name: m, type: regression}\n" + "# padding\n" * (config.MAX_PARAMS_BYTES // 10 + 1))
+    parsed = []
+    monkeypatch.setattr(config.yaml, "safe_load", lambda text: parsed.append(1))
+    with pytest.raises(config.ConfigError, match=rf"^{p}: 4\.0 MB is more than a params file may hold \(4 MB\)"):
+        config.load_weekly(p)
+    assert parsed == []
+
+
+def test_kernels_read_the_runners_validated_params_instead_of_parsing_the_yaml(tmp_path, monkeypatch):
+    """Under `workbench report` a kernel's load_weekly reads the runner's validated JSON copy (no YAML
+    parse); a copy of another or a changed file is ignored and the YAML is parsed (19.8.4)."""
+    import os
+
+    from workbench import config
+
+    p = tmp_path / "weekly.yaml"
+    p.write_text("models:\n  - {name: m, type: regression}\n  - {name: c, type: classification}\n")
+    copy = tmp_path / "weekly.json"
+    copy.write_text(config.weekly_json(p))
+    expected = config.load_weekly(p)
+    config._weekly_memo.clear()  # a kernel: a new process
+    monkeypatch.setenv(config.WEEKLY_JSON_ENV, str(copy))
+    real = config.yaml.safe_load
+    parsed = []
+    monkeypatch.setattr(config.yaml, "safe_load", lambda text: parsed.append(1) or real(text))
+    assert config.load_weekly(p) == expected and parsed == []
+    p.write_text("models:\n  - {name: m, type: regression}\n")  # changed since the runner's copy
+    os.utime(p, ns=(1, 1))
+    config._weekly_memo.clear()
+    assert [m.name for m in config.load_weekly(p).models] == ["m"] and parsed == [1]

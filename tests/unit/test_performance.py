@@ -1,5 +1,7 @@
 """Performance metrics against scikit-learn, and the cases where a metric cannot be computed."""
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -162,14 +164,26 @@ def test_under_the_runner_the_kernel_hands_its_metrics_over_instead_of_opening_m
                                              {}, {"accuracy": (0.7, 0.9), "f1": (np.nan, np.nan)})
     perf = performance.PerformanceReview(summary, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
                                          pd.DataFrame(), versions=["2"])
-    ctx = SimpleNamespace(model=SimpleNamespace(name="m"), window=SimpleNamespace(label="2026-W47"), outputs={},
+    from workbench import config
+
+    ctx = SimpleNamespace(model=SimpleNamespace(name="m"), window=config.iso_week("2026-W47"), outputs={},
                           registry=NoClient())
     monkeypatch.setenv(results_log.BY_RUNNER_ENV, "1")
     assert performance.log_results(ctx, perf) == ""
     req = ctx.outputs["mlflow_log"]
-    assert req == {"model": "m", "period": "2026-W47", "versions": ["2"], "tags": {"workbench.status": "ok"},
+    assert req == {"model": "m", "period": "2026-W47", "versions": ["2"],
+                   "tags": {"workbench.status": "ok", "workbench.partial": "false",
+                            "workbench.data_until": "2026-11-23T00:00:00+00:00"},
                    "metrics": {"accuracy": 0.8, "accuracy_ci_low": 0.7, "accuracy_ci_high": 0.9,
                                "predictions": 100.0, "labelled": 80.0, "label_coverage": 0.8}}
+    # a --partial week is marked as such in MLflow (19.8.8), with the hour its data ends
+    partial = config.resolve_window("2026-W47", dt.datetime(2026, 11, 19, 14, 30, tzinfo=dt.timezone.utc), True)
+    ctx.window = partial
+    performance.log_results(ctx, perf)
+    assert ctx.outputs["mlflow_log"]["tags"] == {"workbench.status": "ok", "workbench.partial": "true",
+                                                 "workbench.data_until": partial.end.isoformat()}
+    assert partial.partial and partial.end < config.iso_week("2026-W47").end
+    ctx.window = config.iso_week("2026-W47")
     note = performance.mlflow_note(ctx, "")
     assert "by <code>workbench report</code>" in note and "“m 2026-W47”" in note
     # without the runner the kernel logs itself: here that means opening the client

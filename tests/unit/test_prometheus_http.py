@@ -1,5 +1,6 @@
 """The Prometheus client against a small fake HTTP server: retries, 4xx, warnings, error bodies."""
 
+import datetime as dt
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -70,3 +71,53 @@ def test_warnings_are_kept_for_the_report(fake):
     src = PrometheusSource(f.url, timeout=5)
     df = src.query("up")
     assert len(df) == 1 and src.warnings == ["up: partial response: store down"]
+
+
+class Slow:
+    """Accepts the query and answers only after `delay` seconds."""
+
+    def __init__(self, delay):
+        import time
+
+        self.hits = 0
+        slow = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):
+                slow.hits += 1
+                time.sleep(delay)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        from http.server import ThreadingHTTPServer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_read_timeout_is_named_not_retried_and_not_asked_again_in_the_run(tmp_path, monkeypatch):
+    """A server that accepts but answers too late: one try, "read timeout of 1 s" (not "unreachable
+    (ConnectionError)"), and no later query of this run asks it again, in this notebook or another."""
+    import time
+
+    from workbench.sources.prometheus import RUN_STATE_ENV
+
+    monkeypatch.setenv(RUN_STATE_ENV, str(tmp_path))
+    slow = Slow(delay=4)
+    started = time.monotonic()
+    with pytest.raises(SourceUnavailable) as e:
+        PrometheusSource(slow.url, timeout=1).query("up")
+    assert time.monotonic() - started < 2.5 and slow.hits == 1
+    assert f"Prometheus at {slow.url} did not answer within the read timeout of 1 s" in str(e.value)
+    assert "ConnectionError" not in str(e.value)
+    other = PrometheusSource(slow.url, timeout=1)  # the next notebook of the run
+    started = time.monotonic()
+    with pytest.raises(SourceUnavailable, match="read timeout of 1 s.*earlier in this run"):
+        other.query_range("up", dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc),
+                          dt.datetime(2026, 11, 17, tzinfo=dt.timezone.utc), step=60)
+    assert time.monotonic() - started < 0.5 and slow.hits == 1

@@ -139,3 +139,19 @@ def test_cli_error_is_one_json_line_in_json_mode(tmp_path, capsys):
     assert rc == 2 and capsys.readouterr().err == ""
     lines = buf.getvalue().splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["level"] == "ERROR"
+
+
+def test_the_mlflow_answers_file_holds_no_hash_of_the_password(tmp_path, monkeypatch):
+    """The runner's answers file names its MLflow by a hash of the redacted URI: no unsalted hash of
+    the URI with its password (which could be guessed offline) is written (19.8.2)."""
+    import hashlib
+
+    from workbench.sources import model_registry
+
+    uri = "http://bob:Pa55-secret@mlflow.example:5000"
+    path = model_registry.Answers({"m": {"1": "r"}}, {}).save(tmp_path / "answers.json", uri)
+    text = path.read_text()
+    assert hashlib.sha256(uri.encode()).hexdigest() not in text and "Pa55" not in text
+    monkeypatch.setenv(model_registry.ANSWERS_ENV, str(path))
+    assert model_registry.Answers.from_env(uri).versions == {"m": {"1": "r"}}
+    assert model_registry.Answers.from_env("http://bob:x@other.example:5000") is None

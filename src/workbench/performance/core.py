@@ -583,7 +583,9 @@ def log_results(ctx: "ReviewContext", perf: PerformanceReview) -> str:
     metrics |= {f"{k}_ci_high": v[1] for k, v in perf.summary.ci.items() if np.isfinite(v[1])}
     metrics |= {"predictions": perf.summary.n_predictions, "labelled": perf.summary.n_labelled,
                 "label_coverage": perf.summary.label_coverage}
-    tags = {"workbench.status": perf.status[:250]}
+    tags = {"workbench.status": perf.status[:250],  # a partial week is marked (a later full run sets "false")
+            "workbench.partial": "true" if ctx.window.partial else "false",
+            "workbench.data_until": ctx.window.end.isoformat()}
     if os.environ.get(results_log.BY_RUNNER_ENV):
         ctx.outputs["mlflow_log"] = {"model": ctx.model.name, "period": ctx.window.label,
                                      "versions": [str(v) for v in perf.versions],

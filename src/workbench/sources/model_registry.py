@@ -113,8 +113,9 @@ def client(tracking_uri: str, request_timeout: float = 30, max_retries: int = 2)
 
 
 def _uri_key(tracking_uri: str) -> str:
-    """Which MLflow a file of answers came from, without writing its URI (it may hold a password)."""
-    return hashlib.sha256(tracking_uri.encode()).hexdigest()
+    """Which MLflow a file of answers came from, without writing its URI (it may hold a password) nor
+    a hash of the password (an unsalted hash can be guessed offline): the hash of the redacted URI."""
+    return hashlib.sha256(redact(tracking_uri).encode()).hexdigest()
 
 
 @dataclass

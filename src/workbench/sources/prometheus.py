@@ -8,8 +8,11 @@ server (never its credentials), and "NaN"/"+Inf" values parse as floats.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,9 @@ from workbench.errors import SourceUnavailable
 from workbench.timing import timed_call
 
 MAX_POINTS = 11_000
+# a folder shared by every notebook of one `workbench report` run (set by the runner): a Prometheus that
+# timed out or could not be reached for one notebook is not asked again by the next ones
+RUN_STATE_ENV = "WORKBENCH_RUN_STATE_DIR"
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
@@ -68,7 +74,10 @@ class PrometheusSource:
 
     Requests go to the documented /api/v1/query and /api/v1/query_range endpoints (so Thanos, Mimir
     and VictoriaMetrics work too) over one session: bounded timeouts, retries only on 502/503/504
-    and connection errors, never on a 4xx; the server's error text and warnings are kept.
+    and connection errors, never on a 4xx nor after a read timeout (a server that accepted the query
+    and did not answer in time would only make each retry wait as long); the server's error text and
+    warnings are kept. A server that timed out or could not be reached is not asked again in this
+    run: by this source, nor (under `workbench report`) by the run's other notebooks.
     (prometheus-api-client is not used: its query methods drop warnings and error bodies, which a
     report must show, and this session already gives timeouts, retries and auth.)
     """
@@ -82,7 +91,7 @@ class PrometheusSource:
         from requests.adapters import HTTPAdapter
 
         self.url = self.url.rstrip("/")
-        retry = Retry(total=2, backoff_factor=0.3, status_forcelist=[502, 503, 504],
+        retry = Retry(total=2, read=False, backoff_factor=0.3, status_forcelist=[502, 503, 504],
                       allowed_methods=["GET", "POST"], raise_on_status=False)
         self._session = requests.Session()
         self._session.mount("http://", HTTPAdapter(max_retries=retry))
@@ -94,13 +103,39 @@ class PrometheusSource:
 
     def _fail(self, query: str, exc: Exception) -> SourceUnavailable:
         text = redact(str(exc).replace(self.url, self.display_url))
-        if isinstance(exc, requests.ConnectionError):
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
             # remember: every later query would wait for the same timeouts
-            self._unreachable = f"Prometheus at {self.display_url} is unreachable ({type(exc).__name__})"
+            if isinstance(exc, requests.ReadTimeout):
+                why = f"did not answer within the read timeout of {self.timeout:g} s"
+            elif isinstance(exc, requests.ConnectTimeout):
+                why = f"did not accept a connection within the connect timeout of {self.timeout:g} s"
+            else:
+                why = f"is unreachable ({type(exc).__name__})"
+            self._unreachable = f"Prometheus at {self.display_url} {why}"
+            self._share_down(self._unreachable)
             return SourceUnavailable(f"{self._unreachable}; query {query!r} not run")
         return SourceUnavailable(f"Prometheus at {self.display_url}: query {query!r} failed: {text}")
 
+    def _down_file(self) -> Path | None:
+        """This server's marker in the run's shared folder (None outside `workbench report`)."""
+        folder = os.environ.get(RUN_STATE_ENV, "")
+        if not folder or not Path(folder).is_dir():
+            return None
+        return Path(folder) / f"prometheus-{hashlib.sha256(self.display_url.encode()).hexdigest()[:16]}.down"
+
+    def _share_down(self, why: str) -> None:
+        marker = self._down_file()
+        if marker is not None:
+            try:
+                marker.write_text(why, encoding="utf-8")
+            except OSError:  # the run's folder is gone: only this notebook remembers
+                pass
+
     def _check_reachable(self, query: str) -> None:
+        if not getattr(self, "_unreachable", None):
+            marker = self._down_file()
+            if marker is not None and marker.is_file():
+                self._unreachable = marker.read_text(encoding="utf-8") + " (earlier in this run)"
         if getattr(self, "_unreachable", None):
             raise SourceUnavailable(f"{self._unreachable}; query {query!r} not run")
 
