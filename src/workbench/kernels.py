@@ -87,13 +87,39 @@ def _run(km, code: str, timeout: float = READY_SECONDS) -> None:
     kc.load_connection_info(km.get_connection_info())
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=timeout)
+        wait_ready(kc, km, timeout)
         reply = kc.execute_interactive(code, store_history=False, timeout=timeout, output_hook=lambda msg: None)
         content = reply["content"]
         if content.get("status") != "ok":
             raise RuntimeError(f"{content.get('ename', 'error')}: {content.get('evalue', '')}")
     finally:
         kc.stop_channels()
+
+
+def wait_ready(kc, km, timeout: float = READY_SECONDS) -> None:
+    """Wait until the kernel answers kernel_info, judging death by its process (`km.is_alive`).
+
+    jupyter_client's `wait_for_ready` on a client without a manager judges by the heartbeat, which has
+    not beaten yet when a busy machine starts the kernel slowly: it then raised "Kernel died before
+    replying to kernel_info" for a kernel that was only starting (flaky reused-kernel runs under load)."""
+    import time
+    from queue import Empty
+
+    from jupyter_core.utils import run_sync
+
+    deadline = time.monotonic() + timeout
+    while True:
+        kc.kernel_info()
+        try:
+            msg = kc.shell_channel.get_msg(timeout=1)
+        except Empty:
+            msg = None
+        if msg is not None and msg.get("msg_type") == "kernel_info_reply":
+            return
+        if not run_sync(km.is_alive)():
+            raise RuntimeError("the kernel's process ended before it answered kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the kernel did not answer kernel_info within {timeout:.0f} s")
 
 
 def kernel_for(env: dict[str, str], cwd: str, kernel_name: str = "python3"):
