@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from workbench import tables
+from workbench import config, tables
 from workbench.drift import core as drift
 from workbench.config import ModelSpec
 from workbench.drift.columns import KINDS as DRIFT_KINDS
@@ -144,7 +144,7 @@ def test_every_metric_that_can_warn_is_in_the_trend_plot_and_the_history(monkeyp
     from workbench import results_log
 
     monkeypatch.setenv(results_log.BY_RUNNER_ENV, "1")  # the MLflow history: the run's metrics, handed to the runner
-    ctx = SimpleNamespace(model=SimpleNamespace(name="rev"), window=SimpleNamespace(label="2026-W47"), outputs={})
+    ctx = SimpleNamespace(model=SimpleNamespace(name="rev"), window=config.iso_week("2026-W47"), outputs={})
     performance.log_results(ctx, perf)
     logged = ctx.outputs["mlflow_log"]["metrics"]
     assert all(logged[m] == pytest.approx(perf.summary.metrics[m]) for m in performance.warning_metrics("regression"))
