@@ -78,8 +78,6 @@ def test_every_table_cell_is_formatted_by_its_declared_kind(weeks, mode):
     assert [str(v) for v in contract.of("tables")] == []
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on branch wp-c: the index counted 'outages 2' for one MLflow "
-                   "outage seen by two sources (up and its health gauge)")
 @pytest.mark.parametrize("mode", MODES)
 def test_every_count_equals_the_distinct_things_it_counts(weeks, mode):
     contract = weeks[mode][2]
