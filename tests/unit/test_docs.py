@@ -85,13 +85,22 @@ def test_readme_is_short_and_keeps_the_two_commands():
     assert "### Your own table" in text
 
 
-def test_readme_and_docs_link_only_to_files_that_exist_and_the_screenshot_is_small():
+def _slugs(page: Path) -> set[str]:
+    """GitHub's anchors for a page's headings (lower case, punctuation dropped, spaces as hyphens)."""
+    heads = re.findall(r"^#+ (.+)$", page.read_text(), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in heads}
+
+
+def test_readme_and_docs_link_only_to_files_and_sections_that_exist_and_the_screenshot_is_small():
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
     for page in pages:
-        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", page.read_text()):
             if "://" in target:
                 continue
-            assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+            dest = page.parent / target if target else page
+            assert dest.exists(), f"{page.name} links to missing {target}"
+            if anchor and dest.suffix == ".md":
+                assert anchor in _slugs(dest), f"{page.name} links to {target}#{anchor}: no such heading"
     shot = ROOT / "docs" / "img" / "week-page.png"
     assert shot.is_file() and shot.stat().st_size < 300_000
     assert "docs/img/week-page.png" in (ROOT / "README.md").read_text()
