@@ -91,10 +91,12 @@ def unfinished(status: dict) -> list[dict]:
 
 
 def _unfinished_note(status: dict, base: str = "") -> str:
-    """'did not complete: m · review (failed; partial notebook)' for a banner or an index row, or ''."""
+    """'did not complete: m · review (failed; partial notebook)' for a banner or an index row (an incomplete
+    review links its incomplete report), or ''."""
     items = []
     for r in unfinished(status):
-        where = f'; <a href="{_href(base + r["ipynb"])}">partial notebook</a>' if r.get("ipynb") else ""
+        where = (f'; <a href="{_href(base + r["ipynb"])}">partial notebook</a>' if r.get("ipynb") else
+                 f'; <a href="{_href(base + r["html"])}">incomplete report</a>' if r.get("html") else "")
         items.append(f"{e(r['model'])} · {e(_review(r))} ({e(r.get('status', 'failed'))}{where})")
     return "did not complete: " + ", ".join(items) if items else ""
 

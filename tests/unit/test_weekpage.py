@@ -274,3 +274,12 @@ def test_index_draws_every_metric_a_performance_review_can_warn_about(tmp_path):
         for m in warning_metrics(kind):
             assert f"m {m.replace('_', ' ')} " in text, m
     assert "mape" in warning_metrics("regression")
+
+
+def test_an_incomplete_review_is_named_with_its_incomplete_report(out):
+    page = weekpage.write_week(out, "2026-W47").read_text()
+    banner_html = page[page.index('class="banner"'):page.index("</div>")]
+    assert "did not complete: service · infrastructure (incomplete; " in _text(banner_html)
+    assert 'href="service/03-infrastructure-review.incomplete.html">incomplete report</a>' in banner_html
+    root = weekpage.write_root(out).read_text()
+    assert 'href="2026-W47/service/03-infrastructure-review.incomplete.html">incomplete report</a>' in root
