@@ -150,6 +150,16 @@ def skipped_note(ctx: Any, *sections: str) -> Any:
     return HTML("".join(lines))  # empty when nothing was skipped (display(None) would print "None")
 
 
+def problem_note(ctx: Any, *sections: str) -> Any:
+    """Inside a section, what of it could not be computed (recorded before the banner, which lists it
+    too); empty otherwise."""
+    from IPython.display import HTML
+
+    lines = [f"<p><b>{html.escape(p['section'])}: not computed</b> — {html.escape(p['problem'])}</p>"
+             for p in getattr(ctx, "problems", []) if p.get("section") in sections]
+    return HTML("".join(lines))
+
+
 def section_anchors(prefix: str, names: Iterable[str]) -> Any:
     """Invisible anchors (`feature-<name>`, `panel-<name>`) that findings link to, placed before a section's plots."""
     from IPython.display import HTML

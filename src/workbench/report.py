@@ -616,6 +616,8 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
                 j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
                 j.env[RUN_STATE_ENV] = str(work_dir)  # a source that timed out for one notebook is not asked by the next
                 j.env[config.WEEKLY_JSON_ENV] = str(weekly_json)
+                if conns.demo:  # kernels start in the notebooks' folder: they use the demo stack found from here
+                    j.env.setdefault(config.ENV_DEMO_DIR, str(_demo_dir()))
             log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
             results = [JobResult(j.notebook, j.model, "skipped", problems=[j.skip], level="not configured")
                        for j in job_list if j.skip]
@@ -741,6 +743,13 @@ def _log_to_mlflow(result: JobResult, conns: config.Connections, period_dir: Pat
         if result.findings_file:  # the review's findings file says so too
             _write_findings(result, period_dir, secrets_from_env())
     result.profile["mlflow_log"] = round(time.monotonic() - started, 3)
+
+
+def _demo_dir() -> Path:
+    """The demo stack this run resolved its sources from (the runner's folder, $WORKBENCH_DEMO_DIR)."""
+    from workbench.demo.stack import demo_dir
+
+    return demo_dir()
 
 
 def _lighter_jsonschema() -> None:

@@ -76,6 +76,31 @@ def load_status(period_dir: Path) -> dict | None:
         return None
 
 
+def run_level(r: dict) -> str:
+    """A result's level on the pages: a review that failed or did not complete is at least 'not
+    computed' (its level only covers what ran), so an unfinished review never reads as healthy."""
+    level = result_level(r)
+    if r.get("status", "failed") in ("ok", "skipped"):
+        return level
+    return worst([level, "not computed"])
+
+
+def unfinished(status: dict) -> list[dict]:
+    """The results whose review failed or did not complete (not the ones skipped as not configured)."""
+    return [r for r in status.get("results", []) if r.get("status", "failed") not in ("ok", "skipped")]
+
+
+def _unfinished_note(status: dict, base: str = "") -> str:
+    """'did not complete: m · review (failed; partial notebook)' for a banner or an index row (an incomplete
+    review links its incomplete report), or ''."""
+    items = []
+    for r in unfinished(status):
+        where = (f'; <a href="{_href(base + r["ipynb"])}">partial notebook</a>' if r.get("ipynb") else
+                 f'; <a href="{_href(base + r["html"])}">incomplete report</a>' if r.get("html") else "")
+        items.append(f"{e(r['model'])} · {e(_review(r))} ({e(r.get('status', 'failed'))}{where})")
+    return "did not complete: " + ", ".join(items) if items else ""
+
+
 def _review(r: dict) -> str:
     from workbench.report import review_name
 
@@ -128,7 +153,7 @@ def _counts(status: dict) -> dict[str, int]:
 def _cell(r: dict | None, period_dir: Path, limit: int = MAX_PER_CELL) -> str:
     if r is None:
         return '<td><span class="run">not run this week</span></td>'
-    level = result_level(r)
+    level = run_level(r)
     status = r.get("status", "failed")
     link = r.get("html") or ""
     parts = [_badge(level)]
@@ -318,7 +343,7 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     """The week page's HTML from the period's status (and the previous week's, for what changed)."""
     period_dir = out / window.label
     rows, cells = _rows(status)
-    level = worst(result_level(r) for r in status.get("results", []))
+    level = worst(run_level(r) for r in status.get("results", []))
     counts = _counts(status)
     fg, bg = COLORS.get(level, COLORS["not computed"])
     flagged = [m for m in rows if any((cells.get((m, rv)) or {}).get("level") in ("alert", "warning")
@@ -330,7 +355,9 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     partial = sorted({r["partial"] for r in status.get("results", []) if r.get("partial")})  # unfinished week
     headline = (f'<div class="banner" style="border-color:{fg};background:{bg}">{_badge(level)} '
                 f'<b>{counts["alert"]} alert(s), {counts["warning"]} warning(s)</b>'
-                + (f" in {', '.join(e(m) for m in flagged)}" if flagged else " — nothing needs attention")
+                + (f" in {', '.join(e(m) for m in flagged)}" if flagged else "")
+                + (f' — <span class="run bad">{note}</span>' if (note := _unfinished_note(status)) else
+                   "" if flagged else " — nothing needs attention")
                 + f'<br><span class="run{" bad" if set(runs) - {"ok", "skipped"} else ""}">reports run: '
                   f'{e(run_text) or "none"} (the run status says whether a review ran; the level says what it found)'
                   "</span>" + _not_configured(status) + "".join(f"<br><b>{e(p)}</b>" for p in partial) + "</div>")
@@ -343,13 +370,13 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     for m in rows:
         if m == SERVICE:
             continue
-        row_level = worst(result_level(cells[(m, rv)]) if (m, rv) in cells else "not computed" for rv in model_reviews)
+        row_level = worst(run_level(cells[(m, rv)]) if (m, rv) in cells else "not computed" for rv in model_reviews)
         trs.append(f'<tr><th class="row">{e(m)}<br>{_badge(row_level)}</th>'
                    + "".join(_cell(cells.get((m, rv)), period_dir) for rv in model_reviews) + "</tr>")
     for rv in service_reviews:
         r = cells[(SERVICE, rv)]
         trs.append(f'<tr><th class="row">service<br><small>{e(rv)}, every model</small><br>'
-                   f'{_badge(result_level(r))}</th>'
+                   f'{_badge(run_level(r))}</th>'
                    + _cell(r, period_dir, MAX_SERVICE).replace("<td>", f'<td colspan="{max(len(model_reviews), 1)}">', 1)
                    + "</tr>")
     matrix = (f'<table class="matrix"><tr><th></th>{head}</tr>{"".join(trs)}</table>' if trs
@@ -384,7 +411,7 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
         for ev in sorted((period_dir / r["model"]).glob("*.evidently.html")) if _review(r) == "drift" else []:
             items.append(f'<a href="{_href(str(ev.relative_to(period_dir)))}">Evidently\'s report</a>')
         bad = r.get("status") != "ok"
-        links.append(f"<tr><td>{e(r['model'])}</td><td>{e(_review(r))}</td><td>{_badge(result_level(r))}"
+        links.append(f"<tr><td>{e(r['model'])}</td><td>{e(_review(r))}</td><td>{_badge(run_level(r))}"
                      f"</td><td class='run{' bad' if bad else ''}'>{e(r.get('status', ''))}</td>"
                      f"<td>{' · '.join(items) or '—'}</td><td class='muted'>{e('; '.join(r.get('problems') or []))}"
                      "</td></tr>")
@@ -442,8 +469,20 @@ def fmt_value(key: str, v: float | None) -> str:
     return num(v)
 
 
-SPARK_KEYS = {"drift": ("drift_share",), "performance": ("accuracy", "mae", "label_coverage"),
+SPARK_KEYS = {"drift": ("drift_share",), "performance": ("label_coverage",),
               "infrastructure": ("availability_api", "error_ratio", "pages", "alert_episodes", "outages")}
+
+
+def spark_keys(review: str) -> tuple[str, ...]:
+    """The headline numbers drawn over the periods for a review: for performance every metric a review
+    can warn about (performance.core.warning_metrics, so a MAPE warning has MAPE's history), then the
+    fixed ones in SPARK_KEYS; a key a result did not record is left out."""
+    keys: tuple[str, ...] = ()
+    if review == "performance":
+        from workbench.performance.core import HEADLINE, warning_metrics
+
+        keys = tuple(dict.fromkeys(m for kind in HEADLINE for m in warning_metrics(kind)))
+    return keys + SPARK_KEYS.get(review, ())
 
 
 def sparkline(values: list[float | None], width: int = 140, height: int = 30) -> str:
@@ -493,7 +532,7 @@ def render_root(out: Path, weeks: int = 12) -> str:
     rows = []
     for name, st in reversed(periods):
         by = {(r["model"], _review(r)): r for r in st.get("results", [])}
-        level = worst(result_level(r) for r in st.get("results", []))
+        level = worst(run_level(r) for r in st.get("results", []))
         tds = []
         for key in columns:
             r = by.get(key)
@@ -501,14 +540,17 @@ def render_root(out: Path, weeks: int = 12) -> str:
                 tds.append("<td class='muted'>—</td>")
             else:
                 run = "" if r.get("status") in ("ok", "skipped") else \
-                    f"<br><span class='run bad'>run {e(r.get('status', ''))}</span>"
-                tds.append(f"<td>{_badge(result_level(r))}{run}</td>")
+                    f"<br><span class='run bad'>run {e(r.get('status', ''))}</span>" + (
+                        f"<br><a href='{_href(name + '/' + r['ipynb'])}'>partial notebook</a>" if r.get("ipynb") else "")
+                tds.append(f"<td>{_badge(run_level(r))}{run}</td>")
         rows.append(f"<tr><td><a href='{_href(name)}/index.html'>{e(name)}</a></td><td>{_badge(level)}</td>"
-                    f"{''.join(tds)}<td class='muted'>{e(st.get('generated', ''))}</td></tr>")
+                    f"{''.join(tds)}<td class='muted'>{e(st.get('generated', ''))}"
+                    + (f"<br><span class='run bad'>{note}</span>" if (note := _unfinished_note(st, name + "/")) else "")
+                    + "</td></tr>")
     recent = periods[-weeks:]
     spark_rows = []
     for m, rv in columns:
-        for k in SPARK_KEYS.get(rv, ()):
+        for k in spark_keys(rv):
             vals = []
             for _, st in recent:
                 r = next((x for x in st.get("results", []) if x["model"] == m and _review(x) == rv), None)

@@ -119,3 +119,31 @@ def test_compare_variants_on_one_class_does_not_crash(rng):
                        "actual_outcome": 1.0, "prediction": 1.0, "probability": rng.random(60)})
     out = abtest.compare_variants(df, resamples=50).set_index("metric")
     assert "AUC undefined" in out.loc["roc_auc", "verdict"]
+
+
+def test_without_an_outcome_time_the_label_delay_is_a_problem_not_a_traceback(rng):
+    """store.columns.outcome_timestamp: null — the frame has no outcome time: coverage is still counted,
+    the delay and maturity say why they cannot be computed, and a review records that as a problem."""
+    from workbench import config
+    from workbench.context import ReviewContext
+    from workbench.errors import InsufficientData
+
+    df = _log(rng).drop(columns="outcome_timestamp")
+    cov = labels.coverage_by_day(df)
+    assert cov["labelled"].sum() == df["actual_outcome"].notna().sum()
+    for compute in (labels.delay_hours, labels.delay_summary,
+                    lambda d: labels.maturity(d, pd.Timestamp("2026-11-24", tz="UTC"))):
+        with pytest.raises(InsufficientData, match="without an outcome time: store.columns.outcome_timestamp"):
+            compute(df)
+    ctx = ReviewContext.__new__(ReviewContext)
+    ctx.problems, ctx.findings, ctx.headline, ctx.defer_problems = [], [], {}, True
+    assert ctx.attempt("label delay", labels.delay_hours, df) is None
+    assert ctx.problems == [{"section": "label delay", "problem": labels.NO_OUTCOME_TIME}]
+    assert ctx.level == "not computed"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from workbench.performance import plots
+
+    fig = plots.label_coverage(cov, None)
+    assert "not computed: no outcome time" in [t.get_text() for t in fig.axes[1].texts]

@@ -225,3 +225,61 @@ def test_notification_of_a_healthy_week_reads_ok_and_names_what_is_not_configure
     assert msg.subject.startswith("[workbench] 2026-W47: OK")
     assert "Not configured (not reviewed): service infrastructure" in msg.text
     assert "Not complete" not in msg.text and "NOT COMPUTED" not in msg.text
+
+
+def _week_with_a_failed_review(level: str) -> dict:
+    """Drift found nothing; the performance review failed mid-way (its partial notebook kept)."""
+    failed = _result("churn-predictor", "02-performance-review", level, [], status="failed", html="")
+    failed["ipynb"] = "churn-predictor/failed/02-performance-review.ipynb"
+    failed["problems"] = ["cell 14 raised KeyError"]
+    return {"schema": 1, "period": "2026-W47", "generated": "2026-11-23 06:00 UTC", "results": [
+        _result("churn-predictor", "01-drift-review", "ok",
+                [_f("info", "dataset", "No drift: none of 9 features drifted.", "dataset", "summary")]), failed]}
+
+
+@pytest.mark.parametrize("stored_level", ["not computed", "ok"])  # "ok": a level recorded before the run failed
+def test_a_failed_review_never_reads_as_healthy_and_names_its_partial_notebook(tmp_path, stored_level):
+    out = tmp_path / "reports"
+    (out / "2026-W47").mkdir(parents=True)
+    (out / "2026-W47" / "status.json").write_text(json.dumps(_week_with_a_failed_review(stored_level)))
+    page = weekpage.write_week(out, "2026-W47").read_text()
+    banner_html = page[page.index('class="banner"'):page.index("</div>")]
+    banner = _text(banner_html).replace(" )", ")")
+    assert "nothing needs attention" not in page and "✓ OK" not in banner
+    assert "○ NOT COMPUTED" in banner and "<title>Week 2026-W47: NOT COMPUTED</title>" in page
+    assert "did not complete: churn-predictor · performance (failed; partial notebook)" in banner
+    assert 'href="churn-predictor/failed/02-performance-review.ipynb"' in banner_html
+    root = weekpage.write_root(out).read_text()
+    row_html = root[root.index("<a href='2026-W47/index.html'>"):]
+    row = _text(row_html).replace(" )", ")")
+    assert row.split()[:4] == ["2026-W47", "○", "NOT", "COMPUTED"]  # the week's worst, then drift's OK
+    assert "✓ OK ○ NOT COMPUTED run failed partial notebook" in row  # the performance column
+    assert "did not complete: churn-predictor · performance (failed; partial notebook)" in row
+    assert "href='2026-W47/churn-predictor/failed/02-performance-review.ipynb'" in row_html
+    assert 'href="2026-W47/churn-predictor/failed/02-performance-review.ipynb"' in row_html
+
+
+def test_index_draws_every_metric_a_performance_review_can_warn_about(tmp_path):
+    from workbench.performance.core import HEADLINE, warning_metrics
+
+    out = tmp_path / "reports"
+    for i, week in enumerate(("2026-W46", "2026-W47")):
+        headline = {m: 0.1 * (j + 1) + i for kind in HEADLINE for j, m in enumerate(warning_metrics(kind))}
+        st = {"schema": 1, "period": week, "results": [
+            _result("m", "02-performance-review", "ok", [], headline=headline)]}
+        (out / week).mkdir(parents=True)
+        (out / week / "status.json").write_text(json.dumps(st))
+    text = _text(weekpage.write_root(out).read_text())
+    for kind in HEADLINE:
+        for m in warning_metrics(kind):
+            assert f"m {m.replace('_', ' ')} " in text, m
+    assert "mape" in warning_metrics("regression")
+
+
+def test_an_incomplete_review_is_named_with_its_incomplete_report(out):
+    page = weekpage.write_week(out, "2026-W47").read_text()
+    banner_html = page[page.index('class="banner"'):page.index("</div>")]
+    assert "did not complete: service · infrastructure (incomplete; " in _text(banner_html)
+    assert 'href="service/03-infrastructure-review.incomplete.html">incomplete report</a>' in banner_html
+    root = weekpage.write_root(out).read_text()
+    assert 'href="2026-W47/service/03-infrastructure-review.incomplete.html">incomplete report</a>' in root

@@ -86,10 +86,13 @@ def _fresh(manifest: dict | None, seed: int, weekly_volume: int, now: dt.datetim
 
 
 def _rules_file() -> Path:
+    """The alert rules Prometheus loads: the project's params/alerts.yaml, else the packaged default's."""
+    from workbench.demo.fleet import params_file
+
     try:
-        return project_root() / "params" / "alerts.yaml"
-    except ConfigError:
-        raise DemoError("params/alerts.yaml not found: run the demo from the workbench repository") from None
+        return params_file("alerts.yaml")
+    except ConfigError as exc:
+        raise DemoError(f"params/alerts.yaml not found: {exc}") from None
 
 
 def build(paths: DemoPaths, seed: int, weekly_volume: int, end: dt.datetime, models: int | None = None) -> dict:

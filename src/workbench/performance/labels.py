@@ -5,6 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from workbench.errors import InsufficientData
+
+NO_OUTCOME_TIME = ("cannot be computed without an outcome time: store.columns.outcome_timestamp is not set "
+                   "(label coverage and the metrics do not need it)")
+
+
+def _outcome_times(df: pd.DataFrame) -> pd.Series:
+    """The outcome time column; InsufficientData (a problem for the report, not a KeyError) without one."""
+    if "outcome_timestamp" not in df:
+        raise InsufficientData(NO_OUTCOME_TIME)
+    return df["outcome_timestamp"]
+
 
 def coverage_by_day(*frames: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
     """Per period (by prediction time): predictions, labelled predictions and the label coverage,
@@ -24,7 +36,8 @@ def coverage_by_day(*frames: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
 
 def delay_hours(df: pd.DataFrame) -> pd.Series:
     """outcome_timestamp - timestamp in hours, for predictions whose outcome arrived."""
-    lab = df.dropna(subset=["outcome_timestamp"])
+    arrived = _outcome_times(df).notna()
+    lab = df[arrived]
     return ((lab["outcome_timestamp"] - lab["timestamp"]).dt.total_seconds() / 3600).rename("delay_hours")
 
 
@@ -39,9 +52,10 @@ def delay_summary(df: pd.DataFrame) -> pd.DataFrame:
 def maturity(df: pd.DataFrame, now: pd.Timestamp, max_age_days: int = 14) -> pd.DataFrame:
     """Daily cohort x age (days since prediction): the share of the cohort labelled within that age.
     Ages the cohort has not reached yet are left empty."""
+    outcome_times = _outcome_times(df)
     d = df.copy()
     d["cohort"] = d["timestamp"].dt.floor("D")
-    age = (d["outcome_timestamp"] - d["timestamp"]).dt.total_seconds() / 86400
+    age = (outcome_times - d["timestamp"]).dt.total_seconds() / 86400
     rows = {}
     for cohort, g in d.groupby("cohort"):
         a = age.loc[g.index]

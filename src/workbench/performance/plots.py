@@ -84,14 +84,17 @@ def reliability(curve: pd.DataFrame, ece: float, title: str = "Calibration (reli
     return fig
 
 
-def label_coverage(cov: pd.DataFrame, delays: pd.Series, title: str = "Label coverage per day"):
+def label_coverage(cov: pd.DataFrame, delays: pd.Series | None, title: str = "Label coverage per day"):
+    """Coverage per prediction day, and the label delay's histogram (None: no outcome time to compute it)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3))
     axes[0].bar(cov["period"], cov["label_coverage"], width=0.8, color="#16a085")
     axes[0].set_ylim(0, 1)
     axes[0].set_title(title)
     axes[0].set_ylabel("share labelled", fontsize=8)
     _dates(axes[0], "prediction day (UTC)")
-    if len(delays):
+    if delays is None:
+        axes[1].text(0.5, 0.5, "not computed: no outcome time", ha="center", va="center", transform=axes[1].transAxes)
+    elif len(delays):
         axes[1].hist(delays / 24, bins=60, color="#8e44ad", edgecolor="white", linewidth=0.3)
     axes[1].set_title("Label delay (days)")
     axes[1].set_ylabel("labelled predictions", fontsize=8)
