@@ -225,7 +225,7 @@ CELL = {
     "bool": re.compile(r"yes|no"),
     "text": None,
 }
-CELL.update({"p_value": CELL["pvalue"], "ratio": CELL["percent"], "effect": CELL["number"],
+CELL.update({"p_value": CELL["pvalue"], "ratio": CELL["percent"], "sli": CELL["percent"], "effect": CELL["number"],
              "metric": CELL["number"], "hours": CELL["duration"]})
 MISSING = re.compile(r"—\**")
 # parts of a sentence that are not quantities: dates, times, ISO weeks, versions, window names (1h, 28d)
