@@ -146,12 +146,23 @@ def gap_table(est: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
     rows = e[["period", "model_version", "realised", "estimated"]].copy() if "model_version" in e else \
         e[["period", "realised", "estimated"]].copy()
     w = e["predictions"].astype(float)
-    total = {"period": f"all {e['period'].nunique()} days with outcomes",
+    total = {"period": "all days with outcomes",
              "realised": float((e["realised"] * w).sum() / w.sum()),
              "estimated": float((e["estimated"] * w).sum() / w.sum())}
     out = pd.concat([rows, pd.DataFrame([total])], ignore_index=True)
     out["gap"] = out["realised"] - out["estimated"]
     return out.rename(columns={"realised": f"realised {metric}", "estimated": f"estimated {metric}"})
+
+
+def gap_caption(est: pd.DataFrame, metric: str = "accuracy", tolerance: float = GAP_TOLERANCE) -> str:
+    """The gap table's caption: how many days it covers and the tolerance `gap_findings` applies."""
+    from workbench.findings import num
+
+    days = est.loc[(est["metric"] == metric) & est["realised"].notna() & est["estimated"].notna(), "period"].nunique() \
+        if not est.empty else 0
+    return (f"realised against estimated {metric} on the {days} days with outcomes (all of them: weighted by "
+            f"predictions); flagged as concept drift when the realised {metric} is more than {num(tolerance)} "
+            "below the estimate")
 
 
 def gap_findings(est: pd.DataFrame, metric: str = "accuracy", tolerance: float = GAP_TOLERANCE) -> list:

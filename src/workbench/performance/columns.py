@@ -26,7 +26,7 @@ KINDS: dict[str, str] = {
     # explain.variants(), by_version()
     "predictions": "count", "share_of_traffic": "ratio", "label_coverage": "ratio",
     # cbpe.gap_table(): realised against estimated, as the CBPE finding quotes them
-    "realised accuracy": "metric", "estimated accuracy": "metric", "gap": "metric",
+    "realised accuracy": "metric", "estimated accuracy": "metric", "gap": "metric", "period": "timestamp",
     # the registry's feature importances
     "importance": "number",
 }
