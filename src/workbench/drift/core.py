@@ -342,6 +342,13 @@ class DriftReport:
             "n_current": r.n_current,
         } for r in self.results])
 
+    def quality_caption(self) -> str:
+        """The quality table's caption: the missing-share tolerance the data-quality findings quote."""
+        from workbench.tables import percent
+
+        return (f"threshold: a missing share that moves by more than missing_tolerance "
+                f"{percent(self.missing_tolerance, 0)} is flagged")
+
     @property
     def findings(self) -> list["Finding"]:
         """The review's verdict as data: the dataset verdict, every drifted feature with method,

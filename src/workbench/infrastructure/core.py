@@ -58,6 +58,13 @@ WORSE_UP = ("error", "latency", "connections")
 WORSE_DOWN = ("availability", "hit_ratio")
 
 
+def change_caption(tolerance: float = WOW_TOLERANCE) -> str:
+    """The headline-numbers table's caption: the week-over-week tolerance `change_findings` quotes."""
+    from workbench.findings import pct
+
+    return f"a relative change beyond {pct(tolerance, 0)} is a finding"
+
+
 def change_findings(summary: pd.DataFrame, tolerance: float = WOW_TOLERANCE) -> list:
     """Week-over-week changes beyond `tolerance`: a warning when the number got worse, else info."""
     from workbench.findings import Finding, pct
