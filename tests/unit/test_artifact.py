@@ -185,3 +185,13 @@ def test_a_power_of_ten_not_below_the_tiny_limit_fails(tmp_path, cell):
     result = _check(_week(tmp_path, _report(_good_sections(headline=bad))))
     assert [v.what for v in result.violations if v.what.startswith("table")] == [
         f"table column 'value' declared number: cell {cell!r} is not formatted as number"]
+
+
+def test_an_sli_column_is_checked_as_a_percentage(tmp_path):
+    frame = pd.DataFrame({"objective": ["availability"], "sli": [0.99791]})
+    shown = tables.table(frame, kinds={"sli": "sli"}).to_html()
+    assert ">99.79%<" in shown
+    assert _check(_week(tmp_path, _report(_good_sections(headline=GOOD_TABLE + shown)))).ok
+    bad = shown.replace(">99.79%<", ">99.79<")
+    result = _check(_week(tmp_path / "bad", _report(_good_sections(headline=GOOD_TABLE + bad))))
+    assert [v.what for v in result.violations] == ["table column 'SLI' declared sli: cell '99.79' is not formatted as sli"]
