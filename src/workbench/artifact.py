@@ -209,7 +209,8 @@ NOT_COMPUTED = re.compile(r"not shown —|could not compute|not computed|not par
                           r"^no estimate|\bno estimate:", re.I)
 MATHTEXT = re.compile(r"\\math[a-z]+|\$[^$\n]{0,80}(?:\\[A-Za-z]+|[\^_]\{)[^$\n]{0,80}\$")
 _NUM = r"[+−-]?\d{1,3}(?:,\d{3})*(?:\.\d+)?"
-_TINY = r"[+−-]?\d(?:\.\d+)?e-(?:0[5-9]|[1-9]\d)"  # below 1e-4 in scientific notation, never as '< 0.00000001'
+# below 1e-4 in scientific notation (as findings.tiny writes it, 2.3×10⁻⁷, or 2.3e-07), never as '< 0.00000001'
+_TINY = r"[+−-]?\d(?:\.\d+)?(?:e-(?:0[5-9]|[1-9]\d)|×10⁻(?:[⁵-⁹]|[¹²³⁴⁵⁶⁷⁸⁹][⁰¹²³⁴⁵⁶⁷⁸⁹]+))"
 _DURATION = r"[−-]?\d+ (?:s|min|h|d)(?: \d+ (?:min|h))?"
 # how a cell of each declared kind reads (kinds of workbench.tables: guessed ones and declarable ones)
 CELL = {
@@ -224,7 +225,7 @@ CELL = {
     "bool": re.compile(r"yes|no"),
     "text": None,
 }
-CELL.update({"p_value": CELL["pvalue"], "ratio": CELL["percent"], "effect": CELL["number"],
+CELL.update({"p_value": CELL["pvalue"], "ratio": CELL["percent"], "sli": CELL["percent"], "effect": CELL["number"],
              "metric": CELL["number"], "hours": CELL["duration"]})
 MISSING = re.compile(r"—\**")
 # parts of a sentence that are not quantities: dates, times, ISO weeks, versions, window names (1h, 28d)

@@ -139,6 +139,12 @@ def points(v: Any) -> str:
     return pp(float(v))
 
 
+def sli(v: Any) -> str:
+    """A service level indicator as a percentage with two decimals, as the SLO findings quote it:
+    0.99791 -> '99.79%' (99.8% would hide most of the distance to a 99.5% objective)."""
+    return percent(v, 2)
+
+
 def effect(v: Any) -> str:
     """A statistic, effect size, threshold or metric value as the findings' sentences print it (findings.num)."""
     if is_missing(v):
@@ -199,6 +205,7 @@ def _when(v: Any) -> str:
 KINDS: dict[str, Any] = {
     "count": count,        # whole events with separators (Prometheus' fractional increase() included)
     "ratio": percent,      # a share in [0, 1] (or a relative change) shown as a percentage
+    "sli": sli,            # a service level indicator: a percentage with two decimals
     "points": points,      # a difference of two ratios, in percentage points
     "p_value": p_value,    # '< 0.001' below 0.001
     "effect": effect,      # a test statistic, effect size, distance or threshold (findings.num)

@@ -69,9 +69,6 @@ def test_no_raw_mathtext_and_nothing_loaded_from_the_network(weeks, mode):
     assert [str(v) for v in contract.of("mathtext") + contract.of("browser")] == []
 
 
-@pytest.mark.xfail(strict=True, reason="fixed on branch wp-b: tables format columns by declared kind "
-                   "(min_effect and median_h were guessed as counts, 0.05 shown as 0; the SLO table's "
-                   "fractional requests/bad counts are declared counts there)")
 @pytest.mark.parametrize("mode", MODES)
 def test_every_table_cell_is_formatted_by_its_declared_kind(weeks, mode):
     contract = weeks[mode][2]
@@ -84,10 +81,6 @@ def test_every_count_equals_the_distinct_things_it_counts(weeks, mode):
     assert [str(v) for v in contract.of("counts")] == []
 
 
-@pytest.mark.xfail(strict=True, reason="partly fixed on branch wp-b (tables print statistics and metrics as "
-                   "the findings do, findings.num: 0.337 not 0.3374); still open after it as far as this branch "
-                   "can tell: thresholds and baselines quoted only in sentences (0.5, 5%, 0.845), the SLO and "
-                   "headline-number percentages (99.84% vs 99.8%, 33% vs 32.6%) and '−' vs '-' minus signs")
 @pytest.mark.parametrize("mode", MODES)
 def test_every_finding_number_appears_in_its_report(weeks, mode):
     contract = weeks[mode][2]

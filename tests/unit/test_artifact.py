@@ -168,3 +168,30 @@ def test_a_points_column_formatted_as_a_percentage_fails(tmp_path):
     result = _check(_week(tmp_path, _report(_good_sections(headline=GOOD_TABLE + bad))))
     assert [v.what for v in result.violations] == [
         "table column 'change (percentage points)' is headed in percentage points but formatted as ratio (a share, '%')"]
+
+
+@pytest.mark.parametrize("value", [6.6e-5, -4.2e-7, 3e-12])
+def test_a_tiny_value_as_the_tables_write_it_passes(tmp_path, value):
+    frame = pd.DataFrame({"feature": ["tenure"], "statistic": [value]})
+    shown = tables.table(frame, kinds={"statistic": "effect"}).to_html()
+    assert "×10⁻" in shown
+    result = _check(_week(tmp_path, _report(_good_sections(headline=GOOD_TABLE + shown))))
+    assert [str(v) for v in result.violations] == []
+
+
+@pytest.mark.parametrize("cell", ["6.6×10⁻⁴", "6.6×10⁻³", "6.6×10⁵", "6.6×10⁻"])
+def test_a_power_of_ten_not_below_the_tiny_limit_fails(tmp_path, cell):
+    bad = GOOD_TABLE.replace(">0.731<", f">{cell}<")
+    result = _check(_week(tmp_path, _report(_good_sections(headline=bad))))
+    assert [v.what for v in result.violations if v.what.startswith("table")] == [
+        f"table column 'value' declared number: cell {cell!r} is not formatted as number"]
+
+
+def test_an_sli_column_is_checked_as_a_percentage(tmp_path):
+    frame = pd.DataFrame({"objective": ["availability"], "sli": [0.99791]})
+    shown = tables.table(frame, kinds={"sli": "sli"}).to_html()
+    assert ">99.79%<" in shown
+    assert _check(_week(tmp_path, _report(_good_sections(headline=GOOD_TABLE + shown)))).ok
+    bad = shown.replace(">99.79%<", ">99.79<")
+    result = _check(_week(tmp_path / "bad", _report(_good_sections(headline=GOOD_TABLE + bad))))
+    assert [v.what for v in result.violations] == ["table column 'SLI' declared sli: cell '99.79' is not formatted as sli"]

@@ -110,7 +110,7 @@ def test_regression_mae_above_baseline_is_an_alert_and_other_metrics_warnings():
     assert "rmse" not in fs  # 0.7% worse
     assert fs["other metrics"].severity == "warning"
     assert fs["other metrics"].sentence == ("Also worse than the 2.0.0 baseline beyond 5%: mape 0.3 vs 0.2 (+50.0%), "
-                                            "r2 0.5 vs 0.8 (−37.5%).")
+                                            "r2 0.5 vs 0.8 (-37.5%).")  # as the headline table's "relative change" (tables.percent)
 
 
 def test_label_base_rate_shift_matches_a_two_proportion_z_test():
@@ -154,7 +154,7 @@ def test_cbpe_gap_is_concept_drift():
     assert f.severity == "warning" and f.anchor == "estimate"
     assert f.sentence.startswith(f"Realised accuracy {realised:.3f} vs 0.85 estimated by CBPE on the 2 days")
     # "largest" is the largest shortfall, and says so (it was "largest on 2026-11-17: -0.15")
-    assert "gap −0.125; largest shortfall (realised below estimated) on 2026-11-17: 0.7 vs 0.85, −0.15)" in f.sentence
+    assert "gap -0.125; largest shortfall (realised below estimated) on 2026-11-17: 0.7 vs 0.85, -0.15)" in f.sentence
     ahead = est.assign(realised=[0.86, 0.87, np.nan])
     (g,) = cbpe.gap_findings(ahead)
     assert g.severity == "info" and "no day fell short of its estimate" in g.sentence and "largest" not in g.sentence
@@ -188,7 +188,7 @@ def test_slo_missed_and_pages_with_time_and_duration():
     fs = slo.slo_findings(st, pages, _slos(), "2026-W47")
     assert fs[0].severity == "alert"
     assert fs[0].sentence == ("SLO missed — /predict availability: SLI 99.12% vs objective 99.5% in 2026-W47, "
-                              "176% of the week's error budget spent; 36% of the rolling 28d budget left.")
+                              "176% of the week's error budget spent; 36.0% of the rolling 28d budget left.")  # as the SLO table
     assert fs[1].severity == "alert" and fs[1].sentence == (
         "Page: /predict availability burned its error budget faster than 14.4x over 1h and 5m from "
         "Wed 2026-11-18 14:02 UTC for 51 min.")
@@ -237,7 +237,7 @@ def test_outages_and_week_over_week_changes():
     assert fs["/predict error ratio"].severity == "warning"
     assert fs["/predict error ratio"].sentence == ("/predict error ratio: 0.40% vs 0.20% the week before (+100%, "
                                                    "beyond 20%).")
-    assert fs["/predict requests"].severity == "info" and "130,000 requests vs 100,000 requests" in fs["/predict requests"].sentence
+    assert fs["/predict requests"].severity == "info" and "130,000 vs 100,000 the week before (+30.0%" in fs["/predict requests"].sentence
     assert "/predict p95 latency" not in fs  # +5%: within the tolerance
 
 

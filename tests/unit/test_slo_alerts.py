@@ -326,4 +326,4 @@ def test_every_number_column_of_the_infrastructure_tables_is_declared():
     html = tables.table(slo.status(src, SLOS, WEEK), kinds=KINDS).to_html()
     heads = re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>([^<]*)</th>', html)
     row = dict(zip(heads, re.findall(r"<td[^>]*>([^<]*)</td>", html)))  # the week's row
-    assert (row["SLI"], row["bad"], row["budget consumed"], row["budget remaining"]) == ("99.5%", "500", "50.0%", "50.0%")
+    assert (row["SLI"], row["bad"], row["budget consumed"], row["budget remaining"]) == ("99.50%", "500", "50.0%", "50.0%")

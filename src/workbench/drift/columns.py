@@ -10,14 +10,16 @@ from __future__ import annotations
 
 KINDS: dict[str, str] = {
     # DriftReport.summary()
-    "features checked": "count", "drifted": "count", "drift share": "ratio", "insufficient data": "count",
+    "features checked": "count", "drifted": "count", "drift share": "effect",
+    "dataset threshold": "effect",  # the share and its threshold as the dataset finding quotes them (findings.num)
+    "insufficient data": "count",
     "missing-share changes": "count", "window rows": "count",
     # DriftReport.to_frame() / ranked(): the numbers the findings' sentences quote (findings.num)
     "statistic": "effect", "p_value": "p_value", "threshold": "effect", "effect_size": "effect",
     "min_effect": "effect", "magnitude": "effect", "n_reference": "count", "n_current": "count",
     # DriftReport.quality()
     "missing_reference": "ratio", "missing_current": "ratio", "missing_change": "points",
-    "nonfinite_current": "count", "out_of_range_share": "ratio",
+    "nonfinite_current": "count", "missing_values": "count", "out_of_range_share": "ratio",
     # history.week_over_week()
     "statistic_previous": "effect", "statistic_this": "effect",
     # freshness()

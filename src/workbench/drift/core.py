@@ -293,7 +293,8 @@ class DriftReport:
             "model": self.model,
             "features checked": len(self.evaluated),
             "drifted": len(self.drifted_features),
-            "drift share": round(self.drift_share, 3),
+            "drift share": self.drift_share,
+            "dataset threshold": self.drift_share_threshold,  # the sentence quotes it: shown beside the share
             "dataset drift": "yes" if self.dataset_drift else "no",
             "insufficient data": sum(r.status == "insufficient data" for r in self.results),
             "missing-share changes": len(self.missing_drift),
@@ -333,7 +334,7 @@ class DriftReport:
         """Missing share vs reference, non-finite values, out-of-range share, new categories."""
         return pd.DataFrame([{
             "feature": r.feature, "missing_reference": r.missing_reference, "missing_current": r.missing_current,
-            "missing_change": r.missing_current - r.missing_reference,
+            "missing_change": r.missing_current - r.missing_reference, "missing_values": r.missing_count,
             "missing_flag": "changed" if r.feature in self.missing_drift else "",
             "nonfinite_current": r.nonfinite_current,
             "out_of_range_share": (r.out_of_range / r.n_current) if (r.kind == "numeric" and r.n_current) else None,
@@ -341,11 +342,19 @@ class DriftReport:
             "n_current": r.n_current,
         } for r in self.results])
 
+    def quality_caption(self) -> str:
+        """The quality table's caption: the missing-share tolerance the data-quality findings quote."""
+        from workbench.tables import percent
+
+        return (f"threshold: a missing share that moves by more than missing_tolerance "
+                f"{percent(self.missing_tolerance, 0)} is flagged")
+
     @property
     def findings(self) -> list["Finding"]:
         """The review's verdict as data: the dataset verdict, every drifted feature with method,
         statistic, threshold and effect size, and the data-quality signals (workbench.findings)."""
         from workbench.findings import Finding, anchor_id, num, pct
+        from workbench.tables import percent  # the quality table's ratio format, so the sentence matches it
 
         out: list[Finding] = []
         ev, drifted = self.evaluated, [r for r in self.results if r.drifted]
@@ -395,14 +404,14 @@ class DriftReport:
             if r.feature in self.missing_drift:
                 count = f"{r.missing_count:,} NULL or NaN values; " if r.missing_count else ""
                 out.append(Finding("warning", r.feature, f"{r.feature}: missing share moved from "
-                                   f"{pct(r.missing_reference)} in the reference to {pct(r.missing_current)} "
+                                   f"{percent(r.missing_reference)} in the reference to {percent(r.missing_current)} "
                                    f"({count}tolerance {pct(self.missing_tolerance, 0)}): check the upstream join.",
                                    "data_quality", "data-quality", r.missing_current - r.missing_reference,
                                    {"column": r.feature, "count": r.missing_count}))
             elif r.missing_count:
                 out.append(Finding("info", r.feature, f"{r.feature}: {r.missing_count:,} missing values (NULL or NaN) "
-                                   f"in the window ({pct(r.missing_current, 1 if r.missing_current >= 0.001 else 3)}; "
-                                   f"reference {pct(r.missing_reference)}, "
+                                   f"in the window ({percent(r.missing_current)}; "
+                                   f"reference {percent(r.missing_reference)}, "
                                    f"within the tolerance {pct(self.missing_tolerance, 0)}): left out of the test.",
                                    "data_quality", "data-quality", float(r.missing_count),
                                    {"column": r.feature, "count": r.missing_count}))

@@ -232,9 +232,10 @@ class AlertReview:
 
     def fired(self) -> pd.DataFrame:
         """Per alert: episodes, total firing time, when it first fired, and when it last fired: the end
-        of its last firing episode, or "still firing" when one was still firing at the window's end."""
+        of its last firing episode, or "still firing" when one was still firing at the window's end; then
+        the rule's condition (expression and `for:`), which the findings quote."""
         e = self.episodes
-        cols = ["alert", "severity", "episodes", "firing_time", "first_fired", "last_fired"]
+        cols = ["alert", "severity", "episodes", "firing_time", "first_fired", "last_fired", "condition"]
         if e.empty:
             return pd.DataFrame(columns=cols)
         still = e["still_firing"].fillna(False).astype(bool) if "still_firing" in e else pd.Series(False, e.index)
@@ -242,6 +243,9 @@ class AlertReview:
                .agg(episodes=("start", "size"), firing_time=("duration", "sum"), first_fired=("start", "min"),
                     _end=("end", "max"), _still=("_still", "any")).reset_index())
         out["last_fired"] = [STILL_FIRING if s else end for s, end in zip(out["_still"], out["_end"])]
+        rules = {r.alert: f"{r.expr} for {r.for_}" for g in (self.rules.groups if self.rules else [])
+                 for r in g.rules if r.alert}
+        out["condition"] = [rules.get(a, "") for a in out["alert"]]
         return out[cols]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 KINDS: dict[str, str] = {
     # slo.status()
-    "target": "ratio", "sli": "ratio", "requests": "count", "bad": "count", "budget_consumed": "ratio",
+    "target": "ratio", "sli": "sli", "requests": "count", "bad": "count", "budget_consumed": "ratio",
     "budget_remaining": "ratio",
     # alerts: AlertReview.fired(), episodes, noisy()
     "episodes": "count", "firing_time": "duration", "first_fired": "timestamp", "last_fired": "timestamp",

@@ -58,9 +58,17 @@ WORSE_UP = ("error", "latency", "connections")
 WORSE_DOWN = ("availability", "hit_ratio")
 
 
+def change_caption(tolerance: float = WOW_TOLERANCE) -> str:
+    """The headline-numbers table's caption: the week-over-week tolerance `change_findings` quotes."""
+    from workbench.findings import pct
+
+    return f"a relative change beyond {pct(tolerance, 0)} is a finding"
+
+
 def change_findings(summary: pd.DataFrame, tolerance: float = WOW_TOLERANCE) -> list:
     """Week-over-week changes beyond `tolerance`: a warning when the number got worse, else info."""
-    from workbench.findings import Finding, num, pct
+    from workbench.findings import Finding, pct
+    from workbench.tables import percent, with_unit
 
     out = []
     for _, r in summary.iterrows():
@@ -72,10 +80,10 @@ def change_findings(summary: pd.DataFrame, tolerance: float = WOW_TOLERANCE) -> 
             continue
         name = str(r["name"])
         worse = (rel > 0 and any(w in name for w in WORSE_UP)) or (rel < 0 and any(w in name for w in WORSE_DOWN))
-        fmt = (lambda x: pct(x, 2)) if r["unit"] == "ratio" else (lambda x: f"{num(x)} {r['unit']}".strip())
+        # as the headline-numbers table shows them: values in their unit, the relative change as a ratio
         out.append(Finding("warning" if worse else "info", str(r["title"]),
-                           f"{r['title']}: {fmt(v)} vs {fmt(prev)} the week before "
-                           f"({'+' if rel > 0 else '−'}{pct(abs(rel), 0)}, beyond {pct(tolerance, 0)}).",
+                           f"{r['title']}: {with_unit(v, r['unit'])} vs {with_unit(prev, r['unit'])} the week before "
+                           f"({'+' if rel > 0 else ''}{percent(rel)}, beyond {pct(tolerance, 0)}).",
                            "traffic", "headline-numbers", float(v), {"previous": float(prev)}))
     return out
 
@@ -154,6 +162,9 @@ def summarize(source: PrometheusSource, catalog: QueryCatalog, window: Window, m
         rows.append(row)
     df = pd.DataFrame(rows)
     df["change"] = df["value"] - df["previous"]
+    # the relative change the week-over-week findings test against WOW_TOLERANCE (none from a zero)
+    df["relative_change"] = [(v - p) / abs(p) if pd.notna(v) and pd.notna(p) and p != 0 else math.nan
+                             for v, p in zip(df["value"], df["previous"])]
     return df
 
 

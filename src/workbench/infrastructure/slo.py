@@ -124,6 +124,7 @@ def burn_alerts(burn: pd.DataFrame, slos: SLOParams, step: float = 60) -> pd.Dat
 from dataclasses import dataclass, field  # noqa: E402
 
 from workbench.findings import Finding, duration, iso, num, pct, when  # noqa: E402
+from workbench.tables import percent, sli  # noqa: E402
 
 
 LOW_BUDGET = 0.25  # less of the rolling period's error budget left than this: the SLO is burning
@@ -143,12 +144,13 @@ def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, we
         w = week.iloc[0]
         remaining = float(roll.iloc[0]["budget_remaining"]) if len(roll) and "budget_remaining" in roll \
             and pd.notna(roll.iloc[0]["budget_remaining"]) else None
-        left = f"; {pct(remaining, 0)} of the rolling {slos.period} budget left" if remaining is not None else ""
+        left = f"; {percent(remaining)} of the rolling {slos.period} budget left" if remaining is not None else ""
         covers = str(roll.iloc[0].get("data_coverage") or "") if len(roll) else ""
         if left and covers:
             left += f" ({covers.split(' (from')[0]})"  # "(data covers 23.0 of 28 days)": fewer days than the period
-        text = (f"{name}: SLI {pct(w['sli'], 2)} vs objective {pct(w['target'], 1)} in {week_label}, "
-                f"{pct(w['budget_consumed'], 0)} of the week's error budget spent{left}")
+        # as the SLO table shows them (infrastructure.columns: sli, ratio)
+        text = (f"{name}: SLI {sli(w['sli'])} vs objective {percent(w['target'])} in {week_label}, "
+                f"{percent(w['budget_consumed'])} of the week's error budget spent{left}")
         if w["met"] == "NO":
             out.append(Finding("alert", name, f"SLO missed — {text}.", "slo", "slos", remaining))
         elif remaining is not None and remaining < 0:

@@ -135,6 +135,36 @@ def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D"
 GAP_TOLERANCE = 0.03  # realised minus estimated accuracy beyond this is flagged as concept drift
 
 
+def gap_table(est: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:
+    """Realised against estimated `metric` on every period and version with outcomes, then all of them
+    (weighted by predictions): the numbers `gap_findings` quotes, for the report's table."""
+    if est.empty:
+        return pd.DataFrame()
+    e = est[(est["metric"] == metric) & est["realised"].notna() & est["estimated"].notna()]
+    if e.empty:
+        return pd.DataFrame()
+    rows = e[["period", "model_version", "realised", "estimated"]].copy() if "model_version" in e else \
+        e[["period", "realised", "estimated"]].copy()
+    w = e["predictions"].astype(float)
+    total = {"period": "all days with outcomes",
+             "realised": float((e["realised"] * w).sum() / w.sum()),
+             "estimated": float((e["estimated"] * w).sum() / w.sum())}
+    out = pd.concat([rows, pd.DataFrame([total])], ignore_index=True)
+    out["gap"] = out["realised"] - out["estimated"]
+    return out.rename(columns={"realised": f"realised {metric}", "estimated": f"estimated {metric}"})
+
+
+def gap_caption(est: pd.DataFrame, metric: str = "accuracy", tolerance: float = GAP_TOLERANCE) -> str:
+    """The gap table's caption: how many days it covers and the tolerance `gap_findings` applies."""
+    from workbench.findings import num
+
+    days = est.loc[(est["metric"] == metric) & est["realised"].notna() & est["estimated"].notna(), "period"].nunique() \
+        if not est.empty else 0
+    return (f"realised against estimated {metric} on the {days} days with outcomes (all of them: weighted by "
+            f"predictions); flagged as concept drift when the realised {metric} is more than {num(tolerance)} "
+            "below the estimate")
+
+
 def gap_findings(est: pd.DataFrame, metric: str = "accuracy", tolerance: float = GAP_TOLERANCE) -> list:
     """The gap between the CBPE estimate and the realised metric over the periods that have both
     (weighted by predictions): beyond `tolerance`, inputs-to-outcome changed (concept drift). The
@@ -154,11 +184,11 @@ def gap_findings(est: pd.DataFrame, metric: str = "accuracy", tolerance: float =
     worst = days.iloc[0]
     if worst["g"] < 0:  # the day the realised metric fell furthest below its estimate
         extreme = (f"largest shortfall (realised below estimated) on {pd.Timestamp(worst['period']):%Y-%m-%d}: "
-                   f"{num(worst['realised'])} vs {num(worst['estimated'])}, −{num(-worst['g'])}")
+                   f"{num(worst['realised'])} vs {num(worst['estimated'])}, {num(worst['g'])}")
     else:
         extreme = "no day fell short of its estimate"
     text = (f"Realised {metric} {num(realised)} vs {num(estimated)} estimated by CBPE on the {e['period'].nunique()} "
-            f"days with outcomes (gap {'+' if gap >= 0 else '−'}{num(abs(gap))}; {extreme})")
+            f"days with outcomes (gap {'+' if gap > 0 else ''}{num(gap)}; {extreme})")
     if gap < -tolerance:
         return [Finding("warning", f"{metric} estimate", text + f": beyond {num(tolerance)}, the relation between "
                         "inputs and outcomes changed (concept drift); the estimate cannot see it.", "metric",

@@ -19,11 +19,14 @@ KINDS: dict[str, str] = {
     "change": "metric", "relative change": "ratio", "value": "metric",
     # explain.base_rate()
     "base_rate": "ratio", "outcomes": "count", "base rate change": "points",
+    "change vs weeks before": "points", "p-value vs weeks before": "p_value",
     # labels.delay_summary() and labels.maturity() (share of a cohort labelled within n days)
     "labelled": "count", "unlabelled": "count", "median_h": "hours", "p90_h": "hours", "p99_h": "hours",
     "max_h": "hours", **{f"{k}d": "ratio" for k in range(1, 61)},
     # explain.variants(), by_version()
     "predictions": "count", "share_of_traffic": "ratio", "label_coverage": "ratio",
+    # cbpe.gap_table(): realised against estimated, as the CBPE finding quotes them
+    "realised accuracy": "metric", "estimated accuracy": "metric", "gap": "metric", "period": "timestamp",
     # the registry's feature importances
     "importance": "number",
 }

@@ -315,6 +315,21 @@ class PerformanceReview:
                   if not self.baseline.empty else [])
         return "ALERT: " + "; ".join(alerts) if alerts else "ok"
 
+    def thresholds(self) -> list[tuple[str, str]]:
+        """The settings the findings quote (alert threshold, relative tolerance, base-rate shift), each
+        written as the sentences write it, for a small table beside the headline."""
+        from workbench.findings import num, pct, pp
+
+        out = []
+        if self.accuracy_alert_below is not None:
+            out.append(("accuracy alert below (accuracy_alert_below)", num(self.accuracy_alert_below)))
+        if self.relative_drop_tolerance is not None:
+            out.append(("change against the baseline tolerated (relative_drop_tolerance)",
+                        pct(self.relative_drop_tolerance, 0)))
+        if self.summary.kind == "classification":
+            out.append(("label base rate shift flagged beyond", pp(self.base_rate_tolerance, 0).lstrip("+")))
+        return out
+
     def headline(self) -> pd.DataFrame:
         """Status, coverage and headline metrics with CIs against the baseline, for the summary."""
         return self.baseline
@@ -389,6 +404,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
     """Threshold and baseline flags, one sentence per metric with its interval: the headline metric
     (accuracy; MAE and RMSE for regression) is an alert, other metrics worse than baseline warnings."""
     from workbench.findings import Finding, num, pct
+    from workbench.tables import percent  # the headline table's "relative change" format, sign included
 
     out, others = [], []
     main = ("accuracy",) if summary.kind == "classification" else ("mae", "rmse")
@@ -408,7 +424,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         if rel is not None and np.isfinite(rel) and tolerance is not None:
             worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance
         if worse:
-            parts.append(f"{pct(abs(rel))} {'above' if k in wm.ERROR_METRICS else 'below'} {of} {num(b)}")
+            parts.append(f"{percent(abs(rel))} {'above' if k in wm.ERROR_METRICS else 'below'} {of} {num(b)}")
         if not parts:
             continue
         if not (below_threshold or k in main):  # the other metrics share one warning
@@ -418,7 +434,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         out.append(Finding("alert", k, f"{value} {' and '.join(parts)}{tol}.", "metric", "headline", float(v),
                            {"ci": [lo, hi], "baseline": b, "baseline_version": baseline_version}))
     if others:
-        listed = ", ".join(f"{k} {num(v)} vs {num(b)} ({'+' if rel > 0 else '−'}{pct(abs(rel))})"
+        listed = ", ".join(f"{k} {num(v)} vs {num(b)} ({'+' if rel > 0 else ''}{percent(rel)})"
                            for k, v, b, rel in others)
         out.append(Finding("warning", "other metrics", f"Also worse than {of} beyond {pct(tolerance, 0)}: {listed}.",
                            "metric", "headline", None, {k: v for k, v, _, _ in others}))
@@ -438,6 +454,17 @@ def coverage_findings(summary: PerformanceSummary, min_samples: int) -> list["Fi
     return [Finding("info", "label coverage", text + ".", "labels", "labels", s.label_coverage)]
 
 
+def base_rate_test(window: pd.Series, history: pd.Series, positive: float = 1.0) -> tuple[float, float, float]:
+    """The positive rate of two sets of outcomes and the two-sided p-value of their difference (pooled
+    two-proportion z-test), shared by the base-rate finding and the base-rate table."""
+    pw, ph = float((window == positive).mean()), float((history == positive).mean())
+    pooled = (pw * len(window) + ph * len(history)) / (len(window) + len(history))
+    se = np.sqrt(pooled * (1 - pooled) * (1 / len(window) + 1 / len(history)))
+    # two-sided normal p-value, 2 * norm.sf(z) = erfc(z / sqrt 2) (scipy.stats costs ~1.5 s to import)
+    p = math.erfc(abs(pw - ph) / se / math.sqrt(2)) if se > 0 else (0.0 if pw != ph else 1.0)
+    return pw, ph, p
+
+
 def base_rate_findings(window: pd.DataFrame, history: pd.DataFrame, tolerance: float = BASE_RATE_TOLERANCE,
                        positive: float = 1.0) -> list["Finding"]:
     """The labelled positive rate of the window against the weeks before it: a shift beyond
@@ -448,16 +475,12 @@ def base_rate_findings(window: pd.DataFrame, history: pd.DataFrame, tolerance: f
     h = history["actual_outcome"].dropna() if "actual_outcome" in history else pd.Series(dtype=float)
     if len(w) < 30 or len(h) < 30:
         return []
-    pw, ph = float((w == positive).mean()), float((h == positive).mean())
-    pooled = (pw * len(w) + ph * len(h)) / (len(w) + len(h))
-    se = np.sqrt(pooled * (1 - pooled) * (1 / len(w) + 1 / len(h)))
-    # two-sided normal p-value, 2 * norm.sf(z) = erfc(z / sqrt 2) (scipy.stats costs ~1.5 s to import)
-    p = math.erfc(abs(pw - ph) / se / math.sqrt(2)) if se > 0 else (0.0 if pw != ph else 1.0)
+    pw, ph, p = base_rate_test(w, h, positive)
     shifted = abs(pw - ph) > tolerance and p < 0.05
     text = (f"Label base rate {pct(pw)} of {len(w):,} labelled predictions vs {pct(ph)} of {len(h):,} in the weeks "
             f"before ({pp(pw - ph)}, {p_value(p)})")
     if shifted:
-        return [Finding("warning", "label base rate", text + f": beyond {pct(tolerance, 0)}, so precision, PR AUC "
+        return [Finding("warning", "label base rate", text + f": beyond {pp(tolerance, 0).lstrip('+')}, so precision, PR AUC "
                         "and accuracy are not comparable with the baseline.", "labels", "labels", pw,
                         {"window": pw, "before": ph})]
     return [Finding("info", "label base rate", text + ".", "labels", "labels", pw, {"window": pw, "before": ph})]

@@ -100,6 +100,16 @@ def base_rate(window_predictions: pd.DataFrame, reference: pd.DataFrame | None =
     change.iloc[0] = np.nan
     # a difference of two rates: kind "points" (performance.columns), shown as "+0.5 pp" like the findings
     out.insert(3, "base rate change", change)
+    if history is not None and "actual_outcome" in history:  # the base-rate finding's own comparison
+        from workbench.performance.core import base_rate_test
+
+        w_out = pd.to_numeric(window_predictions["actual_outcome"], errors="coerce").dropna()
+        h_out = pd.to_numeric(history["actual_outcome"], errors="coerce").dropna()
+        if len(w_out) and len(h_out):
+            pw, ph, p = base_rate_test(w_out, h_out)
+            last = out["data"] == "this window"
+            out.loc[last, "change vs weeks before"] = pw - ph
+            out.loc[last, "p-value vs weeks before"] = p
     return out
 
 
