@@ -1,8 +1,8 @@
 """The demo week as published, checked against its own claims (workbench.artifact), once with reused
 kernels and once with `--fresh-kernels`; and the two runs publish the same sections, figures and findings.
 
-Each run (and its contract, read in headless Chromium) happens once per module. Known violations that
-other branches fix are xfail(strict=True) with the branch named, so the marks must go once merged.
+Each run (and its contract, read in headless Chromium) happens once per module; every rule must hold
+with no exception on both runs.
 """
 
 from __future__ import annotations
