@@ -13,7 +13,7 @@ population and counts which features three policies flag:
 - "p-value only": the same tests without the floor;
 - "guide distances": wasserstein 0.2 / Jensen-Shannon 0.1 (the old automatic choice).
 It exits non-zero unless the default flags exactly the two drifting features in every window at
-every n. The table is quoted in README ("How drift is decided").
+every n. The table is quoted in docs/methods.md ("How drift is decided").
 
     python benchmarks/drift_validity.py [--reps 10] [--sizes 10000,70000,500000]
 """

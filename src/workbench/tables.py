@@ -109,8 +109,8 @@ def duration(v: Any) -> str:
     return f"{sign}{d} d" + (f" {h} h" if h else "")
 
 
-def number(v: Any, sig: int = 4) -> str:
-    """A plain number with `sig` significant digits, thousands separators, never scientific notation."""
+def _special(v: Any) -> str | None:
+    """How a missing value, a bool or an infinity reads in any numeric column; None for a plain number."""
     if is_missing(v):
         return DASH
     if isinstance(v, (bool, np.bool_)):
@@ -118,6 +118,15 @@ def number(v: Any, sig: int = 4) -> str:
     x = float(v)
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
+    return None
+
+
+def number(v: Any, sig: int = 4) -> str:
+    """A plain number with `sig` significant digits, thousands separators, never scientific notation."""
+    special = _special(v)
+    if special is not None:
+        return special
+    x = float(v)
     if x == 0:
         return "0"
     if float(x).is_integer() and abs(x) < 1e15:
@@ -147,14 +156,8 @@ def sli(v: Any) -> str:
 
 def effect(v: Any) -> str:
     """A statistic, effect size, threshold or metric value as the findings' sentences print it (findings.num)."""
-    if is_missing(v):
-        return DASH
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "no"
-    x = float(v)
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    return num(x)
+    special = _special(v)
+    return special if special is not None else num(float(v))
 
 
 def hours(v: Any) -> str:
