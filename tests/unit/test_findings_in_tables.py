@@ -140,3 +140,14 @@ def test_the_alerts_table_names_each_rule_s_condition_the_drift_alert_finding_qu
     found = [f for f in review.findings if f.kind == "comparison"]
     assert found and "`data_drift_score > 0.1`" in found[0].sentence
     assert _missing(found, _text(tables.table(review.fired(), kinds=INFRA_KINDS))) == []
+
+
+def test_the_quality_table_holds_the_rows_and_share_of_a_new_category_finding():
+    cat = FeatureDriftResult("tickets", "categorical", "chi2", 0.05, 1.0, 0.5, False, "no drift", 102_178, 20_000,
+                             0.0, 0.0, new_categories=["10", "9"], new_category_rows=2)
+    report = DriftReport("churn", [cat], drift_share_threshold=0.5, window_rows=102_178)
+    found = [f for f in report.findings if f.kind == "data_quality"]
+    assert len(found) == 1 and "2 values" in found[0].sentence
+    assert "0.0%" not in found[0].sentence  # 2 of 102,178 is not nothing: it read '0.0% of the window'
+    shown = _text(tables.table(report.quality(), kinds=DRIFT_KINDS))
+    assert _missing(found, shown) == []
