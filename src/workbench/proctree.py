@@ -61,13 +61,27 @@ def on_signals(signums: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)):
             signal.signal(s, h)
 
 
-def terminate_tree(grace_s: float = 5.0, pid: int | None = None) -> list[int]:
-    """SIGTERM every descendant of `pid` (default: this process), deepest first, then SIGKILL those
-    still alive after `grace_s`; returns the pids that were signalled."""
+def direct_children(pid: int | None = None) -> frozenset[int]:
+    """The pids of the children `pid` (default: this process) has now: what `terminate_tree` spares."""
     import psutil
 
     try:
-        children = psutil.Process(pid or os.getpid()).children(recursive=True)
+        return frozenset(c.pid for c in psutil.Process(pid or os.getpid()).children())
+    except psutil.NoSuchProcess:
+        return frozenset()
+
+
+def terminate_tree(grace_s: float = 5.0, pid: int | None = None, spare: frozenset[int] = frozenset()) -> list[int]:
+    """SIGTERM every descendant of `pid` (default: this process) except the `spare` children and
+    theirs, deepest first, then SIGKILL those still alive after `grace_s`; returns the pids signalled.
+    A run called in-process (a test, an Airflow task) must not stop the servers its caller started."""
+    import psutil
+
+    try:
+        children = []
+        for child in psutil.Process(pid or os.getpid()).children():
+            if child.pid not in spare:
+                children += [child, *child.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
     children.reverse()  # kernels (and what they started) before the workers that wait on them

@@ -578,8 +578,12 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
     # one process holds the run's MLflow client: it fetches what the kernels would ask while the checks
     # run and the notebooks that need no MLflow start (on a core the runner leaves idle until then),
     # and later logs the performance metrics
-    agent = ProcessPoolExecutor(max_workers=1) if wanting else None
     from workbench import proctree
+
+    # processes this process already had (a test's or Airflow's servers, when run() is called in-process)
+    # are not the run's: stopping the run's tree leaves them alone
+    spared = proctree.direct_children()
+    agent = ProcessPoolExecutor(max_workers=1) if wanting else None
 
     proctree.remove_stale(Path(tempfile.gettempdir()), "workbench-mlflow-*")  # left by a killed run
     answers_dir = proctree.claim(Path(tempfile.mkdtemp(prefix="workbench-mlflow-"))) if agent else None
@@ -628,12 +632,12 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
                 try:
                     _run_pool(pool, to_run, wanting, answers, done, out, conns, period_dir, timeouts, agent)
                 except BaseException:  # interrupted: stop workers and kernels before the pool waits for them
-                    _stop_tree(period_dir)
+                    _stop_tree(period_dir, spared)
                     raise
             results += [done[i] for i in range(len(to_run))]  # in plan order, whatever order they finished in
     except proctree.Interrupted as exc:  # record what was published, then exit 128 + signal
         interrupted = exc
-        _stop_tree(period_dir)
+        _stop_tree(period_dir, spared)
         if work_dir is None:  # nothing had started: nothing to record
             raise
         log.warning("interrupted by %s: every worker, kernel and the MLflow process stopped; "
@@ -688,12 +692,13 @@ def _run_pool(pool: ProcessPoolExecutor, to_run: list[Job], wanting: list[Job], 
             log.warning("%s for %s: %s", r.notebook, r.model, p, extra={"model_name": r.model})
 
 
-def _stop_tree(period_dir: Path) -> None:
-    """Stop every process this runner started (workers, their kernels, the MLflow process) and remove
-    the temporary files a killed worker left beside the reports (write_text_atomic's .NAME.PID.tmp)."""
+def _stop_tree(period_dir: Path, spared: frozenset[int] = frozenset()) -> None:
+    """Stop every process this runner started (workers, their kernels, the MLflow process), not the
+    `spared` children it had before, and remove the temporary files a killed worker left beside the
+    reports (write_text_atomic's .NAME.PID.tmp)."""
     from workbench import proctree
 
-    pids = proctree.terminate_tree()
+    pids = proctree.terminate_tree(spare=spared)
     for pid in pids:
         for tmp in period_dir.rglob(f".*.{pid}.tmp") if period_dir.is_dir() else []:
             tmp.unlink(missing_ok=True)
