@@ -101,9 +101,18 @@ def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
     Passwords under 3 characters are not searched for as text (their URLs are still redacted)."""
     env = os.environ if environ is None else environ
     found: set[str] = set()
-    for name in (config.ENV_DATABASE, config.ENV_PROMETHEUS, config.ENV_MLFLOW):
+    for name in (config.ENV_DATABASE, config.ENV_PROMETHEUS, config.ENV_MLFLOW, config.ENV_SMTP):
         for pw in config.url_passwords(env.get(name, "")):
             found |= {f for f in _encoded_forms(pw) if len(f) >= 3}
+    # a webhook URL's path is its token (https://hooks.example/services/T0/B0/XXXX): the whole URL is secret
+    hook = env.get(config.ENV_SLACK_WEBHOOK, "").strip()
+    if hook:
+        from urllib.parse import urlsplit
+
+        found |= {f for f in _encoded_forms(hook) if len(f) >= 3}
+        path = urlsplit(hook).path.strip("/")
+        if len(path) >= 8:
+            found |= set(_encoded_forms(path))
     return sorted(found, key=len, reverse=True)
 
 

@@ -155,3 +155,13 @@ def test_the_mlflow_answers_file_holds_no_hash_of_the_password(tmp_path, monkeyp
     monkeypatch.setenv(model_registry.ANSWERS_ENV, str(path))
     assert model_registry.Answers.from_env(uri).versions == {"m": {"1": "r"}}
     assert model_registry.Answers.from_env("http://bob:x@other.example:5000") is None
+
+
+def test_the_smtp_password_and_the_webhook_token_are_secrets_too():
+    env = {config.ENV_SMTP: "smtp://mailer:Sm7p-s3cret@mail.example:587",
+           config.ENV_SLACK_WEBHOOK: "https://hooks.example/services/T000/B000/XyZtoken123"}
+    found = report.secrets_from_env(env)
+    assert "Sm7p-s3cret" in found and "services/T000/B000/XyZtoken123" in found
+    line = "send failed: Sm7p-s3cret rejected; posting to https://hooks.example/services/T000/B000/XyZtoken123"
+    cleaned = report.scrub(line, found)
+    assert "Sm7p-s3cret" not in cleaned and "XyZtoken123" not in cleaned
