@@ -392,13 +392,23 @@ def check_week_page(week_dir: Path, out: Contract, rendered: dict[str, str] | No
                                            f"{len(r.get('findings') or [])}")
         else:
             out.counts += 1
-            level = worst(r.get("level") or "not computed" for r in results)
-            row = re.search(rf"{re.escape(week_dir.name)}\s+\W?\s*(ALERT|WARNING|NOT COMPUTED|OK)", text)
+            level = worst(_expected_level(r) for r in results)
+            row = re.search(rf"{re.escape(week_dir.name)}\s+\W?\s*(ALERT|WARNING|NOT COMPUTED|NOT CONFIGURED|OK)", text)
             if row is None or row.group(1).lower() != level:
                 out.add("counts", label, "", f"the index shows {row.group(1) if row else 'no row'} for {week_dir.name}; "
                                    f"its reports' worst level is {level.upper()}")
             if _latest(week_dir) == week_dir.name:
                 _check_cards(label, text, results, out)
+
+
+def _expected_level(r: dict) -> str:
+    """What the index must show for one stored result, by the levels' rules (written here apart from the
+    page's code): a skipped review is 'not configured' (never lowers the week); one that failed or did
+    not complete is at least 'not computed', whatever its stored level; else its stored level."""
+    if r.get("status") == "skipped":
+        return "not configured"
+    level = r.get("level") or "not computed"
+    return level if r.get("status") == "ok" else worst([level, "not computed"])
 
 
 def _latest(week_dir: Path) -> str:

@@ -195,3 +195,25 @@ def test_an_sli_column_is_checked_as_a_percentage(tmp_path):
     bad = shown.replace(">99.79%<", ">99.79<")
     result = _check(_week(tmp_path / "bad", _report(_good_sections(headline=GOOD_TABLE + bad))))
     assert [v.what for v in result.violations] == ["table column 'SLI' declared sli: cell '99.79' is not formatted as sli"]
+
+
+def _index_row(week, shown: str, status: str, level: str) -> None:
+    path = week / "status.json"
+    doc = json.loads(path.read_text())
+    doc["results"][0].update(status=status, level=level)
+    path.write_text(json.dumps(doc))
+    (week.parent / "index.html").write_text("<html><body><table><tr><td><a href='2026-W47/index.html'>2026-W47</a>"
+                                            f"</td><td>● {shown}</td></tr></table></body></html>")
+
+
+def test_the_index_level_follows_the_level_rules_for_failed_and_skipped_reviews(tmp_path):
+    def index_violations(week):
+        return [v.what for v in _check(week).of("counts") if "the index shows" in v.what]
+
+    week = _week(tmp_path, _report(_good_sections()))
+    _index_row(week, "OK", "failed", "ok")  # a failed review that had recorded 'ok' never reads as healthy
+    assert index_violations(week) == ["the index shows OK for 2026-W47; its reports' worst level is NOT COMPUTED"]
+    _index_row(week, "NOT COMPUTED", "failed", "ok")
+    assert index_violations(week) == []
+    _index_row(week, "NOT CONFIGURED", "skipped", "not configured")  # nothing configured is not an error
+    assert index_violations(week) == []
