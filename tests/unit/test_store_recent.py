@@ -87,8 +87,10 @@ def test_a_big_read_hands_freed_memory_back(tmp_path, monkeypatch):
     PredictionStore(url).read("m", span, core=["timestamp"])
     assert calls == [1]
     monkeypatch.undo()
-    store_mod.give_back_freed_memory()  # the real call: glibc here, no error
-    assert store_mod._mallopt_done
+    from workbench.sources import memory
+
+    memory.give_back_freed_memory()  # the real call: glibc here, no error
+    assert memory._mallopt_done
 
 
 def test_sqlite_rows_come_from_the_cursor_as_read_sql_gives_them(tmp_path):
@@ -96,6 +98,7 @@ def test_sqlite_rows_come_from_the_cursor_as_read_sql_gives_them(tmp_path):
     same statement (times parsed from their text either way), hostile text and NULLs included; a
     column whose type converts its values (a DATETIME feature) falls back to read_sql."""
     from workbench.sources import store as store_mod
+    from workbench.sources.store_sqlite import SqliteStore
 
     url = _store(tmp_path, np.random.default_rng(6))
     eng = sa.create_engine(url)
@@ -107,12 +110,12 @@ def test_sqlite_rows_come_from_the_cursor_as_read_sql_gives_them(tmp_path):
     span = Window(dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc), dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc), "s")
     store = PredictionStore(url)
     used = []
-    real = PredictionStore._sqlite_frame
-    store_mod.PredictionStore._sqlite_frame = staticmethod(lambda conn, stmt: used.append(1) or real(conn, stmt))
+    real = SqliteStore._sqlite_frame
+    SqliteStore._sqlite_frame = staticmethod(lambda conn, stmt: used.append(1) or real(conn, stmt))
     try:
         got = store.read("m", span, features=["tenure", "contract"])
     finally:
-        store_mod.PredictionStore._sqlite_frame = staticmethod(real)
+        SqliteStore._sqlite_frame = staticmethod(real)
     assert used == [1]
     mapping = {k: v for k, v in store.params.columns.model_dump().items() if v is not None}
     cols = [store._col(k).label(store_mod.STANDARD[k]) for k in mapping] + [store.table().c[f] for f in ("tenure", "contract")]
@@ -124,4 +127,4 @@ def test_sqlite_rows_come_from_the_cursor_as_read_sql_gives_them(tmp_path):
     assert got["contract"].isna().sum() > 0 and got["contract"].str.contains("\x1e", regex=False).sum() > 0
     stmt = sa.select(store.table().c["timestamp"].label("seen"))  # a DATETIME column under another name
     with store.engine.connect() as conn:
-        assert PredictionStore._sqlite_frame(conn, stmt) is None  # converted by SQLAlchemy: read_sql's job
+        assert SqliteStore._sqlite_frame(conn, stmt) is None  # converted by SQLAlchemy: read_sql's job

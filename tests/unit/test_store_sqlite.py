@@ -190,10 +190,10 @@ def test_kept_daily_counts_drop_old_days_and_unused_files(tmp_path):
     import os
     import time
 
-    from workbench.sources.store import _DailyCache
+    from workbench.sources.daily_cache import DailyCache
 
     week = config.iso_week("2026-W47")
-    cache = _DailyCache(tmp_path, "table", "m1", [("f1", None)])
+    cache = DailyCache(tmp_path, "table", "m1", [("f1", None)])
     days = [f"2026-11-{d}" for d in range(16, 23)]
     path = cache.files[0]
     old_day = "2026-09-01"  # 76 days before the week: older than KEEP_DAYS
@@ -202,7 +202,7 @@ def test_kept_daily_counts_drop_old_days_and_unused_files(tmp_path):
     stale, fresh = tmp_path / "stale.json", tmp_path / "fresh.json"
     stale.write_text("{}")
     fresh.write_text("{}")
-    long_ago = time.time() - (_DailyCache.STALE_DAYS + 1) * 86400
+    long_ago = time.time() - (DailyCache.STALE_DAYS + 1) * 86400
     os.utime(stale, (long_ago, long_ago))
     os.utime(path, (long_ago, long_ago))  # this run's own file is never dropped, however old
     cache.load(week, {d: 2 for d in days})

@@ -1,0 +1,190 @@
+"""What a review may ask of a prediction log: the `PredictionSource` interface.
+
+A backend implements five plain methods (`describe`, `read`, `newest`, `models`,
+`feature_columns`). Everything else a review asks for (counts, binned counts, per-day counts, a
+feature's values, versions, repeated ids) has a default here computed from `read`; a backend whose
+engine can count overrides it (one GROUP BY instead of reading the rows). The prefetch/preload
+methods are fast paths that do nothing by default: the later per-feature calls then answer on
+their own. Reviews call these methods directly, never a backend's private ones.
+
+Rows come back with workbench's standard column names (STANDARD's values) and timestamps in UTC.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from workbench.config import Window
+
+# params key (store.columns.KEY) -> the standard column name a read returns it under
+STANDARD = {
+    "id": "prediction_id", "model": "model_name", "version": "model_version", "variant": "variant",
+    "timestamp": "timestamp", "prediction": "prediction", "probability": "probability",
+    "outcome": "actual_outcome", "outcome_timestamp": "outcome_timestamp",
+}
+TIME_COLUMNS = ("timestamp", "outcome_timestamp")
+
+
+def is_null(value: object) -> bool:
+    """NULL, or a float NaN (PostgreSQL groups a float column's NaN as a value): both are missing,
+    as they are in a read column (pandas) and in SQLite, which stores NaN as NULL."""
+    return value is None or (isinstance(value, float) and value != value) or value is pd.NA or value is pd.NaT
+
+
+def buckets(values: np.ndarray, edges) -> np.ndarray:
+    """The bin of each value: -2 missing (NaN), -1 ±inf, else i for [edge_i-1, edge_i) (0: below the
+    first edge, len(edges): from the last one up)."""
+    b = np.searchsorted(np.asarray(edges, dtype=float), values, side="right")
+    b[np.isinf(values)] = -1
+    b[np.isnan(values)] = -2
+    return b
+
+
+def fold(rows: Iterable[tuple], n_bins: int) -> tuple[np.ndarray, int, int]:
+    """(counts per bin, missing, non-finite) from (bin, n) rows as `buckets` numbers them."""
+    counts = np.zeros(n_bins, dtype=np.int64)
+    missing = nonfinite = 0
+    for b, n in rows:
+        b = int(b)
+        if b == -2:
+            missing += int(n)
+        elif b == -1:
+            nonfinite += int(n)
+        else:
+            counts[b] += int(n)
+    return counts, missing, nonfinite
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def value_counts(values: pd.Series) -> tuple[dict[object, int], int]:
+    """({value: n} most frequent first, missing) of raw values, as a GROUP BY counts them."""
+    missing = int(values.isna().sum())
+    found = values[values.notna()].value_counts(sort=True, dropna=True)
+    return {_plain(v): int(n) for v, n in found.items()}, missing
+
+
+class PredictionSource(abc.ABC):
+    """A prediction log one review reads: one model's predictions over a window at a time."""
+
+    # --- what every backend answers -------------------------------------------------------
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """Where the predictions come from, safe to print (no password): 'prediction DB at …'."""
+
+    @abc.abstractmethod
+    def read(self, model: str, window: Window, features: Iterable[str] = (), core: Iterable[str] | None = None
+             ) -> pd.DataFrame:
+        """Predictions of `model` in `window` (start inclusive, end exclusive): the standard columns
+        of the params keys in `core` that are mapped (default: all mapped) plus the named features."""
+
+    @abc.abstractmethod
+    def newest(self, model: str) -> pd.Timestamp | None:
+        """Timestamp (UTC) of the newest prediction of `model`, None without any."""
+
+    @abc.abstractmethod
+    def models(self) -> list[str]:
+        """The models the log holds predictions of."""
+
+    @abc.abstractmethod
+    def feature_columns(self) -> list[str]:
+        """The feature names the log holds."""
+
+    # --- derived questions: a default from `read`, overridden where the engine counts -----
+
+    @property
+    def can_aggregate(self) -> bool:
+        """Counts, bins and feature values can be asked per feature (category_counts, bin_counts,
+        feature_values); False: reviews read the feature's column instead (read_feature)."""
+        return True
+
+    @property
+    def keeps_daily_counts(self) -> bool:
+        """Per-day counts of finished days are kept between runs: a drift review then also asks,
+        in its window's prefetch, for what the daily grid will count."""
+        return False
+
+    def count(self, model: str, window: Window) -> int:
+        """Number of predictions of `model` in `window`."""
+        return len(self.read(model, window, core=["timestamp"]))
+
+    def read_feature(self, model: str, window: Window, feature: str) -> pd.Series:
+        """One feature column of the window, as `read` types it."""
+        return self.read(model, window, features=[feature], core=[])[feature]
+
+    def feature_values(self, model: str, window: Window, feature: str) -> np.ndarray:
+        """One numeric feature as a float array, NaN where missing."""
+        return self.read_feature(model, window, feature).to_numpy(dtype=float, na_value=np.nan)
+
+    def category_counts(self, model: str, window: Window, feature: str) -> tuple[dict[object, int], int]:
+        """Counts per raw value of `feature` in the window (most frequent first), and the missing
+        count. Values as the log holds them (1, 1.0 or "1"): callers canonicalise."""
+        return value_counts(self.read_feature(model, window, feature))
+
+    def bin_counts(self, model: str, window: Window, feature: str, edges) -> dict[str, object]:
+        """Counts of `feature` over bins [edge_i, edge_i+1) (plus below the first and from the last
+        edge up: len(edges) + 1 bins), with the missing and non-finite (±inf) counts."""
+        rows = zip(*np.unique(buckets(self.feature_values(model, window, feature), edges), return_counts=True))
+        counts, missing, nonfinite = fold(rows, len(edges) + 1)
+        return {"counts": counts, "missing": missing, "nonfinite": nonfinite}
+
+    def daily_counts(self, model: str, window: Window, feature: str, edges=None
+                     ) -> Iterator[tuple[pd.Timestamp, object, int, int]]:
+        """Per UTC day of the window that has rows, in day order: (day, counts, missing, non-finite),
+        counts {raw value: n} when `edges` is None, else an array over the bins of `edges`."""
+        df = self.read(model, window, features=[feature], core=["timestamp"])
+        for day, g in df.groupby(df["timestamp"].dt.floor("D"), sort=True):
+            if edges is None:
+                counts, missing = value_counts(g[feature])
+                yield day, counts, missing, 0
+            else:
+                values = g[feature].to_numpy(dtype=float, na_value=np.nan)
+                rows = zip(*np.unique(buckets(values, edges), return_counts=True))
+                counts, missing, nonfinite = fold(rows, len(edges) + 1)
+                yield day, counts, missing, nonfinite
+
+    def hourly_counts(self, model: str, window: Window) -> pd.Series:
+        """Predictions per UTC hour of the window (hours without any are absent), in hour order."""
+        ts = self.read(model, window, core=["timestamp"])["timestamp"]
+        return ts.dt.floor("h").value_counts().sort_index()
+
+    def versions(self, model: str, window: Window) -> list[str]:
+        """Model versions that served predictions in the window."""
+        df = self.read(model, window, core=["version"])
+        if "model_version" not in df:
+            return []
+        return sorted(df["model_version"].dropna().unique().tolist())
+
+    def repeated_ids(self, model: str, window: Window) -> int:
+        """Rows of the window whose prediction id an earlier row of the window also has."""
+        ids = self.read(model, window, core=["id"])["prediction_id"]
+        return int(ids.notna().sum() - ids.dropna().nunique())
+
+    def sample(self, model: str, window: Window, core: Iterable[str], limit: int = 5000) -> pd.DataFrame:
+        """Up to `limit` rows of the window (any), the standard columns of `core` that are mapped."""
+        return self.read(model, window, core=list(core)).head(int(limit)).reset_index(drop=True)
+
+    # --- fast paths: nothing by default, the per-feature calls answer on their own --------
+
+    def preload(self, model: str, span: Window, features: Iterable[str]) -> bool:
+        """Read `features` over `span` once, so later questions about windows inside it are answered
+        from memory. Returns whether it did."""
+        return False
+
+    def prefetch_counts(self, model: str, window: Window, requests: Iterable[tuple[str, object]],
+                        by_day: bool = False) -> int:
+        """Count several features at once: `requests` are (feature, edges) pairs as category_counts
+        (edges None) / bin_counts ask them, per day with `by_day` (daily_counts). Returns how many
+        requests were fetched (0: the per-feature calls count them)."""
+        return 0
+
+    def prefetch_values(self, model: str, window: Window, features: list[str]) -> None:
+        """Read several numeric features' values at once for the feature_values calls that follow."""
+        return None
