@@ -169,13 +169,13 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
         else:
             res.add(f"source {source}", SKIPPED, not_configured(source))
 
-    store = None
+    store, store_keys = None, None
     if configured(connections, "database") and selected & {"drift", "performance"}:
-        store = _check_store(res, weekly, names, connections, unreachable)
+        store, store_keys = _check_store(res, weekly, names, connections, unreachable)
     monitoring = loaded.get("monitoring")
     if "drift" in selected:
         for name in names:
-            _check_reference(res, files, weekly.model(name), monitoring, store, connections)
+            _check_reference(res, files, weekly.model(name), monitoring, store, connections, store_keys)
     if "performance" in selected:
         for name in names:
             _check_baseline(res, files, weekly, weekly.model(name), connections)
@@ -192,23 +192,23 @@ def _check_store(res: CheckResult, weekly: config.WeeklyParams, names: list[str]
                  unreachable: str):
     import sqlalchemy as sa
 
-    from workbench.sources.store import PredictionStore
+    from workbench.sources.registry import open_store
 
     sp = weekly.store
     where = f"table {sp.schema_ + '.' if sp.schema_ else ''}{sp.table}"
-    store = _guard(res, "prediction DB", "check WORKBENCH_DATABASE_URL", lambda: PredictionStore(conns.database_url, sp),
+    store = _guard(res, "prediction DB", "check WORKBENCH_DATABASE_URL", lambda: open_store(conns.database_url, sp),
                    unreachable)
     if store is None:
-        return None
+        return None, None
     try:
         t = sa.Table(sp.table, sa.MetaData(), schema=sp.schema_, autoload_with=store.engine)
     except sa.exc.NoSuchTableError:
         res.add(where, ERROR, "not found in the prediction DB", "weekly.yaml store.table / store.schema")
-        return None
+        return None, None
     except sa.exc.SQLAlchemyError as exc:
         res.add("prediction DB", unreachable, f"not reachable: {type(exc).__name__}: "
                 f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}", "check WORKBENCH_DATABASE_URL and the server")
-        return None
+        return None, None
     res.add(where, OK, f"{len(t.c)} columns")
     real = list(t.c.keys())
     for key, col in sp.columns.model_dump().items():
@@ -229,14 +229,13 @@ def _check_store(res: CheckResult, weekly: config.WeeklyParams, names: list[str]
         if not fl.json_column or fl.json_column not in real:
             res.add("store.features.json_column", ERROR, f"{fl.json_column!r} is not a column of {sp.table}",
                     f"weekly.yaml store.features.json_column: one of {', '.join(real)}")
-            return None
+            return None, None
     if not res.ok:
-        return None
+        return None, None
     keys = _guard(res, "feature keys", "check store.features", store.feature_columns, unreachable)
     if keys is not None:
         res.add("feature keys" + (f" in JSON column {fl.json_column!r}" if fl.layout == "json" else ""), OK,
                 f"{len(keys)}: {', '.join(keys[:20])}{' …' if len(keys) > 20 else ''}")
-        store._check_keys = set(keys)
     found = _guard(res, "models in the table", "check store.columns.model", store.models, unreachable)
     if found is not None:
         for name in names:
@@ -245,11 +244,11 @@ def _check_store(res: CheckResult, weekly: config.WeeklyParams, names: list[str]
             else:
                 res.add(f"model {name} in the table", WARNING, f"no rows; models there: {', '.join(map(str, found[:10]))}",
                         "weekly.yaml models[].name must match the table's model column")
-    return store
+    return store, (set(keys) if keys is not None else None)
 
 
 def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.ModelSpec, monitoring,
-                     store, conns: config.Connections) -> None:
+                     store, conns: config.Connections, keys: set[str] | None = None) -> None:
     import pandas as pd
 
     from workbench.sources.model_registry import load_reference_file
@@ -281,7 +280,7 @@ def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.M
                 f"monitoring.yaml drift_detection.models.{spec.name}.features or the reference file")
     else:
         res.add(f"reference features of {spec.name}", OK, f"all {len(features)} present")
-    keys = getattr(store, "_check_keys", None) if store is not None else None
+    keys = keys if store is not None else None
     if keys is not None:
         absent = [f for f in features if f not in keys]
         if absent:

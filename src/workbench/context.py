@@ -70,13 +70,13 @@ class ReviewContext:
 
     @cached_property
     def store(self):
-        from workbench.sources.store import PredictionStore
+        from workbench.sources.registry import open_store
 
         if not self.connections.database_url:
             raise ConfigError(not_configured("database"))
         # PostgreSQL keeps per-day counts of finished days there: the next week scans only its own days
-        return PredictionStore(self.connections.database_url, self.params.store, self.params.timeouts,
-                               daily_cache=config.cache_root(self.root) / "daily-counts")
+        return open_store(self.connections.database_url, self.params.store, self.params.timeouts,
+                          daily_cache=config.cache_root(self.root) / "daily-counts")
 
     @cached_property
     def prometheus(self):

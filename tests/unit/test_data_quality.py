@@ -15,6 +15,7 @@ import pytest
 from workbench import config
 from workbench.drift import core as drift
 from workbench.drift.profile import CurrentSample, FeatureProfile
+from workbench.sources.base import PredictionSource
 from workbench.sources.store import PredictionStore
 
 WEEK = config.iso_week("2026-W47")
@@ -203,7 +204,7 @@ def test_float_predictions_under_classification_are_refused_with_the_fix(rng):
         performance.review(_Ctx(df))
 
 
-class _Store:
+class _Store(PredictionSource):
     """The rows of a frame, as PredictionStore.read returns them (and repeated ids counted)."""
 
     KEYS = {"id": "prediction_id", "version": "model_version", "variant": "variant", "timestamp": "timestamp",
@@ -220,8 +221,17 @@ class _Store:
     def repeated_ids(self, model, window):
         return int(self.read(model, window, core=["id"])["prediction_id"].duplicated().sum())
 
-    def _where(self):
+    def describe(self):
         return "prediction DB at sqlite:///x"
+
+    def newest(self, model):
+        return self.df["timestamp"].max()
+
+    def models(self):
+        return ["m"]
+
+    def feature_columns(self):
+        return []
 
 
 class _Ctx:

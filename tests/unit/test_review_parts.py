@@ -19,6 +19,7 @@ from workbench import config, logs
 from workbench.performance import abtest, cbpe, core as performance, plots
 from workbench.config import ModelSpec
 from workbench.errors import InsufficientData, SourceUnavailable
+from workbench.sources.base import PredictionSource
 
 CATALOG = config.load_queries(Path(__file__).resolve().parents[2] / "params" / "queries.yaml")
 
@@ -112,7 +113,7 @@ class FakeProm:
         return self.frame
 
 
-class FakeStore:
+class FakeStore(PredictionSource):
     def __init__(self, df):
         self.df = df
 
@@ -126,8 +127,17 @@ class FakeStore:
             df = df[(df["timestamp"] >= window.start) & (df["timestamp"] < window.end)]
         return df[[c for c in cols if c in df]]
 
-    def _where(self):
+    def describe(self):
         return "prediction DB at sqlite:///x"
+
+    def newest(self, model):
+        return None
+
+    def models(self):
+        return ["m"]
+
+    def feature_columns(self):
+        return []
 
 
 def test_conversions_per_variant_against_a_hand_z_test():
@@ -189,8 +199,11 @@ class FakeRegistry:
 
 
 def _ctx(rng, registry):
-    df = _frame(rng, 3000, WEEK.start - pd.Timedelta(days=14)).assign(prediction_id="p", variant=None)
-    df = pd.concat([df, _frame(rng, 1500, WEEK.start).assign(prediction_id="q", variant=None)], ignore_index=True)
+    # unique ids: the store's repeated_ids (PredictionSource's default) would leave repeats out
+    df = _frame(rng, 3000, WEEK.start - pd.Timedelta(days=14)).assign(prediction_id=[f"p{i}" for i in range(3000)],
+                                                                      variant=None)
+    df = pd.concat([df, _frame(rng, 1500, WEEK.start).assign(prediction_id=[f"q{i}" for i in range(1500)],
+                                                              variant=None)], ignore_index=True)
     params = config.WeeklyParams.model_validate({"models": [{"name": "m", "type": "classification"}],
                                                  "performance": {"bootstrap_resamples": 50}})
     return SimpleNamespace(model=params.models[0], window=WEEK, params=params, store=FakeStore(df),

@@ -544,7 +544,7 @@ def store_sample(store, model: str, window, ref: FeatureProfile, method: str | N
 
 def count_requests(profile, features: dict[str, FeatureDrift]) -> list[tuple[str, object]]:
     """The (feature, edges) counts store_sample will ask the store for (edges None: categories), so
-    a store can fetch them all in one scan first (PredictionStore.prefetch_counts)."""
+    a store can fetch them all in one scan first (PredictionSource.prefetch_counts)."""
     out: list[tuple[str, object]] = []
     for name, fcfg in features.items():
         ref = profile[name]
@@ -600,10 +600,8 @@ def history_span(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS):
 
 def preload(ctx: "ReviewContext", features, weeks_back: int = HISTORY_WEEKS) -> None:
     """Let the store read the features over the whole history span once (SQLite; see
-    PredictionStore.preload), so the week, the week before and the daily grid are cut from memory."""
-    load = getattr(ctx.store, "preload", None)
-    if load is not None:
-        load(ctx.model.name, history_span(ctx, weeks_back), list(features))
+    PredictionSource.preload), so the week, the week before and the daily grid are cut from memory."""
+    ctx.store.preload(ctx.model.name, history_span(ctx, weeks_back), list(features))
 
 
 def prefetch(ctx: "ReviewContext", window, profile, features: dict[str, FeatureDrift]) -> None:
@@ -611,17 +609,15 @@ def prefetch(ctx: "ReviewContext", window, profile, features: dict[str, FeatureD
     that keeps per-day counts also counts, in the same scan, what the daily grid will ask of these
     days (history.over_time), so the grid finds the window's days kept instead of scanning again."""
     preload(ctx, features)
-    fetch = getattr(ctx.store, "prefetch_counts", None)
-    if fetch is not None and ctx.store.can_aggregate:
+    if ctx.store.can_aggregate:
         requests = count_requests(profile, features)
-        if getattr(ctx.store, "daily_cache", None) is not None:
+        if ctx.store.keeps_daily_counts:
             grid = [(n, daily_edges(profile[n], c.method)) for n, c in features.items()]
             requests += [(n, e) for n, e in grid if e is not False]
-        fetch(ctx.model.name, window, requests)
-    together = getattr(ctx.store, "prefetch_values", None)
-    if together is not None and ctx.store.can_aggregate:  # KS / Wasserstein features: their values, in one scan
-        together(ctx.model.name, window, [n for n, c in features.items() if profile[n].kind == "numeric"
-                                          and not dm.counts_only(c.method or choose_method(False))])
+        ctx.store.prefetch_counts(ctx.model.name, window, requests)
+        # KS / Wasserstein features: their values, in one scan
+        ctx.store.prefetch_values(ctx.model.name, window, [n for n, c in features.items() if profile[n].kind == "numeric"
+                                                           and not dm.counts_only(c.method or choose_method(False))])
 
 
 def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
@@ -631,7 +627,7 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
     n = ctx.store.count(ctx.model.name, ctx.window)
     if n == 0:
         raise InsufficientData(f"no predictions of {ctx.model.name!r} in {ctx.window.label} "
-                               f"({ctx.window.start:%Y-%m-%d} to {ctx.window.end:%Y-%m-%d}) in the {ctx.store._where()}")
+                               f"({ctx.window.start:%Y-%m-%d} to {ctx.window.end:%Y-%m-%d}) in the {ctx.store.describe()}")
     profile = reference_profile(ctx, reference_version)
     features = {f: c for f, c in features_for(ctx).items() if f in profile.features}
     prefetch(ctx, ctx.window, profile, features)
@@ -692,9 +688,8 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
 def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = HISTORY_WEEKS) -> pd.DataFrame:
     """Predictions per period over the window and the `weeks_back` weeks before it."""
     w = history_span(ctx, weeks_back)
-    hourly = getattr(ctx.store, "hourly_counts", None)
-    if hourly is not None and pd.tseries.frequencies.to_offset(freq) == pd.tseries.frequencies.to_offset("h"):
-        counts = hourly(ctx.model.name, w)
+    if pd.tseries.frequencies.to_offset(freq) == pd.tseries.frequencies.to_offset("h"):
+        counts = ctx.store.hourly_counts(ctx.model.name, w)
     else:
         ts = ctx.store.read(ctx.model.name, w, core=["timestamp"])["timestamp"]
         counts = ts.dt.floor(freq).value_counts().sort_index()

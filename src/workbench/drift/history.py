@@ -38,10 +38,10 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
 
     feats = {f: c for f, c in features_for(ctx).items() if f in profile.features}
     preload(ctx, feats, weeks_back)
-    fetch = getattr(ctx.store, "prefetch_counts", None)
-    if fetch is not None and ctx.store.can_aggregate and freq in ("1D", "D"):  # every feature in one scan
+    if ctx.store.can_aggregate and freq in ("1D", "D"):  # every feature in one scan
         edges = {n: daily_edges(profile[n], c.method) for n, c in feats.items()}
-        fetch(ctx.model.name, span, [(n, e) for n, e in edges.items() if e is not False], by_day=True)
+        ctx.store.prefetch_counts(ctx.model.name, span, [(n, e) for n, e in edges.items() if e is not False],
+                                  by_day=True)
     on_values = {}
     for name, fcfg in feats.items():
         ref = profile[name]
@@ -72,9 +72,9 @@ def _cell(name: str, period, r, exact: bool = True, statistic_max: float | None 
 
 
 def _by_day_on_values(store, ref, method: str, freq: str) -> bool:
-    """A numeric feature tested on values (KS, Wasserstein) on a store that counts per day: its days are
+    """A numeric feature tested on values (KS, Wasserstein) on a daily grid: its days are
     read in full up to daily_exact_max_rows, bigger ones counted in fine bins (see drift.daily)."""
-    return (getattr(store, "daily_counts", None) is not None and freq in ("1D", "D") and ref.kind == "numeric"
+    return (freq in ("1D", "D") and ref.kind == "numeric"
             and not dm.counts_only(method) and bool(len(ref.sorted_values)))
 
 
@@ -90,21 +90,15 @@ def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> lis
     bins = {n: fine_bins(profile[n]) for n in feats}
     sizes = _day_sizes(store, model, span)
     counted: dict[str, dict] = {}
-    if sizes is None or any(n > dd.daily_exact_max_rows for n in sizes.values()):  # some day is counted in bins
+    if any(n > dd.daily_exact_max_rows for n in sizes.values()):  # some day is counted in bins
         counted = {n: {day: (c, m, nf) for day, c, m, nf in store.daily_counts(model, span, n, bins[n][0])}
                    for n in feats}
-    if sizes is None:
-        sizes = {}
-        for per in counted.values():
-            for day, (c, m, nf) in per.items():
-                sizes[day] = max(sizes.get(day, 0), int(c.sum()) + m + nf)
     rows = []
     for day in sorted(sizes):
         exact = sizes[day] <= dd.daily_exact_max_rows
         w = Window(max(day, span.start), min(day + pd.Timedelta(days=1), span.end), f"{day:%Y-%m-%d}")
-        together = getattr(store, "prefetch_values", None)
-        if exact and together is not None and store.can_aggregate:
-            together(model, w, list(feats))
+        if exact and store.can_aggregate:
+            store.prefetch_values(model, w, list(feats))
         for name, fcfg in feats.items():
             if not exact and day not in counted[name]:
                 continue
@@ -132,13 +126,9 @@ def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> lis
     return rows
 
 
-def _day_sizes(store, model: str, span: Window) -> dict | None:
-    """Rows per UTC day of the span from the store's hourly counts (an index scan, no feature read),
-    or None when the store has none (the fine-bin day counts tell them instead)."""
-    hourly = getattr(store, "hourly_counts", None)
-    if hourly is None:
-        return None
-    counts = hourly(model, span)
+def _day_sizes(store, model: str, span: Window) -> dict:
+    """Rows per UTC day of the span from the store's hourly counts (an index scan, no feature read)."""
+    counts = store.hourly_counts(model, span)
     if counts.empty:
         return {}
     return {day: int(n) for day, n in counts.groupby(counts.index.floor("D")).sum().items() if n > 0}
@@ -157,12 +147,11 @@ def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
 def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: str):
     """(period, CurrentSample) per period, counted per day in the database (GROUP BY day and category
     or bin) when the method needs only counts (KS / Wasserstein days: _value_days). Without a daily
-    count (other stores, other periods) the column is read once with its timestamps."""
+    count (other periods) the column is read once with its timestamps."""
     store = ctx.store
-    daily = getattr(store, "daily_counts", None)
-    if daily is not None and freq in ("1D", "D") and (ref.kind == "categorical" or dm.counts_only(method)):
+    if freq in ("1D", "D") and (ref.kind == "categorical" or dm.counts_only(method)):
         edges = None if ref.kind == "categorical" else ref.edges
-        for day, counts, missing, nonfinite in daily(ctx.model.name, span, ref.name, edges):
+        for day, counts, missing, nonfinite in store.daily_counts(ctx.model.name, span, ref.name, edges):
             if ref.kind == "categorical":
                 yield day, CurrentSample.from_counts(ref.name, counts, missing)
             else:

@@ -358,9 +358,8 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     # million predictions a week, one five-week frame sliced in two held the rows twice
     df = ctx.store.read(spec.name, ctx.window, core=CORE)
     if df.empty:
-        raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {ctx.store._where()}")
-    repeated = getattr(ctx.store, "repeated_ids", None)
-    if repeated is not None and repeated(spec.name, ctx.window):  # the ids only when some repeat
+        raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {ctx.store.describe()}")
+    if ctx.store.repeated_ids(spec.name, ctx.window):  # the ids only when some repeat
         df = ctx.store.read(spec.name, ctx.window, core=["id", *CORE])
     # the rows with invalid values are left out of every section, and counted as findings
     df, row_check = validity.check_rows(df, spec)
