@@ -226,10 +226,10 @@ def test_postgres_connection_that_received_a_big_result_is_not_pooled(postgres_u
     """libpq keeps its input buffer at the size of the largest message received: a connection that
     just read one row of whole-column arrays of 16 MB or more is closed, not returned to the pool;
     after a small read the connection is pooled as usual."""
-    from workbench.sources import store as store_module
+    from workbench.sources import memory
 
     eng = sa.create_engine(postgres_url)
-    rows = store_module.BIG_BLOCK // 12 + 1000  # each float8 array element is 12 bytes on the wire
+    rows = memory.BIG_BLOCK // 12 + 1000  # each float8 array element is 12 bytes on the wire
     with eng.begin() as c:
         c.execute(sa.text("CREATE TABLE big_read (pid text, model text, version text, ts timestamptz, pred float8)"))
         c.execute(sa.text("INSERT INTO big_read SELECT i::text, CASE WHEN i < 100 THEN 'small' ELSE 'big' END, '1', "

@@ -78,7 +78,7 @@ def _write_sqlite(path: Path, df: pd.DataFrame) -> str:
 class _NoPreload(SqliteStore):
     """SQLite answering every count with its own SQL (GROUP BY, CASE bins), never the numpy span."""
 
-    def preload(self, model, span, features, max_cells=0) -> bool:
+    def preload(self, model, span, features, max_cells=None) -> bool:
         return False
 
 

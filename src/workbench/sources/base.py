@@ -173,9 +173,10 @@ class PredictionSource(abc.ABC):
 
     # --- fast paths: nothing by default, the per-feature calls answer on their own --------
 
-    def preload(self, model: str, span: Window, features: Iterable[str]) -> bool:
+    def preload(self, model: str, span: Window, features: Iterable[str], max_cells: int | None = None) -> bool:
         """Read `features` over `span` once, so later questions about windows inside it are answered
-        from memory. Returns whether it did."""
+        from memory, unless rows x columns exceed `max_cells` (None: the backend's own limit).
+        Returns whether it did."""
         return False
 
     def prefetch_counts(self, model: str, window: Window, requests: Iterable[tuple[str, object]],

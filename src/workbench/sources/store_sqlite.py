@@ -185,13 +185,13 @@ class SqliteStore(SqlStore):
 
 
     @timed_call("prediction DB: read span once")
-    def preload(self, model: str, span: Window, features: Iterable[str], max_cells: int = PRELOAD_MAX_CELLS) -> bool:
+    def preload(self, model: str, span: Window, features: Iterable[str], max_cells: int | None = None) -> bool:
         """Read `features` of `model` over `span` in ONE query and answer the later
         category / bin / daily counts and numeric reads of any window inside the span from memory.
         A drift review asks for the same columns over the week, the week before and four weeks of
         days; on SQLite each of those is a scan (numeric bins a CASE of up to 100 branches per row),
-        and reading the span once costs about one of them. Skipped (False) on other databases, which
-        count in one GROUPING SETS scan (prefetch_counts), or when rows x columns > `max_cells`."""
+        and reading the span once costs about one of them (PostgreSQL instead counts in one GROUPING SETS
+        scan, prefetch_counts). Skipped (False) when rows x columns > `max_cells` (PRELOAD_MAX_CELLS)."""
         features = list(dict.fromkeys(features))
         if not self.can_aggregate or not features:
             return False
@@ -199,7 +199,7 @@ class SqliteStore(SqlStore):
         if sp is not None and sp.model == model and sp.covers(span) and set(features) <= set(sp.columns):
             return True
         n = self.count(model, span)
-        if n * (len(features) + 1) > max_cells:
+        if n * (len(features) + 1) > (PRELOAD_MAX_CELLS if max_cells is None else max_cells):
             return False
         cols = [self._col("timestamp")] + [self._feature_col(f) for f in features]
         stmt = sa.select(*cols).where(self._window_filter(model, span))
