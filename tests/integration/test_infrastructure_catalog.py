@@ -57,7 +57,7 @@ def test_draw_panels_draws_each_catalog_panel_of_a_section_with_its_threshold(de
     ctx = context.open_review("", "", "demo", params, service=True)
     ctx.defer_problems = True
     rev = infrastructure.review(ctx)
-    assert rev.not_computed == [] and rev.infra is not None
+    assert rev.problems == [] and rev.infra is not None
     fig = infrastructure.draw_panels(ctx, rev.infra, "resources")
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[-1] == NEW_PANEL["title"] and "Process CPU (cores)" in titles
