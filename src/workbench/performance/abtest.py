@@ -134,9 +134,10 @@ def decision_findings(table: pd.DataFrame) -> list:
     return out
 
 
-def conversions(ctx, experiment: str = "model_v2", min_effect: float = 0.01) -> pd.DataFrame:
-    """ab_test_conversions per variant over the window (Prometheus) against the variant's exposures
-    (its positive predictions in the prediction DB, the ones acted on), B vs A."""
+def conversions(ctx, experiment: str, min_effect: float = 0.01) -> pd.DataFrame:
+    """ab_test_conversions of `experiment` (weekly.yaml performance.ab_experiment) per variant over the
+    window (Prometheus) against the variant's exposures (its positive predictions in the prediction DB,
+    the ones acted on), B vs A."""
     from workbench.infrastructure.queries import catalog_query, seconds
 
     q = catalog_query(ctx.queries, "ab_test_conversions", {"experiment": experiment}, window=seconds(ctx.window))

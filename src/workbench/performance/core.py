@@ -69,7 +69,14 @@ class PerformanceSummary:
 
     def to_frame(self, headline_only: bool = True) -> pd.DataFrame:
         """One row per metric: value and 95% CI, or why there is none."""
-        keys = HEADLINE[self.kind] if headline_only else list(self.metrics)
+        return self._rows(HEADLINE[self.kind] if headline_only else list(self.metrics))
+
+    def details(self) -> pd.DataFrame:
+        """The metrics beyond the headline (a classifier's per-class ones: _1 the positive class, _0 the
+        negative one), as `to_frame` writes them."""
+        return self._rows([k for k in self.metrics if k not in HEADLINE[self.kind]])
+
+    def _rows(self, keys) -> pd.DataFrame:
         return pd.DataFrame([{"metric": k, "value": self.metrics.get(k), "ci_low": self.ci.get(k, (np.nan,))[0],
                               "ci_high": self.ci.get(k, (np.nan, np.nan))[1], "note": self.notes.get(k, "")}
                              for k in keys])
