@@ -117,8 +117,11 @@ class InfrastructureReport:
         return self.summary
 
     def plot(self, names: list[str] | None = None):
+        """The panels `names` (default: every panel) stacked; None when there is no panel to draw."""
         from workbench.infrastructure import plots
 
+        if not (self.panels if names is None else names):
+            return None
         return plots.infrastructure_panels(self, names)
 
 
