@@ -16,7 +16,7 @@ MAX_CODE_LINES = 60
 # positional slicing of a table (`.iloc[8:]` cut the per-class rows by position) and literal model
 # versions or experiment names (`"model_v2"`, `'v1.2.0'`)
 FORBIDDEN = {"positional indexing": re.compile(r"\.iloc\["),
-             "a hard-coded model version": re.compile(r"""["']model_v|["']v?\d+\.\d+\.\d+["']""")}
+             "a hard-coded model version": re.compile(r"""["']model_v\d|["']v?\d+\.\d+\.\d+["']""")}
 
 
 def code_lines(source: str) -> list[str]:
@@ -52,4 +52,5 @@ def test_the_counter_counts_code_and_the_patterns_catch_the_old_tricks():
            'ctx.attempt("A/B conversions", abtest.conversions, ctx, "model_v2", pp.ab_min_effect)',
            "registry.reference('churn', '1.3.0')"]
     assert [any(rx.search(line) for rx in FORBIDDEN.values()) for line in old] == [True, True, True]
-    assert not any(rx.search('review.show("versions")') for rx in FORBIDDEN.values())
+    fine = ['review.show("versions")', 'est.pivot_table(index=["period", "model_version"], columns="metric")']
+    assert not any(rx.search(line) for line in fine for rx in FORBIDDEN.values())
