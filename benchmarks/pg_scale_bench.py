@@ -105,7 +105,7 @@ def review(store: PredictionStore, profile: ReferenceProfile, window: config.Win
     drift_history.week_over_week(ctx, rep)
     t["week over week"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    grid = drift_history.over_time(ctx, weeks_back=3)
+    grid = drift_history.over_time(ctx, weeks_back=3).to_frame()
     t["drift over time"] = time.perf_counter() - t0
     t["drifted"] = ", ".join(rep.drifted_features)
     t["grid cells"] = len(grid)

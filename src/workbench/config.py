@@ -66,6 +66,8 @@ class PerformanceParams(_Strict):
     weeks_back: int = Field(4, ge=0, le=52)  # trend history before the window
     class_count_tolerance: float = Field(0.01, ge=0)  # DB vs Prometheus predictions-by-class, relative
     ab_min_effect: float = Field(0.01, gt=0)  # smallest A/B difference worth deciding on
+    # the `experiment` label of ab_test_conversions in Prometheus that the A/B conversions section reads
+    ab_experiment: str = Field("model_v2", min_length=1)
     # log the window's metrics to MLflow (one run per model and period) — only when MLflow is configured
     log_to_mlflow: bool = True
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 
@@ -21,6 +21,7 @@ from workbench import config
 from workbench.config import Connections, ModelSpec, Window
 from workbench.errors import ConfigError, WorkbenchError
 from workbench.findings import SCHEMA_VERSION, Finding, level_of
+from workbench.result import is_result, merge_headline
 
 from workbench.sources.connections import SOURCES, not_configured, resolve_connections  # noqa: F401 (re-exported)
 
@@ -113,9 +114,8 @@ class ReviewContext:
     def attempt(self, section: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run one report section; on a WorkbenchError record it, show it, and return None.
 
-        A result with a `problems` list (parts that could not be computed) is returned, and its
-        problems are recorded and shown too; its `findings` and `headline_numbers` (if it has any;
-        for a DataFrame, `.attrs["findings"]` and `.attrs["headline"]`) are collected for the verdict.
+        A result (workbench.result.ReviewResult) is returned, and its `problems` (parts that could not
+        be computed) are recorded and shown too; its `findings` and `headline` are collected for the verdict.
         """
         try:
             result = fn(*args, **kwargs)
@@ -124,24 +124,19 @@ class ReviewContext:
             if not self.defer_problems:
                 _show_problem(section, str(exc))
             return None
-        for problem in getattr(result, "problems", None) or []:
+        if not is_result(result):  # a plain value (a frame, a run id): nothing to collect
+            return result
+        for problem in result.problems:
             self.problems.append({"section": section, "problem": str(problem)})
             if not self.defer_problems:
                 _show_problem(section, str(problem))
-        attrs = result.attrs if isinstance(result, pd.DataFrame) else {}  # tables carry theirs in .attrs
-        self.add_findings(attrs.get("findings") or getattr(result, "findings", None) or [])
-        self.add_headline(attrs.get("headline") or getattr(result, "headline_numbers", None) or {})
+        self.add_findings(result.findings)
+        self.add_headline(result.headline)
         return result
 
-    def add_headline(self, numbers: dict[str, Any]) -> None:
+    def add_headline(self, numbers: Mapping[str, Any]) -> None:
         """Merge headline numbers; "series" (daily values) and "episodes" (intervals) are merged too."""
-        for k, v in numbers.items():
-            if k == "series":
-                self.headline.setdefault("series", {}).update(v)
-            elif k == "episodes":
-                self.headline.setdefault("episodes", []).extend(v)
-            else:
-                self.headline[k] = v
+        merge_headline(self.headline, numbers)
 
     def add_findings(self, findings: list[Finding]) -> None:
         """Record findings for the verdict (each once, in order)."""

@@ -194,20 +194,23 @@ def p_value(p: float | None) -> str:
 
 
 def duration(td) -> str:
-    """A duration in words: '51 min', '3 h 12 min', '2 d 4 h'."""
+    """A duration in words, the one wording of sentences and tables (tables.duration adds "—" for a
+    missing value): '45 s', '51 min', '2 h 05 min', '1 d 15 h'. From a day on, minutes are dropped (39 h
+    45 min reads '1 d 16 h'), so a finding's duration appears verbatim in its report's table."""
     import pandas as pd
 
-    secs = int(round(float(td) if isinstance(td, (int, float)) else pd.Timedelta(td).total_seconds()))
-    if secs < 60:
-        return f"{secs} s"
-    mins = secs // 60
+    secs = float(td) if isinstance(td, (int, float)) else pd.Timedelta(td).total_seconds()
+    sign, s = ("-" if secs < 0 else ""), round(abs(secs))
+    if s < 60:
+        return f"{sign}{s} s"
+    mins = round(s / 60)
     if mins < 60:
-        return f"{mins} min"
-    h, m = divmod(mins, 60)
-    if h < 48:
-        return f"{h} h {m} min" if m else f"{h} h"
-    d, h = divmod(h, 24)
-    return f"{d} d {h} h" if h else f"{d} d"
+        return f"{sign}{mins} min"
+    if mins < 24 * 60:
+        h, m = divmod(mins, 60)
+        return f"{sign}{h} h" + (f" {m:02d} min" if m else "")
+    d, h = divmod(round(s / 3600), 24)
+    return f"{sign}{d} d" + (f" {h} h" if h else "")
 
 
 def when(ts) -> str:

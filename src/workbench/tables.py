@@ -89,24 +89,11 @@ def p_value(v: Any) -> str:
 
 
 def duration(v: Any) -> str:
-    """A duration as people say it: '45 s', '51 min', '2 h 05 min', '3 d 4 h'. Accepts Timedelta or seconds."""
-    if is_missing(v):
-        return DASH
-    if isinstance(v, (pd.Timedelta, dt.timedelta, np.timedelta64)):
-        seconds = pd.Timedelta(v).total_seconds()
-    else:
-        seconds = float(v)
-    sign = "-" if seconds < 0 else ""
-    s = abs(seconds)
-    if s < 60:
-        return f"{sign}{s:.0f} s"
-    if s < 3600:
-        return f"{sign}{s / 60:.0f} min"
-    if s < 86400:
-        h, m = divmod(round(s / 60), 60)
-        return f"{sign}{h} h" + (f" {m:02d} min" if m else "")
-    d, h = divmod(round(s / 3600), 24)
-    return f"{sign}{d} d" + (f" {h} h" if h else "")
+    """A duration as people say it: '45 s', '51 min', '2 h 05 min', '3 d 4 h' (findings.duration, so a
+    sentence and a table cell read the same). Accepts Timedelta or seconds."""
+    from workbench.findings import duration as in_words
+
+    return DASH if is_missing(v) else in_words(v)
 
 
 def _special(v: Any) -> str | None:

@@ -47,7 +47,7 @@ def test_profile_is_an_mlflow_artifact_and_is_reused(ctx, tmp_path):
 
 
 def test_drift_over_time_shows_the_shift_starting_in_the_window(ctx):
-    grid = drift_history.over_time(ctx, weeks_back=2)
+    grid = drift_history.over_time(ctx, weeks_back=2).to_frame()
     mc = grid[grid["feature"] == "monthly_charges"].set_index("period")
     inside = mc[mc.index >= ctx.window.start]
     before = mc[mc.index < ctx.window.start - __import__("pandas").Timedelta(days=1)]

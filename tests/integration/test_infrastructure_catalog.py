@@ -57,7 +57,7 @@ def test_draw_panels_draws_each_catalog_panel_of_a_section_with_its_threshold(de
     ctx = context.open_review("", "", "demo", params, service=True)
     ctx.defer_problems = True
     rev = infrastructure.review(ctx)
-    assert rev.not_computed == [] and rev.infra is not None
+    assert rev.problems == [] and rev.infra is not None
     fig = infrastructure.draw_panels(ctx, rev.infra, "resources")
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[-1] == NEW_PANEL["title"] and "Process CPU (cores)" in titles
@@ -69,5 +69,6 @@ def test_draw_panels_draws_each_catalog_panel_of_a_section_with_its_threshold(de
     ratio = by_title["/predict error ratio"]  # threshold: error_ratio_alert of weekly.yaml
     assert any(list(line.get_ydata()) == [0.05, 0.05] for line in ratio.get_lines())
     # the per-model serving latency: one row per model of the demo, under the guide's 1 s
-    assert set(rev.latency["model"]) == {"churn-predictor", "revenue-predictor"}
-    assert (rev.latency["threshold_seconds"] == 1.0).all() and (rev.latency["p95_seconds"] < 1.0).all()
+    latency = rev.latency.to_frame()
+    assert set(latency["model"]) == {"churn-predictor", "revenue-predictor"}
+    assert (latency["threshold_seconds"] == 1.0).all() and (latency["p95_seconds"] < 1.0).all()

@@ -363,7 +363,7 @@ def test_drift_over_time_from_daily_counts_equals_per_day_comparison(layout, mon
                           store=store, window=WEEK)
     calls = []
     monkeypatch.setattr(store, "read", lambda *a, **k: calls.append(a) or pytest.fail("re-read the rows"))
-    grid = drift_history.over_time(ctx, weeks_back=1)
+    grid = drift_history.over_time(ctx, weeks_back=1).to_frame()
     assert not calls
     day = w["ts"].dt.floor("D")
     for _, row in grid.iterrows():
@@ -388,7 +388,7 @@ def test_numeric_drift_over_time_from_fine_daily_counts_is_close_to_the_values(l
     ctx = SimpleNamespace(monitoring=config.MonitoringParams(drift_detection=dd), model=SimpleNamespace(name="credit"),
                           store=store, window=WEEK)
     monkeypatch.setattr(store, "read", lambda *a, **k: pytest.fail("re-read the rows"))
-    grid = drift_history.over_time(ctx, weeks_back=1)
+    grid = drift_history.over_time(ctx, weeks_back=1).to_frame()
     day = w["ts"].dt.floor("D")
     assert len(grid) == day.nunique()
     for _, row in grid.iterrows():
@@ -437,7 +437,7 @@ def test_whole_drift_review_with_kept_days_equals_it_without_and_next_time_scans
                               store=s, window=WEEK)
         rep = drift.review(ctx)
         wow = drift_history.week_over_week(ctx, rep)
-        grid = drift_history.over_time(ctx, weeks_back=1)
+        grid = drift_history.over_time(ctx, weeks_back=1).to_frame()
         cols = ["feature", "method", "statistic", "p_value", "status"]
         return rep.to_frame()[cols], wow, grid
 

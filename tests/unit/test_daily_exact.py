@@ -79,7 +79,7 @@ def _exact(ctx):
 
 
 def test_day_cells_are_exact_ks_on_real_shaped_data(ctx):
-    grid = history.over_time(ctx, weeks_back=WEEKS_BACK)
+    grid = history.over_time(ctx, weeks_back=WEEKS_BACK).to_frame()
     exact = _exact(ctx)
     assert len(grid) == len(exact) == 56 and grid["exact"].all()
     for _, c in grid.iterrows():
@@ -94,7 +94,7 @@ def test_day_cells_are_exact_ks_on_real_shaped_data(ctx):
 
 def test_big_days_on_bin_counts_are_bounded_by_the_exact_ks_and_never_flag_more(ctx):
     ctx.monitoring.drift_detection.daily_exact_max_rows = 0  # every day too big to read: its bin counts
-    grid = history.over_time(ctx, weeks_back=WEEKS_BACK)
+    grid = history.over_time(ctx, weeks_back=WEEKS_BACK).to_frame()
     exact = _exact(ctx)
     profile = drift.reference_profile(ctx)
     assert len(grid) == 56 and not grid["exact"].any()

@@ -71,8 +71,12 @@ def test_notebooks_carry_every_section_anchor_and_end_with_the_check(review, not
     nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", 4)
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    from workbench.performance import sections
+
+    # a section drawn by the package (performance.sections) carries its heading there: the notebook shows it
+    shown = {a for name, anchors in sections.ANCHORS.items() if f'.show("{name}")' in source for a in anchors}
     for anchor, _ in display.SECTIONS[review]:
-        assert f'<a id="{anchor}"></a>' in markdown or f'section_heading("{anchor}"' in source, \
+        assert f'<a id="{anchor}"></a>' in markdown or f'section_heading("{anchor}"' in source or anchor in shown, \
             f"{notebook}: no section #{anchor}"
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert f'check_review(ctx, "{review}")' in code[-1]

@@ -57,7 +57,7 @@ def test_the_performance_headline_and_thresholds_hold_the_relative_changes_and_t
                                            baseline_version="2.0.0", relative_drop_tolerance=0.05)
     found = performance.metric_findings(s, base, "2.0.0", None, 0.05)
     assert any("−" not in f.sentence and "-37.5%" in f.sentence for f in found)  # r2 fell: '-' as the table writes it
-    shown = _text(tables.table(review.headline(), kinds=PERF_KINDS), tables.key_values(review.thresholds()))
+    shown = _text(tables.table(review.to_frame(), kinds=PERF_KINDS), tables.key_values(review.thresholds()))
     assert _missing(found, shown) == []
 
 

@@ -90,7 +90,7 @@ def test_score_puts_p_values_and_distances_on_one_scale():
 
 
 def test_drift_over_time_matches_scipy_per_day(ctx):
-    grid = drift_history.over_time(ctx, weeks_back=1)
+    grid = drift_history.over_time(ctx, weeks_back=1).to_frame()
     x = grid[grid["feature"] == "x"].set_index("period")
     assert len(x) == 14 and set(grid["feature"]) == {"x", "c"}
     for day, row in x.iterrows():
@@ -136,7 +136,7 @@ def test_previous_window_is_named_as_a_reader_says_it():
 
 def test_heatmap_draws_the_grid(ctx):
     assert drift_plots.heatmap(pd.DataFrame()) is None
-    fig = drift_plots.heatmap(drift_history.over_time(ctx, weeks_back=0))
+    fig = drift_plots.heatmap(drift_history.over_time(ctx, weeks_back=0).to_frame())
     assert fig.axes[0].get_title().startswith("Drift score per day")
 
 

@@ -51,7 +51,7 @@ def test_evidently_html_carries_no_script_from_data(tmp_path):
     assert data and all("<" not in b and ">" not in b for b in data)  # no markup can start inside the data
     # the data is still there, readable, and Evidently really compared both features
     assert "‹img src=x onerror=alert(1)›" in page
-    assert set(table["evidently verdict"]) <= {"drift", "no drift"} and len(table) == 2
+    assert set(table.to_frame()["evidently verdict"]) <= {"drift", "no drift"} and len(table.to_frame()) == 2
 
 
 def test_embedded_json_is_escaped_so_a_value_cannot_close_the_script():
@@ -70,10 +70,10 @@ def test_text_column_in_numeric_feature_is_left_out_with_a_note_not_a_crash(tmp_
     ref_text = ref.assign(mar=ref["mar"].astype(object))
     ref_text.loc[5, "mar"] = "married"  # Evidently: "Column 'MAR' ... should contain numerical values only"
     table = evidently_compare.compare(ours, ref_text, cur, tmp_path / "ev.html")
-    row = table.set_index("feature").loc["mar"]
+    row = table.to_frame().set_index("feature").loc["mar"]
     assert row["evidently verdict"] == "left out"
-    assert any("mar" in n and "left out" in n and "married" in n for n in table.attrs["notes"])
-    assert table.set_index("feature").loc["x", "evidently verdict"] in ("drift", "no drift")
+    assert any("mar" in n and "left out" in n and "married" in n for n in table.notes)
+    assert table.to_frame().set_index("feature").loc["x", "evidently verdict"] in ("drift", "no drift")
 
 
 def test_numbers_stored_as_text_are_cast_and_codes_compare_equal(tmp_path):
@@ -83,11 +83,12 @@ def test_numbers_stored_as_text_are_cast_and_codes_compare_equal(tmp_path):
     cur = pd.DataFrame({"x": rng.normal(size=500), "code": codes.astype(float)})
     ours = _drift_report(ref.assign(x=ref["x"].astype(float)), cur.assign(code=cur["code"].astype(int).astype(str)),
                          {"x": "ks", "code": "chi2"})
-    table = evidently_compare.compare(ours, ref, cur, tmp_path / "ev.html").set_index("feature")
+    result = evidently_compare.compare(ours, ref, cur, tmp_path / "ev.html")
+    table = result.to_frame().set_index("feature")
     # "1" and 1.0 are one category: same distribution, so Evidently must not see drift
     assert table.loc["code", "evidently verdict"] == "no drift"
     assert table.loc["x", "evidently verdict"] in ("drift", "no drift")
-    assert any("cast to numbers" in n for n in table.attrs["notes"])
+    assert any("cast to numbers" in n for n in result.notes)
 
 
 def test_dollar_category_does_not_break_the_distribution_plot():

@@ -51,11 +51,12 @@ def _latency(at):
 
 def test_service_latency_has_one_row_per_model_and_flags_the_slow_one():
     ctx = _ctx(Prom({"prediction_duration_seconds_bucket": _latency}))
-    lat = infrastructure.serving_latency(ctx).set_index("model")
+    result = infrastructure.serving_latency(ctx)
+    lat = result.to_frame().set_index("model")
     assert list(lat.index) == ["a", "b"]
     assert lat.loc["a", "p95_seconds"] == 1.4 and lat.loc["a", "previous_p95_seconds"] == 0.2
     assert lat.loc["a", "status"] == "above 1 s" and lat.loc["b", "status"] == "ok"
-    (f,) = lat.attrs["findings"]
+    (f,) = result.findings
     assert f.severity == "warning" and f.anchor == "latency-a" and "above the 1 s threshold" in f.sentence
     assert 'model!=""' in ctx.prometheus.asked[0]  # the service selects every model
 
@@ -65,10 +66,10 @@ def test_a_models_own_latency_row_links_to_its_section():
     ctx.prometheus.instant = {'model="churn-predictor"': lambda at: pd.DataFrame(
         {"model": ["churn-predictor"], "value": [0.3], "timestamp": [at]})}
     lat = infrastructure.serving_latency(ctx)
-    assert lat["model"].tolist() == ["churn-predictor"] and lat["status"].tolist() == ["ok"]
-    assert lat.attrs["findings"] == [] and lat.attrs["headline"] == {"p95_latency_seconds": 0.3}
+    assert lat.to_frame()["model"].tolist() == ["churn-predictor"] and lat.to_frame()["status"].tolist() == ["ok"]
+    assert lat.findings == [] and lat.headline == {"p95_latency_seconds": 0.3}
     ctx.prometheus.instant = {}
-    assert infrastructure.serving_latency(ctx).empty  # nothing in Prometheus: no row, no finding
+    assert infrastructure.serving_latency(ctx).to_frame().empty  # nothing in Prometheus: no row, no finding
 
 
 def test_review_keeps_every_part_that_could_be_computed():
@@ -78,10 +79,10 @@ def test_review_keeps_every_part_that_could_be_computed():
     rev = infrastructure.review(ctx)
     assert isinstance(rev, infrastructure.ServiceReview)
     assert rev.alerts is None
-    assert {"section": "alert replay", "problem": "Prometheus at http://x: query failed: ALERTS"} in rev.not_computed
-    assert rev.not_computed == ctx.problems
+    assert "alert replay: Prometheus at http://x: query failed: ALERTS" in rev.problems
+    assert rev.problems == [f"{p['section']}: {p['problem']}" for p in ctx.problems]
     assert rev.slos is not None and rev.infra is not None and rev.outages is not None
-    assert rev.latency is not None and len(rev.latency) == 2
+    assert rev.latency is not None and len(rev.latency.to_frame()) == 2
     assert rev.coverage is not None and set(rev.panels) == set(ctx.queries.panels)
     assert ctx.level == "warning"  # the slow model warns; nothing pages
     assert [f for f in rev.findings if f.anchor == "latency-a"]
@@ -93,7 +94,7 @@ def test_review_without_prometheus_names_every_part():
     ctx = context.open_review("", "2026-W47", "env", ROOT / "params", connections=conns, service=True)
     ctx.defer_problems = True
     rev = infrastructure.review(ctx)
-    assert [p["section"] for p in rev.not_computed] == ["SLOs", "alert replay", "infrastructure", "availability",
+    assert [p.split(":")[0] for p in rev.problems] == ["SLOs", "alert replay", "infrastructure", "availability",
                                                          "outages", "serving latency per model"]
     assert rev.infra is None and rev.coverage is None and rev.panels == {} and rev.findings == []
     assert infrastructure.draw_panels(ctx, rev.infra, "traffic") is None
@@ -117,4 +118,4 @@ def test_a_hostile_model_label_is_shown_as_text():
     lat = infrastructure.serving_latency(ctx)
     html = infrastructure.latency_table(lat).to_html()
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    assert lat.attrs["findings"][0].anchor == "latency--img-src-x-onerror-alert-1--"
+    assert lat.findings[0].anchor == "latency--img-src-x-onerror-alert-1--"

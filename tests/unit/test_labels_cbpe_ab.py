@@ -117,7 +117,7 @@ def test_underpowered_comparison_says_no_decision_yet():
 def test_compare_variants_on_one_class_does_not_crash(rng):
     df = pd.DataFrame({"variant": ["A"] * 30 + ["B"] * 30, "model_version": ["1"] * 30 + ["2"] * 30,
                        "actual_outcome": 1.0, "prediction": 1.0, "probability": rng.random(60)})
-    out = abtest.compare_variants(df, resamples=50).set_index("metric")
+    out = abtest.compare_variants(df, resamples=50).to_frame().set_index("metric")
     assert "AUC undefined" in out.loc["roc_auc", "verdict"]
 
 

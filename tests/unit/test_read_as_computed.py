@@ -81,7 +81,7 @@ def test_every_number_column_of_the_performance_tables_is_declared():
               explain.variants(df), performance.by_version(df, spec), performance.trend(df, spec)]
     for frame in frames:
         assert _undeclared(frame, PERF_KINDS) == [], frame.columns
-    assert _undeclared(abtest.compare_variants(df, resamples=50), AB_KINDS) == []
+    assert _undeclared(abtest.compare_variants(df, resamples=50).to_frame(), AB_KINDS) == []
 
 
 def test_base_rate_change_reads_in_points_in_the_table_and_the_findings():
@@ -131,7 +131,7 @@ def test_every_metric_that_can_warn_is_in_the_trend_plot_and_the_history(monkeyp
     fig = plots.metric_trend(perf.trend, performance.warning_metrics("regression"))
     drawn = {ax.get_title() for ax in fig.axes if ax.get_visible()}
     assert drawn == set(performance.warning_metrics("regression"))
-    head = perf.headline_numbers
+    head = perf.headline
     window = perf.window_predictions
     for m in performance.warning_metrics("regression"):
         assert head[m] == perf.summary.metrics[m]

@@ -50,7 +50,7 @@ def test_drift_findings_name_every_drifted_feature_with_method_statistic_thresho
     assert "contract: missing share moved from 0.0% in the reference to 12.0% (tolerance 5%): check the upstream join." \
         in quality
     assert "contract: 1 category never seen in training: 'Four year'." in quality
-    assert rep.headline_numbers == {"drift_share": 0.5, "n_drifted": 2, "n_features": 4, "dataset_drift": 1,
+    assert rep.headline == {"drift_share": 0.5, "n_drifted": 2, "n_features": 4, "dataset_drift": 1,
                                     "window_rows": 20_000}
 
 
@@ -252,13 +252,16 @@ def test_attempt_collects_findings_and_headline_from_results_and_tables():
     from pathlib import Path
 
     from workbench.context import ReviewContext
+    from workbench.result import TableResult
 
     ctx = ReviewContext(None, None, None, None, None, None, Path("."))
     rep = _drift_report()
     ctx.attempt("drift", lambda: rep)
-    t = pd.DataFrame({"a": [1]})
-    t.attrs["headline"] = {"series": {"drift_share": {"2026-11-16": 0.25}}, "episodes": [{"kind": "outage"}]}
-    ctx.attempt("over time", lambda: t)
+    t = TableResult(pd.DataFrame({"a": [1]}),
+                    headline={"series": {"drift_share": {"2026-11-16": 0.25}}, "episodes": [{"kind": "outage"}]})
+    assert ctx.attempt("over time", lambda: t) is t
+    plain = pd.DataFrame({"findings": [1], "problems": ["x"]})  # a plain frame is returned, nothing collected
+    assert ctx.attempt("frame", lambda: plain) is plain and ctx.problems == []
     assert ctx.findings == rep.findings and ctx.level == "alert"
     assert ctx.headline["drift_share"] == 0.5 and ctx.headline["series"]["drift_share"] == {"2026-11-16": 0.25}
     assert ctx.headline["episodes"] == [{"kind": "outage"}]
@@ -297,9 +300,9 @@ def test_prometheus_drift_alert_disagreement_says_why():
                           model=SimpleNamespace(name="churn-predictor"),
                           params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")))
     rep = _drift_report()  # drifted: tenure, monthly_charges; paperless_billing below min_effect
-    table = alert_agreement(ctx, rep)
-    assert sorted(table["feature"]) == ["paperless_billing", "tenure"]  # this model's series only
-    (f,) = table.attrs["findings"]
+    result = alert_agreement(ctx, rep)
+    assert sorted(result.to_frame()["feature"]) == ["paperless_billing", "tenure"]  # this model's series only
+    (f,) = result.findings
     assert f.severity == "info" and f.anchor == "summary"
     assert f.sentence.startswith("DataDriftDetected (`data_drift_score > 0.1` for 1m) fired for paperless_billing "
                                  "(2 d), tenure (2 d); paperless_billing is no drift here (significant, but effect "

@@ -170,7 +170,8 @@ def test_cbpe_by_period_puts_realised_metrics_beside_the_estimates(rng):
     history = _frame(rng, 4000, WEEK.start - pd.Timedelta(days=7))
     window = _frame(rng, 2000, WEEK.start)
     window.loc[window.index[::2], "actual_outcome"] = np.nan  # half the labels have not arrived
-    out = cbpe.run(window, history)
+    result = cbpe.run(window, history)
+    out = result.to_frame()
     acc = out[out["metric"] == "accuracy"].set_index("period")
     assert len(acc) == 2 and (acc["label_coverage"].between(0.4, 0.6)).all()
     day = window[window["timestamp"].dt.floor("D") == acc.index[0]].dropna(subset=["actual_outcome"])
@@ -240,7 +241,7 @@ def test_prometheus_class_counts_flag_a_logging_gap():
     params = config.WeeklyParams.model_validate({"models": [{"name": "m", "type": "classification"}]})
     ctx = SimpleNamespace(window=WEEK, model=params.models[0], params=params, prometheus=FakeProm(prom),
                           store=FakeStore(db), queries=CATALOG)
-    out = performance.prometheus_class_counts(ctx).set_index("class")
+    out = performance.prometheus_class_counts(ctx).to_frame().set_index("class")
     assert out.loc["0", "difference"] == 0 and out.loc["0", "flag"] == ""
     assert out.loc["1", "difference"] == -10 and "check prediction logging" in out.loc["1", "flag"]
 

@@ -36,10 +36,23 @@ def test_p_value(value, text):
 @pytest.mark.parametrize("value, text", [
     (pd.Timedelta(minutes=20), "20 min"), (pd.Timedelta(minutes=51, seconds=10), "51 min"), (45, "45 s"),
     (dt.timedelta(hours=2, minutes=5), "2 h 05 min"), (pd.Timedelta(hours=3), "3 h"),
-    (pd.Timedelta(days=6, hours=12), "6 d 12 h"), (pd.NaT, "—"),
+    (pd.Timedelta(days=6, hours=12), "6 d 12 h"), (pd.NaT, "—"), (3599, "1 h"), (86399, "1 d"),
+    (pd.Timedelta(hours=38, minutes=45), "1 d 15 h"), (-90, "-2 min"),
 ])
 def test_duration(value, text):
     assert tables.duration(value) == text
+
+
+@pytest.mark.parametrize("seconds", [0, 59.6, 3599, 3600 + 5 * 60, 38 * 3600 + 45 * 60, 47 * 3600 + 59 * 60, 86399,
+                                     6.5 * 86400, 10 * 86400 + 1800])
+def test_a_finding_writes_a_duration_as_its_table_does(seconds):
+    """One formatter: a finding's "fired for 1 d 15 h" is the table's cell verbatim (38 h 45 min was
+    "38 h 45 min" in the sentence and "1 d 15 h" in the table)."""
+    from workbench import findings
+
+    td = pd.Timedelta(seconds=seconds)
+    assert findings.duration(td) == tables.duration(td) == tables.duration(seconds)
+    assert findings.duration(pd.Timedelta(hours=38, minutes=45)) == "1 d 15 h"
 
 
 @pytest.mark.parametrize("value, text", [

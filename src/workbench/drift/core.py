@@ -12,6 +12,7 @@ import pandas as pd
 from workbench.config import DriftDetection, FeatureDrift
 from workbench.drift import methods as dm
 from workbench.errors import ConfigError
+from workbench.result import TableResult
 from workbench.drift.profile import (ABOVE, BELOW, OTHER, CurrentSample, FeatureProfile, ReferenceProfile,  # noqa: F401
                                      is_categorical, sorted_quantile)
 from workbench.drift.profile_cache import features_for, load_or_fit  # noqa: F401 (features_for re-exported)
@@ -432,7 +433,13 @@ class DriftReport:
         return out
 
     @property
-    def headline_numbers(self) -> dict:
+    def problems(self) -> list[str]:
+        """Nothing of a computed drift report is left uncomputed: a feature without enough data is a
+        finding ("not tested for lack of data"), a review that cannot run raises instead."""
+        return []
+
+    @property
+    def headline(self) -> dict:
         """Headline numbers for the index pages."""
         return {"drift_share": round(self.drift_share, 4), "n_drifted": len(self.drifted_features),
                 "n_features": len(self.evaluated), "dataset_drift": int(self.dataset_drift),
@@ -636,7 +643,7 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
                         ctx.monitoring.drift_detection, ctx.model.name, features, window_rows=n)
 
 
-def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drift") -> pd.DataFrame:
+def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drift") -> TableResult:
     """The Prometheus drift alert rules (params/alerts.yaml, names containing `hint`) replayed over the
     window for this model, next to this review's verdict per feature; where they disagree, one info
     finding says why (they watch a different score, window and threshold)."""
@@ -647,7 +654,7 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
     from workbench.findings import Finding, duration
 
     if not ctx.has("prometheus") or not ctx.params_path("alerts").is_file():
-        return pd.DataFrame(columns=["alert", "feature", "start", "duration"])  # nothing to compare with
+        return TableResult(pd.DataFrame(columns=["alert", "feature", "start", "duration"]))  # nothing to compare
     rules = config.load_alert_rules(ctx.params_path("alerts"))
     interval = config.parse_duration(ctx.params.infrastructure.scrape_interval)
     rows, exprs = [], {}
@@ -665,7 +672,8 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
     table = pd.DataFrame(rows, columns=["alert", "feature", "start", "duration"])
     ours = set(report.drifted_features)
     fired = set(table["feature"]) - {""}
-    if exprs and fired != ours:
+    findings = []
+    if exprs and fired != ours:  # the alert and this review disagree: one sentence says why
         longest = table.groupby("feature")["duration"].sum() if len(table) else pd.Series(dtype=object)
         alerted = ", ".join(f"{f} ({duration(longest[f])})" for f in sorted(fired)) or "no feature"
         only_alert = sorted(fired - ours)
@@ -677,12 +685,12 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
         if only_ours:
             why.append(f"not for {', '.join(only_ours)}, which drift{'s' if len(only_ours) == 1 else ''} here")
         names = ", ".join(f"{a} (`{e}` for {fr})" for a, (e, fr) in exprs.items())
-        table.attrs["findings"] = [Finding(
+        findings = [Finding(
             "info", "Prometheus alert", f"{names} fired for {alerted}; {'; '.join(why)}: the alert watches the "
             "serving app's own score per feature with a fixed threshold, this review the whole week against the "
             "reference with each feature's method, threshold and min_effect.", "comparison", "summary",
             float(len(fired)), {"alert_features": sorted(fired)})]
-    return table
+    return TableResult(table, findings)
 
 
 def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = HISTORY_WEEKS) -> pd.DataFrame:

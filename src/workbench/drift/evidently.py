@@ -24,6 +24,7 @@ import pandas as pd
 
 from workbench.drift.core import DriftReport
 from workbench.errors import WorkbenchError
+from workbench.result import TableResult
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
@@ -125,17 +126,16 @@ def not_run(ctx: "ReviewContext", sample_size) -> str:
 
 
 def run(ctx: "ReviewContext", ours: DriftReport, out_file: str | Path, sample_size: int = 20_000, seed: int = 0
-        ) -> pd.DataFrame:
+        ) -> TableResult:
     """Run Evidently on up to `sample_size` rows a side, save its HTML, return the comparison table
-    (its `attrs["notes"]` say which features were cast or left out)."""
+    (its `notes` say which features were cast or left out)."""
 
     from workbench.sources.model_registry import load_reference_file
 
     sample_size = int(sample_size)
     if sample_size <= 0:  # switched off: nothing to compare, nothing to publish
-        table = pd.DataFrame(columns=["feature", "our method", "evidently verdict"])
-        table.attrs["notes"] = ["Evidently's comparison is switched off (sample size 0)"]
-        return table
+        return TableResult(pd.DataFrame(columns=["feature", "our method", "evidently verdict"]),
+                           notes=["Evidently's comparison is switched off (sample size 0)"])
     features = [r.feature for r in ours.results]
     if ctx.model.reference:
         reference = load_reference_file(ctx.root / ctx.model.reference)
@@ -147,7 +147,7 @@ def run(ctx: "ReviewContext", ours: DriftReport, out_file: str | Path, sample_si
     return compare(ours, ref, cur, out_file)
 
 
-def compare(ours: DriftReport, ref: pd.DataFrame, cur: pd.DataFrame, out_file: str | Path) -> pd.DataFrame:
+def compare(ours: DriftReport, ref: pd.DataFrame, cur: pd.DataFrame, out_file: str | Path) -> TableResult:
     """Evidently on these samples with our methods and thresholds; its HTML saved (made safe) to `out_file`."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
@@ -189,9 +189,7 @@ def compare(ours: DriftReport, ref: pd.DataFrame, cur: pd.DataFrame, out_file: s
                      "evidently verdict": ("drift" if drift else "no drift") if method else "left out",
                      "agree": (r.status == "drift") == bool(drift) if method else None})
     table = pd.DataFrame(rows)
-    table.attrs["notes"] = notes
-    table.attrs["findings"] = disagreement(ours, table, max(len(ref), len(cur)))
-    return table
+    return TableResult(table, disagreement(ours, table, max(len(ref), len(cur))), notes=notes)
 
 
 def disagreement(ours: DriftReport, table: pd.DataFrame, sample_size: int = 20_000) -> list:

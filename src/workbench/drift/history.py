@@ -12,6 +12,7 @@ from workbench.drift import methods as dm
 from workbench.drift.core import (HISTORY_WEEKS, DriftReport, daily_edges, fine_bins, choose_method,
                                   compare_feature, detect_drift, preload, store_sample)
 from workbench.drift.profile import CurrentSample
+from workbench.result import TableResult
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
@@ -24,7 +25,7 @@ def score(method: str, statistic: float | None, p_value: float | None, threshold
     return dm.score(method, statistic, p_value, threshold, effect_size, min_effect)
 
 
-def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str | None = None) -> pd.DataFrame:
+def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str | None = None) -> TableResult:
     """Each feature in each period (default daily) of the window and the weeks before it, against the
     reference (the configured columns read in one query with their timestamps)."""
     from workbench.drift.core import reference_profile
@@ -57,8 +58,7 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
     order = {n: i for i, n in enumerate(feats)}
     rows.sort(key=lambda c: (order[c["feature"]], c["period"]))
     grid = pd.DataFrame(rows)
-    grid.attrs["headline"] = {"series": {"drift_share": daily_share(grid, ctx.window)}}
-    return grid
+    return TableResult(grid, headline={"series": {"drift_share": daily_share(grid, ctx.window)}})
 
 
 def _cell(name: str, period, r, exact: bool = True, statistic_max: float | None = None) -> dict:

@@ -215,6 +215,7 @@ class AlertReview:
     problems: list[str] = field(default_factory=list)
 
     rules: AlertRules | None = field(default=None, repr=False)
+    window: Window | None = None
 
     @property
     def findings(self) -> list:
@@ -223,12 +224,20 @@ class AlertReview:
         return episode_findings(self.episodes, self.rules) + noisy_findings(self.noisy)
 
     @property
-    def headline_numbers(self) -> dict:
+    def headline(self) -> dict:
         e = self.episodes
         return {"alert_episodes": int(len(e)),
                 "episodes": [{"kind": "alert", "subject": f"{r['alert']}" + (f" {r['labels']}" if r["labels"] else ""),
                               "severity": str(r["severity"]), "start": iso(r["start"]), "end": iso(r["end"])}
                              for _, r in e.iterrows()]}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Per alert rule that fired: episodes, firing time, first and last firing (`fired`)."""
+        return self.fired()
+
+    def plot(self, series: dict[str, pd.DataFrame] | None = None):
+        """The firing episodes over the window, above `series` (see `timeline`); None without a window."""
+        return timeline(self.episodes, self.window, series) if self.window is not None else None
 
     def fired(self) -> pd.DataFrame:
         """Per alert: episodes, total firing time, when it first fired, and when it last fired: the end
@@ -268,4 +277,5 @@ def run(ctx) -> AlertReview:
     else:
         note = f"{len(rec)} firing interval(s) recorded by the server"
         mism = compare_with_recorded(eps, rec)
-    return AlertReview(eps, noisy(eps, rules, ip.max_firings, ip.scrape_interval), mism, note, problems, rules)
+    return AlertReview(eps, noisy(eps, rules, ip.max_firings, ip.scrape_interval), mism, note, problems, rules,
+                       ctx.window)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from workbench.config import QueryCatalog, QuerySpec, Window, parse_duration
 from workbench.errors import SourceUnavailable
+from workbench.result import TableResult, is_result, merge_headline
 from workbench.infrastructure.queries import (ALL_MODELS, catalog_query, promql_string,  # noqa: F401
                                               render, seconds)
 from workbench.sources.prometheus import PrometheusSource, step_for
@@ -103,7 +104,7 @@ class InfrastructureReport:
         return change_findings(self.summary, self.tolerance)
 
     @property
-    def headline_numbers(self) -> dict:
+    def headline(self) -> dict:
         return {str(r["name"]): float(r["value"]) for _, r in self.summary.iterrows()
                 if r["name"] in HEADLINE_NUMBERS and pd.notna(r["value"])}
 
@@ -116,8 +117,11 @@ class InfrastructureReport:
         return self.summary
 
     def plot(self, names: list[str] | None = None):
+        """The panels `names` (default: every panel) stacked; None when there is no panel to draw."""
         from workbench.infrastructure import plots
 
+        if not (self.panels if names is None else names):
+            return None
         return plots.infrastructure_panels(self, names)
 
 
@@ -258,7 +262,7 @@ def availability(ctx: "ReviewContext") -> pd.DataFrame:
     return out
 
 
-def outage_table(ctx: "ReviewContext") -> pd.DataFrame:
+def outage_table(ctx: "ReviewContext") -> TableResult:
     """Outage intervals per job (from `up`) and of MLflow's health gauge, at the scrape interval, so
     their lengths are exact to one scrape."""
     step = parse_duration(ctx.params.infrastructure.scrape_interval)
@@ -268,8 +272,7 @@ def outage_table(ctx: "ReviewContext") -> pd.DataFrame:
     if not ml.empty:
         parts.append(outages(ml.assign(job="mlflow (health gauge)")))
     table = pd.concat(parts, ignore_index=True).sort_values("start", ignore_index=True)
-    table.attrs.update(outage_summary(table))
-    return table
+    return TableResult(table, **outage_summary(table))
 
 
 def outage_summary(table: pd.DataFrame) -> dict:
@@ -331,7 +334,7 @@ def iso(ts) -> str:
 LATENCY_COLUMNS = ["model", "p95_seconds", "previous_p95_seconds", "change", "threshold_seconds", "status"]
 
 
-def serving_latency(ctx: "ReviewContext") -> pd.DataFrame:
+def serving_latency(ctx: "ReviewContext") -> TableResult:
     """p95 serving latency per model (the catalog's `serving_latency_p95`) over the window and the one
     before, against weekly.yaml's `infrastructure.p95_latency_alert_seconds` (the guide's 1 s): one row
     per model for the service review, the model's own row for a model's review. A model above the
@@ -366,16 +369,16 @@ def serving_latency(ctx: "ReviewContext") -> pd.DataFrame:
                                     latency_anchor(n) if ctx.service else "serving-latency", float(v),
                                     {"threshold": limit}))
     out = pd.DataFrame(rows, columns=LATENCY_COLUMNS)
-    out.attrs["findings"] = findings
-    if not ctx.service and len(out) and pd.notna(out["p95_seconds"].iloc[0]):
-        out.attrs["headline"] = {"p95_latency_seconds": round(float(out["p95_seconds"].iloc[0]), 4)}
-    return out
+    headline = ({"p95_latency_seconds": round(float(out["p95_seconds"].iloc[0]), 4)}
+                if not ctx.service and len(out) and pd.notna(out["p95_seconds"].iloc[0]) else {})
+    return TableResult(out, findings, headline)
 
 
-def latency_table(latency: pd.DataFrame, empty: str = "Prometheus has no prediction_duration_seconds for this window"):
+def latency_table(latency: pd.DataFrame | TableResult, empty: str = "Prometheus has no prediction_duration_seconds for this window"):
     """`serving_latency` for people: one row per model, latencies in ms or s, the change signed."""
     from workbench import tables
 
+    latency = latency.to_frame() if isinstance(latency, TableResult) else latency
     cols = {"model": "model", "p95_seconds": "p95 this window", "previous_p95_seconds": "p95 the window before",
             "change": "change", "threshold_seconds": "threshold", "status": "status"}
     shown = pd.DataFrame({
@@ -400,16 +403,22 @@ def latency_anchor(model: str) -> str:
 @dataclass
 class ServiceReview:
     """The infrastructure review of one window: every part, or None where it could not be computed
-    (each such part is named in `not_computed` and in the report's "What could not be computed")."""
+    (each such part is named in `problems` and in the report's "What could not be computed")."""
 
     window: Window
     slos: "object | None" = None           # workbench.infrastructure.slo.SLOReview
     alerts: "object | None" = None         # workbench.infrastructure.alerts.AlertReview
     infra: InfrastructureReport | None = None  # headline numbers and panels of the query catalog
     availability: pd.DataFrame | None = None
-    outages: pd.DataFrame | None = None
-    latency: pd.DataFrame | None = None    # p95 serving latency per model
-    not_computed: list[dict[str, str]] = field(default_factory=list)
+    outages: TableResult | None = None
+    latency: TableResult | None = None    # p95 serving latency per model
+    problems: list[str] = field(default_factory=list)  # "section: why" per part not computed
+
+    @property
+    def parts(self) -> list:
+        """The parts computed, in the order the report shows them."""
+        return [p for p in (self.slos, self.alerts, self.infra, self.availability, self.outages, self.latency)
+                if p is not None]
 
     @property
     def summary(self) -> pd.DataFrame | None:
@@ -427,12 +436,26 @@ class ServiceReview:
     def findings(self) -> list:
         """Every part's findings, in the order the report shows them (they are also in the context)."""
         out = []
-        for part in (self.slos, self.alerts, self.infra, self.availability, self.outages, self.latency):
-            if part is None:
-                continue
-            found = part.attrs.get("findings", []) if isinstance(part, pd.DataFrame) else part.findings
-            out += [f for f in found if f not in out]
+        for part in self.parts:
+            out += [f for f in (part.findings if is_result(part) else []) if f not in out]
         return out
+
+    @property
+    def headline(self) -> dict:
+        """Every part's headline numbers merged, as the context merges them."""
+        out: dict = {}
+        for part in self.parts:
+            if is_result(part):
+                merge_headline(out, part.headline)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """The catalog's headline numbers, this week and the previous one (empty if not computed)."""
+        return self.summary if self.summary is not None else pd.DataFrame()
+
+    def plot(self):
+        """Every panel of the query catalog (None if the catalog could not be read)."""
+        return self.infra.plot() if self.infra is not None else None
 
 
 def review(ctx: "ReviewContext") -> ServiceReview:
@@ -450,7 +473,7 @@ def review(ctx: "ReviewContext") -> ServiceReview:
     rev.availability = ctx.attempt("availability", availability, ctx)
     rev.outages = ctx.attempt("outages", outage_table, ctx)
     rev.latency = ctx.attempt("serving latency per model", serving_latency, ctx)
-    rev.not_computed = list(ctx.problems[before:])
+    rev.problems = [f"{p['section']}: {p['problem']}" for p in ctx.problems[before:]]
     return rev
 
 

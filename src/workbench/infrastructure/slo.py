@@ -189,7 +189,7 @@ class SLOReview:
         return slo_findings(self.status, self.pages, self.slos, self.window_label)
 
     @property
-    def headline_numbers(self) -> dict:
+    def headline(self) -> dict:
         st = self.status
         week = st[st["window"] == self.window_label] if "window" in st else st
         rolling = st[st["window"] != self.window_label] if "window" in st else st
@@ -202,6 +202,10 @@ class SLOReview:
         out["episodes"] = [{"kind": "page" if p["severity"] == "page" else "ticket", "subject": str(p["objective"]),
                             "start": iso(p["start"]), "end": iso(p["end"])} for _, p in self.pages.iterrows()]
         return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """Each SLO for the week and the rolling period: SLI, objective, budget consumed and left."""
+        return self.status
 
     def plot(self):
         """Burn rate per objective over the window, with each alert's factor."""

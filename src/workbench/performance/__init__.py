@@ -3,6 +3,7 @@ probabilities say where they are not?
 
 Public surface (what notebook 02 and the runner use):
   review(ctx) -> PerformanceReview  metrics with intervals, baseline comparison, trend, per version (core)
+  sections   what notebook 02 computes and shows, one call per section (compute, show)
   skip_without, calibration, prometheus_class_counts, log_results, mlflow_note, HEADLINE  (core)
   abtest     the A/B comparison of variants and Prometheus conversions
   cbpe       the estimate before labels arrive
@@ -23,11 +24,11 @@ from workbench import lazy
 
 _FROM_CORE = ("review", "PerformanceReview", "PerformanceSummary", "skip_without", "calibration",
               "prometheus_class_counts", "log_results", "mlflow_note", "HEADLINE")
-_SUBMODULES = ("core", "columns", "abtest", "cbpe", "explain", "labels", "metrics", "plots")
+_SUBMODULES = ("core", "columns", "abtest", "cbpe", "explain", "labels", "metrics", "plots", "sections")
 __all__ = [*_FROM_CORE, *_SUBMODULES]
 
 if TYPE_CHECKING:
-    from workbench.performance import abtest, cbpe, core, explain, labels, metrics, plots  # noqa: F401
+    from workbench.performance import abtest, cbpe, core, explain, labels, metrics, plots, sections  # noqa: F401
     from workbench.performance.core import (HEADLINE, PerformanceReview, PerformanceSummary,  # noqa: F401
                                             calibration, log_results, mlflow_note, prometheus_class_counts,
                                             review, skip_without)

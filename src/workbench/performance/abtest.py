@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.performance import metrics as wm
+from workbench.result import TableResult
 
 
 def mde_proportion(p_a: float, n_a: int, n_b: int, alpha: float = 0.05, power: float = 0.8) -> float:
@@ -94,12 +95,13 @@ def _auc_draws(score, y, resamples: int, seed: int) -> tuple[float, np.ndarray]:
     return point["auc"], drawn.get("auc", np.full(1, np.nan))
 
 
-def compare_variants(df: pd.DataFrame, resamples: int = 1000, min_effect: float = 0.01, seed: int = 0) -> pd.DataFrame:
+def compare_variants(df: pd.DataFrame, resamples: int = 1000, min_effect: float = 0.01, seed: int = 0
+                     ) -> TableResult:
     """Accuracy and ROC AUC of the two variants in `df` (labelled rows only), B against A."""
     lab = df[df["actual_outcome"].notna() & df["variant"].notna()]
     variants = sorted(lab["variant"].unique())
     if len(variants) != 2:
-        return pd.DataFrame()
+        return TableResult(pd.DataFrame())
     a, b = (lab[lab["variant"] == v] for v in variants)
     names = tuple(f"{v} ({g['model_version'].iloc[0]})" for v, g in zip(variants, (a, b)))
     acc = two_proportions(int((a["prediction"] == a["actual_outcome"]).sum()), len(a),
@@ -113,8 +115,7 @@ def compare_variants(df: pd.DataFrame, resamples: int = 1000, min_effect: float 
              "n_A": len(a), "n_B": len(b), "test": "bootstrap of the difference",
              **{k: auc[k] for k in ("difference", "ci_low", "ci_high", "p_value", "mde_80", "verdict")}}]
     table = pd.DataFrame(rows)
-    table.attrs["findings"] = decision_findings(table)
-    return table
+    return TableResult(table, decision_findings(table))
 
 
 def decision_findings(table: pd.DataFrame) -> list:
@@ -133,9 +134,10 @@ def decision_findings(table: pd.DataFrame) -> list:
     return out
 
 
-def conversions(ctx, experiment: str = "model_v2", min_effect: float = 0.01) -> pd.DataFrame:
-    """ab_test_conversions per variant over the window (Prometheus) against the variant's exposures
-    (its positive predictions in the prediction DB, the ones acted on), B vs A."""
+def conversions(ctx, experiment: str, min_effect: float = 0.01) -> pd.DataFrame:
+    """ab_test_conversions of `experiment` (weekly.yaml performance.ab_experiment) per variant over the
+    window (Prometheus) against the variant's exposures (its positive predictions in the prediction DB,
+    the ones acted on), B vs A."""
     from workbench.infrastructure.queries import catalog_query, seconds
 
     q = catalog_query(ctx.queries, "ab_test_conversions", {"experiment": experiment}, window=seconds(ctx.window))

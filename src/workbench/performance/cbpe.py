@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.performance import metrics as wm
+from workbench.result import TableResult
 
 ESTIMATED = ("accuracy", "precision", "recall", "f1", "roc_auc")
 
@@ -115,7 +116,7 @@ def estimate_by_period(df: pd.DataFrame, history: pd.DataFrame, freq: str = "D",
     return pd.DataFrame(rows)
 
 
-def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
+def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D") -> TableResult:
     """estimate_by_period for the notebook: data it cannot use becomes an InsufficientData error."""
     from workbench.errors import InsufficientData
 
@@ -128,8 +129,7 @@ def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D"
         est = estimate_by_period(usable, history, freq)
     except ValueError as exc:
         raise InsufficientData(f"CBPE: {exc}") from exc
-    est.attrs["findings"] = gap_findings(est)
-    return est
+    return TableResult(est, gap_findings(est))
 
 
 GAP_TOLERANCE = 0.03  # realised minus estimated accuracy beyond this is flagged as concept drift

@@ -17,6 +17,7 @@ import pandas as pd
 from workbench.performance import metrics as wm, validity
 from workbench.performance.validity import RowCheck
 from workbench.config import ModelSpec
+from workbench.result import TableResult
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
@@ -36,7 +37,7 @@ HEADLINE = {"classification": ("accuracy", "precision", "recall", "f1", "roc_auc
 def warning_metrics(kind: str) -> tuple[str, ...]:
     """The metrics a review of a `kind` model can warn about (metric_findings compares every headline
     metric with its baseline): each one is drawn in the trend plot and kept in the stored history
-    (headline_numbers), so a warning about MAPE has MAPE's trend to look at."""
+    (headline), so a warning about MAPE has MAPE's trend to look at."""
     return HEADLINE[kind]
 
 
@@ -68,7 +69,14 @@ class PerformanceSummary:
 
     def to_frame(self, headline_only: bool = True) -> pd.DataFrame:
         """One row per metric: value and 95% CI, or why there is none."""
-        keys = HEADLINE[self.kind] if headline_only else list(self.metrics)
+        return self._rows(HEADLINE[self.kind] if headline_only else list(self.metrics))
+
+    def details(self) -> pd.DataFrame:
+        """The metrics beyond the headline (a classifier's per-class ones: _1 the positive class, _0 the
+        negative one), as `to_frame` writes them."""
+        return self._rows([k for k in self.metrics if k not in HEADLINE[self.kind]])
+
+    def _rows(self, keys) -> pd.DataFrame:
         return pd.DataFrame([{"metric": k, "value": self.metrics.get(k), "ci_low": self.ci.get(k, (np.nan,))[0],
                               "ci_high": self.ci.get(k, (np.nan, np.nan))[1], "note": self.notes.get(k, "")}
                              for k in keys])
@@ -286,7 +294,7 @@ class PerformanceReview:
         return out
 
     @property
-    def headline_numbers(self) -> dict:
+    def headline(self) -> dict:
         """Headline numbers and the daily realised headline metric for the index pages."""
         s = self.summary
         key = "accuracy" if s.kind == "classification" else "mae"
@@ -330,9 +338,16 @@ class PerformanceReview:
             out.append(("label base rate shift flagged beyond", pp(self.base_rate_tolerance, 0).lstrip("+")))
         return out
 
-    def headline(self) -> pd.DataFrame:
-        """Status, coverage and headline metrics with CIs against the baseline, for the summary."""
+    def to_frame(self) -> pd.DataFrame:
+        """The headline metrics with CIs against the baseline, for the summary."""
         return self.baseline
+
+    def plot(self):
+        """Daily metrics per version (every metric that can warn), with the accuracy alert threshold."""
+        from workbench.performance import plots
+
+        thresholds = {"accuracy": self.accuracy_alert_below} if self.summary.kind == "classification" else None
+        return plots.metric_trend(self.trend, warning_metrics(self.summary.kind), thresholds)
 
     def confusion_matrix(self) -> pd.DataFrame:
         lab = self.window_predictions.dropna(subset=["actual_outcome"])
@@ -552,7 +567,7 @@ def skip_without(ctx: "ReviewContext", section: str, *, variant: bool = False, p
     return bool(reasons)
 
 
-def prometheus_class_counts(ctx: "ReviewContext") -> pd.DataFrame:
+def prometheus_class_counts(ctx: "ReviewContext") -> TableResult:
     """model_predictions_by_class over the window from Prometheus next to the DB's counts, with a flag
     when they differ by more than the tolerance (prediction logging is broken)."""
     from workbench.infrastructure.queries import catalog_query, seconds
@@ -573,8 +588,7 @@ def prometheus_class_counts(ctx: "ReviewContext") -> pd.DataFrame:
     tol = ctx.params.performance.class_count_tolerance
     rel = (out["difference"].abs() / out["predictions"].clip(lower=1))
     out["flag"] = np.where(rel.isna() | (rel > tol), f"differs by more than {tol:.0%}: check prediction logging", "")
-    out.attrs["findings"] = class_count_findings(out, tol)
-    return out
+    return TableResult(out, class_count_findings(out, tol))
 
 
 def class_count_findings(table: pd.DataFrame, tol: float) -> list["Finding"]:
