@@ -155,7 +155,8 @@ def test_drift_review_on_only_the_interface_equals_sqlite(data, monkeypatch, sql
 def test_drift_over_time_and_volume_on_only_the_interface_equal_sqlite(data, monkeypatch, sqlite_kind):
     lite = _ctx(data, sqlite_kind(data.url, PARAMS), monkeypatch)
     frame = _ctx(data, FrameSource(data.df, PARAMS), monkeypatch)
-    want, got = history.over_time(lite, weeks_back=WEEKS_BACK), history.over_time(frame, weeks_back=WEEKS_BACK)
+    want = history.over_time(lite, weeks_back=WEEKS_BACK).to_frame()
+    got = history.over_time(frame, weeks_back=WEEKS_BACK).to_frame()
     assert len(want) == 7 * (WEEKS_BACK + 1) * len(FEATURES)
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
     vol = drift.volume(frame, weeks_back=WEEKS_BACK)
