@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from workbench import config
+from workbench import config, levels
 from workbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,7 @@ class Part:
 
     @property
     def head(self) -> str:
-        from workbench.levels import word
-
-        return f"{self.model} · {self.review}: {word(self.level)}"
+        return f"{self.model} · {self.review}: {levels.word(self.level)}"
 
 
 @dataclass(frozen=True)
@@ -68,9 +66,7 @@ class Notification:
 
     @property
     def subject(self) -> str:
-        from workbench.levels import word
-
-        return f"[workbench] {self.week}: {word(self.level)} — {self.alerts} alert(s), {self.warnings} warning(s)"
+        return f"[workbench] {self.week}: {levels.word(self.level)} — {self.alerts} alert(s), {self.warnings} warning(s)"
 
 
 @dataclass

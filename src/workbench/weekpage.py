@@ -40,6 +40,8 @@ def href(path: str, anchor: str = "") -> str:
 
 @dataclass(frozen=True)
 class Link:
+    """A link's text and its (percent-encoded, relative) address."""
+
     text: str
     href: str
 
