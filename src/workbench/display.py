@@ -15,7 +15,7 @@ import html
 import re
 from typing import Any, Iterable
 
-from workbench import reviews
+from workbench import levels, reviews
 from workbench.findings import LEVELS, Finding
 
 # derived from the catalogue of reviews (workbench.reviews), kept under these names for their readers:
@@ -30,9 +30,6 @@ ITEM_ANCHORS = {r.name: r.item_anchors for r in reviews.REVIEWS.values()}
 NOTEBOOKS = {r.name: r.notebook for r in reviews.REVIEWS.values()}
 SERVICE = "service"  # the folder of the once-per-period infrastructure review
 
-COLOURS = {"alert": ("#b03a2e", "#fdecea"), "warning": ("#b9770e", "#fef5e7"),
-           "not computed": ("#566573", "#f2f3f4"), "ok": ("#1e8449", "#e9f7ef")}
-WORDS = {"alert": "ALERT", "warning": "WARNING", "not computed": "NOT COMPUTED", "ok": "OK"}
 TITLES = {r.name: r.title for r in reviews.REVIEWS.values()}
 MAX_FINDINGS = 8
 
@@ -73,13 +70,14 @@ def banner_html(review: str, title_subject: str, period: str, level: str, findin
                 problems: list[dict[str, str]], links: list[tuple[str, str]], model_type: str = "") -> str:
     """The banner as HTML (every value escaped)."""
     e = html.escape
-    fg, bg = COLOURS.get(level, COLOURS["not computed"])
-    word = WORDS.get(level, level.upper())
+    look = levels.look(level)  # the pages' palette and words (workbench.levels)
+    fg, bg, word = look.colour, look.tint, levels.word(level)
+    grey = levels.look(levels.NOT_COMPUTED).colour
     shown = _sorted_findings(findings)
     items = []
     for f in shown[:MAX_FINDINGS]:
-        sfg, _ = COLOURS.get(f.severity, ("#566573", ""))
-        link = f' <a href="#{e(f.anchor)}" style="color:#1a5276">→ details</a>' if f.anchor else ""
+        sfg = levels.look(f.severity).colour
+        link = f' <a href="#{e(f.anchor)}" style="color:{levels.LINK}">→ details</a>' if f.anchor else ""
         items.append(f'<li style="margin:3px 0"><b style="color:{sfg}">{e(f.severity)}</b> · {e(f.sentence)}{link}</li>')
     if len(shown) > MAX_FINDINGS:
         items.append(f"<li>… and {len(shown) - MAX_FINDINGS} more findings in the sections below</li>")
@@ -87,8 +85,8 @@ def banner_html(review: str, title_subject: str, period: str, level: str, findin
         items.append("<li>nothing found beyond the thresholds in this window</li>" if level == "ok"
                      else "<li>no findings recorded</li>")
     for p in problems[:4]:
-        items.append(f'<li style="margin:3px 0"><b style="color:#566573">not computed</b> · {e(p.get("section", ""))}: '
-                     f'{e(str(p.get("problem", ""))[:240])} <a href="#not-computed" style="color:#1a5276">→ details</a></li>')
+        items.append(f'<li style="margin:3px 0"><b style="color:{grey}">not computed</b> · {e(p.get("section", ""))}: '
+                     f'{e(str(p.get("problem", ""))[:240])} <a href="#not-computed" style="color:{levels.LINK}">→ details</a></li>')
     if len(problems) > 4:
         items.append(f'<li>… and {len(problems) - 4} more sections not computed</li>')
     nav = " · ".join(f'<a href="{e(href)}">{e(label)}</a>' for label, href in links)

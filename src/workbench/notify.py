@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from workbench import config
+from workbench import config, levels
 from workbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,40 @@ class Message:
     text: str
     blocks: list[dict]
     link: str
+    html: str = ""  # the e-mail's HTML part (the text is the plain part and the webhook's text)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One model's (or the service's) review in the message: 'model · review: LEVEL' and its top findings."""
+
+    model: str
+    review: str
+    level: str
+    sentences: list[str]
+    more: int  # findings left out
+
+    @property
+    def head(self) -> str:
+        return f"{self.model} · {self.review}: {levels.word(self.level)}"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What the message says (templates/notify.txt and notify.html render it)."""
+
+    week: str
+    level: str
+    alerts: int
+    warnings: int
+    not_complete: list[tuple[str, str, str]]  # (model, review, run status)
+    not_configured: list[tuple[str, str]]     # (model, review)
+    parts: list[Part]
+    link: str
+
+    @property
+    def subject(self) -> str:
+        return f"[workbench] {self.week}: {levels.word(self.level)} — {self.alerts} alert(s), {self.warnings} warning(s)"
 
 
 @dataclass
@@ -52,41 +86,41 @@ def week_link(out: Path, week: str, public_url: str | None) -> str:
     return str((Path(out).resolve() / week / "index.html"))
 
 
-def build(status: dict, week: str, link: str) -> Message:
-    """The message: the week's worst level and counts, then per model/service the top findings."""
+def notification(status: dict, week: str, link: str) -> Notification:
+    """What to say: the week's worst level and counts, then per model/service the top findings."""
     from workbench.findings import result_level, worst
-    from workbench.weekpage import LEVEL_WORD, SERVICE, _review, top_findings
+    from workbench.weekpage import SERVICE, review_of, top_findings
 
     results = status.get("results", [])
-    level = worst(result_level(r) for r in results)
     n = {"alert": 0, "warning": 0}
     for r in results:
         for f in r.get("findings") or []:
             if f.get("severity") in n:
                 n[f["severity"]] += 1
-    not_ok = [r for r in results if r.get("status") not in ("ok", "skipped")]
-    unset = [r for r in results if r.get("status") == "skipped"]
-    subject = f"[workbench] {week}: {LEVEL_WORD.get(level, level)} — {n['alert']} alert(s), {n['warning']} warning(s)"
-    lines = [subject]
-    if not_ok:
-        lines.append("Not complete: " + ", ".join(f"{r['model']} {_review(r)} ({r.get('status')})" for r in not_ok))
-    if unset:
-        lines.append("Not configured (not reviewed): " + ", ".join(f"{r['model']} {_review(r)}" for r in unset))
-    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": subject[:150]}}]
-    order = sorted(results, key=lambda r: (r["model"] == SERVICE, r["model"], r["notebook"]))
-    for r in order:
-        shown, more = top_findings(r.get("findings") or [], PER_CELL)
+    parts = []
+    for r in sorted(results, key=lambda r: (r["model"] == SERVICE, r["model"], r["notebook"])):
+        shown, _ = top_findings(r.get("findings") or [], PER_CELL)
         shown = [f for f in shown if f.get("severity") in ("alert", "warning")] or shown[:1]
-        head = f"{r['model']} · {_review(r)}: {LEVEL_WORD.get(result_level(r), result_level(r))}"
-        body = [f"- {f.get('sentence', '')}" for f in shown]
-        rest = len(r.get("findings") or []) - len(shown)
-        if rest > 0:
-            body.append(f"- … {rest} more in the report")
-        lines += ["", head, *body]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(head, body)[:2900]}})
-    lines += ["", f"Week page: {link}"]
+        parts.append(Part(r["model"], review_of(r), result_level(r), [f.get("sentence", "") for f in shown],
+                          max(len(r.get("findings") or []) - len(shown), 0)))
+    return Notification(
+        week, worst(result_level(r) for r in results), n["alert"], n["warning"],
+        [(r["model"], review_of(r), r.get("status")) for r in results if r.get("status") not in ("ok", "skipped")],
+        [(r["model"], review_of(r)) for r in results if r.get("status") == "skipped"], parts, link)
+
+
+def build(status: dict, week: str, link: str) -> Message:
+    """The message: its text and e-mail HTML from the templates, and the webhook's blocks."""
+    from workbench import pages
+
+    note = notification(status, week, link)
+    text, html = pages.render_notification(note)
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": note.subject[:150]}}]
+    for part in note.parts:
+        body = [f"- {s}" for s in part.sentences] + ([f"- … {part.more} more in the report"] if part.more else [])
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(part.head, body)[:2900]}})
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"<{_slack_escape(link)}|Open the week page>"}})
-    return Message(subject, "\n".join(lines), blocks, link)
+    return Message(note.subject, text, blocks, link, html)
 
 
 def _slack_escape(text: str) -> str:
@@ -134,11 +168,13 @@ def parse_smtp_url(url: str) -> dict:
 
 
 def send_email(url: str, recipients: list[str], sender: str, msg: Message, timeout: float = 10.0) -> None:
-    """Send the message as plain-text e-mail; any failure raises NotifyError without the password."""
+    """Send the message as e-mail (plain text, and its HTML part); any failure raises NotifyError without the password."""
     s = parse_smtp_url(url)
     mail = EmailMessage()
     mail["Subject"], mail["From"], mail["To"] = msg.subject, sender, ", ".join(recipients)
     mail.set_content(msg.text)
+    if msg.html:
+        mail.add_alternative(msg.html, subtype="html")
     try:
         cls = smtplib.SMTP_SSL if s["ssl"] else smtplib.SMTP
         kwargs = {"context": ssl.create_default_context()} if s["ssl"] else {}

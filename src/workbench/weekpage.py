@@ -1,71 +1,69 @@
-"""The week page (`reports/<week>/index.html`) and the index over all periods (`reports/index.html`).
+"""What the week page (`reports/<week>/index.html`) and the index over all periods
+(`reports/index.html`) say, as data: workbench.pages renders it through the templates in
+workbench/templates (which escape every value: model names, Prometheus labels and category values
+can be hostile), and `write_week` / `write_root` write the pages.
 
-Both are written from the stored `status.json` files only (levels, findings and headline numbers
+Both are computed from the stored `status.json` files only (levels, findings and headline numbers
 the reviews recorded, see workbench.findings): nothing is recomputed, so the page says exactly
-what the reports say. Static HTML and CSS, no script and no external resource; every value is
-escaped (model names, Prometheus labels and category values can be hostile).
+what the reports say. Static HTML and CSS, no script and no external resource.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-from workbench import config
-from workbench.findings import LEVELS, NOT_CONFIGURED, result_level, worst
+from workbench import config, levels, pages
+from workbench.findings import result_level, worst
 
 REVIEW_ORDER = ("drift", "performance", "infrastructure")
 SERVICE = "service"
 MAX_PER_CELL = 5
 MAX_SERVICE = 8
+MAX_CHANGES = 12
 # within one severity, the kinds a reader needs first
 KIND_ORDER = ("dataset", "metric", "slo", "outage", "feature", "labels", "alert_rule", "data_quality", "dependency",
               "traffic", "ab_test", "other")
 FIRST_KINDS = ("dataset", "metric", "slo", "outage")
 # info findings worth showing on the week page (the SLOs' budget left, the dataset verdict, disagreements)
 SHOWN_INFO_KINDS = ("dataset", "slo")
-LEVEL_WORD = {"alert": "ALERT", "warning": "WARNING", "not computed": "NOT COMPUTED", "ok": "OK",
-              NOT_CONFIGURED: "NOT CONFIGURED"}
-LEVEL_MARK = {"alert": "▲", "warning": "●", "not computed": "○", "ok": "✓", NOT_CONFIGURED: "–"}
-COLORS = {"alert": ("#b03a2e", "#fdecea"), "warning": ("#9a6400", "#fef5e7"), "not computed": ("#555", "#eeeeee"),
-          "ok": ("#1e7a45", "#eafaf1"), NOT_CONFIGURED: ("#666", "#ffffff")}  # not configured: no level, no grey
-EPISODE_COLORS = {"page": "#b03a2e", "outage": "#6c3483", "critical": "#b03a2e", "warning": "#d68910",
-                  "ticket": "#d68910", "alert": "#d68910"}
-
-e = html.escape
-
-STYLE = """<style>
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:.8em 1.5em;color:#1c1c1c;max-width:1500px}
-h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.15em;margin:1.4em 0 .4em}
-nav{font-size:.9em;color:#555}nav a{margin-right:1em}
-.banner{padding:.4em 1em;border-left:8px solid;margin:.4em 0 .6em;font-size:1.05em}
-.lv{display:inline-block;font-weight:700;padding:1px 7px;border-radius:3px;font-size:.85em;white-space:nowrap}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f4f4f4}.matrix td{width:42%}.matrix th.row{width:12%;white-space:nowrap}
-ul.f{margin:.25em 0 0;padding-left:1.1em}ul.f li{margin:.1em 0;font-size:.84em;line-height:1.25}
-ul.f a{text-decoration:none;color:#1c1c1c}ul.f a:hover{text-decoration:underline;color:#1a5490}
-li.alert::marker{color:#b03a2e}li.warning::marker{color:#9a6400}li.info::marker{color:#888}
-.run{font-size:.8em;color:#555}.run.bad{color:#b03a2e;font-weight:600}
-small,.muted{color:#666}a{color:#1a5490}
-.cards{display:flex;flex-wrap:wrap;gap:8px}.card{border:1px solid #ddd;padding:6px 8px;width:160px;font-size:.85em}
-.card .last{font-weight:600}
-</style>"""
 
 
-def _badge(level: str) -> str:
-    fg, bg = COLORS.get(level, COLORS["not computed"])
-    return (f'<span class="lv" style="color:{fg};background:{bg};border:1px solid {fg}">'
-            f'{LEVEL_MARK.get(level, "○")} {e(LEVEL_WORD.get(level, level.upper()))}</span>')
-
-
-def _href(path: str, anchor: str = "") -> str:
-    """A relative link to a report (and a section of it), escaped for an attribute."""
+def href(path: str, anchor: str = "") -> str:
+    """A relative link to a report (and a section of it), percent-encoded (the template escapes it)."""
     url = quote(path, safe="/._-")
-    return e(url + (f"#{quote(anchor, safe='-_.')}" if anchor else ""), quote=True)
+    return url + (f"#{quote(anchor, safe='-_.')}" if anchor else "")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link's text and its (percent-encoded, relative) address."""
+
+    text: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a list of findings: its severity (the marker's colour: alert, warning or info), its
+    text and where it links to ('' for no link)."""
+
+    severity: str
+    text: str
+    href: str = ""
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """A review that failed or did not complete, and its partial notebook or incomplete report."""
+
+    model: str
+    review: str
+    status: str
+    link: Link | None = None
 
 
 def load_status(period_dir: Path) -> dict | None:
@@ -90,18 +88,19 @@ def unfinished(status: dict) -> list[dict]:
     return [r for r in status.get("results", []) if r.get("status", "failed") not in ("ok", "skipped")]
 
 
-def _unfinished_note(status: dict, base: str = "") -> str:
-    """'did not complete: m · review (failed; partial notebook)' for a banner or an index row (an incomplete
-    review links its incomplete report), or ''."""
+def unfinished_items(status: dict, base: str = "") -> list[Unfinished]:
+    """What did not complete, for a banner or an index row: each such review with a link to its partial
+    notebook or its incomplete report (`base`: the period's folder, relative to the page)."""
     items = []
     for r in unfinished(status):
-        where = (f'; <a href="{_href(base + r["ipynb"])}">partial notebook</a>' if r.get("ipynb") else
-                 f'; <a href="{_href(base + r["html"])}">incomplete report</a>' if r.get("html") else "")
-        items.append(f"{e(r['model'])} · {e(_review(r))} ({e(r.get('status', 'failed'))}{where})")
-    return "did not complete: " + ", ".join(items) if items else ""
+        link = (Link("partial notebook", href(base + r["ipynb"])) if r.get("ipynb") else
+                Link("incomplete report", href(base + r["html"])) if r.get("html") else None)
+        items.append(Unfinished(r["model"], review_of(r), r.get("status", "failed"), link))
+    return items
 
 
-def _review(r: dict) -> str:
+def review_of(r: dict) -> str:
+    """The review a stored result belongs to (drift, performance, infrastructure)."""
     from workbench.report import review_name
 
     return review_name(r["notebook"])
@@ -136,7 +135,7 @@ def _rows(status: dict) -> tuple[list[str], dict[tuple[str, str], dict]]:
     """Row names (models, then the service) and the result per (row, review)."""
     cells: dict[tuple[str, str], dict] = {}
     for r in status.get("results", []):
-        cells[(r["model"], _review(r))] = r
+        cells[(r["model"], review_of(r))] = r
     models = sorted({m for m, _ in cells if m != SERVICE})
     return models + ([SERVICE] if any(m == SERVICE for m, _ in cells) else []), cells
 
@@ -150,40 +149,43 @@ def _counts(status: dict) -> dict[str, int]:
     return out
 
 
-def _cell(r: dict | None, period_dir: Path, limit: int = MAX_PER_CELL) -> str:
+@dataclass(frozen=True)
+class Cell:
+    """One (row, review) cell of the matrix: the level, the run status when the run was not ok (the
+    level only covers what ran), and the findings as lines linking to their sections."""
+
+    level: str
+    lines: list[Line] = field(default_factory=list)
+    bad_run: str = ""       # "failed", "incomplete", ...: shown as "run failed" beside the level
+    not_run: bool = False   # no result for this (row, review) this week
+    colspan: int = 1
+
+
+def cell(r: dict | None, limit: int = MAX_PER_CELL, colspan: int = 1) -> Cell:
+    """A result's cell: its level, then at most `limit` findings (see top_findings), a line for the
+    rest, "nothing found", or why it could not compute."""
     if r is None:
-        return '<td><span class="run">not run this week</span></td>'
-    level = run_level(r)
+        return Cell(level="not computed", not_run=True, colspan=colspan)
     status = r.get("status", "failed")
     link = r.get("html") or ""
-    parts = [_badge(level)]
-    if status not in ("ok", "skipped"):  # skipped: the badge says "not configured"
-        parts.append(f' <span class="run bad">run {e(status)}</span>')
     shown, more = top_findings(r.get("findings") or [], limit)
-    items = []
-    for f in shown:
-        text = e(f.get("sentence", ""))
-        if link:
-            text = f'<a href="{_href(link, f.get("anchor", ""))}">{text}</a>'
-        items.append(f'<li class="{e(f.get("severity", "info"))}">{text}</li>')
+    lines = [Line(f.get("severity", "info"), f.get("sentence", ""), href(link, f.get("anchor", "")) if link else "")
+             for f in shown]
     if more > 0 and link:
-        items.append(f'<li class="info"><a href="{_href(link)}">{more} more finding(s) in the report</a></li>')
+        lines.append(Line("info", f"{more} more finding(s) in the report", href(link)))
     if not shown and status == "ok":
-        items.append('<li class="info">nothing found</li>')
+        lines.append(Line("info", "nothing found"))
     for p in (r.get("problems") or [])[:2] if status != "ok" else []:
         what = "not configured" if status == "skipped" else "could not compute"
-        items.append(f'<li class="{"info" if status == "skipped" else "warning"}">{what}: {e(p)}</li>')
-    return f"<td>{''.join(parts)}<ul class='f'>{''.join(items)}</ul></td>"
+        lines.append(Line("info" if status == "skipped" else "warning", f"{what}: {p}"))
+    return Cell(run_level(r), lines, "" if status in ("ok", "skipped") else status,  # skipped: "not configured"
+                colspan=colspan)
 
 
-def _not_configured(status: dict) -> str:
-    """'Not reviewed (not configured): service · infrastructure — why' for the banner, or ''."""
-    unset = [r for r in status.get("results", []) if r.get("status") == "skipped"]
-    if not unset:
-        return ""
-    items = "; ".join(f"{e(r['model'])} · {e(_review(r))}"
-                      + (f" — {e(r['problems'][0])}" if r.get("problems") else "") for r in unset)
-    return f'<br><span class="run">not reviewed, not configured: {items}</span>'
+def not_configured(status: dict) -> list[tuple[str, str, str]]:
+    """(model, review, why) of each review not run because its source is not configured."""
+    return [(r["model"], review_of(r), (r.get("problems") or [""])[0])
+            for r in status.get("results", []) if r.get("status") == "skipped"]
 
 
 # --- the timeline --------------------------------------------------------------------
@@ -193,7 +195,67 @@ def _day_keys(window: config.Window) -> list[str]:
     return [(window.start + dt.timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)]
 
 
-def timeline_svg(status: dict, window: config.Window, width: int = 1100) -> str:
+@dataclass(frozen=True)
+class Point:
+    """A daily value on a lane: where it is drawn, its tooltip and its label."""
+
+    x: float
+    y: float
+    title: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Lane:
+    """One model's daily series (drift share, or the realised headline metric) at height `y`."""
+
+    y: float
+    model: str
+    title: str
+    colour: str
+    points: list[Point]
+
+
+@dataclass(frozen=True)
+class Bar:
+    """An episode (a page, an outage, an alert firing) from x to x + width."""
+
+    x: float
+    width: float
+    colour: str
+    title: str
+
+
+@dataclass(frozen=True)
+class EpisodeRow:
+    """The episodes of one (kind, subject) at height `y`, named by `label` (shortened to `short`)."""
+
+    y: float
+    label: str
+    short: str
+    bars: list[Bar]
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The week on one time axis (templates/timeline.svg draws it): the day grid, a lane per model and
+    series, then the service's pages, outages and alert episodes as bars; every position in pixels."""
+
+    width: float
+    height: float
+    left: float
+    plot_width: float
+    lane_height: float
+    episode_height: float
+    days: list[tuple[float, str]]   # (x, "Mon 16 Nov")
+    grid: list[float]               # x of each day boundary
+    grid_bottom: float
+    lanes: list[Lane]
+    episodes: list[EpisodeRow]
+    episodes_y: float | None = None  # the "service: ..." heading, None without episodes
+
+
+def timeline(status: dict, window: config.Window, width: int = 1100) -> Timeline:
     """One time axis for the week: per model its daily drift share and daily realised headline metric,
     then the service's pages, outages and alert episodes as bars (from the stored headline only)."""
     rows, cells = _rows(status)
@@ -208,65 +270,49 @@ def timeline_svg(status: dict, window: config.Window, width: int = 1100) -> str:
     def x_day(i: float) -> float:
         return left + plot_w * (i / len(days))
 
-    parts: list[str] = []
     y = 24
-    for i, d in enumerate(days):  # day grid and labels
-        x = x_day(i)
-        label = dt.datetime.strptime(d, "%Y-%m-%d").strftime("%a %d %b")
-        parts.append(f'<text x="{x + 4:.1f}" y="14" font-size="11" fill="#555">{e(label)}</text>')
-    lanes: list[tuple[str, str, dict[str, float], str]] = []
+    day_labels = [(x_day(i), dt.datetime.strptime(d, "%Y-%m-%d").strftime("%a %d %b")) for i, d in enumerate(days)]
+    series: list[tuple[str, str, dict[str, float], str]] = []
     for m in rows:
         if m == SERVICE:
             continue
         d = (cells.get((m, "drift")) or {}).get("headline") or {}
         p = (cells.get((m, "performance")) or {}).get("headline") or {}
         ds = (d.get("series") or {}).get("drift_share") or {}
-        lanes.append((m, "drift share (share of features drifted, 0–1)", ds, "#8e44ad"))
+        series.append((m, "drift share (share of features drifted, 0–1)", ds, levels.DRIFT_LINE))
         key = p.get("metric") or ("accuracy" if "accuracy" in (p.get("series") or {}) else "mae")
         ms = (p.get("series") or {}).get(key) or {}
-        lanes.append((m, f"realised {key} per day", ms, "#1a5490"))
-    for model, title, series, color in lanes:
-        vals = [series.get(d) for d in days]
+        series.append((m, f"realised {key} per day", ms, levels.LINK))
+    lanes = []
+    for model, title, values, colour in series:
+        vals = [values.get(d) for d in days]
         finite = [v for v in vals if isinstance(v, (int, float))]
-        parts.append(f'<text x="4" y="{y + 16}" font-size="12" font-weight="600">{e(model)}</text>'
-                     f'<text x="4" y="{y + 31}" font-size="11" fill="#555">{e(title)}</text>')
-        parts.append(f'<rect x="{left}" y="{y}" width="{plot_w}" height="{lane_h - 8}" fill="#fafafa" stroke="#ddd"/>')
+        points = []
         if finite:
             lo, hi = (0.0, 1.0) if "drift share" in title else (min(finite), max(finite))
             if hi - lo < 1e-9:
                 lo, hi = lo - 0.5, hi + 0.5
-            pts = []
             for i, v in enumerate(vals):
                 if isinstance(v, (int, float)):
-                    cx = x_day(i + 0.5)
-                    cy = y + (lane_h - 12) - (lane_h - 16) * (v - lo) / (hi - lo)
-                    pts.append((cx, cy, v))
-            path = " ".join(f"{'M' if j == 0 else 'L'}{cx:.1f},{cy:.1f}" for j, (cx, cy, _) in enumerate(pts))
-            parts.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
-            for cx, cy, v in pts:
-                parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="3" fill="{color}"><title>{e(f"{v:.3g}")}'
-                             f'</title></circle><text x="{cx + 4:.1f}" y="{cy - 3:.1f}" font-size="9" fill="#333">'
-                             f'{e(f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}")}</text>')
-        else:
-            parts.append(f'<text x="{left + 8}" y="{y + 22}" font-size="11" fill="#888">no daily values recorded</text>')
+                    points.append(Point(x_day(i + 0.5), y + (lane_h - 12) - (lane_h - 16) * (v - lo) / (hi - lo),
+                                        f"{v:.3g}", f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}"))
+        lanes.append(Lane(y, model, title, colour, points))
         y += lane_h
     # the service's intervals: pages, outages, alert episodes, one row per subject
-    eps: list[dict] = []
+    groups: dict[tuple[str, str], list[dict]] = {}
     for r in status.get("results", []):
         for ep in (r.get("headline") or {}).get("episodes") or []:
-            eps.append({**ep, "model": r["model"]})
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for ep in eps:
-        groups.setdefault((ep.get("kind", ""), ep.get("subject", "")), []).append(ep)
+            groups.setdefault((ep.get("kind", ""), ep.get("subject", "")), []).append(ep)
     order = {"page": 0, "outage": 1, "ticket": 2, "alert": 3}
     y += 6
+    episodes_y = None
     if groups:
-        parts.append(f'<text x="4" y="{y + 10}" font-size="12" font-weight="600">service: pages, outages, alerts</text>')
+        episodes_y = y
         y += 16
+    rows_out = []
     for (kind, subject), items in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0][1])):
         label = f"{kind}: {subject}"
-        short = label if len(label) <= 38 else label[:36] + "…"
-        parts.append(f'<text x="4" y="{y + 12}" font-size="11"><title>{e(label)}</title>{e(short)}</text>')
+        bars = []
         for ep in items:
             try:
                 s = dt.datetime.fromisoformat(ep["start"])
@@ -275,16 +321,13 @@ def timeline_svg(status: dict, window: config.Window, width: int = 1100) -> str:
                 continue
             if t <= window.start or s >= window.end:
                 continue
-            color = EPISODE_COLORS.get(kind if kind != "alert" else ep.get("severity", "alert"), "#7f8c8d")
             x0, x1 = x_of(s), x_of(t)
-            parts.append(f'<rect x="{x0:.1f}" y="{y + 2}" width="{max(x1 - x0, 2):.1f}" height="{ep_h - 4}" '
-                         f'fill="{color}"><title>{e(label)}: {e(ep["start"])} to {e(ep["end"])}</title></rect>')
+            bars.append(Bar(x0, max(x1 - x0, 2), levels.episode_colour(kind, ep.get("severity", "alert")),
+                            f"{label}: {ep['start']} to {ep['end']}"))
+        rows_out.append(EpisodeRow(y, label, label if len(label) <= 38 else label[:36] + "…", bars))
         y += ep_h
-    for i in range(len(days) + 1):
-        x = x_day(i)
-        parts.append(f'<line x1="{x:.1f}" y1="18" x2="{x:.1f}" y2="{y}" stroke="#ccc" stroke-dasharray="2,3"/>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y + 6}" role="img" '
-            f'aria-label="timeline of the week">{"".join(parts)}</svg>')
+    return Timeline(width, y + 6, left, plot_w, lane_h, ep_h, day_labels, [x_day(i) for i in range(len(days) + 1)],
+                    y, lanes, rows_out, episodes_y)
 
 
 # --- new and resolved ------------------------------------------------------------------
@@ -294,8 +337,8 @@ def _keys(status: dict | None) -> dict[tuple, dict]:
     for r in (status or {}).get("results", []):
         for f in r.get("findings") or []:
             if f.get("severity") in ("alert", "warning"):
-                out.setdefault((r["model"], _review(r), f.get("kind"), f.get("subject")), {**f, "model": r["model"],
-                                                                                           "review": _review(r)})
+                out.setdefault((r["model"], review_of(r), f.get("kind"), f.get("subject")), {**f, "model": r["model"],
+                                                                                           "review": review_of(r)})
     return out
 
 
@@ -306,8 +349,8 @@ def borderline(status: dict | None) -> dict[tuple, dict]:
     for r in (status or {}).get("results", []):
         for f in r.get("findings") or []:
             if (f.get("extra") or {}).get("borderline"):
-                out.setdefault((r["model"], _review(r), f.get("kind"), f.get("subject")),
-                               {**f, "model": r["model"], "review": _review(r)})
+                out.setdefault((r["model"], review_of(r), f.get("kind"), f.get("subject")),
+                               {**f, "model": r["model"], "review": review_of(r)})
     return out
 
 
@@ -323,15 +366,16 @@ def changes(status: dict, previous: dict | None) -> tuple[list[dict], list[dict]
 
 # --- pages ----------------------------------------------------------------------------------
 
-def _nav(out: Path, window: config.Window) -> str:
+def nav(out: Path, window: config.Window) -> list[Link]:
+    """All periods, and the previous and next weeks where they have pages."""
     prev_label = _week_label(window.start - dt.timedelta(days=7))
     next_label = _week_label(window.end)
-    links = ['<a href="../index.html">all periods</a>']
+    links = [Link("all periods", "../index.html")]
     if (out / prev_label / "index.html").exists() or (out / prev_label / "status.json").exists():
-        links.append(f'<a href="../{_href(prev_label)}/index.html">← {e(prev_label)}</a>')
+        links.append(Link(f"← {prev_label}", f"../{href(prev_label)}/index.html"))
     if (out / next_label / "status.json").exists():
-        links.append(f'<a href="../{_href(next_label)}/index.html">{e(next_label)} →</a>')
-    return "<nav>" + "".join(links) + "</nav>"
+        links.append(Link(f"{next_label} →", f"../{href(next_label)}/index.html"))
+    return links
 
 
 def _week_label(day: dt.datetime) -> str:
@@ -339,95 +383,134 @@ def _week_label(day: dt.datetime) -> str:
     return f"{y}-W{w:02d}"
 
 
-def render_week(status: dict, window: config.Window, out: Path, previous: dict | None = None) -> str:
-    """The week page's HTML from the period's status (and the previous week's, for what changed)."""
+@dataclass(frozen=True)
+class Banner:
+    """The week's verdict: its worst level, the alerts and warnings and the rows they are in, what did
+    not complete, the runs by status, what is not configured, and a partial week's note."""
+
+    level: str
+    alerts: int
+    warnings: int
+    flagged: list[str]
+    unfinished: list[Unfinished]
+    runs: str                   # "1 incomplete, 3 ok"
+    bad_runs: bool
+    not_configured: list[tuple[str, str, str]]
+    partial: list[str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row of the matrix: a model (or the service with `note` naming its review), its level and cells."""
+
+    name: str
+    level: str
+    cells: list[Cell]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Changes:
+    """A list of 'since last week': the first MAX_CHANGES findings as lines and how many are left out."""
+
+    lines: list[Line]
+    more: int = 0
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """A line of the reports table: the result's level and run status, its links and its problems."""
+
+    model: str
+    review: str
+    level: str
+    status: str
+    links: list[Link]
+    problems: str
+
+
+@dataclass(frozen=True)
+class WeekPage:
+    """Everything the week page shows (templates/week.html)."""
+
+    label: str
+    level: str
+    first_day: str
+    last_day: str
+    nav: list[Link]
+    banner: Banner
+    reviews: list[str]          # the matrix's columns
+    rows: list[Row]
+    timeline: Timeline
+    previous_label: str
+    new: Changes | None         # None: no stored results for the previous week
+    resolved: Changes | None
+    borderline: Changes
+    reports: list[ReportRow]
+    generated: str
+    schema: str
+
+
+def _changes(items: list[dict]) -> Changes:
+    lines = [Line(f.get("severity", "info"), f"{f['model']} · {f['review']}: {f.get('sentence', '')}")
+             for f in _sorted_findings(items)[:MAX_CHANGES]]
+    return Changes(lines, max(len(items) - MAX_CHANGES, 0))
+
+
+def week_page(status: dict, window: config.Window, out: Path, previous: dict | None = None) -> WeekPage:
+    """What the week page shows, from the period's status (and the previous week's, for what changed)."""
     period_dir = out / window.label
     rows, cells = _rows(status)
     level = worst(run_level(r) for r in status.get("results", []))
     counts = _counts(status)
-    fg, bg = COLORS.get(level, COLORS["not computed"])
     flagged = [m for m in rows if any((cells.get((m, rv)) or {}).get("level") in ("alert", "warning")
                                       for rv in REVIEW_ORDER)]
     runs: dict[str, int] = {}
     for r in status.get("results", []):
         runs[r.get("status", "failed")] = runs.get(r.get("status", "failed"), 0) + 1
-    run_text = ", ".join(f"{v} {k}" for k, v in sorted(runs.items()))
-    partial = sorted({r["partial"] for r in status.get("results", []) if r.get("partial")})  # unfinished week
-    headline = (f'<div class="banner" style="border-color:{fg};background:{bg}">{_badge(level)} '
-                f'<b>{counts["alert"]} alert(s), {counts["warning"]} warning(s)</b>'
-                + (f" in {', '.join(e(m) for m in flagged)}" if flagged else "")
-                + (f' — <span class="run bad">{note}</span>' if (note := _unfinished_note(status)) else
-                   "" if flagged else " — nothing needs attention")
-                + f'<br><span class="run{" bad" if set(runs) - {"ok", "skipped"} else ""}">reports run: '
-                  f'{e(run_text) or "none"} (the run status says whether a review ran; the level says what it found)'
-                  "</span>" + _not_configured(status) + "".join(f"<br><b>{e(p)}</b>" for p in partial) + "</div>")
+    banner = Banner(level, counts["alert"], counts["warning"], flagged, unfinished_items(status),
+                    ", ".join(f"{v} {k}" for k, v in sorted(runs.items())), bool(set(runs) - {"ok", "skipped"}),
+                    not_configured(status),
+                    sorted({r["partial"] for r in status.get("results", []) if r.get("partial")}))  # unfinished week
     reviews = [rv for rv in REVIEW_ORDER if any(k[1] == rv for k in cells)]
     reviews += sorted({k[1] for k in cells} - set(reviews))
     model_reviews = [rv for rv in reviews if any(k[1] == rv and k[0] != SERVICE for k in cells)]
     service_reviews = [rv for rv in reviews if (SERVICE, rv) in cells]
-    trs = []
-    head = "".join(f"<th>{e(rv)}</th>" for rv in model_reviews)
+    matrix = []
     for m in rows:
         if m == SERVICE:
             continue
         row_level = worst(run_level(cells[(m, rv)]) if (m, rv) in cells else "not computed" for rv in model_reviews)
-        trs.append(f'<tr><th class="row">{e(m)}<br>{_badge(row_level)}</th>'
-                   + "".join(_cell(cells.get((m, rv)), period_dir) for rv in model_reviews) + "</tr>")
+        matrix.append(Row(m, row_level, [cell(cells.get((m, rv))) for rv in model_reviews]))
     for rv in service_reviews:
         r = cells[(SERVICE, rv)]
-        trs.append(f'<tr><th class="row">service<br><small>{e(rv)}, every model</small><br>'
-                   f'{_badge(run_level(r))}</th>'
-                   + _cell(r, period_dir, MAX_SERVICE).replace("<td>", f'<td colspan="{max(len(model_reviews), 1)}">', 1)
-                   + "</tr>")
-    matrix = (f'<table class="matrix"><tr><th></th>{head}</tr>{"".join(trs)}</table>' if trs
-              else "<p>No reports for this period yet.</p>")
+        matrix.append(Row(SERVICE, run_level(r), [cell(r, MAX_SERVICE, max(len(model_reviews), 1))],
+                          f"{rv}, every model"))
     new, resolved = changes(status, previous)
-
-    def flist(items: list[dict]) -> str:
-        if not items:
-            return "<li class='info'>none</li>"
-        return "".join(f'<li class="{e(f.get("severity", "info"))}">{e(f["model"])} · {e(f["review"])}: '
-                       f'{e(f.get("sentence", ""))}</li>' for f in _sorted_findings(items)[:12]) + (
-            f"<li class='info'>… and {len(items) - 12} more</li>" if len(items) > 12 else "")
-    prev_label = _week_label(window.start - dt.timedelta(days=7))
-    change_html = (f"<h2>Since last week ({e(prev_label)})</h2>" + (
-        "<p class='muted'>No stored results for the previous week to compare with.</p>" if previous is None else
-        f"<div style='display:flex;gap:2em'><div><b>New</b><ul class='f'>{flist(new)}</ul></div>"
-        f"<div><b>Resolved</b><ul class='f'>{flist(resolved)}</ul></div>"
-        f"<div><b>Borderline</b> <small>(at the effect floor: not new, not resolved)</small>"
-        f"<ul class='f'>{flist(list(borderline(status).values()))}</ul></div></div>"))
-    links = []
+    reports = []
     for r in sorted(status.get("results", []), key=lambda r: (r["model"] == SERVICE, r["model"], r["notebook"])):
-        items = []
+        links = []
         if r.get("html"):
-            items.append(f'<a href="{_href(r["html"])}">report</a>')
+            links.append(Link("report", href(r["html"])))
         good = f"{r['model']}/{r['notebook']}.html"
         if r.get("status") != "ok" and good != r.get("html") and (period_dir / good).exists():
-            items.append(f'<a href="{_href(good)}">last good report</a>')
+            links.append(Link("last good report", href(good)))
         if r.get("ipynb"):
-            items.append(f'<a href="{_href(r["ipynb"])}">partial notebook</a>')
+            links.append(Link("partial notebook", href(r["ipynb"])))
         if r.get("findings_file"):
-            items.append(f'<a href="{_href(r["findings_file"])}">findings (JSON)</a>')
-        for ev in sorted((period_dir / r["model"]).glob("*.evidently.html")) if _review(r) == "drift" else []:
-            items.append(f'<a href="{_href(str(ev.relative_to(period_dir)))}">Evidently\'s report</a>')
-        bad = r.get("status") != "ok"
-        links.append(f"<tr><td>{e(r['model'])}</td><td>{e(_review(r))}</td><td>{_badge(run_level(r))}"
-                     f"</td><td class='run{' bad' if bad else ''}'>{e(r.get('status', ''))}</td>"
-                     f"<td>{' · '.join(items) or '—'}</td><td class='muted'>{e('; '.join(r.get('problems') or []))}"
-                     "</td></tr>")
-    generated = status.get("generated", "")
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Week {e(window.label)}: "
-            f"{e(LEVEL_WORD.get(level, level))}</title>{STYLE}</head><body>"
-            f"{_nav(out, window)}<h1>Week {e(window.label)} <small>{window.start:%Y-%m-%d} to "
-            f"{window.end - dt.timedelta(seconds=1):%Y-%m-%d} (UTC)</small></h1>{headline}{matrix}"
-            f"<h2>The week on one time axis</h2><p class='muted'>Per model the daily drift share and the daily "
-            "realised headline metric (on the days whose outcomes have arrived), below them the service's pages, "
-            "outages and alert episodes: did the drop start with the drift or with an incident?</p>"
-            f"{timeline_svg(status, window)}{change_html}"
-            f"<h2>Reports</h2><table><tr><th>model</th><th>review</th><th>level</th><th>run</th><th>links</th>"
-            f"<th>could not compute</th></tr>{''.join(links)}</table>"
-            f"<p class='muted'>Generated {e(generated)} from status.json (schema {e(str(status.get('schema', '')))})."
-            "</p></body></html>")
+            links.append(Link("findings (JSON)", href(r["findings_file"])))
+        for ev in sorted((period_dir / r["model"]).glob("*.evidently.html")) if review_of(r) == "drift" else []:
+            links.append(Link("Evidently's report", href(str(ev.relative_to(period_dir)))))
+        reports.append(ReportRow(r["model"], review_of(r), run_level(r), r.get("status", ""), links,
+                                 "; ".join(r.get("problems") or [])))
+    return WeekPage(
+        label=window.label, level=level, first_day=f"{window.start:%Y-%m-%d}",
+        last_day=f"{window.end - dt.timedelta(seconds=1):%Y-%m-%d}", nav=nav(out, window), banner=banner,
+        reviews=model_reviews, rows=matrix, timeline=timeline(status, window),
+        previous_label=_week_label(window.start - dt.timedelta(days=7)),
+        new=None if previous is None else _changes(new), resolved=None if previous is None else _changes(resolved),
+        borderline=_changes(list(borderline(status).values())), reports=reports,
+        generated=str(status.get("generated", "")), schema=str(status.get("schema", "")))
 
 
 def write_week(out: str | Path, week: str) -> Path:
@@ -436,7 +519,7 @@ def write_week(out: str | Path, week: str) -> Path:
     window = config.iso_week(week)
     status = load_status(out / window.label) or {"results": []}
     previous = load_status(out / _week_label(window.start - dt.timedelta(days=7)))
-    page = render_week(status, window, out, previous)
+    page = pages.render_week(week_page(status, window, out, previous))
     path = out / window.label / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, page)
@@ -485,16 +568,30 @@ def spark_keys(review: str) -> tuple[str, ...]:
     return keys + SPARK_KEYS.get(review, ())
 
 
-def sparkline(values: list[float | None], width: int = 140, height: int = 30) -> str:
-    """A small inline SVG line of `values` (None leaves a gap), the last value marked."""
+@dataclass(frozen=True)
+class Spark:
+    """A small line of values over the periods (templates/_macros.html draws it): its segments (a missing
+    value leaves a gap), the single points of one-value segments, and the latest value."""
+
+    width: float
+    height: float
+    n: int
+    segments: list[list[tuple[float, float]]]
+    dots: list[tuple[float, float]]
+    last: tuple[float, float]
+
+
+def spark(values: list[float | None], width: int = 140, height: int = 30) -> Spark | None:
+    """The sparkline of `values` (None leaves a gap), or None when no value is a number."""
     finite = [v for v in values if isinstance(v, (int, float))]
     if not finite:
-        return '<span class="muted">—</span>'
+        return None
     lo, hi = min(finite), max(finite)
     if hi - lo < 1e-12:
         lo, hi = lo - 1, hi + 1
     n = max(len(values) - 1, 1)
-    segs, cur = [], []
+    segs: list[list[tuple[float, float]]] = []
+    cur: list[tuple[float, float]] = []
     for i, v in enumerate(values):
         if isinstance(v, (int, float)):
             cur.append((2 + (width - 4) * i / n, height - 3 - (height - 6) * (v - lo) / (hi - lo)))
@@ -503,18 +600,54 @@ def sparkline(values: list[float | None], width: int = 140, height: int = 30) ->
             cur = []
     if cur:
         segs.append(cur)
-    paths = "".join(f'<path d="{" ".join(("M" if j == 0 else "L") + f"{x:.1f},{y:.1f}" for j, (x, y) in enumerate(s))}" '
-                    'fill="none" stroke="#1a5490" stroke-width="1.5"/>' for s in segs)
-    lx, ly = segs[-1][-1]
-    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="1.5" fill="#1a5490"/>' for s in segs for x, y in s if len(s) == 1)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-            f'aria-label="last {len(values)} periods">{paths}{dots}<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.5" '
-            'fill="#b03a2e"/></svg>')
+    return Spark(width, height, len(values), segs, [pt for seg in segs if len(seg) == 1 for pt in seg], segs[-1][-1])
 
 
-def render_root(out: Path, weeks: int = 12) -> str:
-    """reports/index.html: every period with the worst level per model and review, and small multiples
-    of the headline numbers over the last `weeks` periods (from the stored status.json only)."""
+@dataclass(frozen=True)
+class IndexCell:
+    """A period's result for one (model, review): its level, the run status when not ok or skipped, and
+    the link to its partial notebook."""
+
+    level: str
+    bad_run: str = ""
+    partial: str = ""
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """A period: its worst level, a cell per column (None: not run that period), when it was generated
+    and what did not complete."""
+
+    period: str
+    level: str
+    cells: list[IndexCell | None]
+    generated: str
+    unfinished: list[Unfinished]
+
+
+@dataclass(frozen=True)
+class Card:
+    """One headline number of one (model, review) over the recent periods."""
+
+    model: str
+    name: str
+    spark: Spark | None
+    last: str
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    """Everything the index over all periods shows (templates/index.html)."""
+
+    columns: list[tuple[str, str]]   # (model, review)
+    rows: list[IndexRow]             # newest first
+    cards: list[Card]
+    recent: list[str]                # the periods the cards cover, oldest first
+
+
+def index_page(out: Path, weeks: int = 12) -> IndexPage:
+    """reports/index.html's content: every period with the worst level per model and review, and small
+    multiples of the headline numbers over the last `weeks` periods (from the stored status.json only)."""
     periods = []
     for d in sorted((p for p in out.iterdir() if p.is_dir()), key=lambda p: p.name):
         st = load_status(d)
@@ -523,58 +656,45 @@ def render_root(out: Path, weeks: int = 12) -> str:
     columns: list[tuple[str, str]] = []
     for _, st in periods:
         for r in st.get("results", []):
-            key = (r["model"], _review(r))
+            key = (r["model"], review_of(r))
             if key not in columns:
                 columns.append(key)
     order = {rv: i for i, rv in enumerate(REVIEW_ORDER)}
     columns.sort(key=lambda k: (k[0] == SERVICE, k[0], order.get(k[1], 9)))
-    head = "".join(f"<th>{e(m)}<br><small>{e(rv)}</small></th>" for m, rv in columns)
     rows = []
     for name, st in reversed(periods):
-        by = {(r["model"], _review(r)): r for r in st.get("results", [])}
-        level = worst(run_level(r) for r in st.get("results", []))
-        tds = []
+        by = {(r["model"], review_of(r)): r for r in st.get("results", [])}
+        cells: list[IndexCell | None] = []
         for key in columns:
             r = by.get(key)
             if r is None:
-                tds.append("<td class='muted'>—</td>")
+                cells.append(None)
+            elif r.get("status") in ("ok", "skipped"):
+                cells.append(IndexCell(run_level(r)))
             else:
-                run = "" if r.get("status") in ("ok", "skipped") else \
-                    f"<br><span class='run bad'>run {e(r.get('status', ''))}</span>" + (
-                        f"<br><a href='{_href(name + '/' + r['ipynb'])}'>partial notebook</a>" if r.get("ipynb") else "")
-                tds.append(f"<td>{_badge(run_level(r))}{run}</td>")
-        rows.append(f"<tr><td><a href='{_href(name)}/index.html'>{e(name)}</a></td><td>{_badge(level)}</td>"
-                    f"{''.join(tds)}<td class='muted'>{e(st.get('generated', ''))}"
-                    + (f"<br><span class='run bad'>{note}</span>" if (note := _unfinished_note(st, name + "/")) else "")
-                    + "</td></tr>")
+                cells.append(IndexCell(run_level(r), r.get("status", ""),
+                                       href(name + "/" + r["ipynb"]) if r.get("ipynb") else ""))
+        rows.append(IndexRow(name, worst(run_level(r) for r in st.get("results", [])), cells,
+                             str(st.get("generated", "")), unfinished_items(st, name + "/")))
     recent = periods[-weeks:]
-    spark_rows = []
+    cards = []
     for m, rv in columns:
         for k in spark_keys(rv):
             vals = []
             for _, st in recent:
-                r = next((x for x in st.get("results", []) if x["model"] == m and _review(x) == rv), None)
+                r = next((x for x in st.get("results", []) if x["model"] == m and review_of(x) == rv), None)
                 v = ((r or {}).get("headline") or {}).get(k)
                 vals.append(float(v) if isinstance(v, (int, float)) else None)
             if not any(v is not None for v in vals):
                 continue
             last = next((v for v in reversed(vals) if v is not None), None)
-            spark_rows.append(f"<div class='card'><div><b>{e(m)}</b></div><div class='muted'>{e(k.replace('_', ' '))}"
-                              f"</div>{sparkline(vals)}<div class='last'>{e(fmt_value(k, last))}</div></div>")
-    first = recent[0][0] if recent else ""
-    spark = (f"<h2>Headline numbers, last {len(recent)} period(s) ({e(first)} to {e(recent[-1][0])}; red: latest)</h2>"
-             "<div class='cards'>" + "".join(spark_rows) + "</div>") if spark_rows else ""
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>workbench reports</title>{STYLE}"
-            "</head><body><h1>workbench reports</h1><p class='muted'>Level per model and review (what it found: "
-            f"{', '.join(e(LEVEL_WORD[lv]) for lv in LEVELS)}); a run that did not complete says so below its level; "
-            f"{e(LEVEL_WORD[NOT_CONFIGURED])}: not reviewed because its source is not set up (it never lowers a level)."
-            "</p><table><tr><th>period</th><th>worst</th>" + head + "<th>generated</th></tr>" + "".join(rows)
-            + "</table>" + spark + "</body></html>")
+            cards.append(Card(m, k.replace("_", " "), spark(vals), fmt_value(k, last)))
+    return IndexPage(columns, rows, cards, [name for name, _ in recent])
 
 
 def write_root(out: str | Path, weeks: int = 12) -> Path:
     """reports/index.html over every period with a status.json."""
     out = Path(out)
     path = out / "index.html"
-    _write(path, render_root(out, weeks))
+    _write(path, pages.render_index(index_page(out, weeks)))
     return path

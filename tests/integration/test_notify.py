@@ -121,9 +121,17 @@ def test_email_reaches_the_recipients(reports, smtp_server):
     (mail,) = got
     assert mail["To"] == "oncall@example.com, ml@example.com"
     assert mail["Subject"].startswith(f"[workbench] {WEEK}: ALERT")
-    text = mail.get_payload(decode=True).decode() if not mail.is_multipart() else mail.get_payload(0).get_payload()
+    assert mail.is_multipart() and mail.get_content_type() == "multipart/alternative"
+    plain, html = mail.get_payload()
+    assert plain.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
+    text = plain.get_payload(decode=True).decode()
     assert "accuracy 0.725 [0.722, 0.728] is below 0.75." in text
     assert "https://reports.example.com/2026-W47/index.html" in text
+    # the HTML part (templates/notify.html): the same findings, a hostile value escaped, the link a link
+    page = html.get_payload(decode=True).decode()
+    assert "accuracy 0.725 [0.722, 0.728] is below 0.75." in page and HOSTILE not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert 'href="https://reports.example.com/2026-W47/index.html"' in page
 
 
 @pytest.mark.parametrize("userinfo", ["", "bob:Pa55-secret@"])

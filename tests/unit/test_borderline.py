@@ -3,6 +3,7 @@ the drift report and on the week page, and hovering at the floor does not flap n
 
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
@@ -77,7 +78,7 @@ def test_week_page_does_not_flap_a_borderline_feature(tmp_path):
         (out / week).mkdir(parents=True)
         (out / week / "status.json").write_text(json.dumps(st))
     page = weekpage.write_week(out, "2026-W47").read_text()
-    section = weekpage.html.unescape(page[page.index("Since last week"):page.index("<h2>Reports")])
+    section = html.unescape(page[page.index("Since last week"):page.index("<h2>Reports")])
     assert "Resolved</b><ul class='f'><li class='info'>none</li>" in section
     assert "tenure is borderline (no drift)" in section.split("Borderline</b>")[1]
     now, before = (json.loads((out / w / "status.json").read_text()) for w in ("2026-W47", "2026-W46"))

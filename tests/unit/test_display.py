@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workbench import display
+from workbench import display, levels
 from workbench.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,7 +16,7 @@ def test_banner_shows_level_as_word_and_colour_and_links_each_finding():
          Finding("alert", "accuracy", "accuracy 0.725 [0.722, 0.728] is below 0.75", "metric", "headline", 0.725)]
     out = display.banner_html("performance", "churn-predictor", "2026-W47", "alert", f, [],
                               display.nav_links("performance", "churn-predictor", ["churn-predictor"]))
-    assert "ALERT" in out and display.COLOURS["alert"][0] in out
+    assert "ALERT" in out and levels.look("alert").colour in out
     assert out.index("accuracy 0.725") < out.index("tenure drifted")  # worst first
     assert 'href="#headline"' in out and 'href="#feature-tenure"' in out
     assert 'href="../index.html"' in out and 'href="01-drift-review.html"' in out

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import weekpage
+from workbench import pages, weekpage
 from workbench.report import plan
 
 HOSTILE_LABEL = "<img src=x onerror=alert(1)>"
@@ -113,9 +113,9 @@ def test_new_and_resolved_since_last_week(out):
     assert "churn-predictor · performance: accuracy 0.725" in new
     assert "tenure drifted" not in new  # it was there last week too
     assert "Resolved none" in section
-    back = weekpage.render_week(json.loads((out / "2026-W46" / "status.json").read_text()),
-                                __import__("workbench.config").config.iso_week("2026-W46"), out,
-                                json.loads((out / "2026-W47" / "status.json").read_text()))
+    back = pages.render_week(weekpage.week_page(json.loads((out / "2026-W46" / "status.json").read_text()),
+                                                __import__("workbench.config").config.iso_week("2026-W46"), out,
+                                                json.loads((out / "2026-W47" / "status.json").read_text())))
     resolved = _text(back[back.index("Resolved"):back.index("<h2>Reports")])
     assert "accuracy 0.725" in resolved
 
@@ -123,8 +123,8 @@ def test_new_and_resolved_since_last_week(out):
 def test_timeline_draws_the_stored_series_and_episodes_on_one_axis(out):
     from workbench import config
 
-    svg = weekpage.timeline_svg(json.loads((out / "2026-W47" / "status.json").read_text()),
-                                config.iso_week("2026-W47"), width=1100)
+    svg = pages.render_timeline(weekpage.timeline(json.loads((out / "2026-W47" / "status.json").read_text()),
+                                                  config.iso_week("2026-W47"), width=1100))
     assert svg.startswith("<svg") and "Mon 16 Nov" in svg and "Sun 22 Nov" in svg
     assert "drift share" in svg and "realised accuracy per day" in svg
     assert "0.44" in svg and "0.69" in svg  # the stored daily values are labelled
