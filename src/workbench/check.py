@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from workbench import config
+from workbench import reviews as catalogue
 from workbench.errors import WorkbenchError
 
 OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
@@ -110,7 +111,7 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
     the MLflow lines, which are never errors when unreachable is a warning (`workbench report` asks
     MLflow once, in its own process, beside the first notebooks).
     """
-    from workbench.sources.connections import NEEDS, configured, not_configured
+    from workbench.sources.connections import configured, not_configured
 
     res = CheckResult()
     try:
@@ -124,8 +125,6 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
     if weekly is None:
         return res
     res.add(f"params {files.weekly.name}", OK, f"{len(weekly.models)} model(s)")
-    from workbench.report import review_name
-
     names = models or [m.name for m in weekly.models]
     if connections is None:
         from workbench.sources.connections import resolve_connections
@@ -135,18 +134,17 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
         if connections is None:
             return res
     connections = config.anchor_connections(connections, files.project)  # the file the notebooks will read
-    configured_reviews = {review_name(nb) for nb in weekly.notebooks}
-    runnable = {r for r in configured_reviews if all(configured(connections, x) for x in NEEDS.get(r, ()))}
+    configured_reviews = {catalogue.review_name(nb) for nb in weekly.notebooks}
+    runnable = {r for r in configured_reviews if all(configured(connections, x) for x in catalogue.needs(r))}
     selected = reviews if reviews is not None else runnable
     loaders = {"monitoring": config.load_monitoring, "queries": config.load_queries,
                "slos": config.load_slos, "alerts": config.load_alert_rules}
-    needed_by = {"monitoring": "drift", "queries": "infrastructure", "slos": "infrastructure",
-                 "alerts": "infrastructure"}
+    needed_by = {kind: " and ".join(r.name for r in catalogue.REVIEWS.values() if kind in r.params) for kind in loaders}
     loaded: dict[str, object] = {}
     for kind, load in loaders.items():
         path = files.path(kind)
         if not path.is_file():
-            status = ERROR if needed_by[kind] in selected else SKIPPED
+            status = ERROR if any(kind in catalogue.REVIEWS[r].params for r in selected if r in catalogue.REVIEWS) else SKIPPED
             res.add(f"params {path.name}", status, "not found",
                     f"create {path} (`workbench init` writes one) or leave the {needed_by[kind]} review out")
             continue
@@ -160,7 +158,7 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
             res.add("params baselines.yaml", OK)
 
     for source in ("database", "prometheus", "mlflow"):
-        users = sorted(r for r in configured_reviews if source in NEEDS.get(r, ()))
+        users = sorted(r for r in configured_reviews if source in catalogue.needs(r))
         if configured(connections, source):
             res.add(f"source {source}", OK, "configured" + (" (demo stack)" if connections.demo else ""))
         elif users:
@@ -170,7 +168,7 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
             res.add(f"source {source}", SKIPPED, not_configured(source))
 
     store = None
-    if configured(connections, "database") and selected & {"drift", "performance"}:
+    if configured(connections, "database") and any(catalogue.uses(r, "database") for r in selected):
         store = _check_store(res, weekly, names, connections, unreachable)
     monitoring = loaded.get("monitoring")
     if "drift" in selected:
@@ -248,13 +246,21 @@ def _check_store(res: CheckResult, weekly: config.WeeklyParams, names: list[str]
     return store
 
 
+def no_reference(spec: config.ModelSpec, connections: config.Connections | None) -> str:
+    """Why `spec` has no drift review (no reference file and no MLflow to fetch one), or "": the
+    runner's rule for skipping a drift review (report.plan), and this check's."""
+    from workbench.sources.connections import configured
+
+    if spec.reference or connections is None or configured(connections, "mlflow"):
+        return ""
+    return f"no reference for {spec.name}: models[].reference is not set and MLflow is not configured"
+
+
 def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.ModelSpec, monitoring,
                      store, conns: config.Connections) -> None:
     import pandas as pd
 
     from workbench.sources.model_registry import load_reference_file
-
-    from workbench.report import no_reference  # the runner's own rule for skipping a drift review
 
     what = f"reference of {spec.name}"
     if not spec.reference:

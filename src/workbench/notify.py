@@ -55,7 +55,8 @@ def week_link(out: Path, week: str, public_url: str | None) -> str:
 def build(status: dict, week: str, link: str) -> Message:
     """The message: the week's worst level and counts, then per model/service the top findings."""
     from workbench.findings import result_level, worst
-    from workbench.weekpage import LEVEL_WORD, SERVICE, _review, top_findings
+    from workbench.reviews import SERVICE
+    from workbench.weekpage import LEVEL_WORD, _review, top_findings
 
     results = status.get("results", [])
     level = worst(result_level(r) for r in results)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
 import json
 import logging
 import os
@@ -24,16 +23,14 @@ from pathlib import Path
 
 from workbench import config
 from workbench.errors import ConfigError
+from workbench.redaction import leaks, scrub, secrets_from_env  # noqa: F401 - the runner's redaction
+from workbench.reviews import SERVICE, per_service, review_name, uses
 
 log = logging.getLogger(__name__)
 # parameters the runner sets itself: `-p` cannot override them (a `-p week=...` would write one
 # week's review into another week's folder)
 RUNNER_PARAMS = ("model", "week", "source", "params_dir", "params_file", "status_file", "output_dir", "data_until")
 REQUIRED_PARAMS = ("model", "week", "source", "params_dir")
-# reviews run once per period for the whole service (model parameter "" = every model), not per model;
-# their job's model is SERVICE and their reports go to reports/<period>/service/
-SERVICE_REVIEWS = ("infrastructure",)
-SERVICE = "service"
 
 
 @dataclass
@@ -73,70 +70,6 @@ class JobResult:
     @property
     def review(self) -> str:
         return review_name(self.notebook)
-
-
-def review_name(notebook: str) -> str:
-    """The review a notebook runs: '01-drift-review' -> 'drift' (a leading number and '-review' dropped)."""
-    name = re.sub(r"^\d+[-_]", "", notebook)
-    return re.sub(r"[-_]review$", "", name)
-
-
-def _encoded_forms(pw: str) -> set[str]:
-    """The forms a password can take in a published file: as written, URL-encoded or -decoded,
-    HTML-escaped, JSON-escaped (notebooks, status files, Evidently's embedded data), and combinations."""
-    from urllib.parse import quote, quote_plus, unquote
-
-    base = {pw, unquote(pw), quote(pw, safe=""), quote(pw), quote_plus(pw)}
-    forms = set(base)
-    for f in base:
-        forms |= {html.escape(f), html.escape(f, quote=False), json.dumps(f)[1:-1],
-                  json.dumps(f, ensure_ascii=False)[1:-1], json.dumps(html.escape(f))[1:-1],
-                  f.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")}
-    return forms
-
-
-def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
-    """Passwords of the connection URLs in the environment (parsed the way the drivers read them,
-    whatever characters they hold) in every form they could take in a published file; longest first.
-    Passwords under 3 characters are not searched for as text (their URLs are still redacted)."""
-    env = os.environ if environ is None else environ
-    found: set[str] = set()
-    for name in (config.ENV_DATABASE, config.ENV_PROMETHEUS, config.ENV_MLFLOW, config.ENV_SMTP):
-        for pw in config.url_passwords(env.get(name, "")):
-            found |= {f for f in _encoded_forms(pw) if len(f) >= 3}
-    # a webhook URL's path is its token (https://hooks.example/services/T0/B0/XXXX): the whole URL is secret
-    hook = env.get(config.ENV_SLACK_WEBHOOK, "").strip()
-    if hook:
-        from urllib.parse import urlsplit
-
-        found |= {f for f in _encoded_forms(hook) if len(f) >= 3}
-        path = urlsplit(hook).path.strip("/")
-        if len(path) >= 8:
-            found |= set(_encoded_forms(path))
-    return sorted(found, key=len, reverse=True)
-
-
-# base64 payloads (embedded images) are left alone: replacing bytes there would break the image
-_DATA_URI_RE = re.compile(r"(data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+)")
-
-
-def scrub(text: str, secrets: list[str] | None = None) -> str:
-    """`text` with URLs' passwords and any password from the environment (every form) replaced by ***."""
-    secrets = secrets_from_env() if secrets is None else secrets
-    parts = _DATA_URI_RE.split(text)
-    for i in range(0, len(parts), 2):  # even parts: text outside data URIs
-        t = config.redact(parts[i])
-        for s in secrets:
-            t = t.replace(s, "***")
-        parts[i] = t
-    return "".join(parts)
-
-
-def leaks(text: str, secrets: list[str] | None = None) -> bool:
-    """True when a password from the environment (any form) is still visible in `text`."""
-    secrets = secrets_from_env() if secrets is None else secrets
-    outside = "".join(_DATA_URI_RE.split(text)[::2])
-    return any(s in outside for s in secrets)
 
 
 def scrub_notebook(text: str, secrets: list[str] | None = None) -> str:
@@ -466,15 +399,6 @@ def _notebooks_dir(files: config.ParamsFiles) -> Path:
     return beside if beside.is_dir() else packaged_notebooks()
 
 
-def no_reference(spec: config.ModelSpec, connections: config.Connections | None) -> str:
-    """Why `spec` has no drift review (no reference file and no MLflow to fetch one), or ""."""
-    from workbench.sources.connections import configured
-
-    if spec.reference or connections is None or configured(connections, "mlflow"):
-        return ""
-    return f"no reference for {spec.name}: models[].reference is not set and MLflow is not configured"
-
-
 def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto", models: list[str] | None = None,
          notebooks_dir: Path | None = None, extra: dict | None = None,
          reviews: list[str] | None = None, partial: bool = False, connections: config.Connections | None = None,
@@ -487,6 +411,7 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
     that declare each name. With `connections`, a review whose source is not configured is planned as
     skipped (`Job.skip`), not run.
     """
+    from workbench.check import no_reference
     from workbench.sources.connections import missing_for, not_configured
 
     files = config.params_files(params_path)
@@ -532,7 +457,8 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
         given = {**base, **{k: v for k, v in (extra or {}).items() if k in declared}}
         lacking = missing_for(review_name(nb), connections) if connections is not None else []
         skip = "; ".join(not_configured(s) for s in lacking)
-        if review_name(nb) in SERVICE_REVIEWS:  # once for the service, when it is among the chosen
+        if per_service(review_name(nb)):  # once for the service (model parameter "" = every model),
+            # when it is among the chosen; its reports go to reports/<period>/service/
             targets = [(SERVICE, "")] if not models or SERVICE in models else []
         else:
             targets = [(m, m) for m in chosen if m != SERVICE]
@@ -783,7 +709,7 @@ def _mlflow_jobs(conns: config.Connections, jobs: list[Job]) -> list[Job]:
 
     if not configured(conns, "mlflow"):
         return []
-    return [j for j in jobs if review_name(j.notebook) in ("drift", "performance") and j.model != SERVICE]
+    return [j for j in jobs if uses(review_name(j.notebook), "mlflow") and j.model != SERVICE]
 
 
 def _fetch_answers(tracking_uri: str, models: list[str], work_dir: Path, timeouts: dict) -> Path | None:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from workbench import config
+from workbench import config, reviews
 from workbench.findings import LEVELS, NOT_CONFIGURED, result_level, worst
+from workbench.reviews import SERVICE
 
-REVIEW_ORDER = ("drift", "performance", "infrastructure")
-SERVICE = "service"
+REVIEW_ORDER = tuple(reviews.REVIEWS)  # the columns' order: the catalogue's (workbench.reviews)
 MAX_PER_CELL = 5
 MAX_SERVICE = 8
 # within one severity, the kinds a reader needs first
@@ -102,9 +102,7 @@ def _unfinished_note(status: dict, base: str = "") -> str:
 
 
 def _review(r: dict) -> str:
-    from workbench.report import review_name
-
-    return review_name(r["notebook"])
+    return reviews.review_name(r["notebook"])
 
 
 def _sorted_findings(findings: list[dict]) -> list[dict]:
@@ -453,36 +451,26 @@ def _write(path: Path, text: str) -> None:
 
 # --- the index over all periods ---------------------------------------------------------------
 
-RATIO_KEYS = ("label_coverage", "error_ratio", "availability_api", "availability_mlflow")
-
-
 def fmt_value(key: str, v: float | None) -> str:
-    """A headline number for people: ratios as percentages, counts as integers."""
+    """A headline number for people, in its catalogue format (workbench.reviews.Headline): ratios as
+    percentages, counts as integers, other numbers with significant digits."""
     from workbench.findings import num, pct
 
     if v is None:
         return "—"
-    if key in RATIO_KEYS:
+    kind = reviews.headline_format(key)
+    if kind == reviews.RATIO:
         return pct(v, 2)
-    if key in ("pages", "alert_episodes", "outages", "slos_missed", "n_drifted"):
+    if kind == reviews.COUNT:
         return f"{int(v):,}"
     return num(v)
 
 
-SPARK_KEYS = {"drift": ("drift_share",), "performance": ("label_coverage",),
-              "infrastructure": ("availability_api", "error_ratio", "pages", "alert_episodes", "outages")}
-
-
 def spark_keys(review: str) -> tuple[str, ...]:
-    """The headline numbers drawn over the periods for a review: for performance every metric a review
-    can warn about (performance.core.warning_metrics, so a MAPE warning has MAPE's history), then the
-    fixed ones in SPARK_KEYS; a key a result did not record is left out."""
-    keys: tuple[str, ...] = ()
-    if review == "performance":
-        from workbench.performance.core import HEADLINE, warning_metrics
-
-        keys = tuple(dict.fromkeys(m for kind in HEADLINE for m in warning_metrics(kind)))
-    return keys + SPARK_KEYS.get(review, ())
+    """The headline numbers drawn over the periods for a review: its catalogue entries marked `spark`
+    (for performance every metric a review can warn about, so a MAPE warning has MAPE's history, then
+    the label coverage); a key a result did not record is left out."""
+    return reviews.spark_keys(review)
 
 
 def sparkline(values: list[float | None], width: int = 140, height: int = 30) -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workbench import display
+from workbench import display, reviews
 from workbench.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,12 +66,12 @@ def test_check_review_fails_on_a_finding_linking_nowhere():
         display.check_review(_Ctx([Finding("alert", "accuracy", "s", "metric", "nowhere")]), "performance")
 
 
-@pytest.mark.parametrize("review, notebook", list(display.NOTEBOOKS.items()))
+@pytest.mark.parametrize("review, notebook", [(r.name, r.notebook) for r in reviews.REVIEWS.values()])
 def test_notebooks_carry_every_section_anchor_and_end_with_the_check(review, notebook):
     nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", 4)
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    for anchor, _ in display.SECTIONS[review]:
+    for anchor in (s.anchor for s in reviews.review(review).sections):
         assert f'<a id="{anchor}"></a>' in markdown or f'section_heading("{anchor}"' in source, \
             f"{notebook}: no section #{anchor}"
     code = [c.source for c in nb.cells if c.cell_type == "code"]

@@ -52,7 +52,6 @@ class Panel:
 
 
 WOW_TOLERANCE = 0.2  # a headline number that moved by more than this (relative) week over week is reported
-HEADLINE_NUMBERS = ("availability_api", "requests_total", "error_ratio", "p95_latency_api", "availability_mlflow")
 # names that are worse when they go up / down; other numbers (traffic) are only reported
 WORSE_UP = ("error", "latency", "connections")
 WORSE_DOWN = ("availability", "hit_ratio")
@@ -104,8 +103,12 @@ class InfrastructureReport:
 
     @property
     def headline_numbers(self) -> dict:
+        """The headline-numbers rows the catalogue lists as the review's headline (workbench.reviews)."""
+        from workbench.reviews import review
+
+        keys = {h.key for h in review("infrastructure").headline}
         return {str(r["name"]): float(r["value"]) for _, r in self.summary.iterrows()
-                if r["name"] in HEADLINE_NUMBERS and pd.notna(r["value"])}
+                if r["name"] in keys and pd.notna(r["value"])}
 
     @property
     def problems(self) -> list[str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from workbench import reviews
 from workbench.performance import metrics as wm, validity
 from workbench.performance.validity import RowCheck
 from workbench.config import ModelSpec
@@ -29,15 +30,17 @@ CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "p
                           "precision_1", "recall_1", "f1_1", "precision_0", "recall_0", "f1_0")
 PROBABILITY_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier")
 REGRESSION_METRICS = ("mae", "rmse", "mape", "r2")
-HEADLINE = {"classification": ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"),
-            "regression": REGRESSION_METRICS}
+# the headline metrics per model type, as the catalogue lists them (workbench.reviews: one Headline
+# entry with metric=True each); a view for notebook 02's text, not a second list
+HEADLINE = {t: reviews.metrics(t) for t in (reviews.CLASSIFICATION, reviews.REGRESSION)}
 
 
 def warning_metrics(kind: str) -> tuple[str, ...]:
     """The metrics a review of a `kind` model can warn about (metric_findings compares every headline
     metric with its baseline): each one is drawn in the trend plot and kept in the stored history
-    (headline_numbers), so a warning about MAPE has MAPE's trend to look at."""
-    return HEADLINE[kind]
+    (headline_numbers), so a warning about MAPE has MAPE's trend to look at. They are the catalogue's
+    performance headline entries marked `metric` (workbench.reviews)."""
+    return reviews.metrics(kind)
 
 
 @dataclass
@@ -68,7 +71,7 @@ class PerformanceSummary:
 
     def to_frame(self, headline_only: bool = True) -> pd.DataFrame:
         """One row per metric: value and 95% CI, or why there is none."""
-        keys = HEADLINE[self.kind] if headline_only else list(self.metrics)
+        keys = warning_metrics(self.kind) if headline_only else list(self.metrics)
         return pd.DataFrame([{"metric": k, "value": self.metrics.get(k), "ci_low": self.ci.get(k, (np.nan,))[0],
                               "ci_high": self.ci.get(k, (np.nan, np.nan))[1], "note": self.notes.get(k, "")}
                              for k in keys])
@@ -167,7 +170,7 @@ def by_version(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, validat
         s = evaluate(g, spec, min_samples, validated=validated)
         rows.append({**dict(zip(keys, key)), "predictions": s.n_predictions, "labelled": s.n_labelled,
                      "label_coverage": round(s.label_coverage, 3),
-                     **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
+                     **{k: s.metrics.get(k) for k in warning_metrics(spec.type)}})
     return pd.DataFrame(rows)
 
 
@@ -183,7 +186,7 @@ def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = 
     for (p, v), g in groups(df, [period, "model_version"]):  # one day's rows at a time, no sorted copy of all
         s = evaluate(g, spec, min_samples, validated=validated)
         rows.append({"period": p, "model_version": v, "predictions": s.n_predictions, "labelled": s.n_labelled,
-                     "label_coverage": s.label_coverage, **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
+                     "label_coverage": s.label_coverage, **{k: s.metrics.get(k) for k in warning_metrics(spec.type)}})
     return pd.DataFrame(rows)
 
 
@@ -201,7 +204,7 @@ def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], ac
     """Each metric next to the training baseline from MLflow, with the change and alert flags: accuracy
     below the guide's threshold, and a relative change for the worse beyond `tolerance`."""
     rows = []
-    for k in HEADLINE[summary.kind]:
+    for k in warning_metrics(summary.kind):
         v, b = summary.metrics.get(k), baseline.get(k)
         flags = []
         if k == "accuracy" and v is not None and accuracy_alert_below is not None and v < accuracy_alert_below:
