@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workbench import config
+from workbench.atomic import write_text as write_text_atomic
 from workbench.errors import ConfigError
 from workbench.redaction import leaks, scrub, secrets_from_env  # noqa: F401 - the runner's redaction
 from workbench.reviews import SERVICE, per_service, review_name, uses
@@ -129,18 +130,6 @@ def writable_folder(folder: Path) -> None:
     except OSError as exc:
         raise WorkbenchError(f"the reports folder {folder} cannot be written: "
                              f"{exc.strerror or type(exc).__name__}") from None
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file beside `path` and rename; the temporary file is removed on every
-    path (a full disk leaves neither a 0-byte file nor a .tmp behind)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def export_html(nb_path: Path, title: str) -> str:
@@ -630,12 +619,12 @@ def _run_pool(pool: ProcessPoolExecutor, to_run: list[Job], wanting: list[Job], 
 def _stop_tree(period_dir: Path, spared: frozenset[int] = frozenset()) -> None:
     """Stop every process this runner started (workers, their kernels, the MLflow process), not the
     `spared` children it had before, and remove the temporary files a killed worker left beside the
-    reports (write_text_atomic's .NAME.PID.tmp)."""
-    from workbench import proctree
+    reports (workbench.atomic's .NAME.PID.tmp)."""
+    from workbench import atomic, proctree
 
     pids = proctree.terminate_tree(spare=spared)
     for pid in pids:
-        for tmp in period_dir.rglob(f".*.{pid}.tmp") if period_dir.is_dir() else []:
+        for tmp in atomic.leftovers(period_dir, pid):
             tmp.unlink(missing_ok=True)
 
 
@@ -783,17 +772,13 @@ def _merge_previous(period_dir: Path, results: list[JobResult]) -> list[JobResul
     return kept + results
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    write_text_atomic(path, text)
-
-
 def write_status(run_: ReportRun) -> Path:
     """reports/<period>/status.json: every report's run status, level and findings."""
     from workbench.findings import SCHEMA_VERSION, result_level, worst
 
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     path = run_.directory / "status.json"
-    _write_atomic(path, json.dumps(
+    write_text_atomic(path, json.dumps(
         {"schema": SCHEMA_VERSION, "period": run_.period, "generated": generated, "ok": run_.ok,
          "level": worst(result_level(vars(r)) for r in run_.results),
          "results": [{k: v for k, v in asdict(r).items() if k != "mlflow_log"} for r in run_.results]},

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from workbench import config, reviews
+from workbench import atomic, config, reviews
 from workbench.findings import LEVELS, NOT_CONFIGURED, result_level, worst
 from workbench.reviews import SERVICE
 
@@ -437,16 +437,8 @@ def write_week(out: str | Path, week: str) -> Path:
     page = render_week(status, window, out, previous)
     path = out / window.label / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, page)
+    atomic.write_text(path, page)
     return path
-
-
-def _write(path: Path, text: str) -> None:
-    import os
-
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # --- the index over all periods ---------------------------------------------------------------
@@ -564,5 +556,5 @@ def write_root(out: str | Path, weeks: int = 12) -> Path:
     """reports/index.html over every period with a status.json."""
     out = Path(out)
     path = out / "index.html"
-    _write(path, render_root(out, weeks))
+    atomic.write_text(path, render_root(out, weeks))
     return path

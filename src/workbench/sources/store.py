@@ -18,6 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from workbench import atomic
 from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
 from workbench.timing import timed_call
@@ -189,9 +190,7 @@ class _DailyCache:
             for d in finished - set(by_day):  # a day without rows: nothing to count, kept as such
                 if self.rows_per_day.get(d, 0) == 0:
                     doc[d] = {"n": 0, "rows": []}
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(doc))
-            tmp.replace(path)
+            atomic.write_text(path, json.dumps(doc))
         self._drop_stale()
 
     def _drop_stale(self) -> None:
