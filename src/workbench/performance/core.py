@@ -199,6 +199,16 @@ def trend_of(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10,
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def worse_than_baseline(metric: str, relative_change: float | None, tolerance: float | None) -> bool:
+    """The one rule for "worse than the baseline": a relative change beyond `tolerance` in the bad
+    direction (up for error metrics such as MAE or log loss, down for the others). No tolerance, or
+    no finite change (no baseline, a zero baseline), is never worse. The baseline table's alert flags
+    (and so the MLflow run's `workbench.status` tag) and the review's findings (its level) both use it."""
+    if tolerance is None or relative_change is None or not np.isfinite(relative_change):
+        return False
+    return relative_change > tolerance if metric in wm.ERROR_METRICS else relative_change < -tolerance
+
+
 def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], accuracy_alert_below: float | None = None,
                      tolerance: float | None = None) -> pd.DataFrame:
     """Each metric next to the training baseline from MLflow, with the change and alert flags: accuracy
@@ -212,11 +222,7 @@ def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], ac
         rel = None
         if v is not None and b is not None and b != 0:
             rel = (v - b) / abs(b)
-            if tolerance is None:
-                worse = False
-            else:
-                worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance
-            if tolerance is not None and worse:
+            if worse_than_baseline(k, rel, tolerance):
                 flags.append(f"{abs(rel):.1%} {'above' if k in wm.ERROR_METRICS else 'below'} baseline")
         lo, hi = summary.ci.get(k, (np.nan, np.nan))
         rows.append({"metric": k, "this window": v, "ci_low": lo, "ci_high": hi, "training baseline": b,
@@ -423,9 +429,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         if below_threshold:
             parts.append(f"is below {num(accuracy_alert_below)}")
         rel = row["relative change"]
-        worse = False
-        if rel is not None and np.isfinite(rel) and tolerance is not None:
-            worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance
+        worse = worse_than_baseline(k, rel, tolerance)
         if worse:
             parts.append(f"{percent(abs(rel))} {'above' if k in wm.ERROR_METRICS else 'below'} {of} {num(b)}")
         if not parts:
