@@ -56,6 +56,12 @@ class ModelSpec(_Strict):
         return v
 
 
+def default_of(schema: type[BaseModel], key: str) -> Any:
+    """The default of params key `key` in `schema` (the one place a tolerance's default is written;
+    the functions that take the tolerance default to this)."""
+    return schema.model_fields[key].default
+
+
 class PerformanceParams(_Strict):
     min_samples: int = Field(10, ge=1)
     accuracy_alert_below: float = Field(0.75, ge=0, le=1)
@@ -66,6 +72,11 @@ class PerformanceParams(_Strict):
     weeks_back: int = Field(4, ge=0, le=52)  # trend history before the window
     class_count_tolerance: float = Field(0.01, ge=0)  # DB vs Prometheus predictions-by-class, relative
     ab_min_effect: float = Field(0.01, gt=0)  # smallest A/B difference worth deciding on
+    # absolute change of the labelled positive rate (window vs the weeks before, and vs the reference)
+    # flagged as a base-rate shift: precision, PR AUC and accuracy then move without the model changing
+    base_rate_tolerance: float = Field(0.05, gt=0, le=1)
+    # realised accuracy this much below the CBPE estimate (over the days with outcomes) is a concept-drift warning
+    cbpe_gap_tolerance: float = Field(0.03, gt=0, le=1)
     # log the window's metrics to MLflow (one run per model and period) — only when MLflow is configured
     log_to_mlflow: bool = True
 
@@ -77,6 +88,9 @@ class InfrastructureParams(_Strict):
     scrape_interval: str = "60s"
     db_pool_size: int = Field(20, ge=1)
     max_firings: int = Field(10, ge=1)
+    # a headline number that moved by more than this share week over week is a finding (a warning when
+    # it got worse, else info)
+    week_over_week_tolerance: float = Field(0.2, gt=0)
 
     @field_validator("rate_window", "scrape_interval")
     @classmethod

@@ -156,7 +156,7 @@ REVIEWS: dict[str, Review] = {r.name: r for r in (
         Section("about", "About this report"),
     ), item_anchors=("panel-", "latency-"), per_model=False, needs=("prometheus",),
        params=("queries", "slos", "alerts"), headline=(
-        # the first five are rows of the headline-numbers table (params/queries.yaml `headline:`)
+        # the first five are rows of the headline-numbers table (params/queries.yaml `summary:`)
         Headline("availability_api", "availability api", RATIO, spark=True),
         Headline("requests_total", "requests total", NUMBER),
         Headline("error_ratio", "error ratio", RATIO, spark=True),

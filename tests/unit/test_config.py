@@ -230,3 +230,32 @@ def test_kernels_read_the_runners_validated_params_instead_of_parsing_the_yaml(t
     os.utime(p, ns=(1, 1))
     config._weekly_memo.clear()
     assert [m.name for m in config.load_weekly(p).models] == ["m"] and parsed == [1]
+
+
+def test_tolerances_are_params_with_the_old_defaults_and_reach_the_reviews(monkeypatch):
+    """The base-rate, CBPE-gap and week-over-week tolerances were module constants; they are params
+    whose schema default is the one value (the modules' names derive from it), and the reviews use the
+    params' value."""
+    from types import SimpleNamespace
+
+    from workbench.infrastructure import core as infra
+    from workbench.performance import cbpe, core as perf, explain
+
+    p, i = config.PerformanceParams(), config.InfrastructureParams()
+    assert (p.base_rate_tolerance, p.cbpe_gap_tolerance, i.week_over_week_tolerance) == (0.05, 0.03, 0.2)
+    assert perf.BASE_RATE_TOLERANCE == explain.BASE_RATE_SHIFT == p.base_rate_tolerance
+    assert cbpe.GAP_TOLERANCE == p.cbpe_gap_tolerance and infra.WOW_TOLERANCE == i.week_over_week_tolerance
+    with pytest.raises(ValueError, match="cbpe_gap_tolerance"):
+        config.PerformanceParams(cbpe_gap_tolerance=0)
+
+    seen = {}
+    monkeypatch.setattr(infra, "collect", lambda *a: seen.setdefault("args", a))
+    ctx = SimpleNamespace(params=SimpleNamespace(infrastructure=config.InfrastructureParams(week_over_week_tolerance=0.5)),
+                          prometheus=None, queries=None, window=None, model=SimpleNamespace(name=""))
+    infra.run(ctx)
+    assert seen["args"][-1] == 0.5
+    import pandas as pd
+
+    summary = pd.DataFrame([{"name": "error_ratio", "title": "error ratio", "value": 0.013, "previous": 0.01, "unit": "ratio"}])
+    assert [f.severity for f in infra.InfrastructureReport(None, summary, tolerance=0.2).findings] == ["warning"]
+    assert infra.InfrastructureReport(None, summary, tolerance=0.5).findings == []  # +30% is within 50%

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from workbench import reviews
+from workbench import config, reviews
 from workbench.performance import metrics as wm, validity
 from workbench.performance.validity import RowCheck
 from workbench.config import ModelSpec
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from workbench.context import ReviewContext
     from workbench.findings import Finding
 
-BASE_RATE_TOLERANCE = 0.05  # absolute change of the labelled positive rate flagged as a shift
-CBPE_GAP_TOLERANCE = 0.03   # realised minus estimated accuracy flagged as concept drift
+# the default of params `performance.base_rate_tolerance` (the schema in workbench.config holds the value)
+BASE_RATE_TOLERANCE = config.default_of(config.PerformanceParams, "base_rate_tolerance")
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier",
                           "precision_1", "recall_1", "f1_1", "precision_0", "recall_0", "f1_0")
@@ -402,6 +402,7 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         baseline_version=baseline_version,
         accuracy_alert_below=mp.accuracy_alert_below if spec.type == "classification" else None,
         relative_drop_tolerance=mp.relative_drop_tolerance,
+        base_rate_tolerance=mp.base_rate_tolerance,
         min_samples=mp.min_samples,
         window_start=pd.Timestamp(ctx.window.start),
         row_check=row_check,
