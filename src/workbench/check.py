@@ -102,14 +102,16 @@ def catalog_metrics(catalog: config.QueryCatalog) -> dict[str, str]:
 
 def run_checks(params_path: str | Path, connections: config.Connections | None = None,
                models: list[str] | None = None, reviews: set[str] | None = None,
-               unreachable: str = WARNING, now: dt.datetime | None = None, mlflow: bool = True) -> CheckResult:
+               unreachable: str = WARNING, now: dt.datetime | None = None, mlflow: bool = True,
+               weekly: config.WeeklyParams | None = None) -> CheckResult:
     """Every check for the params at `params_path` and the configured sources.
 
     `reviews` (default: those the weekly file configures) limits the source checks to what those
     reviews need. A source that cannot be reached is `unreachable` (a warning for `workbench report`,
     whose review then says what failed; an error for `workbench check`). `mlflow=False` leaves out
     the MLflow lines, which are never errors when unreachable is a warning (`workbench report` asks
-    MLflow once, in its own process, beside the first notebooks).
+    MLflow once, in its own process, beside the first notebooks). `weekly`: the weekly file's params
+    as the caller (the runner) loaded them, not loaded again.
     """
     from workbench.sources.connections import configured, not_configured
 
@@ -120,8 +122,8 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
         res.add("params folder", ERROR, str(exc), "pass --params DIR (holding weekly.yaml) or the weekly file")
         return res
     res.add("params folder", OK, str(files.directory))
-    weekly = _guard(res, f"params {files.weekly.name}", "edit the key named above",
-                    lambda: config.load_weekly(files.weekly))
+    weekly = weekly or _guard(res, f"params {files.weekly.name}", "edit the key named above",
+                              lambda: config.load_weekly(files.weekly))
     if weekly is None:
         return res
     res.add(f"params {files.weekly.name}", OK, f"{len(weekly.models)} model(s)")

@@ -365,6 +365,7 @@ class ReportRun:
     period: str
     directory: Path
     results: list[JobResult]
+    weekly: config.WeeklyParams | None = None  # the run's weekly params, as loaded once (for --notify)
 
     @property
     def ok(self) -> bool:
@@ -391,20 +392,21 @@ def _notebooks_dir(files: config.ParamsFiles) -> Path:
 def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto", models: list[str] | None = None,
          notebooks_dir: Path | None = None, extra: dict | None = None,
          reviews: list[str] | None = None, partial: bool = False, connections: config.Connections | None = None,
-         now: "dt.datetime | None" = None) -> tuple[config.Window, list[Job]]:
+         now: "dt.datetime | None" = None, weekly: config.WeeklyParams | None = None) -> tuple[config.Window, list[Job]]:
     """Validate everything and list the jobs, before anything runs.
 
     `params_path` is the params folder or its weekly file; every params file is resolved once here and
     the notebooks get the absolute folder (`params_dir`). `reviews` (names such as "drift", see
     `review_name`) runs only those of the configured notebooks. `extra` (`-p`) goes to the notebooks
     that declare each name. With `connections`, a review whose source is not configured is planned as
-    skipped (`Job.skip`), not run.
+    skipped (`Job.skip`), not run. `weekly`: the weekly file's params when the caller (the runner)
+    has loaded them already.
     """
     from workbench.check import no_reference
     from workbench.sources.connections import missing_for, not_configured
 
     files = config.params_files(params_path)
-    weekly = config.load_weekly(files.weekly)
+    weekly = weekly or config.load_weekly(files.weekly)
     known = [review_name(nb) for nb in weekly.notebooks]
     for r in reviews or []:
         if r not in known:
@@ -494,9 +496,13 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
     params_path, out = Path(params_path), Path(out_dir).resolve()
     writable_folder(out)  # before anything runs: a read-only folder is one line, not a traceback at the end
     conns = resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
-    conns = config.anchor_connections(conns, config.params_files(params_path).project)
-    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns)
-    timeouts = config.load_weekly(config.params_files(params_path).weekly).timeouts.model_dump()
+    # the params are parsed and validated once, here: the plan, the checks and (as JSON) the kernels get them
+    files = config.params_files(params_path)
+    weekly = config.load_weekly(files.weekly)
+    conns = config.anchor_connections(conns, files.project)
+    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns,
+                            weekly=weekly)
+    timeouts = weekly.timeouts.model_dump()
     to_run = [j for j in job_list if not j.skip]
     wanting = _mlflow_jobs(conns, to_run)
     # one process holds the run's MLflow client: it fetches what the kernels would ask while the checks
@@ -528,7 +534,7 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
                 # The service is not a model of weekly.yaml: its review is checked with the run's reviews.
                 models_checked = ([m for m in models if m != SERVICE] or models) if models else None
                 result = checks.run_checks(params_path, conns, models_checked,
-                                           {review_name(j.notebook) for j in to_run}, mlflow=False)
+                                           {review_name(j.notebook) for j in to_run}, mlflow=False, weekly=weekly)
                 if not result.ok:
                     raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
             period_dir.mkdir(parents=True, exist_ok=True)
@@ -538,12 +544,12 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
             from workbench.kernels import reuse_enabled
             from workbench.sources.prometheus import RUN_STATE_ENV
 
-            weekly_json = work_dir / "weekly.json"  # parsed and validated once, here: kernels read this copy
-            write_text_atomic(weekly_json, config.weekly_json(config.params_files(params_path).weekly))
+            params_json = work_dir / "params.json"  # validated once, here (the checks loaded them): kernels read this
+            write_text_atomic(params_json, config.params_json(files))
             for j in job_list:
                 j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
                 j.env[RUN_STATE_ENV] = str(work_dir)  # a source that timed out for one notebook is not asked by the next
-                j.env[config.WEEKLY_JSON_ENV] = str(weekly_json)
+                j.env[config.PARAMS_JSON_ENV] = str(params_json)
                 if conns.demo:  # kernels start in the notebooks' folder: they use the demo stack found from here
                     j.env.setdefault(config.ENV_DEMO_DIR, str(_demo_dir()))
             log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
@@ -582,7 +588,7 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
                 shutil.rmtree(folder, ignore_errors=True)
     for r in results:
         r.partial = window.partial_note
-    report = ReportRun(window.label, period_dir, results)  # its exit status: this run's jobs only
+    report = ReportRun(window.label, period_dir, results, weekly)  # its exit status: this run's jobs only
     with _status_lock(period_dir):  # parallel runs of one period (e.g. scheduler tasks) each add their results
         write_status(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)))
     if index:
