@@ -141,12 +141,14 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
     selected = reviews if reviews is not None else runnable
     loaders = {"monitoring": config.load_monitoring, "queries": config.load_queries,
                "slos": config.load_slos, "alerts": config.load_alert_rules}
+    # which review reads which params file (workbench.reviews), and the files the selected reviews read
     needed_by = {kind: " and ".join(r.name for r in catalogue.REVIEWS.values() if kind in r.params) for kind in loaders}
+    wanted = {kind for r in selected if r in catalogue.REVIEWS for kind in catalogue.REVIEWS[r].params}
     loaded: dict[str, object] = {}
     for kind, load in loaders.items():
         path = files.path(kind)
         if not path.is_file():
-            status = ERROR if any(kind in catalogue.REVIEWS[r].params for r in selected if r in catalogue.REVIEWS) else SKIPPED
+            status = ERROR if kind in wanted else SKIPPED
             res.add(f"params {path.name}", status, "not found",
                     f"create {path} (`workbench init` writes one) or leave the {needed_by[kind]} review out")
             continue
@@ -181,9 +183,10 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
             _check_baseline(res, files, weekly, weekly.model(name), connections)
             if store is not None:
                 _check_declared_type(res, weekly.model(name), store)
-    if configured(connections, "prometheus") and loaded.get("queries") is not None and selected & {"infrastructure", "performance"}:
+    if (configured(connections, "prometheus") and loaded.get("queries") is not None
+            and any(catalogue.uses(r, "prometheus") for r in selected)):
         _check_prometheus(res, connections, loaded["queries"], names, unreachable, now)
-    if mlflow and configured(connections, "mlflow") and selected & {"drift", "performance"}:
+    if mlflow and configured(connections, "mlflow") and any(catalogue.uses(r, "mlflow") for r in selected):
         _check_mlflow(res, connections, names, unreachable)
     return res
 

@@ -61,6 +61,7 @@ def banner_html(review: str, title_subject: str, period: str, level: str, findin
                 problems: list[dict[str, str]], links: list[tuple[str, str]], model_type: str = "") -> str:
     """The banner as HTML (every value escaped)."""
     e = html.escape
+    title = reviews.REVIEWS[review].title if review in reviews.REVIEWS else review
     fg, bg = COLOURS.get(level, COLOURS["not computed"])
     word = WORDS.get(level, level.upper())
     shown = _sorted_findings(findings)
@@ -85,7 +86,7 @@ def banner_html(review: str, title_subject: str, period: str, level: str, findin
         f'<div class="wb-verdict" id="verdict" data-level="{e(level)}" style="font-family:sans-serif;'
         f'border:2px solid {fg};border-left:14px solid {fg};background:{bg};padding:10px 16px;margin:4px 0 10px 0">'
         f'<div style="font-size:13px;color:#333">{nav}</div>'
-        f'<h1 style="margin:6px 0 4px 0;font-size:24px">{e(reviews.REVIEWS[review].title if review in reviews.REVIEWS else review)} — {e(title_subject)} — {e(period)}</h1>'
+        f'<h1 style="margin:6px 0 4px 0;font-size:24px">{e(title)} — {e(title_subject)} — {e(period)}</h1>'
         f'<div style="font-size:20px;margin:4px 0"><span style="background:{fg};color:#fff;padding:2px 10px;'
         f'border-radius:3px;font-weight:bold">{e(word)}</span> '
         f'<span style="color:{fg};font-weight:bold">{_count_line(findings, problems)}</span></div>'
@@ -194,7 +195,7 @@ def about(ctx: Any, review: str = "") -> Any:
     import pandas as pd
 
     partial = f" — {ctx.window.partial_note}" if getattr(ctx.window, "partial", False) else ""
-    rows = [("model", "service (all models)" if review == "infrastructure" else f"{ctx.model.name} ({ctx.model.type})"),
+    rows = [("model", "service (all models)" if reviews.per_service(review) else f"{ctx.model.name} ({ctx.model.type})"),
             ("window", f"{ctx.window.label}: {ctx.window.start:%a %d %b %Y %H:%M} to {ctx.window.end:%a %d %b %Y %H:%M} UTC{partial}"),
             ("sources", "built-in demo stack" if ctx.connections.demo else "environment variables")]
     for label, url in (("Prometheus", ctx.connections.prometheus_url), ("prediction DB", ctx.connections.database_url),

@@ -139,7 +139,7 @@ REVIEWS: dict[str, Review] = {r.name: r for r in (
         Section("class-counts", "Predictions by class", model_types=_CLS),
         Section("serving-latency", "Serving latency"),
         Section("about", "About this report"),
-    ), needs=("database",), uses=("mlflow",), headline=(
+    ), needs=("database",), uses=("mlflow", "prometheus"), headline=(  # Prometheus: class counts, latency
         *_metrics(CLASSIFICATION, "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"),
         *_metrics(REGRESSION, "mae", "rmse", "mape", "r2"),
         Headline("label_coverage", "label coverage", RATIO, spark=True),
