@@ -48,7 +48,8 @@ weekly-report: setup ## run every review into reports/<week>/ (WEEK=2026-W47 to 
 screenshots: setup chromium ## first screens (1400x900 PNG) of the week page and each report into reports/<week>/screenshots/
 	@week="$(WEEK)"; if [ -z "$$week" ]; then week=$$(ls -d reports/*-W* 2>/dev/null | sort | tail -n 1 | xargs -r basename); fi; \
 	if [ -z "$$week" ]; then echo "no reports yet: run 'make weekly-report' first"; exit 1; fi; \
-	$(BIN)/python -m workbench.browser screenshots reports/$$week
+	$(BIN)/python -m workbench.browser screenshots reports/$$week && \
+	$(BIN)/python -m workbench.artifact reports/$$week
 
 lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
 	$(BIN)/jupyter lab notebooks/ $(LAB_ARGS)

@@ -1,7 +1,8 @@
 """Apache Airflow DAG: the weekly review fanned out over (model, review) pairs.
 
 Every Monday 06:00 UTC (no catch-up) a run reviews the ISO week its logical date closes
-(2026-11-23 -> 2026-W47): one mapped task per (model, review) from the params, each running the
+(2026-11-23 -> 2026-W47): one mapped task per (model, review) from the params (the catalogue of
+reviews, workbench.reviews, says which review runs once for the whole service), each running the
 same code as `workbench report --model M --review R`, then one task writing the week page (and
 sending the notification when `workbench.notify` is installed and configured).
 

@@ -129,11 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for p in screenshots(week_dir):
         print(p)
-    from workbench import artifact  # the published week checked against its own claims, as rendered here
-
-    result = artifact.check_week(week_dir)
-    artifact.print_contract(result)
-    return 0 if result.ok else 1
+    return 0
 
 
 if __name__ == "__main__":

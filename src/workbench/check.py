@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from workbench import config
+from workbench import reviews as catalogue
 from workbench.errors import WorkbenchError
 
 OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
@@ -101,16 +102,18 @@ def catalog_metrics(catalog: config.QueryCatalog) -> dict[str, str]:
 
 def run_checks(params_path: str | Path, connections: config.Connections | None = None,
                models: list[str] | None = None, reviews: set[str] | None = None,
-               unreachable: str = WARNING, now: dt.datetime | None = None, mlflow: bool = True) -> CheckResult:
+               unreachable: str = WARNING, now: dt.datetime | None = None, mlflow: bool = True,
+               weekly: config.WeeklyParams | None = None) -> CheckResult:
     """Every check for the params at `params_path` and the configured sources.
 
     `reviews` (default: those the weekly file configures) limits the source checks to what those
     reviews need. A source that cannot be reached is `unreachable` (a warning for `workbench report`,
     whose review then says what failed; an error for `workbench check`). `mlflow=False` leaves out
     the MLflow lines, which are never errors when unreachable is a warning (`workbench report` asks
-    MLflow once, in its own process, beside the first notebooks).
+    MLflow once, in its own process, beside the first notebooks). `weekly`: the weekly file's params
+    as the caller (the runner) loaded them, not loaded again.
     """
-    from workbench.sources.connections import NEEDS, configured, not_configured
+    from workbench.sources.connections import configured, not_configured
 
     res = CheckResult()
     try:
@@ -119,13 +122,11 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
         res.add("params folder", ERROR, str(exc), "pass --params DIR (holding weekly.yaml) or the weekly file")
         return res
     res.add("params folder", OK, str(files.directory))
-    weekly = _guard(res, f"params {files.weekly.name}", "edit the key named above",
-                    lambda: config.load_weekly(files.weekly))
+    weekly = weekly or _guard(res, f"params {files.weekly.name}", "edit the key named above",
+                              lambda: config.load_weekly(files.weekly))
     if weekly is None:
         return res
     res.add(f"params {files.weekly.name}", OK, f"{len(weekly.models)} model(s)")
-    from workbench.report import review_name
-
     names = models or [m.name for m in weekly.models]
     if connections is None:
         from workbench.sources.connections import resolve_connections
@@ -135,18 +136,19 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
         if connections is None:
             return res
     connections = config.anchor_connections(connections, files.project)  # the file the notebooks will read
-    configured_reviews = {review_name(nb) for nb in weekly.notebooks}
-    runnable = {r for r in configured_reviews if all(configured(connections, x) for x in NEEDS.get(r, ()))}
+    configured_reviews = {catalogue.review_name(nb) for nb in weekly.notebooks}
+    runnable = {r for r in configured_reviews if all(configured(connections, x) for x in catalogue.needs(r))}
     selected = reviews if reviews is not None else runnable
     loaders = {"monitoring": config.load_monitoring, "queries": config.load_queries,
                "slos": config.load_slos, "alerts": config.load_alert_rules}
-    needed_by = {"monitoring": "drift", "queries": "infrastructure", "slos": "infrastructure",
-                 "alerts": "infrastructure"}
+    # which review reads which params file (workbench.reviews), and the files the selected reviews read
+    needed_by = {kind: " and ".join(r.name for r in catalogue.REVIEWS.values() if kind in r.params) for kind in loaders}
+    wanted = {kind for r in selected if r in catalogue.REVIEWS for kind in catalogue.REVIEWS[r].params}
     loaded: dict[str, object] = {}
     for kind, load in loaders.items():
         path = files.path(kind)
         if not path.is_file():
-            status = ERROR if needed_by[kind] in selected else SKIPPED
+            status = ERROR if kind in wanted else SKIPPED
             res.add(f"params {path.name}", status, "not found",
                     f"create {path} (`workbench init` writes one) or leave the {needed_by[kind]} review out")
             continue
@@ -160,7 +162,7 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
             res.add("params baselines.yaml", OK)
 
     for source in ("database", "prometheus", "mlflow"):
-        users = sorted(r for r in configured_reviews if source in NEEDS.get(r, ()))
+        users = sorted(r for r in configured_reviews if source in catalogue.needs(r))
         if configured(connections, source):
             res.add(f"source {source}", OK, "configured" + (" (demo stack)" if connections.demo else ""))
         elif users:
@@ -170,7 +172,7 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
             res.add(f"source {source}", SKIPPED, not_configured(source))
 
     store, store_keys = None, None
-    if configured(connections, "database") and selected & {"drift", "performance"}:
+    if configured(connections, "database") and any(catalogue.uses(r, "database") for r in selected):
         store, store_keys = _check_store(res, weekly, names, connections, unreachable)
     monitoring = loaded.get("monitoring")
     if "drift" in selected:
@@ -181,9 +183,10 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
             _check_baseline(res, files, weekly, weekly.model(name), connections)
             if store is not None:
                 _check_declared_type(res, weekly.model(name), store)
-    if configured(connections, "prometheus") and loaded.get("queries") is not None and selected & {"infrastructure", "performance"}:
+    if (configured(connections, "prometheus") and loaded.get("queries") is not None
+            and any(catalogue.uses(r, "prometheus") for r in selected)):
         _check_prometheus(res, connections, loaded["queries"], names, unreachable, now)
-    if mlflow and configured(connections, "mlflow") and selected & {"drift", "performance"}:
+    if mlflow and configured(connections, "mlflow") and any(catalogue.uses(r, "mlflow") for r in selected):
         _check_mlflow(res, connections, names, unreachable)
     return res
 
@@ -247,13 +250,21 @@ def _check_store(res: CheckResult, weekly: config.WeeklyParams, names: list[str]
     return store, (set(keys) if keys is not None else None)
 
 
+def no_reference(spec: config.ModelSpec, connections: config.Connections | None) -> str:
+    """Why `spec` has no drift review (no reference file and no MLflow to fetch one), or "": the
+    runner's rule for skipping a drift review (report.plan), and this check's."""
+    from workbench.sources.connections import configured
+
+    if spec.reference or connections is None or configured(connections, "mlflow"):
+        return ""
+    return f"no reference for {spec.name}: models[].reference is not set and MLflow is not configured"
+
+
 def _check_reference(res: CheckResult, files: config.ParamsFiles, spec: config.ModelSpec, monitoring,
                      store, conns: config.Connections, keys: set[str] | None = None) -> None:
     import pandas as pd
 
     from workbench.sources.model_registry import load_reference_file
-
-    from workbench.report import no_reference  # the runner's own rule for skipping a drift review
 
     what = f"reference of {spec.name}"
     if not spec.reference:

@@ -47,7 +47,7 @@ def cmd_report(a: argparse.Namespace) -> int:
     if a.notify:  # after the reports are written: a failed notification never loses them
         from workbench import config, notify
 
-        sent = notify.notify(a.out, run.period, config.load_weekly(config.params_files(a.params).weekly))
+        sent = notify.notify(a.out, run.period, run.weekly or config.load_weekly(config.params_files(a.params).weekly))
         for channel in sent.sent:
             print(f"notified: {channel}")
         for p in sent.problems:

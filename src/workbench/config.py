@@ -56,6 +56,12 @@ class ModelSpec(_Strict):
         return v
 
 
+def default_of(schema: type[BaseModel], key: str) -> Any:
+    """The default of params key `key` in `schema` (the one place a tolerance's default is written;
+    the functions that take the tolerance default to this)."""
+    return schema.model_fields[key].default
+
+
 class PerformanceParams(_Strict):
     min_samples: int = Field(10, ge=1)
     accuracy_alert_below: float = Field(0.75, ge=0, le=1)
@@ -68,6 +74,11 @@ class PerformanceParams(_Strict):
     ab_min_effect: float = Field(0.01, gt=0)  # smallest A/B difference worth deciding on
     # the `experiment` label of ab_test_conversions in Prometheus that the A/B conversions section reads
     ab_experiment: str = Field("model_v2", min_length=1)
+    # absolute change of the labelled positive rate (window vs the weeks before, and vs the reference)
+    # flagged as a base-rate shift: precision, PR AUC and accuracy then move without the model changing
+    base_rate_tolerance: float = Field(0.05, gt=0, le=1)
+    # realised accuracy this much below the CBPE estimate (over the days with outcomes) is a concept-drift warning
+    cbpe_gap_tolerance: float = Field(0.03, gt=0, le=1)
     # log the window's metrics to MLflow (one run per model and period) — only when MLflow is configured
     log_to_mlflow: bool = True
 
@@ -79,6 +90,9 @@ class InfrastructureParams(_Strict):
     scrape_interval: str = "60s"
     db_pool_size: int = Field(20, ge=1)
     max_firings: int = Field(10, ge=1)
+    # a headline number that moved by more than this share week over week is a finding (a warning when
+    # it got worse, else info)
+    week_over_week_tolerance: float = Field(0.2, gt=0)
 
     @field_validator("rate_window", "scrape_interval")
     @classmethod
@@ -357,7 +371,7 @@ def _format_validation(path: Path, err: ValidationError) -> str:
 
 MAX_PARAMS_BYTES = 4 * 1024 * 1024  # a fleet of thousands of models fits; a generated file gone wrong does not
 # under `workbench report`: a JSON file holding the runner's validated weekly params, so kernels do not parse the YAML
-WEEKLY_JSON_ENV = "WORKBENCH_WEEKLY_JSON"
+PARAMS_JSON_ENV = "WORKBENCH_PARAMS_JSON"  # the runner's validated params for its kernels (params_json)
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -376,9 +390,8 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _load(model: type[BaseModel], path: str | Path):
-    """Validate one YAML file against `model`; errors name the file and the key."""
-    path = Path(path)
+def _validate(model: type[BaseModel], path: Path):
+    """Parse and validate one YAML file against `model`; errors name the file and the key."""
     try:
         return model.model_validate(_load_yaml(path))
     except ValidationError as exc:
@@ -390,48 +403,69 @@ def _stamp(path: Path) -> tuple[str, int, int]:
     return str(path.resolve()), st.st_size, st.st_mtime_ns
 
 
-_weekly_memo: dict[tuple[str, int, int], WeeklyParams] = {}
+# (schema, file stamp) -> the validated params: each file is parsed once per process while unchanged
+_memo: dict[tuple[str, tuple[str, int, int]], BaseModel] = {}
+
+
+def _load(model: type[BaseModel], path: str | Path):
+    """One params file validated against `model`: parsed once per process while the file is unchanged
+    (path, size, modification time), and in a kernel under `workbench report` taken from the runner's
+    validated copy (`params_json`) instead of parsing the YAML again. Each caller gets its own copy."""
+    path = Path(path)
+    try:
+        stamp = _stamp(path)
+    except OSError:
+        return _validate(model, path)  # says "file not found"
+    key = (model.__name__, stamp)
+    if key not in _memo:
+        found = _from_runner(model, stamp) or _validate(model, path)
+        for old in [k for k in _memo if k[0] == key[0] and k[1][0] == stamp[0]]:  # an older version of the file
+            del _memo[old]
+        _memo[key] = found
+    return _memo[key].model_copy(deep=True)
 
 
 def load_weekly(path: str | Path) -> WeeklyParams:
     """Load and validate a weekly parameter set (params/weekly.yaml): parsed once per process while
     the file is unchanged, and in a kernel under `workbench report` read from the runner's validated
-    copy (`weekly_json`), not parsed again."""
-    path = Path(path)
-    try:
-        stamp = _stamp(path)
-    except OSError:
-        return _load(WeeklyParams, path)  # says "file not found"
-    if stamp not in _weekly_memo:
-        _weekly_memo.clear()
-        _weekly_memo[stamp] = _from_runner(stamp) or _load(WeeklyParams, path)
-    return _weekly_memo[stamp].model_copy(deep=True)
+    copy (`params_json`), not parsed again."""
+    return _load(WeeklyParams, path)
 
 
-def weekly_json(path: str | Path) -> str:
-    """The validated weekly params of `path` as JSON for the kernels (WEEKLY_JSON_ENV), stamped with
-    the file's path, size and modification time so a changed file is parsed again."""
+def params_json(files: "ParamsFiles") -> str:
+    """Every params file of a run (weekly.yaml and those of its siblings that exist and validate),
+    validated once here in the runner, as JSON for the kernels (PARAMS_JSON_ENV). Each file is stamped
+    with its path, size and modification time, so a file changed since is parsed again; a file that
+    does not validate is left out (the kernel that needs it then says what is wrong with it)."""
     import json
 
-    stamp = _stamp(Path(path))
-    params = load_weekly(path)
-    return json.dumps({"stamp": list(stamp), "params": params.model_dump(mode="json", by_alias=True)})
+    out = []
+    for kind, load in _LOADERS.items():
+        path = files.path(kind)
+        try:
+            stamp, params = _stamp(path), load(path)
+        except (OSError, ConfigError):
+            continue
+        out.append({"schema": type(params).__name__, "stamp": list(stamp),
+                    "params": params.model_dump(mode="json", by_alias=True)})
+    return json.dumps({"files": out})
 
 
-def _from_runner(stamp: tuple[str, int, int]) -> WeeklyParams | None:
-    """The runner's validated copy (WEEKLY_JSON_ENV) when it is of this very file, else None."""
+def _from_runner(model: type[BaseModel], stamp: tuple[str, int, int]) -> BaseModel | None:
+    """The runner's validated copy (PARAMS_JSON_ENV) of this very file, else None."""
     import json
 
-    where = os.environ.get(WEEKLY_JSON_ENV, "")
+    where = os.environ.get(PARAMS_JSON_ENV, "")
     if not where:
         return None
     try:
         doc = json.loads(Path(where).read_text(encoding="utf-8"))
-        if tuple(doc["stamp"]) != stamp:
-            return None
-        return WeeklyParams.model_validate(doc["params"])
+        for f in doc["files"]:
+            if f["schema"] == model.__name__ and tuple(f["stamp"]) == stamp:
+                return model.model_validate(f["params"])
     except (OSError, ValueError, KeyError, TypeError):  # unreadable or outdated: the YAML is parsed instead
         return None
+    return None
 
 
 def load_monitoring(path: str | Path) -> MonitoringParams:
@@ -917,3 +951,8 @@ class AlertRules(_Strict):
 def load_alert_rules(path: str | Path) -> AlertRules:
     """Load a Prometheus rule file (params/alerts.yaml); promtool checks the expressions themselves."""
     return _load(AlertRules, path)
+
+
+# each params file's loader, by its kind in PARAMS_FILES (the runner hands their results to its kernels)
+_LOADERS = {"weekly": load_weekly, "monitoring": load_monitoring, "queries": load_queries, "slos": load_slos,
+            "alerts": load_alert_rules, "baselines": load_baselines}

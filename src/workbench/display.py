@@ -17,20 +17,8 @@ from typing import Any, Iterable
 
 from workbench import levels, reviews
 from workbench.findings import LEVELS, Finding
+from workbench.reviews import SERVICE
 
-# derived from the catalogue of reviews (workbench.reviews), kept under these names for their readers:
-# the sections of each review in order, (anchor, title); the notebooks carry <a id="anchor"></a> for each
-SECTIONS: dict[str, list[tuple[str, str]]] = {r.name: [(s.anchor, s.title) for s in r.sections]
-                                              for r in reviews.REVIEWS.values()}
-# sections only a classifier's performance review has (a regression review says so in one line)
-CLASSIFIER_ONLY = tuple(dict.fromkeys(s.anchor for r in reviews.REVIEWS.values() for s in r.sections
-                                      if s.model_types == (reviews.CLASSIFICATION,)))
-# anchors made per item (one per feature or panel) inside a section
-ITEM_ANCHORS = {r.name: r.item_anchors for r in reviews.REVIEWS.values()}
-NOTEBOOKS = {r.name: r.notebook for r in reviews.REVIEWS.values()}
-SERVICE = "service"  # the folder of the once-per-period infrastructure review
-
-TITLES = {r.name: r.title for r in reviews.REVIEWS.values()}
 MAX_FINDINGS = 8
 
 _ID = re.compile(r"[^A-Za-z0-9_.:-]+")
@@ -50,14 +38,14 @@ def nav_links(review: str, model: str, models: Iterable[str]) -> list[tuple[str,
     """(label, relative href) of the week page and the sibling reviews, as `workbench report` lays
     them out: <period>/<model>/01-drift-review.html, <period>/service/03-infrastructure-review.html."""
     links = [("week page", "../index.html")]
-    if review == "infrastructure":
+    per_model = [r for r in reviews.REVIEWS.values() if r.per_model]
+    service = [r for r in reviews.REVIEWS.values() if not r.per_model]
+    if reviews.per_service(review):
         for m in models:
-            links += [(f"{m}: drift", f"../{m}/{NOTEBOOKS['drift']}.html"),
-                      (f"{m}: performance", f"../{m}/{NOTEBOOKS['performance']}.html")]
+            links += [(f"{m}: {r.name}", f"../{m}/{r.notebook}.html") for r in per_model]
     else:
-        other = "performance" if review == "drift" else "drift"
-        links += [(f"{other} review", f"{NOTEBOOKS[other]}.html"),
-                  ("infrastructure (service)", f"../{SERVICE}/{NOTEBOOKS['infrastructure']}.html")]
+        links += [(f"{r.name} review", f"{r.notebook}.html") for r in per_model if r.name != review]
+        links += [(f"{r.name} (service)", f"../{SERVICE}/{r.notebook}.html") for r in service]
     return links
 
 
@@ -73,6 +61,7 @@ def banner_html(review: str, title_subject: str, period: str, level: str, findin
     look = levels.look(level)  # the pages' palette and words (workbench.levels)
     fg, bg, word = look.colour, look.tint, levels.word(level)
     grey = levels.look(levels.NOT_COMPUTED).colour
+    title = reviews.REVIEWS[review].title if review in reviews.REVIEWS else review
     shown = _sorted_findings(findings)
     items = []
     for f in shown[:MAX_FINDINGS]:
@@ -95,7 +84,7 @@ def banner_html(review: str, title_subject: str, period: str, level: str, findin
         f'<div class="wb-verdict" id="verdict" data-level="{e(level)}" style="font-family:sans-serif;'
         f'border:2px solid {fg};border-left:14px solid {fg};background:{bg};padding:10px 16px;margin:4px 0 10px 0">'
         f'<div style="font-size:13px;color:#333">{nav}</div>'
-        f'<h1 style="margin:6px 0 4px 0;font-size:24px">{e(TITLES.get(review, review))} — {e(title_subject)} — {e(period)}</h1>'
+        f'<h1 style="margin:6px 0 4px 0;font-size:24px">{e(title)} — {e(title_subject)} — {e(period)}</h1>'
         f'<div style="font-size:20px;margin:4px 0"><span style="background:{fg};color:#fff;padding:2px 10px;'
         f'border-radius:3px;font-weight:bold">{e(word)}</span> '
         f'<span style="color:{fg};font-weight:bold">{_count_line(findings, problems)}</span></div>'
@@ -116,7 +105,7 @@ def verdict_banner(ctx: Any, review: str) -> Any:
     """The first thing a report shows: level, findings with numbers and links, navigation, contents."""
     from IPython.display import HTML
 
-    subject = SERVICE if review == "infrastructure" else ctx.model.name
+    subject = SERVICE if reviews.per_service(review) else ctx.model.name
     models = [m.name for m in ctx.params.models]
     period = ctx.window.label
     if getattr(ctx.window, "partial", False):
@@ -204,7 +193,7 @@ def about(ctx: Any, review: str = "") -> Any:
     import pandas as pd
 
     partial = f" — {ctx.window.partial_note}" if getattr(ctx.window, "partial", False) else ""
-    rows = [("model", "service (all models)" if review == "infrastructure" else f"{ctx.model.name} ({ctx.model.type})"),
+    rows = [("model", "service (all models)" if reviews.per_service(review) else f"{ctx.model.name} ({ctx.model.type})"),
             ("window", f"{ctx.window.label}: {ctx.window.start:%a %d %b %Y %H:%M} to {ctx.window.end:%a %d %b %Y %H:%M} UTC{partial}"),
             ("sources", "built-in demo stack" if ctx.connections.demo else "environment variables")]
     for label, url in (("Prometheus", ctx.connections.prometheus_url), ("prediction DB", ctx.connections.database_url),
@@ -224,7 +213,7 @@ def check_review(ctx: Any, review: str) -> str:
     assert level in LEVELS, f"the review recorded no valid level: {level!r}"
     model = getattr(ctx, "model", None)
     known = {a for a, _ in sections_for(review, getattr(model, "type", ""))}
-    prefixes = ITEM_ANCHORS[review]
+    prefixes = reviews.review(review).item_anchors
     for f in ctx.findings:
         assert isinstance(f, Finding), f"finding {f!r} is not a workbench.findings.Finding"
         assert f.sentence.strip(), f"finding about {f.subject!r} has no sentence"

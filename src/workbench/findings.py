@@ -24,11 +24,9 @@ and of one finding:
 which the week page draws on its timeline without recomputing anything.
 
 Anchors: the section ids (`<a id=...>`) the review notebooks carry, so a finding links to the exact
-section of its report (`<report>.html#<anchor>`):
-
-- drift: "summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"
-- performance: "headline", "labels", "trend", "ab-test", "estimate", "class-counts", "serving-latency"
-- infrastructure: "slos", "alerts", "outages", "headline-numbers", "latency", "latency-<model>", "panel-<name>"
+section of its report (`<report>.html#<anchor>`). Each review's anchors are in the catalogue
+(`workbench.reviews.review(name).anchors()`: its sections' ids, then the per-item ones such as
+"feature-<name>", "panel-<name>", "latency-<model>").
 """
 
 from __future__ import annotations
@@ -44,11 +42,6 @@ LEVELS = ("alert", "warning", "not computed", "ok")
 # never lowers or greys the week's level; it is named beside it instead
 NOT_CONFIGURED = "not configured"
 SEVERITIES = ("alert", "warning", "info")
-ANCHORS = {
-    "drift": ("summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"),
-    "performance": ("headline", "labels", "trend", "ab-test", "estimate", "class-counts", "serving-latency"),
-    "infrastructure": ("slos", "alerts", "outages", "headline-numbers", "latency", "latency-<model>", "panel-<name>"),
-}
 KINDS = ("dataset", "feature", "metric", "labels", "ab_test", "alert_rule", "slo", "outage",
          "dependency", "traffic", "data_quality", "comparison", "other")  # comparison: another tool's verdict differs
 

@@ -53,7 +53,7 @@ class RedactFilter(logging.Filter):
     """Scrub passwords (as parsed from the environment's URLs, every encoded form) from each record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from workbench.report import scrub, secrets_from_env
+        from workbench.redaction import scrub, secrets_from_env
 
         secrets = secrets_from_env()
         record.msg = scrub(record.getMessage(), secrets)
@@ -102,7 +102,7 @@ class _Redactor:
     def _pump(self) -> None:
         import os
 
-        from workbench.report import scrub, secrets_from_env
+        from workbench.redaction import scrub, secrets_from_env
 
         secrets = secrets_from_env()
         pending = b""

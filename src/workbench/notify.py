@@ -89,7 +89,8 @@ def week_link(out: Path, week: str, public_url: str | None) -> str:
 def notification(status: dict, week: str, link: str) -> Notification:
     """What to say: the week's worst level and counts, then per model/service the top findings."""
     from workbench.findings import result_level, worst
-    from workbench.weekpage import SERVICE, review_of, top_findings
+    from workbench.reviews import SERVICE
+    from workbench.weekpage import review_of, top_findings
 
     results = status.get("results", [])
     n = {"alert": 0, "warning": 0}

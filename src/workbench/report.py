@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
 import json
 import logging
 import os
@@ -23,17 +22,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workbench import config
+from workbench.atomic import write_text as write_text_atomic
 from workbench.errors import ConfigError
+from workbench.redaction import leaks, scrub, secrets_from_env  # noqa: F401 - the runner's redaction
+from workbench.reviews import SERVICE, per_service, review_name, uses
 
 log = logging.getLogger(__name__)
 # parameters the runner sets itself: `-p` cannot override them (a `-p week=...` would write one
 # week's review into another week's folder)
 RUNNER_PARAMS = ("model", "week", "source", "params_dir", "params_file", "status_file", "output_dir", "data_until")
 REQUIRED_PARAMS = ("model", "week", "source", "params_dir")
-# reviews run once per period for the whole service (model parameter "" = every model), not per model;
-# their job's model is SERVICE and their reports go to reports/<period>/service/
-SERVICE_REVIEWS = ("infrastructure",)
-SERVICE = "service"
 
 
 @dataclass
@@ -73,70 +71,6 @@ class JobResult:
     @property
     def review(self) -> str:
         return review_name(self.notebook)
-
-
-def review_name(notebook: str) -> str:
-    """The review a notebook runs: '01-drift-review' -> 'drift' (a leading number and '-review' dropped)."""
-    name = re.sub(r"^\d+[-_]", "", notebook)
-    return re.sub(r"[-_]review$", "", name)
-
-
-def _encoded_forms(pw: str) -> set[str]:
-    """The forms a password can take in a published file: as written, URL-encoded or -decoded,
-    HTML-escaped, JSON-escaped (notebooks, status files, Evidently's embedded data), and combinations."""
-    from urllib.parse import quote, quote_plus, unquote
-
-    base = {pw, unquote(pw), quote(pw, safe=""), quote(pw), quote_plus(pw)}
-    forms = set(base)
-    for f in base:
-        forms |= {html.escape(f), html.escape(f, quote=False), json.dumps(f)[1:-1],
-                  json.dumps(f, ensure_ascii=False)[1:-1], json.dumps(html.escape(f))[1:-1],
-                  f.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")}
-    return forms
-
-
-def secrets_from_env(environ: dict[str, str] | None = None) -> list[str]:
-    """Passwords of the connection URLs in the environment (parsed the way the drivers read them,
-    whatever characters they hold) in every form they could take in a published file; longest first.
-    Passwords under 3 characters are not searched for as text (their URLs are still redacted)."""
-    env = os.environ if environ is None else environ
-    found: set[str] = set()
-    for name in (config.ENV_DATABASE, config.ENV_PROMETHEUS, config.ENV_MLFLOW, config.ENV_SMTP):
-        for pw in config.url_passwords(env.get(name, "")):
-            found |= {f for f in _encoded_forms(pw) if len(f) >= 3}
-    # a webhook URL's path is its token (https://hooks.example/services/T0/B0/XXXX): the whole URL is secret
-    hook = env.get(config.ENV_SLACK_WEBHOOK, "").strip()
-    if hook:
-        from urllib.parse import urlsplit
-
-        found |= {f for f in _encoded_forms(hook) if len(f) >= 3}
-        path = urlsplit(hook).path.strip("/")
-        if len(path) >= 8:
-            found |= set(_encoded_forms(path))
-    return sorted(found, key=len, reverse=True)
-
-
-# base64 payloads (embedded images) are left alone: replacing bytes there would break the image
-_DATA_URI_RE = re.compile(r"(data:[\w/+.-]+;base64,[A-Za-z0-9+/=\s]+)")
-
-
-def scrub(text: str, secrets: list[str] | None = None) -> str:
-    """`text` with URLs' passwords and any password from the environment (every form) replaced by ***."""
-    secrets = secrets_from_env() if secrets is None else secrets
-    parts = _DATA_URI_RE.split(text)
-    for i in range(0, len(parts), 2):  # even parts: text outside data URIs
-        t = config.redact(parts[i])
-        for s in secrets:
-            t = t.replace(s, "***")
-        parts[i] = t
-    return "".join(parts)
-
-
-def leaks(text: str, secrets: list[str] | None = None) -> bool:
-    """True when a password from the environment (any form) is still visible in `text`."""
-    secrets = secrets_from_env() if secrets is None else secrets
-    outside = "".join(_DATA_URI_RE.split(text)[::2])
-    return any(s in outside for s in secrets)
 
 
 def scrub_notebook(text: str, secrets: list[str] | None = None) -> str:
@@ -196,18 +130,6 @@ def writable_folder(folder: Path) -> None:
     except OSError as exc:
         raise WorkbenchError(f"the reports folder {folder} cannot be written: "
                              f"{exc.strerror or type(exc).__name__}") from None
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file beside `path` and rename; the temporary file is removed on every
-    path (a full disk leaves neither a 0-byte file nor a .tmp behind)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def export_html(nb_path: Path, title: str) -> str:
@@ -443,6 +365,7 @@ class ReportRun:
     period: str
     directory: Path
     results: list[JobResult]
+    weekly: config.WeeklyParams | None = None  # the run's weekly params, as loaded once (for --notify)
 
     @property
     def ok(self) -> bool:
@@ -466,31 +389,24 @@ def _notebooks_dir(files: config.ParamsFiles) -> Path:
     return beside if beside.is_dir() else packaged_notebooks()
 
 
-def no_reference(spec: config.ModelSpec, connections: config.Connections | None) -> str:
-    """Why `spec` has no drift review (no reference file and no MLflow to fetch one), or ""."""
-    from workbench.sources.connections import configured
-
-    if spec.reference or connections is None or configured(connections, "mlflow"):
-        return ""
-    return f"no reference for {spec.name}: models[].reference is not set and MLflow is not configured"
-
-
 def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto", models: list[str] | None = None,
          notebooks_dir: Path | None = None, extra: dict | None = None,
          reviews: list[str] | None = None, partial: bool = False, connections: config.Connections | None = None,
-         now: "dt.datetime | None" = None) -> tuple[config.Window, list[Job]]:
+         now: "dt.datetime | None" = None, weekly: config.WeeklyParams | None = None) -> tuple[config.Window, list[Job]]:
     """Validate everything and list the jobs, before anything runs.
 
     `params_path` is the params folder or its weekly file; every params file is resolved once here and
     the notebooks get the absolute folder (`params_dir`). `reviews` (names such as "drift", see
     `review_name`) runs only those of the configured notebooks. `extra` (`-p`) goes to the notebooks
     that declare each name. With `connections`, a review whose source is not configured is planned as
-    skipped (`Job.skip`), not run.
+    skipped (`Job.skip`), not run. `weekly`: the weekly file's params when the caller (the runner)
+    has loaded them already.
     """
+    from workbench.check import no_reference
     from workbench.sources.connections import missing_for, not_configured
 
     files = config.params_files(params_path)
-    weekly = config.load_weekly(files.weekly)
+    weekly = weekly or config.load_weekly(files.weekly)
     known = [review_name(nb) for nb in weekly.notebooks]
     for r in reviews or []:
         if r not in known:
@@ -532,7 +448,8 @@ def plan(params_path: Path, week: str | None, out_dir: Path, source: str = "auto
         given = {**base, **{k: v for k, v in (extra or {}).items() if k in declared}}
         lacking = missing_for(review_name(nb), connections) if connections is not None else []
         skip = "; ".join(not_configured(s) for s in lacking)
-        if review_name(nb) in SERVICE_REVIEWS:  # once for the service, when it is among the chosen
+        if per_service(review_name(nb)):  # once for the service (model parameter "" = every model),
+            # when it is among the chosen; its reports go to reports/<period>/service/
             targets = [(SERVICE, "")] if not models or SERVICE in models else []
         else:
             targets = [(m, m) for m in chosen if m != SERVICE]
@@ -579,9 +496,13 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
     params_path, out = Path(params_path), Path(out_dir).resolve()
     writable_folder(out)  # before anything runs: a read-only folder is one line, not a traceback at the end
     conns = resolve_connections(source)  # fail fast, with one clear line, if no source is reachable
-    conns = config.anchor_connections(conns, config.params_files(params_path).project)
-    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns)
-    timeouts = config.load_weekly(config.params_files(params_path).weekly).timeouts.model_dump()
+    # the params are parsed and validated once, here: the plan, the checks and (as JSON) the kernels get them
+    files = config.params_files(params_path)
+    weekly = config.load_weekly(files.weekly)
+    conns = config.anchor_connections(conns, files.project)
+    window, job_list = plan(params_path, week, out, source, models, notebooks_dir, extra, reviews, partial, conns,
+                            weekly=weekly)
+    timeouts = weekly.timeouts.model_dump()
     to_run = [j for j in job_list if not j.skip]
     wanting = _mlflow_jobs(conns, to_run)
     # one process holds the run's MLflow client: it fetches what the kernels would ask while the checks
@@ -613,7 +534,7 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
                 # The service is not a model of weekly.yaml: its review is checked with the run's reviews.
                 models_checked = ([m for m in models if m != SERVICE] or models) if models else None
                 result = checks.run_checks(params_path, conns, models_checked,
-                                           {review_name(j.notebook) for j in to_run}, mlflow=False)
+                                           {review_name(j.notebook) for j in to_run}, mlflow=False, weekly=weekly)
                 if not result.ok:
                     raise ConfigError("workbench check found errors; nothing was run:\n" + result.errors_text())
             period_dir.mkdir(parents=True, exist_ok=True)
@@ -623,12 +544,12 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
             from workbench.kernels import reuse_enabled
             from workbench.sources.prometheus import RUN_STATE_ENV
 
-            weekly_json = work_dir / "weekly.json"  # parsed and validated once, here: kernels read this copy
-            write_text_atomic(weekly_json, config.weekly_json(config.params_files(params_path).weekly))
+            params_json = work_dir / "params.json"  # validated once, here (the checks loaded them): kernels read this
+            write_text_atomic(params_json, config.params_json(files))
             for j in job_list:
                 j.work_dir, j.timeouts, j.reuse_kernel = str(work_dir), timeouts, reuse_enabled(fresh_kernels)
                 j.env[RUN_STATE_ENV] = str(work_dir)  # a source that timed out for one notebook is not asked by the next
-                j.env[config.WEEKLY_JSON_ENV] = str(weekly_json)
+                j.env[config.PARAMS_JSON_ENV] = str(params_json)
                 if conns.demo:  # kernels start in the notebooks' folder: they use the demo stack found from here
                     j.env.setdefault(config.ENV_DEMO_DIR, str(_demo_dir()))
             log.info("running %d notebooks for %s", len(to_run), window.label, extra={"period": window.label})
@@ -667,7 +588,7 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
                 shutil.rmtree(folder, ignore_errors=True)
     for r in results:
         r.partial = window.partial_note
-    report = ReportRun(window.label, period_dir, results)  # its exit status: this run's jobs only
+    report = ReportRun(window.label, period_dir, results, weekly)  # its exit status: this run's jobs only
     with _status_lock(period_dir):  # parallel runs of one period (e.g. scheduler tasks) each add their results
         write_status(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)))
     if index:
@@ -704,12 +625,12 @@ def _run_pool(pool: ProcessPoolExecutor, to_run: list[Job], wanting: list[Job], 
 def _stop_tree(period_dir: Path, spared: frozenset[int] = frozenset()) -> None:
     """Stop every process this runner started (workers, their kernels, the MLflow process), not the
     `spared` children it had before, and remove the temporary files a killed worker left beside the
-    reports (write_text_atomic's .NAME.PID.tmp)."""
-    from workbench import proctree
+    reports (workbench.atomic's .NAME.PID.tmp)."""
+    from workbench import atomic, proctree
 
     pids = proctree.terminate_tree(spare=spared)
     for pid in pids:
-        for tmp in period_dir.rglob(f".*.{pid}.tmp") if period_dir.is_dir() else []:
+        for tmp in atomic.leftovers(period_dir, pid):
             tmp.unlink(missing_ok=True)
 
 
@@ -783,7 +704,7 @@ def _mlflow_jobs(conns: config.Connections, jobs: list[Job]) -> list[Job]:
 
     if not configured(conns, "mlflow"):
         return []
-    return [j for j in jobs if review_name(j.notebook) in ("drift", "performance") and j.model != SERVICE]
+    return [j for j in jobs if uses(review_name(j.notebook), "mlflow") and j.model != SERVICE]
 
 
 def _fetch_answers(tracking_uri: str, models: list[str], work_dir: Path, timeouts: dict) -> Path | None:
@@ -857,17 +778,13 @@ def _merge_previous(period_dir: Path, results: list[JobResult]) -> list[JobResul
     return kept + results
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    write_text_atomic(path, text)
-
-
 def write_status(run_: ReportRun) -> Path:
     """reports/<period>/status.json: every report's run status, level and findings."""
     from workbench.findings import SCHEMA_VERSION, result_level, worst
 
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     path = run_.directory / "status.json"
-    _write_atomic(path, json.dumps(
+    write_text_atomic(path, json.dumps(
         {"schema": SCHEMA_VERSION, "period": run_.period, "generated": generated, "ok": run_.ok,
          "level": worst(result_level(vars(r)) for r in run_.results),
          "results": [{k: v for k, v in asdict(r).items() if k != "mlflow_log"} for r in run_.results]},

@@ -34,13 +34,13 @@ class ReviewFailed(WorkbenchError):
 def pairs(params_path: str | Path) -> list[dict[str, str]]:
     """Every (model, review) of the params set, in report order, for dynamic task mapping; a review
     that runs once for the service (infrastructure) is one pair with model "service"."""
-    from workbench.report import SERVICE, SERVICE_REVIEWS, review_name
+    from workbench.reviews import SERVICE, per_service, review_name
 
     weekly = config.load_weekly(config.params_files(params_path).weekly)
     out = []
     for nb in weekly.notebooks:
         review = review_name(nb)
-        models = [SERVICE] if review in SERVICE_REVIEWS else [m.name for m in weekly.models]
+        models = [SERVICE] if per_service(review) else [m.name for m in weekly.models]
         out += [{"model": m, "review": review} for m in models]
     return out
 

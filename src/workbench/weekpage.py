@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from workbench import config, levels, pages
+from workbench import atomic, config, levels, pages, reviews
 from workbench.findings import result_level, worst
+from workbench.reviews import SERVICE
 
-REVIEW_ORDER = ("drift", "performance", "infrastructure")
-SERVICE = "service"
+REVIEW_ORDER = tuple(reviews.REVIEWS)  # the columns' order: the catalogue's (workbench.reviews)
 MAX_PER_CELL = 5
 MAX_SERVICE = 8
 MAX_CHANGES = 12
@@ -101,9 +101,7 @@ def unfinished_items(status: dict, base: str = "") -> list[Unfinished]:
 
 def review_of(r: dict) -> str:
     """The review a stored result belongs to (drift, performance, infrastructure)."""
-    from workbench.report import review_name
-
-    return review_name(r["notebook"])
+    return reviews.review_name(r["notebook"])
 
 
 def _sorted_findings(findings: list[dict]) -> list[dict]:
@@ -472,10 +470,10 @@ def week_page(status: dict, window: config.Window, out: Path, previous: dict | N
                     ", ".join(f"{v} {k}" for k, v in sorted(runs.items())), bool(set(runs) - {"ok", "skipped"}),
                     not_configured(status),
                     sorted({r["partial"] for r in status.get("results", []) if r.get("partial")}))  # unfinished week
-    reviews = [rv for rv in REVIEW_ORDER if any(k[1] == rv for k in cells)]
-    reviews += sorted({k[1] for k in cells} - set(reviews))
-    model_reviews = [rv for rv in reviews if any(k[1] == rv and k[0] != SERVICE for k in cells)]
-    service_reviews = [rv for rv in reviews if (SERVICE, rv) in cells]
+    names = [rv for rv in REVIEW_ORDER if any(k[1] == rv for k in cells)]
+    names += sorted({k[1] for k in cells} - set(names))
+    model_reviews = [rv for rv in names if any(k[1] == rv and k[0] != SERVICE for k in cells)]
+    service_reviews = [rv for rv in names if (SERVICE, rv) in cells]
     matrix = []
     for m in rows:
         if m == SERVICE:
@@ -522,50 +520,32 @@ def write_week(out: str | Path, week: str) -> Path:
     page = pages.render_week(week_page(status, window, out, previous))
     path = out / window.label / "index.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, page)
+    atomic.write_text(path, page)
     return path
-
-
-def _write(path: Path, text: str) -> None:
-    import os
-
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # --- the index over all periods ---------------------------------------------------------------
 
-RATIO_KEYS = ("label_coverage", "error_ratio", "availability_api", "availability_mlflow")
-
-
 def fmt_value(key: str, v: float | None) -> str:
-    """A headline number for people: ratios as percentages, counts as integers."""
+    """A headline number for people, in its catalogue format (workbench.reviews.Headline): ratios as
+    percentages, counts as integers, other numbers with significant digits."""
     from workbench.findings import num, pct
 
     if v is None:
         return "—"
-    if key in RATIO_KEYS:
+    kind = reviews.headline_format(key)
+    if kind == reviews.RATIO:
         return pct(v, 2)
-    if key in ("pages", "alert_episodes", "outages", "slos_missed", "n_drifted"):
+    if kind == reviews.COUNT:
         return f"{int(v):,}"
     return num(v)
 
 
-SPARK_KEYS = {"drift": ("drift_share",), "performance": ("label_coverage",),
-              "infrastructure": ("availability_api", "error_ratio", "pages", "alert_episodes", "outages")}
-
-
 def spark_keys(review: str) -> tuple[str, ...]:
-    """The headline numbers drawn over the periods for a review: for performance every metric a review
-    can warn about (performance.core.warning_metrics, so a MAPE warning has MAPE's history), then the
-    fixed ones in SPARK_KEYS; a key a result did not record is left out."""
-    keys: tuple[str, ...] = ()
-    if review == "performance":
-        from workbench.performance.core import HEADLINE, warning_metrics
-
-        keys = tuple(dict.fromkeys(m for kind in HEADLINE for m in warning_metrics(kind)))
-    return keys + SPARK_KEYS.get(review, ())
+    """The headline numbers drawn over the periods for a review: its catalogue entries marked `spark`
+    (for performance every metric a review can warn about, so a MAPE warning has MAPE's history, then
+    the label coverage); a key a result did not record is left out."""
+    return reviews.spark_keys(review)
 
 
 @dataclass(frozen=True)
@@ -696,5 +676,5 @@ def write_root(out: str | Path, weeks: int = 12) -> Path:
     """reports/index.html over every period with a status.json."""
     out = Path(out)
     path = out / "index.html"
-    _write(path, pages.render_index(index_page(out, weeks)))
+    atomic.write_text(path, pages.render_index(index_page(out, weeks)))
     return path

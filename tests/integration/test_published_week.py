@@ -100,6 +100,17 @@ def _published(week_dir: Path) -> dict:
     return out
 
 
+def test_every_headline_number_of_the_catalogue_is_recorded(weeks):
+    """Each Headline entry of the catalogue (workbench.reviews) is a key its review records on the demo
+    week, for the model types it applies to: the index formats and draws what the reviews write."""
+    run, _, _ = weeks["reused"]
+    for r in run.results:
+        review = reviews.review(r.review)
+        kind = config.load_weekly(ROOT / "params" / "weekly.yaml").model(r.model).type if review.per_model else ""
+        missing = [h.key for h in review.headline_for(kind) if h.key not in r.headline]
+        assert not missing, (r.model, r.review, missing)
+
+
 def test_reused_kernels_publish_what_fresh_kernels_publish(weeks):
     reused, fresh = (_published(weeks[m][1]) for m in MODES)
     assert sorted(reused) == sorted(fresh) and len(reused) == 5

@@ -155,7 +155,7 @@ def test_the_runner_hands_its_answers_to_drift_and_performance_kernels_only(mlfl
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from workbench import config, report
+    from workbench import config, report, reviews
     from workbench.sources.model_registry import ANSWERS_ENV
 
     conns = config.Connections(None, "sqlite:///unused.db", mlflow_uri, False)
@@ -164,7 +164,7 @@ def test_the_runner_hands_its_answers_to_drift_and_performance_kernels_only(mlfl
         return report.Job(nb, model, "", {}, str(tmp_path / "out"), str(tmp_path))
 
     jobs = [job("01-drift-review", "churn-predictor"), job("02-performance-review", "revenue-predictor"),
-            job("03-infrastructure-review", report.SERVICE)]
+            job("03-infrastructure-review", reviews.SERVICE)]
     wanting = report._mlflow_jobs(conns, jobs)  # as report.run does, in its MLflow process
     report._hand_answers(wanting, report._fetch_answers(mlflow_uri, sorted({j.model for j in wanting}), tmp_path, {}))
     assert [bool(j.env) for j in jobs] == [True, True, False]

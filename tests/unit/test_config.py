@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -209,24 +210,84 @@ def test_an_oversized_params_file_is_refused_before_it_is_parsed(tmp_path, monke
 
 
 def test_kernels_read_the_runners_validated_params_instead_of_parsing_the_yaml(tmp_path, monkeypatch):
-    """Under `workbench report` a kernel's load_weekly reads the runner's validated JSON copy (no YAML
-    parse); a copy of another or a changed file is ignored and the YAML is parsed (19.8.4)."""
+    """Under `workbench report` a kernel's loaders read the runner's validated JSON copy of every params
+    file (no YAML parse); a copy of another or a changed file is ignored and the YAML is parsed (19.8.4)."""
     import os
+    import shutil
 
     from workbench import config
 
-    p = tmp_path / "weekly.yaml"
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    p = params / "weekly.yaml"
     p.write_text("models:\n  - {name: m, type: regression}\n  - {name: c, type: classification}\n")
-    copy = tmp_path / "weekly.json"
-    copy.write_text(config.weekly_json(p))
-    expected = config.load_weekly(p)
-    config._weekly_memo.clear()  # a kernel: a new process
-    monkeypatch.setenv(config.WEEKLY_JSON_ENV, str(copy))
+    files = config.params_files(params)
+    copy = tmp_path / "params.json"
+    copy.write_text(config.params_json(files))
+    expected = (config.load_weekly(p), config.load_monitoring(files.path("monitoring")),
+                config.load_queries(files.path("queries")), config.load_slos(files.path("slos")))
+    config._memo.clear()  # a kernel: a new process
+    monkeypatch.setenv(config.PARAMS_JSON_ENV, str(copy))
     real = config.yaml.safe_load
     parsed = []
     monkeypatch.setattr(config.yaml, "safe_load", lambda text: parsed.append(1) or real(text))
-    assert config.load_weekly(p) == expected and parsed == []
+    assert (config.load_weekly(p), config.load_monitoring(files.path("monitoring")),
+            config.load_queries(files.path("queries")), config.load_slos(files.path("slos"))) == expected
+    assert parsed == []
     p.write_text("models:\n  - {name: m, type: regression}\n")  # changed since the runner's copy
     os.utime(p, ns=(1, 1))
-    config._weekly_memo.clear()
+    config._memo.clear()
     assert [m.name for m in config.load_weekly(p).models] == ["m"] and parsed == [1]
+
+
+def test_the_runner_parses_each_params_file_once(tmp_path, monkeypatch):
+    """The runner's checks, its plan's weekly params and the kernels' JSON copy come from one parse of
+    each file (the loaders keep what they validated while the file is unchanged)."""
+    import shutil
+
+    from workbench import check, config
+
+    params = tmp_path / "params"
+    shutil.copytree(ROOT / "params", params)
+    config._memo.clear()
+    real = config.yaml.safe_load
+    parsed = []
+    monkeypatch.setattr(config.yaml, "safe_load", lambda text: parsed.append(1) or real(text))
+    files = config.params_files(params)
+    weekly = config.load_weekly(files.weekly)
+    res = check.run_checks(params, config.Connections(None, None, None, False), weekly=weekly)
+    assert not [line for line in res.errors_text().splitlines() if "params" in line]
+    doc = json.loads(config.params_json(files))
+    present = [k for k in config.PARAMS_FILES if files.path(k).is_file()]
+    assert len(doc["files"]) == len(present) == len(parsed) >= 5  # one parse per file, for all three
+    weekly.models.clear()  # a caller's copy is its own
+    assert config.load_weekly(files.weekly).models and len(parsed) == len(present)
+
+
+def test_tolerances_are_params_with_the_old_defaults_and_reach_the_reviews(monkeypatch):
+    """The base-rate, CBPE-gap and week-over-week tolerances were module constants; they are params
+    whose schema default is the one value (the modules' names derive from it), and the reviews use the
+    params' value."""
+    from types import SimpleNamespace
+
+    from workbench.infrastructure import core as infra
+    from workbench.performance import cbpe, core as perf, explain
+
+    p, i = config.PerformanceParams(), config.InfrastructureParams()
+    assert (p.base_rate_tolerance, p.cbpe_gap_tolerance, i.week_over_week_tolerance) == (0.05, 0.03, 0.2)
+    assert perf.BASE_RATE_TOLERANCE == explain.BASE_RATE_SHIFT == p.base_rate_tolerance
+    assert cbpe.GAP_TOLERANCE == p.cbpe_gap_tolerance and infra.WOW_TOLERANCE == i.week_over_week_tolerance
+    with pytest.raises(ValueError, match="cbpe_gap_tolerance"):
+        config.PerformanceParams(cbpe_gap_tolerance=0)
+
+    seen = {}
+    monkeypatch.setattr(infra, "collect", lambda *a: seen.setdefault("args", a))
+    ctx = SimpleNamespace(params=SimpleNamespace(infrastructure=config.InfrastructureParams(week_over_week_tolerance=0.5)),
+                          prometheus=None, queries=None, window=None, model=SimpleNamespace(name=""))
+    infra.run(ctx)
+    assert seen["args"][-1] == 0.5
+    import pandas as pd
+
+    summary = pd.DataFrame([{"name": "error_ratio", "title": "error ratio", "value": 0.013, "previous": 0.01, "unit": "ratio"}])
+    assert [f.severity for f in infra.InfrastructureReport(None, summary, tolerance=0.2).findings] == ["warning"]
+    assert infra.InfrastructureReport(None, summary, tolerance=0.5).findings == []  # +30% is within 50%

@@ -260,9 +260,9 @@ def test_review_counts_repeated_ids_once_and_reports_them(rng):
 
 
 def performance_anchors():
-    from workbench.findings import ANCHORS
+    from workbench.reviews import review
 
-    return ANCHORS["performance"]
+    return review("performance").anchors()
 
 
 def test_a_numeric_identifier_is_a_finding_not_no_drift(rng):

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from workbench import display, levels
+from workbench import display, levels, reviews
 from workbench.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def test_check_review_fails_on_a_finding_linking_nowhere():
         display.check_review(_Ctx([Finding("alert", "accuracy", "s", "metric", "nowhere")]), "performance")
 
 
-@pytest.mark.parametrize("review, notebook", list(display.NOTEBOOKS.items()))
+@pytest.mark.parametrize("review, notebook", [(r.name, r.notebook) for r in reviews.REVIEWS.values()])
 def test_notebooks_carry_every_section_anchor_and_end_with_the_check(review, notebook):
     nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", 4)
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
@@ -75,7 +75,7 @@ def test_notebooks_carry_every_section_anchor_and_end_with_the_check(review, not
 
     # a section drawn by the package (performance.sections) carries its heading there: the notebook shows it
     shown = {a for name, anchors in sections.ANCHORS.items() if f'.show("{name}")' in source for a in anchors}
-    for anchor, _ in display.SECTIONS[review]:
+    for anchor in (s.anchor for s in reviews.review(review).sections):
         assert f'<a id="{anchor}"></a>' in markdown or f'section_heading("{anchor}"' in source or anchor in shown, \
             f"{notebook}: no section #{anchor}"
     code = [c.source for c in nb.cells if c.cell_type == "code"]

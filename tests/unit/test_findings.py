@@ -3,7 +3,7 @@
 import pytest
 
 from workbench.findings import Finding, level_of, worst
-from workbench.report import review_name
+from workbench.reviews import review_name
 
 
 def test_level_is_the_worst_finding():

@@ -74,6 +74,37 @@ def test_no_import_circle_runs_through_a_review_or_the_shared_plots():
     assert not bad, f"import circles: {bad}"
 
 
+def _import_graph() -> dict[str, set[str]]:
+    """workbench module -> the workbench modules it imports at run time (top-level and function-local)."""
+    files = {_module_name(p): p for p in (SRC / "workbench").rglob("*.py")}
+    return {m: _runtime_imports(p, set(files)) - {m} for m, p in files.items()}
+
+
+def test_the_package_has_no_import_circle():
+    """No module of workbench reaches itself through imports, function-local ones included (the
+    catalogue of reviews broke check -> report -> weekpage -> report, and logs -> report -> logs)."""
+    graph = _import_graph()
+    assert {"workbench.check", "workbench.report", "workbench.weekpage", "workbench.reviews"} <= set(graph)
+    assert "workbench.check" in graph["workbench.report"]  # local imports are in the graph
+    assert not [sorted(c) for c in _cycles(graph)], f"import circles: {[sorted(c) for c in _cycles(graph)]}"
+
+
+def test_the_circle_finder_finds_a_local_import_circle(tmp_path):
+    """The detector sees a circle made by a function-local import (as report <-> weekpage was), and
+    ignores imports only made for type checking."""
+    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
+    a.write_text("from workbench import b\n")
+    b.write_text("def f():\n    from workbench.c import g\n")
+    c.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from workbench import b\n"
+                 "def g():\n    import workbench.a\n")
+    mods = {"workbench.a", "workbench.b", "workbench.c"}
+    graph = {f"workbench.{p.stem}": _runtime_imports(p, mods) for p in (a, b, c)}
+    assert graph == {"workbench.a": {"workbench.b"}, "workbench.b": {"workbench.c"}, "workbench.c": {"workbench.a"}}
+    assert _cycles(graph) == [mods]
+    graph["workbench.c"] = set()
+    assert _cycles(graph) == []
+
+
 def _fresh_python(code: str) -> str:
     """What `code` prints in a new interpreter that imports workbench from src/ (nothing loaded yet)."""
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from workbench import config, report
+from workbench import atomic, config, report
 from workbench.errors import ConfigError
 
 
@@ -66,9 +66,30 @@ def test_failed_atomic_write_leaves_neither_tmp_nor_empty_file(tmp_path, monkeyp
     target.write_text("the last good report")
     _disk_full(monkeypatch)
     with pytest.raises(OSError, match="No space left"):
-        report.write_text_atomic(target, "<html>new</html>")
+        atomic.write_text(target, "<html>new</html>")
     assert target.read_text() == "the last good report"
     assert [p.name for p in target.parent.iterdir()] == ["01.html"]
+
+
+def test_atomic_writes_replace_whole_files_through_a_per_process_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "cache" / "profile.npz"
+    assert atomic.write_bytes(target, b"\x00\x01") == target and target.read_bytes() == b"\x00\x01"
+    atomic.write_text(target, "é")
+    assert target.read_bytes() == "é".encode() and [p.name for p in target.parent.iterdir()] == ["profile.npz"]
+    assert atomic.temp_path(target, 42).name == ".profile.npz.42.tmp"
+    (target.parent / ".profile.npz.42.tmp").write_text("left by a killed worker")
+    assert atomic.leftovers(tmp_path, 42) == [target.parent / ".profile.npz.42.tmp"]
+    assert atomic.leftovers(tmp_path, 43) == [] and atomic.leftovers(tmp_path / "none", 42) == []
+    real = Path.write_bytes
+
+    def full(self, data):
+        real(self, data[:1])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OSError, match="No space left"):
+        atomic.write_bytes(target, b"new and longer")
+    assert target.read_text(encoding="utf-8") == "é"
 
 
 def test_empty_partial_notebook_is_neither_kept_nor_linked(tmp_path):

@@ -113,6 +113,29 @@ def test_regression_mae_above_baseline_is_an_alert_and_other_metrics_warnings():
                                             "r2 0.5 vs 0.8 (-37.5%).")  # as the headline table's "relative change" (tables.percent)
 
 
+@pytest.mark.parametrize("kind, metrics, base", [
+    ("classification", {"accuracy": 0.80, "f1": 0.60, "log_loss": 0.60, "brier": 0.20},
+     {"accuracy": 0.849, "f1": 0.70, "log_loss": 0.50, "brier": 0.19}),
+    ("regression", {"mae": 12.3, "rmse": 15.0, "mape": 0.3, "r2": 0.79}, {"mae": 10.0, "rmse": 14.9, "mape": 0.2, "r2": 0.8}),
+])
+def test_the_mlflow_status_tag_and_the_findings_share_one_worse_than_baseline_rule(kind, metrics, base):
+    """The run's MLflow tag (PerformanceReview.status, from the baseline table's flags) and the review's
+    findings (its level) name the same metrics as worse than the baseline: one rule decides both."""
+    s = _summary(kind, **metrics)
+    table = performance.against_baseline(s, base, None, 0.05)
+    flagged = {m for m, a in zip(table["metric"], table["alert"]) if a}
+    fs = performance.metric_findings(s, table, "1.0.0", None, 0.05)
+    found = {f.subject for f in fs if f.subject != "other metrics"} | set(next(
+        (f.extra for f in fs if f.subject == "other metrics"), {}))
+    expected = {k for k in metrics if (metrics[k] - base[k]) / abs(base[k]) * (1 if k in ("mae", "rmse", "mape", "log_loss", "brier") else -1) > 0.05}
+    assert flagged == found == expected
+    assert expected  # each case has worse metrics, and (r2 -1.25%, rmse +0.7%) some within the tolerance
+    assert performance.worse_than_baseline("mae", 0.06, 0.05) and not performance.worse_than_baseline("mae", -0.5, 0.05)
+    assert performance.worse_than_baseline("accuracy", -0.06, 0.05) and not performance.worse_than_baseline("accuracy", 0.5, 0.05)
+    assert not performance.worse_than_baseline("accuracy", float("nan"), 0.05)
+    assert not performance.worse_than_baseline("accuracy", -0.9, None) and not performance.worse_than_baseline("accuracy", None, 0.05)
+
+
 def test_label_base_rate_shift_matches_a_two_proportion_z_test():
     from statsmodels.stats.proportion import proportions_ztest
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from workbench import report, scheduling
+from workbench import report, reviews, scheduling
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_ok_review_returns_its_status(monkeypatch, tmp_path):
 
 
 def test_review_names():
-    assert [report.review_name(n) for n in ("01-drift-review", "02-performance-review", "03-infrastructure-review")] \
+    assert [reviews.review_name(n) for n in ("01-drift-review", "02-performance-review", "03-infrastructure-review")] \
         == ["drift", "performance", "infrastructure"]
 
 

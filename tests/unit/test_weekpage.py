@@ -260,17 +260,18 @@ def test_a_failed_review_never_reads_as_healthy_and_names_its_partial_notebook(t
 
 
 def test_index_draws_every_metric_a_performance_review_can_warn_about(tmp_path):
-    from workbench.performance.core import HEADLINE, warning_metrics
+    from workbench.performance.core import warning_metrics
+    from workbench.reviews import CLASSIFICATION, REGRESSION
 
     out = tmp_path / "reports"
     for i, week in enumerate(("2026-W46", "2026-W47")):
-        headline = {m: 0.1 * (j + 1) + i for kind in HEADLINE for j, m in enumerate(warning_metrics(kind))}
+        headline = {m: 0.1 * (j + 1) + i for kind in (CLASSIFICATION, REGRESSION) for j, m in enumerate(warning_metrics(kind))}
         st = {"schema": 1, "period": week, "results": [
             _result("m", "02-performance-review", "ok", [], headline=headline)]}
         (out / week).mkdir(parents=True)
         (out / week / "status.json").write_text(json.dumps(st))
     text = _text(weekpage.write_root(out).read_text())
-    for kind in HEADLINE:
+    for kind in (CLASSIFICATION, REGRESSION):
         for m in warning_metrics(kind):
             assert f"m {m.replace('_', ' ')} " in text, m
     assert "mape" in warning_metrics("regression")

@@ -400,12 +400,9 @@ class ReferenceProfile:
         return cls(feats, meta["n_bins"], meta["source"])
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(self.to_bytes())
-        tmp.replace(path)
-        return path
+        from workbench import atomic
+
+        return atomic.write_bytes(path, self.to_bytes())
 
     @classmethod
     def load(cls, path: str | Path) -> "ReferenceProfile":

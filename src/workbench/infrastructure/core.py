@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from workbench import config
 from workbench.config import QueryCatalog, QuerySpec, Window, parse_duration
 from workbench.errors import SourceUnavailable
 from workbench.result import TableResult, is_result, merge_headline
@@ -52,8 +53,9 @@ class Panel:
         return wide.reindex(grid)
 
 
-WOW_TOLERANCE = 0.2  # a headline number that moved by more than this (relative) week over week is reported
-HEADLINE_NUMBERS = ("availability_api", "requests_total", "error_ratio", "p95_latency_api", "availability_mlflow")
+# a headline number that moved by more than this (relative) week over week is reported: the default of
+# params `infrastructure.week_over_week_tolerance` (the schema in workbench.config holds the value)
+WOW_TOLERANCE = config.default_of(config.InfrastructureParams, "week_over_week_tolerance")
 # names that are worse when they go up / down; other numbers (traffic) are only reported
 WORSE_UP = ("error", "latency", "connections")
 WORSE_DOWN = ("availability", "hit_ratio")
@@ -105,8 +107,12 @@ class InfrastructureReport:
 
     @property
     def headline(self) -> dict:
+        """The headline-numbers rows the catalogue lists as the review's headline (workbench.reviews)."""
+        from workbench.reviews import review
+
+        keys = {h.key for h in review("infrastructure").headline}
         return {str(r["name"]): float(r["value"]) for _, r in self.summary.iterrows()
-                if r["name"] in HEADLINE_NUMBERS and pd.notna(r["value"])}
+                if r["name"] in keys and pd.notna(r["value"])}
 
     @property
     def problems(self) -> list[str]:
@@ -200,12 +206,13 @@ def panel(source: PrometheusSource, name: str, spec: QuerySpec, window: Window, 
 
 
 def collect(source: PrometheusSource, catalog: QueryCatalog, window: Window, model: str, rate_window: str = "5m",
-            scrape_interval: str = "60s", pool_size: int = 20) -> InfrastructureReport:
-    """Every headline number and panel of the catalog for one window."""
+            scrape_interval: str = "60s", pool_size: int = 20, tolerance: float = WOW_TOLERANCE) -> InfrastructureReport:
+    """Every headline number and panel of the catalog for one window; week-over-week changes beyond
+    `tolerance` are findings (params `infrastructure.week_over_week_tolerance`)."""
     summary = summarize(source, catalog, window, model, rate_window, previous=window.previous(), pool_size=pool_size)
     panels = {n: panel(source, n, s, window, model, rate_window, scrape_interval, pool_size)
               for n, s in catalog.panels.items()}
-    rep = InfrastructureReport(window, summary, panels)
+    rep = InfrastructureReport(window, summary, panels, tolerance=tolerance)
     rep.warnings = list(source.warnings)
     return rep
 
@@ -231,7 +238,7 @@ def run(ctx: "ReviewContext") -> InfrastructureReport:
     """The catalog's headline numbers and panels for the notebook's model (or the service) and window."""
     ip = ctx.params.infrastructure
     return collect(ctx.prometheus, ctx.queries, ctx.window, ctx.model.name, ip.rate_window, ip.scrape_interval,
-                  ip.db_pool_size)
+                   ip.db_pool_size, ip.week_over_week_tolerance)
 
 
 def series_count(data: pd.DataFrame) -> int:

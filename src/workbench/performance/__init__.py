@@ -4,7 +4,7 @@ probabilities say where they are not?
 Public surface (what notebook 02 and the runner use):
   review(ctx) -> PerformanceReview  metrics with intervals, baseline comparison, trend, per version (core)
   sections   what notebook 02 computes and shows, one call per section (compute, show)
-  skip_without, calibration, prometheus_class_counts, log_results, mlflow_note, HEADLINE  (core)
+  skip_without, calibration, prometheus_class_counts, log_results, mlflow_note  (core)
   abtest     the A/B comparison of variants and Prometheus conversions
   cbpe       the estimate before labels arrive
   labels     label coverage, delay and maturity
@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 from workbench import lazy
 
 _FROM_CORE = ("review", "PerformanceReview", "PerformanceSummary", "skip_without", "calibration",
-              "prometheus_class_counts", "log_results", "mlflow_note", "HEADLINE")
+              "prometheus_class_counts", "log_results", "mlflow_note")
 _SUBMODULES = ("core", "columns", "abtest", "cbpe", "explain", "labels", "metrics", "plots", "sections")
 __all__ = [*_FROM_CORE, *_SUBMODULES]
 
 if TYPE_CHECKING:
     from workbench.performance import abtest, cbpe, core, explain, labels, metrics, plots, sections  # noqa: F401
-    from workbench.performance.core import (HEADLINE, PerformanceReview, PerformanceSummary,  # noqa: F401
+    from workbench.performance.core import (PerformanceReview, PerformanceSummary,  # noqa: F401
                                             calibration, log_results, mlflow_note, prometheus_class_counts,
                                             review, skip_without)
 

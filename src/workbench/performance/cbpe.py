@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from workbench import config
 from workbench.performance import metrics as wm
 from workbench.result import TableResult
 
@@ -116,8 +117,10 @@ def estimate_by_period(df: pd.DataFrame, history: pd.DataFrame, freq: str = "D",
     return pd.DataFrame(rows)
 
 
-def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D") -> TableResult:
-    """estimate_by_period for the notebook: data it cannot use becomes an InsufficientData error."""
+def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D",
+        tolerance: float | None = None) -> TableResult:
+    """estimate_by_period for the notebook: data it cannot use becomes an InsufficientData error; its
+    findings flag a gap beyond `tolerance` (params `performance.cbpe_gap_tolerance`; default GAP_TOLERANCE)."""
     from workbench.errors import InsufficientData
 
     w = window_predictions
@@ -129,10 +132,12 @@ def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D"
         est = estimate_by_period(usable, history, freq)
     except ValueError as exc:
         raise InsufficientData(f"CBPE: {exc}") from exc
-    return TableResult(est, gap_findings(est))
+    return TableResult(est, gap_findings(est, tolerance=GAP_TOLERANCE if tolerance is None else tolerance))
 
 
-GAP_TOLERANCE = 0.03  # realised minus estimated accuracy beyond this is flagged as concept drift
+# realised minus estimated accuracy beyond this is flagged as concept drift: the default of params
+# `performance.cbpe_gap_tolerance` (the schema in workbench.config holds the value)
+GAP_TOLERANCE = config.default_of(config.PerformanceParams, "cbpe_gap_tolerance")
 
 
 def gap_table(est: pd.DataFrame, metric: str = "accuracy") -> pd.DataFrame:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from workbench import config, reviews
 from workbench.performance import metrics as wm, validity
 from workbench.performance.validity import RowCheck
 from workbench.config import ModelSpec
@@ -23,22 +24,21 @@ if TYPE_CHECKING:
     from workbench.context import ReviewContext
     from workbench.findings import Finding
 
-BASE_RATE_TOLERANCE = 0.05  # absolute change of the labelled positive rate flagged as a shift
-CBPE_GAP_TOLERANCE = 0.03   # realised minus estimated accuracy flagged as concept drift
+# the default of params `performance.base_rate_tolerance` (the schema in workbench.config holds the value)
+BASE_RATE_TOLERANCE = config.default_of(config.PerformanceParams, "base_rate_tolerance")
 
 CLASSIFICATION_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier",
                           "precision_1", "recall_1", "f1_1", "precision_0", "recall_0", "f1_0")
 PROBABILITY_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier")
 REGRESSION_METRICS = ("mae", "rmse", "mape", "r2")
-HEADLINE = {"classification": ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"),
-            "regression": REGRESSION_METRICS}
 
 
 def warning_metrics(kind: str) -> tuple[str, ...]:
     """The metrics a review of a `kind` model can warn about (metric_findings compares every headline
     metric with its baseline): each one is drawn in the trend plot and kept in the stored history
-    (headline), so a warning about MAPE has MAPE's trend to look at."""
-    return HEADLINE[kind]
+    (headline_numbers), so a warning about MAPE has MAPE's trend to look at. They are the catalogue's
+    performance headline entries marked `metric` (workbench.reviews)."""
+    return reviews.metrics(kind)
 
 
 @dataclass
@@ -69,12 +69,12 @@ class PerformanceSummary:
 
     def to_frame(self, headline_only: bool = True) -> pd.DataFrame:
         """One row per metric: value and 95% CI, or why there is none."""
-        return self._rows(HEADLINE[self.kind] if headline_only else list(self.metrics))
+        return self._rows(warning_metrics(self.kind) if headline_only else list(self.metrics))
 
     def details(self) -> pd.DataFrame:
         """The metrics beyond the headline (a classifier's per-class ones: _1 the positive class, _0 the
         negative one), as `to_frame` writes them."""
-        return self._rows([k for k in self.metrics if k not in HEADLINE[self.kind]])
+        return self._rows([k for k in self.metrics if k not in warning_metrics(self.kind)])
 
     def _rows(self, keys) -> pd.DataFrame:
         return pd.DataFrame([{"metric": k, "value": self.metrics.get(k), "ci_low": self.ci.get(k, (np.nan,))[0],
@@ -175,7 +175,7 @@ def by_version(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, validat
         s = evaluate(g, spec, min_samples, validated=validated)
         rows.append({**dict(zip(keys, key)), "predictions": s.n_predictions, "labelled": s.n_labelled,
                      "label_coverage": round(s.label_coverage, 3),
-                     **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
+                     **{k: s.metrics.get(k) for k in warning_metrics(spec.type)}})
     return pd.DataFrame(rows)
 
 
@@ -191,7 +191,7 @@ def trend(df: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, freq: str = 
     for (p, v), g in groups(df, [period, "model_version"]):  # one day's rows at a time, no sorted copy of all
         s = evaluate(g, spec, min_samples, validated=validated)
         rows.append({"period": p, "model_version": v, "predictions": s.n_predictions, "labelled": s.n_labelled,
-                     "label_coverage": s.label_coverage, **{k: s.metrics.get(k) for k in HEADLINE[spec.type]}})
+                     "label_coverage": s.label_coverage, **{k: s.metrics.get(k) for k in warning_metrics(spec.type)}})
     return pd.DataFrame(rows)
 
 
@@ -204,12 +204,22 @@ def trend_of(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10,
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def worse_than_baseline(metric: str, relative_change: float | None, tolerance: float | None) -> bool:
+    """The one rule for "worse than the baseline": a relative change beyond `tolerance` in the bad
+    direction (up for error metrics such as MAE or log loss, down for the others). No tolerance, or
+    no finite change (no baseline, a zero baseline), is never worse. The baseline table's alert flags
+    (and so the MLflow run's `workbench.status` tag) and the review's findings (its level) both use it."""
+    if tolerance is None or relative_change is None or not np.isfinite(relative_change):
+        return False
+    return relative_change > tolerance if metric in wm.ERROR_METRICS else relative_change < -tolerance
+
+
 def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], accuracy_alert_below: float | None = None,
                      tolerance: float | None = None) -> pd.DataFrame:
     """Each metric next to the training baseline from MLflow, with the change and alert flags: accuracy
     below the guide's threshold, and a relative change for the worse beyond `tolerance`."""
     rows = []
-    for k in HEADLINE[summary.kind]:
+    for k in warning_metrics(summary.kind):
         v, b = summary.metrics.get(k), baseline.get(k)
         flags = []
         if k == "accuracy" and v is not None and accuracy_alert_below is not None and v < accuracy_alert_below:
@@ -217,11 +227,7 @@ def against_baseline(summary: PerformanceSummary, baseline: dict[str, float], ac
         rel = None
         if v is not None and b is not None and b != 0:
             rel = (v - b) / abs(b)
-            if tolerance is None:
-                worse = False
-            else:
-                worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance
-            if tolerance is not None and worse:
+            if worse_than_baseline(k, rel, tolerance):
                 flags.append(f"{abs(rel):.1%} {'above' if k in wm.ERROR_METRICS else 'below'} baseline")
         lo, hi = summary.ci.get(k, (np.nan, np.nan))
         rows.append({"metric": k, "this window": v, "ci_low": lo, "ci_high": hi, "training baseline": b,
@@ -407,6 +413,7 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         baseline_version=baseline_version,
         accuracy_alert_below=mp.accuracy_alert_below if spec.type == "classification" else None,
         relative_drop_tolerance=mp.relative_drop_tolerance,
+        base_rate_tolerance=mp.base_rate_tolerance,
         min_samples=mp.min_samples,
         window_start=pd.Timestamp(ctx.window.start),
         row_check=row_check,
@@ -434,9 +441,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         if below_threshold:
             parts.append(f"is below {num(accuracy_alert_below)}")
         rel = row["relative change"]
-        worse = False
-        if rel is not None and np.isfinite(rel) and tolerance is not None:
-            worse = rel > tolerance if k in wm.ERROR_METRICS else rel < -tolerance
+        worse = worse_than_baseline(k, rel, tolerance)
         if worse:
             parts.append(f"{percent(abs(rel))} {'above' if k in wm.ERROR_METRICS else 'below'} {of} {num(b)}")
         if not parts:

@@ -18,8 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from workbench import config
+
 # a base rate that moved by this much (absolute, in share of outcomes) against the reference is flagged
-BASE_RATE_SHIFT = 0.05
+# the default of params `performance.base_rate_tolerance` (the same rule as the base-rate finding)
+BASE_RATE_SHIFT = config.default_of(config.PerformanceParams, "base_rate_tolerance")
 
 DEFINITIONS = {
     "classification": [
@@ -113,8 +116,9 @@ def base_rate(window_predictions: pd.DataFrame, reference: pd.DataFrame | None =
     return out
 
 
-def base_rate_sentence(frame: pd.DataFrame) -> str:
-    """One sentence on the base rate of the window against the first row (the reference)."""
+def base_rate_sentence(frame: pd.DataFrame, shift: float = BASE_RATE_SHIFT) -> str:
+    """One sentence on the base rate of the window against the first row (the reference); a change of
+    `shift` or more (params `performance.base_rate_tolerance`) is called a shift."""
     from workbench import tables
     from workbench.findings import pp
 
@@ -124,8 +128,8 @@ def base_rate_sentence(frame: pd.DataFrame) -> str:
     ref = frame.iloc[0]
     change = win["base_rate"] - ref["base_rate"]
     verdict = (f"shifted by {pp(change)}: precision, PR AUC and accuracy move with it even "
-               "when the model is unchanged" if abs(change) >= BASE_RATE_SHIFT else
-               f"{pp(change)}, within {pp(BASE_RATE_SHIFT, 0).lstrip('+')} of it")
+               "when the model is unchanged" if abs(change) >= shift else
+               f"{pp(change)}, within {pp(shift, 0).lstrip('+')} of it")
     return (f"Label base rate (share of positive outcomes) this window: {tables.percent(win['base_rate'])} of "
             f"{tables.count(win['outcomes'])} labelled predictions, against {tables.percent(ref['base_rate'])} in the "
             f"{ref['data']}: {verdict}.")

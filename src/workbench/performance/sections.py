@@ -82,7 +82,7 @@ def _calibration(ctx, perf):
 def _cbpe(ctx, perf):
     from workbench.performance import cbpe
 
-    return cbpe.run(perf.window_predictions, perf.history)
+    return cbpe.run(perf.window_predictions, perf.history, tolerance=ctx.params.performance.cbpe_gap_tolerance)
 
 
 def _class_counts(ctx, perf):
@@ -215,7 +215,8 @@ def show_labels(r: PerformanceSections) -> None:
     if perf is None:
         return
     if r.classifier:
-        rates = explain.base_rate(perf.window_predictions, r["reference data"], perf.history)
+        rates = explain.base_rate(perf.window_predictions, r["reference data"], perf.history,
+                                  shift=perf.base_rate_tolerance)
         _display(_html(f"<p><b>Base rate.</b> {html.escape(explain.base_rate_sentence(rates))}</p>"), _table(rates))
     plots.label_coverage(labels.coverage_by_day(perf.history, perf.window_predictions), delays)
     _display(show.problem_note(r.ctx, "label delay"))  # no outcome time: coverage only, delay and maturity not computed
@@ -295,7 +296,7 @@ def show_estimate(r: PerformanceSections) -> None:
         plots.estimated_vs_realised(est, "accuracy")
         _display(_table(est.pivot_table(index=["period", "model_version"], columns="metric", values="estimated")),
                  _table(cbpe.gap_table(est, "accuracy"), empty="no day with outcomes yet",
-                        caption=cbpe.gap_caption(est, "accuracy")))
+                        caption=cbpe.gap_caption(est, "accuracy", r.ctx.params.performance.cbpe_gap_tolerance)))
 
 
 def show_class_counts(r: PerformanceSections) -> None:

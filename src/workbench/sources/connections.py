@@ -7,13 +7,11 @@ lazy import so nothing here loads demo code unless the demo is really used.
 
 from __future__ import annotations
 
-from workbench import config
+from workbench import config, reviews
 from workbench.config import Connections
 from workbench.errors import ConfigError
 
 SOURCES = ("auto", "demo", "env")
-# what each review needs; a review missing one is skipped (not an error)
-NEEDS = {"drift": ("database",), "performance": ("database",), "infrastructure": ("prometheus",)}
 
 
 def resolve_connections(source: str = "auto") -> Connections:
@@ -40,8 +38,9 @@ def configured(conns: Connections, name: str) -> bool:
 
 
 def missing_for(review: str, conns: Connections) -> list[str]:
-    """The sources `review` needs that `conns` does not configure (empty: it can run)."""
-    return [s for s in NEEDS.get(review, ()) if not configured(conns, s)]
+    """The sources `review` needs (workbench.reviews) that `conns` does not configure (empty: it can
+    run; a review missing one is skipped, not an error)."""
+    return [s for s in reviews.needs(review) if not configured(conns, s)]
 
 
 def not_configured(name: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from workbench import atomic
 from workbench.config import Window
 
 
@@ -84,9 +85,7 @@ class DailyCache:
             for d in finished - set(by_day):  # a day without rows: nothing to count, kept as such
                 if self.rows_per_day.get(d, 0) == 0:
                     doc[d] = {"n": 0, "rows": []}
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(doc))
-            tmp.replace(path)
+            atomic.write_text(path, json.dumps(doc))
         self._drop_stale()
 
     def _drop_stale(self) -> None:
