@@ -174,3 +174,18 @@ def test_the_demo_weeks_friday_error_spike_is_one_closed_incident():
     assert {f["kind"] for f in contract.findings} == {"feature", "alert_rule"} and contract.open
     assert not by["outage of mlflow"].open and len(by["outage of mlflow"].findings) == 2
     assert incidents.counts(i.to_dict() for i in found)["incidents"] == len(found)
+
+
+def test_status_json_holds_the_incidents_under_schema_2(tmp_path):
+    from workbench import report
+
+    spike = [timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 11)),
+             week("warning", "/predict error ratio (5xx / all)", "traffic")]
+    run_ = report.ReportRun("2026-W48", tmp_path, [
+        report.JobResult("03-infrastructure-review", "service", "ok", level="alert", findings=spike),
+        report.JobResult("01-drift-review", "churn", "ok", level="warning",
+                         findings=[week("warning", "contract", "feature")], headline={"drifted_last_day": []})])
+    doc = json.loads(report.write_status(run_).read_text())
+    assert doc["schema"] == 2
+    assert [(i["subject"], i["level"], i["open"], len(i["findings"])) for i in doc["incidents"]] == [
+        ("errors (service)", "alert", False, 2), ("drift of contract (churn)", "warning", False, 1)]
