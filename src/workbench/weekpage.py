@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from workbench import config
+from workbench import config, incidents
 from workbench.findings import LEVELS, NOT_CONFIGURED, result_level, worst
 
 REVIEW_ORDER = ("drift", "performance", "infrastructure")
@@ -174,6 +174,28 @@ def _cell(r: dict | None, period_dir: Path, limit: int = MAX_PER_CELL) -> str:
         what = "not configured" if status == "skipped" else "could not compute"
         items.append(f'<li class="{"info" if status == "skipped" else "warning"}">{what}: {e(p)}</li>')
     return f"<td>{''.join(parts)}<ul class='f'>{''.join(items)}</ul></td>"
+
+
+def _incidents(incs: list[dict], status: dict) -> str:
+    """The week's incidents, each once with its findings folded under it, open ones first, then the
+    'approaching' notes of the reviews (workbench.incidents, workbench.approaching)."""
+    items = []
+    for i in incs:
+        span = (f"{i['start'][:16].replace('T', ' ')} to {i['end'][:16].replace('T', ' ')} UTC"
+                if i.get("start") and i.get("end") else "this week")
+        state = '<b class="run bad">OPEN</b>' if i.get("open") else '<span class="run">closed</span>'
+        told = "".join(f'<li class="{e(f.get("severity", "info"))}">{e(f.get("model", ""))}: '
+                       + (f'<a href="{_href(f["report"], f.get("anchor", ""))}">{e(f.get("sentence", ""))}</a>'
+                          if f.get("report") else e(f.get("sentence", ""))) + "</li>" for f in i.get("findings", []))
+        items.append(f"<details><summary>{_badge(i.get('level', 'warning'))} {state} {e(i.get('subject', ''))} "
+                     f"<small>{e(span)} · {len(i.get('findings', []))} finding(s)</small></summary>"
+                     f"<ul class='f'>{told}</ul></details>")
+    notes = [(r["model"], n) for r in status.get("results", [])
+             for n in (r.get("headline") or {}).get("approaching") or []]
+    near = "".join(f'<li class="info">{e(m)}: {e(n.get("sentence", ""))}</li>' for m, n in notes)
+    return ((f"<h2>Incidents</h2>{''.join(items)}" if items else "")
+            + (f"<h2>Approaching</h2><p class='muted'>Not findings yet: heading towards a threshold.</p>"
+               f"<ul class='f'>{near}</ul>" if near else ""))
 
 
 def _not_configured(status: dict) -> str:
@@ -345,6 +367,8 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     rows, cells = _rows(status)
     level = worst(run_level(r) for r in status.get("results", []))
     counts = _counts(status)
+    incs = status.get("incidents")  # schema 2; an older status.json is grouped here
+    incs = incidents.of_status(status, window.start, window.end) if incs is None else incs
     fg, bg = COLORS.get(level, COLORS["not computed"])
     flagged = [m for m in rows if any((cells.get((m, rv)) or {}).get("level") in ("alert", "warning")
                                       for rv in REVIEW_ORDER)]
@@ -356,6 +380,8 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
     headline = (f'<div class="banner" style="border-color:{fg};background:{bg}">{_badge(level)} '
                 f'<b>{counts["alert"]} alert(s), {counts["warning"]} warning(s)</b>'
                 + (f" in {', '.join(e(m) for m in flagged)}" if flagged else "")
+                + (f'; <b>{n["incidents"]} incident(s), {n["open"]} still open</b>'
+                   if (n := incidents.counts(incs))["incidents"] else "")
                 + (f' — <span class="run bad">{note}</span>' if (note := _unfinished_note(status)) else
                    "" if flagged else " — nothing needs attention")
                 + f'<br><span class="run{" bad" if set(runs) - {"ok", "skipped"} else ""}">reports run: '
@@ -420,6 +446,7 @@ def render_week(status: dict, window: config.Window, out: Path, previous: dict |
             f"{e(LEVEL_WORD.get(level, level))}</title>{STYLE}</head><body>"
             f"{_nav(out, window)}<h1>Week {e(window.label)} <small>{window.start:%Y-%m-%d} to "
             f"{window.end - dt.timedelta(seconds=1):%Y-%m-%d} (UTC)</small></h1>{headline}{matrix}"
+            f"{_incidents(incs, status)}"
             f"<h2>The week on one time axis</h2><p class='muted'>Per model the daily drift share and the daily "
             "realised headline metric (on the days whose outcomes have arrived), below them the service's pages, "
             "outages and alert episodes: did the drop start with the drift or with an incident?</p>"

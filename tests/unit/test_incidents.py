@@ -189,3 +189,61 @@ def test_status_json_holds_the_incidents_under_schema_2(tmp_path):
     assert doc["schema"] == 2
     assert [(i["subject"], i["level"], i["open"], len(i["findings"])) for i in doc["incidents"]] == [
         ("errors (service)", "alert", False, 2), ("drift of contract (churn)", "warning", False, 1)]
+
+
+# --- on the week page --------------------------------------------------------------------------------
+
+def _page(status: dict, tmp_path) -> str:
+    from workbench import weekpage
+
+    return weekpage.render_week(status, config.iso_week(status["period"]), tmp_path)
+
+
+def _plain(html: str) -> str:
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_week_page_counts_incidents_and_folds_their_findings(tmp_path):
+    status = json.loads(DEMO.read_text())  # schema 1: the page groups it itself
+    window = config.iso_week(status["period"])
+    found = incidents.of_status(status, window.start, window.end)
+    page = _page(status, tmp_path)
+    banner = _plain(page[page.index('class="banner"'):page.index("</div>")])
+    n = incidents.counts(found)
+    assert f"{n['incidents']} incident(s), {n['open']} still open" in banner
+    section = page[page.index("<h2>Incidents</h2>"):page.index("The week on one time axis")]
+    assert section.count("<details>") == len(found)
+    friday = next(d for d in section.split("<details>") if "errors (service)" in d)
+    assert "closed" in _plain(friday) and "OPEN" not in friday and "2026-11-27 10:06 to 2026-11-27 10:32 UTC" in friday
+    assert friday.count("<li") == 3 and 'href="service/03-infrastructure-review.html#alerts"' in friday
+    contract = next(d for d in section.split("<details>") if "drift of contract (churn-predictor)" in d)
+    assert "OPEN" in contract
+    # stored incidents (schema 2) are shown as stored, not regrouped
+    stored = {**status, "schema": 2, "incidents": found[:1]}
+    assert _page(stored, tmp_path).count("<details>") == 1
+
+
+def test_hostile_subjects_are_escaped_in_incidents_and_notes(tmp_path):
+    hostile = "<script>alert(1)</script>"
+    status = {"schema": 2, "period": "2026-W48", "results": [
+        result("service", [timed("alert", hostile, "alert_rule", at(4, 10), at(4, 11), f"model={hostile}")]),
+        result("churn", [], approaching=[{"kind": "feature", "subject": hostile, "sentence": f"{hostile} rose",
+                                          "value": 0.045, "bound": 0.05}])]}
+    window = config.iso_week("2026-W48")
+    status["incidents"] = incidents.of_status(status, window.start, window.end)
+    page = _page(status, tmp_path)
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<h2>Approaching</h2>" in page and "&lt;script&gt;alert(1)&lt;/script&gt; rose" in page
+
+
+def test_approaching_notes_are_no_finding_and_change_no_count(tmp_path):
+    note = {"kind": "metric", "subject": "accuracy", "sentence": "accuracy 0.76 [0.745, 0.775]: its interval "
+            "reaches the alert threshold 0.75.", "value": 0.76, "bound": 0.75}
+    status = {"schema": 2, "period": "2026-W48", "results": [result("churn", [], approaching=[note])],
+              "incidents": []}
+    page = _page(status, tmp_path)
+    assert "its interval reaches the alert threshold 0.75" in _plain(page)
+    banner = _plain(page[page.index('class="banner"'):page.index("</div>")])
+    assert "0 alert(s), 0 warning(s)" in banner and "incident" not in banner
