@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from workbench import atomic, config, levels, pages, reviews
+from workbench import atomic, config, incidents, levels, pages, reviews
 from workbench.findings import result_level, worst
 from workbench.reviews import SERVICE
 
@@ -395,6 +395,8 @@ class Banner:
     bad_runs: bool
     not_configured: list[tuple[str, str, str]]
     partial: list[str]
+    incidents: int = 0          # the week's findings grouped into incidents (workbench.incidents)
+    open: int = 0               # of which still open at the window's end
 
 
 @dataclass(frozen=True)
@@ -447,6 +449,36 @@ class WeekPage:
     reports: list[ReportRow]
     generated: str
     schema: str
+    incidents: list["IncidentRow"] = field(default_factory=list)
+    approaching: list[Line] = field(default_factory=list)  # early-warning notes (workbench.approaching)
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """One incident of the week: its level, whether it is still open at the window's end, its subject,
+    its span in words, and its findings folded under it."""
+
+    level: str
+    open: bool
+    subject: str
+    span: str
+    lines: list[Line]
+
+
+def incident_row(i: dict) -> IncidentRow:
+    """An incident of status.json (workbench.incidents) as the week page shows it."""
+    span = (f"{i['start'][:16].replace('T', ' ')} to {i['end'][:16].replace('T', ' ')} UTC"
+            if i.get("start") and i.get("end") else "this week")
+    lines = [Line(f.get("severity", "info"), f"{f.get('model', '')}: {f.get('sentence', '')}",
+                  href(f["report"], f.get("anchor", "")) if f.get("report") else "")
+             for f in i.get("findings", [])]
+    return IncidentRow(i.get("level", "warning"), bool(i.get("open")), str(i.get("subject", "")), span, lines)
+
+
+def approaching_lines(status: dict) -> list[Line]:
+    """The reviews' 'approaching' notes (heading towards a threshold, not findings yet)."""
+    return [Line("info", f"{r['model']}: {n.get('sentence', '')}") for r in status.get("results", [])
+            for n in (r.get("headline") or {}).get("approaching") or []]
 
 
 def _changes(items: list[dict]) -> Changes:
@@ -461,6 +493,8 @@ def week_page(status: dict, window: config.Window, out: Path, previous: dict | N
     rows, cells = _rows(status)
     level = worst(run_level(r) for r in status.get("results", []))
     counts = _counts(status)
+    incs = status.get("incidents")  # schema 2; an older status.json is grouped here
+    incs = incidents.of_status(status, window.start, window.end) if incs is None else incs
     flagged = [m for m in rows if any((cells.get((m, rv)) or {}).get("level") in ("alert", "warning")
                                       for rv in REVIEW_ORDER)]
     runs: dict[str, int] = {}
@@ -469,7 +503,8 @@ def week_page(status: dict, window: config.Window, out: Path, previous: dict | N
     banner = Banner(level, counts["alert"], counts["warning"], flagged, unfinished_items(status),
                     ", ".join(f"{v} {k}" for k, v in sorted(runs.items())), bool(set(runs) - {"ok", "skipped"}),
                     not_configured(status),
-                    sorted({r["partial"] for r in status.get("results", []) if r.get("partial")}))  # unfinished week
+                    sorted({r["partial"] for r in status.get("results", []) if r.get("partial")}),  # unfinished week
+                    **{k: n for k, n in incidents.counts(incs).items() if k in ("incidents", "open")})
     names = [rv for rv in REVIEW_ORDER if any(k[1] == rv for k in cells)]
     names += sorted({k[1] for k in cells} - set(names))
     model_reviews = [rv for rv in names if any(k[1] == rv and k[0] != SERVICE for k in cells)]
@@ -508,7 +543,8 @@ def week_page(status: dict, window: config.Window, out: Path, previous: dict | N
         previous_label=_week_label(window.start - dt.timedelta(days=7)),
         new=None if previous is None else _changes(new), resolved=None if previous is None else _changes(resolved),
         borderline=_changes(list(borderline(status).values())), reports=reports,
-        generated=str(status.get("generated", "")), schema=str(status.get("schema", "")))
+        generated=str(status.get("generated", "")), schema=str(status.get("schema", "")),
+        incidents=[incident_row(i) for i in incs], approaching=approaching_lines(status))
 
 
 def write_week(out: str | Path, week: str) -> Path:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from workbench import approaching
 from workbench.config import Window
 from workbench.drift import methods as dm
 from workbench.drift.core import (HISTORY_WEEKS, DriftReport, daily_edges, fine_bins, choose_method,
@@ -58,7 +59,9 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
     order = {n: i for i, n in enumerate(feats)}
     rows.sort(key=lambda c: (order[c["feature"]], c["period"]))
     grid = pd.DataFrame(rows)
-    return TableResult(grid, headline={"series": {"drift_share": daily_share(grid, ctx.window)}})
+    drifted = {f.subject for f in getattr(ctx, "findings", ()) if f.kind == "feature" and f.severity != "info"}
+    return TableResult(grid, headline={"series": {"drift_share": daily_share(grid, ctx.window)},
+                                       **approaching.drift_headline(grid, ctx.window, drifted)})  # early warning, incidents
 
 
 def _cell(name: str, period, r, exact: bool = True, statistic_max: float | None = None) -> dict:

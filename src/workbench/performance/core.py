@@ -321,6 +321,10 @@ class PerformanceReview:
                     series[m] = {f"{p:%Y-%m-%d}": round(float(r["w"] / r["labelled"]), 4) for p, r in daily.iterrows()}
             if series:
                 out["series"] = series
+        from workbench import approaching  # intervals reaching a threshold: the week page's early warning
+
+        out["approaching"] = approaching.performance_notes(self.baseline, self.accuracy_alert_below,
+                                                           self.relative_drop_tolerance)
         return out
 
     @property

@@ -1,0 +1,226 @@
+"""Findings grouped into incidents: one problem, told once, with the findings that describe it.
+
+A review writes one finding per thing it measured, so one problem shows up several times: Friday's
+error spike is a page (the availability SLO), a HighErrorRate alert and an error-ratio warning; a
+drifted feature is the drift review's warning and the Prometheus DataDriftDetected alert for that
+feature. The week page counts incidents instead, each marked open or closed at the window's end.
+
+How findings are grouped (alerts and warnings only; info findings are no incident):
+
+1. Each finding gets a *topic*: a category and a scope.
+   - category from the finding's kind and the words of its subject (see CATEGORIES): drift, latency,
+     errors, outage, performance, else its own kind (labels, data_quality, ...);
+   - scope from the labels of a replayed alert (`model=`, `feature=`, `job=`), else the model the
+     review ran for; the service's own findings (pages, error ratio) have the scope "service".
+2. Findings with a time interval (`extra.start` / `extra.end`: pages, alert episodes, outages) of the
+   same category whose intervals overlap are one incident when their scopes match or one of them is
+   the service's (a service-wide page contains the per-model alerts of the same minutes).
+3. A finding about the whole window (a drift verdict, an error-ratio change, a metric below its
+   threshold) joins the incident of its category and scope (the worst, then longest, if several),
+   else it opens its own, with no start and end (null: the whole window).
+
+An incident is **open** at the window's end when one of its timed findings lasts until then (an alert
+still firing, an interval reaching the window's end, within `grace`); a drift incident also when its
+feature drifted on the window's last day (the drift review's headline `drifted_last_day`); an
+incident with week-level findings only, and no last-day evidence, counts as open (its verdict holds
+at the window's end).
+
+Stored in status.json as "incidents" (schema in docs/findings.md): a list of Incident.to_dict().
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping
+
+SERVICE = "service"
+GRACE = dt.timedelta(minutes=5)  # an interval ending this close to the window's end reaches it (replay steps)
+# category: words of a finding's subject or alert name (CamelCase split, lower case) that put it there,
+# checked in this order
+CATEGORIES = (
+    ("drift", ("drift", "drifted")),
+    ("latency", ("latency", "served under", "duration", "slow")),
+    ("outage", ("service down", "instance down", "outage", "down")),
+    ("errors", ("error", "errors", "5xx", "availability", "success")),
+    ("performance", ("accuracy", "mae", "rmse", "mape", "r2", "f1", "precision", "recall", "auc", "metrics")),
+)
+LEVEL_RANK = {"alert": 0, "warning": 1}
+
+
+@dataclass
+class Incident:
+    """One problem of the window and the findings that tell it (each with its model and report)."""
+
+    subject: str                 # what it is about, e.g. "errors (service)", "drift of contract (churn-predictor)"
+    category: str                # drift | latency | outage | errors | performance | a finding kind
+    scope: str                   # the model (or "service", or the dependency of an outage)
+    level: str                   # alert | warning: the worst of its findings
+    start: str | None            # ISO UTC of its earliest timed finding; None: about the whole window
+    end: str | None
+    open: bool                   # still open at the window's end
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """'feature=contract, model=churn-predictor' (an alert finding's extra.labels) as a dict."""
+    out = {}
+    for part in re.split(r",\s*(?=[A-Za-z_][A-Za-z0-9_]*=)", str(text or "")):
+        k, sep, v = part.partition("=")
+        if sep and k.strip():
+            out[k.strip()] = v.strip()
+    return out
+
+
+def words(text: Any) -> str:
+    """' high error rate ': a subject or alert name as lower-case words (CamelCase split), padded with
+    spaces so a term matches whole words only ('mae' not in 'name')."""
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(text))
+    return " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+
+
+def category(f: Mapping[str, Any]) -> str:
+    """The finding's category: drift, latency, outage, errors, performance, else its kind."""
+    kind = f.get("kind", "other")
+    if kind in ("feature", "dataset"):
+        return "drift"
+    if kind == "outage":
+        return "outage"
+    if kind in ("labels", "data_quality", "ab_test", "dependency"):
+        return kind
+    text = words(f.get("subject", ""))
+    for name, terms in CATEGORIES:
+        if any(f" {t} " in text for t in terms):
+            return name
+    return "performance" if kind == "metric" else kind
+
+
+def scope(f: Mapping[str, Any], model: str, cat: str) -> str:
+    """Who the finding is about: an alert's model (and feature) labels, an outage's dependency, else
+    the model its review ran for."""
+    labels = parse_labels((f.get("extra") or {}).get("labels", ""))
+    who = labels.get("model") or model
+    if cat == "outage":
+        return labels.get("job") or (str(f.get("subject")) if f.get("kind") == "outage" else who)
+    if cat == "drift":
+        feature = labels.get("feature") or (str(f.get("subject")) if f.get("kind") == "feature" else "")
+        return f"{who}/{feature}" if feature else who
+    return who
+
+
+def _time(value: Any) -> dt.datetime | None:
+    try:
+        t = dt.datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def _subject(cat: str, scope_: str) -> str:
+    if cat == "drift":
+        model, _, feature = scope_.partition("/")
+        return f"drift of {feature} ({model})" if feature else f"dataset drift ({model})"
+    if cat == "outage":
+        return f"outage of {scope_}"
+    if cat in ("errors", "latency", "performance"):
+        return f"{cat} ({scope_})"
+    return f"{cat.replace('_', ' ')} ({scope_})"
+
+
+@dataclass
+class _Item:
+    finding: dict
+    cat: str
+    scope: str
+    start: dt.datetime | None
+    end: dt.datetime | None
+
+
+def _compatible(a: str, b: str) -> bool:
+    return a == b or SERVICE in (a, b)
+
+
+def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, window_end: dt.datetime,
+          grace: dt.timedelta = GRACE) -> list[Incident]:
+    """The incidents of a window from its results (status.json "results": model, findings, headline,
+    html), worst and open first."""
+    items: list[_Item] = []
+    last_day: dict[str, set[str]] = {}  # model -> features drifted on the window's last day
+    for r in results:
+        model = str(r.get("model", ""))
+        drifted = (r.get("headline") or {}).get("drifted_last_day")
+        if isinstance(drifted, list):
+            last_day[model] = {str(x) for x in drifted}
+        for f in r.get("findings") or []:
+            if f.get("severity") not in LEVEL_RANK:
+                continue
+            extra = f.get("extra") or {}
+            cat = category(f)
+            start, end = _time(extra.get("start")), _time(extra.get("end"))
+            if start is None or end is None:
+                start = end = None
+            shown = {**f, "model": model, "report": r.get("html") or ""}
+            items.append(_Item(shown, cat, scope(f, model, cat), start, end))
+    timed = [i for i in items if i.start is not None]
+    clusters: list[list[_Item]] = []
+    for it in sorted(timed, key=lambda i: i.start):
+        joined = [c for c in clusters if any(o.cat == it.cat and _compatible(o.scope, it.scope)
+                                             and it.start <= o.end and o.start <= it.end for o in c)]
+        merged = [it] + [o for c in joined for o in c]
+        clusters = [c for c in clusters if not any(c is j for j in joined)] + [merged]
+    down = {i.scope for i in timed if i.cat == "outage"}
+    for it in (i for i in items if i.start is None):
+        named = [d for d in down if f" {words(d).strip()} " in words(it.finding.get("subject", ""))]
+        if it.cat == "errors" and named:  # "MLflow availability" fell with the MLflow outage
+            it.cat, it.scope = "outage", named[0]
+        home = [c for c in clusters if any(o.cat == it.cat and o.scope == it.scope for o in c)]
+        if not home:  # a service-wide week number (the error ratio) joins a model's incident of its category
+            home = [c for c in clusters if any(o.cat == it.cat and _compatible(o.scope, it.scope) for o in c)]
+        if home:
+            best = min(home, key=lambda c: (min(LEVEL_RANK[o.finding["severity"]] for o in c),
+                                            -sum((o.end - o.start).total_seconds() for o in c if o.start)))
+            best.append(it)
+        else:
+            clusters.append([it])
+    out = [_incident(c, window_end, grace, last_day) for c in clusters]
+    return sorted(out, key=lambda i: (not i.open, LEVEL_RANK[i.level], i.start or "", i.subject))
+
+
+def _incident(members: list[_Item], window_end: dt.datetime, grace: dt.timedelta,
+              last_day: dict[str, set[str]]) -> Incident:
+    timed = [m for m in members if m.start is not None]
+    # the incident's subject: its most specific topic (a model's rather than the service's)
+    head = min(members, key=lambda m: (m.scope == SERVICE, LEVEL_RANK[m.finding["severity"]]))
+    scopes = {m.scope for m in members}
+    scope_ = head.scope if len(scopes) == 1 or head.cat == "drift" else SERVICE
+    if timed:
+        is_open = any(m.end >= window_end - grace for m in timed)
+    else:
+        is_open = True
+    if head.cat == "drift" and "/" in scope_:
+        model, _, feature = scope_.partition("/")
+        if model in last_day:  # the drift review said which features drifted on the last day
+            is_open = (is_open and bool(timed)) or feature in last_day[model]
+    level = min((m.finding["severity"] for m in members), key=LEVEL_RANK.__getitem__)
+    findings = [m.finding for m in sorted(members, key=lambda m: (LEVEL_RANK[m.finding["severity"]],
+                                                                  m.start or window_end))]
+    return Incident(_subject(head.cat, scope_), head.cat, scope_, level,
+                    min(m.start for m in timed).isoformat() if timed else None,
+                    max(m.end for m in timed).isoformat() if timed else None, is_open, findings)
+
+
+def of_status(status: Mapping[str, Any], window_start: dt.datetime, window_end: dt.datetime) -> list[dict]:
+    """status.json's "incidents": the window's incidents as dicts."""
+    return [i.to_dict() for i in group(status.get("results", []), window_start, window_end)]
+
+
+def counts(incidents: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many incidents, how many open, and how many at each level, for the headline."""
+    incidents = list(incidents)
+    return {"incidents": len(incidents), "open": sum(bool(i.get("open")) for i in incidents),
+            "alert": sum(i.get("level") == "alert" for i in incidents),
+            "warning": sum(i.get("level") == "warning" for i in incidents)}

@@ -1,0 +1,249 @@
+"""Findings grouped into incidents (workbench.incidents): by topic and time overlap, open or closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from workbench import config, incidents, pages
+from workbench.findings import Finding
+
+START = dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc)
+END = START + dt.timedelta(days=7)
+DEMO = Path(__file__).parents[1] / "fixtures" / "weeks" / "demo-2026-W48.status.json"
+
+
+def at(day: int, hour: int, minute: int = 0) -> str:
+    return (START + dt.timedelta(days=day, hours=hour, minutes=minute)).isoformat()
+
+
+def timed(sev: str, subject: str, kind: str, start: str, end: str, labels: str = "") -> dict:
+    return Finding(sev, subject, f"{subject} from {start} to {end}.", kind, "alerts",
+                   extra={"start": start, "end": end, "labels": labels}).to_dict()
+
+
+def week(sev: str, subject: str, kind: str) -> dict:
+    return Finding(sev, subject, f"{subject} this week.", kind, "summary").to_dict()
+
+
+def result(model: str, findings: list[dict], **headline) -> dict:
+    return {"model": model, "notebook": "03-infrastructure-review" if model == "service" else "01-drift-review",
+            "status": "ok", "html": f"{model}/report.html", "findings": findings, "headline": headline}
+
+
+def group(*results: dict) -> list[incidents.Incident]:
+    return incidents.group(results, START, END)
+
+
+def test_a_page_its_alert_and_the_error_ratio_are_one_incident():
+    found = group(result("service", [
+        timed("alert", "/predict availability (non-5xx responses)", "slo", at(4, 10, 22), at(4, 10, 32)),
+        timed("alert", "HighErrorRate", "alert_rule", at(4, 10, 6), at(4, 10, 32)),
+        week("warning", "/predict error ratio (5xx / all)", "traffic")]))
+    assert len(found) == 1
+    inc = found[0]
+    assert inc.category == "errors" and inc.level == "alert" and not inc.open
+    assert (inc.start, inc.end) == (at(4, 10, 6), at(4, 10, 32))
+    assert len(inc.findings) == 3 and all(f["report"] == "service/report.html" for f in inc.findings)
+
+
+def test_error_spikes_on_two_days_are_two_incidents():
+    found = group(result("service", [
+        timed("alert", "HighErrorRate", "alert_rule", at(1, 3), at(1, 4)),
+        timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 11)),
+        week("warning", "/predict error ratio (5xx / all)", "traffic")]))
+    assert len(found) == 2
+    # the week's error ratio is told once, under one of them
+    assert sorted(len(i.findings) for i in found) == [1, 2]
+
+
+def test_different_topics_at_the_same_time_stay_apart():
+    found = group(result("service", [
+        timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 11)),
+        timed("warning", "HighPredictionLatency", "alert_rule", at(4, 10), at(4, 11), "model=churn"),
+        timed("alert", "mlflow", "outage", at(4, 10), at(4, 11))]))
+    assert sorted(i.category for i in found) == ["errors", "latency", "outage"]
+
+
+def test_a_service_page_joins_the_per_model_alerts_it_overlaps():
+    found = group(result("service", [
+        timed("warning", "HighPredictionLatency", "alert_rule", at(5, 14), at(5, 15), "model=churn"),
+        timed("warning", "HighPredictionLatency", "alert_rule", at(5, 14), at(5, 15), "model=revenue"),
+        timed("alert", "/predict requests served under 0.5 s", "slo", at(5, 14, 40), at(5, 14, 50))]))
+    assert len(found) == 1 and found[0].level == "alert" and found[0].scope == "service"
+
+
+def test_two_models_latency_alerts_without_a_service_page_are_two_incidents():
+    found = group(result("service", [
+        timed("warning", "HighPredictionLatency", "alert_rule", at(5, 14), at(5, 15), "model=churn"),
+        timed("warning", "HighPredictionLatency", "alert_rule", at(5, 14), at(5, 15), "model=revenue")]))
+    assert sorted(i.scope for i in found) == ["churn", "revenue"]
+
+
+def test_a_features_drift_warning_and_its_alert_are_one_incident_per_model_and_feature():
+    found = group(
+        result("churn", [week("warning", "contract", "feature"), week("warning", "tenure", "feature")]),
+        result("revenue", [week("warning", "contract", "feature")]),
+        result("service", [
+            timed("warning", "DataDriftDetected", "alert_rule", at(0, 18), at(7, 0, 1), "feature=contract, model=churn"),
+            timed("warning", "DataDriftDetected", "alert_rule", at(0, 19), at(7, 0, 1),
+                  "feature=contract, model=revenue")]))
+    by = {i.subject: i for i in found}
+    assert set(by) == {"drift of contract (churn)", "drift of tenure (churn)", "drift of contract (revenue)"}
+    assert len(by["drift of contract (churn)"].findings) == 2
+    assert {f["model"] for f in by["drift of contract (churn)"].findings} == {"churn", "service"}
+    assert by["drift of contract (churn)"].open  # its alert was still firing at the window's end
+    assert by["drift of tenure (churn)"].start is None  # week-level only: the whole window
+
+
+def test_open_means_reaching_the_window_end():
+    found = group(result("service", [
+        timed("alert", "HighErrorRate", "alert_rule", at(6, 23), at(7, 0, 1)),
+        timed("alert", "mlflow", "outage", at(2, 4), at(2, 5))]))
+    state = {i.category: i.open for i in found}
+    assert state == {"errors": True, "outage": False}
+    # the open one is listed first
+    assert found[0].category == "errors"
+    # ending within the grace of the end counts as reaching it; an hour before does not
+    near = group(result("service", [timed("alert", "HighErrorRate", "alert_rule", at(6, 22), at(6, 23, 58))]))
+    early = group(result("service", [timed("alert", "HighErrorRate", "alert_rule", at(6, 22), at(6, 23))]))
+    assert near[0].open and not early[0].open
+
+
+def test_drift_is_open_when_the_feature_drifted_on_the_last_day():
+    findings = [week("warning", "contract", "feature"), week("warning", "tenure", "feature")]
+    found = group(result("churn", findings, drifted_last_day=["contract"]))
+    assert {i.subject: i.open for i in found} == {"drift of contract (churn)": True, "drift of tenure (churn)": False}
+    # without the drift review's last-day list, a week's verdict holds at the window's end
+    assert all(i.open for i in group(result("churn", findings)))
+
+
+def test_info_findings_are_no_incident_and_level_is_the_worst():
+    found = group(result("churn", [week("info", "label coverage", "labels"), week("alert", "accuracy", "metric"),
+                                   week("warning", "other metrics", "metric")]))
+    assert len(found) == 1 and found[0].level == "alert" and found[0].category == "performance"
+    assert [f["severity"] for f in found[0].findings] == ["alert", "warning"]
+
+
+def test_dependency_availability_joins_its_outage():
+    found = group(result("service", [timed("alert", "mlflow", "outage", at(2, 4), at(2, 5)),
+                                     timed("alert", "ServiceDown", "alert_rule", at(2, 4), at(2, 5),
+                                           "instance=mlflow:5000, job=mlflow"),
+                                     week("warning", "MLflow availability (health gauge)", "traffic")]))
+    assert len(found) == 1 and found[0].subject == "outage of mlflow" and len(found[0].findings) == 3
+
+
+@pytest.mark.parametrize("subject, kind, expected", [
+    ("HighErrorRate", "alert_rule", "errors"), ("/predict error ratio (5xx / all)", "traffic", "errors"),
+    ("HighPredictionLatency", "alert_rule", "latency"), ("/predict requests served under 0.5 s", "slo", "latency"),
+    ("churn serving latency", "metric", "latency"), ("ModelAccuracyDrop", "alert_rule", "performance"),
+    ("DataDriftDetected", "alert_rule", "drift"), ("ServiceDown", "alert_rule", "outage"),
+    ("tenure", "feature", "drift"), ("name", "metric", "performance"), ("label base rate", "labels", "labels"),
+    ("Redis cache hit ratio", "traffic", "traffic")])
+def test_categories(subject, kind, expected):
+    assert incidents.category({"subject": subject, "kind": kind}) == expected
+
+
+def test_labels_parse():
+    assert incidents.parse_labels("feature=contract, model=churn-predictor") == {"feature": "contract",
+                                                                                 "model": "churn-predictor"}
+    assert incidents.parse_labels("") == {}
+
+
+def test_the_demo_weeks_friday_error_spike_is_one_closed_incident():
+    status = json.loads(DEMO.read_text())
+    window = config.iso_week(status["period"])
+    found = incidents.group(status["results"], window.start, window.end)
+    friday = [i for i in found if i.start and i.start.startswith("2026-11-27")]
+    assert len(friday) == 1
+    spike = friday[0]
+    assert spike.category == "errors" and spike.level == "alert" and not spike.open
+    assert sorted((f["kind"], f["subject"]) for f in spike.findings) == [
+        ("alert_rule", "HighErrorRate"), ("slo", "/predict availability (non-5xx responses)"),
+        ("traffic", "/predict error ratio (5xx / all)")]
+    # every alert and warning of the week is in exactly one incident, and there are fewer incidents
+    told = [f for i in found for f in i.findings]
+    severe = [f for r in status["results"] for f in r["findings"] if f["severity"] in ("alert", "warning")]
+    assert len(told) == len(severe) and len(found) < len(severe)
+    by = {i.subject: i for i in found}
+    # a drifted feature's review warning and its Prometheus alert: one incident, open (still firing)
+    contract = by["drift of contract (churn-predictor)"]
+    assert {f["kind"] for f in contract.findings} == {"feature", "alert_rule"} and contract.open
+    assert not by["outage of mlflow"].open and len(by["outage of mlflow"].findings) == 2
+    assert incidents.counts(i.to_dict() for i in found)["incidents"] == len(found)
+
+
+def test_status_json_holds_the_incidents_under_schema_2(tmp_path):
+    from workbench import report
+
+    spike = [timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 11)),
+             week("warning", "/predict error ratio (5xx / all)", "traffic")]
+    run_ = report.ReportRun("2026-W48", tmp_path, [
+        report.JobResult("03-infrastructure-review", "service", "ok", level="alert", findings=spike),
+        report.JobResult("01-drift-review", "churn", "ok", level="warning",
+                         findings=[week("warning", "contract", "feature")], headline={"drifted_last_day": []})])
+    doc = json.loads(report.write_status(run_).read_text())
+    assert doc["schema"] == 2
+    assert [(i["subject"], i["level"], i["open"], len(i["findings"])) for i in doc["incidents"]] == [
+        ("errors (service)", "alert", False, 2), ("drift of contract (churn)", "warning", False, 1)]
+
+
+# --- on the week page --------------------------------------------------------------------------------
+
+def _page(status: dict, tmp_path) -> str:
+    from workbench import weekpage
+
+    return pages.render_week(weekpage.week_page(status, config.iso_week(status["period"]), tmp_path))
+
+
+def _plain(html: str) -> str:
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_the_week_page_counts_incidents_and_folds_their_findings(tmp_path):
+    status = json.loads(DEMO.read_text())  # schema 1: the page groups it itself
+    window = config.iso_week(status["period"])
+    found = incidents.of_status(status, window.start, window.end)
+    page = _page(status, tmp_path)
+    banner = _plain(page[page.index('class="banner"'):page.index("</div>")])
+    n = incidents.counts(found)
+    assert f"{n['incidents']} incident(s), {n['open']} still open" in banner
+    section = page[page.index("<h2>Incidents</h2>"):page.index("The week on one time axis")]
+    assert section.count("<details>") == len(found)
+    friday = next(d for d in section.split("<details>") if "errors (service)" in d)
+    assert "closed" in _plain(friday) and "OPEN" not in friday and "2026-11-27 10:06 to 2026-11-27 10:32 UTC" in friday
+    assert friday.count("<li") == 3 and 'href="service/03-infrastructure-review.html#alerts"' in friday
+    contract = next(d for d in section.split("<details>") if "drift of contract (churn-predictor)" in d)
+    assert "OPEN" in contract
+    # stored incidents (schema 2) are shown as stored, not regrouped
+    stored = {**status, "schema": 2, "incidents": found[:1]}
+    assert _page(stored, tmp_path).count("<details>") == 1
+
+
+def test_hostile_subjects_are_escaped_in_incidents_and_notes(tmp_path):
+    hostile = "<script>alert(1)</script>"
+    status = {"schema": 2, "period": "2026-W48", "results": [
+        result("service", [timed("alert", hostile, "alert_rule", at(4, 10), at(4, 11), f"model={hostile}")]),
+        result("churn", [], approaching=[{"kind": "feature", "subject": hostile, "sentence": f"{hostile} rose",
+                                          "value": 0.045, "bound": 0.05}])]}
+    window = config.iso_week("2026-W48")
+    status["incidents"] = incidents.of_status(status, window.start, window.end)
+    page = _page(status, tmp_path)
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<h2>Approaching</h2>" in page and "&lt;script&gt;alert(1)&lt;/script&gt; rose" in page
+
+
+def test_approaching_notes_are_no_finding_and_change_no_count(tmp_path):
+    note = {"kind": "metric", "subject": "accuracy", "sentence": "accuracy 0.76 [0.745, 0.775]: its interval "
+            "reaches the alert threshold 0.75.", "value": 0.76, "bound": 0.75}
+    status = {"schema": 2, "period": "2026-W48", "results": [result("churn", [], approaching=[note])],
+              "incidents": []}
+    page = _page(status, tmp_path)
+    assert "its interval reaches the alert threshold 0.75" in _plain(page)
+    banner = _plain(page[page.index('class="banner"'):page.index("</div>")])
+    assert "0 alert(s), 0 warning(s)" in banner and "incident" not in banner
