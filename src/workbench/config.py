@@ -64,7 +64,7 @@ class SegmentParams(_Strict):
     min_share: float = Field(0.02, gt=0, lt=1)  # a slice holds at least this share of the labelled predictions
     min_rows: int = Field(200, ge=1)  # ... and at least this many labelled predictions
     alpha: float = Field(0.01, gt=0, lt=1)  # false discovery rate (Benjamini-Hochberg over all slices tried)
-    max_features: int = Field(12, ge=1, le=40)  # features searched (highest importance first where known)
+    max_features: int = Field(12, ge=1, le=30)  # features searched (highest importance first where known)
     bins: int = Field(5, ge=2, le=20)  # numeric features: equal-count bins of the reference window
     max_categories: int = Field(10, ge=2)  # a numeric feature with at most this many values is a category
     error_bins: int = Field(40, ge=4, le=200)  # regression: bins of the absolute error (Mann-Whitney, bootstrap)

@@ -109,13 +109,36 @@ def feature_kinds(reference: pd.DataFrame, features: Iterable[str], bins: int, m
 
 
 def _codes(values: pd.Series, edges: list[float] | None) -> np.ndarray:
+    """Raw codes as the database writes them: the value (categorical) or the bin index (numeric: 0
+    below the first edge, -1 ±inf, -2 missing); label_cells names them."""
     if edges is None:
-        return np.array([canonical(v) for v in values], dtype=object)
+        return values.to_numpy(dtype=object)
     v = np.asarray(pd.to_numeric(values, errors="coerce"), float)
     code = np.searchsorted(np.asarray(edges, float), v, side="right").astype(np.int64)
     code[np.isinf(v)] = -1
     code[np.isnan(v)] = -2
-    return np.array([bin_label(c, edges) for c in code], dtype=object) if len(code) else code.astype(object)
+    return code
+
+
+def label_cells(cells: pd.DataFrame, features: dict[str, list | None]) -> pd.DataFrame:
+    """Cells with each code replaced by its label (canonical category, or the bin as '[a, b)'), cells
+    whose codes label alike (1 and 1.0 of one category) added together."""
+    if cells.empty:
+        return cells.reindex(columns=CELL_COLUMNS)
+    out = cells.copy()
+    for f_col, v_col in (("f1", "v1"), ("f2", "v2")):
+        labels = np.empty(len(out), dtype=object)
+        for f, idx in out.groupby(f_col, sort=False).indices.items():
+            if not f:
+                labels[idx] = ""
+                continue
+            edges = features[f]
+            raw = out[v_col].to_numpy(dtype=object)[idx]
+            inv, uniq = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=False)
+            names = [canonical(u) if edges is None else bin_label(u, edges) for u in uniq]
+            labels[idx] = np.asarray(names, dtype=object)[inv]
+        out[v_col] = labels
+    return out.groupby(CELL_COLUMNS[:6], as_index=False, sort=False, dropna=False)[["n", "err"]].sum()[CELL_COLUMNS]
 
 
 def _outcome(df: pd.DataFrame, kind: str, error_edges: list[float] | None):
@@ -129,15 +152,17 @@ def _outcome(df: pd.DataFrame, kind: str, error_edges: list[float] | None):
 
 def cells_from_frames(current: pd.DataFrame, reference: pd.DataFrame | None, features: dict[str, list | None],
                       kind: str, error_edges: list[float] | None = None) -> pd.DataFrame:
-    """The cells of every one- and two-feature slice from labelled rows in memory: the same table the
-    database counts (sources.segment_counts.segment_cells). `features` maps each feature to its bin
-    edges (None: categorical)."""
+    """The cells of every one- and two-feature slice from labelled rows in memory, labelled: the same
+    table the database counts (sources.segment_counts.segment_cells, then label_cells). `features` maps
+    each feature to its bin edges (None: categorical)."""
     parts = []
     for flag, df in ((1, current), (0, reference)):
         if df is None or df.empty:
             continue
         df = df[df["actual_outcome"].notna() & df["prediction"].notna()]
         y, err = _outcome(df, kind, error_edges)
+        keep = np.isfinite(err)  # as the database: a missing or infinite error is in no cell
+        df, y, err = df[keep], y[keep], err[keep]
         base = pd.DataFrame({"current": flag, "y": y, "err": err})
         for f, edges in features.items():
             base[f] = _codes(df[f], edges)
@@ -150,10 +175,10 @@ def cells_from_frames(current: pd.DataFrame, reference: pd.DataFrame | None, fea
     for i, a in enumerate(names):
         for b in [None, *names[i + 1:]]:
             keys = [a] + ([b] if b else []) + ["current", "y"]
-            g = rows.groupby(keys, sort=False).agg(n=("err", "size"), err=("err", "sum")).reset_index()
+            g = rows.groupby(keys, sort=False, dropna=False).agg(n=("err", "size"), err=("err", "sum")).reset_index()
             out.append(pd.DataFrame({"f1": a, "v1": g[a], "f2": b or "", "v2": g[b] if b else "",
                                      "current": g["current"], "y": g["y"], "n": g["n"], "err": g["err"]}))
-    return pd.concat(out, ignore_index=True)[CELL_COLUMNS]
+    return label_cells(pd.concat(out, ignore_index=True)[CELL_COLUMNS], features)
 
 
 # --- statistics --------------------------------------------------------------------------------------
@@ -607,3 +632,51 @@ def _segment(kind: str, features: tuple[str, ...], label: str, c: _Counts, total
     cost = _cost(kind, share, ref, now)
     share_of_drop = cost / drop if cost is not None and drop is not None and drop > 0 else None
     return Segment(features, label, share, c.n_cur, now, ci, ref, rest, cost, share_of_drop, float(q), members)
+
+
+# --- from the prediction DB --------------------------------------------------------------------------
+
+def search_store(store, model: str, window, reference, kind: str, params=None, features: list[str] | None = None,
+                 seed: int = 0) -> WeakSegments:
+    """The search over a prediction store: bin edges from a sample of the reference window's labelled
+    rows (`params.sample_rows`), then every slice's cells counted by the database in one statement
+    (workbench.sources.segment_counts). `features`: the features to slice by, most important first
+    (default: the store's feature columns), at most `params.max_features`."""
+    from workbench.sources import segment_counts
+
+    if params is None:
+        from workbench.config import SegmentParams
+
+        params = SegmentParams()
+    problems: list[str] = []
+    names = list(features or store.feature_columns())
+    if len(names) > params.max_features:
+        problems.append(f"weak segments: {len(names)} features, the first {params.max_features} searched "
+                        "(performance.segments.max_features)")
+        names = names[:params.max_features]
+    sample = segment_counts.reference_sample(store, model, reference, names, params.sample_rows) \
+        if reference is not None else pd.DataFrame()
+    if sample.empty:
+        problems.append("weak segments: no labelled predictions in the reference window; bins are placed "
+                        "on this week's rows")
+        sample = segment_counts.reference_sample(store, model, window, names, params.sample_rows)
+    kinds = feature_kinds(sample, names, params.bins, params.max_categories)
+    error_edges = None
+    if kind != "classification":
+        err = (pd.to_numeric(sample["prediction"], errors="coerce")
+               - pd.to_numeric(sample["actual_outcome"], errors="coerce")).abs()
+        error_edges = quantile_edges(err, params.error_bins)
+    cells = segment_counts.segment_cells(store, model, window, reference, kinds, kind, error_edges)
+    return search(label_cells(cells, kinds), kind, params, seed=seed, problems=problems)
+
+
+def review(ctx, features: list[str] | None = None) -> WeakSegments:
+    """Weak segments of the review's model and window against the weeks before it
+    (`performance.weeks_back`, at least one), with the performance review's bootstrap seed."""
+    from workbench.config import Window
+
+    mp = ctx.params.performance
+    weeks = max(mp.weeks_back, 1)
+    reference = Window(ctx.window.start - pd.Timedelta(weeks=weeks), ctx.window.start, ctx.window.label)
+    return search_store(ctx.store, ctx.model.name, ctx.window, reference, ctx.model.type, mp.segments,
+                        features=features, seed=mp.bootstrap_seed)
