@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 MISSING = "(missing)"
 ANCHOR = "weak-segments"
 CELL_COLUMNS = ["f1", "v1", "f2", "v2", "current", "y", "n", "err"]
+BY_VALUE_COLUMNS = ["feature", "value", "rows", "rows_reference", "metric", "reference"]
 
 
 # --- cells -------------------------------------------------------------------------------------------
@@ -162,34 +163,51 @@ def cells_from_frames(current: pd.DataFrame, reference: pd.DataFrame | None, fea
         df = df[df["actual_outcome"].notna() & df["prediction"].notna()]
         y, err = _outcome(df, kind, error_edges)
         keep = np.isfinite(err)  # as the database: a missing or infinite error is in no cell
-        df, y, err = df[keep], y[keep], err[keep]
-        base = pd.DataFrame({"current": flag, "y": y, "err": err})
-        for f, edges in features.items():
-            base[f] = _codes(df[f], edges)
-        parts.append(base)
+        parts.append((flag, df[keep], y[keep], err[keep]))
     if not parts:
         return pd.DataFrame(columns=CELL_COLUMNS)
-    rows = pd.concat(parts, ignore_index=True)
+    cur = np.concatenate([np.full(len(y), flag) for flag, _, y, _ in parts])
+    y = np.concatenate([p[2] for p in parts])
+    err = np.concatenate([p[3] for p in parts])
+    n_y = int(y.max()) + 1 if len(y) else 1
     names = list(features)
+    codes, uniques = [], []
+    for f in names:  # each feature's raw codes factorized once; every slice set is one bincount
+        raw = np.concatenate([np.asarray(_codes(df[f], features[f]), dtype=object) for _, df, _, _ in parts])
+        c, u = pd.factorize(pd.Series(raw, dtype=object), use_na_sentinel=False)
+        codes.append(c.astype(np.int64))
+        uniques.append(np.asarray(u, dtype=object))
     out = []
     for i, a in enumerate(names):
-        for b in [None, *names[i + 1:]]:
-            keys = [a] + ([b] if b else []) + ["current", "y"]
-            g = rows.groupby(keys, sort=False, dropna=False).agg(n=("err", "size"), err=("err", "sum")).reset_index()
-            out.append(pd.DataFrame({"f1": a, "v1": g[a], "f2": b or "", "v2": g[b] if b else "",
-                                     "current": g["current"], "y": g["y"], "n": g["n"], "err": g["err"]}))
+        for j in [-1, *range(i + 1, len(names))]:
+            kb = len(uniques[j]) if j >= 0 else 1
+            cb = codes[j] if j >= 0 else 0
+            key = ((codes[i] * kb + cb) * 2 + cur) * n_y + y
+            size = len(uniques[i]) * kb * 2 * n_y
+            n = np.bincount(key, minlength=size)
+            e = np.bincount(key, weights=err, minlength=size)
+            hit = np.flatnonzero(n)
+            rest, yy = np.divmod(hit, n_y)
+            rest, cc = np.divmod(rest, 2)
+            va, vb = np.divmod(rest, kb)
+            out.append(pd.DataFrame({"f1": a, "v1": uniques[i][va], "f2": names[j] if j >= 0 else "",
+                                     "v2": uniques[j][vb] if j >= 0 else "", "current": cc, "y": yy,
+                                     "n": n[hit], "err": e[hit]}))
     return label_cells(pd.concat(out, ignore_index=True)[CELL_COLUMNS], features)
 
 
 # --- statistics --------------------------------------------------------------------------------------
+
+def _normal_sf(z: float) -> float:
+    """P(Z > z) of a standard normal (scipy.stats.norm.sf without its per-call overhead)."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
 
 def binned_mannwhitney_greater(h1: np.ndarray, h2: np.ndarray) -> float:
     """One-sided p of the Mann-Whitney U test that the values counted in histogram `h1` are larger than
     those in `h2`, from counts per (ordered) bin: tied by bin, normal approximation with the tie
     correction and continuity correction (equal to scipy.stats.mannwhitneyu(x, y, alternative='greater',
     method='asymptotic') on the bin indices)."""
-    from scipy.stats import norm
-
     h1, h2 = np.asarray(h1, float), np.asarray(h2, float)
     n1, n2 = h1.sum(), h2.sum()
     if n1 == 0 or n2 == 0:
@@ -202,7 +220,7 @@ def binned_mannwhitney_greater(h1: np.ndarray, h2: np.ndarray) -> float:
     if var <= 0:
         return 1.0
     z = (u - n1 * n2 / 2 - 0.5) / math.sqrt(var)
-    return float(norm.sf(z))
+    return _normal_sf(z)
 
 
 def _fisher_less(k1: int, n1: int, k2: int, n2: int) -> float:
@@ -286,8 +304,6 @@ def excess_drop_p(kind: str, s: _Counts, rest: _Counts) -> float:
     Accuracy: Woolf's test of the two odds ratios (correct now vs in the reference; log odds ratios
     with 0.5 added to every cell, their variances summed); MAE: a z-test of the difference of the two
     changes of the mean absolute error (variances from the error bins' means)."""
-    from scipy.stats import norm
-
     if min(s.cur.sum(), s.ref.sum(), rest.cur.sum(), rest.ref.sum()) == 0:
         return 1.0
     if kind == "classification":
@@ -296,7 +312,7 @@ def excess_drop_p(kind: str, s: _Counts, rest: _Counts) -> float:
             return math.log(a * d / (b * cc)), 1 / a + 1 / b + 1 / cc + 1 / d
 
         (ls, vs), (lr, vr) = log_or(s), log_or(rest)
-        return float(norm.sf((lr - ls) / math.sqrt(vs + vr)))
+        return _normal_sf((lr - ls) / math.sqrt(vs + vr))
 
     def mean_var(h: np.ndarray, e: np.ndarray) -> tuple[float, float]:
         n = h.sum()
@@ -308,7 +324,7 @@ def excess_drop_p(kind: str, s: _Counts, rest: _Counts) -> float:
                                            (rest.cur, rest.err_cur), (rest.ref, rest.err_ref))]
     diff = (parts[0][0] - parts[1][0]) - (parts[2][0] - parts[3][0])
     var = sum(v for _, v in parts)
-    return 1.0 if var <= 0 else float(norm.sf(diff / math.sqrt(var)))
+    return 1.0 if var <= 0 else _normal_sf(diff / math.sqrt(var))
 
 
 def bootstrap_interval(kind: str, hist: np.ndarray, err: np.ndarray, resamples: int, rng: np.random.Generator,
@@ -354,7 +370,8 @@ class WeakSegments:
     reported (`segments`), their findings, headline and problems, and a plot."""
 
     def __init__(self, kind: str, slices: pd.DataFrame, segments: list[Segment], overall: float | None,
-                 overall_reference: float | None, n: int, alpha: float, problems: list[str] | None = None) -> None:
+                 overall_reference: float | None, n: int, alpha: float, problems: list[str] | None = None,
+                 by_value: pd.DataFrame | None = None) -> None:
         self.kind = kind
         self.metric = "accuracy" if kind == "classification" else "mae"
         self.slices = slices
@@ -364,6 +381,8 @@ class WeakSegments:
         self.n = n
         self.alpha = alpha
         self.problems = list(problems or [])
+        # every value (bin) of every feature searched: rows and metric this week and in the reference
+        self.by_value = by_value if by_value is not None else pd.DataFrame(columns=BY_VALUE_COLUMNS)
 
     @property
     def drop(self) -> float | None:
@@ -476,6 +495,8 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
         problems.append("weak segments: no labelled predictions in the reference window; slices are "
                         "compared with the rest of the week only")
     metric = (lambda c, cur=True: c.metric(kind, cur))
+    by_value = pd.DataFrame([(k[0], k[1], counts[k].n_cur, counts[k].n_ref, metric(counts[k]), metric(counts[k], False))
+                             for k in singles], columns=BY_VALUE_COLUMNS)
     rows, keys = [], []
     for key, c in counts.items():
         n = c.n_cur
@@ -501,7 +522,7 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
         problems.append(f"weak segments: no slice has {params.min_rows:,} rows and {params.min_share:.0%} "
                         "of the labelled predictions")
         return WeakSegments(kind, slices.assign(q=[], flagged=[], ci_low=[], ci_high=[]), [], metric(total),
-                            metric(total, False), n_total, params.alpha, problems)
+                            metric(total, False), n_total, params.alpha, problems, by_value)
     slices["q"] = false_discovery_control(slices["p"].to_numpy(), method="bh")
     slices["flagged"] = slices["q"] <= params.alpha
     rng = np.random.default_rng(seed)
@@ -539,7 +560,7 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
     for i in shown:
         lo, hi = interval(counts[keys[i]])
         slices.loc[i, ["ci_low", "ci_high"]] = lo, hi
-    return WeakSegments(kind, slices, segments, overall, overall_ref, n_total, params.alpha, problems)
+    return WeakSegments(kind, slices, segments, overall, overall_ref, n_total, params.alpha, problems, by_value)
 
 
 def _restricted(counts: dict[tuple, _Counts], x: Segment, y: Segment, n_y: int) -> _Counts:
