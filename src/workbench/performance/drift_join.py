@@ -105,6 +105,11 @@ class DriftPerformance:
     def headline(self) -> dict:
         return {"drop_verdict": self.verdict, "drop_carried_by": self.carrier}
 
+    @property
+    def headline_numbers(self) -> dict:
+        """The headline under the name ReviewContext.attempt collects."""
+        return self.headline
+
     def to_frame(self) -> pd.DataFrame:
         """One row per drifted feature, largest importance x effect first."""
         return self.table.reset_index(drop=True)

@@ -429,6 +429,11 @@ class WeakSegments:
         return {"weak_segments": len(self.segments), "weak_segment": s.label,
                 "weak_segment_share_of_drop": None if s.share_of_drop is None else round(s.share_of_drop, 4)}
 
+    @property
+    def headline_numbers(self) -> dict:
+        """The headline under the name ReviewContext.attempt collects."""
+        return self.headline
+
     def to_frame(self) -> pd.DataFrame:
         """Every slice tried: support, metric now, in the reference and in the rest, p- and q-values,
         whether flagged; worst cost first."""
