@@ -394,13 +394,14 @@ class WeakSegments:
 
     @property
     def findings(self) -> list["Finding"]:
-        """A warning per reported segment (worst cost first); an info sentence when none is flagged."""
+        """A sentence per reported segment, costliest first: a warning for the costliest, the others
+        as info (one drop, one warning); an info sentence when no slice is flagged."""
         from workbench.findings import Finding, num, pct
 
         out = []
         for s in self.segments:
             verb = "fell to" if self.kind == "classification" else "rose to"
-            text = (f"{self.metric} on {s.label} ({pct(s.share, 0)} of predictions) {verb} {num(s.metric)} "
+            text = (f"{'accuracy' if self.kind == 'classification' else 'MAE'} on {s.label} ({pct(s.share, 0)} of predictions) {verb} {num(s.metric)} "
                     f"[{num(s.ci[0])}, {num(s.ci[1])}]")
             if s.reference is not None:
                 text += f" from {num(s.reference)}"
@@ -408,7 +409,8 @@ class WeakSegments:
                 text += f"; it accounts for {pct(min(max(s.share_of_drop, 0.0), 1.0), 0)} of the drop"
             elif s.rest is not None:
                 text += f" while the rest of the week is at {num(s.rest)}"
-            out.append(Finding("warning", s.label, text, kind="metric", anchor=ANCHOR, value=s.metric,
+            severity = "warning" if s is self.segments[0] else "info"  # the costliest warns; the rest inform
+            out.append(Finding(severity, s.label, text, kind="metric", anchor=ANCHOR, value=s.metric,
                                extra={"metric": self.metric, "share": s.share, "n": s.n, "ci": list(s.ci),
                                       "reference": s.reference, "rest": s.rest, "cost": s.cost,
                                       "share_of_drop": s.share_of_drop, "q_value": s.q_value,
@@ -453,8 +455,9 @@ class WeakSegments:
         from workbench.plots import plain
 
         rows = [(s.label, s.metric, s.ci, s.reference, True) for s in self.segments]
-        flagged = {s.label for s in self.segments}
-        rest = self.slices[~self.slices["label"].isin(flagged)].head(max(0, top - len(rows)))
+        shown = {s.label for s in self.segments} | {_slice_label(s.features[0], m) for s in self.segments for m in s.members}
+        inside = self.slices["label"].map(lambda x: x in shown or any(p in shown for p in str(x).split(" & ")))
+        rest = self.slices[~inside].head(max(0, top - len(rows)))  # not a reported segment, nor inside one
         rows += [(r.label, r.metric, (r.ci_low, r.ci_high), r.reference, False) for r in rest.itertuples()]
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 0.45 * max(len(rows), 2) + 1.2))
@@ -466,11 +469,13 @@ class WeakSegments:
             if ref is not None:
                 ax.plot([ref], [i], "o", mfc="none", color="#2c3e50")
         if self.overall is not None:
-            ax.axvline(self.overall, color="#2c3e50", ls="--", lw=1, label=f"whole model this week")
+            ax.axvline(self.overall, color="#2c3e50", ls="--", lw=1, label="whole model this week")
+            ax.legend(loc="best", fontsize=8)
         ax.set_yticks(range(len(rows)), [plain(r[0]) for r in rows])
         ax.invert_yaxis()
         ax.set_xlabel(f"{self.metric} (filled: this week with 95% interval; open: reference window)")
-        ax.set_title(f"Weak segments: {len(self.segments)} flagged of {len(self.slices):,} slices tried")
+        ax.set_title(f"Weak segments: {len(self.segments)} reported (red) of {len(self.slices):,} slices tried; "
+                     "grey: the costliest other slices", fontsize=10)
         return ax
 
 
@@ -514,7 +519,7 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
         # other rows, not only carried by a parent or by another segment it overlaps)
         others = [rest] if not key[2] else [counts[(key[0], key[1], "", "")] - c, counts[(key[2], key[3], "", "")] - c]
         p_rest = max(excess_drop_p(kind, c, o) if has_ref else _worse_p(kind, c, o.cur, o.err_cur) for o in others)
-        label = f"{key[0]} = {key[1]}" + (f" & {key[2]} = {key[3]}" if key[2] else "")
+        label = _slice_label(key[0], key[1]) + (f" & {_slice_label(key[2], key[3])}" if key[2] else "")
         ref_m = metric(c, False)
         cost = _cost(kind, n / n_total, ref_m, metric(c))
         rows.append({"label": label, "features": (key[0], key[2]) if key[2] else (key[0],), "rows": n,
@@ -547,14 +552,14 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
         if not members:
             continue
         c = sum((counts[k] for k in members), _Counts.zeros(n_y))
-        segments.append(_segment(kind, (f,), f"{f} = {_join([k[1] for k in members])}", c, total, drop,
+        segments.append(_segment(kind, (f,), _slice_label(f, _join([k[1] for k in members])), c, total, drop,
                                  min(qs[k] for k in members), interval(c), [k[1] for k in members]))
     segments = _explained_away(kind, segments, counts, params.alpha, params.min_rows)
     single_flagged = {(k[0], k[1]) for k in flagged if not k[2]}
     for k in flagged:
         if k[2] and (k[0], k[1]) not in single_flagged and (k[2], k[3]) not in single_flagged:
             c = counts[k]
-            segments.append(_segment(kind, (k[0], k[2]), f"{k[0]} = {k[1]} & {k[2]} = {k[3]}", c, total, drop,
+            segments.append(_segment(kind, (k[0], k[2]), f"{_slice_label(k[0], k[1])} & {_slice_label(k[2], k[3])}", c, total, drop,
                                      qs[k], interval(c), []))
     segments.sort(key=lambda s: -(s.cost if s.cost is not None else -math.inf))
     segments = segments[:params.max_segments]
@@ -602,6 +607,16 @@ def _cost(kind: str, share: float, reference: float | None, now: float | None) -
     if reference is None or now is None:
         return None
     return share * ((reference - now) if kind == "classification" else (now - reference))
+
+
+def _slice_label(feature: str, value: str) -> str:
+    """'contract = One year', 'tenure < 8', 'tenure ≥ 47', 'tenure in [8, 17)' (a bin), 'x = a / b' (merged)."""
+    if " / " not in value:
+        if value.startswith(("< ", "≥ ")):
+            return f"{feature} {value}"
+        if value.startswith("[") and value.endswith(")"):
+            return f"{feature} in {value}"
+    return f"{feature} = {value}"
 
 
 def _order(label: str) -> tuple:
