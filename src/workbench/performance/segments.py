@@ -48,6 +48,11 @@ MISSING = "(missing)"
 ANCHOR = "weak-segments"
 CELL_COLUMNS = ["f1", "v1", "f2", "v2", "current", "y", "n", "err"]
 BY_VALUE_COLUMNS = ["feature", "value", "rows", "rows_reference", "metric", "reference"]
+# how tables.table formats the columns of segments_frame() and to_frame() (tables.KINDS)
+KINDS: dict[str, str] = {"share": "ratio", "rows": "count", "accuracy": "metric", "mae": "metric", "metric": "metric",
+                         "ci_low": "metric", "ci_high": "metric", "reference": "metric", "rest": "metric",
+                         "share_of_drop": "ratio", "cost": "metric", "q_value": "p_value", "q": "p_value",
+                         "p": "p_value", "p_reference": "p_value", "p_rest": "p_value"}
 
 
 # --- cells -------------------------------------------------------------------------------------------
