@@ -592,8 +592,8 @@ def _restricted(counts: dict[tuple, _Counts], x: Segment, y: Segment, n_y: int) 
 def _explained_away(kind: str, segments: list[Segment], counts: dict[tuple, _Counts], alpha: float,
                     min_rows: int) -> list[Segment]:
     """Drop a segment that another explains: outside that other segment it shows no significant drop
-    (or too few rows to show one) while the other still dropped outside it, as tenure's middle bins
-    only look worse because the contract customers who started leaving sit there."""
+    (or too few rows to show one) while the other still dropped outside it: the bins of a numeric
+    feature correlated with a degraded category look worse only because that category's rows sit there."""
     single = [s for s in segments if len(s.features) == 1]
     if len(single) < 2:
         return segments
