@@ -182,3 +182,33 @@ def test_demo_churn_model_drop_sits_in_the_contract_segment():
     top = res.segments[0]
     assert top.label == "contract = One year / Two year"
     assert top.share_of_drop > 0.5 and top.reference - top.metric > 0.2
+
+
+def test_without_a_reference_window_slices_are_compared_with_the_rest_of_the_week():
+    rng = np.random.default_rng(12)
+    cur = _frame(rng, 20_000, degrade=lambda d: d["plan"] == "pro")
+    params = SegmentParams()
+    kinds = sg.feature_kinds(cur, FEATURES, params.bins, params.max_categories)
+    res = sg.search(sg.cells_from_frames(cur, None, kinds, "classification"), "classification", params)
+    assert [s.label for s in res.segments] == ["plan = pro"] and res.segments[0].reference is None
+    assert any("no labelled predictions in the reference window" in p for p in res.problems)
+    assert "while the rest of the week is at" in res.findings[0].sentence
+    row = res.to_frame().set_index("label").loc["plan = pro"]
+    lab, rest = cur[cur["plan"] == "pro"], cur[cur["plan"] != "pro"]
+    k, kk = int((lab["prediction"] == lab["actual_outcome"]).sum()), int((rest["prediction"] == rest["actual_outcome"]).sum())
+    assert row["p"] == pytest.approx(stats.fisher_exact([[k, len(lab) - k], [kk, len(rest) - kk]], alternative="less").pvalue)
+
+
+def test_plot_draws_reported_segments_and_escapes_dollar_labels():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rng = np.random.default_rng(13)
+    ref, cur = _frame(rng, 10_000), _frame(rng, 10_000, degrade=lambda d: d["plan"] == "pro")
+    for df in (ref, cur):
+        df["plan"] = df["plan"].replace({"pro": "$$"})
+    res = _run(cur, ref)
+    ax = res.plot()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == r"plan = \$\$" and len(labels) == 10
+    ax.figure.canvas.draw()  # mathtext would raise on an unescaped "$$"
