@@ -27,7 +27,7 @@ Anchors: the section ids (`<a id=...>`) the review notebooks carry, so a finding
 section of its report (`<report>.html#<anchor>`):
 
 - drift: "summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"
-- performance: "headline", "labels", "trend", "ab-test", "estimate", "class-counts", "serving-latency"
+- performance: "headline", "labels", "trend", "weak-segments", "ab-test", "estimate", "class-counts", "serving-latency"
 - infrastructure: "slos", "alerts", "outages", "headline-numbers", "latency", "latency-<model>", "panel-<name>"
 """
 
@@ -46,7 +46,8 @@ NOT_CONFIGURED = "not configured"
 SEVERITIES = ("alert", "warning", "info")
 ANCHORS = {
     "drift": ("summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"),
-    "performance": ("headline", "labels", "trend", "ab-test", "estimate", "class-counts", "serving-latency"),
+    "performance": ("headline", "labels", "trend", "weak-segments", "ab-test", "estimate", "class-counts",
+                    "serving-latency"),
     "infrastructure": ("slos", "alerts", "outages", "headline-numbers", "latency", "latency-<model>", "panel-<name>"),
 }
 KINDS = ("dataset", "feature", "metric", "labels", "ab_test", "alert_rule", "slo", "outage",
