@@ -62,6 +62,23 @@ def default_of(schema: type[BaseModel], key: str) -> Any:
     return schema.model_fields[key].default
 
 
+class SegmentParams(_Strict):
+    """Weak segments (workbench.performance.segments): slices of one and two features searched for where
+    the headline metric dropped against the reference window and is worse than the rest of the week."""
+
+    enabled: bool = True  # search for weak segments in the performance review
+    min_share: float = Field(0.02, gt=0, lt=1)  # a slice holds at least this share of the labelled predictions
+    min_rows: int = Field(200, ge=1)  # ... and at least this many labelled predictions
+    alpha: float = Field(0.01, gt=0, lt=1)  # false discovery rate (Benjamini-Hochberg over all slices tried)
+    max_features: int = Field(12, ge=1, le=30)  # features searched (highest importance first where known)
+    bins: int = Field(5, ge=2, le=20)  # numeric features: equal-count bins of the reference window
+    max_categories: int = Field(10, ge=2)  # a numeric feature with at most this many values is a category
+    error_bins: int = Field(40, ge=4, le=200)  # regression: bins of the absolute error (Mann-Whitney, bootstrap)
+    max_segments: int = Field(5, ge=1)  # segments reported, largest cost first
+    resamples: int = Field(1000, ge=0, le=100_000)  # bootstrap resamples of each reported segment's metric
+    sample_rows: int = Field(20_000, ge=100)  # reference rows read to place the bin edges
+
+
 class PerformanceParams(_Strict):
     min_samples: int = Field(10, ge=1)
     accuracy_alert_below: float = Field(0.75, ge=0, le=1)
@@ -81,6 +98,7 @@ class PerformanceParams(_Strict):
     cbpe_gap_tolerance: float = Field(0.03, gt=0, le=1)
     # log the window's metrics to MLflow (one run per model and period) — only when MLflow is configured
     log_to_mlflow: bool = True
+    segments: SegmentParams = Field(default_factory=SegmentParams)  # weak segments (where the metric dropped)
 
 
 class InfrastructureParams(_Strict):

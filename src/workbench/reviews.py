@@ -132,6 +132,7 @@ REVIEWS: dict[str, Review] = {r.name: r for r in (
         Section("headline", "Headline metrics"),
         Section("labels", "Labels", figure=True),                       # coverage per day, label delay
         Section("trend", "Trend", figure=True),                         # daily metrics per version
+        Section("weak-segments", "Weak segments", figure=True),         # where the metric dropped (segments.py)
         Section("ab-test", "Model versions and A/B test", model_types=_CLS),
         Section("versions", "Model versions", model_types=_NOT_CLS),
         Section("errors", "Errors in detail", figure=True),             # calibration + confusion, or residuals

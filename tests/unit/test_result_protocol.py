@@ -120,6 +120,42 @@ def _service() -> ServiceReview:
                          problems=["availability: Prometheus at http://x: query failed"])
 
 
+def _segment_frames():
+    """A week where the 'pro' plan's accuracy fell from 0.9 to 0.6 (the rest unchanged)."""
+    rng = np.random.default_rng(5)
+
+    def frame(n, wrong_pro):
+        df = pd.DataFrame({"plan": rng.choice(["basic", "plus", "pro"], n, p=[0.5, 0.3, 0.2]),
+                           "age": rng.normal(40, 10, n)})
+        y = rng.integers(0, 2, n).astype(float)
+        wrong = np.where(df["plan"] == "pro", wrong_pro, 0.1)
+        df["actual_outcome"], df["prediction"] = y, np.where(rng.random(n) < wrong, 1 - y, y)
+        return df
+
+    return frame(20_000, 0.4), frame(20_000, 0.1)
+
+
+def _weak_segments():
+    from workbench.config import SegmentParams
+    from workbench.performance import segments as sg
+
+    cur, ref = _segment_frames()
+    kinds = sg.feature_kinds(ref, ["plan", "age"], 5, 10)
+    res = sg.search(sg.cells_from_frames(cur, ref, kinds, "classification"), "classification", SegmentParams(),
+                    resamples=100)
+    pro = cur[cur["plan"] == "pro"]
+    top = res.segments_frame().iloc[0]
+    assert top["segment"] == "plan = pro"
+    assert top["accuracy"] == pytest.approx(float((pro["prediction"] == pro["actual_outcome"]).mean()))
+    return res
+
+
+def _drift_performance():
+    from workbench.performance import drift_join as dj
+
+    return dj.join(_weak_segments(), {"plan": 0.05, "age": 0.01})
+
+
 RESULTS = {
     "DriftReport": lambda: _drift()[0],
     "PerformanceReview": lambda: _performance()[0],
@@ -127,6 +163,8 @@ RESULTS = {
     "SLOReview": _slo,
     "InfrastructureReport": _infra,
     "ServiceReview": _service,
+    "WeakSegments": _weak_segments,
+    "DriftPerformance": _drift_performance,
     "TableResult": lambda: abtest.compare_variants(_predictions(), resamples=50),
 }
 

@@ -91,6 +91,12 @@ def _class_counts(ctx, perf):
     return prometheus_class_counts(ctx)
 
 
+def _segments(ctx, perf):
+    from workbench.performance import segments
+
+    return segments.review(ctx)
+
+
 def _reference(ctx, perf):
     return ctx.registry.reference(ctx.model.name, ctx.serving_version())
 
@@ -113,6 +119,7 @@ def _latency(ctx, perf):
 
 STEPS: tuple[Step, ...] = (
     Step("label delay", _delay),
+    Step("weak segments", _segments, when=lambda ctx: ctx.params.performance.segments.enabled),
     Step("A/B comparison", _ab, ("variant",), classifier=True),
     Step("A/B conversions", _conversions, ("variant", "prometheus"), classifier=True),
     Step("calibration", _calibration, ("probability",), classifier=True),
@@ -228,6 +235,17 @@ def show_labels(r: PerformanceSections) -> None:
 def show_trend(r: PerformanceSections) -> None:
     if r.perf is not None:
         r.perf.plot()
+
+
+def show_weak_segments(r: PerformanceSections) -> None:
+    from workbench import display as show
+    from workbench.performance import segments
+
+    _display(show.problem_note(r.ctx, "weak segments"))
+    seg = r["weak segments"]
+    if seg is not None:
+        _display(_table(seg.segments_frame(), kinds=segments.KINDS, empty="no weak segment"))
+        seg.plot()
 
 
 def show_versions(r: PerformanceSections) -> None:
@@ -351,6 +369,7 @@ SHOW: dict[str, Callable[[PerformanceSections], None]] = {
     "headline": show_headline,
     "labels": show_labels,
     "trend": show_trend,
+    "weak-segments": show_weak_segments,
     "versions": show_versions,          # "ab-test" for a classifier, "versions" otherwise
     "errors": show_errors,
     "estimate": show_estimate,
