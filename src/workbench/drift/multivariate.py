@@ -203,7 +203,8 @@ def auc_interval(y: np.ndarray, score: np.ndarray, resamples: int = 200, level: 
 def out_of_fold_scores(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, threads: int = 1,
                        max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold probabilities that a row is from the window (y = 1), from `folds` stratified folds of
-    HistGradientBoostingClassifier (balanced class weights), BLAS/OpenMP limited to `threads` threads.
+    HistGradientBoostingClassifier (no class weights: they cost a weighted binning and the AUC
+    needs none), BLAS/OpenMP limited to `threads` threads.
     Returns the scores and each row's fold."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold
@@ -212,7 +213,7 @@ def out_of_fold_scores(x: np.ndarray, y: np.ndarray, folds: int = 5, seed: int =
     scores, fold_of = np.full(len(y), np.nan), np.zeros(len(y), dtype=int)
     with threadpool_limits(limits=threads):
         for k, (train, test) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y)):
-            clf = HistGradientBoostingClassifier(max_iter=max_iter, class_weight="balanced", random_state=seed)
+            clf = HistGradientBoostingClassifier(max_iter=max_iter, random_state=seed)
             clf.fit(x[train], y[train])
             scores[test] = clf.predict_proba(x[test])[:, 1]
             fold_of[test] = k
