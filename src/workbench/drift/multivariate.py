@@ -308,18 +308,18 @@ class MultivariateDriftResult:
     headline_numbers = headline  # the name ReviewContext.attempt collects
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per method over the window: value, its band or interval, threshold, verdict."""
+        """One row per method over the window: value, its band or interval (low, high), the rule, verdict."""
         rows = []
         r, c = self.reconstruction, self.classifier
         if r:
             rows.append({"method": "PCA reconstruction error", "value": r["value"], "low": r["lower"],
-                         "high": r["upper"], "threshold": f"outside the reference band (±{r['sigmas']:g} sd)",
+                         "high": r["upper"], "rule": f"outside the reference band (±{r['sigmas']:g} sd)",
                          "verdict": "drift" if r["drifted"] else "no drift"})
         if c:
             rows.append({"method": f"domain classifier AUC ({c['folds']}-fold)", "value": c["auc"], "low": c["low"],
-                         "high": c["high"], "threshold": f"lower bound > {c['threshold']:g}",
+                         "high": c["high"], "rule": f"lower bound > {c['threshold']:g}",
                          "verdict": "drift" if c["drifted"] else "no drift"})
-        return pd.DataFrame(rows, columns=["method", "value", "low", "high", "threshold", "verdict"])
+        return pd.DataFrame(rows, columns=["method", "value", "low", "high", "rule", "verdict"])
 
     def plot(self):
         """Per day: the reconstruction error against its band, and the AUC with its interval against
