@@ -160,7 +160,7 @@ def test_too_few_rows_no_features_and_missing_values_are_problems_or_notes_never
     assert small.problems and "too few rows" in small.problems[0] and small.findings == []
     assert small.to_frame().empty and small.plot() is not None
     none = mv.multivariate_drift(ref, cur, {"name": "text"}, PARAMS)
-    assert none.problems == ["multivariate drift: no numeric or categorical feature to compare"]
+    assert none.problems == ["no numeric or categorical feature to compare"]
     empty = mv.multivariate_drift(ref.assign(x=np.nan), cur, {"x": "numeric"}, PARAMS)
     assert empty.problems and "no usable feature" in empty.problems[0]
 
@@ -179,6 +179,7 @@ def test_too_few_rows_no_features_and_missing_values_are_problems_or_notes_never
     same = mv.multivariate_drift(holes(ref), holes(cur), KIND, PARAMS)
     assert not same.problems and not same.drifted
     assert any("missing values in the reference" in n for n in same.notes)
+    assert "&lt;missing&gt;" in same.caption and "3,000 reference and 1,000 window rows" in same.caption
 
 
 def test_to_frame_headline_plot_and_config_defaults(flip):

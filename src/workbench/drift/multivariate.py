@@ -307,6 +307,18 @@ class MultivariateDriftResult:
 
     headline_numbers = headline  # the name ReviewContext.attempt collects
 
+    @property
+    def caption(self) -> str:
+        """What the table rests on, for its caption (HTML-escaped: feature names come from the data):
+        the sample sizes, the features, and the notes (missing values imputed, features left out)."""
+        import html
+
+        if not self.computed:
+            return html.escape("; ".join(self.notes))
+        head = (f"{self.n_reference:,} reference and {self.n_current:,} window rows (sampled), "
+                f"{len(self.features)} features: {', '.join(self.features)}")
+        return html.escape("; ".join([head, *self.notes]))
+
     def to_frame(self) -> pd.DataFrame:
         """One row per method over the window: value, its band or interval (low, high), the rule, verdict."""
         rows = []
@@ -339,13 +351,13 @@ class MultivariateDriftResult:
         ax.fill_between(x, d["error_lower"], d["error_upper"], color="#bdc3c7", alpha=0.6, label="reference band")
         ax.plot(x, d["reconstruction_error"], "o-", color="#2c3e50", label="window")
         bad = d["error_drifted"].astype(bool).to_numpy()
-        ax.plot(x[bad], d["reconstruction_error"][bad], "o", color="#c0392b")
+        ax.plot(x[bad], d["reconstruction_error"][bad], "o", color="#c0392b", zorder=4)
         ax.set_title("PCA reconstruction error per day", fontsize=9)
         ax = axes[1]
         ax.errorbar(x, d["auc"], yerr=[d["auc"] - d["auc_low"], d["auc_high"] - d["auc"]], fmt="o-",
                     color="#2c3e50", capsize=3)
         bad = d["auc_drifted"].astype(bool).to_numpy()
-        ax.plot(x[bad], d["auc"][bad], "o", color="#c0392b")
+        ax.plot(x[bad], d["auc"][bad], "o", color="#c0392b", zorder=4)  # above the error bars
         thr = self.classifier.get("threshold")
         if thr is not None:
             ax.axhline(thr, color="#c0392b", ls="--", lw=1, label=f"threshold {thr:g}")
@@ -386,14 +398,14 @@ def multivariate_drift(reference: pd.DataFrame, current: pd.DataFrame, kinds: di
         out.notes.append(f"left out (not in both samples): {', '.join(absent)}")
     kinds = {f: k for f, k in kinds.items() if f not in absent}
     if not kinds:
-        out.problems.append("multivariate drift: no numeric or categorical feature to compare")
+        out.problems.append("no numeric or categorical feature to compare")
         return out
     cur = current.assign(__day=days.to_numpy() if days is not None else "window")
     ref = _sample(reference, p.sample_rows, p.seed)
     cur = _sample(cur, p.sample_rows, p.seed + 1)
     out.n_reference, out.n_current = len(ref), len(cur)
     if len(ref) < 2 * MIN_ROWS or len(cur) < MIN_ROWS:
-        out.problems.append(f"multivariate drift: too few rows ({len(ref):,} reference, {len(cur):,} window; "
+        out.problems.append(f"too few rows ({len(ref):,} reference, {len(cur):,} window; "
                             f"needs {2 * MIN_ROWS} and {MIN_ROWS})")
         return out
     enc = FeatureEncoder(kinds, p.max_categories).fit(ref)
@@ -401,7 +413,7 @@ def multivariate_drift(reference: pd.DataFrame, current: pd.DataFrame, kinds: di
     for f, why in enc.left_out_.items():
         out.notes.append(f"{f}: left out ({why})")
     if not enc.features_:
-        out.problems.append("multivariate drift: no usable feature (every numeric feature is missing in the reference)")
+        out.problems.append("no usable feature (every numeric feature is missing in the reference)")
         return out
     for side, frame in (("reference", ref), ("window", cur)):
         miss = enc.missing_share(frame)
@@ -490,6 +502,6 @@ def review(ctx: "ReviewContext") -> MultivariateDriftResult:
         labels += [f"{w.start:%Y-%m-%d}"] * len(frame)
     if not parts:
         return MultivariateDriftResult(model=ctx.model.name, problems=[
-            f"multivariate drift: no predictions of {ctx.model.name!r} in {ctx.window.label}"])
+            f"no predictions of {ctx.model.name!r} in {ctx.window.label}"])
     current = pd.concat(parts, ignore_index=True)
     return multivariate_drift(reference, current, kinds, p, days=pd.Series(labels), model=ctx.model.name)
