@@ -71,8 +71,9 @@ bench: setup ## drift speed and memory against plain scipy and Evidently (goals 
 	$(BIN)/python benchmarks/pg_scale_bench.py --sizes $(BENCH_SIZES) || exit $$?; \
 	if [ $$status -ne 0 ]; then echo "make bench: a drift goal was missed (see the ratios above)"; fi; exit $$status
 
-validity: setup ## seeded simulation: do the default verdicts isolate real drift at 10k/70k/500k rows? (several minutes)
+validity: setup ## seeded simulations: do the default verdicts isolate real drift at 10k/70k/500k rows, and does multivariate drift catch a flipped correlation? (several minutes)
 	$(BIN)/python benchmarks/drift_validity.py
+	$(BIN)/python benchmarks/multivariate_validity.py
 
 # Airflow pins many packages; it gets its own virtualenv (with workbench installed into it too).
 $(AIRFLOW_STAMP): pyproject.toml

@@ -26,7 +26,8 @@ which the week page draws on its timeline without recomputing anything.
 Anchors: the section ids (`<a id=...>`) the review notebooks carry, so a finding links to the exact
 section of its report (`<report>.html#<anchor>`):
 
-- drift: "summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"
+- drift: "summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "multivariate-drift",
+  "evidently"
 - performance: "headline", "labels", "trend", "ab-test", "estimate", "class-counts", "serving-latency"
 - infrastructure: "slos", "alerts", "outages", "headline-numbers", "latency", "latency-<model>", "panel-<name>"
 """
@@ -45,7 +46,8 @@ LEVELS = ("alert", "warning", "not computed", "ok")
 NOT_CONFIGURED = "not configured"
 SEVERITIES = ("alert", "warning", "info")
 ANCHORS = {
-    "drift": ("summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "evidently"),
+    "drift": ("summary", "drifted-features", "feature-<name>", "data-quality", "drift-over-time", "multivariate-drift",
+              "evidently"),
     "performance": ("headline", "labels", "trend", "ab-test", "estimate", "class-counts", "serving-latency"),
     "infrastructure": ("slos", "alerts", "outages", "headline-numbers", "latency", "latency-<model>", "panel-<name>"),
 }
