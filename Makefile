@@ -72,9 +72,10 @@ bench: setup ## drift speed and memory against plain scipy and Evidently (goals 
 	$(BIN)/python benchmarks/pg_scale_bench.py --sizes $(BENCH_SIZES) || exit $$?; \
 	if [ $$status -ne 0 ]; then echo "make bench: a drift goal was missed (see the ratios above)"; fi; exit $$status
 
-validity: setup ## seeded simulations: drift verdicts at 10k/70k/500k rows, weak segments' detection and false alarms (several minutes)
+validity: setup ## seeded simulations: drift verdicts at 10k/70k/500k rows, weak segments and multivariate drift (detection and false alarms; several minutes)
 	@status=0; $(BIN)/python benchmarks/drift_validity.py || status=1; \
-	$(BIN)/python benchmarks/segments_validity.py || status=1; exit $$status
+	$(BIN)/python benchmarks/segments_validity.py || status=1; \
+	$(BIN)/python benchmarks/multivariate_validity.py || status=1; exit $$status
 
 # Airflow pins many packages; it gets its own virtualenv (with workbench installed into it too).
 $(AIRFLOW_STAMP): pyproject.toml

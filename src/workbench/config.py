@@ -319,6 +319,27 @@ class ModelDrift(_Strict):
         return {k: (f if f is not None else FeatureDrift()) for k, f in v.items()}
 
 
+class MultivariateDrift(_Strict):
+    """Multivariate drift (drift.multivariate): PCA reconstruction error and a domain classifier on a
+    bounded sample of the reference and the window, over all drift features together."""
+
+    enabled: bool = True
+    sample_rows: int = Field(20_000, ge=200, le=1_000_000)  # rows a side (reference, window), sampled at random
+    reconstruction: bool = True  # PCA reconstruction error (NannyML's data-reconstruction drift)
+    pca_variance: float = Field(0.65, gt=0, lt=1)  # share of the reference's variance the kept components hold
+    sigmas: float = Field(3.0, gt=0)  # band: the reference chunks' mean error ± this many sd
+    classifier: bool = True  # domain classifier (gradient-boosted trees, reference vs window)
+    # drift when the AUC interval's lower bound is above this (an effect floor: 0.5 means no difference;
+    # benchmarks/multivariate_validity.py: 0 false alarms at the null, every correlation flip caught)
+    auc_threshold: float = Field(0.65, gt=0.5, lt=1)
+    folds: int = Field(5, ge=2, le=20)  # cross-validation folds of the domain classifier
+    resamples: int = Field(200, ge=0, le=10_000)  # bootstrap resamples of the AUC interval (95%)
+    max_iter: int = Field(100, ge=10, le=1000)  # boosting iterations of the classifier
+    max_categories: int = Field(20, ge=2, le=200)  # one-hot columns per categorical feature (the rest: one column)
+    threads: int = Field(1, ge=1, le=64)  # BLAS/OpenMP threads while fitting (threadpoolctl)
+    seed: int = 0  # sampling, the reference split and the folds
+
+
 class DriftDetection(_Strict):
     enabled: bool = True
     # per-method overrides of the registry's default thresholds and effect floors
@@ -336,6 +357,7 @@ class DriftDetection(_Strict):
     # a bigger day on its counts over 100 reference-percentile bins (KS bounded: see drift.daily)
     daily_exact_max_rows: int = Field(200_000, ge=0)
     models: dict[str, ModelDrift] = Field(default_factory=dict)
+    multivariate: MultivariateDrift = Field(default_factory=MultivariateDrift)  # see drift.multivariate
 
     @field_validator("thresholds", "min_effects")
     @classmethod

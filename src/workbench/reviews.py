@@ -122,6 +122,7 @@ REVIEWS: dict[str, Review] = {r.name: r for r in (
         Section("drifted-features", "Drifted features", figure=True),   # the distributions per feature
         Section("data-quality", "Data quality", figure=True),           # predictions per hour
         Section("drift-over-time", "Drift over time", figure=True),     # the feature x day heatmap
+        Section("multivariate-drift", "Multivariate drift", figure=True),  # reconstruction error and AUC per day
         Section("evidently", "Evidently side by side"),
         Section("about", "About this report"),
     ), item_anchors=("feature-",), needs=("database",), uses=("mlflow",), params=("monitoring",), headline=(

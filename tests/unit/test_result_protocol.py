@@ -156,6 +156,24 @@ def _drift_performance():
     return dj.join(_weak_segments(), {"plan": 0.05, "age": 0.01})
 
 
+def _multivariate():
+    """x and y whose correlation flipped (+0.8 to -0.8): both methods flag it (test_multivariate checks
+    the AUC against scikit-learn and the error against numpy)."""
+    from workbench.config import MultivariateDrift
+    from workbench.drift import multivariate as mv
+
+    rng = np.random.default_rng(7)
+
+    def frame(n, rho):
+        xy = rng.multivariate_normal([0, 0], [[1, rho], [rho, 1]], n)
+        return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]})
+
+    res = mv.multivariate_drift(frame(3000, 0.8), frame(2000, -0.8), {"x": "numeric", "y": "numeric"},
+                                MultivariateDrift(sample_rows=3000, resamples=50), model="m")
+    assert res.classifier["drifted"] and res.classifier["low"] > 0.65 and res.reconstruction["drifted"]
+    return res
+
+
 RESULTS = {
     "DriftReport": lambda: _drift()[0],
     "PerformanceReview": lambda: _performance()[0],
@@ -164,6 +182,7 @@ RESULTS = {
     "InfrastructureReport": _infra,
     "ServiceReview": _service,
     "WeakSegments": _weak_segments,
+    "MultivariateDriftResult": _multivariate,
     "DriftPerformance": _drift_performance,
     "TableResult": lambda: abtest.compare_variants(_predictions(), resamples=50),
 }

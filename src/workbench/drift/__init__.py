@@ -6,6 +6,7 @@ Public surface (what notebook 01 and the runner use):
   alert_agreement(ctx, report)      the Prometheus drift alerts replayed beside the verdict (core)
   history.over_time / week_over_week  the score per day, and this week against the last
   evidently.run / link              the Evidently side report
+  multivariate.review(ctx)          PCA reconstruction error and a domain classifier over all features
   plots.volume / heatmap, DriftReport.plot()  the figures
 Inside: methods (the registry: the only place that names drift methods, their kinds and default
 thresholds), profile (reference profiles and binning), profile_cache (fitted profiles kept per
@@ -22,11 +23,13 @@ from typing import TYPE_CHECKING
 from workbench import lazy
 
 _FROM_CORE = ("review", "DriftReport", "FeatureDriftResult", "volume", "freshness", "alert_agreement")
-_SUBMODULES = ("core", "columns", "daily", "evidently", "history", "methods", "plots", "profile", "profile_cache")
+_SUBMODULES = ("core", "columns", "daily", "evidently", "history", "methods", "multivariate", "plots", "profile",
+               "profile_cache")
 __all__ = [*_FROM_CORE, *_SUBMODULES]
 
 if TYPE_CHECKING:
-    from workbench.drift import core, daily, evidently, history, methods, plots, profile, profile_cache  # noqa: F401
+    from workbench.drift import (core, daily, evidently, history, methods, multivariate, plots, profile,  # noqa: F401
+                                 profile_cache)
     from workbench.drift.core import (DriftReport, FeatureDriftResult, alert_agreement, freshness,  # noqa: F401
                                       review, volume)
 

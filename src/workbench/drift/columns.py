@@ -28,4 +28,6 @@ KINDS: dict[str, str] = {
     "empty hours in window": "count",
     # evidently.compare()
     "our value": "effect", "evidently value": "effect", "agree": "bool",
+    # multivariate.MultivariateDriftResult.to_frame(): the numbers its findings quote
+    "value": "effect", "low": "effect", "high": "effect",
 }
