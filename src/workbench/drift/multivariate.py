@@ -265,8 +265,7 @@ class MultivariateDriftResult:
             days = self._days_out("error_drifted")
             side = "above" if r["value"] > r["upper"] else "below"
             text = (f"PCA reconstruction error {num(r['value'])} is {side} its reference band "
-                    f"[{num(r['lower'])}, {num(r['upper'])}] ({r['n_components']} components keep "
-                    f"{num(r['variance'], 2)} of the variance of {len(self.features)} features)")
+                    f"[{num(r['lower'])}, {num(r['upper'])}] ({self._components()})")
             if r["drifted"]:
                 when = f"; {len(days)} of {len(self.daily)} days outside it" if days else ""
                 out.append(Finding("warning", "multivariate", f"Multivariate drift: {text}{when}: the features no "
@@ -319,13 +318,22 @@ class MultivariateDriftResult:
                 f"{len(self.features)} features: {', '.join(self.features)}")
         return html.escape("; ".join([head, *self.notes]))
 
+    def _components(self) -> str:
+        """'10 components keep 67.2% of the variance of 9 features', as the finding and the table say it."""
+        from workbench.tables import percent
+
+        r = self.reconstruction
+        return (f"{r['n_components']} components keep {percent(r['variance'])} of the variance of "
+                f"{len(self.features)} features")
+
     def to_frame(self) -> pd.DataFrame:
         """One row per method over the window: value, its band or interval (low, high), the rule, verdict."""
         rows = []
         r, c = self.reconstruction, self.classifier
         if r:
             rows.append({"method": "PCA reconstruction error", "value": r["value"], "low": r["lower"],
-                         "high": r["upper"], "rule": f"outside the reference band (±{r['sigmas']:g} sd)",
+                         "high": r["upper"],
+                         "rule": f"outside the reference band (±{r['sigmas']:g} sd); {self._components()}",
                          "verdict": "drift" if r["drifted"] else "no drift"})
         if c:
             rows.append({"method": f"domain classifier AUC ({c['folds']}-fold)", "value": c["auc"], "low": c["low"],

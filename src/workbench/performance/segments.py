@@ -402,16 +402,17 @@ class WeakSegments:
         """A sentence per reported segment, costliest first: a warning for the costliest, the others
         as info (one drop, one warning); an info sentence when no slice is flagged."""
         from workbench.findings import Finding, num, pct
+        from workbench.tables import percent
 
         out = []
         for s in self.segments:
             verb = "fell to" if self.kind == "classification" else "rose to"
-            text = (f"{'accuracy' if self.kind == 'classification' else 'MAE'} on {s.label} ({pct(s.share, 0)} of predictions) {verb} {num(s.metric)} "
-                    f"[{num(s.ci[0])}, {num(s.ci[1])}]")
+            text = (f"{'accuracy' if self.kind == 'classification' else 'MAE'} on {s.label} ({percent(s.share)} of "
+                    f"predictions) {verb} {num(s.metric)} [{num(s.ci[0])}, {num(s.ci[1])}]")
             if s.reference is not None:
                 text += f" from {num(s.reference)}"
             if s.share_of_drop is not None:
-                text += f"; it accounts for {pct(min(max(s.share_of_drop, 0.0), 1.0), 0)} of the drop"
+                text += f"; it accounts for {percent(s.share_of_drop)} of the drop"  # as its table cell reads
             elif s.rest is not None:
                 text += f" while the rest of the week is at {num(s.rest)}"
             severity = "warning" if s is self.segments[0] else "info"  # the costliest warns; the rest inform
