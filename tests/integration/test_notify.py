@@ -182,7 +182,7 @@ def test_cli_exit_code_when_only_the_notification_fails(reports, monkeypatch):
     from workbench import cli, report
 
     monkeypatch.setattr(report, "run", lambda *a, **k: SimpleNamespace(
-        ok=True, period=WEEK, directory=reports / WEEK, results=[]))
+        ok=True, period=WEEK, directory=reports / WEEK, results=[], weekly=None))  # weekly: loaded by the CLI
     monkeypatch.delenv(config.ENV_SLACK_WEBHOOK, raising=False)
     monkeypatch.delenv(config.ENV_SMTP, raising=False)
     params = reports.parent / "weekly.yaml"
