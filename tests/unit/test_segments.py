@@ -3,6 +3,8 @@ one degraded slice and at the null, and the demo's contract segment."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -159,6 +161,15 @@ def test_support_limits_leave_small_slices_untried():
     assert (res.to_frame()["rows"] >= 1_000).all()
 
 
+def test_a_table_too_small_for_any_slice_is_a_note_not_a_problem():
+    """No slice reaching the minimum support is a limit of the data, said in the section: the report
+    is complete (a problem would mark the whole performance review incomplete and exit non-zero)."""
+    rng = np.random.default_rng(8)
+    res = _run(_frame(rng, 150), _frame(rng, 150))
+    assert res.to_frame().empty and not res.segments and not res.problems
+    assert res.notes and "no slice has 200 rows and 2%" in res.notes[0]
+
+
 def test_seeded_intervals_repeat():
     rng = np.random.default_rng(9)
     cur, ref = _frame(rng, 10_000, degrade=lambda d: d["plan"] == "pro"), _frame(rng, 10_000)
@@ -191,7 +202,7 @@ def test_without_a_reference_window_slices_are_compared_with_the_rest_of_the_wee
     kinds = sg.feature_kinds(cur, FEATURES, params.bins, params.max_categories)
     res = sg.search(sg.cells_from_frames(cur, None, kinds, "classification"), "classification", params)
     assert [s.label for s in res.segments] == ["plan = pro"] and res.segments[0].reference is None
-    assert any("no labelled predictions in the reference window" in p for p in res.problems)
+    assert any("no labelled predictions in the reference window" in n for n in res.notes) and not res.problems
     assert "while the rest of the week is at" in res.findings[0].sentence
     row = res.to_frame().set_index("label").loc["plan = pro"]
     lab, rest = cur[cur["plan"] == "pro"], cur[cur["plan"] != "pro"]
@@ -212,3 +223,40 @@ def test_plot_draws_reported_segments_and_escapes_dollar_labels():
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0] == r"plan = \$\$" and len(labels) == 10
     ax.figure.canvas.draw()  # mathtext would raise on an unescaped "$$"
+
+
+def test_intervals_do_not_depend_on_the_processs_string_hashing():
+    """Reused and fresh kernels must publish the same intervals: a slice's bootstrap draws come from the
+    seed and its label, not from the order a set of slices is visited in (PYTHONHASHSEED differs per
+    process)."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import datetime as dt, json
+        import pandas as pd
+        from workbench.config import SegmentParams, last_full_week
+        from workbench.demo import data
+        from workbench.performance import segments as sg
+        end = dt.datetime(2026, 11, 25, 12, tzinfo=dt.timezone.utc)
+        hist = data.generate(end, weekly_volume=20_000)
+        week = last_full_week(end)
+        churn = hist.predictions[hist.predictions["model_name"] == data.CHURN]
+        ts = churn["timestamp"]
+        cur = churn[(ts >= pd.Timestamp(week.start)) & (ts < pd.Timestamp(week.end))]
+        ref = churn[(ts >= pd.Timestamp(week.start) - pd.Timedelta(weeks=2)) & (ts < pd.Timestamp(week.start))]
+        params = SegmentParams()
+        kinds = sg.feature_kinds(ref, data.FEATURES, params.bins, params.max_categories)
+        res = sg.search(sg.cells_from_frames(cur, ref, kinds, "classification"), "classification", params)
+        print(json.dumps([[s.label, list(s.ci)] for s in res.segments]
+                         + res.slices[["label", "ci_low", "ci_high"]].dropna().values.tolist()))
+    """)
+    out = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out.append(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                  check=True).stdout)
+    assert out[0] and len(json.loads(out[0])) >= 3
+    assert out[0] == out[1] == out[2]

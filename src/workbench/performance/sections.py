@@ -244,6 +244,8 @@ def show_weak_segments(r: PerformanceSections) -> None:
     _display(show.problem_note(r.ctx, "weak segments"))
     seg = r["weak segments"]
     if seg is not None:
+        for note in seg.notes:  # how the search was limited: said, not an error
+            _display(_html(f"<p>{html.escape(note)}.</p>"))
         _display(_table(seg.segments_frame(), kinds=segments.KINDS, empty="no weak segment"))
         seg.plot()
 

@@ -35,6 +35,7 @@ correction) and the bootstrap resamples bins with their mean error.
 from __future__ import annotations
 
 import math
+import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -376,7 +377,7 @@ class WeakSegments:
 
     def __init__(self, kind: str, slices: pd.DataFrame, segments: list[Segment], overall: float | None,
                  overall_reference: float | None, n: int, alpha: float, problems: list[str] | None = None,
-                 by_value: pd.DataFrame | None = None) -> None:
+                 by_value: pd.DataFrame | None = None, notes: list[str] | None = None) -> None:
         self.kind = kind
         self.metric = "accuracy" if kind == "classification" else "mae"
         self.slices = slices
@@ -385,7 +386,8 @@ class WeakSegments:
         self.overall_reference = overall_reference
         self.n = n
         self.alpha = alpha
-        self.problems = list(problems or [])
+        self.problems = list(problems or [])  # what could not be computed (the report is then incomplete)
+        self.notes = list(notes or [])  # how the search was limited (features cut, no reference, too few rows)
         # every value (bin) of every feature searched: rows and metric this week and in the reference
         self.by_value = by_value if by_value is not None else pd.DataFrame(columns=BY_VALUE_COLUMNS)
 
@@ -486,7 +488,7 @@ class WeakSegments:
 
 
 def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples: int | None = None,
-           problems: list[str] | None = None) -> WeakSegments:
+           problems: list[str] | None = None, notes: list[str] | None = None) -> WeakSegments:
     """Test every one- and two-feature slice in `cells` (see module doc) and report the weak segments.
     `params`: a SegmentParams (config: performance.segments)."""
     from scipy.stats import false_discovery_control
@@ -496,7 +498,7 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
 
         params = SegmentParams()
     resamples = params.resamples if resamples is None else resamples
-    problems = list(problems or [])
+    problems, notes = list(problems or []), list(notes or [])
     n_y = 2 if kind == "classification" else int(cells["y"].max()) + 1 if len(cells) else 1
     counts = _counts_of(cells, n_y)
     singles = [k for k in counts if not k[2]]
@@ -508,7 +510,7 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
     n_total = total.n_cur
     has_ref = total.n_ref > 0
     if not has_ref:
-        problems.append("weak segments: no labelled predictions in the reference window; slices are "
+        notes.append("weak segments: no labelled predictions in the reference window; slices are "
                         "compared with the rest of the week only")
     metric = (lambda c, cur=True: c.metric(kind, cur))
     by_value = pd.DataFrame([(k[0], k[1], counts[k].n_cur, counts[k].n_ref, metric(counts[k]), metric(counts[k], False))
@@ -535,14 +537,16 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
     slices = pd.DataFrame(rows, columns=["label", "features", "rows", "share", "metric", "reference", "rest",
                                          "cost", "p_reference", "p_rest", "p"])
     if slices.empty:
-        problems.append(f"weak segments: no slice has {params.min_rows:,} rows and {params.min_share:.0%} "
-                        "of the labelled predictions")
+        notes.append(f"weak segments: no slice has {params.min_rows:,} rows and {params.min_share:.0%} "
+                     "of the labelled predictions (performance.segments.min_rows, min_share): nothing to search")
         return WeakSegments(kind, slices.assign(q=[], flagged=[], ci_low=[], ci_high=[]), [], metric(total),
-                            metric(total, False), n_total, params.alpha, problems, by_value)
+                            metric(total, False), n_total, params.alpha, problems, by_value, notes)
     slices["q"] = false_discovery_control(slices["p"].to_numpy(), method="bh")
     slices["flagged"] = slices["q"] <= params.alpha
-    rng = np.random.default_rng(seed)
-    def interval(c: _Counts) -> tuple[float, float]:
+    def interval(c: _Counts, label: str) -> tuple[float, float]:
+        # a generator per slice, from the seed and the slice's label: the same interval whatever order
+        # the slices are visited in (a set's order changes with each process's string hashing)
+        rng = np.random.default_rng([seed, zlib.crc32(label.encode())])
         return bootstrap_interval(kind, c.cur, c.err_cur, resamples, rng)
 
     # reported segments: flagged one-feature values merged per feature; two-feature slices whose
@@ -558,15 +562,15 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
         if not members:
             continue
         c = sum((counts[k] for k in members), _Counts.zeros(n_y))
-        segments.append(_segment(kind, (f,), _slice_label(f, _join([k[1] for k in members])), c, total, drop,
-                                 min(qs[k] for k in members), interval(c), [k[1] for k in members]))
+        label = _slice_label(f, _join([k[1] for k in members]))
+        segments.append(_segment(kind, (f,), label, c, total, drop,
+                                 min(qs[k] for k in members), interval(c, label), [k[1] for k in members]))
     segments = _explained_away(kind, segments, counts, params.alpha, params.min_rows)
     single_flagged = {(k[0], k[1]) for k in flagged if not k[2]}
-    for k in flagged:
+    for k in sorted(flagged, key=repr):  # a set: visited in a fixed order
         if k[2] and (k[0], k[1]) not in single_flagged and (k[2], k[3]) not in single_flagged:
-            c = counts[k]
-            segments.append(_segment(kind, (k[0], k[2]), f"{_slice_label(k[0], k[1])} & {_slice_label(k[2], k[3])}", c, total, drop,
-                                     qs[k], interval(c), []))
+            c, label = counts[k], f"{_slice_label(k[0], k[1])} & {_slice_label(k[2], k[3])}"
+            segments.append(_segment(kind, (k[0], k[2]), label, c, total, drop, qs[k], interval(c, label), []))
     segments.sort(key=lambda s: -(s.cost if s.cost is not None else -math.inf))
     segments = segments[:params.max_segments]
     slices = slices.sort_values(["flagged", "cost"], ascending=[False, False], na_position="last")
@@ -574,9 +578,10 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
     shown = slices.head(10).index
     slices["ci_low"], slices["ci_high"] = math.nan, math.nan
     for i in shown:
-        lo, hi = interval(counts[keys[i]])
+        lo, hi = interval(counts[keys[i]], str(slices.loc[i, "label"]))
         slices.loc[i, ["ci_low", "ci_high"]] = lo, hi
-    return WeakSegments(kind, slices, segments, overall, overall_ref, n_total, params.alpha, problems, by_value)
+    return WeakSegments(kind, slices, segments, overall, overall_ref, n_total, params.alpha, problems, by_value,
+                        notes)
 
 
 def _restricted(counts: dict[tuple, _Counts], x: Segment, y: Segment, n_y: int) -> _Counts:
@@ -695,16 +700,16 @@ def search_store(store, model: str, window, reference, kind: str, params=None, f
         from workbench.config import SegmentParams
 
         params = SegmentParams()
-    problems: list[str] = []
+    notes: list[str] = []
     names = list(features or store.feature_columns())
     if len(names) > params.max_features:
-        problems.append(f"weak segments: {len(names)} features, the first {params.max_features} searched "
+        notes.append(f"weak segments: {len(names)} features, the first {params.max_features} searched "
                         "(performance.segments.max_features)")
         names = names[:params.max_features]
     sample = segment_counts.reference_sample(store, model, reference, names, params.sample_rows) \
         if reference is not None else pd.DataFrame()
     if sample.empty:
-        problems.append("weak segments: no labelled predictions in the reference window; bins are placed "
+        notes.append("weak segments: no labelled predictions in the reference window; bins are placed "
                         "on this week's rows")
         sample = segment_counts.reference_sample(store, model, window, names, params.sample_rows)
     kinds = feature_kinds(sample, names, params.bins, params.max_categories)
@@ -714,7 +719,7 @@ def search_store(store, model: str, window, reference, kind: str, params=None, f
                - pd.to_numeric(sample["actual_outcome"], errors="coerce")).abs()
         error_edges = quantile_edges(err, params.error_bins)
     cells = segment_counts.segment_cells(store, model, window, reference, kinds, kind, error_edges)
-    return search(label_cells(cells, kinds), kind, params, seed=seed, problems=problems)
+    return search(label_cells(cells, kinds), kind, params, seed=seed, notes=notes)
 
 
 def review(ctx, features: list[str] | None = None) -> WeakSegments:
