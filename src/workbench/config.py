@@ -111,6 +111,9 @@ class InfrastructureParams(_Strict):
     # a headline number that moved by more than this share week over week is a finding (a warning when
     # it got worse, else info)
     week_over_week_tolerance: float = Field(0.2, gt=0)
+    # an SLO met this week, with less than this share of the rolling period's error budget left, is
+    # "burning" (a warning)
+    slo_low_budget: float = Field(0.25, gt=0, le=1)
 
     @field_validator("rate_window", "scrape_interval")
     @classmethod
@@ -356,6 +359,9 @@ class DriftDetection(_Strict):
     # a day with at most this many rows is tested on its values (exact KS / Wasserstein, as scipy);
     # a bigger day on its counts over 100 reference-percentile bins (KS bounded: see drift.daily)
     daily_exact_max_rows: int = Field(200_000, ge=0)
+    # a significant feature whose effect size is within this share of its min_effect (either side) is
+    # "borderline": the floor alone decides, so it can flip drift / no drift week to week
+    borderline_tolerance: float = Field(0.1, ge=0, lt=1)
     models: dict[str, ModelDrift] = Field(default_factory=dict)
     multivariate: MultivariateDrift = Field(default_factory=MultivariateDrift)  # see drift.multivariate
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from workbench.config import DriftDetection, FeatureDrift
+from workbench.config import DriftDetection, FeatureDrift, default_of
 from workbench.drift import methods as dm
 from workbench.errors import ConfigError
 from workbench.result import TableResult
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 def choose_method(categorical: bool, n_reference: int | None = None) -> str:
     """The automatic method for a feature without one (see drift.methods.choose_method)."""
     return dm.choose_method(categorical)
+
+
+# the default of params `drift_detection.borderline_tolerance` (the schema in workbench.config holds the value):
+# an effect within this share of min_effect (either side) is "borderline"
+BORDERLINE = default_of(DriftDetection, "borderline_tolerance")
 
 
 @dataclass
@@ -55,17 +60,19 @@ class FeatureDriftResult:
     message: str = ""
     reference_dist: pd.Series | None = field(default=None, repr=False)
     current_dist: pd.Series | None = field(default=None, repr=False)
+    borderline_tolerance: float = BORDERLINE  # params drift_detection.borderline_tolerance
 
     @property
     def borderline(self) -> bool:
-        """Significant, with an effect within BORDERLINE (10%) of min_effect on either side: the floor
-        alone decides, so the verdict can flip week to week (drift / no drift) while nothing changes."""
+        """Significant, with an effect within `borderline_tolerance` (default 10%) of min_effect on either
+        side: the floor alone decides, so the verdict can flip week to week (drift / no drift) while
+        nothing changes."""
         if self.drifted is None or self.min_effect is None or self.effect_size is None or self.statistic is None:
             return False
         if not dm.get_method(self.method).significant(dm.MethodResult(self.statistic, self.p_value,
                                                                       self.effect_size), self.threshold):
             return False
-        return abs(self.effect_size - self.min_effect) <= BORDERLINE * self.min_effect
+        return abs(self.effect_size - self.min_effect) <= self.borderline_tolerance * self.min_effect
 
     def borderline_note(self) -> str:
         """'borderline: effect 0.048 is within 10% of min_effect 0.05 (can flip week to week)' or ''."""
@@ -73,11 +80,8 @@ class FeatureDriftResult:
 
         if not self.borderline:
             return ""
-        return (f"borderline: effect {num(self.effect_size)} is within {BORDERLINE:.0%} of min_effect "
+        return (f"borderline: effect {num(self.effect_size)} is within {self.borderline_tolerance:.0%} of min_effect "
                 f"{num(self.min_effect)} (can flip week to week)")
-
-
-BORDERLINE = 0.1  # an effect within this share of min_effect (either side) is "borderline"
 
 
 PLOT_BINS = 30
@@ -126,14 +130,15 @@ def _distributions(ref: FeatureProfile, cur: CurrentSample) -> tuple[pd.Series, 
 def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None = None,
                     threshold: float | None = None, min_samples: int = 30, min_effect: float | None = None,
                     default_thresholds: Mapping[str, float] | None = None,
-                    default_min_effects: Mapping[str, float] | None = None, distributions: bool = True
-                    ) -> FeatureDriftResult:
+                    default_min_effects: Mapping[str, float] | None = None, distributions: bool = True,
+                    borderline_tolerance: float = BORDERLINE) -> FeatureDriftResult:
     """Drift of one feature from its reference profile and current sample.
 
     `threshold` and `min_effect` are the feature's own settings (None: drift_detection's
     `thresholds` / `min_effects`, else the registry's defaults; see drift.methods.resolve).
     `distributions` False leaves out the shares for plotting and the ranking magnitude (the daily
-    grid draws and ranks neither; for a numeric feature the magnitude is a second KS pass)."""
+    grid draws and ranks neither; for a numeric feature the magnitude is a second KS pass).
+    `borderline_tolerance`: params drift_detection.borderline_tolerance (see FeatureDriftResult.borderline)."""
     categorical = ref.kind == "categorical"
     name = method or choose_method(categorical)
     m = dm.get_method(name, ref.name)
@@ -148,7 +153,7 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
                 new_categories=cur.new_categories(ref) if categorical else [],
                 new_category_rows=sum((cur.categories or {}).get(c, 0) for c in cur.new_categories(ref))
                 if categorical else 0,
-                canonical=_canonical_note(ref, cur))
+                canonical=_canonical_note(ref, cur), borderline_tolerance=borderline_tolerance)
     if ref.n < min_samples or cur.n < min_samples:
         return FeatureDriftResult(**base, statistic=None, p_value=None, drifted=None, status="insufficient data",
                                   message=f"needs {min_samples} values on each side; "
@@ -386,7 +391,7 @@ class DriftReport:
             if r.borderline and not r.drifted:
                 out.append(Finding("info", r.feature, f"{r.feature} is borderline (no drift): significant, but "
                                    f"effect size {num(r.effect_size)} ({dm.effect_label(r.method)}) is just below "
-                                   f"min_effect {num(r.min_effect)}, within {BORDERLINE:.0%}: it can flip to drift "
+                                   f"min_effect {num(r.min_effect)}, within {r.borderline_tolerance:.0%}: it can flip to drift "
                                    "week to week.", "feature", anchor_id("feature", r.feature),
                                    r.effect_size, {"method": r.method, "statistic": r.statistic,
                                                    "p_value": r.p_value, "effect_size": r.effect_size,
@@ -505,7 +510,7 @@ def detect_drift(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
         if isinstance(cur, pd.Series):
             cur = CurrentSample.from_series(name, cur, ref.kind)
         return compare_feature(ref, cur, fcfg.method, fcfg.threshold, config.min_samples, fcfg.min_effect,
-                               config.thresholds, config.min_effects)
+                               config.thresholds, config.min_effects, borderline_tolerance=config.borderline_tolerance)
 
     if n_jobs > 1 and len(feats) > 1:
         from concurrent.futures import ThreadPoolExecutor

@@ -190,8 +190,8 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
 
 def change(previous: str, this: str, borderline: bool = False) -> str:
     """What changed between two weekly verdicts: 'new drift', 'recovered', 'still drifting', '' — or,
-    when the verdict flipped while the effect sat within 10% of min_effect in either week, 'borderline
-    (at min_effect)': hovering at the floor is not a new drift nor a recovery."""
+    when the verdict flipped while the effect sat within drift_detection.borderline_tolerance (10%) of
+    min_effect in either week, 'borderline (at min_effect)': hovering at the floor is not a new drift nor a recovery."""
     if (previous == "drift") != (this == "drift") and borderline and "insufficient data" not in (previous, this):
         return "borderline (at min_effect)"
     if previous != "drift" and this == "drift":

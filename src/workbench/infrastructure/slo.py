@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from workbench.config import QueryCatalog, SLOParams, Window, parse_duration
+from workbench.config import InfrastructureParams, QueryCatalog, SLOParams, Window, default_of, parse_duration
 from workbench.errors import SourceUnavailable
 from workbench.infrastructure.queries import render
 from workbench.sources.prometheus import PrometheusSource
@@ -127,12 +127,15 @@ from workbench.findings import Finding, duration, iso, num, pct, when  # noqa: E
 from workbench.tables import percent, sli  # noqa: E402
 
 
-LOW_BUDGET = 0.25  # less of the rolling period's error budget left than this: the SLO is burning
+# the default of params `infrastructure.slo_low_budget` (the schema in workbench.config holds the value):
+# less of the rolling period's error budget left than this, the SLO is burning
+LOW_BUDGET = default_of(InfrastructureParams, "slo_low_budget")
 
 
-def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, week_label: str) -> list[Finding]:
-    """Per objective: missed or budget exhausted (alert), burning (warning: less than LOW_BUDGET of the
-    rolling budget left) or met (info),
+def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, week_label: str,
+                 low_budget: float = LOW_BUDGET) -> list[Finding]:
+    """Per objective: missed or budget exhausted (alert), burning (warning: less than `low_budget`, params
+    `infrastructure.slo_low_budget`, of the rolling budget left) or met (info),
     each with SLI, objective and the budget left; then each burn alert (page: alert, ticket: warning)."""
     out = []
     for name in dict.fromkeys(status_["objective"]) if len(status_) else []:
@@ -155,8 +158,8 @@ def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, we
             out.append(Finding("alert", name, f"SLO missed — {text}.", "slo", "slos", remaining))
         elif remaining is not None and remaining < 0:
             out.append(Finding("alert", name, f"SLO budget exhausted — {text}.", "slo", "slos", remaining))
-        elif remaining is not None and remaining < LOW_BUDGET:
-            out.append(Finding("warning", name, f"SLO burning — {text} (less than {pct(LOW_BUDGET, 0)} left).",
+        elif remaining is not None and remaining < low_budget:
+            out.append(Finding("warning", name, f"SLO burning — {text} (less than {pct(low_budget, 0)} left).",
                                "slo", "slos", remaining))
         else:
             out.append(Finding("info", name, f"SLO met — {text}.", "slo", "slos", remaining))
@@ -181,12 +184,13 @@ class SLOReview:
     problems: list[str] = field(default_factory=list)
 
     window_label: str = ""
+    low_budget: float = LOW_BUDGET  # params infrastructure.slo_low_budget
 
     @property
     def findings(self) -> list:
         """SLOs missed or burning (with the budget left) and every multiwindow burn alert that would
         have paged or opened a ticket, with its time and duration (workbench.findings)."""
-        return slo_findings(self.status, self.pages, self.slos, self.window_label)
+        return slo_findings(self.status, self.pages, self.slos, self.window_label, self.low_budget)
 
     @property
     def headline(self) -> dict:
@@ -244,4 +248,5 @@ def run(ctx) -> SLOReview:
         burn = burn_rates(ctx.prometheus, slos, ctx.window, ctx.queries, step)
     except SourceUnavailable as exc:
         burn, problems = pd.DataFrame(columns=["timestamp", "value", "objective", "burn_window"]), problems + [str(exc)]
-    return SLOReview(st, burn, burn_alerts(burn, slos, step), slos, problems, ctx.window.label)
+    return SLOReview(st, burn, burn_alerts(burn, slos, step), slos, problems, ctx.window.label,
+                     ctx.params.infrastructure.slo_low_budget)
