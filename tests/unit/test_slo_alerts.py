@@ -180,7 +180,7 @@ def test_run_reads_params_and_collects_problems(tmp_path):
         "burn_alerts:\n  - {severity: page, long: 1h, short: 5m, factor: 14.4}\n")
     ctx = SimpleNamespace(root=tmp_path, window=WEEK, prometheus=FakePrometheus(fail=("good",)),
                           params_path=lambda kind: tmp_path / "params" / f"{kind}.yaml",
-                          params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")),
+                          params=SimpleNamespace(infrastructure=config.InfrastructureParams(scrape_interval="60s")),
                           queries=CATALOG)
     r = slo.run(ctx)
     assert len(r.problems) == 3 and all("query failed" in p for p in r.problems)
