@@ -64,7 +64,9 @@ def test_scored_table_needs_no_edit_before_check_passes(tmp_path, rng, monkeypat
     assert {p.name for p in written} >= {"weekly.yaml", "monitoring.yaml", "queries.yaml", "slos.yaml", "alerts.yaml",
                                          "README.md"}
     text = (project / "params" / "weekly.yaml").read_text()
-    assert "Everything below was guessed" in text and "CHANGE-ME" not in text
+    header = text.split("\n\n")[0]  # variant is the one key left null, and the header says so
+    assert "Left unknown (null)" in header and "store.columns.variant:" in header and "nothing was left" not in text
+    assert "store.columns.outcome" not in header and "CHANGE-ME" not in text
     result = check.run_checks(project / "params", Connections(None, url, None, demo=False), unreachable=check.ERROR)
     assert result.ok, result.text()
     with pytest.raises(config.ConfigError, match="exist"):  # never overwritten without --force
