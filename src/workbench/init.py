@@ -152,7 +152,7 @@ def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None 
         rest = [c for c in names if c not in used and c not in left_out]
         feats = sample[rest] if len(sample) else pd.DataFrame(columns=rest)
         layout = "columns"
-    for f in list(feats.columns):  # date-times inside JSON too: never a drift feature
+    for f in list(feats.columns):  # date-times held as text or JSON values: never a drift feature either
         if f not in left_out and mapping_guess.profile(str(f), feats[f], "text").kind == "time":
             left_out[str(f)] = "date-times"
     feats = feats[[f for f in feats.columns if f not in left_out]]
