@@ -197,10 +197,12 @@ def render_weekly(g: TableGuess, reference: str | None, models: list[str]) -> st
     if g.unknown:
         lines.append("# Could not guess (fix these before `workbench check`):")
         lines += [f"#   - {u}" for u in g.unknown]
-    nulls = [k for k, v in g.columns.items() if v is None and k in OPTIONAL]
+    nulls = [k for k, v in g.columns.items() if v is None and k in OPTIONAL
+             and not (k == "probability" and g.model_type == "regression")]  # a regression model has none
     if nulls:
         lines.append("# Left unknown (null): name the column if your table has one, else leave it null:")
-        lines += [f"#   - store.columns.{k}: {FILL_IN[k]}; {g.notes.get(k, 'no such column found')}" for k in nulls]
+        why = {k: g.notes[k] if g.notes.get(k, "").startswith("left null") else "no column looked like it" for k in nulls}
+        lines += [f"#   - store.columns.{k}: {FILL_IN[k]}; {why[k]}" for k in nulls]
     if not g.unknown and not nulls:
         lines.append("# Everything below was guessed; nothing was left unknown.")
     elif not g.unknown:

@@ -101,6 +101,8 @@ def test_float_predictions_make_a_regression_model_and_a_table_without_model_get
     assert g.columns["probability"] is None and {f.name for f in g.features} == {"sqft", "city"}
     written = init.init("house_prices", tmp_path / "params", model=["house-prices"], database_url=url)
     weekly = config.load_weekly(written[0])
+    header = written[0].read_text().split("\n\n")[0]  # null by design for regression: not asked for
+    assert "store.columns.outcome_timestamp:" in header and "store.columns.probability" not in header
     assert weekly.models[0].type == "regression" and weekly.store.columns.constant("model") == "house-prices"
     result = check.run_checks(tmp_path / "params", Connections(None, url, None, demo=False), unreachable=check.ERROR)
     assert result.ok, result.text()
