@@ -4,8 +4,9 @@ The table is reflected with SQLAlchemy and a sample of rows read (read-only). Fr
 types it guesses the store mapping (id, model, version, variant, timestamp, prediction,
 probability, outcome, outcome timestamp), finds a JSON feature column and its keys, types each
 feature numeric or categorical with the reason (dtype, distinct count) and names the drift method
-the automatic choice would use. Every guess is a commented line in the files it writes; what it
-could not guess is listed at the top of weekly.yaml. Nothing is guessed silently.
+the automatic choice would use. Columns mapped to a role and date-time columns are never features.
+Every guess is a commented line in the files it writes; what it could not guess, and each mapping
+key left null, is listed at the top of weekly.yaml. Nothing is guessed silently.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Names come first (`request_id` is the id); where no name fits, the sampled values decide: a column
 unique per row is the id, a float column within [0, 1] is a probability, a 0/1 or few-valued column
-beside it is the prediction (the one with missing values, or named like truth or a label, is the
-outcome), float predictions make a regression model, a text column with few values named like a
-model or a version is that. A table without a model or version column gets a constant (a single-model
+beside it is the prediction, float predictions make a regression model, a text column with few values
+named like a model or a version is that. The outcome is the column with the most evidence (an outcome's
+name such as `defaulted`, a word like truth or label, 0/1 values with missing ones); a tie is left
+null and named, never settled by column order. A table without a model or version column gets a constant (a single-model
 table). Nothing is guessed silently: every key gets a reason, every failure a line in `unknown`.
 """
 
