@@ -162,8 +162,8 @@ def guess(profiles: list[Profile], table: str, model: str | None = None) -> Mapp
     by_name("model") or first(lambda p: few_text(p) and words(p.name) & MODEL_WORDS, "model",
                               f"few values ({SMALL_CLASSES} or fewer), named like a model")
     by_name("variant")
-    # the outcome by evidence (its name, a name like one, 0/1 values with missing ones); a tie is left null
-    tied = _outcome_by_evidence(free, take)
+    # the outcome by its name (then 0/1 values with missing ones among equally named); a tie is left null
+    tied = _outcome_by_evidence(free, take, named=True)
     by_name("prediction")
     by_name("probability", lambda p: p.kind == "number")
     if "probability" not in cols:
@@ -181,10 +181,13 @@ def guess(profiles: list[Profile], table: str, model: str | None = None) -> Mapp
             take("outcome", b, "missing values where the outcome has not arrived yet")
     if "prediction" not in cols:
         if "probability" in cols:
-            first(lambda p: p.few, "prediction", "a few-valued column beside the probability")
+            first(lambda p: p.few and not p.binary_with_missing, "prediction",
+                  "a few-valued column beside the probability")
         elif len(kinds()) == 1:
             take("prediction", kinds()[0], "the only column of classes or measurements")
     pred = next((p for p in profiles if p.name == cols.get("prediction")), None)
+    if "outcome" not in cols and not tied and (pred is None or pred.few):  # unnamed: 0/1 with missing values
+        tied = _outcome_by_evidence(free, take, named=False)
     if "outcome" not in cols and not tied and pred is not None:
         same = [p for p in free.values() if (p.few if pred.few else (p.kind == "number" and not p.whole))]
         if len(same) == 1:
@@ -234,24 +237,25 @@ def guess(profiles: list[Profile], table: str, model: str | None = None) -> Mapp
     return g
 
 
-def _outcome_by_evidence(free: dict[str, Profile], take) -> list[str]:
-    """Take the outcome from the free columns by evidence: its name is a known outcome name (2), a word of
-    its name says outcome (1), its values are 0/1 with some missing, outcomes not arrived yet (2). The best
-    score wins; columns named like a prediction are never candidates. Returns the tied columns, and takes
-    nothing, when several share the best score: a feature is never guessed as the outcome by a coin toss."""
+def _outcome_by_evidence(free: dict[str, Profile], take, named: bool) -> list[str]:
+    """Take the outcome from the free columns by evidence. `named`: a known outcome name beats a word of
+    the name that says outcome (truth, label), and among equally named columns 0/1 values with some
+    missing (outcomes not arrived yet) decide; else the unnamed 0/1 columns with missing values. Columns
+    named like a prediction are never candidates. When several share the best evidence it takes nothing
+    and returns them: a feature is never made the outcome by column order."""
     scored = []
     for p in free.values():
         if p.kind not in ("number", "text") or (p.unique_per_row and p.kind == "text") or words(p.name) & PREDICTION_WORDS:
             continue
         why, score = [], 0
         if p.name.lower() in CANDIDATES["outcome"]:
-            score += 2
-            why.append("its name")
+            score, why = 20, ["its name"]
         elif words(p.name) & OUTCOME_WORDS:
-            score += 1
-            why.append("named like an outcome (truth, actual, label, target, defaulted)")
+            score, why = 10, ["named like an outcome (truth, actual, label, target, defaulted)"]
+        if (score > 0) != named:
+            continue
         if p.binary_with_missing:
-            score += 2
+            score += 1
             why.append("0/1 values, missing values where the outcome has not arrived yet")
         if score:
             scored.append((score, p, why))

@@ -219,3 +219,26 @@ def test_outcome_candidates_that_tie_are_left_null_said_so_and_not_drift_feature
     assert {f.name for f in g.features} == set(LOAN_FEATURES) and set(g.left_out) == {"flag_a", "flag_b"}
     header = init.render_weekly(g, None, g.models).split("\n\n")[0]
     assert "store.columns.outcome:" in header and "equally likely outcomes" in header
+
+
+def test_a_nullable_0_1_feature_is_never_the_outcome_over_a_named_or_only_fitting_column():
+    import pandas as pd
+
+    from workbench import mapping_guess as mg
+
+    n = 60
+    base = {"k": (pd.Series([f"x{i}" for i in range(n)]), "text"),
+            "at": (pd.Series(pd.date_range("2026-11-16", periods=n, freq="h")), "time"),
+            "has_cosigner": (pd.Series([i % 2 if i < 40 else None for i in range(n)]), "number")}
+
+    def guess(extra):
+        cols = base | extra
+        return mg.guess([mg.profile(name, v, kind) for name, (v, kind) in cols.items()], "t")
+
+    named = guess({"label": (pd.Series([(i // 3) % 2 for i in range(n)]), "number"),
+                   "decision": (pd.Series([(i // 4) % 2 for i in range(n)]), "number")})
+    assert named.columns["outcome"] == "label" and named.columns["prediction"] == "decision"
+    rng = np.random.default_rng(5)  # regression: the outcome is the other measurement, not the 0/1 feature
+    price = rng.gamma(2, 1e5, n)
+    reg = guess({"predicted_price": (pd.Series(price), "number"), "price_paid": (pd.Series(price * 1.1), "number")})
+    assert reg.model_type == "regression" and reg.columns["outcome"] == "price_paid"
