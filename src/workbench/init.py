@@ -4,8 +4,9 @@ The table is reflected with SQLAlchemy and a sample of rows read (read-only). Fr
 types it guesses the store mapping (id, model, version, variant, timestamp, prediction,
 probability, outcome, outcome timestamp), finds a JSON feature column and its keys, types each
 feature numeric or categorical with the reason (dtype, distinct count) and names the drift method
-the automatic choice would use. Every guess is a commented line in the files it writes; what it
-could not guess is listed at the top of weekly.yaml. Nothing is guessed silently.
+the automatic choice would use. Columns mapped to a role and date-time columns are never features.
+Every guess is a commented line in the files it writes; what it could not guess, and each mapping
+key left null, is listed at the top of weekly.yaml. Nothing is guessed silently.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class TableGuess:
     notes: dict[str, str] = field(default_factory=dict)  # mapped key -> why it was chosen
     unknown: list[str] = field(default_factory=list)  # what could not be guessed
     type_reason: str = ""  # why model_type
+    left_out: dict[str, str] = field(default_factory=dict)  # column or JSON key -> why it is not a drift feature
 
 
 def _split(table: str) -> tuple[str | None, str]:
@@ -141,13 +143,20 @@ def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None 
     mg = mapping_guess.guess(profiles, name, model)
     cols, notes, unknown = mg.columns, mg.notes, list(mg.unknown)
     used = {v for v in cols.values() if isinstance(v, str)}
+    left_out = {c: "an outcome candidate (store.columns.outcome)" for c in mg.ambiguous.get("outcome", [])}
     if json_col:
         frame = _parsed_json(sample[json_col]) if json_col in sample else None
         feats = frame if frame is not None else pd.DataFrame()
         layout = "json"
     else:
-        feats = sample[[c for c in names if c not in used]] if len(sample) else pd.DataFrame(columns=[c for c in names if c not in used])
+        left_out |= {p.name: "date-times" for p in profiles if p.kind == "time" and p.name not in used}
+        rest = [c for c in names if c not in used and c not in left_out]
+        feats = sample[rest] if len(sample) else pd.DataFrame(columns=rest)
         layout = "columns"
+    for f in list(feats.columns):  # date-times held as text or JSON values: never a drift feature either
+        if f not in left_out and mapping_guess.profile(str(f), feats[f], "text").kind == "time":
+            left_out[str(f)] = "date-times"
+    feats = feats[[f for f in feats.columns if f not in left_out]]
     n_ref = len(reference) if reference is not None else None
     features = []
     for f in feats.columns:
@@ -165,11 +174,20 @@ def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None 
     if not models:
         unknown.append("models: no model names found in the sample")
     return TableGuess(schema, name, cols, layout, json_col, features, models, mg.model_type, notes, unknown,
-                      mg.type_reason)
+                      mg.type_reason, left_out)
 
 
 def _yaml_value(v) -> str:
     return "null" if v is None else json.dumps(v)
+
+
+# what a null optional mapping key asks of the user, and what is left out without it
+FILL_IN = {
+    "variant": "the column naming the A/B variant of each prediction (without it: no A/B section)",
+    "probability": "the column holding the predicted probability (without it: no ROC AUC, calibration or CBPE)",
+    "outcome": "the column holding the true outcome, null until it arrives (without it: no performance metrics)",
+    "outcome_timestamp": "the column holding when the outcome arrived (without it: no label delay)",
+}
 
 
 def render_weekly(g: TableGuess, reference: str | None, models: list[str]) -> str:
@@ -180,8 +198,16 @@ def render_weekly(g: TableGuess, reference: str | None, models: list[str]) -> st
     if g.unknown:
         lines.append("# Could not guess (fix these before `workbench check`):")
         lines += [f"#   - {u}" for u in g.unknown]
-    else:
+    nulls = [k for k, v in g.columns.items() if v is None and k in OPTIONAL
+             and not (k == "probability" and g.model_type == "regression")]  # a regression model has none
+    if nulls:
+        lines.append("# Left unknown (null): name the column if your table has one, else leave it null:")
+        why = {k: g.notes[k] if g.notes.get(k, "").startswith("left null") else "no column looked like it" for k in nulls}
+        lines += [f"#   - store.columns.{k}: {FILL_IN[k]}; {why[k]}" for k in nulls]
+    if not g.unknown and not nulls:
         lines.append("# Everything below was guessed; nothing was left unknown.")
+    elif not g.unknown:
+        lines.append("# Everything else below was guessed.")
     lines += ["", "timezone: UTC", "", "models:"]
     for m in models or ["CHANGE-ME"]:
         lines.append(f"  - name: {_yaml_value(m)}")
@@ -216,6 +242,7 @@ def render_monitoring(g: TableGuess, models: list[str]) -> str:
              "# choice would use (numeric: ks, categorical: chi2, each with its effect floor: README, \"How drift",
              "# is decided\"). Delete a feature or set `enabled: false` to leave it out.",
              "drift_detection:", "  enabled: true", "  models:"]
+    lines[4:4] = [f"# Not drift features: {c!r} ({why})." for c, why in g.left_out.items()]
     for m in models or ["CHANGE-ME"]:
         lines += [f"    {_yaml_value(m)}:", "      features:"]
         for f in g.features:

@@ -2,9 +2,10 @@
 
 Names come first (`request_id` is the id); where no name fits, the sampled values decide: a column
 unique per row is the id, a float column within [0, 1] is a probability, a 0/1 or few-valued column
-beside it is the prediction (the one with missing values, or named like truth or a label, is the
-outcome), float predictions make a regression model, a text column with few values named like a
-model or a version is that. A table without a model or version column gets a constant (a single-model
+beside it is the prediction, float predictions make a regression model, a text column with few values
+named like a model or a version is that. The outcome is the column with the most evidence (an outcome's
+name such as `defaulted`, a word like truth or label, 0/1 values with missing ones); a tie is left
+null and named, never settled by column order. A table without a model or version column gets a constant (a single-model
 table). Nothing is guessed silently: every key gets a reason, every failure a line in `unknown`.
 """
 
@@ -25,19 +26,20 @@ CANDIDATES = {
                   "created_at", "ts", "time"),
     "prediction": ("prediction", "predicted_label", "predicted_class", "y_pred", "pred", "predicted", "output"),
     "probability": ("probability", "predicted_probability", "score", "proba", "prob", "y_prob", "confidence"),
-    "outcome": ("actual_outcome", "outcome", "actual", "label", "y_true", "target", "ground_truth"),
-    "outcome_timestamp": ("outcome_timestamp", "outcome_at", "labelled_at", "labeled_at", "label_time", "actual_at",
-                          "resolved_at"),
+    "outcome": ("actual_outcome", "outcome", "actual", "label", "y_true", "target", "ground_truth", "defaulted",
+                "default", "is_default", "churned", "is_churn", "is_fraud", "fraud", "converted"),
+    "outcome_timestamp": ("outcome_timestamp", "outcome_at", "outcome_time", "labelled_at", "labeled_at", "label_time",
+                          "label_at", "label_received_at", "label_timestamp", "actual_at", "resolved_at", "truth_at"),
 }
 OPTIONAL = {"variant", "probability", "outcome", "outcome_timestamp"}
 SMALL_CLASSES = 20  # at most this many distinct values: classes, not a measurement
 UNVERSIONED = "unversioned"
 # words in a column name (split at _ - . and case changes) that say what it holds
 VERSION_WORDS = {"version", "ver", "rev", "revision", "release"}
-MODEL_WORDS = {"model"}
+MODEL_WORDS = {"model", "scorecard"}
 ID_WORDS = {"id", "uuid", "guid", "key"}
 OUTCOME_WORDS = {"truth", "true", "actual", "label", "labelled", "labeled", "outcome", "target", "observed",
-                 "ground", "resolved"}
+                 "ground", "resolved", "defaulted", "churned", "fraud", "converted"}
 PREDICTION_WORDS = {"pred", "prediction", "predicted", "decision", "yhat", "hat", "forecast", "estimate",
                     "estimated", "output", "class"}
 
@@ -68,6 +70,11 @@ class Profile:
     def few(self) -> bool:
         """Classes: few distinct values that are text, or whole numbers."""
         return 0 < self.distinct <= SMALL_CLASSES and (self.kind == "text" or (self.kind == "number" and self.whole))
+
+    @property
+    def binary_with_missing(self) -> bool:
+        """0/1 values with some missing: the shape of an outcome that has not arrived for every row."""
+        return self.kind == "number" and self.whole and self.unit and self.distinct == 2 and self.missing > 0
 
     @property
     def unique_per_row(self) -> bool:
@@ -109,6 +116,7 @@ class MappingGuess:
     columns: dict[str, str | dict | None]  # key -> column name, {"constant": value}, or None
     notes: dict[str, str] = field(default_factory=dict)  # key -> why
     unknown: list[str] = field(default_factory=list)
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)  # key -> columns that tied for it (left null)
     model_type: str = "classification"
     type_reason: str = "no prediction column: assumed classification, check it"
 
@@ -154,21 +162,18 @@ def guess(profiles: list[Profile], table: str, model: str | None = None) -> Mapp
     by_name("model") or first(lambda p: few_text(p) and words(p.name) & MODEL_WORDS, "model",
                               f"few values ({SMALL_CLASSES} or fewer), named like a model")
     by_name("variant")
-    # outcome and prediction by name, then by values
-    by_name("outcome")
+    # the outcome by its name (then 0/1 values with missing ones among equally named); a tie is left null
+    tied = _outcome_by_evidence(free, take, named=True)
     by_name("prediction")
     by_name("probability", lambda p: p.kind == "number")
     if "probability" not in cols:
         first(lambda p: p.kind == "number" and p.unit and not p.whole and p.distinct > 2, "probability",
               "fractions within [0, 1]")
-    if "outcome" not in cols:
-        first(lambda p: p.kind in ("number", "text") and words(p.name) & OUTCOME_WORDS, "outcome",
-              "named like an outcome (truth, actual, label, target)")
     if "prediction" not in cols:
         first(lambda p: p.kind in ("number", "text") and words(p.name) & PREDICTION_WORDS, "prediction",
               "named like a prediction (pred, decision, forecast, output)")
     kinds = lambda: [p for p in free.values() if p.few or (p.kind == "number" and not p.whole)]  # noqa: E731
-    if "prediction" not in cols and "outcome" not in cols and len(kinds()) == 2:
+    if "prediction" not in cols and "outcome" not in cols and not tied and len(kinds()) == 2:
         # the only two columns of classes or measurements: the outcome arrives later, so it has missing values
         a, b = sorted(kinds(), key=lambda p: p.missing)
         if b.missing > a.missing:
@@ -176,11 +181,14 @@ def guess(profiles: list[Profile], table: str, model: str | None = None) -> Mapp
             take("outcome", b, "missing values where the outcome has not arrived yet")
     if "prediction" not in cols:
         if "probability" in cols:
-            first(lambda p: p.few, "prediction", "a few-valued column beside the probability")
+            first(lambda p: p.few and not p.binary_with_missing, "prediction",
+                  "a few-valued column beside the probability")
         elif len(kinds()) == 1:
             take("prediction", kinds()[0], "the only column of classes or measurements")
     pred = next((p for p in profiles if p.name == cols.get("prediction")), None)
-    if "outcome" not in cols and pred is not None:
+    if "outcome" not in cols and not tied and (pred is None or pred.few):  # unnamed: 0/1 with missing values
+        tied = _outcome_by_evidence(free, take, named=False)
+    if "outcome" not in cols and not tied and pred is not None:
         same = [p for p in free.values() if (p.few if pred.few else (p.kind == "number" and not p.whole))]
         if len(same) == 1:
             take("outcome", same[0], f"the only other column of {'classes' if pred.few else 'measurements'}")
@@ -193,6 +201,10 @@ def guess(profiles: list[Profile], table: str, model: str | None = None) -> Mapp
         take("outcome_timestamp", other_times[0], "the only other date-time column, beside the outcome")
 
     g = MappingGuess(cols, notes)
+    if tied:
+        g.ambiguous["outcome"] = tied
+        notes["outcome"] = (f"left null: {', '.join(map(repr, tied))} are equally likely outcomes; "
+                            "name the one that holds the true outcome")
     if pred is not None:
         if pred.kind == "number" and (not pred.whole or pred.distinct > SMALL_CLASSES):
             g.model_type = "regression"
@@ -215,9 +227,43 @@ def guess(profiles: list[Profile], table: str, model: str | None = None) -> Mapp
     for key in CANDIDATES:
         if key not in cols:
             cols[key] = None
-            if key in OPTIONAL:
+            if key in OPTIONAL and key in notes:  # already says why (a tie)
+                pass
+            elif key in OPTIONAL:
                 notes[key] = "no such column found: null (the sections that need it are left out, each saying why)"
             else:
                 g.unknown.append(f"store.columns.{key}: no column looks like it ({', '.join(CANDIDATES[key][:4])}, ...)")
     g.columns = {k: cols[k] for k in CANDIDATES}
     return g
+
+
+def _outcome_by_evidence(free: dict[str, Profile], take, named: bool) -> list[str]:
+    """Take the outcome from the free columns by evidence. `named`: a known outcome name beats a word of
+    the name that says outcome (truth, label), and among equally named columns 0/1 values with some
+    missing (outcomes not arrived yet) decide; else the unnamed 0/1 columns with missing values. Columns
+    named like a prediction are never candidates. When several share the best evidence it takes nothing
+    and returns them: a feature is never made the outcome by column order."""
+    scored = []
+    for p in free.values():
+        if p.kind not in ("number", "text") or (p.unique_per_row and p.kind == "text") or words(p.name) & PREDICTION_WORDS:
+            continue
+        why, score = [], 0
+        if p.name.lower() in CANDIDATES["outcome"]:
+            score, why = 20, ["its name"]
+        elif words(p.name) & OUTCOME_WORDS:
+            score, why = 10, ["named like an outcome (truth, actual, label, target, defaulted)"]
+        if (score > 0) != named:
+            continue
+        if p.binary_with_missing:
+            score += 1
+            why.append("0/1 values, missing values where the outcome has not arrived yet")
+        if score:
+            scored.append((score, p, why))
+    if not scored:
+        return []
+    best = max(s for s, _, _ in scored)
+    top = [(p, why) for s, p, why in scored if s == best]
+    if len(top) > 1:
+        return [p.name for p, _ in top]
+    take("outcome", top[0][0], "; ".join(top[0][1]))
+    return []

@@ -64,7 +64,9 @@ def test_scored_table_needs_no_edit_before_check_passes(tmp_path, rng, monkeypat
     assert {p.name for p in written} >= {"weekly.yaml", "monitoring.yaml", "queries.yaml", "slos.yaml", "alerts.yaml",
                                          "README.md"}
     text = (project / "params" / "weekly.yaml").read_text()
-    assert "Everything below was guessed" in text and "CHANGE-ME" not in text
+    header = text.split("\n\n")[0]  # variant is the one key left null, and the header says so
+    assert "Left unknown (null)" in header and "store.columns.variant:" in header and "nothing was left" not in text
+    assert "store.columns.outcome" not in header and "CHANGE-ME" not in text
     result = check.run_checks(project / "params", Connections(None, url, None, demo=False), unreachable=check.ERROR)
     assert result.ok, result.text()
     with pytest.raises(config.ConfigError, match="exist"):  # never overwritten without --force
@@ -99,6 +101,8 @@ def test_float_predictions_make_a_regression_model_and_a_table_without_model_get
     assert g.columns["probability"] is None and {f.name for f in g.features} == {"sqft", "city"}
     written = init.init("house_prices", tmp_path / "params", model=["house-prices"], database_url=url)
     weekly = config.load_weekly(written[0])
+    header = written[0].read_text().split("\n\n")[0]  # null by design for regression: not asked for
+    assert "store.columns.outcome_timestamp:" in header and "store.columns.probability" not in header
     assert weekly.models[0].type == "regression" and weekly.store.columns.constant("model") == "house-prices"
     result = check.run_checks(tmp_path / "params", Connections(None, url, None, demo=False), unreachable=check.ERROR)
     assert result.ok, result.text()
@@ -132,3 +136,109 @@ def test_dir_scaffold_with_notebooks_is_what_the_runner_uses_and_out_with_dir_is
     assert "notebooks/ (copied here" in (project / "README.md").read_text()
     with pytest.raises(config.ConfigError, match="not both"):
         init.init("scored", tmp_path / "p2", database_url=url, directory=tmp_path / "d2")
+
+
+LOAN_FEATURES = ["income", "age", "loan_amount", "term_months", "dti", "employment_years", "home_ownership", "purpose"]
+
+
+def _loan_scores(path: Path, rng: np.random.Generator, n: int = 400, outcome: str | None = "defaulted",
+                 extra: dict[str, type] | None = None) -> str:
+    """A credit-scoring table as a team keeps it in SQLite: text timestamps, one scorecard and version (constant),
+    the 0/1 outcome `defaulted` NULL until it arrives (recent rows), its `label_received_at`, 8 feature columns."""
+    url = f"sqlite:///{path}"
+    md = sa.MetaData()
+    extra = extra or {}
+    cols = [("application_id", sa.String), ("scorecard", sa.String), ("scorecard_version", sa.String),
+            ("scored_at", sa.Text), ("decision", sa.Integer), ("pd_score", sa.Float)]
+    cols += [(outcome, sa.Integer), ("label_received_at", sa.Text)] if outcome else []
+    cols += [(f, sa.String if f in ("home_ownership", "purpose") else sa.Float) for f in LOAN_FEATURES]
+    t = sa.Table("loan_scores", md, *[sa.Column(c, k) for c, k in cols], *[sa.Column(c, k) for c, k in extra.items()])
+    eng = sa.create_engine(url)
+    md.create_all(eng)
+    rows = []
+    for i in range(n):
+        when = WEEK.start.replace(tzinfo=None) + dt.timedelta(minutes=25 * i)
+        p, arrived = float(rng.random() * 0.4), i < 0.6 * n  # outcomes of the recent rows have not arrived
+        row = {"application_id": f"A{100000 + i}", "scorecard": "retail", "scorecard_version": "v3",
+               "scored_at": when.strftime("%Y-%m-%d %H:%M:%S"), "decision": int(p >= 0.2),  # 1: declined
+               "pd_score": p, "income": float(rng.gamma(3, 20000)), "age": float(rng.integers(20, 70)),
+               "loan_amount": float(rng.gamma(2, 5000)), "term_months": float([12, 24, 36, 60][i % 4]),
+               "dti": float(rng.random()), "employment_years": float(rng.integers(0, 30)),
+               "home_ownership": ["own", "rent", "mortgage"][i % 3], "purpose": ["car", "home", "debt", "other"][i % 4]}
+        if outcome:
+            row[outcome] = int(rng.random() < p) if arrived else None
+            row["label_received_at"] = (when + dt.timedelta(days=30)).strftime("%Y-%m-%d %H:%M:%S") if arrived else None
+        for c, k in extra.items():
+            row[c] = ((when + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S") if k is sa.Text
+                      else (int(rng.random() < 0.5) if arrived else None))
+        rows.append(row)
+    with eng.begin() as c:
+        c.execute(sa.insert(t), rows)
+    eng.dispose()
+    return url
+
+
+def test_loan_scores_outcome_and_its_time_are_found_and_no_role_or_time_column_is_a_drift_feature(tmp_path, rng):
+    import pandas as pd
+
+    url = _loan_scores(tmp_path / "loans.db", rng, extra={"reviewed_at": sa.Text})
+    g = init.inspect_table(url, "loan_scores")
+    assert g.columns == {"id": "application_id", "model": "scorecard", "version": "scorecard_version", "variant": None,
+                         "timestamp": "scored_at", "prediction": "decision", "probability": "pd_score",
+                         "outcome": "defaulted", "outcome_timestamp": "label_received_at"}
+    assert "its name" in g.notes["outcome"] and "0/1 values, missing values" in g.notes["outcome"]
+    assert [f.name for f in g.features] == LOAN_FEATURES and g.left_out == {"reviewed_at": "date-times"}
+    ref = pd.DataFrame({f: rng.random(100) for f in LOAN_FEATURES[:6]} | {"term_months": [12.0, 24.0, 36.0, 60.0] * 25,
+                       "home_ownership": ["own", "rent", "mortgage", "own"] * 25, "purpose": ["car", "home", "debt", "other"] * 25})
+    ref.to_parquet(tmp_path / "reference.parquet")
+    written = init.init("loan_scores", tmp_path / "params", database_url=url, reference=str(tmp_path / "reference.parquet"))
+    monitoring = config.load_monitoring(written[1])
+    assert set(monitoring.drift_detection.models["retail"].features) == set(LOAN_FEATURES)
+    assert "Not drift features: 'reviewed_at' (date-times)" in written[1].read_text()
+    result = check.run_checks(tmp_path / "params", Connections(None, url, None, demo=False), unreachable=check.ERROR)
+    assert result.ok, result.text()
+
+
+def test_header_names_every_key_left_null_and_what_to_fill_in(tmp_path, rng):
+    url = _loan_scores(tmp_path / "loans.db", rng, outcome=None)
+    written = init.init("loan_scores", tmp_path / "params", database_url=url)
+    text = written[0].read_text()
+    header = text.split("\n\n")[0]
+    assert "nothing was left unknown" not in text and "Left unknown (null)" in header
+    for key in ("variant", "outcome", "outcome_timestamp"):
+        assert f"#   - store.columns.{key}: {init.FILL_IN[key]}" in header
+    assert "store.columns.probability" not in header and "    outcome: null" in text
+
+
+def test_outcome_candidates_that_tie_are_left_null_said_so_and_not_drift_features(tmp_path, rng):
+    # two unnamed 0/1 columns with missing values in the recent rows: as likely as each other to be the outcome
+    url = _loan_scores(tmp_path / "loans.db", rng, outcome=None, extra={"flag_a": sa.Integer, "flag_b": sa.Integer})
+    g = init.inspect_table(url, "loan_scores")
+    assert g.columns["outcome"] is None and g.columns["prediction"] == "decision"
+    assert "'flag_a', 'flag_b' are equally likely outcomes" in g.notes["outcome"]
+    assert {f.name for f in g.features} == set(LOAN_FEATURES) and set(g.left_out) == {"flag_a", "flag_b"}
+    header = init.render_weekly(g, None, g.models).split("\n\n")[0]
+    assert "store.columns.outcome:" in header and "equally likely outcomes" in header
+
+
+def test_a_nullable_0_1_feature_is_never_the_outcome_over_a_named_or_only_fitting_column():
+    import pandas as pd
+
+    from workbench import mapping_guess as mg
+
+    n = 60
+    base = {"k": (pd.Series([f"x{i}" for i in range(n)]), "text"),
+            "at": (pd.Series(pd.date_range("2026-11-16", periods=n, freq="h")), "time"),
+            "has_cosigner": (pd.Series([i % 2 if i < 40 else None for i in range(n)]), "number")}
+
+    def guess(extra):
+        cols = base | extra
+        return mg.guess([mg.profile(name, v, kind) for name, (v, kind) in cols.items()], "t")
+
+    named = guess({"label": (pd.Series([(i // 3) % 2 for i in range(n)]), "number"),
+                   "decision": (pd.Series([(i // 4) % 2 for i in range(n)]), "number")})
+    assert named.columns["outcome"] == "label" and named.columns["prediction"] == "decision"
+    rng = np.random.default_rng(5)  # regression: the outcome is the other measurement, not the 0/1 feature
+    price = rng.gamma(2, 1e5, n)
+    reg = guess({"predicted_price": (pd.Series(price), "number"), "price_paid": (pd.Series(price * 1.1), "number")})
+    assert reg.model_type == "regression" and reg.columns["outcome"] == "price_paid"
