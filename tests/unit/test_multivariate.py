@@ -186,6 +186,9 @@ def test_to_frame_headline_plot_and_config_defaults(flip):
     _, _, r = flip
     t = r.to_frame()
     assert list(t["verdict"]) == ["drift", "drift"] and t["value"].iloc[1] == pytest.approx(r.classifier["auc"])
+    # the days the findings count ("7 of 7 days outside it") are in the table the report prints
+    assert list(t["days_outside"]) == [int(r.daily["error_drifted"].sum()), int(r.daily["auc_drifted"].sum())]
+    assert list(t["days"]) == [len(DAYS)] * 2
     assert r.headline["multivariate_auc"] == pytest.approx(r.classifier["auc"], abs=1e-4)
     assert list(r.headline["series"]["multivariate_auc"]) == DAYS
     fig = r.plot()

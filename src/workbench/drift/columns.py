@@ -29,5 +29,5 @@ KINDS: dict[str, str] = {
     # evidently.compare()
     "our value": "effect", "evidently value": "effect", "agree": "bool",
     # multivariate.MultivariateDriftResult.to_frame(): the numbers its findings quote
-    "value": "effect", "low": "effect", "high": "effect",
+    "value": "effect", "low": "effect", "high": "effect", "days_outside": "count", "days": "count",
 }

@@ -334,12 +334,15 @@ class MultivariateDriftResult:
             rows.append({"method": "PCA reconstruction error", "value": r["value"], "low": r["lower"],
                          "high": r["upper"],
                          "rule": f"outside the reference band (±{r['sigmas']:g} sd); {self._components()}",
-                         "verdict": "drift" if r["drifted"] else "no drift"})
+                         "verdict": "drift" if r["drifted"] else "no drift",
+                         "days_outside": len(self._days_out("error_drifted")), "days": len(self.daily)})
         if c:
             rows.append({"method": f"domain classifier AUC ({c['folds']}-fold)", "value": c["auc"], "low": c["low"],
                          "high": c["high"], "rule": f"lower bound > {c['threshold']:g}",
-                         "verdict": "drift" if c["drifted"] else "no drift"})
-        return pd.DataFrame(rows, columns=["method", "value", "low", "high", "rule", "verdict"])
+                         "verdict": "drift" if c["drifted"] else "no drift",
+                         "days_outside": len(self._days_out("auc_drifted")), "days": len(self.daily)})
+        # the days counted as the findings count them ("7 of 7 days outside it")
+        return pd.DataFrame(rows, columns=["method", "value", "low", "high", "rule", "verdict", "days_outside", "days"])
 
     def plot(self):
         """Per day: the reconstruction error against its band, and the AUC with its interval against
