@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -157,6 +157,7 @@ class Cell:
     bad_run: str = ""       # "failed", "incomplete", ...: shown as "run failed" beside the level
     not_run: bool = False   # no result for this (row, review) this week
     colspan: int = 1
+    why: Line | None = None  # performance: which drifted feature, if any, carries the drop (shown first)
 
 
 def cell(r: dict | None, limit: int = MAX_PER_CELL, colspan: int = 1) -> Cell:
@@ -178,6 +179,24 @@ def cell(r: dict | None, limit: int = MAX_PER_CELL, colspan: int = 1) -> Cell:
         lines.append(Line("info" if status == "skipped" else "warning", f"{what}: {p}"))
     return Cell(run_level(r), lines, "" if status in ("ok", "skipped") else status,  # skipped: "not configured"
                 colspan=colspan)
+
+
+def why_line(drift: dict | None, performance: dict | None) -> Line | None:
+    """The performance cell's first line: which drifted feature, if any, carries the drop of the
+    headline metric (performance.drift_join.from_status, from the two stored results), linking to the
+    weak-segment section; None when either review did not run ok or there is no drop."""
+    from workbench.performance import drift_join, segments
+
+    joined = drift_join.from_status(drift, performance)
+    if joined is None or not joined.verdict:
+        return None
+    link = (performance or {}).get("html") or ""
+    return Line("info", f"Why: {joined.verdict}", href(link, segments.ANCHOR) if link else "")
+
+
+def _with_why(c: Cell, cells: dict[tuple[str, str], dict], model: str) -> Cell:
+    why = why_line(cells.get((model, "drift")), cells.get((model, "performance")))
+    return c if why is None else replace(c, why=why)
 
 
 def not_configured(status: dict) -> list[tuple[str, str, str]]:
@@ -514,7 +533,8 @@ def week_page(status: dict, window: config.Window, out: Path, previous: dict | N
         if m == SERVICE:
             continue
         row_level = worst(run_level(cells[(m, rv)]) if (m, rv) in cells else "not computed" for rv in model_reviews)
-        matrix.append(Row(m, row_level, [cell(cells.get((m, rv))) for rv in model_reviews]))
+        matrix.append(Row(m, row_level, [_with_why(cell(cells.get((m, rv))), cells, m) if rv == "performance"
+                                         else cell(cells.get((m, rv))) for rv in model_reviews]))
     for rv in service_reviews:
         r = cells[(SERVICE, rv)]
         matrix.append(Row(SERVICE, run_level(r), [cell(r, MAX_SERVICE, max(len(model_reviews), 1))],

@@ -8,6 +8,7 @@ with no exception on both runs.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,19 @@ def test_every_headline_number_of_the_catalogue_is_recorded(weeks):
         kind = config.load_weekly(ROOT / "params" / "weekly.yaml").model(r.model).type if review.per_model else ""
         missing = [h.key for h in review.headline_for(kind) if h.key not in r.headline]
         assert not missing, (r.model, r.review, missing)
+
+
+def test_the_week_page_says_where_the_churn_models_drop_sits(weeks):
+    """Issue 20 item 2: the churn model's performance cell starts with why: the drifted feature that
+    carries the drop, or concept drift, and in either case the contract segment it sits in."""
+    _, week_dir, _ = weeks["reused"]
+    page = (week_dir / "index.html").read_text(encoding="utf-8")
+    row = re.search(r'<th class="row">churn-predictor<br>.*?</tr>', page, re.S).group(0)
+    perf = re.findall(r"<td.*?</td>", row, re.S)[list(reviews.REVIEWS).index("performance")]
+    first = re.search(r"<li[^>]*>(?:<a [^>]*>)?(.*?)(?:</a>)?</li>", perf, re.S).group(1)
+    assert first.startswith("Why: "), perf
+    assert "it sits in contract = " in first and "One year" in first and "of the drop" in first, first
+    print(first)
 
 
 def test_reused_kernels_publish_what_fresh_kernels_publish(weeks):

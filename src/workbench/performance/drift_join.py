@@ -190,7 +190,7 @@ def _verdict(segments: WeakSegments, table: pd.DataFrame, drop: float | None) ->
             s = shares.get(f)
             how = (f"its shift explains {pct(s, 0)}" if s is not None and s >= SHIFT_CARRIES else
                    f"inside that segment the model got worse (concept drift there); the shift of {f} itself "
-                   f"explains {pct(max(s, 0.0), 0) if s is not None else 'an unknown share'}")
+                   f"explains {pct(s if s > 0 else 0.0, 0) if s is not None else 'an unknown share'}")  # not -0%
             share = f" ({pct(top.share_of_drop, 0)} of the drop)" if top.share_of_drop is not None else ""
             return f"drifted feature {f} carries the drop: it sits in {top.label}{share}; {how}", f
     if shares:
@@ -199,3 +199,38 @@ def _verdict(segments: WeakSegments, table: pd.DataFrame, drop: float | None) ->
             return (f"drifted feature {f} carries the drop: its shift explains {pct(s, 0)} of it (rows moved to "
                     f"values where the model was already weaker){where}"), f
     return f"the drop is not explained by any drifted feature (concept drift){where}", None
+
+
+def from_status(drift: Mapping[str, Any] | None, performance: Mapping[str, Any] | None) -> DriftPerformance | None:
+    """The join from two stored results of one model (status.json's entries, as the week page reads
+    them): the drift review's drifted features from its findings (`drifted_from_findings`) and the
+    weak-segment search from the performance review's headline (`WeakSegments.headline`: `by_value`,
+    the whole metric now and in the reference, the top segment). None when it cannot be said: either
+    review did not run ok, the search was not recorded, or there is no drop (nothing to explain)."""
+    if not drift or not performance or drift.get("status") != "ok" or performance.get("status") != "ok":
+        return None
+    h = performance.get("headline") or {}
+    rows, metric = h.get("by_value"), h.get("weak_segments_metric")
+    if not rows or metric not in ("accuracy", "mae"):
+        return None
+    segments = _segments_from_headline(h, "classification" if metric == "accuracy" else "regression")
+    if segments.drop is None or segments.drop <= 0:
+        return None
+    return join(segments, drifted_from_findings(drift.get("findings") or []))
+
+
+def _segments_from_headline(h: Mapping[str, Any], kind: str) -> WeakSegments:
+    """A WeakSegments rebuilt from its stored headline: what `join` reads (by_value, the whole, the
+    top segment's features, label and share of the drop); the slices themselves are not stored."""
+    from workbench.performance.segments import BY_VALUE_COLUMNS, Segment
+
+    by_value = pd.DataFrame([list(r) for r in h["by_value"]], columns=BY_VALUE_COLUMNS)
+    for c in ("metric", "reference"):
+        by_value[c] = pd.to_numeric(by_value[c], errors="coerce")
+    top = []
+    if h.get("weak_segment") and h.get("weak_segment_features"):
+        top = [Segment(tuple(h["weak_segment_features"]), str(h["weak_segment"]), math.nan, 0, math.nan,
+                       (math.nan, math.nan), None, None, None, h.get("weak_segment_share_of_drop"), math.nan)]
+    n = int(by_value.loc[by_value["feature"] == by_value["feature"].iloc[0], "rows"].sum()) if len(by_value) else 0
+    return WeakSegments(kind, pd.DataFrame(columns=["label"]), top, h.get("weak_segments_overall"),
+                        h.get("weak_segments_overall_reference"), n, math.nan, by_value=by_value)

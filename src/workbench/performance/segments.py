@@ -432,12 +432,20 @@ class WeakSegments:
 
     @property
     def headline(self) -> dict:
-        """The worst segment (by cost) for the index pages."""
-        if not self.segments:
-            return {"weak_segments": 0}
-        s = self.segments[0]
-        return {"weak_segments": len(self.segments), "weak_segment": s.label,
-                "weak_segment_share_of_drop": None if s.share_of_drop is None else round(s.share_of_drop, 4)}
+        """The worst segment (by cost) for the index pages, and what the week page needs to join the
+        drift review's findings to this search (performance.drift_join.from_status): the metric, the
+        whole this week and in the reference, and `by_value` as compact rows
+        [feature, value, rows, rows_reference, metric, reference] (metrics rounded, JSON-able)."""
+        out: dict = {"weak_segments": len(self.segments), "weak_segments_metric": self.metric,
+                     "weak_segments_overall": _rounded(self.overall),
+                     "weak_segments_overall_reference": _rounded(self.overall_reference),
+                     "by_value": [[str(f), str(v), int(n), int(n_ref), _rounded(m), _rounded(m_ref)]
+                                  for f, v, n, n_ref, m, m_ref in self.by_value[BY_VALUE_COLUMNS].itertuples(index=False)]}
+        if self.segments:
+            s = self.segments[0]
+            out |= {"weak_segment": s.label, "weak_segment_features": list(s.features),
+                    "weak_segment_share_of_drop": None if s.share_of_drop is None else round(s.share_of_drop, 4)}
+        return out
 
     @property
     def headline_numbers(self) -> dict:
@@ -582,6 +590,11 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
         slices.loc[i, ["ci_low", "ci_high"]] = lo, hi
     return WeakSegments(kind, slices, segments, overall, overall_ref, n_total, params.alpha, problems, by_value,
                         notes)
+
+
+def _rounded(v: Any, digits: int = 6) -> float | None:
+    """A metric for status.json: rounded, None where it is undefined (no rows, NaN)."""
+    return None if v is None or v != v else round(float(v), digits)
 
 
 def _restricted(counts: dict[tuple, _Counts], x: Segment, y: Segment, n_y: int) -> _Counts:
