@@ -24,6 +24,7 @@ REVIEW_ORDER = tuple(reviews.REVIEWS)  # the columns' order: the catalogue's (wo
 MAX_PER_CELL = 5
 MAX_SERVICE = 8
 MAX_CHANGES = 12
+MAX_SUMMARY = 6  # incidents listed under the banner: the matrix's first row stays on a 1400x900 first screen
 # within one severity, the kinds a reader needs first
 KIND_ORDER = ("dataset", "metric", "slo", "outage", "feature", "labels", "alert_rule", "data_quality", "dependency",
               "traffic", "ab_test", "other")
@@ -470,28 +471,124 @@ class WeekPage:
     schema: str
     incidents: list["IncidentRow"] = field(default_factory=list)
     approaching: list[Line] = field(default_factory=list)  # early-warning notes (workbench.approaching)
+    summary: "IncidentSummary | None" = None  # the incidents in short, under the banner (None: no incident)
 
 
 @dataclass(frozen=True)
 class IncidentRow:
     """One incident of the week: its level, whether it is still open at the window's end, its subject,
-    its span in words, and its findings folded under it."""
+    its span in words, and its findings folded under it; `anchor` is the id the summary links to."""
 
     level: str
     open: bool
     subject: str
     span: str
     lines: list[Line]
+    anchor: str = ""
 
 
-def incident_row(i: dict) -> IncidentRow:
+def incident_row(i: dict, anchor: str = "") -> IncidentRow:
     """An incident of status.json (workbench.incidents) as the week page shows it."""
     span = (f"{i['start'][:16].replace('T', ' ')} to {i['end'][:16].replace('T', ' ')} UTC"
             if i.get("start") and i.get("end") else "this week")
     lines = [Line(f.get("severity", "info"), f"{f.get('model', '')}: {f.get('sentence', '')}",
                   href(f["report"], f.get("anchor", "")) if f.get("report") else "")
              for f in i.get("findings", [])]
-    return IncidentRow(i.get("level", "warning"), bool(i.get("open")), str(i.get("subject", "")), span, lines)
+    return IncidentRow(i.get("level", "warning"), bool(i.get("open")), str(i.get("subject", "")), span, lines,
+                       anchor)
+
+
+@dataclass(frozen=True)
+class IncidentLine:
+    """One incident in the summary under the banner: its level, open or closed, who it is about (a
+    model or the service), a short title, when (since when; from when to when if closed), how many
+    findings are folded under it, and the link to it in the full list."""
+
+    level: str
+    open: bool
+    who: str       # "churn-predictor", "service"
+    title: str     # "drift of contract", "performance", "outage of mlflow"
+    when: str      # "since Mon 23 Nov 16:08 UTC", "Fri 27 Nov 10:08 to 10:55 UTC", "all week"
+    findings: int
+    href: str      # "#incident-3"
+
+
+@dataclass(frozen=True)
+class IncidentSummary:
+    """The week's incidents in short (at most MAX_SUMMARY lines), and how many more the full list has
+    (and of those how many are open)."""
+
+    lines: list[IncidentLine]
+    more: int = 0
+    more_open: int = 0
+    more_href: str = ""
+
+
+_LEVEL_RANK = {"alert": 0, "warning": 1}
+
+
+def _incident_who(i: dict) -> str:
+    """The model (or the service) an incident is about: its scope without a feature; an outage (scoped
+    by the dependency that was down) is the service's."""
+    if i.get("category") == "outage":
+        return SERVICE
+    scope = str(i.get("scope") or SERVICE)
+    return scope.partition("/")[0] if i.get("category") == "drift" else scope  # drift: "<model>/<feature>"
+
+
+def _incident_title(i: dict, who: str) -> str:
+    """'drift of contract (churn-predictor)' without the ' (churn-predictor)' the summary shows apart."""
+    subject = str(i.get("subject", ""))
+    scope = str(i.get("scope") or "")
+    for suffix in (f" ({who})", f" ({scope})"):
+        if subject.endswith(suffix) and len(subject) > len(suffix):
+            return subject[: -len(suffix)]
+    return subject
+
+
+def _clock(value: str | None) -> dt.datetime | None:
+    try:
+        t = dt.datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+
+
+def _incident_when(i: dict) -> str:
+    """Since when an open incident runs, or from when to when a closed one ran; 'all week' for one told
+    by week-level findings only (no start and end: about the whole window)."""
+    start, end = _clock(i.get("start")), _clock(i.get("end"))
+    if start is None or end is None:
+        return "all week" if i.get("open") else "earlier this week"
+    if i.get("open"):
+        return f"since {start:%a %d %b %H:%M} UTC"
+    until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%a %d %b %H:%M}"
+    return f"{start:%a %d %b %H:%M} to {until} UTC"
+
+
+def incident_order(i: dict) -> tuple:
+    """The summary's order: open incidents first, then by level (alerts first), then by start (an
+    incident about the whole window, with no start, first), then by subject."""
+    return (not i.get("open"), _LEVEL_RANK.get(i.get("level"), 2), str(i.get("start") or ""), str(i.get("subject", "")))
+
+
+def incident_summary(incs: list[dict], limit: int = MAX_SUMMARY) -> IncidentSummary | None:
+    """The incidents under the banner, one line each, open first (incident_order), linking to
+    `#incident-<n>` (n: the incident's place in `incs`, the full list below). When there are more than
+    `limit`, the worst are kept, open or not (a closed page outranks an open warning: the service's
+    incidents of the week stay on the first screen), and the rest are counted."""
+    if not incs:
+        return None
+    numbered = list(enumerate(incs, start=1))
+    kept = sorted(numbered, key=lambda ni: (_LEVEL_RANK.get(ni[1].get("level"), 2), not ni[1].get("open"),
+                                            str(ni[1].get("start") or "")))[:limit]
+    lines = []
+    for n, i in sorted(kept, key=lambda ni: incident_order(ni[1])):
+        who = _incident_who(i)
+        lines.append(IncidentLine(str(i.get("level", "warning")), bool(i.get("open")), who, _incident_title(i, who),
+                                  _incident_when(i), len(i.get("findings") or []), f"#incident-{n}"))
+    left = [i for n, i in numbered if n not in {k for k, _ in kept}]
+    return IncidentSummary(lines, len(left), sum(bool(i.get("open")) for i in left), "#incident-1" if left else "")
 
 
 def approaching_lines(status: dict) -> list[Line]:
@@ -564,7 +661,8 @@ def week_page(status: dict, window: config.Window, out: Path, previous: dict | N
         new=None if previous is None else _changes(new), resolved=None if previous is None else _changes(resolved),
         borderline=_changes(list(borderline(status).values())), reports=reports,
         generated=str(status.get("generated", "")), schema=str(status.get("schema", "")),
-        incidents=[incident_row(i) for i in incs], approaching=approaching_lines(status))
+        incidents=[incident_row(i, f"incident-{n}") for n, i in enumerate(incs, start=1)],
+        approaching=approaching_lines(status), summary=incident_summary(incs))
 
 
 def write_week(out: str | Path, week: str) -> Path:
