@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from typing import Any, Iterable
 
-from workbench import levels, reviews
+from workbench import levels, pages, reviews
 from workbench.findings import LEVELS, Finding
 from workbench.reviews import SERVICE
 
@@ -54,42 +55,57 @@ def _sorted_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: order.get(f.severity, 3))
 
 
+@dataclass(frozen=True)
+class BannerItem:
+    """A line of the banner's list: a finding (its severity and sentence) or a section not computed
+    (severity 'not computed', 'section: problem'), linking to `anchor`; with no severity a plain note
+    ('… and 3 more findings in the sections below')."""
+
+    severity: str
+    text: str
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class ReportBanner:
+    """What a report's verdict banner shows (templates/banner.html draws it): the level, the title
+    line, the count line, the findings and the sections not computed, the navigation and the contents."""
+
+    level: str
+    title: str
+    subject: str
+    period: str
+    counts: str                      # "1 alert, 2 warnings, 1 section not computed"
+    items: list[BannerItem]
+    nav: list[tuple[str, str]]       # (label, relative href)
+    toc: list[tuple[str, str]]       # (anchor, section title)
+
+
+def report_banner(review: str, title_subject: str, period: str, level: str, findings: list[Finding],
+                  problems: list[dict[str, str]], links: list[tuple[str, str]], model_type: str = "") -> ReportBanner:
+    """The banner's content: the worst findings first (at most MAX_FINDINGS), then up to four sections
+    not computed, each linking to where the report shows it."""
+    shown = _sorted_findings(findings)
+    items = [BannerItem(f.severity, f.sentence, f.anchor) for f in shown[:MAX_FINDINGS]]
+    if len(shown) > MAX_FINDINGS:
+        items.append(BannerItem("", f"… and {len(shown) - MAX_FINDINGS} more findings in the sections below"))
+    if not shown:
+        items.append(BannerItem("", "nothing found beyond the thresholds in this window" if level == "ok"
+                                else "no findings recorded"))
+    items += [BannerItem(levels.NOT_COMPUTED, f'{p.get("section", "")}: {str(p.get("problem", ""))[:240]}',
+                         "not-computed") for p in problems[:4]]
+    if len(problems) > 4:
+        items.append(BannerItem("", f"… and {len(problems) - 4} more sections not computed"))
+    title = reviews.REVIEWS[review].title if review in reviews.REVIEWS else review
+    return ReportBanner(level, title, title_subject, period, _count_line(findings, problems), items, list(links),
+                        sections_for(review, model_type))
+
+
 def banner_html(review: str, title_subject: str, period: str, level: str, findings: list[Finding],
                 problems: list[dict[str, str]], links: list[tuple[str, str]], model_type: str = "") -> str:
-    """The banner as HTML (every value escaped)."""
-    e = html.escape
-    look = levels.look(level)  # the pages' palette and words (workbench.levels)
-    fg, bg, word = look.colour, look.tint, levels.word(level)
-    grey = levels.look(levels.NOT_COMPUTED).colour
-    title = reviews.REVIEWS[review].title if review in reviews.REVIEWS else review
-    shown = _sorted_findings(findings)
-    items = []
-    for f in shown[:MAX_FINDINGS]:
-        sfg = levels.look(f.severity).colour
-        link = f' <a href="#{e(f.anchor)}" style="color:{levels.LINK}">→ details</a>' if f.anchor else ""
-        items.append(f'<li style="margin:3px 0"><b style="color:{sfg}">{e(f.severity)}</b> · {e(f.sentence)}{link}</li>')
-    if len(shown) > MAX_FINDINGS:
-        items.append(f"<li>… and {len(shown) - MAX_FINDINGS} more findings in the sections below</li>")
-    if not shown:
-        items.append("<li>nothing found beyond the thresholds in this window</li>" if level == "ok"
-                     else "<li>no findings recorded</li>")
-    for p in problems[:4]:
-        items.append(f'<li style="margin:3px 0"><b style="color:{grey}">not computed</b> · {e(p.get("section", ""))}: '
-                     f'{e(str(p.get("problem", ""))[:240])} <a href="#not-computed" style="color:{levels.LINK}">→ details</a></li>')
-    if len(problems) > 4:
-        items.append(f'<li>… and {len(problems) - 4} more sections not computed</li>')
-    nav = " · ".join(f'<a href="{e(href)}">{e(label)}</a>' for label, href in links)
-    toc = " · ".join(f'<a href="#{e(a)}">{e(t)}</a>' for a, t in sections_for(review, model_type))
-    return (
-        f'<div class="wb-verdict" id="verdict" data-level="{e(level)}" style="font-family:sans-serif;'
-        f'border:2px solid {fg};border-left:14px solid {fg};background:{bg};padding:10px 16px;margin:4px 0 10px 0">'
-        f'<div style="font-size:13px;color:#333">{nav}</div>'
-        f'<h1 style="margin:6px 0 4px 0;font-size:24px">{e(title)} — {e(title_subject)} — {e(period)}</h1>'
-        f'<div style="font-size:20px;margin:4px 0"><span style="background:{fg};color:#fff;padding:2px 10px;'
-        f'border-radius:3px;font-weight:bold">{e(word)}</span> '
-        f'<span style="color:{fg};font-weight:bold">{_count_line(findings, problems)}</span></div>'
-        f'<ul style="margin:6px 0 6px 0;padding-left:22px;font-size:15px;line-height:1.35">{"".join(items)}</ul>'
-        f'<div style="font-size:13px;color:#333"><b>Contents:</b> {toc}</div></div>')
+    """The banner as HTML, from templates/banner.html (the template engine escapes every value)."""
+    return pages.render_banner(report_banner(review, title_subject, period, level, findings, problems, links,
+                                             model_type))
 
 
 def _count_line(findings: list[Finding], problems: list[dict[str, str]]) -> str:
@@ -98,7 +114,7 @@ def _count_line(findings: list[Finding], problems: list[dict[str, str]]) -> str:
     parts = [f"{n_alert} alert{'s' * (n_alert != 1)}", f"{n_warn} warning{'s' * (n_warn != 1)}"]
     if problems:
         parts.append(f"{len(problems)} section{'s' * (len(problems) != 1)} not computed")
-    return html.escape(", ".join(parts))
+    return ", ".join(parts)
 
 
 def verdict_banner(ctx: Any, review: str) -> Any:

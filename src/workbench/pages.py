@@ -1,6 +1,6 @@
-"""Pages from templates: the week page, the index over all periods and the notification, rendered by
-Jinja2 from the templates in workbench/templates and the data workbench.weekpage and
-workbench.notify compute.
+"""Pages from templates: the week page, the index over all periods, the notification and each report's
+verdict banner, rendered by Jinja2 from the templates in workbench/templates and the data
+workbench.weekpage, workbench.notify and workbench.display compute.
 
 Escaping is the template engine's: autoescaping is on for .html and .svg templates (every value a
 page shows can come from a model name, a Prometheus label or a category value), off for the
@@ -18,6 +18,7 @@ from workbench import levels
 from workbench.findings import LEVELS, NOT_CONFIGURED
 
 if TYPE_CHECKING:
+    from workbench.display import ReportBanner
     from workbench.notify import Notification
     from workbench.weekpage import IndexPage, Timeline, WeekPage
 
@@ -53,3 +54,8 @@ def render_notification(note: Notification) -> tuple[str, str]:
     env = environment()
     return (env.get_template("notify.txt").render(note=note).strip(),
             env.get_template("notify.html").render(note=note))
+
+
+def render_banner(banner: ReportBanner) -> str:
+    """A report's verdict banner (templates/banner.html), as the notebook displays it."""
+    return environment().get_template("banner.html").render(b=banner)
