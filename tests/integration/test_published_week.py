@@ -125,6 +125,33 @@ def test_the_week_page_says_where_the_churn_models_drop_sits(weeks):
     print(first)
 
 
+def test_the_incidents_and_the_churn_models_weak_segment_are_on_the_first_screen(weeks):
+    """Issue 20's "Done when", in Chromium at 1400x900: the incident summary under the banner (each line
+    marked OPEN or closed) and the churn model's weak-segment sentence start above the fold."""
+    from workbench import browser
+
+    _, week_dir, _ = weeks["reused"]
+    status = json.loads((week_dir / "status.json").read_text(encoding="utf-8"))
+    assert status.get("incidents"), "the demo week has no incidents"
+    segment = re.compile(r"contract = (One year / Two year|Two year / One year)")
+    with browser.chromium() as b, browser.open_page(b, week_dir / "index.html") as (page, visit):
+        assert page.viewport_size == {"width": 1400, "height": 900}
+        rows = page.locator("table.incidents tr")
+        assert rows.count() == min(len(status["incidents"]), 6) + (len(status["incidents"]) > 6)
+        for k in range(rows.count()):
+            box, text = rows.nth(k).bounding_box(), rows.nth(k).inner_text()
+            assert box is not None and box["y"] < 900 and box["y"] + box["height"] <= 900, (text, box)
+            assert k >= 6 or re.search(r"\b(OPEN|closed)\b", text), text
+        churn = page.locator("table.matrix tr", has=page.locator("th.row", has_text="churn-predictor"))
+        lines = churn.locator("li", has_text=segment)
+        assert lines.count() >= 1, churn.inner_text()
+        for k in range(lines.count()):
+            box = lines.nth(k).bounding_box()
+            assert box is not None and box["y"] < 900, (lines.nth(k).inner_text(), box)
+            print(f"{box['y']:.0f}px: {lines.nth(k).inner_text()}")
+        assert not visit.problems, visit.problems
+
+
 def test_reused_kernels_publish_what_fresh_kernels_publish(weeks):
     reused, fresh = (_published(weeks[m][1]) for m in MODES)
     assert sorted(reused) == sorted(fresh) and len(reused) == 5
