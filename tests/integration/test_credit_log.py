@@ -25,12 +25,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from fixtures.credit_log import MODEL, TABLE, VERSION, W48, CreditLog, build_credit_log
 from scipy import stats
 from sklearn.metrics import accuracy_score
-from test_onboarding import _cli, _env
 
 from workbench import artifact, config, reviews
+
+# tests/ and tests/integration/ are on sys.path (pytest's rootdir conftest and this test's folder)
+from fixtures.credit_log import MODEL, TABLE, VERSION, W48, CreditLog, build_credit_log  # noqa: E402
+from test_onboarding import _cli, _env  # noqa: E402  the new-user CLI helpers, shared
 
 pytestmark = pytest.mark.integration
 WEEK = "2026-W48"
