@@ -42,6 +42,9 @@ OUTCOME_WORDS = {"truth", "true", "actual", "label", "labelled", "labeled", "out
                  "ground", "resolved", "defaulted", "churned", "fraud", "converted"}
 PREDICTION_WORDS = {"pred", "prediction", "predicted", "decision", "yhat", "hat", "forecast", "estimate",
                     "estimated", "output", "class"}
+# text that is a date-time: a full date with - or / (2026-11-23, 2026/11/23 08:00); a calendar version
+# (2026.10.1) or a bare year is text, though pandas reads both as dates
+DATE_TEXT = re.compile(r"\s*\d{4}[-/]\d{1,2}[-/]\d{1,2}(?!\d)")
 
 
 def words(name: str) -> set[str]:
@@ -95,8 +98,8 @@ def profile(name: str, values: pd.Series, sql_kind: str) -> Profile:
         num = pd.to_numeric(v, errors="coerce")
         if num.notna().all() and not v.map(lambda x: isinstance(x, bool)).any():
             kind, v = "number", num
-        elif v.map(lambda x: isinstance(x, str)).all() and pd.to_datetime(v, errors="coerce", utc=True,
-                                                                          format="ISO8601").notna().all():
+        elif v.map(lambda x: isinstance(x, str) and DATE_TEXT.match(x) is not None).all() and pd.to_datetime(
+                v, errors="coerce", utc=True, format="ISO8601").notna().all():
             kind = "time"
     elif kind == "number" and len(v):
         v = pd.to_numeric(v, errors="coerce").dropna()

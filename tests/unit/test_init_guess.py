@@ -242,3 +242,23 @@ def test_a_nullable_0_1_feature_is_never_the_outcome_over_a_named_or_only_fittin
     price = rng.gamma(2, 1e5, n)
     reg = guess({"predicted_price": (pd.Series(price), "number"), "price_paid": (pd.Series(price * 1.1), "number")})
     assert reg.model_type == "regression" and reg.columns["outcome"] == "price_paid"
+
+
+def test_a_calendar_version_is_a_version_not_a_date_time(tmp_path, rng):
+    """`2026.10.1` reads as a date to pandas (ISO8601 parsing): it was typed date-times, so the version
+    column was not found (constant 'unversioned') and was listed as a left-out date-time feature."""
+    import pandas as pd
+
+    from workbench import mapping_guess as mg
+
+    assert mg.profile("v", pd.Series(["2026.10.1", "2026.11.2"]), "text").kind == "text"
+    assert mg.profile("v", pd.Series(["2026-10", "2026-11"]), "text").kind == "text"
+    for dates in (["2026-11-23 08:00:00", None], ["2026/11/23", "2026/11/24 10:15"], ["2026-11-23T08:00:00Z"]):
+        assert mg.profile("t", pd.Series(dates), "text").kind == "time", dates
+    url = _loan_scores(tmp_path / "loans.db", rng)
+    eng = sa.create_engine(url)
+    with eng.begin() as c:
+        c.execute(sa.text("UPDATE loan_scores SET scorecard_version = '2026.10.1'"))
+    eng.dispose()
+    g = init.inspect_table(url, "loan_scores")
+    assert g.columns["version"] == "scorecard_version" and "scorecard_version" not in g.left_out
