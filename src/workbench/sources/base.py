@@ -171,6 +171,21 @@ class PredictionSource(abc.ABC):
         """Up to `limit` rows of the window (any), the standard columns of `core` that are mapped."""
         return self.read(model, window, core=list(core)).head(int(limit)).reset_index(drop=True)
 
+    def labelled_sample(self, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
+        """Up to `limit` labelled rows of the window (any): the features, prediction and actual_outcome,
+        where the weak-segment search (performance.segments) places its bins."""
+        df = self.read(model, window, features=features, core=["prediction", "outcome"])
+        df = df[df["prediction"].notna() & df["actual_outcome"].notna()]
+        return df[[*features, "prediction", "actual_outcome"]].head(int(limit)).reset_index(drop=True)
+
+    def segment_cells(self, model: str, window: Window, reference: Window | None, features: dict[str, list | None],
+                      kind: str, error_edges: list[float] | None = None) -> list[tuple]:
+        """The weak-segment search's cells: rows (a, b, v1, v2, cur, y, n, err) as
+        sources.segment_counts.statement counts them (an engine overrides this with one statement)."""
+        from workbench.sources.segment_counts import cells_from_rows
+
+        return cells_from_rows(self, model, window, reference, features, kind, error_edges)
+
     # --- fast paths: nothing by default, the per-feature calls answer on their own --------
 
     def preload(self, model: str, span: Window, features: Iterable[str], max_cells: int | None = None) -> bool:

@@ -10,14 +10,20 @@ agree on every edge).
 
 It builds on the store's column, window-filter and bucket expressions (this module lives beside it in
 `sources/`, the only room that talks to the database).
+
+The search asks any source through the interface (`PredictionSource.labelled_sample` and
+`.segment_cells`): SQL stores answer with the statements here (`sql_sample`, `sql_cells`), DuckDB with its
+own, and a source without an engine from its rows (`cells_from_rows`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from workbench.config import Window
+from workbench.sources.base import buckets, is_null
 
 CELL_COLUMNS = ["f1", "v1", "f2", "v2", "current", "y", "n", "err"]  # as workbench.performance.segments
 
@@ -29,6 +35,11 @@ MAX_TERMS = 500
 def reference_sample(store, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
     """Up to `limit` labelled rows of the window (whichever the database returns first): the features,
     prediction and outcome, to place the bin edges of numeric features and of absolute errors."""
+    return store.labelled_sample(model, window, features, limit)
+
+
+def sql_sample(store, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
+    """reference_sample of an SQL store (SqlStore.labelled_sample)."""
     pred, out = store._col("prediction"), store._col("outcome")
     cols = [store._feature_col(f).label(f) for f in features]
     stmt = (sa.select(*cols, pred.label("prediction"), out.label("actual_outcome"))
@@ -83,9 +94,56 @@ def segment_cells(store, model: str, window: Window, reference: Window | None, f
     names = list(features)
     if not names:
         return pd.DataFrame(columns=CELL_COLUMNS)
-    rows = store._all(statement(store, model, window, reference, features, kind, error_edges),
-                      f"counting {model!r}'s outcomes per segment of {len(names)} features")
+    rows = store.segment_cells(model, window, reference, features, kind, error_edges)
     cells = pd.DataFrame([(names[a], v1, names[b] if b >= 0 else "", v2 if b >= 0 else "", int(cur), int(y),
                            int(n), float(err or 0.0)) for a, b, v1, v2, cur, y, n, err in rows if int(y) >= 0],
                          columns=CELL_COLUMNS)
     return cells
+
+
+def sql_cells(store, model: str, window: Window, reference: Window | None, features: dict[str, list | None],
+              kind: str, error_edges: list[float] | None = None) -> list:
+    """The rows (a, b, v1, v2, cur, y, n, err) of `statement`, counted by an SQL store (SqlStore.segment_cells)."""
+    return store._all(statement(store, model, window, reference, features, kind, error_edges),
+                      f"counting {model!r}'s outcomes per segment of {len(features)} features")
+
+
+def _code(values: pd.Series, edges) -> pd.Series:
+    """The database's code of each value as text: the value (categorical) or its bin (base.buckets)."""
+    if edges is None:
+        return pd.Series([None if is_null(v) else str(v) for v in values], index=values.index, dtype=object)
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return pd.Series(buckets(v, edges).astype(str), index=values.index, dtype=object)
+
+
+def cells_from_rows(source, model: str, window: Window, reference: Window | None,
+                    features: dict[str, list | None], kind: str, error_edges: list[float] | None = None) -> list:
+    """The rows of `statement` counted from the source's read rows (PredictionSource.segment_cells's
+    default, for a source without an engine)."""
+    names = list(features)
+    parts = []
+    for cur, w in ((1, window), (0, reference)):
+        if w is None:
+            continue
+        df = source.read(model, w, features=names, core=["prediction", "outcome"])
+        parts.append(df[df["prediction"].notna() & df["actual_outcome"].notna()].assign(cur=cur))
+    df = pd.concat(parts, ignore_index=True)
+    pred = pd.to_numeric(df["prediction"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    out = pd.to_numeric(df["actual_outcome"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if kind == "classification":
+        df["y"], df["err"] = (pred == out).astype(int), 0.0
+    else:
+        df["y"], df["err"] = buckets(np.abs(pred - out), error_edges or []), np.abs(pred - out)
+    codes = {f"g{j}": _code(df[f], features[f]) for j, f in enumerate(names)}
+    coded = pd.DataFrame({**codes, "cur": df["cur"], "y": df["y"], "err": df["err"]})
+    rows = []
+    for i in range(len(names)):
+        for j in [-1, *range(i + 1, len(names))]:
+            keys = [f"g{i}"] + ([f"g{j}"] if j >= 0 else [])
+            g = coded.groupby([*keys, "cur", "y"], dropna=False, sort=False)["err"].agg(["size", "sum"])
+            for key, (n, err) in g.iterrows():
+                v1, v2 = key[0], (key[1] if j >= 0 else None)
+                cur, y = key[-2], key[-1]
+                rows.append((i, j, None if is_null(v1) else v1, None if is_null(v2) else v2, int(cur), int(y),
+                             int(n), float(err)))
+    return rows

@@ -529,6 +529,17 @@ class SqlStore(PredictionSource):
         stmt = sa.select(self._col("version")).where(self._window_filter(model, window)).distinct()
         return sorted(r[0] for r in self._all(stmt, f"listing versions of {model!r}") if r[0] is not None)
 
+    def labelled_sample(self, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
+        from workbench.sources.segment_counts import sql_sample
+
+        return sql_sample(self, model, window, features, limit)
+
+    def segment_cells(self, model: str, window: Window, reference: Window | None, features: dict[str, list | None],
+                      kind: str, error_edges: list[float] | None = None) -> list[tuple]:
+        from workbench.sources.segment_counts import sql_cells
+
+        return sql_cells(self, model, window, reference, features, kind, error_edges)
+
 
 def PredictionStore(url: str, params: StoreParams | None = None, timeouts: TimeoutParams | None = None,
                     **options) -> SqlStore:
