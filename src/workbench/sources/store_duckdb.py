@@ -77,7 +77,11 @@ class DuckdbStore(PredictionSource):
         view `predictions` over the layout's files."""
         with self._lock:
             if self._con is None:
-                import duckdb
+                try:
+                    import duckdb
+                except ImportError as exc:
+                    raise ConfigError("duckdb+parquet:// URLs need the DuckDB engine: "
+                                      "pip install 'workbench[lake]'") from exc
 
                 if not any(self.root.glob(f"{DAY}=*/*.parquet")):
                     raise SourceUnavailable(f"{self.describe()}: no {DAY}=YYYY-MM-DD/*.parquet files there")
