@@ -161,3 +161,31 @@ def test_weak_segment_cells_counted_by_duckdb_equal_sqlite_and_the_rows(data, ki
     pd.testing.assert_frame_equal(tables[1], tables[0])
     pd.testing.assert_frame_equal(tables[2], tables[0])
     assert found[1].findings == found[0].findings
+
+
+def test_workbench_check_reads_the_layouts_columns_and_names_a_missing_one(data, tmp_path):
+    """`workbench check` asks the source for its stored columns (no SQLAlchemy reflection): the layout
+    passes, a mapped column the files lack is named, a folder without files is unreachable."""
+    from workbench import check, config, init
+
+    rng = np.random.default_rng(3)
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"plan": rng.choice(["basic", "plus"], 100), "amount": rng.normal(20, 5, 100)}).to_parquet(
+        tmp_path / "data" / "ref.parquet")
+    init.init("predictions", tmp_path / "params", database_url=data.url, reference="data/ref.parquet", force=True)
+
+    def lines(url):
+        res = check.run_checks(tmp_path / "params", config.Connections(None, url, None, demo=False),
+                               unreachable=check.ERROR, mlflow=False, reviews={"drift"})
+        return res, {i.what: i for i in res.items}
+
+    res, got = lines(data.duck_url)
+    assert got["table predictions"].status == check.OK and got["table predictions"].detail == f"{len(data.df.columns)} columns"
+    assert got["column store.columns.timestamp"].status == check.OK and got["model m in the table"].status == check.OK
+    weekly = tmp_path / "params" / "weekly.yaml"
+    weekly.write_text(weekly.read_text().replace('outcome: "actual_outcome"', 'outcome: "truth"'))
+    res, got = lines(data.duck_url)
+    assert got["column store.columns.outcome"].status == check.ERROR and "'truth'" in got["column store.columns.outcome"].detail
+    (tmp_path / "empty").mkdir()
+    res, got = lines(f"duckdb+parquet://{tmp_path / 'empty'}")
+    assert got["prediction DB"].status == check.ERROR and "not reachable" in got["prediction DB"].detail

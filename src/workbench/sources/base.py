@@ -97,6 +97,12 @@ class PredictionSource(abc.ABC):
     def feature_columns(self) -> list[str]:
         """The feature names the log holds."""
 
+    def stored_columns(self) -> list[str]:
+        """The log's column names as stored, before the params map them (`workbench check` compares
+        them with the mapping): ConfigError when the table is not there, SourceUnavailable when the
+        log cannot be reached. Default: the standard names and the features."""
+        return [*STANDARD.values(), *self.feature_columns()]
+
     # --- derived questions: a default from `read`, overridden where the engine counts -----
 
     @property

@@ -217,6 +217,17 @@ class SqlStore(PredictionSource):
         self._table = t
         return t
 
+    def stored_columns(self) -> list[str]:
+        """The table's columns as reflected (not checked against the mapping: `workbench check` names
+        each missing one)."""
+        try:
+            t = sa.Table(self.params.table, sa.MetaData(), schema=self.params.schema_, autoload_with=self.engine)
+        except sa.exc.NoSuchTableError:
+            raise ConfigError(f"store.table: table {self.params.table!r} not found in the {self.describe()}") from None
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._error("reading the table's columns", exc) from exc
+        return list(t.c.keys())
+
     def _col(self, key: str) -> sa.ColumnElement:
         const = self.params.columns.constant(key)
         if const is not None:  # a single-model table: the value every row has (store.columns.KEY.constant)

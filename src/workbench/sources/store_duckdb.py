@@ -107,10 +107,14 @@ class DuckdbStore(PredictionSource):
     def _all(self, sql: str, args: list, what: str) -> list:
         return self._run(sql, args, what).fetchall()
 
+    def stored_columns(self) -> list[str]:
+        """The files' columns (the first file's schema), without the partition column."""
+        return [r[0] for r in self._all(f"DESCRIBE {VIEW}", [], "reading the columns") if r[0] != DAY]
+
     def columns(self) -> list[str]:
         """The files' columns (without the partition column), after checking every mapped one exists."""
         if self._columns is None:
-            real = [r[0] for r in self._all(f"DESCRIBE {VIEW}", [], "reading the columns") if r[0] != DAY]
+            real = self.stored_columns()
             mapping = self.params.columns.column_names()
             missing = [f"store.columns.{k}={v!r}" for k, v in mapping.items() if v is not None and v not in real]
             if missing:
