@@ -4,8 +4,8 @@ performance review on the same log in SQLite, PostgreSQL and the Parquet layout 
 For each --sizes value W it builds one seeded log of W predictions in the week and W in the week before
 (5 feature columns: 3 numeric, 2 categorical; one of each drifts in the week; outcomes for every row),
 loads it into each engine (load time printed apart), then runs the reviews once per engine in a fresh
-process (so each peak RSS is that engine's alone) and prints wall time, peak RSS of the process and the
-time per million week rows.
+process (so each peak RSS is that engine's alone) and prints wall time, peak RSS of the process (imports
+included) and its growth during the reviews, and the time per million week rows.
 
     python benchmarks/engines_bench.py [--sizes 1000000] [--engines sqlite,postgresql,duckdb]
 
@@ -136,8 +136,6 @@ def drop_postgresql(folder: Path) -> None:
 # --- one engine's run, in its own process -----------------------------------------------------
 
 def child(url: str, folder: Path) -> None:
-    import resource
-
     from workbench.drift import core as drift, history
     from workbench.performance import core as performance
     from workbench.sources.registry import open_store
@@ -156,15 +154,20 @@ def child(url: str, folder: Path) -> None:
                           root=folder, monitoring=MonitoringParams(drift_detection=dd), params=params,
                           store=open_store(url, PARAMS), registry=Registry(), serving_version=lambda: "2",
                           has=lambda s: s == "mlflow", outputs={})
+    from drift_bench import PeakRSS
+
     t = {}
-    t0 = time.perf_counter()
-    rep = drift.review(ctx)
-    history.over_time(ctx, weeks_back=1).to_frame()
-    t["drift"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    perf = performance.review(ctx)
-    t["performance"] = time.perf_counter() - t0
-    t["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # sampled here: ru_maxrss would keep the parent's high-water mark across fork + exec
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        rep = drift.review(ctx)
+        history.over_time(ctx, weeks_back=1).to_frame()
+        t["drift"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        perf = performance.review(ctx)
+        t["performance"] = time.perf_counter() - t0
+    t["peak_rss_mb"] = mem.peak / 2**20
+    t["rss_growth_mb"] = mem.delta_mb
     t["drifted"] = sorted(rep.drifted_features)
     t["accuracy"] = perf.summary.metrics.get("accuracy")
     print(json.dumps(t))
@@ -181,7 +184,7 @@ def main() -> None:
         return
     engines = args.engines.split(",")
     print(f"{'engine':<11} {'week rows':>10} {'load s':>7} {'drift s':>8} {'perf s':>7} {'total s':>8} "
-          f"{'s / 1M':>7} {'peak RSS MB':>12}  same findings")
+          f"{'s / 1M':>7} {'peak RSS MB':>12} {'growth MB':>10}  same findings")
     for size in [int(s) for s in args.sizes.split(",")]:
         df = frame(size)
         answers = {}
@@ -206,7 +209,7 @@ def main() -> None:
             total = r["drift"] + r["performance"]
             same = answers[engine] == next(iter(answers.values()))
             print(f"{engine:<11} {size:>10,} {load:>7.1f} {r['drift']:>8.1f} {r['performance']:>7.1f} {total:>8.1f} "
-                  f"{total / size * 1e6:>7.1f} {r['peak_rss_mb']:>12.0f}  {same} ({', '.join(r['drifted'])}; "
+                  f"{total / size * 1e6:>7.1f} {r['peak_rss_mb']:>12.0f} {r['rss_growth_mb']:>10.0f}  {same} ({', '.join(r['drifted'])}; "
                   f"accuracy {r['accuracy']:.4f})", flush=True)
 
 
