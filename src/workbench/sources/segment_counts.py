@@ -13,17 +13,15 @@ It builds on the store's column, window-filter and bucket expressions (this modu
 
 The search asks any source through the interface (`PredictionSource.labelled_sample` and
 `.segment_cells`): SQL stores answer with the statements here (`sql_sample`, `sql_cells`), DuckDB with its
-own, and a source without an engine from its rows (`cells_from_rows`).
+own, and a source without an engine from its rows (`base.segment_rows`).
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from workbench.config import Window
-from workbench.sources.base import buckets, is_null
 
 CELL_COLUMNS = ["f1", "v1", "f2", "v2", "current", "y", "n", "err"]  # as workbench.performance.segments
 
@@ -106,44 +104,3 @@ def sql_cells(store, model: str, window: Window, reference: Window | None, featu
     """The rows (a, b, v1, v2, cur, y, n, err) of `statement`, counted by an SQL store (SqlStore.segment_cells)."""
     return store._all(statement(store, model, window, reference, features, kind, error_edges),
                       f"counting {model!r}'s outcomes per segment of {len(features)} features")
-
-
-def _code(values: pd.Series, edges) -> pd.Series:
-    """The database's code of each value as text: the value (categorical) or its bin (base.buckets)."""
-    if edges is None:
-        return pd.Series([None if is_null(v) else str(v) for v in values], index=values.index, dtype=object)
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return pd.Series(buckets(v, edges).astype(str), index=values.index, dtype=object)
-
-
-def cells_from_rows(source, model: str, window: Window, reference: Window | None,
-                    features: dict[str, list | None], kind: str, error_edges: list[float] | None = None) -> list:
-    """The rows of `statement` counted from the source's read rows (PredictionSource.segment_cells's
-    default, for a source without an engine)."""
-    names = list(features)
-    parts = []
-    for cur, w in ((1, window), (0, reference)):
-        if w is None:
-            continue
-        df = source.read(model, w, features=names, core=["prediction", "outcome"])
-        parts.append(df[df["prediction"].notna() & df["actual_outcome"].notna()].assign(cur=cur))
-    df = pd.concat(parts, ignore_index=True)
-    pred = pd.to_numeric(df["prediction"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    out = pd.to_numeric(df["actual_outcome"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if kind == "classification":
-        df["y"], df["err"] = (pred == out).astype(int), 0.0
-    else:
-        df["y"], df["err"] = buckets(np.abs(pred - out), error_edges or []), np.abs(pred - out)
-    codes = {f"g{j}": _code(df[f], features[f]) for j, f in enumerate(names)}
-    coded = pd.DataFrame({**codes, "cur": df["cur"], "y": df["y"], "err": df["err"]})
-    rows = []
-    for i in range(len(names)):
-        for j in [-1, *range(i + 1, len(names))]:
-            keys = [f"g{i}"] + ([f"g{j}"] if j >= 0 else [])
-            g = coded.groupby([*keys, "cur", "y"], dropna=False, sort=False)["err"].agg(["size", "sum"])
-            for key, (n, err) in g.iterrows():
-                v1, v2 = key[0], (key[1] if j >= 0 else None)
-                cur, y = key[-2], key[-1]
-                rows.append((i, j, None if is_null(v1) else v1, None if is_null(v2) else v2, int(cur), int(y),
-                             int(n), float(err)))
-    return rows
