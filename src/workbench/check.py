@@ -193,8 +193,7 @@ def run_checks(params_path: str | Path, connections: config.Connections | None =
 
 def _check_store(res: CheckResult, weekly: config.WeeklyParams, names: list[str], conns: config.Connections,
                  unreachable: str):
-    import sqlalchemy as sa
-
+    from workbench.errors import ConfigError, SourceUnavailable
     from workbench.sources.registry import open_store
 
     sp = weekly.store
@@ -204,16 +203,15 @@ def _check_store(res: CheckResult, weekly: config.WeeklyParams, names: list[str]
     if store is None:
         return None, None
     try:
-        t = sa.Table(sp.table, sa.MetaData(), schema=sp.schema_, autoload_with=store.engine)
-    except sa.exc.NoSuchTableError:
+        real = store.stored_columns()
+    except ConfigError:
         res.add(where, ERROR, "not found in the prediction DB", "weekly.yaml store.table / store.schema")
         return None, None
-    except sa.exc.SQLAlchemyError as exc:
-        res.add("prediction DB", unreachable, f"not reachable: {type(exc).__name__}: "
-                f"{str(getattr(exc, 'orig', exc)).splitlines()[0]}", "check WORKBENCH_DATABASE_URL and the server")
+    except SourceUnavailable as exc:
+        res.add("prediction DB", unreachable, f"not reachable: {str(exc).splitlines()[0]}",
+                "check WORKBENCH_DATABASE_URL and the server")
         return None, None
-    res.add(where, OK, f"{len(t.c)} columns")
-    real = list(t.c.keys())
+    res.add(where, OK, f"{len(real)} columns")
     for key, col in sp.columns.model_dump().items():
         what = f"column store.columns.{key}"
         if col is None:

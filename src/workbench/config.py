@@ -190,14 +190,16 @@ class StoreColumns(_Strict):
 
 
 class FeatureLayout(_Strict):
-    layout: Literal["columns", "json"] = "columns"
+    layout: Literal["columns", "json"] = "columns"  # duckdb+parquet reads columns only
     json_column: str | None = None
 
 
 class StoreParams(_Strict):
-    """Where and how the prediction log is stored (the demo's layout is the default)."""
+    """Where and how the prediction log is stored (the demo's layout is the default). The URL in
+    WORKBENCH_DATABASE_URL picks the engine: sqlite:///file.db, postgresql://…, or
+    duckdb+parquet:///abs/folder (the Parquet layout by day, read by DuckDB: `pip install workbench[lake]`)."""
 
-    table: str = "predictions"
+    table: str = "predictions"  # duckdb+parquet: not used (the folder is the table)
     schema_: str | None = Field(None, alias="schema")
     columns: StoreColumns = StoreColumns()
     features: FeatureLayout = FeatureLayout()

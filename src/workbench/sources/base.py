@@ -70,6 +70,46 @@ def value_counts(values: pd.Series) -> tuple[dict[object, int], int]:
     return {_plain(v): int(n) for v, n in found.items()}, missing
 
 
+def _segment_code(values: pd.Series, edges) -> pd.Series:
+    """The database's code of each value as text: the value (categorical) or its bin (`buckets`)."""
+    if edges is None:
+        return pd.Series([None if is_null(v) else str(v) for v in values], index=values.index, dtype=object)
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return pd.Series(buckets(v, edges).astype(str), index=values.index, dtype=object)
+
+
+def segment_rows(source, model: str, window: Window, reference: Window | None,
+                 features: dict[str, list | None], kind: str, error_edges: list[float] | None = None) -> list:
+    """The weak-segment cells as sources.segment_counts.statement counts them in SQL, from the source's
+    read rows (PredictionSource.segment_cells's default, for a source without an engine)."""
+    names = list(features)
+    parts = []
+    for cur, w in ((1, window), (0, reference)):
+        if w is None:
+            continue
+        df = source.read(model, w, features=names, core=["prediction", "outcome"])
+        parts.append(df[df["prediction"].notna() & df["actual_outcome"].notna()].assign(cur=cur))
+    df = pd.concat(parts, ignore_index=True)
+    pred = pd.to_numeric(df["prediction"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    out = pd.to_numeric(df["actual_outcome"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if kind == "classification":
+        df["y"], df["err"] = (pred == out).astype(int), 0.0
+    else:
+        df["y"], df["err"] = buckets(np.abs(pred - out), error_edges or []), np.abs(pred - out)
+    codes = {f"g{j}": _segment_code(df[f], features[f]) for j, f in enumerate(names)}
+    coded = pd.DataFrame({**codes, "cur": df["cur"], "y": df["y"], "err": df["err"]})
+    rows = []
+    for i in range(len(names)):
+        for j in [-1, *range(i + 1, len(names))]:
+            keys = [f"g{i}"] + ([f"g{j}"] if j >= 0 else [])
+            g = coded.groupby([*keys, "cur", "y"], dropna=False, sort=False)["err"].agg(["size", "sum"])
+            for key, (n, err) in g.iterrows():
+                v1, v2 = key[0], (key[1] if j >= 0 else None)
+                cur, y = key[-2], key[-1]
+                rows.append((i, j, None if is_null(v1) else v1, None if is_null(v2) else v2, int(cur), int(y),
+                             int(n), float(err)))
+    return rows
+
 class PredictionSource(abc.ABC):
     """A prediction log one review reads: one model's predictions over a window at a time."""
 
@@ -96,6 +136,12 @@ class PredictionSource(abc.ABC):
     @abc.abstractmethod
     def feature_columns(self) -> list[str]:
         """The feature names the log holds."""
+
+    def stored_columns(self) -> list[str]:
+        """The log's column names as stored, before the params map them (`workbench check` compares
+        them with the mapping): ConfigError when the table is not there, SourceUnavailable when the
+        log cannot be reached. Default: the standard names and the features."""
+        return [*STANDARD.values(), *self.feature_columns()]
 
     # --- derived questions: a default from `read`, overridden where the engine counts -----
 
@@ -170,6 +216,19 @@ class PredictionSource(abc.ABC):
     def sample(self, model: str, window: Window, core: Iterable[str], limit: int = 5000) -> pd.DataFrame:
         """Up to `limit` rows of the window (any), the standard columns of `core` that are mapped."""
         return self.read(model, window, core=list(core)).head(int(limit)).reset_index(drop=True)
+
+    def labelled_sample(self, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
+        """Up to `limit` labelled rows of the window (any): the features, prediction and actual_outcome,
+        where the weak-segment search (performance.segments) places its bins."""
+        df = self.read(model, window, features=features, core=["prediction", "outcome"])
+        df = df[df["prediction"].notna() & df["actual_outcome"].notna()]
+        return df[[*features, "prediction", "actual_outcome"]].head(int(limit)).reset_index(drop=True)
+
+    def segment_cells(self, model: str, window: Window, reference: Window | None, features: dict[str, list | None],
+                      kind: str, error_edges: list[float] | None = None) -> list[tuple]:
+        """The weak-segment search's cells: rows (a, b, v1, v2, cur, y, n, err) as
+        sources.segment_counts.statement counts them (an engine overrides this with one statement)."""
+        return segment_rows(self, model, window, reference, features, kind, error_edges)
 
     # --- fast paths: nothing by default, the per-feature calls answer on their own --------
 

@@ -16,6 +16,7 @@ from workbench.errors import ConfigError
 BACKENDS = {
     "sqlite": "workbench.sources.store_sqlite:SqliteStore",
     "postgresql": "workbench.sources.store_postgres:PostgresStore",
+    "duckdb": "workbench.sources.store_duckdb:DuckdbStore",  # duckdb+parquet:///abs/root (pip install workbench[lake])
 }
 
 

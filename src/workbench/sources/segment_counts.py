@@ -10,6 +10,10 @@ agree on every edge).
 
 It builds on the store's column, window-filter and bucket expressions (this module lives beside it in
 `sources/`, the only room that talks to the database).
+
+The search asks any source through the interface (`PredictionSource.labelled_sample` and
+`.segment_cells`): SQL stores answer with the statements here (`sql_sample`, `sql_cells`), DuckDB with its
+own, and a source without an engine from its rows (`base.segment_rows`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ MAX_TERMS = 500
 def reference_sample(store, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
     """Up to `limit` labelled rows of the window (whichever the database returns first): the features,
     prediction and outcome, to place the bin edges of numeric features and of absolute errors."""
+    return store.labelled_sample(model, window, features, limit)
+
+
+def sql_sample(store, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
+    """reference_sample of an SQL store (SqlStore.labelled_sample)."""
     pred, out = store._col("prediction"), store._col("outcome")
     cols = [store._feature_col(f).label(f) for f in features]
     stmt = (sa.select(*cols, pred.label("prediction"), out.label("actual_outcome"))
@@ -83,9 +92,15 @@ def segment_cells(store, model: str, window: Window, reference: Window | None, f
     names = list(features)
     if not names:
         return pd.DataFrame(columns=CELL_COLUMNS)
-    rows = store._all(statement(store, model, window, reference, features, kind, error_edges),
-                      f"counting {model!r}'s outcomes per segment of {len(names)} features")
+    rows = store.segment_cells(model, window, reference, features, kind, error_edges)
     cells = pd.DataFrame([(names[a], v1, names[b] if b >= 0 else "", v2 if b >= 0 else "", int(cur), int(y),
                            int(n), float(err or 0.0)) for a, b, v1, v2, cur, y, n, err in rows if int(y) >= 0],
                          columns=CELL_COLUMNS)
     return cells
+
+
+def sql_cells(store, model: str, window: Window, reference: Window | None, features: dict[str, list | None],
+              kind: str, error_edges: list[float] | None = None) -> list:
+    """The rows (a, b, v1, v2, cur, y, n, err) of `statement`, counted by an SQL store (SqlStore.segment_cells)."""
+    return store._all(statement(store, model, window, reference, features, kind, error_edges),
+                      f"counting {model!r}'s outcomes per segment of {len(features)} features")

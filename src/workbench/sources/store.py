@@ -217,6 +217,17 @@ class SqlStore(PredictionSource):
         self._table = t
         return t
 
+    def stored_columns(self) -> list[str]:
+        """The table's columns as reflected (not checked against the mapping: `workbench check` names
+        each missing one)."""
+        try:
+            t = sa.Table(self.params.table, sa.MetaData(), schema=self.params.schema_, autoload_with=self.engine)
+        except sa.exc.NoSuchTableError:
+            raise ConfigError(f"store.table: table {self.params.table!r} not found in the {self.describe()}") from None
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._error("reading the table's columns", exc) from exc
+        return list(t.c.keys())
+
     def _col(self, key: str) -> sa.ColumnElement:
         const = self.params.columns.constant(key)
         if const is not None:  # a single-model table: the value every row has (store.columns.KEY.constant)
@@ -528,6 +539,17 @@ class SqlStore(PredictionSource):
         """Model versions that served predictions in the window."""
         stmt = sa.select(self._col("version")).where(self._window_filter(model, window)).distinct()
         return sorted(r[0] for r in self._all(stmt, f"listing versions of {model!r}") if r[0] is not None)
+
+    def labelled_sample(self, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
+        from workbench.sources.segment_counts import sql_sample
+
+        return sql_sample(self, model, window, features, limit)
+
+    def segment_cells(self, model: str, window: Window, reference: Window | None, features: dict[str, list | None],
+                      kind: str, error_edges: list[float] | None = None) -> list[tuple]:
+        from workbench.sources.segment_counts import sql_cells
+
+        return sql_cells(self, model, window, reference, features, kind, error_edges)
 
 
 def PredictionStore(url: str, params: StoreParams | None = None, timeouts: TimeoutParams | None = None,

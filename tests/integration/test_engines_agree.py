@@ -1,0 +1,182 @@
+"""The same prediction log in every engine gives the same findings: one seeded table, not shaped like the
+demo (other column names, NaN, ±inf and None among the values, repeated ids, a version change), loaded
+into SQLite, PostgreSQL and the Parquet layout by day read by DuckDB; the drift review (with its drift
+over time and volume), the performance review and the weak-segment search run on each. Findings text is
+identical, statistics equal (to 1e-9), and the statistics are scipy's and scikit-learn's on the frame.
+
+A new engine is one entry in ENGINES: a function (frame, folder, request) -> URL of that engine's copy."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.util
+import sqlite3
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from scipy import stats
+from sklearn import metrics as skm
+
+from workbench import config
+from workbench.config import DriftDetection, ModelSpec, MonitoringParams, StoreParams, Window
+from workbench.drift import core as drift, history
+from workbench.performance import core as performance, segments
+from workbench.sources import parquet_layout
+from workbench.sources.registry import open_store
+
+pytestmark = pytest.mark.integration
+
+# the seeded generator of the source-interface tests (3 weeks, amount and plan shift in the last one);
+# that module imports its neighbour frame_source, so tests/unit goes on the path first
+_UNIT = Path(__file__).resolve().parents[1] / "unit"
+if str(_UNIT) not in sys.path:
+    sys.path.append(str(_UNIT))
+_spec = importlib.util.spec_from_file_location("source_interface_rows", _UNIT / "test_source_interface.py")
+_gen = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_gen)
+
+WEEK, WEEKS_BACK, FEATURES = _gen.WEEK, _gen.WEEKS_BACK, _gen.FEATURES
+RENAME = {"prediction_id": "req_id", "model_name": "mdl", "model_version": "mdl_ver", "timestamp": "scored_at",
+          "prediction": "label", "probability": "p_churn", "actual_outcome": "truth", "outcome_timestamp": "truth_at"}
+PARAMS = StoreParams(table="scoring_log", columns={
+    "id": "req_id", "model": "mdl", "version": "mdl_ver", "variant": None, "timestamp": "scored_at",
+    "prediction": "label", "probability": "p_churn", "outcome": "truth", "outcome_timestamp": "truth_at"})
+
+
+def _sqlite(frame: pd.DataFrame, folder: Path, request) -> str:
+    out = frame.copy()
+    for c in ("scored_at", "truth_at"):
+        out[c] = pd.to_datetime(out[c], utc=True).dt.strftime("%Y-%m-%d %H:%M:%S")
+    with sqlite3.connect(folder / "log.db") as con:
+        out.to_sql(PARAMS.table, con, index=False)
+    return f"sqlite:///{folder / 'log.db'}"
+
+
+def _postgres(frame: pd.DataFrame, folder: Path, request) -> str:
+    url = request.getfixturevalue("postgres_url")
+    out = frame.copy()
+    for c in ("scored_at", "truth_at"):
+        out[c] = pd.to_datetime(out[c], utc=True)
+    eng = sa.create_engine(url)
+    out.to_sql(PARAMS.table, eng, index=False, chunksize=5_000)
+    eng.dispose()
+    return url
+
+
+def _duckdb(frame: pd.DataFrame, folder: Path, request) -> str:
+    for day in frame.groupby(pd.to_datetime(frame["scored_at"], utc=True).dt.date, sort=True).groups.values():
+        # a day at a time, as a log is appended: several files per day folder over the run
+        parquet_layout.write_days(frame.loc[day], folder / "lake", "scored_at", ("truth_at",))
+    return f"duckdb+parquet://{folder / 'lake'}"
+
+
+# engine -> loader; a fourth engine (Spark on the same layout) is one line here
+ENGINES = {"sqlite": _sqlite, "postgresql": _postgres, "duckdb": _duckdb}
+
+
+@pytest.fixture(scope="module")
+def frame(tmp_path_factory) -> SimpleNamespace:
+    rng = np.random.default_rng(20261205)
+    df = _gen._rows(rng).rename(columns=RENAME)
+    root = tmp_path_factory.mktemp("engines")
+    n = 5_000
+    pd.DataFrame({"amount": np.round(rng.lognormal(3.0, 0.6, n), 1), "score": rng.normal(0, 1, n),
+                  "usage": np.round(rng.gamma(2.0, 3.0, n)), "plan": rng.choice(["basic", "plus", "pro"], n, p=[.5, .3, .2]),
+                  "region": rng.choice(["north", "south", "east"], n)}).to_csv(root / "ref.csv", index=False)
+    return SimpleNamespace(df=df, root=root)
+
+
+class _Registry:
+    def training_metrics(self, model, version):
+        return {"accuracy": 0.5}
+
+
+def _ctx(root: Path, store) -> SimpleNamespace:
+    dd = DriftDetection(models={"m": {"features": {f: {"method": m} for f, m in FEATURES.items()}}})
+    params = config.WeeklyParams.model_validate({"models": [{"name": "m", "type": "classification"}],
+                                                 "performance": {"bootstrap_resamples": 200, "weeks_back": WEEKS_BACK},
+                                                 "store": PARAMS.model_dump(by_alias=True)})
+    return SimpleNamespace(model=ModelSpec(name="m", type="classification", reference="ref.csv"), window=WEEK,
+                           root=root, monitoring=MonitoringParams(drift_detection=dd), params=params, store=store,
+                           registry=_Registry(), serving_version=lambda: "2", has=lambda s: s == "mlflow", outputs={})
+
+
+def _run(root: Path, url: str, monkeypatch) -> dict:
+    """Everything the reviews say about the week, as plain data."""
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(root / "cache"))
+    ctx = _ctx(root, open_store(url, PARAMS))
+    d, p = drift.review(ctx), performance.review(ctx)
+    ref = Window(WEEK.start - dt.timedelta(weeks=WEEKS_BACK), WEEK.start, "before")
+    seg = segments.search_store(ctx.store, "m", WEEK, ref, "classification", features=["plan", "amount", "region"])
+    results = {r.feature: {f.name: getattr(r, f.name) for f in dataclasses.fields(r)
+                           if f.name not in ("reference_dist", "current_dist")} for r in d.results}
+    return {"findings": [f.to_dict() for f in [*d.findings, *p.findings, *seg.findings]],
+            "drift": results, "over_time": history.over_time(ctx, weeks_back=WEEKS_BACK).to_frame(),
+            "volume": drift.volume(ctx, weeks_back=WEEKS_BACK), "metrics": p.summary.metrics, "ci": p.summary.ci,
+            "n": p.summary.n_predictions, "versions": p.versions, "trend": p.trend, "by_version": p.by_version,
+            "segments": seg.to_frame(), "newest": ctx.store.newest("m")}
+
+
+@pytest.fixture(scope="module")
+def reference_run(frame, tmp_path_factory):
+    """SQLite's answers: what every other engine must give."""
+    mp = pytest.MonkeyPatch()
+    folder = tmp_path_factory.mktemp("sqlite-ref")
+    try:
+        return _run(frame.root, _sqlite(frame.df, folder, None), mp)
+    finally:
+        mp.undo()
+
+
+def _equal(a, b, where: str) -> None:
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=1e-12, obj=where)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _equal(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)) and not (a and isinstance(a[0], dict)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _equal(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and isinstance(b, (float, int)):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), where
+    else:
+        assert a == b, where
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_the_same_findings_and_statistics_come_out_of_every_engine(engine, frame, reference_run, request,
+                                                                 tmp_path, monkeypatch):
+    url = ENGINES[engine](frame.df, tmp_path, request)
+    got, want = _run(frame.root, url, monkeypatch), reference_run
+    assert got["findings"] and [f["sentence"] for f in got["findings"]] == [f["sentence"] for f in want["findings"]]
+    assert got["findings"] == want["findings"]
+    for key in want:
+        _equal(got[key], want[key], f"{engine}: {key}")
+
+
+def test_the_statistics_are_scipys_and_sklearns_on_the_frame(frame, reference_run):
+    got = reference_run  # every engine equals it (above)
+    df = frame.df
+    ts = pd.to_datetime(df["scored_at"], utc=True)
+    week = df[(df["mdl"] == "m") & (ts >= WEEK.start) & (ts < WEEK.end)]
+    ref = pd.read_csv(frame.root / "ref.csv")
+    ks = stats.ks_2samp(ref["amount"], week["amount"].dropna())
+    assert got["drift"]["amount"]["statistic"] == pytest.approx(ks.statistic, rel=1e-12)
+    assert got["drift"]["amount"]["p_value"] == pytest.approx(ks.pvalue, rel=1e-9)
+    assert got["drift"]["plan"]["missing_count"] == int(week["plan"].isna().sum())
+    assert got["drift"]["score"]["nonfinite_current"] == int(np.isinf(week["score"]).sum()) > 0
+    kept = week[~week["req_id"].duplicated()]
+    assert got["n"] == len(kept) == len(week) - 5
+    assert got["metrics"]["accuracy"] == pytest.approx(skm.accuracy_score(kept["truth"], kept["label"]), rel=1e-12)
+    assert got["metrics"]["roc_auc"] == pytest.approx(skm.roc_auc_score(kept["truth"], kept["p_churn"]), rel=1e-12)
+    assert got["volume"]["predictions"].sum() == int((df["mdl"] == "m").sum())
+    assert got["newest"] == ts[df["mdl"] == "m"].max()
+
