@@ -16,6 +16,7 @@ from workbench.errors import ConfigError
 BACKENDS = {
     "sqlite": "workbench.sources.store_sqlite:SqliteStore",
     "postgresql": "workbench.sources.store_postgres:PostgresStore",
+    "spark": "workbench.sources.store_spark:SparkStore",  # spark+parquet:///abs/root?master=local[2]
 }
 
 
