@@ -77,7 +77,14 @@ def _findings(report) -> list[tuple]:
     return [(f.severity, f.subject, f.kind, f.sentence) for f in report.findings]
 
 
-def test_drift_review_through_spark_equals_sqlite_and_scipy(data, spark, monkeypatch):
+# the interface test's methods (KS and Wasserstein on values), and every numeric feature on bins: amount
+# (tenths) and usage (whole numbers) put many values on the reference-quantile edges, [edge, next)
+BINNED = {"amount": "psi", "score": "ks", "usage": "js", "plan": "chi2", "region": "psi"}
+
+
+@pytest.mark.parametrize("methods", [FEATURES, BINNED], ids=["values", "binned"])
+def test_drift_review_through_spark_equals_sqlite_and_scipy(data, spark, monkeypatch, methods):
+    monkeypatch.setattr(rows_of, "FEATURES", methods)  # the methods rows_of._ctx configures
     lite = rows_of._ctx(data, SqliteStore(data.url, PARAMS), monkeypatch)
     on_spark = rows_of._ctx(data, spark, monkeypatch)
     want_report, got_report = drift.review(lite), drift.review(on_spark)
@@ -91,6 +98,9 @@ def test_drift_review_through_spark_equals_sqlite_and_scipy(data, spark, monkeyp
         assert not bad, (f, bad)
         if wd is not None:
             pd.testing.assert_series_equal(gd, wd, check_exact=False, rtol=1e-12)
+    if methods is BINNED:
+        assert got["amount"][0]["drifted"] and not got["usage"][0]["drifted"]
+        return
     week, ref = _week(data.df), pd.read_csv(data.root / "ref.csv")
     ks = stats.ks_2samp(ref["amount"], week["amount"].dropna())
     assert got["amount"][0]["statistic"] == pytest.approx(ks.statistic, rel=1e-12)
