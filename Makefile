@@ -57,6 +57,7 @@ lab: demo-up ## open JupyterLab on the notebooks (demo stack running)
 test: setup airflow-venv ## unit, integration (real Prometheus, PostgreSQL, MLflow, Airflow) and notebook tests, with coverage
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-java.sh
 	$(BIN)/pytest tests/unit tests/integration --cov=workbench --cov-report=term-missing
 	$(BIN)/pytest tests/airflow
 	$(BIN)/nbstripout --verify notebooks/*.ipynb

@@ -243,7 +243,7 @@ def test_registry_chooses_the_backend_by_url_scheme(tmp_path):
     assert registry.backend_for("postgresql://u@h/db") is PostgresStore
     assert registry.backend_for("postgresql+psycopg://u:secret@h/db") is PostgresStore
     for url, scheme in (("oracle:///x", "oracle"), ("mysql+pymysql://u:hunter2@h/db", "mysql")):
-        with pytest.raises(ConfigError, match=rf"unknown prediction DB scheme '{scheme}'.*choose one of: duckdb, postgresql, sqlite") as e:
+        with pytest.raises(ConfigError, match=rf"unknown prediction DB scheme '{scheme}'.*choose one of: duckdb, postgresql, spark, sqlite") as e:
             registry.open_store(url)
         assert "hunter2" not in str(e.value)
     with pytest.raises(ConfigError, match="is not a URL"):

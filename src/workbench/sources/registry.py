@@ -17,6 +17,7 @@ BACKENDS = {
     "sqlite": "workbench.sources.store_sqlite:SqliteStore",
     "postgresql": "workbench.sources.store_postgres:PostgresStore",
     "duckdb": "workbench.sources.store_duckdb:DuckdbStore",  # duckdb+parquet:///abs/root (pip install workbench[lake])
+    "spark": "workbench.sources.store_spark:SparkStore",  # spark+parquet:///abs/root?master=local[2]
 }
 
 
