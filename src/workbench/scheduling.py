@@ -91,6 +91,18 @@ def _sources_down(source: str) -> list[str]:
             if s["status"] != "healthy"]
 
 
+def _allow_children() -> None:
+    """Let this process start the runner's worker processes when a scheduler runs it as a daemonic
+    process: Celery's prefork pool does (Airflow's CeleryExecutor; the task process forked from the
+    pool's child inherits the flag), and multiprocessing then refuses any child ("daemonic processes
+    are not allowed to have children"). The runner stops its own process tree (proctree), so the flag,
+    which only asks multiprocessing to kill daemonic children at exit, is not needed here."""
+    import multiprocessing
+
+    config_ = multiprocessing.current_process()._config  # noqa: SLF001 - no public setter after start
+    config_.pop("daemon", None)
+
+
 def run_review(params_path: str | Path, week: str, out: str, model: str, review: str, source: str = "auto") -> dict:
     """Run one review of one model exactly as `workbench report --model M --review R` would (but
     without writing the week page); returns its status. Raises SourceDown when a source is
@@ -100,6 +112,7 @@ def run_review(params_path: str | Path, week: str, out: str, model: str, review:
     down = _sources_down(source)
     if down:
         raise SourceDown("source unavailable: " + "; ".join(down))
+    _allow_children()
     with _staged(out, week) as local:
         run = report.run(params_path, week, local, source, models=[model], jobs=1, reviews=[review], index=False)
     r = run.results[0]

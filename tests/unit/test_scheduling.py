@@ -91,3 +91,34 @@ def test_week_page_is_written_from_the_stored_status_and_notifies_only_when_conf
     monkeypatch.setenv("WORKBENCH_SLACK_WEBHOOK_URL", "http://127.0.0.1:9/hook")
     got = scheduling.write_week(ROOT / "params" / "weekly.yaml", "2026-W47", str(tmp_path))
     assert len(calls) == 1 and got["notified"] == ["webhook"]
+
+
+def _start_a_pool(allow: bool, answers) -> None:
+    """In a daemonic process (as a Celery prefork pool runs Airflow tasks): start a process pool."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    if allow:
+        scheduling._allow_children()
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            answers.put(pool.submit(abs, -3).result(timeout=60))
+    except AssertionError as exc:
+        answers.put(str(exc))
+
+
+def test_a_review_task_in_a_daemonic_worker_may_start_the_runners_processes():
+    """On Airflow's CeleryExecutor the task runs in a daemonic process; the runner's process pool
+    then failed with 'daemonic processes are not allowed to have children' (found by
+    tests/distributed): run_review clears the flag first."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    got = {}
+    for allow in (False, True):
+        answers = ctx.Queue()
+        proc = ctx.Process(target=_start_a_pool, args=(allow, answers), daemon=True)
+        proc.start()
+        got[allow] = answers.get(timeout=120)
+        proc.join(60)
+    assert got[False] == "daemonic processes are not allowed to have children"
+    assert got[True] == 3
