@@ -15,7 +15,10 @@ all three and this test. It fails, never skips, when one is missing.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import posixpath
+import re
 import secrets
 import shutil
 import signal
@@ -113,6 +116,58 @@ def redis_url(tmp_path):
         yield f"redis://127.0.0.1:{port}/0"
 
 
+BUCKET = "workbench-reports"
+
+
+@pytest.fixture
+def s3_url(tmp_path):
+    """moto's S3-compatible server (the Airflow venv's `moto_server`) on a free loopback port with an
+    empty bucket; always stopped."""
+    exe = airflow_python().parent / "moto_server"
+    if not exe.exists():
+        pytest.fail(f"no {exe}: run `make airflow-venv` (the [airflow] extra has moto[server])")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "moto.log"
+    with _process_group([str(exe), "-H", "127.0.0.1", "-p", str(port)], dict(os.environ), log) as proc:
+        def bucket_made() -> bool:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(f"{url}/{BUCKET}", method="PUT"), timeout=5) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+        _wait_for("moto's S3 server", bucket_made, 120, {"moto": log}, {"moto": proc})
+        yield url
+
+
+def _s3_env(endpoint: str) -> dict[str, str]:
+    """s3fs (botocore) pointed at `endpoint` with moto's dummy credentials."""
+    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint, "FSSPEC_S3_ENDPOINT_URL": endpoint}
+
+
+def _bucket_copy(py: Path, env: dict[str, str], prefix: str, dest: Path) -> list[str]:
+    """Every key under s3://`prefix` (listed through s3fs in the Airflow venv), downloaded to `dest`."""
+    code = ("import json, sys, fsspec\n"
+            "fs = fsspec.filesystem('s3')\n"
+            "keys = fs.find(sys.argv[1])\n"
+            "fs.get(sys.argv[1].rstrip('/') + '/', sys.argv[2] + '/', recursive=True)\n"
+            "print(json.dumps(keys))")
+    p = subprocess.run([str(py), "-c", code, prefix, str(dest)], env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def _relative_links(html: str) -> list[str]:
+    """The relative href targets of a page, without fragment or query."""
+    links = []
+    for href in re.findall(r'href="([^"]*)"', html):
+        target = urllib.parse.urlsplit(href)
+        if not (target.scheme or target.netloc or href.startswith(("#", "/"))) and target.path:
+            links.append(target.path)
+    return links
+
+
 class _Forwarder:
     """A TCP forwarder to `upstream` on a loopback port that refuses connections (nothing listens)
     until `open()`: a source that is down for a task's first try and up for its retry."""
@@ -168,7 +223,8 @@ def _run_state(engine, run_id: str) -> str | None:
                          {"r": run_id}).scalar()
 
 
-def test_celery_workers_run_the_dag_like_workbench_report(demo_stack, postgres_url, redis_url, tmp_path, monkeypatch):
+def test_celery_workers_run_the_dag_like_workbench_report(demo_stack, postgres_url, redis_url, s3_url, tmp_path,
+                                                          monkeypatch):
     import sqlalchemy as sa
 
     py = airflow_python()
@@ -189,9 +245,10 @@ def test_celery_workers_run_the_dag_like_workbench_report(demo_stack, postgres_u
     direct = report.run(params, week.label, tmp_path / "direct", source="env", jobs=2)
     assert direct.results and all(r.status == "ok" for r in direct.results), [r.problems for r in direct.results]
 
-    out = tmp_path / "airflow-out"
+    out = f"s3://{BUCKET}/reports"  # the fsspec URL the DAG accepts, on moto's S3
     api_port = _free_port()
     env = airflow_env(tmp_path, root, params, out)
+    env.update(_s3_env(s3_url))
     env.update({
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_url,
@@ -295,7 +352,18 @@ def test_celery_workers_run_the_dag_like_workbench_report(demo_stack, postgres_u
     assert any(t["try_number"] == 2 for t in reviews), listing
     assert all(t["try_number"] == 1 for t in tis if t["task_id"] != "review"), listing
 
-    assert_same_as_report(out, week.label, direct.directory)
+    # the bucket holds the same reports and statuses, and every relative link of the pages resolves in it
+    local = tmp_path / "bucket-copy"
+    keys = _bucket_copy(py, env, f"{BUCKET}/reports", local)
+    assert_same_as_report(local, week.label, direct.directory)
+    for page in (f"{BUCKET}/reports/{week.label}/index.html", f"{BUCKET}/reports/index.html"):
+        assert page in keys, sorted(keys)
+        links = _relative_links((local / page.removeprefix(f"{BUCKET}/reports/")).read_text())
+        assert links, f"no relative links in {page}"
+        for link in links:
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(page), link))
+            target = target + "/index.html" if link.endswith("/") else target
+            assert target in keys, f"{page} links {link!r}: no key {target} in the bucket ({len(keys)} keys)"
     print(f"\nCelery run of weekly_review ({week.label}, 1 model, {len(reviews)} mapped reviews): "
           f"{wall_s:.0f} s from trigger to success; tasks per worker {per_worker}; "
-          f"retried reviews {sum(t['try_number'] > 1 for t in reviews)}\n{listing}")
+          f"retried reviews {sum(t['try_number'] > 1 for t in reviews)}; {len(keys)} keys in the S3 bucket\n{listing}")
