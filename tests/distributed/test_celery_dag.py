@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import posixpath
-import re
 import secrets
 import shutil
 import signal
@@ -159,9 +158,18 @@ def _bucket_copy(py: Path, env: dict[str, str], prefix: str, dest: Path) -> list
 
 
 def _relative_links(html: str) -> list[str]:
-    """The relative href targets of a page, without fragment or query."""
+    """The relative href targets of a page (either quote style), without fragment or query."""
+    from html.parser import HTMLParser
+
+    hrefs: list[str] = []
+
+    class Hrefs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            hrefs.extend(v for k, v in attrs if k == "href" and v)
+
+    Hrefs().feed(html)
     links = []
-    for href in re.findall(r'href="([^"]*)"', html):
+    for href in hrefs:
         target = urllib.parse.urlsplit(href)
         if not (target.scheme or target.netloc or href.startswith(("#", "/"))) and target.path:
             links.append(target.path)
