@@ -14,7 +14,7 @@ BENCH_SIZES ?= 100000,1000000
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: help setup prometheus chromium demo-up demo-down weekly-report screenshots lab test test-unit bench validity clean \
-	airflow-venv bench-fleet bench-week
+	airflow-venv bench-fleet bench-week test-distributed
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,8 +60,14 @@ test: setup airflow-venv ## unit, integration (real Prometheus, PostgreSQL, MLfl
 	bash scripts/ensure-java.sh
 	$(BIN)/pytest tests/unit tests/integration --cov=workbench --cov-report=term-missing
 	$(BIN)/pytest tests/airflow
+	$(MAKE) --no-print-directory test-distributed
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 	$(BIN)/pytest --nbval-lax notebooks/
+
+test-distributed: setup airflow-venv ## the DAG on Airflow's CeleryExecutor: Redis broker, PostgreSQL metadata, two Celery workers (make test runs it)
+	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-redis.sh
+	$(BIN)/pytest tests/distributed -s
 
 test-unit: setup ## unit tests only (no servers)
 	$(BIN)/pytest tests/unit

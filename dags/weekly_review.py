@@ -7,14 +7,15 @@ same code as `workbench report --model M --review R`, then one task writing the 
 sending the notification when `workbench.notify` is installed and configured).
 
 A task whose source was unreachable raises a retryable AirflowException (3 retries, exponential
-backoff); a failed or incomplete notebook raises AirflowFailException and is never retried. A
-broken params file fails `plan` and `week_page` (which then leaves last run's page as it was), so
-the run fails whether or not a notification is configured.
+backoff from WORKBENCH_RETRY_DELAY_SECONDS, 120 by default); a failed or incomplete notebook raises
+AirflowFailException and is never retried. A broken params file fails `plan` and `week_page` (which
+then leaves last run's page as it was), so the run fails whether or not a notification is configured.
 
 Settings (environment of the scheduler/workers, or the run's params when triggering by hand):
   WORKBENCH_PARAMS   weekly.yaml (default: params/weekly.yaml of this repository)
   WORKBENCH_REPORTS  output folder: a path or an fsspec URL such as s3://bucket/reports (default: reports/)
   WORKBENCH_SOURCE   auto | demo | env (default: auto)
+  WORKBENCH_RETRY_DELAY_SECONDS  first retry delay of a review whose source was down (default: 120)
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ DEFAULTS = {
     "out": os.environ.get("WORKBENCH_REPORTS", str(REPO / "reports")),
     "source": os.environ.get("WORKBENCH_SOURCE", "auto"),
 }
+# doubled per try (exponential backoff); the distributed test sets a few seconds
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("WORKBENCH_RETRY_DELAY_SECONDS", "120")))
 
 
 def _settings() -> tuple[str, str, str, str]:
@@ -64,7 +67,7 @@ def weekly_review():
         except ConfigError as exc:  # a broken params file: the same file gives the same answer
             raise AirflowFailException(str(exc)) from None
 
-    @task(retries=3, retry_delay=timedelta(minutes=2), retry_exponential_backoff=True,
+    @task(retries=3, retry_delay=RETRY_DELAY, retry_exponential_backoff=True,
           max_retry_delay=timedelta(minutes=30), map_index_template="{{ task.op_kwargs['pair'] }}")
     def review(pair: dict[str, str]) -> dict:
         from workbench import scheduling

@@ -57,25 +57,70 @@ def _is_url(out: str) -> bool:
     return "://" in str(out) and not str(out).startswith("file://")
 
 
+# a URL output's week folder keeps each review's own status here; write_week merges them into
+# status.json: parallel tasks (Celery workers) each upload a status.json of their own, last one wins
+STATUS_PARTS = ".status-parts"
+
+
+def _signatures(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(f.relative_to(folder)): (f.stat().st_size, f.stat().st_mtime_ns)
+            for f in folder.rglob("*") if f.is_file()}
+
+
 @contextmanager
 def _staged(out: str, week: str) -> Iterator[Path]:
     """A local folder standing for `out`: `out` itself, or for a URL a temp copy of its week folder
-    that is uploaded back when the block ends without error."""
+    whose new or changed files are uploaded back when the block ends without error (only those: a
+    task running beside this one may have uploaded newer copies of the others meanwhile)."""
     if not _is_url(out):
         yield Path(str(out).removeprefix("file://"))
         return
     import fsspec
 
     fs, root = fsspec.core.url_to_fs(str(out))
+    root = root.rstrip("/")
     tmp = Path(tempfile.mkdtemp(prefix="workbench-stage-"))
     try:
-        remote_week = f"{root.rstrip('/')}/{week}"
+        remote_week = f"{root}/{week}"
         if fs.exists(remote_week):
             fs.get(remote_week + "/", str(tmp / week) + "/", recursive=True)
+        fetched = _signatures(tmp)
         yield tmp
-        fs.put(str(tmp) + "/", root.rstrip("/") + "/", recursive=True)
+        for rel, signature in sorted(_signatures(tmp).items()):
+            if fetched.get(rel) != signature:
+                fs.put_file(str(tmp / rel), f"{root}/{rel}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write_status_part(period_dir: Path, model: str, notebook: str) -> None:
+    """This review's entries of status.json, on their own in STATUS_PARTS."""
+    import json
+
+    results = json.loads((period_dir / "status.json").read_text())["results"]
+    mine = [r for r in results if (r["model"], r["notebook"]) == (model, notebook)]
+    parts = period_dir / STATUS_PARTS
+    parts.mkdir(exist_ok=True)
+    (parts / f"{model}--{notebook}.json").write_text(json.dumps(mine, default=float))
+
+
+def _merge_status_parts(period_dir: Path, week: str) -> None:
+    """status.json with every review's own entries (STATUS_PARTS) in place of what it holds for them."""
+    import json
+
+    from workbench import report
+
+    parts = sorted((period_dir / STATUS_PARTS).glob("*.json"))
+    if not parts:
+        return
+    newest = [r for part in parts for r in json.loads(part.read_text())]
+    try:
+        stored = json.loads((period_dir / "status.json").read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        stored = []
+    given = {(r["model"], r["notebook"]) for r in newest}
+    results = [r for r in stored if (r["model"], r["notebook"]) not in given] + newest
+    report.write_status(report.ReportRun(week, period_dir, [report.JobResult(**r) for r in results]))
 
 
 def _sources_down(source: str) -> list[str]:
@@ -91,6 +136,18 @@ def _sources_down(source: str) -> list[str]:
             if s["status"] != "healthy"]
 
 
+def _allow_children() -> None:
+    """Let this process start the runner's worker processes when a scheduler runs it as a daemonic
+    process: Celery's prefork pool does (Airflow's CeleryExecutor; the task process forked from the
+    pool's child inherits the flag), and multiprocessing then refuses any child ("daemonic processes
+    are not allowed to have children"). The runner stops its own process tree (proctree), so the flag,
+    which only asks multiprocessing to kill daemonic children at exit, is not needed here."""
+    import multiprocessing
+
+    config_ = multiprocessing.current_process()._config  # noqa: SLF001 - no public setter after start
+    config_.pop("daemon", None)
+
+
 def run_review(params_path: str | Path, week: str, out: str, model: str, review: str, source: str = "auto") -> dict:
     """Run one review of one model exactly as `workbench report --model M --review R` would (but
     without writing the week page); returns its status. Raises SourceDown when a source is
@@ -100,8 +157,11 @@ def run_review(params_path: str | Path, week: str, out: str, model: str, review:
     down = _sources_down(source)
     if down:
         raise SourceDown("source unavailable: " + "; ".join(down))
+    _allow_children()
     with _staged(out, week) as local:
         run = report.run(params_path, week, local, source, models=[model], jobs=1, reviews=[review], index=False)
+        if _is_url(out):
+            _write_status_part(Path(local) / week, run.results[0].model, run.results[0].notebook)
     r = run.results[0]
     status = {"model": r.model, "review": review, "status": r.status, "html": r.html, "problems": r.problems}
     if r.status != "ok":
@@ -127,6 +187,7 @@ def write_week(params_path: str | Path, week: str, out: str, notify_enabled: boo
     channels = notify is not None and any(os.environ.get(v, "").strip() for v in
                                           (getattr(config, "ENV_SLACK_WEBHOOK", ""), getattr(config, "ENV_SMTP", "")) if v)
     with _staged(out, week) as local:
+        _merge_status_parts(Path(local) / week, week)
         report.write_indexes(local, week)
         st = json.loads((Path(local) / week / "status.json").read_text())
         summary = {"week": week, "ok": st.get("ok"), "results": len(st.get("results", [])),

@@ -91,3 +91,71 @@ def test_week_page_is_written_from_the_stored_status_and_notifies_only_when_conf
     monkeypatch.setenv("WORKBENCH_SLACK_WEBHOOK_URL", "http://127.0.0.1:9/hook")
     got = scheduling.write_week(ROOT / "params" / "weekly.yaml", "2026-W47", str(tmp_path))
     assert len(calls) == 1 and got["notified"] == ["webhook"]
+
+
+def _start_a_pool(allow: bool, answers) -> None:
+    """In a daemonic process (as a Celery prefork pool runs Airflow tasks): start a process pool."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    if allow:
+        scheduling._allow_children()
+    try:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            answers.put(pool.submit(abs, -3).result(timeout=60))
+    except AssertionError as exc:
+        answers.put(str(exc))
+
+
+def test_a_review_task_in_a_daemonic_worker_may_start_the_runners_processes():
+    """On Airflow's CeleryExecutor the task runs in a daemonic process; the runner's process pool
+    then failed with 'daemonic processes are not allowed to have children' (found by
+    tests/distributed): run_review clears the flag first."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    got = {}
+    for allow in (False, True):
+        answers = ctx.Queue()
+        proc = ctx.Process(target=_start_a_pool, args=(allow, answers), daemon=True)
+        proc.start()
+        got[allow] = answers.get(timeout=120)
+        proc.join(60)
+    assert got[False] == "daemonic processes are not allowed to have children"
+    assert got[True] == 3
+
+
+def test_reviews_running_side_by_side_on_a_url_output_all_reach_the_week_page(monkeypatch):
+    """Two review tasks writing to the same fsspec URL at once (two Celery workers): the second
+    finishes while the first is still staged, and the first one's upload used to replace the
+    second's status.json, so the week page lost a review (found by tests/distributed on S3)."""
+    import json
+    import uuid
+
+    import fsspec
+
+    out = f"memory://wb-{uuid.uuid4().hex[:8]}/reports"
+    week = "2026-W47"
+
+    def run(params, week_, local, source, models, jobs, reviews, index):
+        nb = {"drift": "01-drift-review", "performance": "02-performance-review"}[reviews[0]]
+        if reviews[0] == "drift":  # the other task runs, start to end, while this one is staged
+            scheduling.run_review("p.yaml", week, out, "m", "performance")
+        period = Path(local) / week_
+        (period / "m").mkdir(parents=True, exist_ok=True)
+        (period / "m" / f"{nb}.html").write_text(nb)
+        res = report.JobResult(nb, "m", "ok", html=f"m/{nb}.html")
+        report.write_status(report.ReportRun(week_, period, report._merge_previous(period, [res])))
+        return SimpleNamespace(results=[res])
+
+    monkeypatch.setattr(scheduling, "_sources_down", lambda source: [])
+    monkeypatch.setattr(report, "run", run)
+    for var in ("WORKBENCH_SLACK_WEBHOOK_URL", "WORKBENCH_SMTP_URL"):
+        monkeypatch.delenv(var, raising=False)
+    scheduling.run_review("p.yaml", week, out, "m", "drift")
+    got = scheduling.write_week(ROOT / "params" / "weekly.yaml", week, out)
+    assert got["statuses"] == {"m/01-drift-review": "ok", "m/02-performance-review": "ok"}
+    fs, root = fsspec.core.url_to_fs(out)
+    stored = json.loads(fs.cat(f"{root}/{week}/status.json"))
+    assert sorted(r["notebook"] for r in stored["results"]) == ["01-drift-review", "02-performance-review"]
+    assert fs.cat(f"{root}/{week}/m/02-performance-review.html") == b"02-performance-review"
+    assert fs.exists(f"{root}/{week}/index.html") and fs.exists(f"{root}/index.html")
