@@ -1,7 +1,7 @@
 """The performance review from prediction cells (sources.base.prediction_cells): SQLite's GROUP BY
 counts the same cells as the interface's default from `read`; the count metrics from the cells equal
 scikit-learn's on the rows exactly, the probability metrics lie within the rounding bounds of
-core.rounding_bounds (derived in docs/methods.md) of scikit-learn's on the exact probabilities; the
+performance.cells.rounding_bounds (derived in docs/methods.md) of scikit-learn's on the exact probabilities; the
 bootstrap over cells gives the row bootstrap's interval within Monte Carlo error; the review on
 SQLite (cells) says what the review on the rows says."""
 
@@ -20,7 +20,7 @@ from sklearn import metrics as skm
 
 from workbench import config
 from workbench.config import ModelSpec, StoreParams
-from workbench.performance import cbpe, core
+from workbench.performance import cbpe, cells as pc, core
 from workbench.sources.base import CELL_KEYS, PROBABILITY_GRID, cells_of_rows
 from workbench.sources.store_sqlite import SqliteStore
 
@@ -118,8 +118,8 @@ def test_count_metrics_exact_probability_metrics_within_the_rounding_bound(seed,
     exact = _exact(week, float(positive))
     for k in COUNT_METRICS:  # counts: exact
         assert s.metrics[k] == pytest.approx(exact[k], rel=1e-12, abs=1e-15), k
-    bounds = core.rounding_bounds(cells, spec, PROBABILITY_GRID)
-    s_ece = core.calibration_cells(cells)[1]
+    bounds = pc.rounding_bounds(cells, spec, PROBABILITY_GRID)
+    s_ece = pc.calibration_cells(cells)[1]
     moved = {}
     for k in ("roc_auc", "pr_auc", "log_loss", "brier", "ece"):
         got = s_ece if k == "ece" else s.metrics[k]
@@ -141,7 +141,7 @@ def test_bootstrap_over_cells_gives_the_row_bootstrap_interval():
     cells = cells_of_rows(week, PROBABILITY_GRID)
     got = core.evaluate_cells(cells, CLF, resamples=1000, seed=0)
     want = core.evaluate(lab, CLF, resamples=1000, seed=0)
-    bounds = core.rounding_bounds(cells, CLF, PROBABILITY_GRID)
+    bounds = pc.rounding_bounds(cells, CLF, PROBABILITY_GRID)
     for k in ("accuracy", "f1", "roc_auc", "pr_auc", "log_loss", "brier"):
         lo, hi = want.ci[k]
         sd = (hi - lo) / 3.92
@@ -168,7 +168,7 @@ def test_review_from_sqlite_cells_says_what_the_review_of_rows_says(data):
     assert rows_run.cells is None
     a, b = cells_run.summary, rows_run.summary
     assert (a.n_predictions, a.n_labelled) == (b.n_predictions, b.n_labelled)
-    bounds = core.rounding_bounds(cells_run.cells, CLF, PROBABILITY_GRID)
+    bounds = pc.rounding_bounds(cells_run.cells, CLF, PROBABILITY_GRID)
     for k in COUNT_METRICS:
         assert a.metrics[k] == pytest.approx(b.metrics[k], rel=1e-12), k
     for k in ("roc_auc", "pr_auc", "log_loss", "brier"):

@@ -74,7 +74,8 @@ def _conversions(ctx, perf):
 
 
 def _calibration(ctx, perf):
-    from workbench.performance.core import calibration, calibration_cells
+    from workbench.performance.cells import calibration_cells
+    from workbench.performance.core import calibration
 
     return calibration(perf.window_predictions) if perf.cells is None else calibration_cells(perf.cells)
 
