@@ -552,7 +552,8 @@ def _from_cells(ctx: "ReviewContext", before) -> tuple[pd.DataFrame, pd.DataFram
     cells = store.prediction_cells(spec.name, ctx.window, PROBABILITY_GRID)
     if cells.empty:
         raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {store.describe()}")
-    if cells["early"].any() or validity.check_rows(cells, spec)[1].problems or store.repeated_ids(spec.name, ctx.window):
+    if (cells["early"].any() or validity.check_rows(cells, spec)[1].problems
+            or store.repeated_ids(spec.name, ctx.window)):
         return None
     cells = cells.assign(probability=cells["probability"].astype(float), prediction=cells["prediction"].astype(float),
                          actual_outcome=cells["actual_outcome"].astype(float))
