@@ -458,8 +458,14 @@ class SqlStore(PredictionSource):
 
     @timed_call("prediction DB: prediction cells")
     def prediction_cells(self, model: str, window: Window, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
-        """The window's predictions counted per cell (PredictionSource.prediction_cells) in one GROUP BY:
-        a few thousand rows come back for a million predictions."""
+        """The window's predictions counted per cell (PredictionSource.prediction_cells) by GROUP BY:
+        a few thousand rows come back for a million predictions. A window of several days is counted
+        as `scan_workers` scans of disjoint day ranges at once (the day is a key: no cell straddles two)."""
+        parts = split_days(window, self.scan_workers)
+        frames = side_by_side(lambda part: self._prediction_cells(model, part, grid), parts)
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    def _prediction_cells(self, model: str, window: Window, grid: int) -> pd.DataFrame:
         mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
         names = {"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
                  "prediction": "prediction"}
