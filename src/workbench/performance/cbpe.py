@@ -29,31 +29,33 @@ class CBPE:
 
     threshold: float = 0.5
 
-    def fit(self, prob, y) -> "CBPE":
+    def fit(self, prob, y, counts=None) -> "CBPE":
+        """`counts`: how many rows each (prob, y) stands for (prediction cells); None: one each."""
         prob, y = np.asarray(prob, float), np.asarray(y, float)
-        if len(np.unique(y)) < 2:
+        if len(np.unique(y if counts is None else y[np.asarray(counts) > 0])) < 2:
             raise ValueError("CBPE needs both classes among the labelled history to calibrate")
-        self.x_, self.y_ = isotonic_fit(prob, y)
-        self.n_fit_ = len(y)
+        self.x_, self.y_ = isotonic_fit(prob, y, counts)
+        self.n_fit_ = len(y) if counts is None else int(np.sum(counts))
         return self
 
     def calibrated(self, prob) -> np.ndarray:
         # linear between the fitted points, clipped beyond them (sklearn's out_of_bounds="clip")
         return np.interp(np.asarray(prob, float), self.x_, self.y_)
 
-    def estimate(self, prob, yhat=None) -> dict[str, float]:
-        """Expected metrics of predictions whose outcomes are unknown."""
+    def estimate(self, prob, yhat=None, counts=None) -> dict[str, float]:
+        """Expected metrics of predictions whose outcomes are unknown (`counts` as in fit)."""
         prob = np.asarray(prob, float)
         yhat = (prob >= self.threshold).astype(float) if yhat is None else np.asarray(yhat, float)
+        w = np.ones(len(prob)) if counts is None else np.asarray(counts, float)
         c = self.calibrated(prob)
-        counts = {"tp": np.array([np.sum(c * yhat)]), "fp": np.array([np.sum((1 - c) * yhat)]),
-                  "fn": np.array([np.sum(c * (1 - yhat))]), "tn": np.array([np.sum((1 - c) * (1 - yhat))])}
+        counts = {"tp": np.array([np.sum(w * c * yhat)]), "fp": np.array([np.sum(w * (1 - c) * yhat)]),
+                  "fn": np.array([np.sum(w * c * (1 - yhat))]), "tn": np.array([np.sum(w * (1 - c) * (1 - yhat))])}
         out = {k: float(v[0]) for k, v in wm.from_confusion(**counts).items() if k in ESTIMATED}
-        out["roc_auc"] = expected_roc_auc(prob, c)
+        out["roc_auc"] = expected_roc_auc(prob, c, w)
         return out
 
 
-def isotonic_fit(x, y) -> tuple[np.ndarray, np.ndarray]:
+def isotonic_fit(x, y, counts=None) -> tuple[np.ndarray, np.ndarray]:
     """The increasing isotonic regression of y on x, as sklearn.isotonic.IsotonicRegression fits it
     (tied x pooled into their weighted mean, then pool-adjacent-violators, bounded to [0, 1]): the
     distinct x and their fitted values, to interpolate between. scipy.optimize's solver, not
@@ -61,24 +63,28 @@ def isotonic_fit(x, y) -> tuple[np.ndarray, np.ndarray]:
     from scipy.optimize import isotonic_regression
 
     x, y = np.asarray(x, float), np.asarray(y, float)
+    w = np.ones(len(x)) if counts is None else np.asarray(counts, float)
+    keep = w > 0
+    x, y, w = x[keep], y[keep], w[keep]
     order = np.argsort(x, kind="mergesort")
-    xs, ys = x[order], y[order]
+    xs, ys, ws = x[order], y[order], w[order]
     starts = np.r_[0, np.flatnonzero(xs[1:] != xs[:-1]) + 1]
-    counts = np.diff(np.r_[starts, len(xs)]).astype(float)
-    means = np.add.reduceat(ys, starts) / counts
+    counts = np.add.reduceat(ws, starts)
+    means = np.add.reduceat(ws * ys, starts) / counts
     fitted = isotonic_regression(means, weights=counts, increasing=True).x
     return xs[starts], np.clip(fitted, 0.0, 1.0)
 
 
-def expected_roc_auc(score, calibrated) -> float:
+def expected_roc_auc(score, calibrated, counts=None) -> float:
     """ROC AUC of the expected ROC curve: each prediction counts as `calibrated` positive and
-    1 - `calibrated` negative."""
+    1 - `calibrated` negative (`counts` times, when given)."""
     order = np.argsort(-np.asarray(score, float), kind="mergesort")
     s = np.asarray(score, float)[order]
     c = np.asarray(calibrated, float)[order]
+    w = np.ones(len(s)) if counts is None else np.asarray(counts, float)[order]
     starts = np.r_[0, np.flatnonzero(s[1:] != s[:-1]) + 1]
-    P = np.add.reduceat(c, starts)
-    N = np.add.reduceat(1 - c, starts)
+    P = np.add.reduceat(w * c, starts)
+    N = np.add.reduceat(w * (1 - c), starts)
     if P.sum() == 0 or N.sum() == 0:
         return float("nan")
     return float(np.sum(N * (np.cumsum(P) - P + P / 2)) / (P.sum() * N.sum()))
@@ -115,6 +121,49 @@ def estimate_by_period(df: pd.DataFrame, history: pd.DataFrame, freq: str = "D",
                              "realised": realised.get(k, np.nan), "predictions": len(p),
                              "label_coverage": len(lab) / len(p)})
     return pd.DataFrame(rows)
+
+
+def estimate_by_period_cells(cells: pd.DataFrame, history: pd.DataFrame, min_history: int = 100) -> pd.DataFrame:
+    """`estimate_by_period` (daily) from prediction cells of the window and of the weeks before: the
+    calibration fitted on the history's cells (weighted by their rows), estimates and realised metrics
+    per day from the window's cells. Probabilities are the cells' grid midpoints."""
+    rows = []
+    usable = cells[cells["probability"].notna() & cells["prediction"].notna()]
+    for version, g in usable.groupby("model_version", sort=True):
+        h = history[(history["model_version"] == version) & history["actual_outcome"].notna()
+                    & history["probability"].notna()]
+        y, hn = h["actual_outcome"].to_numpy(dtype=float), h["n"].to_numpy(dtype=float)
+        if hn.sum() < min_history or len(np.unique(y[hn > 0])) < 2:
+            continue
+        est = CBPE().fit(h["probability"].to_numpy(dtype=float), y, hn)
+        for period, p in g.groupby("day", sort=True):
+            w = p["n"].to_numpy(dtype=float)
+            e = est.estimate(p["probability"].to_numpy(dtype=float), p["prediction"].to_numpy(dtype=float), w)
+            lab = p[p["actual_outcome"].notna()]
+            labelled = float(lab["n"].sum())
+            realised = {}
+            if labelled >= 30 and lab["actual_outcome"].nunique() == 2:
+                r = wm.classification(lab["actual_outcome"], lab["prediction"], lab["probability"],
+                                      lab["n"].to_numpy(dtype=float)[None, :])
+                realised = {k: float(r[k][0]) for k in ESTIMATED}
+            for k in ESTIMATED:
+                rows.append({"period": period, "model_version": version, "metric": k, "estimated": e[k],
+                             "realised": realised.get(k, np.nan), "predictions": int(w.sum()),
+                             "label_coverage": labelled / w.sum()})
+    return pd.DataFrame(rows)
+
+
+def run_cells(cells: pd.DataFrame, history: pd.DataFrame, tolerance: float | None = None) -> TableResult:
+    """`run` from prediction cells (the performance review's, when the engine counted them)."""
+    from workbench.errors import InsufficientData
+
+    if not (cells["probability"].notna() & cells["prediction"].notna()).any():
+        raise InsufficientData("CBPE needs probabilities and predictions; none are logged in this window")
+    try:
+        est = estimate_by_period_cells(cells, history)
+    except ValueError as exc:
+        raise InsufficientData(f"CBPE: {exc}") from exc
+    return TableResult(est, gap_findings(est, tolerance=GAP_TOLERANCE if tolerance is None else tolerance))
 
 
 def run(window_predictions: pd.DataFrame, history: pd.DataFrame, freq: str = "D",

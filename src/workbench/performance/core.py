@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import math
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
@@ -19,6 +19,7 @@ from workbench.performance import metrics as wm, validity
 from workbench.performance.validity import RowCheck
 from workbench.config import ModelSpec
 from workbench.result import TableResult
+from workbench.sources.base import PROBABILITY_GRID
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
@@ -86,30 +87,38 @@ def _finite(v) -> float | None:
     return float(v) if v is not None and np.isfinite(v) else None
 
 
-def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10, resamples: int = 0, seed: int = 0
-                           ) -> tuple[dict, dict, dict]:
-    """Binary metrics (positive class 1) with bootstrap CIs, and reasons for the gaps."""
+def classification_metrics(y_true, y_pred, y_prob=None, min_samples: int = 10, resamples: int = 0, seed: int = 0,
+                           counts=None) -> tuple[dict, dict, dict]:
+    """Binary metrics (positive class 1) with bootstrap CIs, and reasons for the gaps. With `counts`,
+    each entry is a cell of that many rows (prediction_cells): the same metrics, and the bootstrap
+    draws the rows of each resample as a multinomial over the cells."""
     y, yhat = np.asarray(y_true, float), np.asarray(y_pred, float)
     prob = None if y_prob is None else np.asarray(y_prob, float)
+    w = None if counts is None else np.asarray(counts, float)
     values: dict[str, float | None] = dict.fromkeys(CLASSIFICATION_METRICS)
     notes: dict[str, str] = {}
-    missing_prob = 0 if prob is None else int(np.isnan(prob).sum())
+    nan_prob = np.zeros(len(y), bool) if prob is None else np.isnan(prob)
+    missing_prob = int(nan_prob.sum() if w is None else w[nan_prob].sum())
     if prob is not None and missing_prob:
         prob = None  # probability metrics need every probability: say so instead of ranking NaNs
-    n = len(y)
+    n = len(y) if w is None else int(w.sum())
     if n < min_samples:
         return values, {k: f"insufficient data: {n} labelled predictions, need {min_samples}" for k in values}, {}
     if prob is not None:  # rows in ranking order once, so no resample re-sorts its weights (metrics._curves)
         order = wm.ranking_order(prob, y, yhat)
         y, yhat, prob = y[order], yhat[order], prob[order]
-    # rows with the same (probability, outcome, prediction) share a weight: at rounded probabilities
-    # a bootstrap of 500,000 predictions works on a few thousand cells (metrics.cells_of); with
-    # probabilities, cells even when they do not halve the rows, so tied scores of one class are one column
-    cells, first = wm.cells_of(*([prob, y, yhat] if prob is not None else [y, yhat]), always=prob is not None)
-    yc, yhatc, probc = y[first], yhat[first], (None if prob is None else prob[first])
-    point, ci = wm.bootstrap(lambda W: wm.classification(yc, yhatc, probc, W), n, resamples, seed, cells=cells)
+        w = None if w is None else w[order]
+    if w is not None:  # already cells, counted by the engine
+        point, ci = wm.bootstrap(lambda W: wm.classification(y, yhat, prob, W), n, resamples, seed, counts=w)
+    else:
+        # rows with the same (probability, outcome, prediction) share a weight: at rounded probabilities
+        # a bootstrap of 500,000 predictions works on a few thousand cells (metrics.cells_of); with
+        # probabilities, cells even when they do not halve the rows, so tied scores of one class are one column
+        cells, first = wm.cells_of(*([prob, y, yhat] if prob is not None else [y, yhat]), always=prob is not None)
+        yc, yhatc, probc = y[first], yhat[first], (None if prob is None else prob[first])
+        point, ci = wm.bootstrap(lambda W: wm.classification(yc, yhatc, probc, W), n, resamples, seed, cells=cells)
     values.update({k: _finite(v) for k, v in point.items()})
-    classes = np.unique(y)
+    classes = np.unique(y if w is None else y[w > 0])
     for k in PROBABILITY_METRICS:
         if missing_prob:
             notes[k] = f"undefined: {missing_prob} labelled predictions have no probability"
@@ -204,6 +213,57 @@ def trend_of(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10,
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+# --- the same from prediction cells counted by the engine (sources.base.prediction_cells) ---------
+
+
+def evaluate_cells(cells: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples: int = 0, seed: int = 0,
+                   has_probability: bool = True) -> PerformanceSummary:
+    """`evaluate` of a classifier from its prediction cells (valid ones: see review). Accuracy,
+    precision, recall and F1 are exact (they are counts); the probability metrics are those of each
+    cell's grid midpoint, within the bounds of `rounding_bounds` (docs/methods.md)."""
+    lab = cells[cells["actual_outcome"].notna()]
+    pos = float(spec.positive_class)
+    y = (lab["actual_outcome"].to_numpy(dtype=float) == pos).astype(float)
+    yhat = (lab["prediction"].to_numpy(dtype=float) == pos).astype(float)
+    prob = lab["probability"].to_numpy(dtype=float) if has_probability else None
+    if prob is not None and pos != 1:
+        prob = 1 - prob  # the logged probability is that of class 1
+    # one cell per (probability, outcome, prediction): the days and versions summed
+    keys = pd.DataFrame({"p": prob if prob is not None else 0.0, "y": y, "yhat": yhat, "n": lab["n"].to_numpy()})
+    g = keys.groupby(["p", "y", "yhat"], dropna=False, sort=False)["n"].sum().reset_index()
+    values, notes, ci = classification_metrics(g["y"].to_numpy(), g["yhat"].to_numpy(),
+                                               None if prob is None else g["p"].to_numpy(), min_samples, resamples,
+                                               seed, counts=g["n"].to_numpy())
+    return PerformanceSummary(spec.name, spec.type, int(cells["n"].sum()), int(lab["n"].sum()), values, notes, ci)
+
+
+def by_version_cells(cells: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, has_probability: bool = True
+                     ) -> pd.DataFrame:
+    """`by_version` from prediction cells."""
+    rows = []
+    keys = ["model_version"] + (["variant"] if cells["variant"].notna().any() else [])
+    for key, g in cells.groupby(keys, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        s = evaluate_cells(g, spec, min_samples, has_probability=has_probability)
+        rows.append({**dict(zip(keys, key)), "predictions": s.n_predictions, "labelled": s.n_labelled,
+                     "label_coverage": round(s.label_coverage, 3),
+                     **{k: s.metrics.get(k) for k in warning_metrics(spec.type)}})
+    return pd.DataFrame(rows)
+
+
+def trend_cells(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10, has_probability: bool = True
+                ) -> pd.DataFrame:
+    """`trend_of` at the daily trend from the prediction cells of windows that follow each other."""
+    rows = []
+    for cells in frames:
+        for (day, v), g in cells.groupby(["day", "model_version"], sort=True):  # missing versions left out, as trend
+            s = evaluate_cells(g, spec, min_samples, has_probability=has_probability)
+            rows.append({"period": day, "model_version": v, "predictions": s.n_predictions, "labelled": s.n_labelled,
+                         "label_coverage": s.label_coverage,
+                         **{k: s.metrics.get(k) for k in warning_metrics(spec.type)}})
+    return pd.DataFrame(rows)
+
+
 def worse_than_baseline(metric: str, relative_change: float | None, tolerance: float | None) -> bool:
     """The one rule for "worse than the baseline": a relative change beyond `tolerance` in the bad
     direction (up for error metrics such as MAE or log loss, down for the others). No tolerance, or
@@ -273,8 +333,8 @@ class PerformanceReview:
     by_version: pd.DataFrame
     baseline: pd.DataFrame
     trend: pd.DataFrame
-    window_predictions: pd.DataFrame = field(repr=False)
-    history: pd.DataFrame = field(repr=False)
+    window_rows: pd.DataFrame | None = field(repr=False)  # None: read when a section asks (window_predictions)
+    history_rows: pd.DataFrame | None = field(repr=False)
     versions: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     baseline_source: str = ""  # where the baseline came from (MLflow, the reference file, baselines.yaml)
@@ -285,6 +345,27 @@ class PerformanceReview:
     base_rate_tolerance: float = BASE_RATE_TOLERANCE
     window_start: pd.Timestamp | None = None
     row_check: RowCheck | None = None  # the window's invalid values (performance.validity)
+    # computed from prediction cells counted by the engine (review): the window's and the weeks before's
+    cells: pd.DataFrame | None = field(default=None, repr=False)
+    history_cells: pd.DataFrame | None = field(default=None, repr=False)
+    probability_grid: int = PROBABILITY_GRID
+    read_rows: "Callable[[], tuple[pd.DataFrame, pd.DataFrame]] | None" = field(default=None, repr=False)
+
+    def _rows(self) -> None:
+        if self.window_rows is None or self.history_rows is None:
+            self.window_rows, self.history_rows = self.read_rows()
+
+    @property
+    def window_predictions(self) -> pd.DataFrame:
+        """The window's valid rows (read on first use when the metrics came from cells)."""
+        self._rows()
+        return self.window_rows
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """The valid rows of the weeks before the window (read on first use, as window_predictions)."""
+        self._rows()
+        return self.history_rows
 
     @property
     def findings(self) -> list["Finding"]:
@@ -296,7 +377,10 @@ class PerformanceReview:
         if self.row_check is not None:
             out += self.row_check.findings()
         if self.summary.kind == "classification":
-            out += base_rate_findings(self.window_predictions, self.history, self.base_rate_tolerance)
+            if self.cells is not None:
+                out += base_rate_findings(self.cells, self.history_cells, self.base_rate_tolerance)
+            else:
+                out += base_rate_findings(self.window_predictions, self.history, self.base_rate_tolerance)
         return out
 
     @property
@@ -376,7 +460,66 @@ class PerformanceReview:
 def review(ctx: "ReviewContext") -> PerformanceReview:
     """Metrics for the window with CIs, per version, against the MLflow baseline, and the trend."""
     from workbench.config import Window
-    from workbench.errors import InsufficientData, WorkbenchError
+    from workbench.errors import WorkbenchError
+
+    spec, mp = ctx.model, ctx.params.performance
+    before = Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.start, ctx.window.label)
+    from_cells = _from_cells(ctx, before)
+    if from_cells is not None:
+        cells, history_cells, has_probability = from_cells
+        summary = evaluate_cells(cells, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed,
+                                 has_probability)
+        row_check = validity.RowCheck(np.ones(0, bool))
+        served = cells.groupby("model_version")["n"].sum()
+        df = pd.DataFrame({"model_version": [served.idxmax()] if len(served) else []})  # the version served most
+        table = by_version_cells(cells, spec, mp.min_samples, has_probability)
+        daily = trend_cells([history_cells, cells], spec, mp.min_samples, has_probability)
+        versions = sorted(cells["model_version"].dropna().unique())
+        history = None
+    else:
+        cells = history_cells = None
+        df, row_check, history = _read_rows(ctx, before)
+        summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed, validated=True)
+        table = by_version(df, spec, mp.min_samples, validated=True)
+        daily = trend_of([history, df], spec, mp.min_samples, mp.trend_freq, validated=True)
+        versions = sorted(df["model_version"].dropna().unique()) if "model_version" in df else []
+    summary.note_left_out(row_check)
+    problems = []
+    baseline_version = ""
+    try:
+        baseline_metrics, source = baseline(ctx, df)
+        m = re.search(r"version (\S+)$", source) if source.startswith("MLflow") else None
+        baseline_version = m.group(1) if m else ""
+    except WorkbenchError as exc:
+        baseline_metrics, source, problems = {}, "none", [f"baseline: {exc}"]
+    return PerformanceReview(
+        summary=summary,
+        by_version=table,
+        baseline=against_baseline(summary, baseline_metrics,
+                                  mp.accuracy_alert_below if spec.type == "classification" else None,
+                                  mp.relative_drop_tolerance),
+        trend=daily,
+        window_rows=None if cells is not None else df,
+        history_rows=history,
+        cells=cells,
+        history_cells=history_cells,
+        read_rows=lambda: _read_rows(ctx, before)[::2],
+        versions=versions,
+        problems=problems,
+        baseline_source=source,
+        baseline_version=baseline_version,
+        accuracy_alert_below=mp.accuracy_alert_below if spec.type == "classification" else None,
+        relative_drop_tolerance=mp.relative_drop_tolerance,
+        base_rate_tolerance=mp.base_rate_tolerance,
+        min_samples=mp.min_samples,
+        window_start=pd.Timestamp(ctx.window.start),
+        row_check=row_check,
+    )
+
+
+def _read_rows(ctx: "ReviewContext", before) -> tuple[pd.DataFrame, RowCheck, pd.DataFrame]:
+    """The window's valid rows, their row check, and the weeks before's valid rows."""
+    from workbench.errors import InsufficientData
 
     spec, mp = ctx.model, ctx.params.performance
     # the window and the weeks before it are read apart, the weeks before with fewer columns: at a
@@ -389,39 +532,37 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     # the rows with invalid values are left out of every section, and counted as findings
     df, row_check = validity.check_rows(df, spec)
     df = df.drop(columns=["prediction_id"], errors="ignore")
-    before = Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.start, ctx.window.label)
     history = ctx.store.read(spec.name, before, core=HISTORY_CORE) if mp.weeks_back > 0 else df.iloc[:0]
     history = validity.check_rows(history, spec, guard=False)[0]
-    summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed, validated=True)
-    summary.note_left_out(row_check)
-    problems = []
-    baseline_version = ""
-    try:
-        baseline_metrics, source = baseline(ctx, df)
-        m = re.search(r"version (\S+)$", source) if source.startswith("MLflow") else None
-        baseline_version = m.group(1) if m else ""
-    except WorkbenchError as exc:
-        baseline_metrics, source, problems = {}, "none", [f"baseline: {exc}"]
-    return PerformanceReview(
-        summary=summary,
-        by_version=by_version(df, spec, mp.min_samples, validated=True),
-        baseline=against_baseline(summary, baseline_metrics,
-                                  mp.accuracy_alert_below if spec.type == "classification" else None,
-                                  mp.relative_drop_tolerance),
-        trend=trend_of([history, df], spec, mp.min_samples, mp.trend_freq, validated=True),
-        window_predictions=df,
-        history=history,
-        versions=sorted(df["model_version"].dropna().unique()) if "model_version" in df else [],
-        problems=problems,
-        baseline_source=source,
-        baseline_version=baseline_version,
-        accuracy_alert_below=mp.accuracy_alert_below if spec.type == "classification" else None,
-        relative_drop_tolerance=mp.relative_drop_tolerance,
-        base_rate_tolerance=mp.base_rate_tolerance,
-        min_samples=mp.min_samples,
-        window_start=pd.Timestamp(ctx.window.start),
-        row_check=row_check,
-    )
+    return df, row_check, history
+
+
+def _from_cells(ctx: "ReviewContext", before) -> tuple[pd.DataFrame, pd.DataFrame, bool] | None:
+    """(window cells, valid cells of the weeks before, probability mapped) when the review can be
+    computed from prediction cells the engine counts: a classifier, a daily trend, an engine that
+    counts cells (PredictionSource.counts_cells), and a window without invalid values (else the row
+    checks' findings need the rows: None, and the review reads them)."""
+    from workbench.errors import InsufficientData
+
+    spec, mp, store = ctx.model, ctx.params.performance, ctx.store
+    cols = ctx.params.store.columns
+    if not (store.counts_cells and spec.type == "classification" and pd.Timedelta(mp.trend_freq) == pd.Timedelta("1D")
+            and cols.version is not None and cols.outcome is not None):
+        return None
+    cells = store.prediction_cells(spec.name, ctx.window, PROBABILITY_GRID)
+    if cells.empty:
+        raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {store.describe()}")
+    if (cells["early"].any() or validity.check_rows(cells, spec)[1].problems
+            or store.repeated_ids(spec.name, ctx.window)):
+        return None
+    cells = cells.assign(probability=cells["probability"].astype(float), prediction=cells["prediction"].astype(float),
+                         actual_outcome=cells["actual_outcome"].astype(float))
+    if mp.weeks_back > 0:
+        history = store.prediction_cells(spec.name, before, PROBABILITY_GRID)
+        history = validity.check_rows(history, spec, guard=False)[0]  # the weeks before's invalid cells left out
+    else:
+        history = cells.iloc[:0]
+    return cells, history, cols.probability is not None
 
 
 def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baseline_version: str = "",
@@ -480,9 +621,16 @@ def coverage_findings(summary: PerformanceSummary, min_samples: int) -> list["Fi
 def base_rate_test(window: pd.Series, history: pd.Series, positive: float = 1.0) -> tuple[float, float, float]:
     """The positive rate of two sets of outcomes and the two-sided p-value of their difference (pooled
     two-proportion z-test), shared by the base-rate finding and the base-rate table."""
-    pw, ph = float((window == positive).mean()), float((history == positive).mean())
-    pooled = (pw * len(window) + ph * len(history)) / (len(window) + len(history))
-    se = np.sqrt(pooled * (1 - pooled) * (1 / len(window) + 1 / len(history)))
+    return base_rate_counts_test(int((window == positive).sum()), len(window), int((history == positive).sum()),
+                                 len(history))
+
+
+def base_rate_counts_test(k_window: int, n_window: int, k_history: int, n_history: int
+                          ) -> tuple[float, float, float]:
+    """`base_rate_test` from the counts of positives `k` among `n` labelled outcomes."""
+    pw, ph = k_window / n_window, k_history / n_history
+    pooled = (pw * n_window + ph * n_history) / (n_window + n_history)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n_window + 1 / n_history))
     # two-sided normal p-value, 2 * norm.sf(z) = erfc(z / sqrt 2) (scipy.stats costs ~1.5 s to import)
     p = math.erfc(abs(pw - ph) / se / math.sqrt(2)) if se > 0 else (0.0 if pw != ph else 1.0)
     return pw, ph, p
@@ -491,16 +639,23 @@ def base_rate_test(window: pd.Series, history: pd.Series, positive: float = 1.0)
 def base_rate_findings(window: pd.DataFrame, history: pd.DataFrame, tolerance: float = BASE_RATE_TOLERANCE,
                        positive: float = 1.0) -> list["Finding"]:
     """The labelled positive rate of the window against the weeks before it: a shift beyond
-    `tolerance` (absolute) changes what precision, PR AUC and accuracy mean, so it is a warning."""
+    `tolerance` (absolute) changes what precision, PR AUC and accuracy mean, so it is a warning.
+    `window` and `history` are rows, or prediction cells (their `n` counts the rows)."""
     from workbench.findings import Finding, p_value, pct, pp
 
-    w = window["actual_outcome"].dropna() if "actual_outcome" in window else pd.Series(dtype=float)
-    h = history["actual_outcome"].dropna() if "actual_outcome" in history else pd.Series(dtype=float)
-    if len(w) < 30 or len(h) < 30:
+    def counted(frame: pd.DataFrame) -> tuple[int, int]:  # (positives, labelled): of rows, or of cells (`n`)
+        if "actual_outcome" not in frame:
+            return 0, 0
+        y = frame["actual_outcome"]
+        n = frame["n"].to_numpy() if "n" in frame else np.ones(len(frame), np.int64)
+        return int(n[(y == positive).to_numpy()].sum()), int(n[y.notna().to_numpy()].sum())
+
+    (kw, nw), (kh, nh) = counted(window), counted(history)
+    if nw < 30 or nh < 30:
         return []
-    pw, ph, p = base_rate_test(w, h, positive)
+    pw, ph, p = base_rate_counts_test(kw, nw, kh, nh)
     shifted = abs(pw - ph) > tolerance and p < 0.05
-    text = (f"Label base rate {pct(pw)} of {len(w):,} labelled predictions vs {pct(ph)} of {len(h):,} in the weeks "
+    text = (f"Label base rate {pct(pw)} of {nw:,} labelled predictions vs {pct(ph)} of {nh:,} in the weeks "
             f"before ({pp(pw - ph)}, {p_value(p)})")
     if shifted:
         return [Finding("warning", "label base rate", text + f": beyond {pp(tolerance, 0).lstrip('+')}, so precision, PR AUC "

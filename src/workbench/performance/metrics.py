@@ -175,26 +175,27 @@ def regression(y, yhat, W: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _calibration_bins(prob, y, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _calibration_bins(prob, y, bins: int, counts=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per equal-width bin (binned as sklearn.calibration.calibration_curve bins them): count,
-    summed probability and summed outcome."""
+    summed probability and summed outcome (`counts`: how many rows each value stands for)."""
     prob, y = np.asarray(prob, float), np.asarray(y, float)
+    w = np.ones(len(prob)) if counts is None else np.asarray(counts, float)
     idx = np.searchsorted(np.linspace(0, 1, bins + 1)[1:-1], prob)
-    return (np.bincount(idx, minlength=bins), np.bincount(idx, weights=prob, minlength=bins),
-            np.bincount(idx, weights=y, minlength=bins))
+    return (np.bincount(idx, weights=w, minlength=bins), np.bincount(idx, weights=w * prob, minlength=bins),
+            np.bincount(idx, weights=w * y, minlength=bins))
 
 
-def reliability_curve(prob, y, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def reliability_curve(prob, y, bins: int = 10, counts=None) -> tuple[np.ndarray, np.ndarray]:
     """Observed rate and mean predicted probability of each non-empty bin: what
     sklearn.calibration.calibration_curve returns, without importing scikit-learn into the kernel."""
-    n, conf, obs = _calibration_bins(prob, y, bins)
+    n, conf, obs = _calibration_bins(prob, y, bins, counts)
     keep = n > 0
     return obs[keep] / n[keep], conf[keep] / n[keep]
 
 
-def expected_calibration_error(prob, y, bins: int = 10) -> float:
+def expected_calibration_error(prob, y, bins: int = 10, counts=None) -> float:
     """ECE: share-weighted |observed rate - mean predicted probability| over equal-width bins."""
-    n, conf, obs = _calibration_bins(prob, y, bins)
+    n, conf, obs = _calibration_bins(prob, y, bins, counts)
     keep = n > 0
     return float(np.sum(np.abs(obs[keep] - conf[keep])) / max(int(n.sum()), 1))
 
@@ -261,20 +262,24 @@ def cells_of(*columns: np.ndarray, always: bool = False) -> tuple[np.ndarray | N
 
 
 def draws(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, resamples: int = 1000, seed: int = 0,
-          max_cells: int = 4_000_000, cells: np.ndarray | None = None
+          max_cells: int = 4_000_000, cells: np.ndarray | None = None, counts: np.ndarray | None = None
           ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Every metric `compute` returns on the sample itself and on each of `resamples` bootstrap
     resamples (n rows drawn with replacement, as row-count weights, in batches of at most
     `max_cells` draws). With `cells` (cells_of), `compute` gets the counts per cell instead of per
     row: the same resamples, the same metrics, in less work when many rows share a cell; with few
     cells per row the counts are drawn as a multinomial over the cells (MULTINOMIAL_CELL_SHARE): the
-    same bootstrap, other random draws."""
-    ones = np.ones((1, n)) if cells is None else np.bincount(cells, minlength=int(cells.max()) + 1)[None, :].astype(float)
+    same bootstrap, other random draws. With `counts` (rows already grouped into cells, e.g. counted
+    by the database: the size of each cell, n their sum), the resamples are drawn as that multinomial."""
+    if counts is not None:
+        ones = np.asarray(counts, float)[None, :]
+    else:
+        ones = np.ones((1, n)) if cells is None else np.bincount(cells, minlength=int(cells.max()) + 1)[None, :].astype(float)
     point = {k: float(v[0]) for k, v in compute(ones).items()}
     if resamples <= 0 or n == 0:
         return point, {}
     rng = np.random.default_rng(seed)
-    sizes = multinomial_counts(cells, n)
+    sizes = np.asarray(counts, float) if counts is not None else multinomial_counts(cells, n)
     width = n if sizes is None else len(sizes)  # a batch draws r x n indices, or r x cells counts
     batch = max(1, min(resamples, max_cells // max(width, 1)))
     parts: dict[str, list[np.ndarray]] = {k: [] for k in point}
@@ -288,13 +293,13 @@ def draws(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, resamp
 
 
 def bootstrap(compute: Callable[[np.ndarray], dict[str, np.ndarray]], n: int, resamples: int = 1000, seed: int = 0,
-              level: float = 0.95, max_cells: int = 4_000_000, cells: np.ndarray | None = None
-              ) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+              level: float = 0.95, max_cells: int = 4_000_000, cells: np.ndarray | None = None,
+              counts: np.ndarray | None = None) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """Point estimates and percentile bootstrap intervals of every metric `compute` returns (the
     resamples of `draws`). Resamples where a metric is undefined (e.g. one class) are left out of
     its interval.
     """
-    point, drawn = draws(compute, n, resamples, seed, max_cells, cells)
+    point, drawn = draws(compute, n, resamples, seed, max_cells, cells, counts)
     if not drawn:
         return point, {k: (np.nan, np.nan) for k in point}
     alpha = (1 - level) / 2

@@ -74,15 +74,19 @@ def _conversions(ctx, perf):
 
 
 def _calibration(ctx, perf):
+    from workbench.performance.cells import calibration_cells
     from workbench.performance.core import calibration
 
-    return calibration(perf.window_predictions)
+    return calibration(perf.window_predictions) if perf.cells is None else calibration_cells(perf.cells)
 
 
 def _cbpe(ctx, perf):
     from workbench.performance import cbpe
 
-    return cbpe.run(perf.window_predictions, perf.history, tolerance=ctx.params.performance.cbpe_gap_tolerance)
+    tolerance = ctx.params.performance.cbpe_gap_tolerance
+    if perf.cells is not None:  # from the cells the engine counted: no rows read
+        return cbpe.run_cells(perf.cells, perf.history_cells, tolerance=tolerance)
+    return cbpe.run(perf.window_predictions, perf.history, tolerance=tolerance)
 
 
 def _class_counts(ctx, perf):

@@ -59,6 +59,47 @@ def fold(rows: Iterable[tuple], n_bins: int) -> tuple[np.ndarray, int, int]:
     return counts, missing, nonfinite
 
 
+# prediction_cells: a probability in [0, 1] is counted in the cell floor(p * PROBABILITY_GRID) of the
+# grid (1 in the last cell) and stands for that cell's midpoint: within 0.5 / PROBABILITY_GRID of
+# itself (docs/methods.md: what that rounding can move each metric by)
+PROBABILITY_GRID = 1000
+# the keys of a prediction cell, in the order prediction_cells returns them (then `n`, the rows of it)
+CELL_KEYS = ("model_version", "variant", "day", "probability", "actual_outcome", "prediction", "early")
+
+
+def probability_cells(cell: pd.Series, raw: pd.Series, grid: int) -> pd.Series:
+    """The probability a cell stands for: its grid cell's midpoint, or (where `cell` is missing: a
+    probability missing, not a number, ±inf or outside [0, 1]) the raw value, for the row checks."""
+    mid = (pd.to_numeric(cell, errors="coerce").to_numpy(dtype=float) + 0.5) / grid
+    if raw.isna().all():
+        return pd.Series(mid, index=cell.index)
+    return pd.Series(np.where(cell.isna().to_numpy(), raw.to_numpy(dtype=object), mid), index=cell.index)
+
+
+def cells_of_rows(df: pd.DataFrame, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
+    """`prediction_cells` of rows as `read` returns them: the rows counted per CELL_KEYS (columns the
+    log does not map are None; `early`: the outcome is stamped before the prediction)."""
+    out = pd.DataFrame(index=df.index)
+    for c in ("model_version", "variant", "actual_outcome", "prediction"):
+        out[c] = df[c] if c in df else None
+    out["day"] = df["timestamp"].dt.floor("D")
+    if "probability" in df:
+        p = pd.to_numeric(df["probability"], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            inside = (p >= 0) & (p <= 1)
+            cell = np.where(inside, np.minimum(np.floor(p * grid), grid - 1), np.nan)
+        raw = df["probability"].where(~inside, None) if df["probability"].dtype == object else \
+            pd.Series(np.where(inside, np.nan, p), index=df.index)
+        out["probability"] = probability_cells(pd.Series(cell, index=df.index), raw, grid)
+    else:
+        out["probability"] = None
+    early = (df["outcome_timestamp"] < df["timestamp"]).to_numpy(dtype=bool, na_value=False) \
+        if "outcome_timestamp" in df else np.zeros(len(df), bool)
+    out["early"] = early.astype(int)
+    counted = out.groupby(list(CELL_KEYS), dropna=False, sort=False).size()
+    return counted.rename("n").reset_index()
+
+
 def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -212,6 +253,21 @@ class PredictionSource(abc.ABC):
         """Rows of the window whose prediction id an earlier row of the window also has."""
         ids = self.read(model, window, core=["id"])["prediction_id"]
         return int(ids.notna().sum() - ids.dropna().nunique())
+
+    @property
+    def counts_cells(self) -> bool:
+        """The engine counts `prediction_cells` itself (a GROUP BY): the performance review then
+        computes from the cells instead of reading the rows. False: cells would come from `read`."""
+        return False
+
+    def prediction_cells(self, model: str, window: Window, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
+        """The window's predictions counted per cell: model_version, variant, UTC day, probability on
+        a grid of `grid` cells per unit (each cell's midpoint; an invalid or missing one as logged),
+        actual_outcome and prediction as logged, `early` (1: outcome stamped before the prediction),
+        and `n` rows. What the performance review's metrics, intervals, trend and CBPE are computed
+        from (workbench.performance.core: evaluate_cells)."""
+        core = ["version", "variant", "timestamp", "prediction", "probability", "outcome", "outcome_timestamp"]
+        return cells_of_rows(self.read(model, window, core=core), grid)
 
     def sample(self, model: str, window: Window, core: Iterable[str], limit: int = 5000) -> pd.DataFrame:
         """Up to `limit` rows of the window (any), the standard columns of `core` that are mapped."""

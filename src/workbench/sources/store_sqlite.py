@@ -152,6 +152,9 @@ class SqliteStore(SqlStore):
     def _day(self):
         return sa.func.substr(self._col("timestamp"), 1, 10)  # naive UTC text: 'YYYY-MM-DD'
 
+    def _floor(self, x):
+        return sa.cast(x, sa.Integer)  # truncates: floor of x >= 0 (floor() needs SQLite's math functions)
+
     def _hour(self):
         return sa.func.substr(self._col("timestamp"), 1, 13).concat(":00:00")  # 'YYYY-MM-DD HH' + ':00:00'
 
