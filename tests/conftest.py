@@ -88,7 +88,11 @@ def pg_login_role():
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    """A fresh database on the test PostgreSQL server (started by scripts/ensure-postgres.sh)."""
+    """A fresh database on the test PostgreSQL server (started by scripts/ensure-postgres.sh).
+
+    One database for the whole session: a test module that creates its own table gives it a name no other
+    module uses (two modules creating `scoring_log` with different columns broke CI once).
+    """
     import sqlalchemy as sa
 
     admin = _postgres_admin_url()

@@ -44,7 +44,7 @@ _spec.loader.exec_module(_gen)
 WEEK, WEEKS_BACK, FEATURES = _gen.WEEK, _gen.WEEKS_BACK, _gen.FEATURES
 RENAME = {"prediction_id": "req_id", "model_name": "mdl", "model_version": "mdl_ver", "timestamp": "scored_at",
           "prediction": "label", "probability": "p_churn", "actual_outcome": "truth", "outcome_timestamp": "truth_at"}
-PARAMS = StoreParams(table="scoring_log", columns={
+PARAMS = StoreParams(table="agreement_log", columns={
     "id": "req_id", "model": "mdl", "version": "mdl_ver", "variant": None, "timestamp": "scored_at",
     "prediction": "label", "probability": "p_churn", "outcome": "truth", "outcome_timestamp": "truth_at"})
 
