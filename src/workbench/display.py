@@ -11,7 +11,6 @@ a section the report does not have.
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -134,8 +133,7 @@ def section_heading(anchor: str, title: str, text: str = "", level: int = 2) -> 
     """A section heading with its anchor, drawn from code (for sections that exist only for some models)."""
     from IPython.display import HTML
 
-    para = f"<p>{html.escape(text)}</p>" if text else ""
-    return HTML(f'<h{level} id="{html.escape(anchor)}">{html.escape(title)}</h{level}>{para}')
+    return HTML(pages.render_snippet("heading", anchor, title, text, int(level)))
 
 
 def sections_for(review: str, model_type: str = "") -> list[tuple[str, str]]:
@@ -148,9 +146,8 @@ def skipped_note(ctx: Any, *sections: str) -> Any:
     """One line per section left out on purpose (a source or column not configured); empty otherwise."""
     from IPython.display import HTML
 
-    lines = [f"<p><i>{html.escape(s['section'])}: not shown — {html.escape(s['reason'])}</i></p>"
-             for s in getattr(ctx, "skipped", []) if s.get("section") in sections]
-    return HTML("".join(lines))  # empty when nothing was skipped (display(None) would print "None")
+    items = [s for s in getattr(ctx, "skipped", []) if s.get("section") in sections]
+    return HTML(pages.render_snippet("skipped", items))  # empty when nothing was skipped (display(None) would print "None")
 
 
 def problem_note(ctx: Any, *sections: str) -> Any:
@@ -158,9 +155,8 @@ def problem_note(ctx: Any, *sections: str) -> Any:
     too); empty otherwise."""
     from IPython.display import HTML
 
-    lines = [f"<p><b>{html.escape(p['section'])}: not computed</b> — {html.escape(p['problem'])}</p>"
-             for p in getattr(ctx, "problems", []) if p.get("section") in sections]
-    return HTML("".join(lines))
+    items = [p for p in getattr(ctx, "problems", []) if p.get("section") in sections]
+    return HTML(pages.render_snippet("problems", items))
 
 
 def section_anchors(prefix: str, names: Iterable[str]) -> Any:
@@ -169,7 +165,7 @@ def section_anchors(prefix: str, names: Iterable[str]) -> Any:
 
     from workbench.findings import anchor_id as finding_anchor  # the same ids the findings link to
 
-    return HTML("".join(f'<span id="{html.escape(finding_anchor(prefix.rstrip("-"), n))}"></span>' for n in names))
+    return HTML(pages.render_snippet("anchors", [finding_anchor(prefix.rstrip("-"), n) for n in names]))
 
 
 def describe_url(url: str | None) -> dict[str, str]:

@@ -56,6 +56,12 @@ def render_notification(note: Notification) -> tuple[str, str]:
             env.get_template("notify.html").render(note=note))
 
 
+def render_snippet(name: str, *args: object) -> str:
+    """One of the small pieces a report displays between its sections (templates/snippets.html:
+    heading, skipped, problems, anchors), called as its macro with `args`."""
+    return str(getattr(environment().get_template("snippets.html").module, name)(*args))
+
+
 def render_banner(banner: ReportBanner) -> str:
     """A report's verdict banner (templates/banner.html), as the notebook displays it."""
     return environment().get_template("banner.html").render(b=banner)

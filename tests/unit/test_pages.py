@@ -135,3 +135,28 @@ def test_the_templates_ship_with_the_package():
     assert {"templates/week.html", "templates/timeline.svg", "templates/index.html", "templates/notify.txt",
             "templates/notify.html"} <= set(shipped)
     assert all(any(fnmatch.fnmatch(f, pat) for pat in data) for f in shipped), (shipped, data)
+
+
+def test_the_report_snippets_come_from_the_template_and_keep_hostile_values_text():
+    """display's section heading, skipped / not-computed notes and finding anchors are rendered by
+    templates/snippets.html: a script tag in a feature name or a problem stays text."""
+    from types import SimpleNamespace
+
+    from workbench import display
+
+    ctx = SimpleNamespace(skipped=[{"section": "Drift", "reason": f"no column {LABEL}"}],
+                          problems=[{"section": "Drift", "problem": f"could not read {LABEL}"},
+                                    {"section": "Other", "problem": "not this section"}])
+    parts = {"heading": display.section_heading(f"feature-{MODEL}", MODEL, LABEL, 3).data,
+             "skipped": display.skipped_note(ctx, "Drift").data,
+             "problems": display.problem_note(ctx, "Drift").data,
+             "anchors": display.section_anchors("feature-", [MODEL]).data}
+    for name, text in parts.items():
+        assert "<script>" not in text, name
+    soup = BeautifulSoup("".join(parts.values()), "html.parser")
+    assert soup.find("h3").get_text() == MODEL and soup.find("h3").find_next("p").get_text() == LABEL
+    assert soup.find("i").get_text() == f"Drift: not shown — no column {LABEL}"
+    assert [b.get_text() for b in soup.find_all("b")] == ["Drift: not computed"]  # the other section's is not here
+    assert soup.find("span")["id"].startswith("feature-") and "<" not in soup.find("span")["id"]
+    assert display.skipped_note(SimpleNamespace(), "Drift").data == ""  # nothing skipped: nothing shown
+    assert "snippets.html" in {p.name for p in TEMPLATES.iterdir()}
