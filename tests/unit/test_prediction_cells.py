@@ -205,3 +205,15 @@ def test_invalid_values_or_repeated_ids_in_the_window_fall_back_to_the_rows(data
     url = _sqlite(tmp_path / "bad.db", bad)
     run = core.review(_ctx(SimpleNamespace(root=tmp_path), SqliteStore(url, PARAMS)))
     assert run.cells is None and any("outside [0, 1] in 2 rows" in f.sentence for f in run.findings)
+
+
+def test_weeks_back_zero_reviews_the_week_without_a_trend_history(data):
+    """`performance.weeks_back: 0` (allowed by the schema) means no weeks before: both paths review the
+    week alone instead of failing on an empty window."""
+    cells_run = core.review(_ctx(data, SqliteStore(data.url, PARAMS), weeks_back=0))
+    rows_run = core.review(_ctx(data, FrameSource(data.df, PARAMS), weeks_back=0))
+    assert cells_run.cells is not None and rows_run.cells is None
+    assert cells_run.history_cells.empty and rows_run.history.empty
+    assert cells_run.summary.metrics["accuracy"] == pytest.approx(rows_run.summary.metrics["accuracy"], rel=1e-12)
+    assert set(cells_run.trend["period"]) == set(rows_run.trend["period"])
+    assert (pd.to_datetime(cells_run.trend["period"], utc=True) >= pd.Timestamp(WEEK.start)).all()  # the week only

@@ -463,7 +463,9 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     from workbench.errors import WorkbenchError
 
     spec, mp = ctx.model, ctx.params.performance
-    before = Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.start, ctx.window.label)
+    # the weeks before the window, for the trend; none with weeks_back 0 (an empty window is not a Window)
+    before = (Window(ctx.window.start - pd.Timedelta(weeks=mp.weeks_back), ctx.window.start, ctx.window.label)
+              if mp.weeks_back > 0 else None)
     from_cells = _from_cells(ctx, before)
     if from_cells is not None:
         cells, history_cells, has_probability = from_cells
