@@ -60,6 +60,9 @@ def _is_url(out: str) -> bool:
 # a URL output's week folder keeps each review's own status here; write_week merges them into
 # status.json: parallel tasks (Celery workers) each upload a status.json of their own, last one wins
 STATUS_PARTS = ".status-parts"
+# files that only mean something on the machine that wrote them (report._status_lock's flock file):
+# never uploaded to a URL output
+LOCAL_ONLY = {".status.lock"}
 
 
 def _signatures(folder: Path) -> dict[str, tuple[int, int]]:
@@ -87,7 +90,7 @@ def _staged(out: str, week: str) -> Iterator[Path]:
         fetched = _signatures(tmp)
         yield tmp
         for rel, signature in sorted(_signatures(tmp).items()):
-            if fetched.get(rel) != signature:
+            if fetched.get(rel) != signature and Path(rel).name not in LOCAL_ONLY:
                 fs.put_file(str(tmp / rel), f"{root}/{rel}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

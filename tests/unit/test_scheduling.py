@@ -144,7 +144,8 @@ def test_reviews_running_side_by_side_on_a_url_output_all_reach_the_week_page(mo
         (period / "m").mkdir(parents=True, exist_ok=True)
         (period / "m" / f"{nb}.html").write_text(nb)
         res = report.JobResult(nb, "m", "ok", html=f"m/{nb}.html")
-        report.write_status(report.ReportRun(week_, period, report._merge_previous(period, [res])))
+        with report._status_lock(period):  # as report.run writes it
+            report.write_status(report.ReportRun(week_, period, report._merge_previous(period, [res])))
         return SimpleNamespace(results=[res])
 
     monkeypatch.setattr(scheduling, "_sources_down", lambda source: [])
@@ -159,3 +160,4 @@ def test_reviews_running_side_by_side_on_a_url_output_all_reach_the_week_page(mo
     assert sorted(r["notebook"] for r in stored["results"]) == ["01-drift-review", "02-performance-review"]
     assert fs.cat(f"{root}/{week}/m/02-performance-review.html") == b"02-performance-review"
     assert fs.exists(f"{root}/{week}/index.html") and fs.exists(f"{root}/index.html")
+    assert not [k for k in fs.find(root) if k.endswith(".status.lock")]  # the local flock file stays local
