@@ -260,3 +260,20 @@ def test_intervals_do_not_depend_on_the_processs_string_hashing():
                                   check=True).stdout)
     assert out[0] and len(json.loads(out[0])) >= 3
     assert out[0] == out[1] == out[2]
+
+
+def test_overlapping_segments_whose_shares_pass_100_percent_say_so():
+    """Two degraded slices that share rows (plan = pro, region = north): each one's share of the drop is
+    of the whole drop, so together they pass 100%; a note says why instead of leaving the reader to doubt
+    the arithmetic. One degraded slice: no such note."""
+    rng = np.random.default_rng(5)
+    ref = _frame(rng, 40_000)
+    cur = _frame(rng, 40_000, degrade=lambda d: (d["plan"] == "pro") | (d["region"] == "north"))
+    res = _run(cur, ref)
+    assert {s.label for s in res.segments} >= {"plan = pro", "region = north"}
+    total = sum(s.share_of_drop for s in res.segments if s.share_of_drop is not None)
+    assert total > 1
+    note = [n for n in res.notes if "overlap" in n]
+    assert len(note) == 1 and f"add up to {total:.0%}, not 100%" in note[0]
+    single = _run(_frame(rng, 40_000, degrade=lambda d: d["plan"] == "pro"), ref)
+    assert not [n for n in single.notes if "overlap" in n]

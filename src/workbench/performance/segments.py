@@ -581,6 +581,10 @@ def search(cells: pd.DataFrame, kind: str, params=None, seed: int = 0, resamples
             segments.append(_segment(kind, (k[0], k[2]), label, c, total, drop, qs[k], interval(c, label), []))
     segments.sort(key=lambda s: -(s.cost if s.cost is not None else -math.inf))
     segments = segments[:params.max_segments]
+    shares = [sg.share_of_drop for sg in segments if sg.share_of_drop is not None]
+    if len(shares) > 1 and sum(shares) > 1:
+        notes.append(f"weak segments: the segments overlap (a prediction can be in more than one), so each share of "
+                     f"the drop is of the whole drop and together they add up to {sum(shares):.0%}, not 100%")
     slices = slices.sort_values(["flagged", "cost"], ascending=[False, False], na_position="last")
     # intervals for the slices shown beside the segments (the plot's grey rows)
     shown = slices.head(10).index
