@@ -196,3 +196,21 @@ def test_to_frame_headline_plot_and_config_defaults(flip):
     dd = MonitoringParams.model_validate({"drift_detection": {}}).drift_detection
     assert dd.multivariate.auc_threshold == 0.65 and dd.multivariate.pca_variance == 0.65
     assert dd.multivariate.sample_rows == 20_000 and dd.multivariate.enabled
+
+
+def test_the_sentence_says_which_side_of_the_band_and_counts_encoded_columns(flip):
+    """Above the band the features no longer move together as in the reference; below it they move
+    together more tightly — the sentence must not say the first of the second. The components are of
+    the encoded columns (x, y, z and one per plan category), which it names."""
+    import copy
+
+    _, _, r = flip
+    above = [f.sentence for f in r.findings if f.extra.get("method") == "pca_reconstruction"][0]
+    assert " is above its reference band " in above and "no longer move together as in the reference" in above
+    assert r.reconstruction["n_columns"] == 3 + 3
+    assert f"of the variance of the 6 columns encoding {len(r.features)} features" in above
+    below = copy.copy(r)
+    below.reconstruction = {**r.reconstruction, "value": r.reconstruction["lower"] / 2}
+    text = [f.sentence for f in below.findings if f.extra.get("method") == "pca_reconstruction"][0]
+    assert " is below its reference band " in text and "more tightly than in the reference" in text
+    assert "no longer move together" not in text

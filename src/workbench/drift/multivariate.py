@@ -268,8 +268,12 @@ class MultivariateDriftResult:
                     f"[{num(r['lower'])}, {num(r['upper'])}] ({self._components()})")
             if r["drifted"]:
                 when = f"; {len(days)} of {len(self.daily)} days outside it" if days else ""
-                out.append(Finding("warning", "multivariate", f"Multivariate drift: {text}{when}: the features no "
-                                   "longer move together as in the reference.", "dataset", ANCHOR, r["value"],
+                # above: the reference's components no longer describe the rows; below: the rows sit
+                # closer to them than the reference's own did (less independent variation)
+                how = ("the features no longer move together as in the reference" if side == "above" else
+                       "the features move together more tightly than in the reference (less independent variation)")
+                out.append(Finding("warning", "multivariate", f"Multivariate drift: {text}{when}: {how}.",
+                                   "dataset", ANCHOR, r["value"],
                                    {**extra, "method": "pca_reconstruction", **_plain(r), "days_outside": days}))
         if c and c["drifted"]:
             days = self._days_out("auc_drifted")
@@ -319,12 +323,15 @@ class MultivariateDriftResult:
         return html.escape("; ".join([head, *self.notes]))
 
     def _components(self) -> str:
-        """'10 components keep 67.2% of the variance of 9 features', as the finding and the table say it."""
+        """'10 components keep 67.2% of the variance of the 23 columns encoding 9 features' (numeric
+        features one column each, categorical ones one per category), as the finding and the table say it."""
         from workbench.tables import percent
 
         r = self.reconstruction
-        return (f"{r['n_components']} components keep {percent(r['variance'])} of the variance of "
-                f"{len(self.features)} features")
+        columns = r.get("n_columns", len(self.features))
+        of = (f"{len(self.features)} features" if columns == len(self.features) else
+              f"the {columns} columns encoding {len(self.features)} features")  # one-hot: a column per category
+        return f"{r['n_components']} components keep {percent(r['variance'])} of the variance of {of}"
 
     def to_frame(self) -> pd.DataFrame:
         """One row per method over the window: value, its band or interval (low, high), the rule, verdict."""
@@ -440,7 +447,7 @@ def multivariate_drift(reference: pd.DataFrame, current: pd.DataFrame, kinds: di
         mid, lo, hi = rec.band(len(errors))
         value = float(errors.mean())
         out.reconstruction = {"value": value, "mean": mid, "lower": lo, "upper": hi, "drifted": not lo <= value <= hi,
-                              "n_components": rec.n_components_, "sigmas": p.sigmas,
+                              "n_components": rec.n_components_, "n_columns": int(xr.shape[1]), "sigmas": p.sigmas,
                               "variance": float(rec.pca_.explained_variance_ratio_.sum())}
     if p.classifier:
         x = np.vstack([xr, xc])
