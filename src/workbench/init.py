@@ -156,6 +156,13 @@ def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None 
     for f in list(feats.columns):  # date-times held as text or JSON values: never a drift feature either
         if f not in left_out and mapping_guess.profile(str(f), feats[f], "text").kind == "time":
             left_out[str(f)] = "date-times"
+    for f in list(feats.columns):  # one value in every sampled row (and the reference): nothing can drift
+        seen = feats[f].dropna()
+        if reference is not None and f in reference:
+            seen = pd.concat([seen.astype(object), reference[f].dropna().astype(object)], ignore_index=True)
+        if f not in left_out and len(seen) and seen.astype(str).nunique() == 1:
+            left_out[str(f)] = (f"constant {str(seen.iloc[0])[:40]!r} in the {len(feats):,} rows sampled; "
+                                "add it to the features if it can vary")
     feats = feats[[f for f in feats.columns if f not in left_out]]
     n_ref = len(reference) if reference is not None else None
     features = []

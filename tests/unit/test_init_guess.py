@@ -262,3 +262,30 @@ def test_a_calendar_version_is_a_version_not_a_date_time(tmp_path, rng):
     eng.dispose()
     g = init.inspect_table(url, "loan_scores")
     assert g.columns["version"] == "scorecard_version" and "scorecard_version" not in g.left_out
+
+
+def test_a_constant_column_is_not_a_drift_feature_and_says_why(tmp_path, rng):
+    """A column with one value in every sampled row (a channel that never changes, a NULL-or-one-value
+    flag) cannot drift: it is left out with the reason and the value, in monitoring.yaml's header too,
+    unless the reference shows it varying."""
+    import pandas as pd
+
+    url = _loan_scores(tmp_path / "loans.db", rng)
+    eng = sa.create_engine(url)
+    with eng.begin() as c:
+        c.execute(sa.text("ALTER TABLE loan_scores ADD COLUMN channel TEXT"))
+        c.execute(sa.text("ALTER TABLE loan_scores ADD COLUMN promo FLOAT"))
+        c.execute(sa.text("UPDATE loan_scores SET channel = 'branch'"))
+        c.execute(sa.text("UPDATE loan_scores SET promo = CASE WHEN rowid % 2 = 0 THEN 1.0 END"))  # 1 or NULL
+    eng.dispose()
+    g = init.inspect_table(url, "loan_scores")
+    assert [f.name for f in g.features] == LOAN_FEATURES
+    assert set(g.left_out) == {"channel", "promo"}
+    assert g.left_out["channel"].startswith("constant 'branch' in the 400 rows sampled")
+    assert g.left_out["promo"].startswith("constant '1.0'")
+    written = init.init("loan_scores", tmp_path / "params", database_url=url)
+    assert "Not drift features: 'channel' (constant 'branch'" in written[1].read_text()
+    ref = pd.DataFrame({f: rng.random(50) for f in LOAN_FEATURES} | {"channel": ["branch", "web"] * 25, "promo": 1.0})
+    g = init.inspect_table(url, "loan_scores", reference=ref)
+    assert "channel" in [f.name for f in g.features] and "channel" not in g.left_out  # varies in the reference
+    assert "promo" in g.left_out
