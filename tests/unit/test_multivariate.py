@@ -214,3 +214,33 @@ def test_the_sentence_says_which_side_of_the_band_and_counts_encoded_columns(fli
     text = [f.sentence for f in below.findings if f.extra.get("method") == "pca_reconstruction"][0]
     assert " is below its reference band " in text and "more tightly than in the reference" in text
     assert "no longer move together" not in text
+
+
+def test_the_features_carrying_the_change_are_named_from_the_columns_residuals(flip):
+    """Which features carry the change: the rise of the mean squared reconstruction error split by
+    encoded column (exact: a row's squared error is the sum over columns), recomputed here with a
+    direct numpy PCA projection; on the flip, x and y carry it and z and plan do not."""
+    ref, cur, r = flip
+    shares = r.reconstruction["by_feature"]
+    assert list(shares)[:2] in (["x", "y"], ["y", "x"]) and shares["x"] + shares["y"] > 0.9
+    assert sum(shares.values()) == pytest.approx(1.0) or sum(shares.values()) > 1.0  # only features moving with it
+    # independent check of the split: numpy SVD on the same standardised fit half
+    enc = mv.FeatureEncoder(KIND).fit(mv._sample(ref, PARAMS.sample_rows, PARAMS.seed))
+    assert enc.column_features() == ["x", "y", "z", "plan", "plan", "plan"]
+    rec = mv.ReconstructionDrift(PARAMS.pca_variance, PARAMS.sigmas, seed=PARAMS.seed)
+    xr = enc.transform(mv._sample(ref, PARAMS.sample_rows, PARAMS.seed))
+    xc = enc.transform(mv._sample(cur, PARAMS.sample_rows, PARAMS.seed + 1))
+    rec.fit(xr)
+    comps = rec.pca_.components_
+    def col_err(x):
+        z = (x - rec.scaler_.mean_) / rec.scaler_.scale_
+        zc = z - rec.pca_.mean_
+        return ((zc - zc @ comps.T @ comps) ** 2).mean(axis=0)
+    np.testing.assert_allclose(rec.column_errors(xc), col_err(xc), rtol=1e-9, atol=1e-12)
+    assert mv.carried_by(np.array([0.5, 0.3, -0.1, 0.05, 0.05, 0.0]), enc.column_features()) == pytest.approx(
+        {"x": 0.625, "y": 0.375, "plan": 0.125})
+    sentence = [f.sentence for f in r.findings if f.extra.get("method") == "pca_reconstruction"][0]
+    assert "most of the rise is in " in sentence and "x (" in sentence and "y (" in sentence
+    table = r.to_frame().set_index("method")
+    carried = table.loc["PCA reconstruction error", "carried by"]
+    assert carried in sentence and "z (" not in carried

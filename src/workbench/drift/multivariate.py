@@ -92,6 +92,16 @@ class FeatureEncoder:
     def features_(self) -> list[str]:
         return self.numeric_ + self.categorical_
 
+    def column_features(self) -> list[str]:
+        """The feature each column of `transform` encodes, in column order (a categorical feature has
+        one column per kept category, plus its 'infrequent' column)."""
+        out = list(self.numeric_)
+        if self.onehot_ is not None:
+            coded = [f"f{i}" for i in range(len(self.categorical_))]  # split at the first "_", names may hold "_"
+            for name in self.onehot_.get_feature_names_out(coded):
+                out.append(self.categorical_[int(name.split("_", 1)[0][1:])])
+        return out
+
     def missing_share(self, frame: pd.DataFrame) -> dict[str, float]:
         """Share of missing (or non-finite numeric) values per feature in `frame` (only those above 0)."""
         out = {}
@@ -146,6 +156,13 @@ class ReconstructionDrift:
         z = self.scaler_.transform(x)
         back = self.pca_.inverse_transform(self.pca_.transform(z))
         return np.sqrt(((z - back) ** 2).sum(axis=1))
+
+    def column_errors(self, x: np.ndarray) -> np.ndarray:
+        """Mean squared residual per column over the rows of `x` (standardised units): the squared
+        error of a row is their sum, so a column's share of a change in it is exact."""
+        z = self.scaler_.transform(x)
+        back = self.pca_.inverse_transform(self.pca_.transform(z))
+        return ((z - back) ** 2).mean(axis=0)
 
     def band(self, n: int) -> tuple[float, float, float]:
         """(mean, lower, upper) for the mean error of `n` rows: the held-out half's mean ± `sigmas` sd,
@@ -272,6 +289,9 @@ class MultivariateDriftResult:
                 # closer to them than the reference's own did (less independent variation)
                 how = ("the features no longer move together as in the reference" if side == "above" else
                        "the features move together more tightly than in the reference (less independent variation)")
+                carried = self._carried()
+                how += f"; {'most of the rise' if side == 'above' else 'most of the fall'} is in {carried}" \
+                    if carried else ""
                 out.append(Finding("warning", "multivariate", f"Multivariate drift: {text}{when}: {how}.",
                                    "dataset", ANCHOR, r["value"],
                                    {**extra, "method": "pca_reconstruction", **_plain(r), "days_outside": days}))
@@ -333,8 +353,17 @@ class MultivariateDriftResult:
               f"the {columns} columns encoding {len(self.features)} features")  # one-hot: a column per category
         return f"{r['n_components']} components keep {percent(r['variance'])} of the variance of {of}"
 
+    def _carried(self, top: int = 3) -> str:
+        """'x (49.6%), y (48.9%)': the features carrying the change of the reconstruction error (at
+        most `top`, those with 10% of it or more), as the finding and the table say it."""
+        from workbench.tables import percent
+
+        shares = (self.reconstruction or {}).get("by_feature") or {}
+        return ", ".join(f"{f} ({percent(v)})" for f, v in list(shares.items())[:top] if v >= 0.1)
+
     def to_frame(self) -> pd.DataFrame:
-        """One row per method over the window: value, its band or interval (low, high), the rule, verdict."""
+        """One row per method over the window: value, its band or interval (low, high), the rule, verdict,
+        and for the reconstruction error the features carrying its change."""
         rows = []
         r, c = self.reconstruction, self.classifier
         if r:
@@ -342,14 +371,16 @@ class MultivariateDriftResult:
                          "high": r["upper"],
                          "rule": f"outside the reference band (±{r['sigmas']:g} sd); {self._components()}",
                          "verdict": "drift" if r["drifted"] else "no drift",
+                         "carried by": self._carried() or "—",
                          "days_outside": len(self._days_out("error_drifted")), "days": len(self.daily)})
         if c:
             rows.append({"method": f"domain classifier AUC ({c['folds']}-fold)", "value": c["auc"], "low": c["low"],
                          "high": c["high"], "rule": f"lower bound > {c['threshold']:g}",
-                         "verdict": "drift" if c["drifted"] else "no drift",
+                         "verdict": "drift" if c["drifted"] else "no drift", "carried by": "—",
                          "days_outside": len(self._days_out("auc_drifted")), "days": len(self.daily)})
         # the days counted as the findings count them ("7 of 7 days outside it")
-        return pd.DataFrame(rows, columns=["method", "value", "low", "high", "rule", "verdict", "days_outside", "days"])
+        return pd.DataFrame(rows, columns=["method", "value", "low", "high", "rule", "verdict", "carried by",
+                                           "days_outside", "days"])
 
     def plot(self):
         """Per day: the reconstruction error against its band, and the AUC with its interval against
@@ -394,6 +425,21 @@ def _plain(d: dict) -> dict:
 
 
 # --- the computation -------------------------------------------------------------------
+
+def carried_by(change: np.ndarray, columns: list[str]) -> dict[str, float]:
+    """Each feature's share of a change in the mean squared reconstruction error (`change` per
+    encoded column, window minus held-out reference; `columns` the feature of each column), for the
+    features that moved the way the total did, largest first; shares of that total, so they add to
+    1 when no feature moved against it."""
+    per: dict[str, float] = {}
+    for f, v in zip(columns, change):
+        per[f] = per.get(f, 0.0) + float(v)
+    total = sum(per.values())
+    if not total or not np.isfinite(total):
+        return {}
+    same = {f: v / total for f, v in per.items() if v / total > 0}
+    return dict(sorted(same.items(), key=lambda kv: -kv[1]))
+
 
 def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     if len(frame) <= rows:
@@ -448,7 +494,9 @@ def multivariate_drift(reference: pd.DataFrame, current: pd.DataFrame, kinds: di
         value = float(errors.mean())
         out.reconstruction = {"value": value, "mean": mid, "lower": lo, "upper": hi, "drifted": not lo <= value <= hi,
                               "n_components": rec.n_components_, "n_columns": int(xr.shape[1]), "sigmas": p.sigmas,
-                              "variance": float(rec.pca_.explained_variance_ratio_.sum())}
+                              "variance": float(rec.pca_.explained_variance_ratio_.sum()),
+                              "by_feature": carried_by(rec.column_errors(xc) - rec.column_errors(xr[rec.held_out_rows_]),
+                                                       enc.column_features())}
     if p.classifier:
         x = np.vstack([xr, xc])
         y = np.r_[np.zeros(len(xr), int), np.ones(len(xc), int)]
