@@ -211,3 +211,34 @@ def test_kept_daily_counts_drop_old_days_and_unused_files(tmp_path):
     assert sorted(doc) == [recent_day, *days]
     assert doc["2026-11-16"] == {"n": 2, "rows": [["a", 2]]}
     assert not stale.exists() and fresh.exists()
+
+
+def test_threads_asking_a_fresh_store_for_its_table_at_once_reflect_it_once(store, monkeypatch):
+    """Day-range scans run side by side in threads; on a fresh store each used to reflect the table
+    itself, and a query could then mix two copies of it ("ambiguous column name")."""
+    import threading
+    import time
+
+    from workbench.sources import store as store_module
+
+    made, real_table = [], store_module.sa.Table
+
+    def slow_table(*args, **kwargs):
+        if kwargs.get("autoload_with") is not None:
+            made.append(1)
+            time.sleep(0.05)  # a reflection takes a while: the other threads arrive meanwhile
+        return real_table(*args, **kwargs)
+
+    monkeypatch.setattr(store_module.sa, "Table", slow_table)
+    got, start = [], threading.Barrier(4)
+
+    def ask():
+        start.wait()
+        got.append(store.table())
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and len(got) == 4 and all(t is got[0] for t in got)

@@ -13,6 +13,7 @@ module (store_sqlite.py, store_postgres.py) and `registry.py` chooses one by the
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -27,6 +28,10 @@ from workbench.sources.base import (CELL_KEYS, PROBABILITY_GRID, STANDARD, TIME_
                                     is_null, probability_cells)
 from workbench.sources.memory import give_back_freed_memory
 from workbench.timing import timed_call
+
+# one reflection at a time: day-range scans run side by side in threads (split_days), and two that
+# each reflected the table on a fresh store built one query from two copies of it ("ambiguous column")
+_REFLECTING = threading.Lock()
 
 __all__ = ["STANDARD", "TIME_COLUMNS", "PredictionStore", "SqlStore", "describe_error", "read_only_engine",
            "side_by_side", "split_days"]
@@ -201,9 +206,16 @@ class SqlStore(PredictionSource):
         return f"prediction DB at {self.display_url}"
 
     def table(self) -> sa.Table:
-        """The reflected table, after checking every mapped column exists."""
+        """The reflected table, after checking every mapped column exists (reflected once per store,
+        also when several threads ask first at once)."""
         if self._table is not None:
             return self._table
+        with _REFLECTING:
+            if self._table is None:
+                self._table = self._reflect()
+        return self._table
+
+    def _reflect(self) -> sa.Table:
         try:
             t = sa.Table(self.params.table, sa.MetaData(), schema=self.params.schema_, autoload_with=self.engine)
         except sa.exc.NoSuchTableError:
@@ -219,7 +231,6 @@ class SqlStore(PredictionSource):
         if missing:
             raise ConfigError(f"{', '.join(missing)} not in table {self.params.table!r}; "
                               f"its columns are: {', '.join(real)}")
-        self._table = t
         return t
 
     def stored_columns(self) -> list[str]:
