@@ -609,10 +609,11 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
 
 def coverage_findings(summary: PerformanceSummary, min_samples: int) -> list["Finding"]:
     """Label coverage: how many predictions the metrics rest on (a warning when too few)."""
-    from workbench.findings import Finding, pct
+    from workbench.findings import Finding
+    from workbench.tables import percent  # as the labels section's table cell reads
 
     s = summary
-    text = (f"Label coverage {pct(s.label_coverage)}: {s.n_labelled:,} of {s.n_predictions:,} predictions have "
+    text = (f"Label coverage {percent(s.label_coverage)}: {s.n_labelled:,} of {s.n_predictions:,} predictions have "
             "their outcome; the metrics rest on those")
     if s.n_labelled < min_samples:
         return [Finding("warning", "label coverage", f"{text}, fewer than min_samples {min_samples}: "

@@ -225,6 +225,10 @@ def show_labels(r: PerformanceSections) -> None:
     perf, delays = r.perf, r["label delay"]
     if perf is None:
         return
+    # the window's coverage, the numbers the label-coverage finding quotes (its link lands here)
+    cov = perf.summary
+    _display(_table(pd.DataFrame({"predictions": [cov.n_predictions], "labelled": [cov.n_labelled],
+                                  "label_coverage": [cov.label_coverage]})))
     if r.classifier:
         rates = explain.base_rate(perf.window_predictions, r["reference data"], perf.history,
                                   shift=perf.base_rate_tolerance)
