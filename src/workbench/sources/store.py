@@ -509,7 +509,9 @@ class SqlStore(PredictionSource):
     def residual_cells(self, model: str, window: Window, error_width: float | None = None,
                        outcome_width: float | None = None) -> pd.DataFrame:
         """A regression model's residual cells (PredictionSource.residual_cells) by one GROUP BY per
-        day range, as prediction_cells: a few thousand rows for a million predictions."""
+        day range, as prediction_cells: a few thousand rows for a million predictions. The table is
+        reflected here first: two day ranges reflecting it at once would each build their own."""
+        self.table()
         parts = split_days(window, self.scan_workers)
         frames = side_by_side(lambda part: self._residual_cells(model, part, error_width, outcome_width), parts)
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -535,8 +537,9 @@ class SqlStore(PredictionSource):
         keys.append(sa.case((self._col("outcome_timestamp") < self._col("timestamp"), 1), else_=0).label("early")
                     if "outcome_timestamp" in mapped else sa.literal(0).label("early"))
         big = sa.literal(1.7976931348623157e308)  # the largest float: NULL, ±inf, NaN and text fail the test
-        p = self._col("prediction")
-        y = self._col("outcome") if "outcome" in mapped else sa.null()
+        # typed as numbers for the arithmetic (a TEXT column too: its text fails the status test first)
+        p = sa.type_coerce(self._col("prediction"), sa.Float)
+        y = sa.type_coerce(self._col("outcome") if "outcome" in mapped else sa.null(), sa.Float)
         status = sa.case((sa.and_(p >= -big, p <= big),
                           sa.case((y.is_(None), 0), (sa.and_(y >= -big, y <= big), 1), else_=2)), else_=2)
         rows = sa.select(*keys, status.label("status"), p.label("p"), y.label("y")) \
