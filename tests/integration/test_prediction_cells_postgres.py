@@ -91,7 +91,9 @@ def test_postgres_counts_the_residual_cells_sqlite_and_the_default_count(stores,
     keys = list(RESIDUAL_KEYS)
     ordered = lambda c: c.astype({"variant": str, "model_version": str}).sort_values(keys).reset_index(drop=True)  # noqa: E731
     plain = pg.residual_cells(REGRESSION, window)
-    widths = core.residual_widths(plain)
+    from workbench.performance.residual_cells import residual_widths
+
+    widths = residual_widths(plain)
     assert all(w and w > 0 for w in widths)
     for w in [(None, None), widths]:
         got = pg.residual_cells(REGRESSION, window, *w)

@@ -21,7 +21,7 @@ from sklearn import metrics as skm
 
 from workbench import config
 from workbench.config import ModelSpec, StoreParams
-from workbench.performance import cells as pc, core, metrics as wm
+from workbench.performance import cells as pc, core, metrics as wm, residual_cells as rc
 from workbench.sources.base import RESIDUAL_KEYS, residual_bin, residual_cells_of_rows
 from workbench.sources.store_sqlite import SqliteStore
 
@@ -112,6 +112,7 @@ def test_metrics_from_residual_cells_equal_sklearn_on_the_rows(seed, mean):
     lab = week[week["actual_outcome"].notna()]
     assert (s.n_predictions, s.n_labelled) == (len(week), len(lab))
     exact = _sklearn(lab)
+    assert rc.METRICS == core.REGRESSION_METRICS
     for k in core.REGRESSION_METRICS:
         assert s.metrics[k] == pytest.approx(exact[k], rel=1e-9), k
     rows = core.evaluate(week, REG)
@@ -131,7 +132,7 @@ def test_constant_actuals_and_too_few_labels_say_what_the_rows_say():
 
 
 def _binned(week: pd.DataFrame) -> pd.DataFrame:
-    return residual_cells_of_rows(week, *core.residual_widths(residual_cells_of_rows(week)))
+    return residual_cells_of_rows(week, *rc.residual_widths(residual_cells_of_rows(week)))
 
 
 def test_the_cell_bootstrap_stays_within_the_bound_of_the_row_bootstrap_it_stands_for():
@@ -143,17 +144,17 @@ def test_the_cell_bootstrap_stays_within_the_bound_of_the_row_bootstrap_it_stand
     bound = pc.residual_bounds(binned)
     assert 0 < bound["mae"] == bound["rmse"] < 0.02 * core.evaluate(week, REG).metrics["rmse"]
     lab = week[week["actual_outcome"].notna()]
-    e_width, y_width = core.residual_widths(residual_cells_of_rows(week))
+    e_width, y_width = rc.residual_widths(residual_cells_of_rows(week))
     err = (lab["prediction"] - lab["actual_outcome"]).abs().to_numpy()
     keys = pd.MultiIndex.from_arrays([residual_bin(err, e_width), residual_bin(lab["actual_outcome"].to_numpy(), y_width)])
-    b = binned[binned["status"] == 1].groupby(["error_bin", "outcome_bin"])[list(core.RESIDUAL_SUMS)].sum()
+    b = binned[binned["status"] == 1].groupby(["error_bin", "outcome_bin"])[list(rc.RESIDUAL_SUMS)].sum()
     by_bin = pd.Series(err).groupby(keys.to_numpy()).apply(np.asarray)
     rng = np.random.default_rng(0)
     worst = {"mae": 0.0, "rmse": 0.0}
     for _ in range(200):
         m = rng.multinomial(len(err), b["n"] / b["n"].sum())
         drawn = np.concatenate([rng.choice(by_bin[k], size=c) for k, c in zip(b.index, m) if c])
-        cell = wm.regression_cells(**{k: b[k].to_numpy(float) for k in core.RESIDUAL_SUMS}, W=m[None, :].astype(float))
+        cell = wm.regression_cells(**{k: b[k].to_numpy(float) for k in rc.RESIDUAL_SUMS}, W=m[None, :].astype(float))
         worst["mae"] = max(worst["mae"], abs(cell["mae"][0] - drawn.mean()))
         worst["rmse"] = max(worst["rmse"], abs(cell["rmse"][0] - np.sqrt(np.mean(drawn**2))))
     for k in worst:

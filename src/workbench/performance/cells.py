@@ -74,7 +74,7 @@ def calibration_cells(cells: pd.DataFrame, bins: int = 10) -> tuple[pd.DataFrame
 
 def residual_bounds(binned: pd.DataFrame) -> dict[str, float]:
     """How far a regression bootstrap resample's MAE and RMSE from the bins of `binned` (residual cells
-    on core.residual_widths' bins; each resampled row carries its bin's mean |e| and mean e²) can be
+    on residual_cells.residual_widths' bins; each resampled row carries its bin's mean |e| and mean e²) can be
     from the row bootstrap's with the same counts per bin (its rows drawn inside each bin): at most the
     widest spread max |e| - min |e| of a bin, for both (docs/methods.md), and so can the interval's
     endpoints. MAPE and R² have no such bound (the outcome varies inside a bin)."""

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import config, reviews
-from workbench.performance import metrics as wm, validity
+from workbench.performance import metrics as wm, residual_cells as rc, validity
 from workbench.performance.validity import RowCheck
 from workbench.config import ModelSpec
 from workbench.result import TableResult
@@ -221,9 +221,11 @@ def evaluate_cells(cells: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, 
     """`evaluate` of a classifier from its prediction cells (valid ones: see review). Accuracy,
     precision, recall and F1 are exact (they are counts); the probability metrics are those of each
     cell's grid midpoint, within the bounds of `rounding_bounds` (docs/methods.md). A regression
-    model's cells are residual cells (sources.base.residual_cells): see evaluate_residual_cells."""
+    model's cells are residual cells (sources.base.residual_cells): see
+    performance.residual_cells.residual_metrics (`binned`: the window's cells on its bins)."""
     if spec.type != "classification":
-        return evaluate_residual_cells(cells, spec, min_samples, resamples, seed, binned)
+        values, notes, ci, n_predictions, n_labelled = rc.residual_metrics(cells, min_samples, resamples, seed, binned)
+        return PerformanceSummary(spec.name, spec.type, n_predictions, n_labelled, values, notes, ci)
     lab = cells[cells["actual_outcome"].notna()]
     pos = float(spec.positive_class)
     y = (lab["actual_outcome"].to_numpy(dtype=float) == pos).astype(float)
@@ -238,65 +240,6 @@ def evaluate_cells(cells: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, 
                                                None if prob is None else g["p"].to_numpy(), min_samples, resamples,
                                                seed, counts=g["n"].to_numpy())
     return PerformanceSummary(spec.name, spec.type, int(cells["n"].sum()), int(lab["n"].sum()), values, notes, ci)
-
-
-# the bins of a regression window's bootstrap (residual_bins): |e| on edges RMSE / RESIDUAL_BINS apart, the
-# outcome on edges std / OUTCOME_BINS apart (docs/methods.md: what the bins bound)
-RESIDUAL_BINS = 100
-OUTCOME_BINS = 4
-RESIDUAL_SUMS = ("n", "sum_abs_error", "sum_sq_error", "sum_ape", "n_nonzero", "sum_outcome", "sum_sq_outcome")
-
-
-def residual_widths(cells: pd.DataFrame) -> tuple[float | None, float | None]:
-    """(error_width, outcome_width) for residual_cells: the labelled rows' RMSE / RESIDUAL_BINS and
-    outcome standard deviation / OUTCOME_BINS, from the unbinned cells' sums (None where it is 0)."""
-    lab = cells[cells["status"] == 1]
-    n = float(lab["n"].sum())
-    if n == 0:
-        return None, None
-    rmse = math.sqrt(float(lab["sum_sq_error"].sum()) / n)
-    var = float(lab["sum_sq_outcome"].sum()) / n - (float(lab["sum_outcome"].sum()) / n) ** 2
-    std = math.sqrt(var) if var > 0 else 0.0
-    return (rmse / RESIDUAL_BINS or None), (std / OUTCOME_BINS or None)
-
-
-def evaluate_residual_cells(cells: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples: int = 0,
-                            seed: int = 0, binned: pd.DataFrame | None = None) -> PerformanceSummary:
-    """`evaluate` of a regression model from its residual cells (valid ones: see review). MAE, RMSE,
-    MAPE and R² are exact: functions of the cells' sums (up to the order of floating-point addition,
-    and R²'s sum of squares as Σy² - (Σy)²/n). Intervals (with `binned`, the window's cells on
-    residual_widths' bins, and `resamples` > 0): a multinomial bootstrap over the bins, each resampled
-    row carrying its bin's means (metrics.regression_cells; the bound in docs/methods.md)."""
-    lab = cells[cells["status"] == 1]
-    n = int(lab["n"].sum())
-    values: dict[str, float | None] = dict.fromkeys(REGRESSION_METRICS)
-    summary = PerformanceSummary(spec.name, spec.type, int(cells["n"].sum()), n, values, {}, {})
-    if n < min_samples:
-        summary.notes = {k: f"insufficient data: {n} labelled predictions, need {min_samples}" for k in values}
-        return summary
-    t = {k: float(lab[k].sum()) for k in RESIDUAL_SUMS}
-    ss_tot = t["sum_sq_outcome"] - t["sum_outcome"] ** 2 / n
-    constant = float(lab["min_outcome"].min()) == float(lab["max_outcome"].max())
-    values.update({"mae": t["sum_abs_error"] / n, "rmse": math.sqrt(t["sum_sq_error"] / n),
-                   "mape": t["sum_ape"] / t["n_nonzero"] if t["n_nonzero"] else None,
-                   "r2": None if constant or ss_tot <= 0 else 1 - t["sum_sq_error"] / ss_tot})
-    values.update({k: _finite(v) for k, v in values.items()})
-    nonzero = int(t["n_nonzero"])
-    if not nonzero:
-        summary.notes["mape"] = "undefined: every actual is zero"
-    elif nonzero < n:
-        summary.notes["mape"] = f"over the {nonzero} non-zero actuals ({n - nonzero} zero actuals left out)"
-    if values["r2"] is None:
-        summary.notes["r2"] = "undefined: actuals are constant"
-    summary.ci = {k: (np.nan, np.nan) for k in values}
-    if binned is not None and resamples > 0:
-        b = binned[binned["status"] == 1].groupby(["error_bin", "outcome_bin"], sort=True)[list(RESIDUAL_SUMS)].sum()
-        cols = {k: b[k].to_numpy(dtype=float) for k in RESIDUAL_SUMS}
-        _, ci = wm.bootstrap(lambda W: wm.regression_cells(**cols, W=W), n, resamples, seed, counts=cols["n"])
-        summary.ci.update(ci)
-        if values["r2"] is None:
-            summary.ci["r2"] = (np.nan, np.nan)
-    return summary
 
 
 def by_version_cells(cells: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, has_probability: bool = True
@@ -533,7 +476,7 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         cells, history_cells, has_probability = from_cells
         binned = None
         if spec.type != "classification" and mp.bootstrap_resamples > 0:  # the bootstrap's bins: a second count
-            binned = ctx.store.residual_cells(spec.name, ctx.window, *residual_widths(cells))
+            binned = ctx.store.residual_cells(spec.name, ctx.window, *rc.residual_widths(cells))
         summary = evaluate_cells(cells, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed,
                                  has_probability, binned)
         row_check = validity.RowCheck(np.ones(0, bool))
