@@ -76,3 +76,50 @@ def test_the_review_from_postgres_cells_equals_the_review_on_sqlite(stores, smal
     assert [c for x, _ in ends for c in x] == pytest.approx([c for _, y in ends for c in y], rel=1e-12)
     assert [f.sentence for f in a.findings] == [f.sentence for f in b.findings]
     pd.testing.assert_frame_equal(a.trend, b.trend, check_dtype=False)
+
+
+REGRESSION = "revenue-predictor"
+
+
+def test_postgres_counts_the_residual_cells_sqlite_and_the_default_count(stores, small_history):
+    """A regression model's residual cells (sources.base.residual_cells), unbinned and on the bootstrap's
+    bins: PostgreSQL's GROUP BY, SQLite's and the interface's default from `read` agree."""
+    from workbench.sources.base import RESIDUAL_KEYS
+
+    window = _window(small_history)
+    pg, lite = stores["postgresql"], stores["sqlite"]
+    keys = list(RESIDUAL_KEYS)
+    ordered = lambda c: c.astype({"variant": str, "model_version": str}).sort_values(keys).reset_index(drop=True)  # noqa: E731
+    plain = pg.residual_cells(REGRESSION, window)
+    from workbench.performance.residual_cells import residual_widths
+
+    widths = residual_widths(plain)
+    assert all(w and w > 0 for w in widths)
+    for w in [(None, None), widths]:
+        got = pg.residual_cells(REGRESSION, window, *w)
+        default = PredictionSource.residual_cells(pg, REGRESSION, window, *w)
+        pd.testing.assert_frame_equal(ordered(got), ordered(default), check_dtype=False, rtol=1e-12)
+        pd.testing.assert_frame_equal(ordered(got), ordered(lite.residual_cells(REGRESSION, window, *w)),
+                                      check_dtype=False, rtol=1e-12)
+    rows = small_history.predictions
+    rows = rows[(rows["model_name"] == REGRESSION) & (rows["timestamp"] >= window.start) & (rows["timestamp"] < window.end)]
+    assert plain["n"].sum() == len(rows) > 1000 and (plain["status"] == 1).any()
+
+
+def test_the_regression_review_from_postgres_cells_equals_the_review_on_sqlite(stores, small_history, tmp_path):
+    window = _window(small_history)
+    params = config.WeeklyParams.model_validate({"models": [{"name": REGRESSION, "type": "regression"}],
+                                                 "performance": {"bootstrap_resamples": 200, "weeks_back": 1}})
+    runs = {}
+    for name, store in stores.items():
+        ctx = SimpleNamespace(model=ModelSpec(name=REGRESSION, type="regression"), window=window, root=tmp_path,
+                              params=params, store=store, has=lambda s: False,
+                              params_path=lambda n: tmp_path / "none.yaml", outputs={})
+        runs[name] = core.review(ctx)
+    a, b = runs["postgresql"], runs["sqlite"]
+    assert a.cells is not None and b.cells is not None and a.window_rows is None
+    assert a.summary.metrics == pytest.approx(b.summary.metrics, rel=1e-12)
+    ends = [(a.summary.ci[k], b.summary.ci[k]) for k in core.REGRESSION_METRICS]
+    assert [c for x, _ in ends for c in x] == pytest.approx([c for _, y in ends for c in y], rel=1e-9)
+    assert [f.sentence for f in a.findings] == [f.sentence for f in b.findings]
+    pd.testing.assert_frame_equal(a.trend, b.trend, check_dtype=False, rtol=1e-12)

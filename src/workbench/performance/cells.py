@@ -1,7 +1,8 @@
 """What prediction cells (sources.base.prediction_cells: counts per version, day, probability grid
 cell, outcome and prediction) give beyond the metrics (core.evaluate_cells): the calibration curve,
 and how far the grid can move each probability metric from its value on the exact probabilities
-(`rounding_bounds`; the derivation in docs/methods.md)."""
+(`rounding_bounds`; the derivation in docs/methods.md); of a regression model's residual cells, how far
+the bootstrap over their bins can move MAE and RMSE (`residual_bounds`)."""
 
 from __future__ import annotations
 
@@ -69,3 +70,17 @@ def calibration_cells(cells: pd.DataFrame, bins: int = 10) -> tuple[pd.DataFrame
     true, pred = wm.reliability_curve(p, y, bins, counts=n)
     ece = wm.expected_calibration_error(p, y, bins, counts=n)
     return pd.DataFrame({"mean_probability": pred, "observed_rate": true}), ece
+
+
+def residual_bounds(binned: pd.DataFrame) -> dict[str, float]:
+    """How far a regression bootstrap resample's MAE and RMSE from the bins of `binned` (residual cells
+    on residual_cells.residual_widths' bins; each resampled row carries its bin's mean |e| and mean e²) can be
+    from the row bootstrap's with the same counts per bin (its rows drawn inside each bin): at most the
+    widest spread max |e| - min |e| of a bin, for both (docs/methods.md), and so can the interval's
+    endpoints. MAPE and R² have no such bound (the outcome varies inside a bin)."""
+    lab = binned[binned["status"] == 1]
+    if lab.empty:
+        return {}
+    g = lab.groupby(["error_bin", "outcome_bin"]).agg(lo=("min_abs_error", "min"), hi=("max_abs_error", "max"))
+    spread = float((g["hi"] - g["lo"]).max())
+    return {"mae": spread, "rmse": spread}

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from workbench import config, reviews
-from workbench.performance import metrics as wm, validity
+from workbench.performance import metrics as wm, residual_cells as rc, validity
 from workbench.performance.validity import RowCheck
 from workbench.config import ModelSpec
 from workbench.result import TableResult
@@ -217,10 +217,15 @@ def trend_of(frames: list[pd.DataFrame], spec: ModelSpec, min_samples: int = 10,
 
 
 def evaluate_cells(cells: pd.DataFrame, spec: ModelSpec, min_samples: int = 10, resamples: int = 0, seed: int = 0,
-                   has_probability: bool = True) -> PerformanceSummary:
+                   has_probability: bool = True, binned: pd.DataFrame | None = None) -> PerformanceSummary:
     """`evaluate` of a classifier from its prediction cells (valid ones: see review). Accuracy,
     precision, recall and F1 are exact (they are counts); the probability metrics are those of each
-    cell's grid midpoint, within the bounds of `rounding_bounds` (docs/methods.md)."""
+    cell's grid midpoint, within the bounds of `rounding_bounds` (docs/methods.md). A regression
+    model's cells are residual cells (sources.base.residual_cells): see
+    performance.residual_cells.residual_metrics (`binned`: the window's cells on its bins)."""
+    if spec.type != "classification":
+        values, notes, ci, n_predictions, n_labelled = rc.residual_metrics(cells, min_samples, resamples, seed, binned)
+        return PerformanceSummary(spec.name, spec.type, n_predictions, n_labelled, values, notes, ci)
     lab = cells[cells["actual_outcome"].notna()]
     pos = float(spec.positive_class)
     y = (lab["actual_outcome"].to_numpy(dtype=float) == pos).astype(float)
@@ -349,6 +354,8 @@ class PerformanceReview:
     cells: pd.DataFrame | None = field(default=None, repr=False)
     history_cells: pd.DataFrame | None = field(default=None, repr=False)
     probability_grid: int = PROBABILITY_GRID
+    # a regression window's residual cells on the bootstrap's bins (None: no interval asked, or rows)
+    binned: pd.DataFrame | None = field(default=None, repr=False)
     read_rows: "Callable[[], tuple[pd.DataFrame, pd.DataFrame]] | None" = field(default=None, repr=False)
 
     def _rows(self) -> None:
@@ -469,8 +476,11 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
     from_cells = _from_cells(ctx, before)
     if from_cells is not None:
         cells, history_cells, has_probability = from_cells
+        binned = None
+        if spec.type != "classification" and mp.bootstrap_resamples > 0:  # the bootstrap's bins: a second count
+            binned = ctx.store.residual_cells(spec.name, ctx.window, *rc.residual_widths(cells))
         summary = evaluate_cells(cells, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed,
-                                 has_probability)
+                                 has_probability, binned)
         row_check = validity.RowCheck(np.ones(0, bool))
         served = cells.groupby("model_version")["n"].sum()
         df = pd.DataFrame({"model_version": [served.idxmax()] if len(served) else []})  # the version served most
@@ -479,7 +489,7 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         versions = sorted(cells["model_version"].dropna().unique())
         history = None
     else:
-        cells = history_cells = None
+        cells = history_cells = binned = None
         df, row_check, history = _read_rows(ctx, before)
         summary = evaluate(df, spec, mp.min_samples, mp.bootstrap_resamples, mp.bootstrap_seed, validated=True)
         table = by_version(df, spec, mp.min_samples, validated=True)
@@ -505,6 +515,7 @@ def review(ctx: "ReviewContext") -> PerformanceReview:
         history_rows=history,
         cells=cells,
         history_cells=history_cells,
+        binned=binned,
         read_rows=lambda: _read_rows(ctx, before)[::2],
         versions=versions,
         problems=problems,
@@ -541,16 +552,25 @@ def _read_rows(ctx: "ReviewContext", before) -> tuple[pd.DataFrame, RowCheck, pd
 
 def _from_cells(ctx: "ReviewContext", before) -> tuple[pd.DataFrame, pd.DataFrame, bool] | None:
     """(window cells, valid cells of the weeks before, probability mapped) when the review can be
-    computed from prediction cells the engine counts: a classifier, a daily trend, an engine that
-    counts cells (PredictionSource.counts_cells), and a window without invalid values (else the row
-    checks' findings need the rows: None, and the review reads them)."""
+    computed from cells the engine counts: a daily trend, an engine that counts cells
+    (PredictionSource.counts_cells), and a window without invalid values (else the row checks'
+    findings need the rows: None, and the review reads them). A classifier's are prediction cells,
+    a regression model's residual cells (without bins: the bootstrap's come from review)."""
     from workbench.errors import InsufficientData
 
     spec, mp, store = ctx.model, ctx.params.performance, ctx.store
     cols = ctx.params.store.columns
-    if not (store.counts_cells and spec.type == "classification" and pd.Timedelta(mp.trend_freq) == pd.Timedelta("1D")
+    if not (store.counts_cells and pd.Timedelta(mp.trend_freq) == pd.Timedelta("1D")
             and cols.version is not None and cols.outcome is not None):
         return None
+    if spec.type != "classification":
+        cells = store.residual_cells(spec.name, ctx.window)
+        if cells.empty:
+            raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {store.describe()}")
+        if cells["early"].any() or (cells["status"] == 2).any() or store.repeated_ids(spec.name, ctx.window):
+            return None
+        history = store.residual_cells(spec.name, before) if mp.weeks_back > 0 else cells.iloc[:0]
+        return cells, history[history["status"] != 2], False  # the weeks before's invalid rows left out
     cells = store.prediction_cells(spec.name, ctx.window, PROBABILITY_GRID)
     if cells.empty:
         raise InsufficientData(f"no predictions of {spec.name!r} in {ctx.window.label} in the {store.describe()}")

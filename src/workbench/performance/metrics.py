@@ -175,6 +175,27 @@ def regression(y, yhat, W: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def regression_cells(n, sum_abs_error, sum_sq_error, sum_ape, n_nonzero, sum_outcome, sum_sq_outcome,
+                     W: np.ndarray) -> dict[str, np.ndarray]:
+    """`regression` from residual cells (sources.base.residual_cells: per cell its `n` rows and their
+    sums) for each row of W, counts per cell: a cell counted m times stands for m rows each carrying
+    the cell's mean |e|, e², |e|/|y|, y and y². With W = the cells' own counts these are the exact
+    metrics of the rows (sums are sums); for a bootstrap resample they are the cell-mean approximation
+    whose error docs/methods.md bounds (residual cells)."""
+    n = np.asarray(n, float)
+    per = lambda s: W @ (np.asarray(s, float) / n)  # noqa: E731 - resampled rows x the cell's mean
+    sw = W.sum(axis=1)
+    sse = per(sum_sq_error)
+    mean_y = _div(per(sum_outcome), sw, np.nan)
+    ss_tot = per(sum_sq_outcome) - sw * mean_y**2
+    return {
+        "mae": _div(per(sum_abs_error), sw, np.nan),
+        "rmse": np.sqrt(_div(sse, sw, np.nan)),
+        "mape": _div(per(sum_ape), per(n_nonzero), np.nan),
+        "r2": 1 - _div(sse, ss_tot, np.nan),
+    }
+
+
 def _calibration_bins(prob, y, bins: int, counts=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per equal-width bin (binned as sklearn.calibration.calibration_curve bins them): count,
     summed probability and summed outcome (`counts`: how many rows each value stands for)."""

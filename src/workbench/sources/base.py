@@ -100,6 +100,64 @@ def cells_of_rows(df: pd.DataFrame, grid: int = PROBABILITY_GRID) -> pd.DataFram
     return counted.rename("n").reset_index()
 
 
+# residual_cells: the keys of a residual cell, in the order residual_cells returns them, then RESIDUAL_SUMS.
+# status: 0 no outcome yet (unlabelled), 1 prediction and outcome finite numbers (labelled), 2 a value
+# the row checks would flag or cannot rule out (prediction missing, not a number or ±inf; outcome
+# not a number or ±inf; PostgreSQL's NaN): the performance review then reads the rows.
+# error_bin: floor(|e| / error_width), outcome_bin: floor(outcome / outcome_width) (0 without a width,
+# and for status 0 and 2), each capped at ±RESIDUAL_MAX_BIN
+RESIDUAL_KEYS = ("model_version", "variant", "day", "early", "status", "error_bin", "outcome_bin")
+# per cell, over its labelled rows (e = prediction - outcome): n rows, then Σe, Σ|e|, Σe², Σy, Σy², Σ|e|/|y|
+# and the count over y != 0, and the extremes of |e| and y (NaN in a cell without labelled rows)
+RESIDUAL_SUMS = ("n", "sum_error", "sum_abs_error", "sum_sq_error", "sum_outcome", "sum_sq_outcome",
+                 "sum_ape", "n_nonzero", "min_abs_error", "max_abs_error", "min_outcome", "max_outcome")
+RESIDUAL_MAX_BIN = 2 ** 40
+
+
+def residual_bin(x: np.ndarray, width: float | None) -> np.ndarray:
+    """floor(x / width) capped at ±RESIDUAL_MAX_BIN (0 without a width), as the engines compute it."""
+    if not width:
+        return np.zeros(len(x), np.int64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        q = np.clip(x / float(width), -RESIDUAL_MAX_BIN, RESIDUAL_MAX_BIN)
+    return np.nan_to_num(np.floor(q)).astype(np.int64)
+
+
+def residual_cells_of_rows(df: pd.DataFrame, error_width: float | None = None,
+                           outcome_width: float | None = None) -> pd.DataFrame:
+    """`residual_cells` of rows as `read` returns them (columns the log does not map are None)."""
+    out = pd.DataFrame(index=df.index)
+    for c in ("model_version", "variant"):
+        out[c] = df[c] if c in df else None
+    out["day"] = df["timestamp"].dt.floor("D")
+    out["early"] = ((df["outcome_timestamp"] < df["timestamp"]).to_numpy(dtype=bool, na_value=False)
+                    if "outcome_timestamp" in df else np.zeros(len(df), bool)).astype(int)
+    pred = pd.to_numeric(df["prediction"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    raw_y = df["actual_outcome"] if "actual_outcome" in df else pd.Series(np.nan, index=df.index)
+    y = pd.to_numeric(raw_y, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    status = np.where(~np.isfinite(pred), 2, np.where(raw_y.isna().to_numpy(), 0, np.where(np.isfinite(y), 1, 2)))
+    ok = status == 1
+    e = np.where(ok, pred - y, np.nan)
+    a, yv = np.abs(e), np.where(ok, y, np.nan)
+    out["status"] = status
+    out["error_bin"] = np.where(ok, residual_bin(np.where(ok, a, 0.0), error_width), 0)
+    out["outcome_bin"] = np.where(ok, residual_bin(np.where(ok, yv, 0.0), outcome_width), 0)
+    nz = ok & (yv != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = pd.DataFrame({"sum_error": e, "sum_abs_error": a, "sum_sq_error": e * e, "sum_outcome": yv,
+                               "sum_sq_outcome": yv * yv, "sum_ape": np.where(nz, a / np.abs(yv), np.nan),
+                               "n_nonzero": nz.astype(np.int64), "min_abs_error": a, "max_abs_error": a,
+                               "min_outcome": yv, "max_outcome": yv}, index=df.index)
+    g = pd.concat([out, values], axis=1).groupby(list(RESIDUAL_KEYS), dropna=False, sort=False)
+    agg = {c: ("min" if c.startswith("min_") else "max" if c.startswith("max_") else "sum") for c in values}
+    counted = g.agg(agg)
+    counted.insert(0, "n", g.size())
+    counted = counted.reset_index()
+    for c in ("model_version", "variant"):  # missing as None, as the engines return them
+        counted[c] = counted[c].astype(object).where(counted[c].notna(), None)
+    return counted[[*RESIDUAL_KEYS, *RESIDUAL_SUMS]]
+
+
 def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
@@ -256,8 +314,11 @@ class PredictionSource(abc.ABC):
 
     @property
     def counts_cells(self) -> bool:
-        """The engine counts `prediction_cells` itself (a GROUP BY): the performance review then
-        computes from the cells instead of reading the rows. False: cells would come from `read`."""
+        """The engine counts `prediction_cells` (a classifier's) and `residual_cells` (a regression
+        model's) itself, each one GROUP BY: the performance review then computes from the cells instead
+        of reading the rows. False: cells would come from `read`, so the review reads the rows. One
+        flag for both: a backend that sets it and counts only one kind still answers the other from
+        `read` (right, only not lighter than the rows)."""
         return False
 
     def prediction_cells(self, model: str, window: Window, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
@@ -268,6 +329,16 @@ class PredictionSource(abc.ABC):
         from (workbench.performance.core: evaluate_cells)."""
         core = ["version", "variant", "timestamp", "prediction", "probability", "outcome", "outcome_timestamp"]
         return cells_of_rows(self.read(model, window, core=core), grid)
+
+    def residual_cells(self, model: str, window: Window, error_width: float | None = None,
+                       outcome_width: float | None = None) -> pd.DataFrame:
+        """A regression model's predictions of the window counted per cell (RESIDUAL_KEYS: model_version,
+        variant, UTC day, `early`, `status` 0 unlabelled / 1 labelled / 2 invalid, the bin of |e| on
+        fixed edges k * error_width and of the outcome on k * outcome_width) with each cell's row count
+        `n` and exact sums (RESIDUAL_SUMS) over its labelled rows, e = prediction - outcome. MAE, RMSE,
+        MAPE and R² are exact from the sums; the bins serve the bootstrap (core.evaluate_cells)."""
+        core = ["version", "variant", "timestamp", "prediction", "outcome", "outcome_timestamp"]
+        return residual_cells_of_rows(self.read(model, window, core=core), error_width, outcome_width)
 
     def sample(self, model: str, window: Window, core: Iterable[str], limit: int = 5000) -> pd.DataFrame:
         """Up to `limit` rows of the window (any), the standard columns of `core` that are mapped."""

@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 
 from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
-from workbench.sources.base import (CELL_KEYS, PROBABILITY_GRID, STANDARD, TIME_COLUMNS, PredictionSource, fold,
-                                    is_null, probability_cells)
+from workbench.sources.base import (CELL_KEYS, PROBABILITY_GRID, RESIDUAL_KEYS, RESIDUAL_MAX_BIN, RESIDUAL_SUMS,
+                                    STANDARD, TIME_COLUMNS, PredictionSource, fold, is_null, probability_cells)
 from workbench.sources.memory import give_back_freed_memory
 from workbench.timing import timed_call
 
@@ -515,6 +515,75 @@ class SqlStore(PredictionSource):
         out["early"] = df["early"].astype(int) if "early" in df else 0
         out["n"] = df["n"].astype("int64")
         return out[[*CELL_KEYS, "n"]]
+
+    @timed_call("prediction DB: residual cells")
+    def residual_cells(self, model: str, window: Window, error_width: float | None = None,
+                       outcome_width: float | None = None) -> pd.DataFrame:
+        """A regression model's residual cells (PredictionSource.residual_cells) by one GROUP BY per
+        day range, as prediction_cells: a few thousand rows for a million predictions. The table is
+        reflected here first: two day ranges reflecting it at once would each build their own."""
+        self.table()
+        parts = split_days(window, self.scan_workers)
+        frames = side_by_side(lambda part: self._residual_cells(model, part, error_width, outcome_width), parts)
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    def _signed_floor(self, x):
+        """floor(x) of any number from `_floor` (of a non-negative one; SQLite's truncates)."""
+        f = self._floor(-x)
+        return sa.case((x >= 0, self._floor(x)), (f == -x, -f), else_=-f - 1)
+
+    def _bin(self, x, width: float | None):
+        """residual_bin in SQL: floor(x / width) capped at ±RESIDUAL_MAX_BIN, 0 without a width."""
+        if not width:
+            return sa.literal(0)
+        q, cap = x / sa.literal(float(width)), RESIDUAL_MAX_BIN
+        return sa.case((q >= cap, cap), (q <= -cap, -cap), else_=self._signed_floor(q))
+
+    def _residual_cells(self, model: str, window: Window, error_width: float | None,
+                        outcome_width: float | None) -> pd.DataFrame:
+        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        keys = [self._col(k).label(n) for k, n in (("version", "model_version"), ("variant", "variant"))
+                if k in mapped]
+        keys.append(self._day().label("day"))
+        keys.append(sa.case((self._col("outcome_timestamp") < self._col("timestamp"), 1), else_=0).label("early")
+                    if "outcome_timestamp" in mapped else sa.literal(0).label("early"))
+        big = sa.literal(1.7976931348623157e308)  # the largest float: NULL, ±inf, NaN and text fail the test
+        # typed as numbers for the arithmetic (a TEXT column too: its text fails the status test first)
+        p = sa.type_coerce(self._col("prediction"), sa.Float)
+        y = sa.type_coerce(self._col("outcome") if "outcome" in mapped else sa.null(), sa.Float)
+        status = sa.case((sa.and_(p >= -big, p <= big),
+                          sa.case((y.is_(None), 0), (sa.and_(y >= -big, y <= big), 1), else_=2)), else_=2)
+        rows = sa.select(*keys, status.label("status"), p.label("p"), y.label("y")) \
+            .where(self._window_filter(model, window)).subquery()
+        ok = rows.c.status == 1
+        e, yv = sa.case((ok, rows.c.p - rows.c.y)), sa.case((ok, rows.c.y))
+        cells = sa.select(*[rows.c[k.name] for k in keys], rows.c.status,
+                          sa.case((ok, self._bin(sa.func.abs(rows.c.p - rows.c.y), error_width)), else_=0)
+                          .label("error_bin"),
+                          sa.case((ok, self._bin(rows.c.y, outcome_width)), else_=0).label("outcome_bin"),
+                          e.label("e"), yv.label("yv")).subquery()
+        c = cells.c
+        a, nonzero = sa.func.abs(c.e), c.yv != 0
+        sums = [sa.func.count(), sa.func.sum(c.e), sa.func.sum(a), sa.func.sum(c.e * c.e), sa.func.sum(c.yv),
+                sa.func.sum(c.yv * c.yv), sa.func.sum(sa.case((nonzero, a / sa.func.abs(c.yv)))),
+                sa.func.sum(sa.case((nonzero, 1), else_=0)), sa.func.min(a), sa.func.max(a), sa.func.min(c.yv),
+                sa.func.max(c.yv)]
+        group = [c[k.name] for k in keys] + [c.status, c.error_bin, c.outcome_bin]
+        stmt = sa.select(*group, *[x.label(name) for x, name in zip(sums, RESIDUAL_SUMS)]).group_by(*group)
+        got = self._all(stmt, f"counting residual cells of {model!r}")
+        df = pd.DataFrame(got, columns=[g.name for g in group] + list(RESIDUAL_SUMS))
+        out = pd.DataFrame(index=df.index)
+        for k in ("model_version", "variant"):
+            out[k] = df[k] if k in df else None
+        out["day"] = pd.to_datetime(df["day"].astype(str).str[:10], utc=True) if len(df) else \
+            pd.Series([], dtype="datetime64[ns, UTC]")
+        for k in ("early", "status", "error_bin", "outcome_bin", "n", "n_nonzero"):
+            out[k] = pd.to_numeric(df[k]).fillna(0).astype("int64")
+        for k in RESIDUAL_SUMS:
+            if k not in out:
+                v = pd.to_numeric(df[k].astype(float))
+                out[k] = v.fillna(0.0) if k.startswith("sum_") else v
+        return out[[*RESIDUAL_KEYS, *RESIDUAL_SUMS]]
 
     def feature_values(self, model: str, window: Window, feature: str, chunk: int = 200_000):
         """One numeric feature as a float array (NaN = missing). PostgreSQL: one float8[] of the
