@@ -23,8 +23,8 @@ from sqlalchemy.engine import make_url
 
 from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
-from workbench.sources.base import (CELL_KEYS, PROBABILITY_GRID, STANDARD, TIME_COLUMNS, PredictionSource, fold,
-                                    is_null, probability_cells)
+from workbench.sources.base import (PROBABILITY_GRID, STANDARD, TIME_COLUMNS, PredictionSource, cells_of_counts,
+                                    fold, is_null)
 from workbench.sources.memory import give_back_freed_memory
 from workbench.timing import timed_call
 
@@ -494,16 +494,7 @@ class SqlStore(PredictionSource):
         sub = sa.select(*cols).where(self._window_filter(model, window)).subquery()
         stmt = sa.select(*sub.c, sa.func.count().label("n")).group_by(*sub.c)
         rows = self._all(stmt, f"counting prediction cells of {model!r}")
-        df = pd.DataFrame(rows, columns=[c.name for c in sub.c] + ["n"])
-        out = pd.DataFrame(index=df.index)
-        for c in ("model_version", "variant", "actual_outcome", "prediction"):
-            out[c] = df[c] if c in df else None
-        out["day"] = pd.to_datetime(df["day"].astype(str).str[:10], utc=True) if len(df) else \
-            pd.Series([], dtype="datetime64[ns, UTC]")
-        out["probability"] = probability_cells(df["p_cell"], df["p_raw"], int(grid)) if "p_cell" in df else None
-        out["early"] = df["early"].astype(int) if "early" in df else 0
-        out["n"] = df["n"].astype("int64")
-        return out[[*CELL_KEYS, "n"]]
+        return cells_of_counts(pd.DataFrame(rows, columns=[c.name for c in sub.c] + ["n"]), grid)
 
     def feature_values(self, model: str, window: Window, feature: str, chunk: int = 200_000):
         """One numeric feature as a float array (NaN = missing). PostgreSQL: one float8[] of the
