@@ -1,7 +1,9 @@
 """The Spark source (workbench.sources.store_spark) on a real SparkSession (pyspark, local[2], Debian's
 OpenJDK 17): the same seeded rows written as SQLite and as the day-partitioned Parquet layout give
 the same drift and performance reviews through Spark as through SQLite (identical findings, equal
-statistics), and those statistics are scipy's and scikit-learn's on the rows themselves.
+statistics), and those statistics are scipy's and scikit-learn's on the rows themselves. The
+performance review's prediction cells and the weak-segment cells are Spark aggregations equal to
+SQLite's GROUP BY, and a valid week's performance review reads no rows on Spark.
 
 The rows are the source-interface test's (tests/unit/test_source_interface.py): three weeks of a model
 whose `amount` and `plan` shift in the week, with NULL, NaN, ±inf, repeated ids, a version change and
