@@ -191,7 +191,7 @@ def cells_log(tmp_path_factory):
     df, clean = cells_of.log_rows(5), cells_of.log_rows(6, invalid=False)
     for name, frame in (("lake", df), ("clean", clean)):
         parquet_layout.write_days(frame, root / name, "timestamp", ("outcome_timestamp",))
-    return SimpleNamespace(df=df, clean=clean, url=cells_of.write_sqlite(root / "p.db", df),
+    return SimpleNamespace(root=root, df=df, clean=clean, url=cells_of.write_sqlite(root / "p.db", df),
                            clean_url=cells_of.write_sqlite(root / "clean.db", clean),
                            spark_url=f"spark+parquet://{root / 'lake'}?master=local[2]",
                            clean_spark=f"spark+parquet://{root / 'clean'}?master=local[2]")
@@ -209,6 +209,9 @@ def test_spark_counts_the_cells_sqlite_counts_and_the_rows_give(cells_log, spark
     p = rows["probability"]
     assert got["n"].sum() == len(rows) and (p == 1).any() and (~p.between(0, 1)).sum() > 0
     assert got.loc[got["early"] == 1, "n"].sum() == int((rows["outcome_timestamp"] < rows["timestamp"]).sum()) > 0
+    cells_of.write_keeping_nan(cells_log.df, cells_log.root / "nan")
+    cells_of.nan_cells_agree(store_spark.SparkStore(f"spark+parquet://{cells_log.root / 'nan'}", cells_of.PARAMS),
+                             cells_log.df)
 
 
 @pytest.mark.parametrize("kind", ["classification", "regression"])

@@ -72,6 +72,33 @@ def write_sqlite(path: Path, df: pd.DataFrame) -> str:
     return f"sqlite:///{path}"
 
 
+def write_keeping_nan(df: pd.DataFrame, root: Path) -> None:
+    """`df` as the layout with its NaN probabilities stored as NaN, as other writers store them
+    (write_days, through pandas, stores them as NULL)."""
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+
+    out = df.copy()
+    for c in ("timestamp", "outcome_timestamp"):
+        out[c] = pd.to_datetime(out[c], utc=True).astype("datetime64[us, UTC]")
+    out["day"] = out["timestamp"].dt.strftime("%Y-%m-%d")
+    table = pa.Table.from_pandas(out, preserve_index=False)
+    i = table.schema.get_field_index("probability")
+    table = table.set_column(i, "probability", pa.array(out["probability"].to_numpy(dtype=float), type=pa.float64()))
+    assert table.column("probability").null_count == 0 and out["probability"].isna().any()
+    pads.write_dataset(table, root, format="parquet", partitioning=["day"], partitioning_flavor="hive")
+
+
+def nan_cells_agree(store, df: pd.DataFrame) -> None:
+    """A NaN probability (a value, not NULL, in the files) gets no grid cell: it stays raw, as the rows
+    give it, and the review's row check sees it."""
+    got = store.prediction_cells("m", WEEK)
+    rows = FrameSource(df, PARAMS).read("m", WEEK)
+    pd.testing.assert_frame_equal(ordered(got, np.nan), ordered(cells_of_rows(rows), np.nan), check_dtype=False)
+    nan = got["probability"].map(lambda v: isinstance(v, float) and v != v)
+    assert got.loc[nan, "n"].sum() == int(rows["probability"].isna().sum()) > 0
+
+
 def ordered(cells: pd.DataFrame, missing=None) -> pd.DataFrame:
     """Cells in one order: by every key (the raw invalid probabilities sort by their text); a missing
     probability as `missing` (NULL from SQL, NaN from pandas: both say "not logged")."""
@@ -109,6 +136,8 @@ def test_duckdb_counts_the_cells_sqlite_counts_and_the_rows_give(data):
     assert got.loc[got["early"] == 1, "n"].sum() == int((week["outcome_timestamp"] < week["timestamp"]).sum()) > 0
     assert got["actual_outcome"].isna().any() and set(got["model_version"]) == {"1", "2"}
     assert duck.prediction_cells("m", config.Window(WEEK.end, WEEK.end + dt.timedelta(days=1), "empty")).empty
+    write_keeping_nan(data.df, data.root / "nan")
+    nan_cells_agree(DuckdbStore(f"duckdb+parquet://{data.root / 'nan'}", PARAMS), data.df)
 
 
 def test_the_review_on_duckdb_computes_from_cells_without_reading_the_rows(data, tmp_path, monkeypatch):

@@ -473,6 +473,7 @@ class SqlStore(PredictionSource):
         a few thousand rows come back for a million predictions. A window of several days is counted
         as `scan_workers` scans of disjoint day ranges at once (the day is a key: no cell straddles two)."""
         parts = split_days(window, self.scan_workers)
+        self.table()  # reflected once, here: two threads reflecting at once built a FROM of two copies of it
         frames = side_by_side(lambda part: self._prediction_cells(model, part, grid), parts)
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
