@@ -101,8 +101,9 @@ def nan_cells_agree(store, df: pd.DataFrame) -> None:
 
 def ordered(cells: pd.DataFrame, missing=None) -> pd.DataFrame:
     """Cells in one order: by every key (the raw invalid probabilities sort by their text); a missing
-    probability as `missing` (NULL from SQL, NaN from pandas: both say "not logged")."""
-    cells = cells.assign(probability=[missing if v is None or v != v else v for v in cells["probability"]])
+    probability or variant as `missing` (NULL from SQL, NaN from pandas: both say "not logged")."""
+    cells = cells.assign(**{c: [missing if v is None or v != v else v for v in cells[c]]
+                            for c in ("probability", "variant")})
     key = cells.assign(probability=cells["probability"].astype(str))
     return cells.loc[key.sort_values(list(CELL_KEYS)).index].reset_index(drop=True)
 

@@ -198,10 +198,11 @@ class SparkStore(PredictionSource):
         then lists and reads only those folders), then the timestamps."""
         from pyspark.sql import functions as F
 
+        by_day = PARTITION in self.data().columns  # (the session first: columns are built in it)
         start, end = pd.Timestamp(window.start).tz_convert("UTC"), pd.Timestamp(window.end).tz_convert("UTC")
         ts = self._col("timestamp")
         cond = self._is_model(model) & (ts >= F.lit(start.to_pydatetime())) & (ts < F.lit(end.to_pydatetime()))
-        if PARTITION in self.data().columns:
+        if by_day:
             last = (end - pd.Timedelta(microseconds=1)).date()
             cond = (F.col(PARTITION) >= F.lit(start.date())) & (F.col(PARTITION) <= F.lit(last)) & cond
         return cond
