@@ -1,6 +1,7 @@
 """The same prediction log in every engine gives the same findings: one seeded table, not shaped like the
 demo (other column names, NaN, ±inf and None among the values, repeated ids, a version change), loaded
-into SQLite, PostgreSQL and the Parquet layout by day read by DuckDB; the drift review (with its drift
+into SQLite, PostgreSQL and the Parquet layout by day read by DuckDB and by Spark (local[2], one session
+for the module); the drift review (with its drift
 over time and volume), the performance review and the weak-segment search run on each. Findings text is
 identical, statistics equal (to 1e-9), and the statistics are scipy's and scikit-learn's on the frame.
 
@@ -76,8 +77,24 @@ def _duckdb(frame: pd.DataFrame, folder: Path, request) -> str:
     return f"duckdb+parquet://{folder / 'lake'}"
 
 
-# engine -> loader; a fourth engine (Spark on the same layout) is one line here
-ENGINES = {"sqlite": _sqlite, "postgresql": _postgres, "duckdb": _duckdb}
+def _spark(frame: pd.DataFrame, folder: Path, request) -> str:
+    request.getfixturevalue("spark_session")  # the module's one session, stopped after the module
+    _duckdb(frame, folder, request)  # the same layout (write_days stores microseconds, as Spark needs)
+    return f"spark+parquet://{folder / 'lake'}?master=local[2]&driver_memory=512m"
+
+
+# engine -> loader
+ENGINES = {"sqlite": _sqlite, "postgresql": _postgres, "duckdb": _duckdb, "spark": _spark}
+
+
+@pytest.fixture(scope="module")
+def spark_session():
+    """One SparkSession for the module (start-up takes tens of seconds), stopped at its end."""
+    from workbench.sources import store_spark
+
+    yield
+    if store_spark._SESSION is not None:
+        store_spark.spark_session().stop()
 
 
 @pytest.fixture(scope="module")
@@ -180,3 +197,30 @@ def test_the_statistics_are_scipys_and_sklearns_on_the_frame(frame, reference_ru
     assert got["volume"]["predictions"].sum() == int((df["mdl"] == "m").sum())
     assert got["newest"] == ts[df["mdl"] == "m"].max()
 
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_the_lake_engines_count_the_performance_cells_themselves(engine, frame, request, tmp_path, monkeypatch):
+    """Pushdown proved, not assumed: on a week the cells can answer (the frame without its repeated ids,
+    which make the review read rows to keep each id's first), DuckDB's and Spark's performance reviews
+    come from the cells they count, with no `read` of any rows, and equal SQLite's."""
+    monkeypatch.setenv("WORKBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    clean = frame.df.drop_duplicates("req_id", ignore_index=True)
+    reviews, reads = {}, []
+    for name, load in (("sqlite", _sqlite), (engine, ENGINES[engine])):
+        (tmp_path / name).mkdir()
+        store = open_store(load(clean, tmp_path / name, request), PARAMS)
+        real = store.read
+        monkeypatch.setattr(store, "read", lambda *a, _r=real, _n=name, **k: reads.append(_n) or _r(*a, **k))
+        reviews[name] = performance.review(_ctx(frame.root, store))
+    got, want = reviews[engine], reviews["sqlite"]
+    assert store.counts_cells and got.cells is not None and got.window_rows is None
+    assert engine not in reads
+    assert got.findings and [f.to_dict() for f in got.findings] == [f.to_dict() for f in want.findings]
+    _equal(got.summary.metrics, want.summary.metrics, f"{engine}: metrics")
+    _equal(got.summary.ci, want.summary.ci, f"{engine}: ci")
+    _equal(got.trend, want.trend, f"{engine}: trend")
+    ts = pd.to_datetime(clean["scored_at"], utc=True)
+    week = clean[(clean["mdl"] == "m") & (ts >= WEEK.start) & (ts < WEEK.end)]
+    assert got.summary.n_predictions == len(week)
+    assert got.summary.metrics["accuracy"] == pytest.approx(skm.accuracy_score(week["truth"], week["label"]), rel=1e-12)

@@ -1,7 +1,9 @@
 """The Spark source (workbench.sources.store_spark) on a real SparkSession (pyspark, local[2], Debian's
 OpenJDK 17): the same seeded rows written as SQLite and as the day-partitioned Parquet layout give
 the same drift and performance reviews through Spark as through SQLite (identical findings, equal
-statistics), and those statistics are scipy's and scikit-learn's on the rows themselves.
+statistics), and those statistics are scipy's and scikit-learn's on the rows themselves. The
+performance review's prediction cells and the weak-segment cells are Spark aggregations equal to
+SQLite's GROUP BY, and a valid week's performance review reads no rows on Spark.
 
 The rows are the source-interface test's (tests/unit/test_source_interface.py): three weeks of a model
 whose `amount` and `plan` shift in the week, with NULL, NaN, ±inf, repeated ids, a version change and
@@ -23,12 +25,15 @@ from scipy import stats
 from sklearn import metrics as skm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+import test_lake_cells as cells_of  # noqa: E402  (a log with invalid probabilities, early and missing outcomes)
 import test_source_interface as rows_of  # noqa: E402  (the seeded generator and review contexts)
 
+from workbench.config import Window  # noqa: E402
 from workbench.drift import core as drift, history  # noqa: E402
 from workbench.errors import ConfigError  # noqa: E402
-from workbench.performance import core as performance  # noqa: E402
-from workbench.sources import registry, store_spark  # noqa: E402
+from workbench.performance import core as performance, segments  # noqa: E402
+from workbench.sources import parquet_layout, registry, store_spark  # noqa: E402
+from workbench.sources.base import cells_of_rows  # noqa: E402
 from workbench.sources.store_sqlite import SqliteStore  # noqa: E402
 
 pytestmark = pytest.mark.integration
@@ -176,6 +181,90 @@ def test_each_count_is_a_spark_aggregation_equal_to_pandas(data, spark):
     assert fresh.category_counts("m", w, "plan") == (counts, missing)
     np.testing.assert_array_equal(fresh.bin_counts("m", w, "score", edges)["counts"],
                                   spark.bin_counts("m", w, "score", edges)["counts"])
+
+
+@pytest.fixture(scope="module")
+def cells_log(tmp_path_factory):
+    """test_lake_cells' logs (one with NaN, ±inf, -0.1, 1.2, p = 1, early and missing outcomes, two
+    versions; one clean) as SQLite and as the layout Spark reads."""
+    root = tmp_path_factory.mktemp("spark-cells")
+    df, clean = cells_of.log_rows(5), cells_of.log_rows(6, invalid=False)
+    for name, frame in (("lake", df), ("clean", clean)):
+        parquet_layout.write_days(frame, root / name, "timestamp", ("outcome_timestamp",))
+    return SimpleNamespace(root=root, df=df, clean=clean, url=cells_of.write_sqlite(root / "p.db", df),
+                           clean_url=cells_of.write_sqlite(root / "clean.db", clean),
+                           spark_url=f"spark+parquet://{root / 'lake'}?master=local[2]",
+                           clean_spark=f"spark+parquet://{root / 'clean'}?master=local[2]")
+
+
+def test_spark_counts_the_cells_sqlite_counts_and_the_rows_give(cells_log, spark):
+    on_spark = store_spark.SparkStore(cells_log.spark_url, cells_of.PARAMS)
+    lite = SqliteStore(cells_log.url, cells_of.PARAMS)
+    assert on_spark.counts_cells
+    got, want = on_spark.prediction_cells("m", WEEK), lite.prediction_cells("m", WEEK)
+    pd.testing.assert_frame_equal(cells_of.ordered(got), cells_of.ordered(want))  # dtypes included
+    rows = cells_of.FrameSource(cells_log.df, cells_of.PARAMS).read("m", WEEK)
+    pd.testing.assert_frame_equal(cells_of.ordered(got, np.nan), cells_of.ordered(cells_of_rows(rows), np.nan),
+                                  check_dtype=False)
+    p = rows["probability"]
+    assert got["n"].sum() == len(rows) and (p == 1).any() and (~p.between(0, 1)).sum() > 0
+    assert got.loc[got["early"] == 1, "n"].sum() == int((rows["outcome_timestamp"] < rows["timestamp"]).sum()) > 0
+    cells_of.write_keeping_nan(cells_log.df, cells_log.root / "nan")
+    cells_of.nan_cells_agree(store_spark.SparkStore(f"spark+parquet://{cells_log.root / 'nan'}", cells_of.PARAMS),
+                             cells_log.df)
+
+
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_weak_segment_cells_counted_by_spark_equal_sqlite_and_the_rows(data, spark, kind):
+    """One Spark aggregation gives the rows segment_counts.statement counts on SQLite, and the search
+    on them finds what it finds on SQLite and on the rows (the interface's default)."""
+    lite, frame = rows_of._NoPreload(data.url, PARAMS), rows_of.FrameSource(data.df, PARAMS)
+    ref = Window(WEEK.start - pd.Timedelta(weeks=2), WEEK.start, "ref")
+    feats = ["plan", "amount", "region", "usage"]
+    edges = {"plan": None, "amount": [12.0, 20.5, 30.0], "region": None, "usage": [2.0, 5.0, 8.0]}
+    err_edges = [0.5] if kind == "regression" else None
+
+    def key(r):
+        return tuple("" if v is None else str(v) for v in r[:6])
+
+    got = sorted(spark.segment_cells("m", WEEK, ref, edges, kind, err_edges), key=key)
+    want = sorted(lite.segment_cells("m", WEEK, ref, edges, kind, err_edges), key=key)
+    assert len(got) == len(want) > 0
+    for g, w in zip(got, want):
+        assert tuple(g[:7]) == tuple(w[:7]) and float(g[7] or 0) == pytest.approx(float(w[7] or 0), rel=1e-12)
+    found = [segments.search_store(s, "m", WEEK, ref, kind, features=feats) for s in (lite, spark, frame)]
+    tables = [f.to_frame() for f in found]
+    assert len(tables[0]) > 0
+    pd.testing.assert_frame_equal(tables[1], tables[0])
+    pd.testing.assert_frame_equal(tables[2], tables[0])
+    assert [f.sentence for f in found[1].findings] == [f.sentence for f in found[0].findings]
+
+
+def test_the_review_on_spark_computes_from_cells_without_reading_the_rows(cells_log, spark, tmp_path, monkeypatch):
+    """A clean week: Spark's review comes from its cells (no `read` at all) and says what SQLite's says."""
+    from workbench import config
+    from workbench.config import ModelSpec
+
+    params = config.WeeklyParams.model_validate({"models": [{"name": "m", "type": "classification"}],
+                                                 "performance": {"bootstrap_resamples": 200, "weeks_back": 1},
+                                                 "store": cells_of.PARAMS.model_dump(by_alias=True)})
+    runs, reads = {}, []
+    for name, store in (("spark", store_spark.SparkStore(cells_log.clean_spark, cells_of.PARAMS)),
+                        ("sqlite", SqliteStore(cells_log.clean_url, cells_of.PARAMS))):
+        real = store.read
+        monkeypatch.setattr(store, "read", lambda *a, _r=real, _n=name, **k: reads.append(_n) or _r(*a, **k))
+        ctx = SimpleNamespace(model=ModelSpec(name="m", type="classification"), window=WEEK, root=tmp_path,
+                              params=params, store=store, has=lambda s: False, outputs={},
+                              params_path=lambda n: tmp_path / "none.yaml")
+        runs[name] = performance.review(ctx)
+    got, want = runs["spark"], runs["sqlite"]
+    assert got.cells is not None and got.window_rows is None and "spark" not in reads
+    assert [f.sentence for f in got.findings] == [f.sentence for f in want.findings] and got.findings
+    assert got.summary.metrics == pytest.approx(want.summary.metrics, rel=1e-12)
+    pd.testing.assert_frame_equal(got.trend, want.trend)
+    lab = _week(cells_log.clean).query("actual_outcome == actual_outcome")
+    assert got.summary.metrics["accuracy"] == pytest.approx(
+        skm.accuracy_score(lab["actual_outcome"], lab["prediction"]), rel=1e-12)
 
 
 def test_a_window_reads_only_its_day_partitions(data, spark):

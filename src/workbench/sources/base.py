@@ -76,6 +76,22 @@ def probability_cells(cell: pd.Series, raw: pd.Series, grid: int) -> pd.Series:
     return pd.Series(np.where(cell.isna().to_numpy(), raw.to_numpy(dtype=object), mid), index=cell.index)
 
 
+def cells_of_counts(df: pd.DataFrame, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
+    """`prediction_cells` of an engine's grouped rows: the keys it counted by (model_version, variant,
+    actual_outcome, prediction where mapped; `day` as a date or text starting YYYY-MM-DD; `p_cell`, the
+    grid cell of a probability in [0, 1], and `p_raw`, the probability where it is not; `early`) and
+    `n`. Every engine's GROUP BY (SqlStore, DuckDB, Spark) ends here, so all type the cells alike."""
+    out = pd.DataFrame(index=df.index)
+    for c in ("model_version", "variant", "actual_outcome", "prediction"):
+        out[c] = df[c] if c in df else None
+    out["day"] = pd.to_datetime(df["day"].astype(str).str[:10], utc=True) if len(df) else \
+        pd.Series([], dtype="datetime64[ns, UTC]")
+    out["probability"] = probability_cells(df["p_cell"], df["p_raw"], int(grid)) if "p_cell" in df else None
+    out["early"] = df["early"].astype(int) if "early" in df else 0
+    out["n"] = df["n"].astype("int64")
+    return out[[*CELL_KEYS, "n"]]
+
+
 def cells_of_rows(df: pd.DataFrame, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
     """`prediction_cells` of rows as `read` returns them: the rows counted per CELL_KEYS (columns the
     log does not map are None; `early`: the outcome is stamped before the prediction)."""

@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 
 from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
-from workbench.sources.base import (CELL_KEYS, PROBABILITY_GRID, RESIDUAL_KEYS, RESIDUAL_MAX_BIN, RESIDUAL_SUMS,
-                                    STANDARD, TIME_COLUMNS, PredictionSource, fold, is_null, probability_cells)
+from workbench.sources.base import (PROBABILITY_GRID, RESIDUAL_KEYS, RESIDUAL_MAX_BIN, RESIDUAL_SUMS, STANDARD,
+                                    TIME_COLUMNS, PredictionSource, cells_of_counts, fold, is_null)
 from workbench.sources.memory import give_back_freed_memory
 from workbench.timing import timed_call
 
@@ -484,6 +484,7 @@ class SqlStore(PredictionSource):
         a few thousand rows come back for a million predictions. A window of several days is counted
         as `scan_workers` scans of disjoint day ranges at once (the day is a key: no cell straddles two)."""
         parts = split_days(window, self.scan_workers)
+        self.table()  # reflected once, here: two threads reflecting at once built a FROM of two copies of it
         frames = side_by_side(lambda part: self._prediction_cells(model, part, grid), parts)
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
@@ -505,16 +506,7 @@ class SqlStore(PredictionSource):
         sub = sa.select(*cols).where(self._window_filter(model, window)).subquery()
         stmt = sa.select(*sub.c, sa.func.count().label("n")).group_by(*sub.c)
         rows = self._all(stmt, f"counting prediction cells of {model!r}")
-        df = pd.DataFrame(rows, columns=[c.name for c in sub.c] + ["n"])
-        out = pd.DataFrame(index=df.index)
-        for c in ("model_version", "variant", "actual_outcome", "prediction"):
-            out[c] = df[c] if c in df else None
-        out["day"] = pd.to_datetime(df["day"].astype(str).str[:10], utc=True) if len(df) else \
-            pd.Series([], dtype="datetime64[ns, UTC]")
-        out["probability"] = probability_cells(df["p_cell"], df["p_raw"], int(grid)) if "p_cell" in df else None
-        out["early"] = df["early"].astype(int) if "early" in df else 0
-        out["n"] = df["n"].astype("int64")
-        return out[[*CELL_KEYS, "n"]]
+        return cells_of_counts(pd.DataFrame(rows, columns=[c.name for c in sub.c] + ["n"]), grid)
 
     @timed_call("prediction DB: residual cells")
     def residual_cells(self, model: str, window: Window, error_width: float | None = None,

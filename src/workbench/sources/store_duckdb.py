@@ -20,7 +20,8 @@ import pandas as pd
 
 from workbench.config import StoreParams, TimeoutParams, Window
 from workbench.errors import ConfigError, SourceUnavailable
-from workbench.sources.base import STANDARD, TIME_COLUMNS, PredictionSource, fold, is_null
+from workbench.sources.base import (PROBABILITY_GRID, STANDARD, TIME_COLUMNS, PredictionSource, cells_of_counts,
+                                    fold, is_null)
 from workbench.sources.parquet_layout import DAY
 
 VIEW = "predictions"
@@ -305,6 +306,46 @@ class DuckdbStore(PredictionSource):
             return pd.Series([], index=pd.DatetimeIndex([], tz="UTC"), dtype="int64")
         idx = _utc(pd.Series([r[0] for r in rows]))
         return pd.Series([int(r[1]) for r in rows], index=pd.DatetimeIndex(idx), dtype="int64")
+
+    # --- the performance review's cells (PredictionSource.prediction_cells), one GROUP BY -----
+
+    @property
+    def counts_cells(self) -> bool:
+        return True
+
+    def prediction_cells(self, model: str, window: Window, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
+        """The window's predictions counted per cell in one GROUP BY over the window's day folders, the
+        keys as SqlStore._prediction_cells computes them (p_cell: the grid cell of a probability in
+        [0, 1], 1 in the last; p_raw: the probability where it is not, NaN and ±inf included; early:
+        the outcome stamped before the prediction), typed by the same base.cells_of_counts."""
+        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        names = {"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
+                 "prediction": "prediction"}
+        cols, args = [], []
+        for k, n in names.items():
+            if k in mapped:
+                sql, a = self._col(k)
+                cols.append(f"{sql} AS {n}")
+                args += a
+        cols.append(f"{self._day()} AS day")
+        if "probability" in mapped:
+            p, a = self._col("probability")
+            k = int(grid)
+            # NaN is above every number in DuckDB: it is in neither [0, 1) nor {1}, so it stays raw
+            cols.append(f"CASE WHEN {p} >= 0 AND {p} < 1 THEN CAST(floor({p} * ?) AS BIGINT) "
+                        f"WHEN {p} = 1 THEN ? ELSE NULL END AS p_cell")
+            cols.append(f"CASE WHEN {p} >= 0 AND {p} <= 1 THEN NULL ELSE {p} END AS p_raw")
+            args += [*a, *a, *a, k, *a, k - 1, *a, *a, *a]  # in the order of the ?s above
+        if "outcome_timestamp" in mapped:
+            (ot, a), (ts, b) = self._col("outcome_timestamp"), self._col("timestamp")
+            cols.append(f"CASE WHEN {ot} < {ts} THEN 1 ELSE 0 END AS early")
+            args += [*a, *b]
+        keys = [c.rsplit(" AS ", 1)[1] for c in cols]
+        where, wargs = self._where(model, window)
+        sql = (f"SELECT {', '.join(keys)}, count(*) AS n FROM (SELECT {', '.join(cols)} FROM {VIEW} "
+               f"WHERE {where}) GROUP BY ALL")
+        rows = self._all(sql, [*args, *wargs], f"counting prediction cells of {model!r}")
+        return cells_of_counts(pd.DataFrame(rows, columns=[*keys, "n"]), grid)
 
     # --- the weak-segment search's cells (sources.segment_counts), one statement ------------
 

@@ -11,7 +11,8 @@ Query options: `master` (any Spark master URL; ignored when the process already 
 e.g. under spark-submit), `driver_memory` (default 1g), and any `spark.*` key as a Spark setting.
 
 Every count a review asks for (counts, binned counts, per-day counts, category counts, versions,
-newest, repeated ids, hourly volume) is a Spark aggregation; only its small result comes back to
+newest, repeated ids, hourly volume, the performance review's prediction cells, the weak-segment
+search's cells) is a Spark aggregation; only its small result comes back to
 the driver. A window filters on the `day` partition first, so Spark reads only the window's days.
 Rows (`read`) and the values of KS / Wasserstein features (`feature_values`) come back through
 Arrow. One SparkSession per process, started on first use and reused: start-up takes seconds.
@@ -29,7 +30,8 @@ import pandas as pd
 
 from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
-from workbench.sources.base import STANDARD, TIME_COLUMNS, PredictionSource, fold, is_null
+from workbench.sources.base import (PROBABILITY_GRID, STANDARD, TIME_COLUMNS, PredictionSource, cells_of_counts,
+                                    fold, is_null)
 
 PARTITION = "day"  # the partition column of the layout; never a feature
 # small by default: one driver, a handful of shuffle partitions (aggregates are small), no UI, no Hive
@@ -191,19 +193,23 @@ class SparkStore(PredictionSource):
             return F.lit(model == const)
         return self._col("model") == F.lit(model)
 
-    def _rows(self, model: str, window: Window):
-        """The rows of `model` in `window`: the day partitions of the window first (Spark then lists
-        and reads only those folders), then the timestamps."""
+    def _in(self, model: str, window: Window):
+        """The condition of `model`'s rows in `window`: the day partitions of the window first (Spark
+        then lists and reads only those folders), then the timestamps."""
         from pyspark.sql import functions as F
 
-        df = self.data()
+        by_day = PARTITION in self.data().columns  # (the session first: columns are built in it)
         start, end = pd.Timestamp(window.start).tz_convert("UTC"), pd.Timestamp(window.end).tz_convert("UTC")
-        if PARTITION in df.columns:
-            last = (end - pd.Timedelta(microseconds=1)).date()
-            df = df.where((F.col(PARTITION) >= F.lit(start.date())) & (F.col(PARTITION) <= F.lit(last)))
         ts = self._col("timestamp")
-        return df.where(self._is_model(model) & (ts >= F.lit(start.to_pydatetime()))
-                        & (ts < F.lit(end.to_pydatetime())))
+        cond = self._is_model(model) & (ts >= F.lit(start.to_pydatetime())) & (ts < F.lit(end.to_pydatetime()))
+        if by_day:
+            last = (end - pd.Timedelta(microseconds=1)).date()
+            cond = (F.col(PARTITION) >= F.lit(start.date())) & (F.col(PARTITION) <= F.lit(last)) & cond
+        return cond
+
+    def _rows(self, model: str, window: Window):
+        """The rows of `model` in `window` (only the window's day partitions are read)."""
+        return self.data().where(self._in(model, window))
 
     @staticmethod
     def _micros(col):
@@ -381,3 +387,82 @@ class SparkStore(PredictionSource):
     def feature_values(self, model: str, window: Window, feature: str) -> np.ndarray:
         got = self._values.pop((model, window.start, window.end, feature), None)
         return got if got is not None else self._read_values(model, window, [feature])[feature]
+
+    # --- the performance review's cells and the weak-segment search's, one aggregation each ----
+
+    @property
+    def counts_cells(self) -> bool:
+        return True
+
+    def prediction_cells(self, model: str, window: Window, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
+        """The window's predictions counted per cell in one Spark groupBy, the keys as
+        SqlStore._prediction_cells computes them (p_cell: the grid cell of a probability in [0, 1], 1 in
+        the last; p_raw: the probability where it is not; early: the outcome stamped before the
+        prediction), typed by the same base.cells_of_counts. Spark orders NaN above every number, so a
+        NaN probability is in neither [0, 1) nor {1} and stays raw, as on PostgreSQL."""
+        from pyspark.sql import functions as F
+
+        data = self.data()  # the session first: a column is built in it
+        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        names = {"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
+                 "prediction": "prediction"}
+        cols = {n: self._col(k) for k, n in names.items() if k in mapped}
+        cols["day"] = F.to_date(self._col("timestamp").cast("timestamp"))
+        if "probability" in mapped:
+            p, k = self._col("probability"), int(grid)
+            cols["p_cell"] = F.when((p >= 0) & (p < 1), F.floor(p * F.lit(k))).when(p == 1, F.lit(k - 1).cast("long"))
+            cols["p_raw"] = F.when((p >= 0) & (p <= 1), F.lit(None)).otherwise(p)
+        if "outcome_timestamp" in mapped:
+            early = self._col("outcome_timestamp").cast("timestamp") < self._col("timestamp").cast("timestamp")
+            cols["early"] = F.when(early, 1).otherwise(0)
+        q = data.where(self._in(model, window)).select(*[c.alias(n) for n, c in cols.items()]).groupBy(*cols).count()
+        rows = self._run(f"counting prediction cells of {model!r}", q.collect)
+        return cells_of_counts(pd.DataFrame([tuple(r) for r in rows], columns=[*cols, "n"]), grid)
+
+    def labelled_sample(self, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
+        """Up to `limit` labelled rows of the window (whichever Spark returns first), not the window read."""
+        data = self.data()  # the session first: a column is built in it
+        pred, out = self._col("prediction"), self._col("outcome")
+        q = (data.where(self._in(model, window)).where(pred.isNotNull() & out.isNotNull())
+             .select(*[self._feature(f).alias(f) for f in features], pred.alias("prediction"),
+                     out.alias("actual_outcome")).limit(int(limit)))
+        df = self._run(f"sampling {model!r} for the weak-segment bins", q.toPandas)
+        return df[[*features, "prediction", "actual_outcome"]].reset_index(drop=True)
+
+    def segment_cells(self, model: str, window: Window, reference: Window | None, features: dict[str, list | None],
+                      kind: str, error_edges: list[float] | None = None) -> list[tuple]:
+        """Rows (a, b, v1, v2, cur, y, n, err) as segment_counts.statement counts them in SQL, in one
+        scan and one groupBy: each labelled row of the window (cur 1) and the reference (cur 0) is coded
+        once (outcome cell y, error, one code per feature: the category as text, or its bin over the
+        edges), then exploded into one (a, b, v1, v2) entry per feature and per pair of features."""
+        from pyspark.sql import functions as F
+
+        data = self.data()  # the session first: a column is built in it
+        pred, out = self._col("prediction"), self._col("outcome")
+        names = list(features)
+        if not names:
+            return []
+        in_window = self._in(model, window)
+        rows = in_window if reference is None else in_window | self._in(model, reference)
+        if kind == "classification":
+            y, err = F.when(pred == out, 1).otherwise(0), F.lit(0.0)
+        else:
+            err = F.abs(pred.cast("double") - out.cast("double"))
+            y = _bucket(err, [float(e) for e in error_edges or []])
+        codes = []
+        for f in names:
+            col = self._feature(f)
+            edges = features[f]
+            codes.append((col.cast("string") if edges is None else
+                          _bucket(col.cast("double"), [float(e) for e in edges]).cast("string")))
+        coded = data.where(rows & pred.isNotNull() & out.isNotNull()).select(
+            F.when(in_window, 1).otherwise(0).alias("cur"), y.cast("int").alias("y"), err.cast("double").alias("err"),
+            *[c.alias(f"g{j}") for j, c in enumerate(codes)])
+        slices = [F.struct(F.lit(i).alias("a"), F.lit(j).alias("b"), F.col(f"g{i}").alias("v1"),
+                           (F.col(f"g{j}") if j >= 0 else F.lit(None).cast("string")).alias("v2"))
+                  for i in range(len(names)) for j in [-1, *range(i + 1, len(names))]]
+        q = (coded.select("cur", "y", "err", F.explode(F.array(*slices)).alias("s"))
+             .groupBy("s.a", "s.b", "s.v1", "s.v2", "cur", "y").agg(F.count(F.lit(1)).alias("n"),
+                                                                     F.sum("err").alias("err")))
+        got = self._run(f"counting {model!r}'s outcomes per segment of {len(names)} features", q.collect)
+        return [tuple(r) for r in got]
