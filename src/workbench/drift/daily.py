@@ -38,7 +38,9 @@ def binned_ks_bounds(ref_sorted: np.ndarray, edges: np.ndarray, counts: np.ndarr
     fr = np.r_[0, np.searchsorted(ref_sorted, edges, side="left"), n1] / n1
     fc = np.r_[0, np.cumsum(counts)[:-1], n2] / n2
     low = float(np.max(np.abs(fr - fc)))
-    high = float(max(low, np.max(fr[1:] - fc[:-1]), np.max(fc[1:] - fr[:-1])))
+    # a bin [v, next float after v) holds the one value v: both CDFs are exact in it, no gap to add
+    point = np.r_[False, edges[1:] == np.nextafter(edges[:-1], np.inf), False]
+    high = float(max(low, np.max(np.where(point, 0, fr[1:] - fc[:-1])), np.max(np.where(point, 0, fc[1:] - fr[:-1]))))
     return low, high
 
 
