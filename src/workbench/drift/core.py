@@ -627,10 +627,12 @@ def fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
 def bin_medians(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Per bin of `edges` (below the first, [edges[i-1], edges[i]), from the last up), the median
     (lower middle) of the sorted values in it; NaN for a bin without any."""
-    sv = sorted_values
-    cuts = np.r_[0, np.searchsorted(sv, edges, side="left"), len(sv)]
+    cuts = np.r_[0, np.searchsorted(sorted_values, edges, side="left"), len(sorted_values)]
     lo, hi = cuts[:-1], cuts[1:]
-    return np.where(hi > lo, sv[np.clip((lo + hi - 1) // 2, 0, max(len(sv) - 1, 0))] if len(sv) else np.nan, np.nan)
+    out = np.full(len(lo), np.nan)
+    full = hi > lo
+    out[full] = sorted_values[(lo[full] + hi[full] - 1) // 2]
+    return out
 
 
 def daily_edges(ref, method: str | None):

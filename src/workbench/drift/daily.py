@@ -31,7 +31,8 @@ def binned_ks_bounds(ref_sorted: np.ndarray, edges: np.ndarray, counts: np.ndarr
 
     low: max |F_ref - F_cur| just below each edge, where both CDFs are exact; high: the largest gap
     possible inside a bin (F_ref at the bin's top against F_cur at its bottom, and the reverse), so
-    high - low <= the largest share of either sample in one bin."""
+    high - low <= the largest share of either sample in one bin; a bin [v, next float after v) holds
+    one value, so it adds no gap (drift.histogram gives tied reference values such bins)."""
     n1, n2 = len(ref_sorted), int(np.sum(counts))
     if n1 == 0 or n2 == 0:
         return float("nan"), float("nan")
