@@ -373,16 +373,17 @@ def ks(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
 
 def _ks_from_histogram(ref: FeatureProfile, cur: CurrentSample) -> MethodResult:
     """KS of a window known by its counts over fine bins: D is the lower bound at the edges (never above
-    the exact D), its p-value as for values (kstwo at en), error bound D_high - D_low (drift.histogram)."""
+    the exact D), error bound D_high - D_low (drift.histogram). The p-value is the limiting distribution's
+    (scipy's finite-n one takes seconds at a million rows); compare_feature recomputes it with scipy's
+    near the threshold (drift.daily.with_ks), so the verdict is the one scipy's p-value gives."""
     low, high = cur.histogram.ks_bounds(ref)
     _pair_memo(ref, cur, "ks", lambda: low)
     m, n = sorted([float(len(ref.sorted_values)), float(cur.n)], reverse=True)
-    en = np.round(m * n / (m + n))
-    p_of = lambda d: float(np.clip(stats.kstwo.sf(d, en), 0, 1))  # noqa: E731
+    en = m * n / (m + n)
+    p_of = lambda d: float(np.clip(stats.kstwobign.sf(d * np.sqrt(en)), 0, 1))  # noqa: E731
     p = p_of(low)
-    p_high = float(np.clip(stats.kstwobign.sf(high * np.sqrt(en)), 0, 1))  # only to see whether the verdict could differ
     return MethodResult(low, p, effect_size=low, error_bound=high - low,
-                        extremes=(MethodResult(low, p, low), MethodResult(high, min(p_high, p), high)))
+                        extremes=(MethodResult(low, p, low), MethodResult(high, min(p_of(high), p), high)))
 
 
 @register("psi", DISTANCE, 0.1, effect="PSI itself", evidently="psi", label="PSI", counts_only=True)
