@@ -146,12 +146,17 @@ def ctx(tmp_path, monkeypatch):
 
 
 def _counting(store):
-    calls = {"bin_counts": [], "feature_values": []}
+    """Record the calls of the store's bin_counts / feature_values (feature, number of edges) and what
+    prefetch_counts was asked to fetch in its one scan."""
+    calls = {"bin_counts": [], "feature_values": [], "prefetch_counts": []}
     for name in calls:
         real = getattr(store, name)
 
         def wrapped(*a, _real=real, _name=name, **k):
-            calls[_name].append((a[2], len(a[3]) if _name == "bin_counts" else None))
+            if _name == "prefetch_counts":
+                calls[_name] += [(f, None if e is None else len(e)) for f, e in a[2]]
+            else:
+                calls[_name].append((a[2], len(a[3]) if _name == "bin_counts" else None))
             return _real(*a, **k)
         setattr(store, name, wrapped)
     return calls
@@ -167,8 +172,9 @@ def test_the_review_above_the_limit_counts_ks_and_wasserstein_features_and_decid
     fine = {f: len(histogram.window_edges(drift.reference_profile(binned_ctx)[f])[0]) for f in ("amount", "age")}
     for f in ("amount", "age"):
         assert (f, fine[f]) in binned_calls["bin_counts"]
-    assert drift.count_requests(drift.reference_profile(binned_ctx), binned_ctx.monitoring.drift_detection
-                                .features_for("m"), counted=True)[0][1] is not None  # prefetched with the rest
+        assert (f, fine[f]) in binned_calls["prefetch_counts"]  # asked for in the one prefetch scan
+        assert (f, fine[f]) not in exact_calls["prefetch_counts"] + exact_calls["bin_counts"]
+    assert ("score", None) not in binned_calls["prefetch_counts"]  # PSI's own bins, as before
 
     verdicts = lambda rep: {r.feature: r.drifted for r in rep.results}  # noqa: E731
     assert verdicts(binned) == verdicts(exact) == {"amount": True, "age": False, "score": False}
