@@ -258,7 +258,7 @@ def test_a_week_counted_in_fine_bins_equals_its_values_and_its_ks_is_within_the_
     from scipy import stats
 
     from workbench.drift import histogram, methods as dm
-    from workbench.drift.core import store_sample
+    from workbench.drift.core import histogram_requests, store_sample
     from workbench.drift.profile import FeatureProfile
 
     store = PredictionStore(store_url)
@@ -266,7 +266,7 @@ def test_a_week_counted_in_fine_bins_equals_its_values_and_its_ks_is_within_the_
                               kind="numeric")
     values = store.read_feature(model, WEEK, "monthly_charges").to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
-    store.prefetch_counts(model, WEEK, histogram.requests(prof))
+    store.prefetch_counts(model, WEEK, histogram_requests(prof))
     pushed = store_sample(store, model, WEEK, prof, "ks", counted=True)
     edges = pushed.histogram.edges
     assert edges.tolist() == histogram.window_edges(prof)[0].tolist()

@@ -16,6 +16,8 @@ from workbench.result import TableResult
 from workbench.drift.profile import (ABOVE, BELOW, OTHER, CurrentSample, FeatureProfile, ReferenceProfile,  # noqa: F401
                                      is_categorical, sorted_quantile)
 from workbench.drift.profile_cache import features_for, load_or_fit  # noqa: F401 (features_for re-exported)
+from workbench.drift import histogram
+from workbench.drift.histogram import FINE_BINS, bin_medians, fine_bins  # noqa: F401 (re-exported: drift over time)
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
@@ -169,8 +171,6 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
     r = m.func(ref, cur)
     drifted, base["message"] = dm.decide(name, r, thr, floor)
     if r.error_bound is not None:
-        from workbench.drift import histogram
-
         flip = r.extremes is not None and len({dm.decide(name, x, thr, floor)[0] for x in r.extremes}) > 1
         base.update(error_bound=r.error_bound, histogram_note=histogram.note(r.error_bound, flip))
     rd, cd = _distributions(ref, cur) if distributions else (None, None)
@@ -569,12 +569,10 @@ def store_sample(store, model: str, window, ref: FeatureProfile, method: str | N
     """One feature of the window from the store: counted in the database when the method needs only
     counts (categorical features; PSI, JS, chi-square on numeric ones), else streamed as a float array;
     KS / Wasserstein of a window too big to read (`counted`, see counted_window) counted in fine bins."""
-    from workbench.drift import histogram
-
     name = ref.name
     method = method or choose_method(ref.kind == "categorical")
     if counted and store.can_aggregate and histogram.applies(ref, method):
-        return histogram.sample(store, model, window, ref)
+        return histogram_sample(store, model, window, ref)
     if store.can_aggregate and ref.kind == "categorical":
         counts, missing = store.category_counts(model, window, name)
         return CurrentSample.from_counts(name, counts, missing)
@@ -592,51 +590,37 @@ def store_sample(store, model: str, window, ref: FeatureProfile, method: str | N
     return CurrentSample.from_series(name, store.read_feature(model, window, name), ref.kind)
 
 
+def histogram_sample(store, model: str, window, ref):
+    """One numeric feature of a big window as a CurrentSample known by its counts (window_edges) and
+    the plotting bins' counts, both from the engine (prefetched in one scan, see count_requests)."""
+    edges, reps = histogram.window_edges(ref)
+    b = store.bin_counts(model, window, ref.name, edges)
+    hist = histogram.WindowHistogram(edges, reps, np.asarray(b["counts"], dtype=np.int64))
+    plot = store.bin_counts(model, window, ref.name, plot_edges(ref))
+    return CurrentSample(ref.name, "numeric", hist.n, b["missing"], b["nonfinite"], histogram=hist,
+                         n_out_of_range=hist.out_of_range(ref), plot_counts=plot["counts"])
+
+
+def histogram_requests(ref) -> list[tuple[str, object]]:
+    """What `histogram_sample` asks the store for, as (feature, edges) for prefetch_counts."""
+    return [(ref.name, histogram.window_edges(ref)[0]), (ref.name, plot_edges(ref))]
+
+
 def count_requests(profile, features: dict[str, FeatureDrift], counted: bool = False) -> list[tuple[str, object]]:
     """The (feature, edges) counts store_sample will ask the store for (edges None: categories), so
     a store can fetch them all in one scan first (PredictionSource.prefetch_counts); `counted`: the
     KS / Wasserstein features' fine bins too (a window too big to read, see counted_window)."""
-    from workbench.drift import histogram
-
     out: list[tuple[str, object]] = []
     for name, fcfg in features.items():
         ref = profile[name]
         if counted and histogram.applies(ref, fcfg.method or choose_method(ref.kind == "categorical")):
-            out += histogram.requests(ref)
+            out += histogram_requests(ref)
         elif ref.kind == "categorical":
             out.append((name, None))
         elif dm.counts_only(fcfg.method or choose_method(False)):
             out.append((name, ref.edges))
             if ref.stats:
                 out += [(name, [ref.stats["min"], np.nextafter(ref.stats["max"], np.inf)]), (name, plot_edges(ref))]
-    return out
-
-
-FINE_BINS = 100
-
-
-def fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
-    """Edges of 100 reference-quantile bins and, per bin, the median of the reference values in it.
-
-    A day of drift over time too big to read (daily_exact_max_rows) is counted over these bins in
-    the database and tested on the counts: KS bounded at the edges, Wasserstein with each count at its
-    bin's representative (see drift.daily; smaller days are tested on their values)."""
-    sv = ref.sorted_values
-    edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
-    reps = bin_medians(sv, edges)
-    empty = np.flatnonzero(np.isnan(reps))
-    reps[empty] = np.where(empty > 0, edges[np.maximum(empty - 1, 0)], sv[0])
-    return edges, np.maximum.accumulate(reps)
-
-
-def bin_medians(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Per bin of `edges` (below the first, [edges[i-1], edges[i]), from the last up), the median
-    (lower middle) of the sorted values in it; NaN for a bin without any."""
-    cuts = np.r_[0, np.searchsorted(sorted_values, edges, side="left"), len(sorted_values)]
-    lo, hi = cuts[:-1], cuts[1:]
-    out = np.full(len(lo), np.nan)
-    full = hi > lo
-    out[full] = sorted_values[(lo[full] + hi[full] - 1) // 2]
     return out
 
 

@@ -2,7 +2,7 @@
 
 A window with more rows than `drift_detection.exact_max_rows` has its KS / Wasserstein features counted
 in one GROUP BY over `window_edges(ref)`: the 100 reference-quantile bins of drift over time
-(core.fine_bins), closed at the reference minimum and just above its maximum, and LADDER bins of
+(fine_bins, here), closed at the reference minimum and just above its maximum, and LADDER bins of
 doubling width on each side of the reference range (values outside it). Memory is then flat in rows:
 the window is ~140 counts, the reference stays the profile it already is.
 
@@ -27,16 +27,44 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.drift.profile import sorted_quantile
+
 LADDER = 16  # tail bins each side of the reference range, widths doubling from 1% of the range
 TAIL_LEVELS = np.array([1e-3, 1e-4, 1e-5])  # extra reference quantiles at each end (and 1 - these)
+
+
+FINE_BINS = 100
+
+
+def fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of 100 reference-quantile bins and, per bin, the median of the reference values in it.
+
+    A day of drift over time too big to read (daily_exact_max_rows) is counted over these bins in
+    the database and tested on the counts: KS bounded at the edges, Wasserstein with each count at its
+    bin's representative (see drift.daily; smaller days are tested on their values)."""
+    sv = ref.sorted_values
+    edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
+    reps = bin_medians(sv, edges)
+    empty = np.flatnonzero(np.isnan(reps))
+    reps[empty] = np.where(empty > 0, edges[np.maximum(empty - 1, 0)], sv[0])
+    return edges, np.maximum.accumulate(reps)
+
+
+def bin_medians(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Per bin of `edges` (below the first, [edges[i-1], edges[i]), from the last up), the median
+    (lower middle) of the sorted values in it; NaN for a bin without any."""
+    cuts = np.r_[0, np.searchsorted(sorted_values, edges, side="left"), len(sorted_values)]
+    lo, hi = cuts[:-1], cuts[1:]
+    out = np.full(len(lo), np.nan)
+    full = hi > lo
+    out[full] = sorted_values[(lo[full] + hi[full] - 1) // 2]
+    return out
+
 
 
 def window_edges(ref) -> tuple[np.ndarray, np.ndarray]:
     """The edges a big window is counted over, and each bin's representative (len(edges) + 1 bins:
     below the first edge, [edges[i-1], edges[i]), from the last edge up)."""
-    from workbench.drift.core import FINE_BINS, bin_medians, fine_bins
-    from workbench.drift.profile import sorted_quantile
-
     sv = ref.sorted_values
     lo, hi = float(sv[0]), float(sv[-1])
     step = (hi - lo) / FINE_BINS or max(abs(lo), 1.0) / FINE_BINS
@@ -110,27 +138,6 @@ def _weighted_w1(ref_sorted: np.ndarray, points: np.ndarray, weights: np.ndarray
     return float(np.sum(np.abs(f - g) * np.diff(xs)))
 
 
-def sample(store, model: str, window, ref):
-    """One numeric feature of a big window as a CurrentSample known by its counts (window_edges) and
-    the plotting bins' counts, both from the engine (prefetched in one scan, see core.count_requests)."""
-    from workbench.drift.core import plot_edges
-    from workbench.drift.profile import CurrentSample
-
-    edges, reps = window_edges(ref)
-    b = store.bin_counts(model, window, ref.name, edges)
-    hist = WindowHistogram(edges, reps, np.asarray(b["counts"], dtype=np.int64))
-    plot = store.bin_counts(model, window, ref.name, plot_edges(ref))
-    return CurrentSample(ref.name, "numeric", hist.n, b["missing"], b["nonfinite"], histogram=hist,
-                         n_out_of_range=hist.out_of_range(ref), plot_counts=plot["counts"])
-
-
-def requests(ref) -> list[tuple[str, object]]:
-    """What `sample` asks the store for, as (feature, edges) for prefetch_counts."""
-    from workbench.drift.core import plot_edges
-
-    return [(ref.name, window_edges(ref)[0]), (ref.name, plot_edges(ref))]
-
-
 def applies(ref, method: str) -> bool:
     """A numeric feature tested on values (KS, Wasserstein) with a reference to bin by."""
     from workbench.drift import methods as dm
@@ -141,7 +148,6 @@ def applies(ref, method: str) -> bool:
 
 def note(bound: float | None, flip: bool) -> str:
     """'from 100 reference-quantile bins counted by the engine, error ≤ 0.0031' (+ why it may be loose)."""
-    from workbench.drift.core import FINE_BINS
     from workbench.findings import num
 
     if bound is None:
