@@ -92,9 +92,12 @@ def reference(seed: int = 1, n: int = 100_000) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def review(store: PredictionStore, profile: ReferenceProfile, window: config.Window = WEEK) -> dict:
-    """The drift notebook's computations: weekly drift, week over week, drift over time."""
-    dd = DriftDetection(models={"credit": {"features": {f: {} for f in profile.features}}})
+def review(store: PredictionStore, profile: ReferenceProfile, window: config.Window = WEEK,
+           exact_max_rows: int | None | str = "default") -> dict:
+    """The drift notebook's computations: weekly drift, week over week, drift over time (`exact_max_rows`:
+    drift_detection's, "default" for the schema's)."""
+    dd = DriftDetection(models={"credit": {"features": {f: {} for f in profile.features}}},
+                        **({} if exact_max_rows == "default" else {"exact_max_rows": exact_max_rows}))
     ctx = SimpleNamespace(monitoring=config.MonitoringParams(drift_detection=dd), model=SimpleNamespace(name="credit"),
                           store=store, window=window)
     drift.reference_profile = lambda ctx, version="": profile  # the profile is learned once, outside the timing
@@ -207,7 +210,12 @@ def main() -> int:
     ap.add_argument("--workers", default="1,2,2+kept",
                     help="PredictionStore.scan_workers to compare on the same table (1: one scan per window); "
                          "'2+kept': last week's review first, keeping its per-day counts, then this week's")
+    ap.add_argument("--exact-max-rows", default="default",
+                    help="drift_detection.exact_max_rows for the drift review: a number, 'none' (always read KS / "
+                         "Wasserstein features) or 'default' (the schema's)")
     a = ap.parse_args()
+    limit = None if a.exact_max_rows == "none" else a.exact_max_rows if a.exact_max_rows == "default" \
+        else int(a.exact_max_rows)
     admin = admin_url()
     name = f"wb_bench_{uuid.uuid4().hex[:8]}"
     aeng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
@@ -236,13 +244,13 @@ def main() -> int:
                 store = PredictionStore(url, params, scan_workers=k, daily_cache=Path(tmp.name) if tmp else None)
                 if kept:  # Monday's steady state: last week's report ran and kept its finished days
                     t0 = time.perf_counter()
-                    review(store, profile, WEEK.previous())
+                    review(store, profile, WEEK.previous(), limit)
                     print(f"  (last week's review, keeping its days: {time.perf_counter() - t0:.1f} s)", flush=True)
                     store.engine.dispose()
                     store = PredictionStore(url, params, scan_workers=k, daily_cache=Path(tmp.name))
                 with PeakRSS() as m:
                     t0 = time.perf_counter()
-                    parts = review(store, profile)
+                    parts = review(store, profile, exact_max_rows=limit)
                     total = time.perf_counter() - t0
                 if one_old is None:
                     one_old = python_side_baseline(store, table, "x1")

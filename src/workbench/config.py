@@ -361,6 +361,10 @@ class DriftDetection(_Strict):
     # a day with at most this many rows is tested on its values (exact KS / Wasserstein, as scipy);
     # a bigger day on its counts over 100 reference-percentile bins (KS bounded: see drift.daily)
     daily_exact_max_rows: int = Field(200_000, ge=0)
+    # a window with more rows than this has its KS / Wasserstein features counted by the engine over 100
+    # reference-quantile bins (plus tail bins) instead of read, each statistic with its error bound (see
+    # drift.histogram); None: always read the values (exact, memory grows with rows)
+    exact_max_rows: int | None = Field(500_000, ge=0)
     # a significant feature whose effect size is within this share of its min_effect (either side) is
     # "borderline": the floor alone decides, so it can flip drift / no drift week to week
     borderline_tolerance: float = Field(0.1, ge=0, lt=1)

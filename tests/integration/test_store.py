@@ -248,3 +248,34 @@ def test_postgres_connection_that_received_a_big_result_is_not_pooled(postgres_u
     assert len(store.read("small", WEEK, core=["prediction"])) == 100  # a new connection next time
     store.engine.dispose()
     eng.dispose()
+
+
+@pytest.mark.parametrize("model", ["churn-predictor", "edge-model"])
+def test_a_week_counted_in_fine_bins_equals_its_values_and_its_ks_is_within_the_bound(store_url, small_history, model):
+    """A week above drift_detection.exact_max_rows: the fine-bin counts (prefetched in one scan) are the
+    values' own, and KS / Wasserstein from them lie within their error bound of scipy's (drift.histogram)."""
+    import numpy as np
+    from scipy import stats
+
+    from workbench.drift import histogram, methods as dm
+    from workbench.drift.core import histogram_requests, store_sample
+    from workbench.drift.profile import FeatureProfile
+
+    store = PredictionStore(store_url)
+    prof = FeatureProfile.fit("monthly_charges", small_history.references[("churn-predictor", "1.2.0")]["monthly_charges"],
+                              kind="numeric")
+    values = store.read_feature(model, WEEK, "monthly_charges").to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    store.prefetch_counts(model, WEEK, histogram_requests(prof))
+    pushed = store_sample(store, model, WEEK, prof, "ks", counted=True)
+    edges = pushed.histogram.edges
+    assert edges.tolist() == histogram.window_edges(prof)[0].tolist()
+    assert pushed.histogram.counts.tolist() == np.bincount(np.searchsorted(edges, finite, side="right"),
+                                                           minlength=len(edges) + 1).tolist()
+    assert (pushed.n, pushed.n_missing, pushed.n_nonfinite) == (len(finite), int(np.isnan(values).sum()),
+                                                                int(np.isinf(values).sum()))
+    assert pushed.sorted_values is None  # nothing of the window read
+    ks, w = dm.ks(prof, pushed), dm.wasserstein(prof, pushed)
+    assert abs(ks.statistic - stats.ks_2samp(prof.sorted_values, finite).statistic) <= ks.error_bound + 1e-12
+    exact_w = stats.wasserstein_distance(prof.sorted_values, finite) / max(prof.stats["std"], dm.STD_FLOOR)
+    assert abs(w.statistic - exact_w) <= w.error_bound + 1e-12

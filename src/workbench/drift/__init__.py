@@ -10,7 +10,8 @@ Public surface (what notebook 01 and the runner use):
   plots.volume / heatmap, DriftReport.plot()  the figures
 Inside: methods (the registry: the only place that names drift methods, their kinds and default
 thresholds), profile (reference profiles and binning), profile_cache (fitted profiles kept per
-model version), daily (a day of the grid: exact KS up to daily_exact_max_rows rows, bounded above).
+model version), daily (a day of the grid: exact KS up to daily_exact_max_rows rows, bounded above),
+histogram (a week above exact_max_rows rows: KS / Wasserstein from engine counts, error bounded).
 
 Submodules load on first use (PEP 562), so `workbench.config` can read the method registry
 without importing the review, and importing the package stays cheap.

@@ -16,6 +16,8 @@ from workbench.result import TableResult
 from workbench.drift.profile import (ABOVE, BELOW, OTHER, CurrentSample, FeatureProfile, ReferenceProfile,  # noqa: F401
                                      is_categorical, sorted_quantile)
 from workbench.drift.profile_cache import features_for, load_or_fit  # noqa: F401 (features_for re-exported)
+from workbench.drift import histogram
+from workbench.drift.histogram import FINE_BINS, bin_medians, fine_bins  # noqa: F401 (re-exported: drift over time)
 
 if TYPE_CHECKING:
     from workbench.context import ReviewContext
@@ -61,6 +63,10 @@ class FeatureDriftResult:
     reference_dist: pd.Series | None = field(default=None, repr=False)
     current_dist: pd.Series | None = field(default=None, repr=False)
     borderline_tolerance: float = BORDERLINE  # params drift_detection.borderline_tolerance
+    # the statistic came from the window's counts over fine bins (drift.histogram): |exact - statistic| <=
+    # error_bound; histogram_note says so in words (and when the exact value could be decided otherwise)
+    error_bound: float | None = None
+    histogram_note: str = ""
 
     @property
     def borderline(self) -> bool:
@@ -164,11 +170,19 @@ def compare_feature(ref: FeatureProfile, cur: CurrentSample, method: str | None 
                                   message=ident)
     r = m.func(ref, cur)
     drifted, base["message"] = dm.decide(name, r, thr, floor)
+    if r.error_bound is not None:
+        flip = r.extremes is not None and len({dm.decide(name, x, thr, floor)[0] for x in r.extremes}) > 1
+        base.update(error_bound=r.error_bound, histogram_note=histogram.note(r.error_bound, flip))
     rd, cd = _distributions(ref, cur) if distributions else (None, None)
-    return FeatureDriftResult(**base, statistic=r.statistic, p_value=r.p_value, p_value_raw=r.p_value,
-                              drifted=drifted, status="drift" if drifted else "no drift", effect_size=r.effect_size,
-                              magnitude=dm.magnitude(ref, cur) if distributions else None,
-                              reference_dist=rd, current_dist=cd)
+    out = FeatureDriftResult(**base, statistic=r.statistic, p_value=r.p_value, p_value_raw=r.p_value,
+                             drifted=drifted, status="drift" if drifted else "no drift", effect_size=r.effect_size,
+                             magnitude=dm.magnitude(ref, cur) if distributions else None,
+                             reference_dist=rd, current_dist=cd)
+    if cur.histogram is not None and name == "ks":  # scipy's finite-n p-value near the threshold, as for a day
+        from workbench.drift import daily
+
+        out = daily.with_ks(out, out.statistic, binned=True)
+    return out
 
 
 IDENTIFIER = "looks like an identifier"
@@ -327,7 +341,8 @@ class DriftReport:
             "effect_size": r.effect_size, "min_effect": r.min_effect, "magnitude": r.magnitude,
             "status": r.status, "borderline": "yes" if r.borderline else "",
             "n_reference": r.n_reference, "n_current": r.n_current,
-            "categories compared as": r.canonical, "note": "; ".join(x for x in (r.message, r.borderline_note()) if x),
+            "categories compared as": r.canonical,
+            "note": "; ".join(x for x in (r.message, r.borderline_note(), r.histogram_note) if x),
         } for r in self.results]
         df = pd.DataFrame(rows)
         if df.empty:
@@ -381,12 +396,13 @@ class DriftReport:
                                "summary", 0.0))
         for r in drifted:
             note = f" Borderline: {r.borderline_note().removeprefix('borderline: ')}." if r.borderline else ""
+            note += f" Statistic {r.histogram_note}." if r.histogram_note else ""
             out.append(Finding("warning", r.feature, feature_sentence(r) + note, "feature",
                                anchor_id("feature", r.feature),
                                r.effect_size, {"method": r.method, "statistic": r.statistic, "p_value": r.p_value,
                                                "threshold": r.threshold, "effect_size": r.effect_size,
                                                "n_current": r.n_current, "n_reference": r.n_reference,
-                                               "borderline": r.borderline}))
+                                               "borderline": r.borderline, **_histogram_extra(r)}))
         for r in self.results:  # not drifted, but only just: said, so next week's "drift" is no surprise
             if r.borderline and not r.drifted:
                 out.append(Finding("info", r.feature, f"{r.feature} is borderline (no drift): significant, but "
@@ -396,6 +412,14 @@ class DriftReport:
                                    r.effect_size, {"method": r.method, "statistic": r.statistic,
                                                    "p_value": r.p_value, "effect_size": r.effect_size,
                                                    "min_effect": r.min_effect, "borderline": True}))
+        binned = [r for r in self.results if r.histogram_note and not r.drifted]
+        if binned:
+            worst = max(binned, key=lambda r: ("other side" in r.histogram_note, r.error_bound))
+            out.append(Finding("info", "histogram", f"{len(binned)} feature{'s' if len(binned) > 1 else ''} without "
+                               f"drift ({', '.join(r.feature for r in binned)}) tested on counts: the window has "
+                               f"{self.window_rows or 0:,} rows, more than drift_detection.exact_max_rows; "
+                               f"{worst.feature}: {worst.histogram_note}.", "dataset", "summary",
+                               float(len(binned)), {"features": {r.feature: _histogram_extra(r) for r in binned}}))
         if self.small_window:
             out.append(Finding("warning", "window", f"Small window: {self.window_rows:,} predictions, fewer than "
                                f"min_window_rows {self.min_window_rows:,}: verdicts are less reliable.", "data_quality",
@@ -456,6 +480,14 @@ class DriftReport:
         from workbench.drift import plots
 
         return plots.drift_distributions(self, max_features=max_features)
+
+
+def _histogram_extra(r: FeatureDriftResult) -> dict:
+    """A finding's extra for a statistic computed from counts (drift.histogram): {} for an exact one."""
+    if r.error_bound is None:
+        return {}
+    return {"from_histogram": True, "error_bound": r.error_bound if np.isfinite(r.error_bound) else None,
+            "histogram_note": r.histogram_note}
 
 
 def feature_sentence(r: FeatureDriftResult) -> str:
@@ -532,11 +564,15 @@ def reference_profile(ctx: "ReviewContext", reference_version: str = "") -> Refe
     return load_or_fit(ctx, reference_version)
 
 
-def store_sample(store, model: str, window, ref: FeatureProfile, method: str | None) -> CurrentSample:
+def store_sample(store, model: str, window, ref: FeatureProfile, method: str | None,
+                 counted: bool = False) -> CurrentSample:
     """One feature of the window from the store: counted in the database when the method needs only
-    counts (categorical features; PSI, JS, chi-square on numeric ones), else streamed as a float array."""
+    counts (categorical features; PSI, JS, chi-square on numeric ones), else streamed as a float array;
+    KS / Wasserstein of a window too big to read (`counted`, see counted_window) counted in fine bins."""
     name = ref.name
     method = method or choose_method(ref.kind == "categorical")
+    if counted and store.can_aggregate and histogram.applies(ref, method):
+        return histogram_sample(store, model, window, ref)
     if store.can_aggregate and ref.kind == "categorical":
         counts, missing = store.category_counts(model, window, name)
         return CurrentSample.from_counts(name, counts, missing)
@@ -554,38 +590,38 @@ def store_sample(store, model: str, window, ref: FeatureProfile, method: str | N
     return CurrentSample.from_series(name, store.read_feature(model, window, name), ref.kind)
 
 
-def count_requests(profile, features: dict[str, FeatureDrift]) -> list[tuple[str, object]]:
+def histogram_sample(store, model: str, window, ref):
+    """One numeric feature of a big window as a CurrentSample known by its counts (window_edges) and
+    the plotting bins' counts, both from the engine (prefetched in one scan, see count_requests)."""
+    edges, reps = histogram.window_edges(ref)
+    b = store.bin_counts(model, window, ref.name, edges)
+    hist = histogram.WindowHistogram(edges, reps, np.asarray(b["counts"], dtype=np.int64))
+    plot = store.bin_counts(model, window, ref.name, plot_edges(ref))
+    return CurrentSample(ref.name, "numeric", hist.n, b["missing"], b["nonfinite"], histogram=hist,
+                         n_out_of_range=hist.out_of_range(ref), plot_counts=plot["counts"])
+
+
+def histogram_requests(ref) -> list[tuple[str, object]]:
+    """What `histogram_sample` asks the store for, as (feature, edges) for prefetch_counts."""
+    return [(ref.name, histogram.window_edges(ref)[0]), (ref.name, plot_edges(ref))]
+
+
+def count_requests(profile, features: dict[str, FeatureDrift], counted: bool = False) -> list[tuple[str, object]]:
     """The (feature, edges) counts store_sample will ask the store for (edges None: categories), so
-    a store can fetch them all in one scan first (PredictionSource.prefetch_counts)."""
+    a store can fetch them all in one scan first (PredictionSource.prefetch_counts); `counted`: the
+    KS / Wasserstein features' fine bins too (a window too big to read, see counted_window)."""
     out: list[tuple[str, object]] = []
     for name, fcfg in features.items():
         ref = profile[name]
-        if ref.kind == "categorical":
+        if counted and histogram.applies(ref, fcfg.method or choose_method(ref.kind == "categorical")):
+            out += histogram_requests(ref)
+        elif ref.kind == "categorical":
             out.append((name, None))
         elif dm.counts_only(fcfg.method or choose_method(False)):
             out.append((name, ref.edges))
             if ref.stats:
                 out += [(name, [ref.stats["min"], np.nextafter(ref.stats["max"], np.inf)]), (name, plot_edges(ref))]
     return out
-
-
-FINE_BINS = 100
-
-
-def fine_bins(ref) -> tuple[np.ndarray, np.ndarray]:
-    """Edges of 100 reference-quantile bins and, per bin, the median of the reference values in it.
-
-    A day of drift over time too big to read (daily_exact_max_rows) is counted over these bins in
-    the database and tested on the counts: KS bounded at the edges, Wasserstein with each count at its
-    bin's representative (see drift.daily; smaller days are tested on their values)."""
-    sv = ref.sorted_values
-    edges = np.unique(sorted_quantile(sv, np.linspace(0, 1, FINE_BINS + 1)[1:-1]))
-    cuts = np.r_[0, np.searchsorted(sv, edges, side="left"), len(sv)]
-    reps = np.empty(len(edges) + 1)
-    for i in range(len(reps)):
-        lo, hi = cuts[i], cuts[i + 1]
-        reps[i] = sv[(lo + hi - 1) // 2] if hi > lo else (edges[i - 1] if i else sv[0])
-    return edges, np.maximum.accumulate(reps)
 
 
 def daily_edges(ref, method: str | None):
@@ -616,20 +652,28 @@ def preload(ctx: "ReviewContext", features, weeks_back: int = HISTORY_WEEKS) -> 
     ctx.store.preload(ctx.model.name, history_span(ctx, weeks_back), list(features))
 
 
-def prefetch(ctx: "ReviewContext", window, profile, features: dict[str, FeatureDrift]) -> None:
+def counted_window(store, config: DriftDetection, n_rows: int) -> bool:
+    """Whether a window of `n_rows` rows has its KS / Wasserstein features counted in fine bins by the
+    engine instead of read (more rows than drift_detection.exact_max_rows; see drift.histogram)."""
+    return store.can_aggregate and config.exact_max_rows is not None and n_rows > config.exact_max_rows
+
+
+def prefetch(ctx: "ReviewContext", window, profile, features: dict[str, FeatureDrift], counted: bool = False) -> None:
     """Count every feature of `window` in one scan where the store can (see count_requests). A store
     that keeps per-day counts also counts, in the same scan, what the daily grid will ask of these
-    days (history.over_time), so the grid finds the window's days kept instead of scanning again."""
+    days (history.over_time), so the grid finds the window's days kept instead of scanning again.
+    `counted`: the window is too big to read (counted_window), its KS / Wasserstein features are counted too."""
     preload(ctx, features)
     if ctx.store.can_aggregate:
-        requests = count_requests(profile, features)
+        requests = count_requests(profile, features, counted)
         if ctx.store.keeps_daily_counts:
             grid = [(n, daily_edges(profile[n], c.method)) for n, c in features.items()]
             requests += [(n, e) for n, e in grid if e is not False]
         ctx.store.prefetch_counts(ctx.model.name, window, requests)
         # KS / Wasserstein features: their values, in one scan
-        ctx.store.prefetch_values(ctx.model.name, window, [n for n, c in features.items() if profile[n].kind == "numeric"
-                                                           and not dm.counts_only(c.method or choose_method(False))])
+        if not counted:
+            ctx.store.prefetch_values(ctx.model.name, window, [n for n, c in features.items() if profile[n].kind == "numeric"
+                                                               and not dm.counts_only(c.method or choose_method(False))])
 
 
 def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
@@ -642,9 +686,10 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
                                f"({ctx.window.start:%Y-%m-%d} to {ctx.window.end:%Y-%m-%d}) in the {ctx.store.describe()}")
     profile = reference_profile(ctx, reference_version)
     features = {f: c for f, c in features_for(ctx).items() if f in profile.features}
-    prefetch(ctx, ctx.window, profile, features)
+    counted = counted_window(ctx.store, ctx.monitoring.drift_detection, n)
+    prefetch(ctx, ctx.window, profile, features, counted)
     return detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, ctx.window, profile[f],
-                                                              features[f].method),
+                                                              features[f].method, counted),
                         ctx.monitoring.drift_detection, ctx.model.name, features, window_rows=n)
 
 

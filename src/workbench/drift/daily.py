@@ -31,14 +31,17 @@ def binned_ks_bounds(ref_sorted: np.ndarray, edges: np.ndarray, counts: np.ndarr
 
     low: max |F_ref - F_cur| just below each edge, where both CDFs are exact; high: the largest gap
     possible inside a bin (F_ref at the bin's top against F_cur at its bottom, and the reverse), so
-    high - low <= the largest share of either sample in one bin."""
+    high - low <= the largest share of either sample in one bin; a bin [v, next float after v) holds
+    one value, so it adds no gap (drift.histogram gives tied reference values such bins)."""
     n1, n2 = len(ref_sorted), int(np.sum(counts))
     if n1 == 0 or n2 == 0:
         return float("nan"), float("nan")
     fr = np.r_[0, np.searchsorted(ref_sorted, edges, side="left"), n1] / n1
     fc = np.r_[0, np.cumsum(counts)[:-1], n2] / n2
     low = float(np.max(np.abs(fr - fc)))
-    high = float(max(low, np.max(fr[1:] - fc[:-1]), np.max(fc[1:] - fr[:-1])))
+    # a bin [v, next float after v) holds the one value v: both CDFs are exact in it, no gap to add
+    point = np.r_[False, edges[1:] == np.nextafter(edges[:-1], np.inf), False]
+    high = float(max(low, np.max(np.where(point, 0, fr[1:] - fc[:-1])), np.max(np.where(point, 0, fc[1:] - fr[:-1]))))
     return low, high
 
 

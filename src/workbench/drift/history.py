@@ -175,10 +175,11 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
 
     profile = reference_profile(ctx)
     feats = {f: c for f, c in features_for(ctx).items() if f in profile.features}
-    from workbench.drift.core import prefetch
-    prefetch(ctx, prev, profile, feats)
+    from workbench.drift.core import counted_window, prefetch
+    counted = counted_window(ctx.store, dd, ctx.store.count(ctx.model.name, prev)) if dd.exact_max_rows is not None else False
+    prefetch(ctx, prev, profile, feats, counted)
     last = detect_drift(profile, lambda f, kind: store_sample(ctx.store, ctx.model.name, prev, profile[f],
-                                                              feats[f].method), dd, ctx.model.name, feats)
+                                                              feats[f].method, counted), dd, ctx.model.name, feats)
     a = last.to_frame().set_index("feature")[["method", "statistic", "status", "borderline"]]
     b = this_week.to_frame().set_index("feature")[["statistic", "status", "borderline"]]
     out = a.join(b, lsuffix="_previous", rsuffix="_this").reset_index()

@@ -265,6 +265,7 @@ class CurrentSample(_Counted):
     plot_counts: np.ndarray | None = None  # over the plotting bins (numeric, from SQL)
     raw_forms: dict[str, str] | None = None  # raw category values that were canonicalised
     from_bins: bool = False  # sorted_values are bin representatives (a day of drift over time), not the values
+    histogram: object | None = None  # a big window's counts over fine bins (drift.histogram.WindowHistogram)
     # statistics of this sample against a reference, computed once (drift.methods._pair_memo)
     memo: dict = field(default_factory=dict, repr=False, compare=False)
 
