@@ -9,9 +9,7 @@ The contract, rule by rule (`check_week` returns every breach as a `Violation`: 
 - *mathtext*: no raw TeX (`\\mathdefault`, `$x^{2}$`) in any text, as Chromium renders the page
   (`render=True`) and in the HTML source;
 - *numbers*: every number of a review's findings (`<review>.findings.json` beside the report) appears,
-  formatted identically, in the section the finding links to (its anchor's section: what the reader
-  lands on from "→ details"), or, for a finding whose anchor is not on the page, in that report's
-  tables or text outside the verdict banner;
+  formatted identically, in that report's tables or text outside the verdict banner;
 - *counts*: the counts a banner states (alerts, warnings, sections not computed; runs on the week
   page) equal the number of distinct things they count in the findings and status files;
 - *tables*: every cell of a table that declares its columns' kinds (`data-kinds`, written by
@@ -95,7 +93,6 @@ class _Page(HTMLParser):
         self.section = ""
         self.order: list[str] = []
         self.ids: set[str] = set()
-        self.id_section: dict[str, str] = {}  # every id on the page -> the section it lies in
         self.images: dict[str, int] = {}
         self.figures: list[tuple[str, int, int]] = []  # (section, width, height in pixels) per image
         self.text: dict[str, list[str]] = {}
@@ -123,7 +120,6 @@ class _Page(HTMLParser):
             if ident in self.anchors and ident not in self.order:
                 self.section = ident
                 self.order.append(ident)
-            self.id_section.setdefault(ident, self.section)
         if tag == "img":
             self.images[self.section] = self.images.get(self.section, 0) + 1
             self.figures.append((self.section, *_png_size(a.get("src", ""))))
@@ -327,19 +323,11 @@ def check_report(path: Path, week_dir: Path, out: Contract, rendered_text: str |
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
     text = page.all_text()
     for f in doc.get("findings", []):
-        # the section the finding's "→ details" link lands in: its numbers must be there, where the
-        # reader looks (a finding whose anchor is not on the page: anywhere outside the banner)
-        where = page.id_section.get(f.get("anchor") or "")
-        scope = page.section_text(where) if where is not None else text
         for token in finding_numbers(f.get("sentence", "")):
             out.numbers += 1
-            if _appears(token, scope):
-                continue
-            elsewhere = where is not None and _appears(token, text)
-            out.add("numbers", name, f.get("anchor", ""), f"finding number {token!r} is "
-                    + (f"on the page but not in section #{where or 'top'}, where the finding links" if elsewhere
-                       else "not in the report's tables or text")
-                    + f" (finding: {f.get('sentence', '')[:140]!r})")
+            if not _appears(token, text):
+                out.add("numbers", name, f.get("anchor", ""), f"finding number {token!r} is not in the report's "
+                        f"tables or text (finding: {f.get('sentence', '')[:140]!r})")
     stated = _banner_counts(" ".join(page.banner))
     findings = doc.get("findings", [])
     actual = {"alert": _distinct(findings, "alert"), "warning": _distinct(findings, "warning"),

@@ -235,7 +235,8 @@ def test_replay_all_rules_collects_failures_and_noisy_rules():
     noisy = alerts.noisy(eps, RULES).set_index("alert")
     assert noisy.loc["Flappy", "firings"] == 12
     assert "fired 12 times (> 10)" in noisy.loc["Flappy", "reasons"]
-    assert "12 episode(s) shorter than for + one interval" in noisy.loc["Flappy", "reasons"]
+    assert "12 episode(s) shorter than for + one interval (" in noisy.loc["Flappy", "reasons"]
+    assert "days" not in noisy.loc["Flappy", "reasons"] and " min)" in noisy.loc["Flappy", "reasons"]  # in words
     assert alerts.noisy(eps.head(3), RULES, max_firings=10).loc[0, "reasons"].startswith("3 episode(s)")
 
 

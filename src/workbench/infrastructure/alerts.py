@@ -126,7 +126,7 @@ def noisy(episodes: pd.DataFrame, rules: AlertRules, max_firings: int = 10, defa
             if len(e) > max_firings:
                 reasons.append(f"fired {len(e)} times (> {max_firings})")
             if n_short:
-                reasons.append(f"{n_short} episode(s) shorter than for + one interval ({short})")
+                reasons.append(f"{n_short} episode(s) shorter than for + one interval ({duration(short)})")
             if reasons:
                 rows.append({"alert": r.alert, "firings": len(e), "reasons": "; ".join(reasons)})
     return pd.DataFrame(rows, columns=["alert", "firings", "reasons"])
