@@ -428,17 +428,18 @@ def _plain(d: dict) -> dict:
 
 def carried_by(change: np.ndarray, columns: list[str]) -> dict[str, float]:
     """Each feature's share of a change in the mean squared reconstruction error (`change` per
-    encoded column, window minus held-out reference; `columns` the feature of each column), for the
-    features that moved the way the total did, largest first; shares of that total, so they add to
-    1 when no feature moved against it."""
+    encoded column, window minus held-out reference; `columns` the feature of each column): among the
+    features that moved the way the total did, each one's part of their sum (so the shares add to 1
+    and none passes 100% when another feature moved against the total), largest first."""
     per: dict[str, float] = {}
     for f, v in zip(columns, change):
         per[f] = per.get(f, 0.0) + float(v)
     total = sum(per.values())
     if not total or not np.isfinite(total):
         return {}
-    same = {f: v / total for f, v in per.items() if v / total > 0}
-    return dict(sorted(same.items(), key=lambda kv: -kv[1]))
+    same = {f: v for f, v in per.items() if v * total > 0}
+    whole = sum(same.values())
+    return dict(sorted(((f, v / whole) for f, v in same.items()), key=lambda kv: -kv[1]))
 
 
 def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
