@@ -58,17 +58,21 @@ def test_postgres_counts_the_cells_sqlite_and_the_default_count(stores, small_hi
     assert got["n"].sum() == len(rows) > 1000
 
 
-def test_the_review_from_postgres_cells_equals_the_review_on_sqlite(stores, small_history, tmp_path):
-    window = _window(small_history)
-    params = config.WeeklyParams.model_validate({"models": [{"name": MODEL, "type": "classification"}],
+def _reviews(stores: dict, model: str, kind: str, window, tmp_path):
+    """The performance review of `model` over `window` on PostgreSQL and on SQLite."""
+    params = config.WeeklyParams.model_validate({"models": [{"name": model, "type": kind}],
                                                  "performance": {"bootstrap_resamples": 200, "weeks_back": 1}})
     runs = {}
     for name, store in stores.items():
-        ctx = SimpleNamespace(model=ModelSpec(name=MODEL, type="classification"), window=window, root=tmp_path,
+        ctx = SimpleNamespace(model=ModelSpec(name=model, type=kind), window=window, root=tmp_path,
                               params=params, store=store, has=lambda s: False,
                               params_path=lambda n: tmp_path / "none.yaml", outputs={})
         runs[name] = core.review(ctx)
-    a, b = runs["postgresql"], runs["sqlite"]
+    return runs["postgresql"], runs["sqlite"]
+
+
+def test_the_review_from_postgres_cells_equals_the_review_on_sqlite(stores, small_history, tmp_path):
+    a, b = _reviews(stores, MODEL, "classification", _window(small_history), tmp_path)
     assert a.cells is not None and b.cells is not None
     assert a.summary.metrics == pytest.approx(b.summary.metrics, rel=1e-12)
     assert a.summary.ci.keys() == b.summary.ci.keys()
@@ -107,16 +111,7 @@ def test_postgres_counts_the_residual_cells_sqlite_and_the_default_count(stores,
 
 
 def test_the_regression_review_from_postgres_cells_equals_the_review_on_sqlite(stores, small_history, tmp_path):
-    window = _window(small_history)
-    params = config.WeeklyParams.model_validate({"models": [{"name": REGRESSION, "type": "regression"}],
-                                                 "performance": {"bootstrap_resamples": 200, "weeks_back": 1}})
-    runs = {}
-    for name, store in stores.items():
-        ctx = SimpleNamespace(model=ModelSpec(name=REGRESSION, type="regression"), window=window, root=tmp_path,
-                              params=params, store=store, has=lambda s: False,
-                              params_path=lambda n: tmp_path / "none.yaml", outputs={})
-        runs[name] = core.review(ctx)
-    a, b = runs["postgresql"], runs["sqlite"]
+    a, b = _reviews(stores, REGRESSION, "regression", _window(small_history), tmp_path)
     assert a.cells is not None and b.cells is not None and a.window_rows is None
     assert a.summary.metrics == pytest.approx(b.summary.metrics, rel=1e-12)
     ends = [(a.summary.ci[k], b.summary.ci[k]) for k in core.REGRESSION_METRICS]

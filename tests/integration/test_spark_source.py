@@ -61,7 +61,7 @@ def data(tmp_path_factory):
                   "usage": np.round(rng.gamma(2.0, 3.0, n)), "plan": rng.choice(["basic", "plus", "pro"], n, p=[.5, .3, .2]),
                   "region": rng.choice(["north", "south", "east"], n)}).to_csv(root / "ref.csv", index=False)
     write_parquet_layout(df, root / "log")
-    return SimpleNamespace(root=root, df=df, url=rows_of._write_sqlite(root / "p.db", df),
+    return SimpleNamespace(root=root, df=df, url=rows_of.write_sqlite(root / "p.db", df),
                            spark_url=f"spark+parquet://{root / 'log'}?master=local[2]&driver_memory=512m")
 
 
@@ -242,21 +242,9 @@ def test_weak_segment_cells_counted_by_spark_equal_sqlite_and_the_rows(data, spa
 
 def test_the_review_on_spark_computes_from_cells_without_reading_the_rows(cells_log, spark, tmp_path, monkeypatch):
     """A clean week: Spark's review comes from its cells (no `read` at all) and says what SQLite's says."""
-    from workbench import config
-    from workbench.config import ModelSpec
-
-    params = config.WeeklyParams.model_validate({"models": [{"name": "m", "type": "classification"}],
-                                                 "performance": {"bootstrap_resamples": 200, "weeks_back": 1},
-                                                 "store": cells_of.PARAMS.model_dump(by_alias=True)})
-    runs, reads = {}, []
-    for name, store in (("spark", store_spark.SparkStore(cells_log.clean_spark, cells_of.PARAMS)),
-                        ("sqlite", SqliteStore(cells_log.clean_url, cells_of.PARAMS))):
-        real = store.read
-        monkeypatch.setattr(store, "read", lambda *a, _r=real, _n=name, **k: reads.append(_n) or _r(*a, **k))
-        ctx = SimpleNamespace(model=ModelSpec(name="m", type="classification"), window=WEEK, root=tmp_path,
-                              params=params, store=store, has=lambda s: False, outputs={},
-                              params_path=lambda n: tmp_path / "none.yaml")
-        runs[name] = performance.review(ctx)
+    runs, reads = cells_of.reviews_counting_reads(
+        {"spark": store_spark.SparkStore(cells_log.clean_spark, cells_of.PARAMS),
+         "sqlite": SqliteStore(cells_log.clean_url, cells_of.PARAMS)}, tmp_path, monkeypatch)
     got, want = runs["spark"], runs["sqlite"]
     assert got.cells is not None and got.window_rows is None and "spark" not in reads
     assert [f.sentence for f in got.findings] == [f.sentence for f in want.findings] and got.findings

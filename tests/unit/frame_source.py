@@ -1,9 +1,12 @@
 """A prediction source over a pandas DataFrame that implements ONLY the abstract methods of
 `PredictionSource`: every count, bin, per-day count and value a review asks for comes from the
-interface's defaults. Tests run the reviews on it and on a real store over the same rows."""
+interface's defaults. Tests run the reviews on it and on a real store over the same rows
+(`write_sqlite` writes those rows as a SQLite log)."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
@@ -46,3 +49,14 @@ class FrameSource(PredictionSource):
 
     def feature_columns(self) -> list[str]:
         return list(self.features)
+
+
+def write_sqlite(path: Path, df: pd.DataFrame, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """`df` as the table `predictions` of a SQLite file, timestamps as naive UTC text in `fmt` (as
+    another application writes them); its URL."""
+    out = df.copy()
+    for c in ("timestamp", "outcome_timestamp"):
+        out[c] = pd.to_datetime(out[c]).dt.strftime(fmt)
+    with sqlite3.connect(path) as con:
+        out.to_sql("predictions", con, index=False)
+    return f"sqlite:///{path}"

@@ -8,14 +8,13 @@ reading the window's rows."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-from frame_source import FrameSource
+from frame_source import FrameSource, write_sqlite
 from sklearn import metrics as skm
 
 from workbench import config
@@ -63,13 +62,6 @@ def log_rows(seed: int, days: int = 10, per_day: int = 200, invalid: bool = True
     return pd.concat([df, other], ignore_index=True)
 
 
-def write_sqlite(path: Path, df: pd.DataFrame) -> str:
-    out = df.copy()
-    for c in ("timestamp", "outcome_timestamp"):
-        out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d %H:%M:%S")
-    with sqlite3.connect(path) as con:
-        out.to_sql("predictions", con, index=False)
-    return f"sqlite:///{path}"
 
 
 def write_keeping_nan(df: pd.DataFrame, root: Path) -> None:
@@ -141,20 +133,28 @@ def test_duckdb_counts_the_cells_sqlite_counts_and_the_rows_give(data):
     nan_cells_agree(DuckdbStore(f"duckdb+parquet://{data.root / 'nan'}", PARAMS), data.df)
 
 
-def test_the_review_on_duckdb_computes_from_cells_without_reading_the_rows(data, tmp_path, monkeypatch):
-    """A clean week (nothing invalid, no early outcome, no repeated id): the review comes from DuckDB's
-    cells (no `read` of the window or the weeks before) and says what SQLite's review says."""
+
+def reviews_counting_reads(stores: dict, tmp_path: Path, monkeypatch) -> tuple[dict, list[str]]:
+    """The performance review of classifier `m` over WEEK on each named store, and the names of the
+    stores whose `read` was called, once per call (a review from the engine's cells calls none)."""
     params = config.WeeklyParams.model_validate({"models": [{"name": "m", "type": "classification"}],
                                                  "performance": {"bootstrap_resamples": 200, "weeks_back": 1},
                                                  "store": PARAMS.model_dump(by_alias=True)})
     runs, reads = {}, []
-    for name, store in (("duckdb", DuckdbStore(data.clean_duck, PARAMS)), ("sqlite", SqliteStore(data.clean_url, PARAMS))):
+    for name, store in stores.items():
         real = store.read
         monkeypatch.setattr(store, "read", lambda *a, _real=real, _name=name, **k: reads.append(_name) or _real(*a, **k))
         ctx = SimpleNamespace(model=ModelSpec(name="m", type="classification"), window=WEEK, root=tmp_path,
                               params=params, store=store, has=lambda s: False, outputs={},
                               params_path=lambda n: tmp_path / "none.yaml")
         runs[name] = performance.review(ctx)
+    return runs, reads
+
+def test_the_review_on_duckdb_computes_from_cells_without_reading_the_rows(data, tmp_path, monkeypatch):
+    """A clean week (nothing invalid, no early outcome, no repeated id): the review comes from DuckDB's
+    cells (no `read` of the window or the weeks before) and says what SQLite's review says."""
+    runs, reads = reviews_counting_reads({"duckdb": DuckdbStore(data.clean_duck, PARAMS),
+                                          "sqlite": SqliteStore(data.clean_url, PARAMS)}, tmp_path, monkeypatch)
     got, want = runs["duckdb"], runs["sqlite"]
     assert got.cells is not None and got.window_rows is None and reads.count("duckdb") == 0
     assert [f.sentence for f in got.findings] == [f.sentence for f in want.findings]

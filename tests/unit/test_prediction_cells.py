@@ -8,14 +8,13 @@ SQLite (cells) says what the review on the rows says."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-from frame_source import FrameSource
+from frame_source import FrameSource, write_sqlite
 from sklearn import metrics as skm
 
 from workbench import config
@@ -51,12 +50,7 @@ def _rows(seed: int, days: int = 21, per_day: int = 300) -> pd.DataFrame:
 
 
 def _sqlite(path: Path, df: pd.DataFrame) -> str:
-    out = df.copy()
-    for c in ("timestamp", "outcome_timestamp"):
-        out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(path) as con:
-        out.to_sql("predictions", con, index=False)
-    return f"sqlite:///{path}"
+    return write_sqlite(path, df, "%Y-%m-%d %H:%M:%S.%f")
 
 
 def _week(df: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,6 @@ says, on synthetic rows and on the demo's revenue-predictor."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from frame_source import FrameSource
+from frame_source import FrameSource, write_sqlite
 from sklearn import metrics as skm
 
 from workbench import config
@@ -50,12 +49,7 @@ def _rows(seed: int, days: int = 21, per_day: int = 300, mean: float = 50.0) -> 
 
 
 def _sqlite(path: Path, df: pd.DataFrame) -> str:
-    out = df.copy()
-    for c in ("timestamp", "outcome_timestamp"):
-        out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(path) as con:
-        out.to_sql("predictions", con, index=False)
-    return f"sqlite:///{path}"
+    return write_sqlite(path, df, "%Y-%m-%d %H:%M:%S.%f")
 
 
 def _week(df: pd.DataFrame) -> pd.DataFrame:

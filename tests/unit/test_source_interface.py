@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from frame_source import FrameSource
+from frame_source import FrameSource, write_sqlite
 from scipy import stats
 from sklearn import metrics as skm
 
@@ -66,13 +66,6 @@ def _rows(rng) -> pd.DataFrame:
     return pd.concat([df, other], ignore_index=True)
 
 
-def _write_sqlite(path: Path, df: pd.DataFrame) -> str:
-    out = df.copy()
-    for c in ("timestamp", "outcome_timestamp"):
-        out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d %H:%M:%S")
-    with sqlite3.connect(path) as con:
-        out.to_sql("predictions", con, index=False)
-    return f"sqlite:///{path}"
 
 
 class _NoPreload(SqliteStore):
@@ -96,7 +89,7 @@ def data(tmp_path_factory):
     pd.DataFrame({"amount": np.round(rng.lognormal(3.0, 0.6, n), 1), "score": rng.normal(0, 1, n),
                   "usage": np.round(rng.gamma(2.0, 3.0, n)), "plan": rng.choice(["basic", "plus", "pro"], n, p=[.5, .3, .2]),
                   "region": rng.choice(["north", "south", "east"], n)}).to_csv(root / "ref.csv", index=False)
-    return SimpleNamespace(root=root, df=df, url=_write_sqlite(root / "p.db", df))
+    return SimpleNamespace(root=root, df=df, url=write_sqlite(root / "p.db", df))
 
 
 def _ctx(data, store, monkeypatch) -> SimpleNamespace:

@@ -11,9 +11,9 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from frame_source import FrameSource
+from frame_source import FrameSource, write_sqlite
 from scipy import stats
-from test_source_interface import FEATURES, PARAMS, WEEK, _ctx, _NoPreload, _results, _rows, _same, _write_sqlite
+from test_source_interface import FEATURES, PARAMS, WEEK, _ctx, _NoPreload, _results, _rows, _same
 
 from workbench.config import StoreParams, Window
 from workbench.drift import core as drift
@@ -36,7 +36,7 @@ def data(tmp_path_factory):
     pd.DataFrame({"amount": np.round(rng.lognormal(3.0, 0.6, n), 1), "score": rng.normal(0, 1, n),
                   "usage": np.round(rng.gamma(2.0, 3.0, n)), "plan": rng.choice(["basic", "plus", "pro"], n, p=[.5, .3, .2]),
                   "region": rng.choice(["north", "south", "east"], n)}).to_csv(root / "ref.csv", index=False)
-    url = _write_sqlite(root / "p.db", df)
+    url = write_sqlite(root / "p.db", df)
     lake = root / "lake"
     n_written = parquet_layout.export_store(url, lake, StoreParams(), chunk_rows=2_000)  # several files a day
     return SimpleNamespace(root=root, df=df, url=url, lake=lake, n_written=n_written,

@@ -76,6 +76,20 @@ def probability_cells(cell: pd.Series, raw: pd.Series, grid: int) -> pd.Series:
     return pd.Series(np.where(cell.isna().to_numpy(), raw.to_numpy(dtype=object), mid), index=cell.index)
 
 
+def utc_days(day: pd.Series) -> pd.Series:
+    """An engine's `day` key (a date, or text starting YYYY-MM-DD) as UTC midnights."""
+    if not len(day):
+        return pd.Series([], dtype="datetime64[ns, UTC]")
+    return pd.to_datetime(day.astype(str).str[:10], utc=True)
+
+
+def early_outcomes(df: pd.DataFrame) -> np.ndarray:
+    """1 where a row's outcome is stamped before its prediction (read's columns), else 0."""
+    if "outcome_timestamp" not in df:
+        return np.zeros(len(df), int)
+    return (df["outcome_timestamp"] < df["timestamp"]).to_numpy(dtype=bool, na_value=False).astype(int)
+
+
 def cells_of_counts(df: pd.DataFrame, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
     """`prediction_cells` of an engine's grouped rows: the keys it counted by (model_version, variant,
     actual_outcome, prediction where mapped; `day` as a date or text starting YYYY-MM-DD; `p_cell`, the
@@ -84,8 +98,7 @@ def cells_of_counts(df: pd.DataFrame, grid: int = PROBABILITY_GRID) -> pd.DataFr
     out = pd.DataFrame(index=df.index)
     for c in ("model_version", "variant", "actual_outcome", "prediction"):
         out[c] = df[c] if c in df else None
-    out["day"] = pd.to_datetime(df["day"].astype(str).str[:10], utc=True) if len(df) else \
-        pd.Series([], dtype="datetime64[ns, UTC]")
+    out["day"] = utc_days(df["day"])
     out["probability"] = probability_cells(df["p_cell"], df["p_raw"], int(grid)) if "p_cell" in df else None
     out["early"] = df["early"].astype(int) if "early" in df else 0
     out["n"] = df["n"].astype("int64")
@@ -109,9 +122,7 @@ def cells_of_rows(df: pd.DataFrame, grid: int = PROBABILITY_GRID) -> pd.DataFram
         out["probability"] = probability_cells(pd.Series(cell, index=df.index), raw, grid)
     else:
         out["probability"] = None
-    early = (df["outcome_timestamp"] < df["timestamp"]).to_numpy(dtype=bool, na_value=False) \
-        if "outcome_timestamp" in df else np.zeros(len(df), bool)
-    out["early"] = early.astype(int)
+    out["early"] = early_outcomes(df)
     counted = out.groupby(list(CELL_KEYS), dropna=False, sort=False).size()
     return counted.rename("n").reset_index()
 
@@ -146,8 +157,7 @@ def residual_cells_of_rows(df: pd.DataFrame, error_width: float | None = None,
     for c in ("model_version", "variant"):
         out[c] = df[c] if c in df else None
     out["day"] = df["timestamp"].dt.floor("D")
-    out["early"] = ((df["outcome_timestamp"] < df["timestamp"]).to_numpy(dtype=bool, na_value=False)
-                    if "outcome_timestamp" in df else np.zeros(len(df), bool)).astype(int)
+    out["early"] = early_outcomes(df)
     pred = pd.to_numeric(df["prediction"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     raw_y = df["actual_outcome"] if "actual_outcome" in df else pd.Series(np.nan, index=df.index)
     y = pd.to_numeric(raw_y, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

@@ -25,7 +25,8 @@ from sqlalchemy.engine import make_url
 from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
 from workbench.sources.base import (PROBABILITY_GRID, RESIDUAL_KEYS, RESIDUAL_MAX_BIN, RESIDUAL_SUMS, STANDARD,
-                                    TIME_COLUMNS, PredictionSource, cells_of_counts, fold, is_null)
+                                    TIME_COLUMNS, PredictionSource, cells_of_counts, fold, is_null,
+                                    utc_days)
 from workbench.sources.memory import give_back_freed_memory
 from workbench.timing import timed_call
 
@@ -483,9 +484,12 @@ class SqlStore(PredictionSource):
         """The window's predictions counted per cell (PredictionSource.prediction_cells) by GROUP BY:
         a few thousand rows come back for a million predictions. A window of several days is counted
         as `scan_workers` scans of disjoint day ranges at once (the day is a key: no cell straddles two)."""
-        parts = split_days(window, self.scan_workers)
-        self.table()  # reflected once, here: two threads reflecting at once built a FROM of two copies of it
-        frames = side_by_side(lambda part: self._prediction_cells(model, part, grid), parts)
+        return self._over_day_ranges(window, lambda part: self._prediction_cells(model, part, grid))
+
+    def _over_day_ranges(self, window: Window, count) -> pd.DataFrame:
+        """`count(part)` over `scan_workers` disjoint day ranges of `window` at once, stacked (cells
+        keyed by day: none straddles two ranges)."""
+        frames = side_by_side(count, split_days(window, self.scan_workers))
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def _prediction_cells(self, model: str, window: Window, grid: int) -> pd.DataFrame:
@@ -512,12 +516,9 @@ class SqlStore(PredictionSource):
     def residual_cells(self, model: str, window: Window, error_width: float | None = None,
                        outcome_width: float | None = None) -> pd.DataFrame:
         """A regression model's residual cells (PredictionSource.residual_cells) by one GROUP BY per
-        day range, as prediction_cells: a few thousand rows for a million predictions. The table is
-        reflected here first: two day ranges reflecting it at once would each build their own."""
-        self.table()
-        parts = split_days(window, self.scan_workers)
-        frames = side_by_side(lambda part: self._residual_cells(model, part, error_width, outcome_width), parts)
-        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        day range, as prediction_cells: a few thousand rows for a million predictions."""
+        return self._over_day_ranges(window, lambda part: self._residual_cells(model, part, error_width,
+                                                                                outcome_width))
 
     def _signed_floor(self, x):
         """floor(x) of any number from `_floor` (of a non-negative one; SQLite's truncates)."""
@@ -567,8 +568,7 @@ class SqlStore(PredictionSource):
         out = pd.DataFrame(index=df.index)
         for k in ("model_version", "variant"):
             out[k] = df[k] if k in df else None
-        out["day"] = pd.to_datetime(df["day"].astype(str).str[:10], utc=True) if len(df) else \
-            pd.Series([], dtype="datetime64[ns, UTC]")
+        out["day"] = utc_days(df["day"])
         for k in ("early", "status", "error_bin", "outcome_bin", "n", "n_nonzero"):
             out[k] = pd.to_numeric(df[k]).fillna(0).astype("int64")
         for k in RESIDUAL_SUMS:
