@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from frame_source import FrameSource, write_sqlite
+from frame_source import FrameSource
+from test_prediction_cells import WEEK, _sqlite, _week  # the same week, SQLite writer and cut
 from sklearn import metrics as skm
 
 from workbench import config
@@ -24,7 +25,6 @@ from workbench.performance import cells as pc, core, metrics as wm, residual_cel
 from workbench.sources.base import RESIDUAL_KEYS, residual_bin, residual_cells_of_rows
 from workbench.sources.store_sqlite import SqliteStore
 
-WEEK = config.iso_week("2026-W47")
 PARAMS = StoreParams(columns={"variant": None, "probability": None})
 REG = ModelSpec(name="m", type="regression")
 INTERVAL = "[-+0-9.e]+"
@@ -46,14 +46,6 @@ def _rows(seed: int, days: int = 21, per_day: int = 300, mean: float = 50.0) -> 
                          "model_version": np.where(ts < pd.Timestamp(WEEK.start) + pd.Timedelta(days=3), "1", "2"),
                          "timestamp": ts, "prediction": pred, "actual_outcome": y,
                          "outcome_timestamp": ts + pd.Timedelta(days=2)})
-
-
-def _sqlite(path: Path, df: pd.DataFrame) -> str:
-    return write_sqlite(path, df, "%Y-%m-%d %H:%M:%S.%f")
-
-
-def _week(df: pd.DataFrame) -> pd.DataFrame:
-    return df[(df["timestamp"] >= pd.Timestamp(WEEK.start)) & (df["timestamp"] < pd.Timestamp(WEEK.end))]
 
 
 def _sorted(cells: pd.DataFrame) -> pd.DataFrame:
