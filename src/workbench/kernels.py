@@ -8,7 +8,8 @@ matplotlib's settings restored (not `interactive` nor the backend: the inline ba
 and its figures closed, garbage collected. Only
 imported modules carry over, which is what saves the time. A notebook that failed, timed out or
 killed its kernel takes the kernel with it: the next one starts fresh, as does every
-`REUSE_AT_MOST`th notebook. `workbench report --fresh-kernels` gives every notebook its own kernel.
+`REUSE_AT_MOST`th notebook. A new kernel whose process ends before it answers (a port taken
+under it) is started once more. `workbench report --fresh-kernels` gives every notebook its own kernel.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ log = logging.getLogger(__name__)
 
 REUSE_AT_MOST = 20  # notebooks per kernel: bounds what a long fleet run could leave behind in one process
 READY_SECONDS = 60
+STARTS = 2  # a kernel that dies while starting is started once more
+
+
+class KernelDied(RuntimeError):
+    """The kernel's process ended before it answered: on a fresh kernel, typically a port taken
+    between jupyter_client choosing it and the kernel binding it ("Address already in use")."""
 
 
 @dataclass
@@ -117,7 +124,7 @@ def wait_ready(kc, km, timeout: float = READY_SECONDS) -> None:
         if msg is not None and msg.get("msg_type") == "kernel_info_reply":
             return
         if not run_sync(km.is_alive)():
-            raise RuntimeError("the kernel's process ended before it answered kernel_info")
+            raise KernelDied("the kernel's process ended before it answered kernel_info")
         if time.monotonic() > deadline:
             raise RuntimeError(f"the kernel did not answer kernel_info within {timeout:.0f} s")
 
@@ -133,19 +140,27 @@ def kernel_for(env: dict[str, str], cwd: str, kernel_name: str = "python3"):
         _held = None  # inherited through fork: the parent's, left alone
     if _held is not None and (_held.used >= REUSE_AT_MOST or not run_sync(_held.km.is_alive)()):
         discard()
-    if _held is None:
-        from jupyter_client.manager import AsyncKernelManager
+    for start in range(1, STARTS + 1):
+        fresh = _held is None
+        if fresh:
+            from jupyter_client.manager import AsyncKernelManager
 
-        km = AsyncKernelManager(kernel_name=kernel_name)
-        # as nbclient starts its kernels: IPython's history in memory, not in one SQLite file all kernels share
-        run_sync(km.start_kernel)(cwd=cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])
-        _held = _Held(km, os.getpid())
-        _stop_at_exit()
-    try:
-        _run(_held.km, fresh_session_code(env, cwd))
-    except Exception:
-        discard()
-        raise
+            km = AsyncKernelManager(kernel_name=kernel_name)
+            # as nbclient starts its kernels: IPython's history in memory, not in one SQLite file all kernels share
+            run_sync(km.start_kernel)(cwd=cwd, extra_arguments=["--HistoryManager.hist_file=:memory:"])
+            _held = _Held(km, os.getpid())
+            _stop_at_exit()
+        try:
+            _run(_held.km, fresh_session_code(env, cwd))
+            break
+        except KernelDied as exc:
+            discard()
+            if not fresh or start == STARTS:
+                raise
+            log.warning("a new kernel died while starting (%s); starting another", exc)
+        except Exception:
+            discard()
+            raise
     _held.used += 1
     return _held.km
 
