@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_check)
 
     i = sub.add_parser("init", help="inspect a prediction table and write a commented params folder")
-    i.add_argument("--table", required=True, help="SCHEMA.TABLE or TABLE (database from WORKBENCH_DATABASE_URL)")
+    i.add_argument("--table", default=None, help="SCHEMA.TABLE or TABLE (database from WORKBENCH_DATABASE_URL); "
+                   "a Parquet lake URL (duckdb+parquet://, spark+parquet://) needs none: its folder is the table")
     i.add_argument("--dir", type=Path, default=None,
                    help="the working folder to create, as `dbt init` does: params/ (from the table, plus the "
                         "default infrastructure queries), README.md (default: the current folder)")

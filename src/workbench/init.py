@@ -1,6 +1,7 @@
 """`workbench init --table SCHEMA.TABLE`: inspect a prediction table and write a params folder to review.
 
-The table is reflected with SQLAlchemy and a sample of rows read (read-only). From column names and
+The table is reflected with SQLAlchemy and a sample of rows read (read-only); a lake URL's Parquet
+layout (duckdb+parquet://, spark+parquet://) is read by pyarrow, with no engine started. From column names and
 types it guesses the store mapping (id, model, version, variant, timestamp, prediction,
 probability, outcome, outcome timestamp), finds a JSON feature column and its keys, types each
 feature numeric or categorical with the reason (dtype, distinct count) and names the drift method
@@ -112,10 +113,20 @@ def _sql_kind(col) -> str:
     return "text"
 
 
-def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None = None,
-                  model: str | None = None) -> TableGuess:
-    """Reflect `table`, read a sample and guess the mapping (mapping_guess: names, then values), the
-    features and their types. `model` names the model of a table without a model column."""
+@dataclass
+class _Described:
+    """A table as init sees it: each column's kind by its declared type (time, number, json, text) and
+    a sample of rows."""
+
+    kinds: dict[str, str]
+    sample: pd.DataFrame
+
+
+LAKE_SCHEMES = ("duckdb", "spark")  # sources/registry.py schemes that read the Parquet layout
+
+
+def _describe_sql(database_url: str, table: str) -> _Described:
+    """Reflect `table` through SQLAlchemy (read-only) and read its first SAMPLE_ROWS rows."""
     import sqlalchemy as sa
 
     from workbench.sources.store import read_only_engine
@@ -131,26 +142,91 @@ def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None 
             sample = pd.DataFrame(conn.execute(sa.select(t).limit(SAMPLE_ROWS)).mappings().all())
     finally:
         engine.dispose()
-    names = list(t.c.keys())
-    json_col = next((c.name for c in t.c if _is_json_type(c)), None)
+    return _Described({c.name: _sql_kind(c) for c in t.c}, sample)
+
+
+def lake_path(url: str) -> str:
+    """The dataset folder of a lake URL (duckdb+parquet:///root, spark+parquet:///root or
+    spark+parquet+s3a://bucket/prefix), as pyarrow opens it."""
+    from workbench.sources.registry import scheme
+
+    if scheme(url) == "duckdb":
+        from workbench.sources.store_duckdb import root_of
+
+        return str(root_of(url))
+    from workbench.sources.store_spark import parse_url
+
+    path = parse_url(url)[0]
+    return "s3://" + path[len("s3a://"):] if path.startswith("s3a://") else path  # Hadoop's name for S3
+
+
+def _arrow_kind(t) -> str:
+    import pyarrow.types as pt
+
+    if pt.is_timestamp(t) or pt.is_date(t):
+        return "time"
+    if pt.is_integer(t) or pt.is_floating(t) or pt.is_decimal(t):
+        return "number"
+    return "text"
+
+
+def _describe_lake(url: str) -> _Described:
+    """The Parquet layout of a lake URL (parquet_layout: day=YYYY-MM-DD/*.parquet) read by pyarrow:
+    the files' schema without the `day` partition and their first SAMPLE_ROWS rows. No engine is
+    started: DuckDB and Spark read the same files, so init does not need a Spark cluster."""
+    import pyarrow.dataset as ds
+
+    from workbench.sources.parquet_layout import DAY
+
+    path = lake_path(url)
+    try:
+        data = ds.dataset(path, format="parquet", partitioning="hive")
+        files = data.files
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the Parquet prediction log at {config.redact(path)}: "
+                          f"{type(exc).__name__}: {config.redact(str(exc)).splitlines()[0] if str(exc) else ''}") from None
+    if not files:
+        raise ConfigError(f"no Parquet files under {config.redact(path)} (the layout is {DAY}=YYYY-MM-DD/*.parquet)")
+    names = [f.name for f in data.schema if f.name != DAY]
+    sample = data.head(SAMPLE_ROWS, columns=names).to_pandas()
+    return _Described({f.name: _arrow_kind(f.type) for f in data.schema if f.name != DAY}, sample)
+
+
+def inspect_table(database_url: str, table: str, reference: pd.DataFrame | None = None,
+                  model: str | None = None) -> TableGuess:
+    """Reflect `table` (or read a lake URL's Parquet files: `table` is then only its name), read a
+    sample and guess the mapping (mapping_guess: names, then values), the features and their types.
+    `model` names the model of a table without a model column."""
+    from workbench.sources.registry import scheme
+
+    lake = scheme(database_url) in LAKE_SCHEMES
+    described = _describe_lake(database_url) if lake else _describe_sql(database_url, table)
+    schema, name = (None, table) if lake else _split(table)
+    kinds, sample = described.kinds, described.sample
+    json_col = next((c for c, k in kinds.items() if k == "json"), None)
+    text_json = None  # a text column of JSON objects the lake sources cannot read as features
     if json_col is None:  # JSON stored as text
-        for c in t.c:
-            if isinstance(c.type, sa.String) and c.name in sample and _parsed_json(sample[c.name]) is not None:
-                json_col = c.name
-                break
-    profiles = [mapping_guess.profile(c.name, sample[c.name] if c.name in sample else pd.Series([], dtype=object),
-                                      _sql_kind(c)) for c in t.c if c.name != json_col]
+        json_col = next((c for c, k in kinds.items()
+                         if k == "text" and c in sample and _parsed_json(sample[c]) is not None), None)
+        if lake and json_col is not None:  # the lake sources read feature columns only (layout: columns)
+            kinds = {c: k for c, k in kinds.items() if c != json_col}
+            text_json, json_col = json_col, None
+    profiles = [mapping_guess.profile(c, sample[c] if c in sample else pd.Series([], dtype=object), k)
+                for c, k in kinds.items() if c != json_col]
     mg = mapping_guess.guess(profiles, name, model)
     cols, notes, unknown = mg.columns, mg.notes, list(mg.unknown)
     used = {v for v in cols.values() if isinstance(v, str)}
     left_out = {c: "an outcome candidate (store.columns.outcome)" for c in mg.ambiguous.get("outcome", [])}
+    if text_json is not None:
+        left_out[text_json] = ("JSON objects as text: the Parquet sources read feature columns only "
+                               "(store.features.layout: columns); write its keys as columns to monitor them")
     if json_col:
         frame = _parsed_json(sample[json_col]) if json_col in sample else None
         feats = frame if frame is not None else pd.DataFrame()
         layout = "json"
     else:
         left_out |= {p.name: "date-times" for p in profiles if p.kind == "time" and p.name not in used}
-        rest = [c for c in names if c not in used and c not in left_out]
+        rest = [c for c in kinds if c not in used and c not in left_out]
         feats = sample[rest] if len(sample) else pd.DataFrame(columns=rest)
         layout = "columns"
     for f in list(feats.columns):  # date-times held as text or JSON values: never a drift feature either
@@ -303,7 +379,7 @@ def _reference_entry(reference: str, project: Path) -> tuple[Path, str]:
         return path, str(path)
 
 
-def init(table: str, out: str | Path | None = None, model: list[str] | None = None, database_url: str | None = None,
+def init(table: str | None, out: str | Path | None = None, model: list[str] | None = None, database_url: str | None = None,
          reference: str | None = None, force: bool = False, directory: str | Path | None = None,
          copy_notebooks: bool = False) -> list[Path]:
     """Inspect `table` (database from `database_url` or WORKBENCH_DATABASE_URL) and write a params folder
@@ -313,9 +389,16 @@ def init(table: str, out: str | Path | None = None, model: list[str] | None = No
     the ones workbench ships). Refuses to overwrite existing files unless `force`."""
     from workbench.resources import default_params, packaged_notebooks
 
+    from workbench.sources.registry import scheme
+
     url = database_url or os.environ.get(config.ENV_DATABASE, "").strip()
     if not url:
         raise ConfigError(f"set {config.ENV_DATABASE} to the prediction database (init reads the table from it)")
+    if not table:  # a lake URL names its dataset: its folder is the table
+        if scheme(url) not in LAKE_SCHEMES:
+            raise ConfigError("--table: name the prediction table (TABLE or SCHEMA.TABLE) in the database at "
+                              f"{config.redact(url)}")
+        table = Path(lake_path(url).rstrip("/")).name or "predictions"
     if out is not None and directory is not None:
         raise ConfigError("give --dir (a working folder) or --out (a params folder), not both")
     project = Path(directory) if directory is not None else (Path(out).parent if out is not None else Path("."))
