@@ -183,9 +183,11 @@ def guess(profiles: list[Profile], table: str, model: str | None = None) -> Mapp
             take("prediction", a, "no missing values, beside a column that has them (the outcome)")
             take("outcome", b, "missing values where the outcome has not arrived yet")
     if "prediction" not in cols:
-        if "probability" in cols:
-            first(lambda p: p.few and not p.binary_with_missing, "prediction",
-                  "a few-valued column beside the probability")
+        if "probability" in cols:  # 0/1 decisions first: a few-valued text column may be a segment or a model name
+            first(lambda p: p.few and p.kind == "number" and p.unit and not p.binary_with_missing, "prediction",
+                  "0/1 values beside the probability") or \
+                first(lambda p: p.few and not p.binary_with_missing, "prediction",
+                      "a few-valued column beside the probability")
         elif len(kinds()) == 1:
             take("prediction", kinds()[0], "the only column of classes or measurements")
     pred = next((p for p in profiles if p.name == cols.get("prediction")), None)

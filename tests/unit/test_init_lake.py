@@ -70,6 +70,16 @@ def test_a_spark_lake_is_read_without_starting_spark(tmp_path, monkeypatch):
     assert (g.columns, [f.name for f in g.features], g.models) == (duck.columns, [f.name for f in duck.features], duck.models)
 
 
+def test_a_few_valued_text_column_beside_the_probability_is_not_taken_over_0_1_decisions(tmp_path):
+    """`scorer` (two model names) came before `declined` (0/1) and was guessed the prediction."""
+    root = _lake(tmp_path / "loans")
+    frame = pd.read_parquet(root).drop(columns="day").rename(columns={"pd_model": "scorer"})
+    write_days(frame, tmp_path / "renamed", time_column="decided_at", other_time_columns=("defaulted_at",))
+    g = init.inspect_table(f"duckdb+parquet://{tmp_path / 'renamed'}", "loans")
+    assert g.columns["prediction"] == "declined" and "0/1 values beside the probability" in g.notes["prediction"]
+    assert "region" in [f.name for f in g.features]
+
+
 def test_init_names_what_is_missing(tmp_path):
     with pytest.raises(config.ConfigError, match="no Parquet files under"):
         init.inspect_table(f"duckdb+parquet://{tmp_path}", "x")
