@@ -181,7 +181,7 @@ def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, windo
         drifted = (r.get("headline") or {}).get("drifted_last_day")
         if isinstance(drifted, list):
             last_day[model] = {str(x) for x in drifted}
-        days[model] = _days((r.get("headline") or {}).get("drifted_days"))
+        days.setdefault(model, {}).update(_days((r.get("headline") or {}).get("drifted_days")))  # not the performance review's
         for f in r.get("findings") or []:
             if f.get("severity") not in LEVEL_RANK:
                 continue

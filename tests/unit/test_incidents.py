@@ -188,6 +188,10 @@ def test_a_drift_incident_runs_over_the_days_its_feature_drifted():
     assert (tenure.start, tenure.end, tenure.span, tenure.open) == (at(1, 0), at(2, 0), "days", False)
     # no day on the grid: about the whole window
     assert (age.start, age.end, age.span) == (None, None, "week")
+    # the model's other reviews (no drifted_days in their headline) take nothing away, whatever their order
+    perf = {**result("churn", []), "notebook": "02-performance-review"}
+    again = group(result("churn", findings, drifted_days={"contract": ["2026-11-25", "2026-11-29"]}), perf)
+    assert {i.subject: i.span for i in again}["drift of contract (churn)"] == "days"
     # a timed finding (the DataDriftDetected episode) says when more closely than the days do
     alert = timed("warning", "DataDriftDetected", "alert_rule", at(2, 18), at(7, 0, 1), "feature=contract, model=churn")
     both = group(result("churn", findings[:1], drifted_days={"contract": ["2026-11-25", "2026-11-29"]}),
