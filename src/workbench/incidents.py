@@ -252,7 +252,7 @@ def of_status(status: Mapping[str, Any], window_start: dt.datetime, window_end: 
     return [i.to_dict() for i in group(status.get("results", []), window_start, window_end, join_gap=join_gap)]
 
 
-def join_gap_of(weekly: "config.WeeklyParams | None") -> dt.timedelta:
+def join_gap_of(weekly: config.WeeklyParams | None) -> dt.timedelta:
     """The weekly params' `incidents.join_gap` (the default without params)."""
     return JOIN_GAP if weekly is None else dt.timedelta(seconds=config.parse_duration(weekly.incidents.join_gap))
 
