@@ -365,7 +365,7 @@ class ReportRun:
     period: str
     directory: Path
     results: list[JobResult]
-    weekly: config.WeeklyParams | None = None  # the run's weekly params, as loaded once (for --notify)
+    weekly: config.WeeklyParams | None = None  # the run's weekly params, as loaded once (--notify, incidents.join_gap)
 
     @property
     def ok(self) -> bool:
