@@ -106,11 +106,26 @@ def drifted_on_last_day(grid, window_start, window_end) -> list[str]:
     return sorted(str(f) for f, d in zip(last["feature"], last["drifted"]) if d is True or d == 1)
 
 
+def drifted_days(grid, window_start, window_end) -> dict[str, list[str]]:
+    """Each feature the grid calls drifted on some day of the window: [its first, its last drifted day]
+    as ISO dates (incidents: when a drift ran; days in between need not all have drifted)."""
+    import pandas as pd
+
+    if grid is None or len(grid) == 0:
+        return {}
+    period = pd.to_datetime(grid["period"])
+    hit = grid.assign(period=period)[(period >= pd.Timestamp(window_start)) & (period < pd.Timestamp(window_end))
+                                     & grid["drifted"].map(lambda d: d is True or d == 1)]
+    return {str(f): [f"{g['period'].min():%Y-%m-%d}", f"{g['period'].max():%Y-%m-%d}"]
+            for f, g in hit.groupby("feature", sort=False)}
+
+
 def drift_headline(grid, window, drifted: Iterable[str] = ()) -> dict:
-    """The drift review's headline additions: "approaching" notes and "drifted_last_day"."""
+    """The drift review's headline additions: "approaching" notes, "drifted_last_day" and "drifted_days"."""
     effects, floors = weekly_effects(grid, window.start)
     return {"approaching": feature_notes(effects, floors, drifted),
-            "drifted_last_day": drifted_on_last_day(grid, window.start, window.end)}
+            "drifted_last_day": drifted_on_last_day(grid, window.start, window.end),
+            "drifted_days": drifted_days(grid, window.start, window.end)}
 
 
 def metric_note(metric: str, value: float | None, ci: Sequence[float | None] | None, bound: float | None,

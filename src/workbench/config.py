@@ -129,6 +129,20 @@ class InfrastructureParams(_Strict):
         return self
 
 
+class IncidentParams(_Strict):
+    """How the week's findings group into incidents (workbench.incidents)."""
+
+    # timed findings (pages, alert episodes, outages) of one topic this close or overlapping are one incident:
+    # a page's interval and its alert's episode lie a replay step or an alert's `for:` apart
+    join_gap: str = "15m"
+
+    @field_validator("join_gap")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
 class TimeoutParams(_Strict):
     """Upper bounds so a stuck source fails one section fast instead of hanging the run."""
 
@@ -241,6 +255,7 @@ class WeeklyParams(_Strict):
     models: list[ModelSpec] = Field(min_length=1)
     performance: PerformanceParams = Field(default_factory=PerformanceParams)
     infrastructure: InfrastructureParams = Field(default_factory=InfrastructureParams)
+    incidents: IncidentParams = Field(default_factory=IncidentParams)
     notebooks: list[str] = Field(
         default_factory=lambda: ["01-drift-review", "02-performance-review", "03-infrastructure-review"],
         min_length=1,

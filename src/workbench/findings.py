@@ -36,8 +36,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
 SCHEMA_VERSION = 1
-# reports/<period>/status.json (report.write_status): 2 adds "incidents" (workbench.incidents)
-STATUS_SCHEMA_VERSION = 2
+# reports/<period>/status.json (report.write_status): 2 adds "incidents" (workbench.incidents); 3 adds each
+# incident's "span" (findings | days | week) and drift incidents timed by their drifted days
+STATUS_SCHEMA_VERSION = 3
 # worst first; "not computed" ranks between warning and ok: something could not be checked
 LEVELS = ("alert", "warning", "not computed", "ok")
 # a review not run because its source is not configured (run status "skipped"): no level at all, so it

@@ -13,11 +13,19 @@ How findings are grouped (alerts and warnings only; info findings are no inciden
    - scope from the labels of a replayed alert (`model=`, `feature=`, `job=`), else the model the
      review ran for; the service's own findings (pages, error ratio) have the scope "service".
 2. Findings with a time interval (`extra.start` / `extra.end`: pages, alert episodes, outages) of the
-   same category whose intervals overlap are one incident when their scopes match or one of them is
-   the service's (a service-wide page contains the per-model alerts of the same minutes).
+   same category whose intervals overlap, or lie at most `join_gap` apart (params
+   `incidents.join_gap`: a page starts a replay step or an alert's `for:` after its alert's episode
+   ends), are one incident when their scopes match or one of them is the service's (a service-wide
+   page contains the per-model alerts of the same minutes). Chains join: A near B near C is one.
 3. A finding about the whole window (a drift verdict, an error-ratio change, a metric below its
    threshold) joins the incident of its category and scope (the worst, then longest, if several),
-   else it opens its own, with no start and end (null: the whole window).
+   else it opens its own.
+
+When: an incident with timed findings runs from the earliest start to the latest end of them
+(`span` "findings"); a drift incident of a feature without timed findings, from the start of the
+first day to the end of the last day its feature drifted on the drift review's daily grid (the
+headline's `drifted_days`; `span` "days"); else start and end are null (`span` "week": about the
+whole window, the week page says "all week").
 
 An incident is **open** at the window's end when one of its timed findings lasts until then (an alert
 still firing, an interval reaching the window's end, within `grace`); a drift incident also when its
@@ -35,8 +43,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping
 
+from workbench import config
+
 SERVICE = "service"
 GRACE = dt.timedelta(minutes=5)  # an interval ending this close to the window's end reaches it (replay steps)
+# timed findings this close are one incident (params `incidents.join_gap`; the schema holds the default)
+JOIN_GAP = dt.timedelta(seconds=config.parse_duration(config.default_of(config.IncidentParams, "join_gap")))
+DAY = dt.timedelta(days=1)
 # category: words of a finding's subject or alert name (CamelCase split, lower case) that put it there,
 # checked in this order
 CATEGORIES = (
@@ -57,10 +70,11 @@ class Incident:
     category: str                # drift | latency | outage | errors | performance | a finding kind
     scope: str                   # the model (or "service", or the dependency of an outage)
     level: str                   # alert | warning: the worst of its findings
-    start: str | None            # ISO UTC of its earliest timed finding; None: about the whole window
+    start: str | None            # ISO UTC of its earliest timed finding (or first drifted day); None: the whole window
     end: str | None
     open: bool                   # still open at the window's end
     findings: list[dict[str, Any]] = field(default_factory=list)
+    span: str = "week"           # where start and end come from: findings | days | week (null: the whole window)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,17 +158,30 @@ def _compatible(a: str, b: str) -> bool:
     return a == b or SERVICE in (a, b)
 
 
+def _days(value: Any) -> dict[str, tuple[dt.datetime, dt.datetime]]:
+    """A drift headline's `drifted_days` ({feature: [first, last]} ISO dates) as feature -> (start of
+    the first day, end of the last day); entries that are no two dates are left out."""
+    out = {}
+    for feature, pair in (value.items() if isinstance(value, Mapping) else ()):
+        first, last = (_time(d) for d in pair) if isinstance(pair, (list, tuple)) and len(pair) == 2 else (None, None)
+        if first is not None and last is not None and first <= last:
+            out[str(feature)] = (first, last + DAY)
+    return out
+
+
 def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, window_end: dt.datetime,
-          grace: dt.timedelta = GRACE) -> list[Incident]:
+          grace: dt.timedelta = GRACE, join_gap: dt.timedelta = JOIN_GAP) -> list[Incident]:
     """The incidents of a window from its results (status.json "results": model, findings, headline,
-    html), worst and open first."""
+    html), worst and open first; timed findings at most `join_gap` apart join."""
     items: list[_Item] = []
     last_day: dict[str, set[str]] = {}  # model -> features drifted on the window's last day
+    days: dict[str, dict[str, tuple[dt.datetime, dt.datetime]]] = {}  # model -> feature -> its drifted days
     for r in results:
         model = str(r.get("model", ""))
         drifted = (r.get("headline") or {}).get("drifted_last_day")
         if isinstance(drifted, list):
             last_day[model] = {str(x) for x in drifted}
+        days.setdefault(model, {}).update(_days((r.get("headline") or {}).get("drifted_days")))  # not the performance review's
         for f in r.get("findings") or []:
             if f.get("severity") not in LEVEL_RANK:
                 continue
@@ -169,7 +196,8 @@ def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, windo
     clusters: list[list[_Item]] = []
     for it in sorted(timed, key=lambda i: i.start):
         joined = [c for c in clusters if any(o.cat == it.cat and _compatible(o.scope, it.scope)
-                                             and it.start <= o.end and o.start <= it.end for o in c)]
+                                             and it.start <= o.end + join_gap and o.start <= it.end + join_gap
+                                             for o in c)]
         merged = [it] + [o for c in joined for o in c]
         clusters = [c for c in clusters if not any(c is j for j in joined)] + [merged]
     down = {i.scope for i in timed if i.cat == "outage"}
@@ -186,12 +214,12 @@ def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, windo
             best.append(it)
         else:
             clusters.append([it])
-    out = [_incident(c, window_end, grace, last_day) for c in clusters]
+    out = [_incident(c, window_start, window_end, grace, last_day, days) for c in clusters]
     return sorted(out, key=lambda i: (not i.open, LEVEL_RANK[i.level], i.start or "", i.subject))
 
 
-def _incident(members: list[_Item], window_end: dt.datetime, grace: dt.timedelta,
-              last_day: dict[str, set[str]]) -> Incident:
+def _incident(members: list[_Item], window_start: dt.datetime, window_end: dt.datetime, grace: dt.timedelta,
+              last_day: dict[str, set[str]], days: dict[str, dict[str, tuple[dt.datetime, dt.datetime]]]) -> Incident:
     timed = [m for m in members if m.start is not None]
     # the incident's subject: its most specific topic (a model's rather than the service's)
     head = min(members, key=lambda m: (m.scope == SERVICE, LEVEL_RANK[m.finding["severity"]]))
@@ -201,21 +229,32 @@ def _incident(members: list[_Item], window_end: dt.datetime, grace: dt.timedelta
         is_open = any(m.end >= window_end - grace for m in timed)
     else:
         is_open = True
+    start, end, span = ((min(m.start for m in timed), max(m.end for m in timed), "findings") if timed
+                        else (None, None, "week"))
     if head.cat == "drift" and "/" in scope_:
         model, _, feature = scope_.partition("/")
         if model in last_day:  # the drift review said which features drifted on the last day
             is_open = (is_open and bool(timed)) or feature in last_day[model]
+        if not timed and feature in days.get(model, {}):  # ... and on which days of its grid
+            first, last = days[model][feature]
+            start, end, span = max(first, window_start), min(last, window_end), "days"
     level = min((m.finding["severity"] for m in members), key=LEVEL_RANK.__getitem__)
     findings = [m.finding for m in sorted(members, key=lambda m: (LEVEL_RANK[m.finding["severity"]],
                                                                   m.start or window_end))]
     return Incident(_subject(head.cat, scope_), head.cat, scope_, level,
-                    min(m.start for m in timed).isoformat() if timed else None,
-                    max(m.end for m in timed).isoformat() if timed else None, is_open, findings)
+                    start.isoformat() if start else None, end.isoformat() if end else None, is_open, findings,
+                    span)
 
 
-def of_status(status: Mapping[str, Any], window_start: dt.datetime, window_end: dt.datetime) -> list[dict]:
-    """status.json's "incidents": the window's incidents as dicts."""
-    return [i.to_dict() for i in group(status.get("results", []), window_start, window_end)]
+def of_status(status: Mapping[str, Any], window_start: dt.datetime, window_end: dt.datetime,
+              join_gap: dt.timedelta = JOIN_GAP) -> list[dict]:
+    """status.json's "incidents": the window's incidents as dicts (timed findings `join_gap` apart join)."""
+    return [i.to_dict() for i in group(status.get("results", []), window_start, window_end, join_gap=join_gap)]
+
+
+def join_gap_of(weekly: config.WeeklyParams | None) -> dt.timedelta:
+    """The weekly params' `incidents.join_gap` (the default without params)."""
+    return JOIN_GAP if weekly is None else dt.timedelta(seconds=config.parse_duration(weekly.incidents.join_gap))
 
 
 def counts(incidents: Iterable[Mapping[str, Any]]) -> dict[str, int]:

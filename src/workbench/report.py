@@ -365,7 +365,7 @@ class ReportRun:
     period: str
     directory: Path
     results: list[JobResult]
-    weekly: config.WeeklyParams | None = None  # the run's weekly params, as loaded once (for --notify)
+    weekly: config.WeeklyParams | None = None  # the run's weekly params, as loaded once (--notify, incidents.join_gap)
 
     @property
     def ok(self) -> bool:
@@ -590,7 +590,7 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
         r.partial = window.partial_note
     report = ReportRun(window.label, period_dir, results, weekly)  # its exit status: this run's jobs only
     with _status_lock(period_dir):  # parallel runs of one period (e.g. scheduler tasks) each add their results
-        write_status(ReportRun(window.label, period_dir, _merge_previous(period_dir, results)), window)
+        write_status(ReportRun(window.label, period_dir, _merge_previous(period_dir, results), weekly), window)
     if index:
         write_indexes(out, window.label)
     if interrupted is not None:
@@ -780,7 +780,8 @@ def _merge_previous(period_dir: Path, results: list[JobResult]) -> list[JobResul
 
 def write_status(run_: ReportRun, window: config.Window | None = None) -> Path:
     """reports/<period>/status.json: every report's run status, level and findings, and the findings
-    grouped into the window's incidents (workbench.incidents; `window` defaults to the period's week)."""
+    grouped into the window's incidents (workbench.incidents, with the run's `incidents` params;
+    `window` defaults to the period's week)."""
     from workbench import incidents
     from workbench.findings import STATUS_SCHEMA_VERSION, result_level, worst
 
@@ -791,7 +792,8 @@ def write_status(run_: ReportRun, window: config.Window | None = None) -> Path:
     write_text_atomic(path, json.dumps(
         {"schema": STATUS_SCHEMA_VERSION, "period": run_.period, "generated": generated, "ok": run_.ok,
          "level": worst(result_level(vars(r)) for r in run_.results), "results": results,
-         "incidents": incidents.of_status({"results": results}, window.start, window.end)},
+         "incidents": incidents.of_status({"results": results}, window.start, window.end,
+                                          incidents.join_gap_of(run_.weekly))},
         indent=2, default=float))
     return path
 

@@ -107,8 +107,9 @@ def _write_status_part(period_dir: Path, model: str, notebook: str) -> None:
     (parts / f"{model}--{notebook}.json").write_text(json.dumps(mine, default=float))
 
 
-def _merge_status_parts(period_dir: Path, week: str) -> None:
-    """status.json with every review's own entries (STATUS_PARTS) in place of what it holds for them."""
+def _merge_status_parts(period_dir: Path, week: str, weekly: config.WeeklyParams | None = None) -> None:
+    """status.json with every review's own entries (STATUS_PARTS) in place of what it holds for them
+    (its incidents grouped with `weekly`'s incidents params)."""
     import json
 
     from workbench import report
@@ -123,7 +124,7 @@ def _merge_status_parts(period_dir: Path, week: str) -> None:
         stored = []
     given = {(r["model"], r["notebook"]) for r in newest}
     results = [r for r in stored if (r["model"], r["notebook"]) not in given] + newest
-    report.write_status(report.ReportRun(week, period_dir, [report.JobResult(**r) for r in results]))
+    report.write_status(report.ReportRun(week, period_dir, [report.JobResult(**r) for r in results], weekly))
 
 
 def _sources_down(source: str) -> list[str]:
@@ -190,12 +191,13 @@ def write_week(params_path: str | Path, week: str, out: str, notify_enabled: boo
     channels = notify is not None and any(os.environ.get(v, "").strip() for v in
                                           (getattr(config, "ENV_SLACK_WEBHOOK", ""), getattr(config, "ENV_SMTP", "")) if v)
     with _staged(out, week) as local:
-        _merge_status_parts(Path(local) / week, week)
+        weekly = config.load_weekly(config.params_files(params_path).weekly)
+        _merge_status_parts(Path(local) / week, week, weekly)
         report.write_indexes(local, week)
         st = json.loads((Path(local) / week / "status.json").read_text())
         summary = {"week": week, "ok": st.get("ok"), "results": len(st.get("results", [])),
                    "statuses": {f"{r['model']}/{r['notebook']}": r["status"] for r in st.get("results", [])}}
         if notify_enabled and channels:  # only when a channel is configured
-            sent = notify.notify(local, week, config.load_weekly(config.params_files(params_path).weekly))
+            sent = notify.notify(local, week, weekly)
             summary["notified"], summary["notify_problems"] = list(sent.sent), list(sent.problems)
     return summary

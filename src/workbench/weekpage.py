@@ -489,8 +489,7 @@ class IncidentRow:
 
 def incident_row(i: dict, anchor: str = "") -> IncidentRow:
     """An incident of status.json (workbench.incidents) as the week page shows it."""
-    span = (f"{i['start'][:16].replace('T', ' ')} to {i['end'][:16].replace('T', ' ')} UTC"
-            if i.get("start") and i.get("end") else "this week")
+    span = _incident_when(i)  # the same words as the summary's, from the same stored start and end
     lines = [Line(f.get("severity", "info"), f"{f.get('model', '')}: {f.get('sentence', '')}",
                   href(f["report"], f.get("anchor", "")) if f.get("report") else "")
              for f in i.get("findings", [])]
@@ -555,11 +554,17 @@ def _clock(value: str | None) -> dt.datetime | None:
 
 
 def _incident_when(i: dict) -> str:
-    """Since when an open incident runs, or from when to when a closed one ran; 'all week' for one told
-    by week-level findings only (no start and end: about the whole window)."""
+    """Since when an open incident runs, or from when to when a closed one ran (by day for one timed by
+    the drift review's daily grid: `span` "days"); 'all week' for one told by week-level findings only
+    (no start and end: about the whole window, open or not)."""
     start, end = _clock(i.get("start")), _clock(i.get("end"))
     if start is None or end is None:
-        return "all week" if i.get("open") else "earlier this week"
+        return "all week"
+    if i.get("span") == "days":  # [start of the first day, end of the last day)
+        last = end - dt.timedelta(microseconds=1)
+        if i.get("open"):
+            return f"since {start:%a %d %b}"
+        return f"{start:%a %d %b}" + ("" if last.date() == start.date() else f" to {last:%a %d %b}")
     if i.get("open"):
         return f"since {start:%a %d %b %H:%M} UTC"
     until = f"{end:%H:%M}" if end.date() == start.date() else f"{end:%a %d %b %H:%M}"

@@ -56,6 +56,24 @@ def test_open_incidents_come_first_then_by_level_then_start():
     assert by["errors"].href == "#incident-3" and by["labels"].href == "#incident-7"
 
 
+def test_when_an_incident_ran_by_day_or_all_week_and_the_full_list_says_the_same():
+    days = {**inc("drift of tenure (churn)", "churn/tenure", "warning", False, T(24, 0), T(27, 0), "drift"),
+            "span": "days"}
+    one = {**days, "end": T(25, 0)}
+    still = {**days, "open": True, "end": T(30, 0)}
+    week = {**inc("drift of age (churn)", "churn/age", "warning", True, category="drift"), "span": "week"}
+    closed_week = {**week, "open": False}
+    s = weekpage.incident_summary([days, one, still, week, closed_week], limit=10)
+    by_href = {ln.href: ln.when for ln in s.lines}
+    assert by_href == {"#incident-1": "Tue 24 Nov to Thu 26 Nov",  # the end is Friday 00:00: Thursday was the last day
+                       "#incident-2": "Tue 24 Nov", "#incident-3": "since Tue 24 Nov",
+                       "#incident-4": "all week", "#incident-5": "all week"}
+    # the incident list below the matrix says when in the same words, from the same stored start and end
+    for i in (days, one, still, week, closed_week, MIXED[2]):
+        assert weekpage.incident_row(i).span == weekpage.incident_summary([i]).lines[0].when
+    assert weekpage.incident_row(MIXED[2]).span == "Fri 27 Nov 10:08 to 10:55 UTC"
+
+
 def test_the_cap_keeps_the_worst_and_counts_the_rest():
     s = weekpage.incident_summary(MIXED, limit=4)
     # the four alerts, open or closed (a closed page outranks an open warning), still shown open first

@@ -60,6 +60,60 @@ def test_error_spikes_on_two_days_are_two_incidents():
     assert sorted(len(i.findings) for i in found) == [1, 2]
 
 
+def test_a_page_a_minute_after_its_alerts_episode_joins_it_hours_later_it_does_not():
+    """A page's interval and its alert's episode lie a replay step or a `for:` apart (join_gap)."""
+    episode = timed("alert", "HighErrorRate", "alert_rule", at(4, 10, 6), at(4, 10, 20))
+    minute = group(result("service", [episode, timed("alert", "/predict availability (non-5xx responses)", "slo",
+                                                     at(4, 10, 21), at(4, 10, 32))]))
+    assert len(minute) == 1 and (minute[0].start, minute[0].end) == (at(4, 10, 6), at(4, 10, 32))
+    assert minute[0].span == "findings" and len(minute[0].findings) == 2
+    hours = group(result("service", [episode, timed("alert", "/predict availability (non-5xx responses)", "slo",
+                                                    at(4, 12, 20), at(4, 12, 32))]))
+    assert len(hours) == 2
+    # the gap is a parameter: with none, a minute apart is two incidents (only overlaps join)
+    apart = incidents.group([result("service", [episode, timed("alert", "/predict availability (non-5xx responses)",
+                                                               "slo", at(4, 10, 21), at(4, 10, 32))])],
+                            START, END, join_gap=dt.timedelta(0))
+    assert len(apart) == 2
+
+
+def test_the_gap_is_measured_from_the_end_and_chains_join():
+    ends = [timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 11))]
+    # 15 minutes after the first one ends (the default join_gap) joins; 16 does not
+    assert len(group(result("service", ends + [timed("alert", "HighErrorRate", "alert_rule", at(4, 11, 15),
+                                                     at(4, 11, 20))]))) == 1
+    assert len(group(result("service", ends + [timed("alert", "HighErrorRate", "alert_rule", at(4, 11, 16),
+                                                     at(4, 11, 20))]))) == 2
+    # A near B near C: one incident, though A and C are 50 minutes apart; listed in any order
+    chain = [timed("alert", "HighErrorRate", "alert_rule", at(4, 12, 0), at(4, 12, 20)),
+             timed("warning", "HighErrorRate", "alert_rule", at(4, 10, 0), at(4, 10, 20)),
+             timed("alert", "/predict availability (non-5xx responses)", "slo", at(4, 10, 30), at(4, 11, 10)),
+             timed("alert", "HighErrorRate", "alert_rule", at(4, 11, 20), at(4, 11, 50))]
+    found = group(result("service", chain))
+    assert len(found) == 1 and (found[0].start, found[0].end) == (at(4, 10), at(4, 12, 20))
+    # a gap joins only findings of one topic
+    mixed = group(result("service", [timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 11)),
+                                     timed("alert", "mlflow", "outage", at(4, 11, 1), at(4, 11, 5))]))
+    assert sorted(i.category for i in mixed) == ["errors", "outage"]
+
+
+def test_the_join_gap_is_a_weekly_param(tmp_path):
+    from workbench import report
+
+    params = config.WeeklyParams.model_validate({"models": [{"name": "churn", "type": "classification"},
+                                                            ], "incidents": {"join_gap": "0s"}})
+    assert incidents.join_gap_of(params) == dt.timedelta(0) and incidents.join_gap_of(None) == dt.timedelta(minutes=15)
+    spike = [timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 10, 20)),
+             timed("alert", "/predict availability (non-5xx responses)", "slo", at(4, 10, 21), at(4, 10, 30))]
+    jobs = [report.JobResult("03-infrastructure-review", "service", "ok", level="alert", findings=spike)]
+    assert len(json.loads(report.write_status(report.ReportRun("2026-W48", tmp_path, jobs)).read_text())
+               ["incidents"]) == 1
+    assert len(json.loads(report.write_status(report.ReportRun("2026-W48", tmp_path, jobs, params)).read_text())
+               ["incidents"]) == 2
+    with pytest.raises(ValueError, match="duration"):
+        config.IncidentParams(join_gap="a while")
+
+
 def test_different_topics_at_the_same_time_stay_apart():
     found = group(result("service", [
         timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 11)),
@@ -121,6 +175,51 @@ def test_drift_is_open_when_the_feature_drifted_on_the_last_day():
     assert all(i.open for i in group(result("churn", findings)))
 
 
+def test_a_drift_incident_runs_over_the_days_its_feature_drifted():
+    findings = [week("warning", "contract", "feature"), week("warning", "tenure", "feature"),
+                week("warning", "age", "feature")]
+    found = group(result("churn", findings, drifted_last_day=["contract"],
+                         drifted_days={"contract": ["2026-11-25", "2026-11-29"], "tenure": ["2026-11-24", "2026-11-24"]}))
+    by = {i.subject: i for i in found}
+    contract, tenure, age = (by[f"drift of {f} (churn)"] for f in ("contract", "tenure", "age"))
+    # from the start of its first drifted day to the end of its last one (the window's end): open
+    assert (contract.start, contract.end, contract.span, contract.open) == (at(2, 0), at(7, 0), "days", True)
+    # one day, the Tuesday: closed (it did not drift on the last day)
+    assert (tenure.start, tenure.end, tenure.span, tenure.open) == (at(1, 0), at(2, 0), "days", False)
+    # no day on the grid: about the whole window
+    assert (age.start, age.end, age.span) == (None, None, "week")
+    # the model's other reviews (no drifted_days in their headline) take nothing away, whatever their order
+    perf = {**result("churn", []), "notebook": "02-performance-review"}
+    again = group(result("churn", findings, drifted_days={"contract": ["2026-11-25", "2026-11-29"]}), perf)
+    assert {i.subject: i.span for i in again}["drift of contract (churn)"] == "days"
+    # a timed finding (the DataDriftDetected episode) says when more closely than the days do
+    alert = timed("warning", "DataDriftDetected", "alert_rule", at(2, 18), at(7, 0, 1), "feature=contract, model=churn")
+    both = group(result("churn", findings[:1], drifted_days={"contract": ["2026-11-25", "2026-11-29"]}),
+                 result("service", [alert]))
+    assert (both[0].start, both[0].end, both[0].span) == (at(2, 18), at(7, 0, 1), "findings")
+
+
+def test_drifted_days_come_from_the_drift_over_time_grid():
+    import pandas as pd
+
+    from workbench import approaching
+
+    window = config.iso_week("2026-W48")
+    days = pd.date_range(START - dt.timedelta(days=2), END - dt.timedelta(days=1), freq="D")  # 2 days before too
+    marks = {"contract": {-2, 2, 3, 5}, "tenure": {-1}, "age": set(), "plan": {6}}
+    grid = pd.DataFrame([{"feature": f, "period": d, "drifted": (i - 2) in marks[f] if f != "age" else None}
+                         for f in marks for i, d in enumerate(days)])
+    head = {"drifted_days": approaching.drifted_days(grid, window.start, window.end),
+            "drifted_last_day": approaching.drifted_on_last_day(grid, window.start, window.end)}
+    # the window's days only (contract's drifted day before the window is not its first), first and last
+    assert head["drifted_days"] == {"contract": ["2026-11-25", "2026-11-28"], "plan": ["2026-11-29", "2026-11-29"]}
+    assert head["drifted_last_day"] == ["plan"]
+    assert approaching.drifted_days(grid.iloc[:0], window.start, window.end) == {}
+    # the incident of such a headline: Wednesday 00:00 to Sunday 00:00 (the end of Saturday)
+    found = group(result("churn", [week("warning", "contract", "feature")], **head))
+    assert (found[0].start, found[0].end, found[0].open) == (at(2, 0), at(6, 0), False)
+
+
 def test_info_findings_are_no_incident_and_level_is_the_worst():
     found = group(result("churn", [week("info", "label coverage", "labels"), week("alert", "accuracy", "metric"),
                                    week("warning", "other metrics", "metric")]))
@@ -176,7 +275,7 @@ def test_the_demo_weeks_friday_error_spike_is_one_closed_incident():
     assert incidents.counts(i.to_dict() for i in found)["incidents"] == len(found)
 
 
-def test_status_json_holds_the_incidents_under_schema_2(tmp_path):
+def test_status_json_holds_the_incidents_under_schema_3(tmp_path):
     from workbench import report
 
     spike = [timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 11)),
@@ -186,9 +285,9 @@ def test_status_json_holds_the_incidents_under_schema_2(tmp_path):
         report.JobResult("01-drift-review", "churn", "ok", level="warning",
                          findings=[week("warning", "contract", "feature")], headline={"drifted_last_day": []})])
     doc = json.loads(report.write_status(run_).read_text())
-    assert doc["schema"] == 2
-    assert [(i["subject"], i["level"], i["open"], len(i["findings"])) for i in doc["incidents"]] == [
-        ("errors (service)", "alert", False, 2), ("drift of contract (churn)", "warning", False, 1)]
+    assert doc["schema"] == 3
+    assert [(i["subject"], i["level"], i["open"], len(i["findings"]), i["span"]) for i in doc["incidents"]] == [
+        ("errors (service)", "alert", False, 2, "findings"), ("drift of contract (churn)", "warning", False, 1, "week")]
 
 
 # --- on the week page --------------------------------------------------------------------------------
@@ -216,7 +315,7 @@ def test_the_week_page_counts_incidents_and_folds_their_findings(tmp_path):
     section = page[page.index("<h2>Incidents</h2>"):page.index("The week on one time axis")]
     assert section.count("<details>") == len(found)
     friday = next(d for d in section.split("<details>") if "errors (service)" in d)
-    assert "closed" in _plain(friday) and "OPEN" not in friday and "2026-11-27 10:06 to 2026-11-27 10:32 UTC" in friday
+    assert "closed" in _plain(friday) and "OPEN" not in friday and "Fri 27 Nov 10:06 to 10:32 UTC" in friday
     assert friday.count("<li") == 3 and 'href="service/03-infrastructure-review.html#alerts"' in friday
     contract = next(d for d in section.split("<details>") if "drift of contract (churn-predictor)" in d)
     assert "OPEN" in contract

@@ -161,3 +161,25 @@ def test_reviews_running_side_by_side_on_a_url_output_all_reach_the_week_page(mo
     assert fs.cat(f"{root}/{week}/m/02-performance-review.html") == b"02-performance-review"
     assert fs.exists(f"{root}/{week}/index.html") and fs.exists(f"{root}/index.html")
     assert not [k for k in fs.find(root) if k.endswith(".status.lock")]  # the local flock file stays local
+
+
+def test_the_merged_status_groups_its_incidents_with_the_weekly_join_gap(tmp_path):
+    """A scheduled week's status.json is grouped with the params' incidents.join_gap, like a report run's."""
+    import json
+
+    from workbench import config
+    from workbench.findings import Finding
+
+    week = tmp_path / "2026-W48"
+    (week / scheduling.STATUS_PARTS).mkdir(parents=True)
+    spike = [Finding("alert", "HighErrorRate", "fired.", "alert_rule", "alerts",
+                     extra={"start": "2026-11-27T10:08:00+00:00", "end": "2026-11-27T10:20:00+00:00"}).to_dict(),
+             Finding("alert", "/predict availability (non-5xx responses)", "paged.", "slo", "slos",
+                     extra={"start": "2026-11-27T10:21:00+00:00", "end": "2026-11-27T10:32:00+00:00"}).to_dict()]
+    part = vars(report.JobResult("03-infrastructure-review", "service", "ok", level="alert", findings=spike))
+    (week / scheduling.STATUS_PARTS / "service--03-infrastructure-review.json").write_text(json.dumps([part]))
+    weekly = config.load_weekly(ROOT / "params" / "weekly.yaml")
+    scheduling._merge_status_parts(week, "2026-W48", weekly)
+    assert len(json.loads((week / "status.json").read_text())["incidents"]) == 1  # a minute apart: one
+    scheduling._merge_status_parts(week, "2026-W48", weekly.model_copy(update={"incidents": config.IncidentParams(join_gap="0s")}))
+    assert len(json.loads((week / "status.json").read_text())["incidents"]) == 2
