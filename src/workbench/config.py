@@ -135,8 +135,10 @@ class IncidentParams(_Strict):
     # timed findings (pages, alert episodes, outages) of one topic this close or overlapping are one incident:
     # a page's interval and its alert's episode lie a replay step or an alert's `for:` apart
     join_gap: str = "15m"
+    # an incident whose timed finding ends this close to the window's end is still open (the replay's step)
+    open_grace: str = "5m"
 
-    @field_validator("join_gap")
+    @field_validator("join_gap", "open_grace")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)

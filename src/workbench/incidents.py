@@ -28,7 +28,7 @@ headline's `drifted_days`; `span` "days"); else start and end are null (`span` "
 whole window, the week page says "all week").
 
 An incident is **open** at the window's end when one of its timed findings lasts until then (an alert
-still firing, an interval reaching the window's end, within `grace`); a drift incident also when its
+still firing, an interval reaching the window's end, within `incidents.open_grace`); a drift incident also when its
 feature drifted on the window's last day (the drift review's headline `drifted_last_day`); an
 incident with week-level findings only, and no last-day evidence, counts as open (its verdict holds
 at the window's end).
@@ -46,9 +46,10 @@ from typing import Any, Iterable, Mapping
 from workbench import config
 
 SERVICE = "service"
-GRACE = dt.timedelta(minutes=5)  # an interval ending this close to the window's end reaches it (replay steps)
-# timed findings this close are one incident (params `incidents.join_gap`; the schema holds the default)
+# params `incidents:` (the schema holds the defaults): timed findings this close are one incident; an
+# interval ending this close to the window's end reaches it (replay steps)
 JOIN_GAP = dt.timedelta(seconds=config.parse_duration(config.default_of(config.IncidentParams, "join_gap")))
+GRACE = dt.timedelta(seconds=config.parse_duration(config.default_of(config.IncidentParams, "open_grace")))
 DAY = dt.timedelta(days=1)
 # category: words of a finding's subject or alert name (CamelCase split, lower case) that put it there,
 # checked in this order
@@ -247,14 +248,19 @@ def _incident(members: list[_Item], window_start: dt.datetime, window_end: dt.da
 
 
 def of_status(status: Mapping[str, Any], window_start: dt.datetime, window_end: dt.datetime,
-              join_gap: dt.timedelta = JOIN_GAP) -> list[dict]:
-    """status.json's "incidents": the window's incidents as dicts (timed findings `join_gap` apart join)."""
-    return [i.to_dict() for i in group(status.get("results", []), window_start, window_end, join_gap=join_gap)]
+              params: config.IncidentParams | None = None) -> list[dict]:
+    """status.json's "incidents": the window's incidents as dicts, grouped with the weekly params'
+    `incidents:` (join_gap, open_grace; the defaults without params)."""
+    join_gap, grace = tolerances(params)
+    return [i.to_dict() for i in group(status.get("results", []), window_start, window_end, grace, join_gap)]
 
 
-def join_gap_of(weekly: config.WeeklyParams | None) -> dt.timedelta:
-    """The weekly params' `incidents.join_gap` (the default without params)."""
-    return JOIN_GAP if weekly is None else dt.timedelta(seconds=config.parse_duration(weekly.incidents.join_gap))
+def tolerances(params: config.IncidentParams | None) -> tuple[dt.timedelta, dt.timedelta]:
+    """(join_gap, open_grace) of the weekly params' `incidents:` as durations (the defaults without params)."""
+    if params is None:
+        return JOIN_GAP, GRACE
+    return (dt.timedelta(seconds=config.parse_duration(params.join_gap)),
+            dt.timedelta(seconds=config.parse_duration(params.open_grace)))
 
 
 def counts(incidents: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -365,7 +365,7 @@ class ReportRun:
     period: str
     directory: Path
     results: list[JobResult]
-    weekly: config.WeeklyParams | None = None  # the run's weekly params, as loaded once (--notify, incidents.join_gap)
+    weekly: config.WeeklyParams | None = None  # the run's weekly params, as loaded once (--notify, incidents:)
 
     @property
     def ok(self) -> bool:
@@ -793,7 +793,7 @@ def write_status(run_: ReportRun, window: config.Window | None = None) -> Path:
         {"schema": STATUS_SCHEMA_VERSION, "period": run_.period, "generated": generated, "ok": run_.ok,
          "level": worst(result_level(vars(r)) for r in run_.results), "results": results,
          "incidents": incidents.of_status({"results": results}, window.start, window.end,
-                                          incidents.join_gap_of(run_.weekly))},
+                                          run_.weekly.incidents if run_.weekly else None)},
         indent=2, default=float))
     return path
 

@@ -102,7 +102,8 @@ def test_the_join_gap_is_a_weekly_param(tmp_path):
 
     params = config.WeeklyParams.model_validate({"models": [{"name": "churn", "type": "classification"},
                                                             ], "incidents": {"join_gap": "0s"}})
-    assert incidents.join_gap_of(params) == dt.timedelta(0) and incidents.join_gap_of(None) == dt.timedelta(minutes=15)
+    assert incidents.tolerances(params.incidents) == (dt.timedelta(0), dt.timedelta(minutes=5))
+    assert incidents.tolerances(None) == (dt.timedelta(minutes=15), dt.timedelta(minutes=5))
     spike = [timed("alert", "HighErrorRate", "alert_rule", at(4, 10), at(4, 10, 20)),
              timed("alert", "/predict availability (non-5xx responses)", "slo", at(4, 10, 21), at(4, 10, 30))]
     jobs = [report.JobResult("03-infrastructure-review", "service", "ok", level="alert", findings=spike)]
@@ -165,6 +166,11 @@ def test_open_means_reaching_the_window_end():
     near = group(result("service", [timed("alert", "HighErrorRate", "alert_rule", at(6, 22), at(6, 23, 58))]))
     early = group(result("service", [timed("alert", "HighErrorRate", "alert_rule", at(6, 22), at(6, 23))]))
     assert near[0].open and not early[0].open
+    # the grace is the weekly params' incidents.open_grace
+    tight = config.IncidentParams(open_grace="1m")
+    ending = {"results": [result("service", [timed("alert", "HighErrorRate", "alert_rule", at(6, 22), at(6, 23, 58))])]}
+    assert incidents.of_status(ending, START, END)[0]["open"]
+    assert not incidents.of_status(ending, START, END, tight)[0]["open"]
 
 
 def test_drift_is_open_when_the_feature_drifted_on_the_last_day():
