@@ -20,8 +20,9 @@ import pandas as pd
 
 from workbench.config import StoreParams, TimeoutParams, Window
 from workbench.errors import ConfigError, SourceUnavailable
-from workbench.sources.base import (PROBABILITY_GRID, STANDARD, TIME_COLUMNS, PredictionSource, cells_of_counts,
-                                    fold, is_null)
+from workbench.sources.base import (PROBABILITY_GRID, RESIDUAL_KEYS, RESIDUAL_SUMS, STANDARD, TIME_COLUMNS,
+                                    PredictionSource, cells_of_counts, fold, is_null, residual_cells_of_counts,
+                                    residual_cells_sql)
 from workbench.sources.parquet_layout import DAY
 
 VIEW = "predictions"
@@ -346,6 +347,50 @@ class DuckdbStore(PredictionSource):
                f"WHERE {where}) GROUP BY ALL")
         rows = self._all(sql, [*args, *wargs], f"counting prediction cells of {model!r}")
         return cells_of_counts(pd.DataFrame(rows, columns=[*keys, "n"]), grid)
+
+    def residual_cells(self, model: str, window: Window, error_width: float | None = None,
+                       outcome_width: float | None = None) -> pd.DataFrame:
+        """A regression model's residual cells (PredictionSource.residual_cells) in one GROUP BY over the
+        window's day folders: base.residual_cells_sql (the SQL Spark runs too) over the window's keys,
+        prediction and outcome as doubles, and whether the outcome is missing (NULL, or NaN in a float
+        column: the rows' isna; a text column's 'nan' is text, invalid as in the rows)."""
+        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        cols, args = [], []
+        for k, n in (("version", "model_version"), ("variant", "variant")):
+            if k in mapped:
+                sql, a = self._col(k)
+                cols.append(f"{sql} AS {n}")
+                args += a
+        cols.append(f"{self._day()} AS day")
+        if "outcome_timestamp" in mapped:
+            (ot, a), (ts, b) = self._col("outcome_timestamp"), self._col("timestamp")
+            cols.append(f"CASE WHEN {ot} < {ts} THEN 1 ELSE 0 END AS early")
+            args += [*a, *b]
+        else:
+            cols.append("0 AS early")
+        keys = [c.rsplit(" AS ", 1)[1] for c in cols]
+        pred, a = self._col("prediction")
+        cols.append(f"TRY_CAST({pred} AS DOUBLE) AS p")
+        args += a
+        if "outcome" in mapped:
+            out, a = self._col("outcome")
+            text = a or self._type(getattr(self.params.columns, "outcome")) == "VARCHAR"
+            cols.append(f"TRY_CAST({out} AS DOUBLE) AS y")
+            cols.append(f"{out} IS NULL AS y_missing" if text else
+                        f"{out} IS NULL OR isnan(TRY_CAST({out} AS DOUBLE)) AS y_missing")
+            args += a * (2 if text else 3)
+        else:
+            cols += ["CAST(NULL AS DOUBLE) AS y", "TRUE AS y_missing"]
+        where, wargs = self._where(model, window)
+        sql, sargs = residual_cells_sql(f"(SELECT {', '.join(cols)} FROM {VIEW} WHERE {where}) AS window_rows", keys,
+                                        error_width, outcome_width)
+        rows = self._all(sql, [*sargs, *args, *wargs], f"counting residual cells of {model!r}")
+        return residual_cells_of_counts(pd.DataFrame(rows, columns=[*keys, *RESIDUAL_KEYS[-3:], *RESIDUAL_SUMS]))
+
+    def _type(self, column: str) -> str:
+        """The DuckDB type of a column of the files (VARCHAR, DOUBLE, ...)."""
+        types = {r[0]: r[1] for r in self._all(f"DESCRIBE {VIEW}", [], "reading the columns")}
+        return str(types.get(column, ""))
 
     # --- the weak-segment search's cells (sources.segment_counts), one statement ------------
 
