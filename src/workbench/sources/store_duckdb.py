@@ -67,6 +67,7 @@ class DuckdbStore(PredictionSource):
                               "(layout: columns)")
         self._con = None
         self._columns: list[str] | None = None
+        self._types: dict[str, str] | None = None
         self._lock = threading.Lock()
 
     # --- the connection and the table ------------------------------------------------------
@@ -388,9 +389,10 @@ class DuckdbStore(PredictionSource):
         return residual_cells_of_counts(pd.DataFrame(rows, columns=[*keys, *RESIDUAL_KEYS[-3:], *RESIDUAL_SUMS]))
 
     def _type(self, column: str) -> str:
-        """The DuckDB type of a column of the files (VARCHAR, DOUBLE, ...)."""
-        types = {r[0]: r[1] for r in self._all(f"DESCRIBE {VIEW}", [], "reading the columns")}
-        return str(types.get(column, ""))
+        """The DuckDB type of a column of the files (VARCHAR, DOUBLE, ...), the first file's schema."""
+        if self._types is None:
+            self._types = {r[0]: str(r[1]) for r in self._all(f"DESCRIBE {VIEW}", [], "reading the columns")}
+        return self._types.get(column, "")
 
     # --- the weak-segment search's cells (sources.segment_counts), one statement ------------
 
