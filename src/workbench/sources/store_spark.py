@@ -242,6 +242,7 @@ class SparkStore(PredictionSource):
              ) -> pd.DataFrame:
         """Predictions of `model` in `window` (Arrow to the driver), in timestamp order, as a log is
         appended: the standard columns in `core` (default all mapped) plus the named features."""
+        self.data()  # the session first: a column is built in it (read may be a process's first call)
         mapping = {k: v for k, v in self.params.columns.model_dump().items() if v is not None}
         keys = list(mapping) if core is None else [k for k in core if k in mapping]
         features = list(features)
@@ -365,6 +366,7 @@ class SparkStore(PredictionSource):
         return int(self._run(f"counting repeated prediction ids of {model!r}", lambda: q.collect()[0][0]))
 
     def sample(self, model: str, window: Window, core: Iterable[str], limit: int = 5000) -> pd.DataFrame:
+        self.data()  # the session first: a column is built in it
         keys = [k for k in core if getattr(self.params.columns, k, None) is not None]
         cols = [(self._micros(self._col(k)) if k in TIME_COLUMNS else self._col(k)).alias(STANDARD[k]) for k in keys]
         df = self._run(f"sampling {model!r}", self._rows(model, window).select(*cols).limit(int(limit)).toPandas)
