@@ -159,3 +159,12 @@ def test_big_days_wasserstein_on_bin_counts_is_within_its_bound_of_scipys(ctx):
         bounds.append(bound)
     assert 0 < max(bounds) < c["threshold"]  # a bound that decides: far below 0.2
     assert max(errors) > 0  # the counts are not the values: the bound has something to hold
+    # a value past the last tail bin (beyond ~330 reference ranges) leaves its day without a bound
+    day = WEEK.start + dt.timedelta(days=2)
+    with sqlite3.connect(ctx.root / "p.db") as con:
+        con.execute("INSERT INTO predictions (prediction_id, model_name, model_version, timestamp, prediction, basket, "
+                    "tenure) VALUES ('far', 'm', '1', ?, 1.0, 1e12, 5.0)", (f"{day:%Y-%m-%d} 12:00:00",))
+    ctx.store = PredictionStore(f"sqlite:///{ctx.root / 'p.db'}", ctx.store.params)
+    grid = history.over_time(ctx, weeks_back=WEEKS_BACK).to_frame().set_index(["feature", "period"])
+    assert pd.isna(grid.loc[("basket", pd.Timestamp(day)), "statistic_max"])
+    assert grid.drop(("basket", pd.Timestamp(day)))["statistic_max"].notna().all()

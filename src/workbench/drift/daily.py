@@ -12,8 +12,8 @@ cell in `statistic_max`), and such a day is never flagged when the exact test wo
 data, turning days into drift the exact test does not call.) Wasserstein on a big day is counted over
 a big window's bins (drift.histogram.window_edges: the same quantile bins, the reference's tail
 quantiles and bounded tail bins beyond its range) and bounded as a big window is: |W - statistic| <=
-the error bound, the grid's `statistic_max` being the statistic plus that bound (inf when a value lies
-beyond the last tail bin).
+the error bound, the grid's `statistic_max` being the statistic plus that bound (None when a value lies
+beyond the last tail bin: unbounded).
 """
 
 from __future__ import annotations

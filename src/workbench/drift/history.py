@@ -67,7 +67,7 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
 def _cell(name: str, period, r, exact: bool = True, statistic_max: float | None = None) -> dict:
     """One feature x day cell of the grid (`exact`: tested on the day's values; else on its bin counts,
     `statistic_max` then bounding the exact statistic from above: KS's D_high, see drift.daily;
-    Wasserstein's statistic plus its error bound, see drift.histogram; inf when unbounded)."""
+    Wasserstein's statistic plus its error bound, see drift.histogram; None when unbounded)."""
     return {"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
             "p_value": r.p_value, "threshold": r.threshold, "effect_size": r.effect_size,
             "min_effect": r.min_effect, "drifted": r.drifted, "n": r.n_current,
@@ -134,8 +134,8 @@ def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> lis
                 else:
                     low, high = daily.binned_ks_bounds(ref.sorted_values, edges, counts)
                     r = daily.with_ks(r, low, binned=True)
-            elif r.error_bound is not None:  # a counted day's Wasserstein: exact W <= statistic + bound
-                high = r.statistic + r.error_bound
+            elif r.error_bound is not None and np.isfinite(r.error_bound):  # a counted day's Wasserstein
+                high = r.statistic + r.error_bound  # exact W <= statistic + bound (None: unbounded)
             rows.append(_cell(name, day, r, exact, high))
     return rows
 
