@@ -315,14 +315,11 @@ class DuckdbStore(PredictionSource):
     def counts_cells(self) -> bool:
         return True
 
-    def prediction_cells(self, model: str, window: Window, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
-        """The window's predictions counted per cell in one GROUP BY over the window's day folders, the
-        keys as SqlStore._prediction_cells computes them (p_cell: the grid cell of a probability in
-        [0, 1], 1 in the last; p_raw: the probability where it is not, NaN and ±inf included; early:
-        the outcome stamped before the prediction), typed by the same base.cells_of_counts."""
+    def _cell_keys(self, names: dict[str, str], early_always: bool = False) -> tuple[list[str], list]:
+        """(select items, bound args) of a cell's keys: the mapped columns of `names` (params key -> name),
+        the UTC day, and `early` (the outcome stamped before the prediction; where that time is not
+        mapped, 0 with `early_always`, else left out)."""
         mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
-        names = {"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
-                 "prediction": "prediction"}
         cols, args = [], []
         for k, n in names.items():
             if k in mapped:
@@ -330,6 +327,22 @@ class DuckdbStore(PredictionSource):
                 cols.append(f"{sql} AS {n}")
                 args += a
         cols.append(f"{self._day()} AS day")
+        if "outcome_timestamp" in mapped:
+            (ot, a), (ts, b) = self._col("outcome_timestamp"), self._col("timestamp")
+            cols.append(f"CASE WHEN {ot} < {ts} THEN 1 ELSE 0 END AS early")
+            args += [*a, *b]
+        elif early_always:
+            cols.append("0 AS early")
+        return cols, args
+
+    def prediction_cells(self, model: str, window: Window, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
+        """The window's predictions counted per cell in one GROUP BY over the window's day folders, the
+        keys as SqlStore._prediction_cells computes them (p_cell: the grid cell of a probability in
+        [0, 1], 1 in the last; p_raw: the probability where it is not, NaN and ±inf included; early:
+        the outcome stamped before the prediction), typed by the same base.cells_of_counts."""
+        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        cols, args = self._cell_keys({"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
+                                      "prediction": "prediction"})
         if "probability" in mapped:
             p, a = self._col("probability")
             k = int(grid)
@@ -338,10 +351,6 @@ class DuckdbStore(PredictionSource):
                         f"WHEN {p} = 1 THEN ? ELSE NULL END AS p_cell")
             cols.append(f"CASE WHEN {p} >= 0 AND {p} <= 1 THEN NULL ELSE {p} END AS p_raw")
             args += [*a, *a, *a, k, *a, k - 1, *a, *a, *a]  # in the order of the ?s above
-        if "outcome_timestamp" in mapped:
-            (ot, a), (ts, b) = self._col("outcome_timestamp"), self._col("timestamp")
-            cols.append(f"CASE WHEN {ot} < {ts} THEN 1 ELSE 0 END AS early")
-            args += [*a, *b]
         keys = [c.rsplit(" AS ", 1)[1] for c in cols]
         where, wargs = self._where(model, window)
         sql = (f"SELECT {', '.join(keys)}, count(*) AS n FROM (SELECT {', '.join(cols)} FROM {VIEW} "
@@ -356,19 +365,7 @@ class DuckdbStore(PredictionSource):
         prediction and outcome as doubles, and whether the outcome is missing (NULL, or NaN in a float
         column: the rows' isna; a text column's 'nan' is text, invalid as in the rows)."""
         mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
-        cols, args = [], []
-        for k, n in (("version", "model_version"), ("variant", "variant")):
-            if k in mapped:
-                sql, a = self._col(k)
-                cols.append(f"{sql} AS {n}")
-                args += a
-        cols.append(f"{self._day()} AS day")
-        if "outcome_timestamp" in mapped:
-            (ot, a), (ts, b) = self._col("outcome_timestamp"), self._col("timestamp")
-            cols.append(f"CASE WHEN {ot} < {ts} THEN 1 ELSE 0 END AS early")
-            args += [*a, *b]
-        else:
-            cols.append("0 AS early")
+        cols, args = self._cell_keys({"version": "model_version", "variant": "variant"}, early_always=True)
         keys = [c.rsplit(" AS ", 1)[1] for c in cols]
         pred, a = self._col("prediction")
         cols.append(f"TRY_CAST({pred} AS DOUBLE) AS p")
