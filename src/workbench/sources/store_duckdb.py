@@ -5,7 +5,7 @@ URL: `duckdb+parquet:///abs/path/to/root` (the folder holding `day=YYYY-MM-DD/*.
 is the table); features are the other columns (the `columns` layout only).
 
 Every count is one DuckDB statement with bound parameters (GROUP BY for category, bin, per-day and
-per-hour counts, versions, newest); rows are read only when a review asks for rows. Every window filter
+per-hour counts, versions, newest, the performance review's prediction and residual cells); rows are read only when a review asks for rows. Every window filter
 also bounds the `day` partition column, so DuckDB opens only the files of the window's days.
 """
 

@@ -11,8 +11,8 @@ Query options: `master` (any Spark master URL; ignored when the process already 
 e.g. under spark-submit), `driver_memory` (default 1g), and any `spark.*` key as a Spark setting.
 
 Every count a review asks for (counts, binned counts, per-day counts, category counts, versions,
-newest, repeated ids, hourly volume, the performance review's prediction cells, the weak-segment
-search's cells) is a Spark aggregation; only its small result comes back to
+newest, repeated ids, hourly volume, the performance review's prediction cells and a regression
+model's residual cells, the weak-segment search's cells) is a Spark aggregation; only its small result comes back to
 the driver. A window filters on the `day` partition first, so Spark reads only the window's days.
 Rows (`read`) and the values of KS / Wasserstein features (`feature_values`) come back through
 Arrow. One SparkSession per process, started on first use and reused: start-up takes seconds.
