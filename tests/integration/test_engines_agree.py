@@ -2,7 +2,8 @@
 demo (other column names, NaN, ±inf and None among the values, repeated ids, a version change), loaded
 into SQLite, PostgreSQL and the Parquet layout by day read by DuckDB and by Spark (local[2], one session
 for the module); the drift review (with its drift
-over time and volume), the performance review and the weak-segment search run on each. Findings text is
+over time and volume), the performance review of a classifier and of a regression model (`r`, from the
+residual cells each engine counts) and the weak-segment search run on each. Findings text is
 identical, statistics equal (to 1e-9), and the statistics are scipy's and scikit-learn's on the frame.
 
 A new engine is one entry in ENGINES: a function (frame, folder, request) -> URL of that engine's copy."""
@@ -106,20 +107,42 @@ def frame(tmp_path_factory) -> SimpleNamespace:
     pd.DataFrame({"amount": np.round(rng.lognormal(3.0, 0.6, n), 1), "score": rng.normal(0, 1, n),
                   "usage": np.round(rng.gamma(2.0, 3.0, n)), "plan": rng.choice(["basic", "plus", "pro"], n, p=[.5, .3, .2]),
                   "region": rng.choice(["north", "south", "east"], n)}).to_csv(root / "ref.csv", index=False)
+    df = pd.concat([df, _regression_rows(rng)], ignore_index=True)
     return SimpleNamespace(df=df, root=root)
 
 
 class _Registry:
     def training_metrics(self, model, version):
-        return {"accuracy": 0.5}
+        return {"mae": 3.0, "rmse": 4.0, "mape": 0.05, "r2": 0.99} if model == "r" else {"accuracy": 0.5}
 
 
-def _ctx(root: Path, store) -> SimpleNamespace:
+def _regression_rows(rng) -> pd.DataFrame:
+    """Regression model r over the same three weeks, in the same columns (label: its prediction, truth:
+    the outcome): two versions, outcomes 1 day late (the week's last day unlabelled), a few zero actuals,
+    and in the weeks before a NaN prediction and an infinite outcome (the trend leaves them out)."""
+    start = WEEK.start - dt.timedelta(weeks=WEEKS_BACK)
+    n = 7 * (WEEKS_BACK + 1) * 120
+    ts = pd.to_datetime([start + dt.timedelta(seconds=float(x)) for x in np.sort(rng.uniform(0, n / 120 * 86_400, n))],
+                        utc=True).floor("s")
+    y = np.round(rng.lognormal(3.5, 0.5, n), 2)
+    y[rng.random(n) < 0.01] = 0.0
+    pred = y + 1.5 + rng.standard_t(4, n) * 4
+    y[ts >= pd.Timestamp(WEEK.end) - pd.Timedelta(days=1)] = np.nan
+    pred[5], y[9] = np.nan, np.inf
+    return pd.DataFrame({"req_id": [f"r{i}" for i in range(n)], "mdl": "r",
+                         "mdl_ver": np.where(ts < pd.Timestamp(WEEK.start) + pd.Timedelta(days=4), "1", "2"),
+                         "scored_at": ts, "label": pred, "p_churn": np.nan, "truth": y,
+                         "truth_at": ts + pd.Timedelta(days=1)})
+
+
+def _ctx(root: Path, store, model: str = "m") -> SimpleNamespace:
+    """A review context of classifier m (with drift) or regression model r (performance only)."""
+    kind = "regression" if model == "r" else "classification"
     dd = DriftDetection(models={"m": {"features": {f: {"method": m} for f, m in FEATURES.items()}}})
-    params = config.WeeklyParams.model_validate({"models": [{"name": "m", "type": "classification"}],
+    params = config.WeeklyParams.model_validate({"models": [{"name": model, "type": kind}],
                                                  "performance": {"bootstrap_resamples": 200, "weeks_back": WEEKS_BACK},
                                                  "store": PARAMS.model_dump(by_alias=True)})
-    return SimpleNamespace(model=ModelSpec(name="m", type="classification", reference="ref.csv"), window=WEEK,
+    return SimpleNamespace(model=ModelSpec(name=model, type=kind, reference="ref.csv"), window=WEEK,
                            root=root, monitoring=MonitoringParams(drift_detection=dd), params=params, store=store,
                            registry=_Registry(), serving_version=lambda: "2", has=lambda s: s == "mlflow", outputs={})
 
@@ -133,7 +156,13 @@ def _run(root: Path, url: str, monkeypatch) -> dict:
     seg = segments.search_store(ctx.store, "m", WEEK, ref, "classification", features=["plan", "amount", "region"])
     results = {r.feature: {f.name: getattr(r, f.name) for f in dataclasses.fields(r)
                            if f.name not in ("reference_dist", "current_dist")} for r in d.results}
-    return {"findings": [f.to_dict() for f in [*d.findings, *p.findings, *seg.findings]],
+    reg = performance.review(_ctx(root, ctx.store, "r"))
+    # the regression findings keyed by position: their numbers compared to 1e-9 (each engine adds the
+    # residual cells' sums in its own order), their words exactly
+    regression = {"findings": dict(enumerate(f.to_dict() for f in reg.findings)), "from_cells": reg.cells is not None,
+                  "metrics": reg.summary.metrics, "ci": reg.summary.ci, "n": reg.summary.n_predictions,
+                  "labelled": reg.summary.n_labelled, "trend": reg.trend, "by_version": reg.by_version}
+    return {"regression": regression, "findings": [f.to_dict() for f in [*d.findings, *p.findings, *seg.findings]],
             "drift": results, "over_time": history.over_time(ctx, weeks_back=WEEKS_BACK).to_frame(),
             "volume": drift.volume(ctx, weeks_back=WEEKS_BACK), "metrics": p.summary.metrics, "ci": p.summary.ci,
             "n": p.summary.n_predictions, "versions": p.versions, "trend": p.trend, "by_version": p.by_version,
@@ -196,6 +225,14 @@ def test_the_statistics_are_scipys_and_sklearns_on_the_frame(frame, reference_ru
     assert got["metrics"]["roc_auc"] == pytest.approx(skm.roc_auc_score(kept["truth"], kept["p_churn"]), rel=1e-12)
     assert got["volume"]["predictions"].sum() == int((df["mdl"] == "m").sum())
     assert got["newest"] == ts[df["mdl"] == "m"].max()
+    r = df[(df["mdl"] == "r") & (ts >= WEEK.start) & (ts < WEEK.end)]
+    lab = r[r["truth"].notna()]
+    reg = got["regression"]
+    assert reg["from_cells"] and (reg["n"], reg["labelled"]) == (len(r), len(lab)) and len(lab) < len(r)
+    assert reg["metrics"]["mae"] == pytest.approx(skm.mean_absolute_error(lab["truth"], lab["label"]), rel=1e-12)
+    assert reg["metrics"]["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(lab["truth"], lab["label"])), rel=1e-12)
+    assert reg["metrics"]["r2"] == pytest.approx(skm.r2_score(lab["truth"], lab["label"]), rel=1e-9)
+    assert any(f["subject"] == "mae" and f["severity"] == "alert" for f in reg["findings"].values())
 
 
 
@@ -224,3 +261,7 @@ def test_the_lake_engines_count_the_performance_cells_themselves(engine, frame, 
     week = clean[(clean["mdl"] == "m") & (ts >= WEEK.start) & (ts < WEEK.end)]
     assert got.summary.n_predictions == len(week)
     assert got.summary.metrics["accuracy"] == pytest.approx(skm.accuracy_score(week["truth"], week["label"]), rel=1e-12)
+    # the regression model's review from the residual cells the engine counts: no `read` either
+    reads.clear()
+    reg = performance.review(_ctx(frame.root, store, "r"))
+    assert reg.cells is not None and reg.binned is not None and reg.window_rows is None and engine not in reads

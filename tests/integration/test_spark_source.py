@@ -3,7 +3,8 @@ OpenJDK 17): the same seeded rows written as SQLite and as the day-partitioned P
 the same drift and performance reviews through Spark as through SQLite (identical findings, equal
 statistics), and those statistics are scipy's and scikit-learn's on the rows themselves. The
 performance review's prediction cells and the weak-segment cells are Spark aggregations equal to
-SQLite's GROUP BY, and a valid week's performance review reads no rows on Spark.
+SQLite's GROUP BY, a regression model's residual cells are the rows' (base.residual_cells_of_rows), and
+a valid week's performance review, classifier's or regression model's, reads no rows on Spark.
 
 The rows are the source-interface test's (tests/unit/test_source_interface.py): three weeks of a model
 whose `amount` and `plan` shift in the week, with NULL, NaN, ±inf, repeated ids, a version change and
@@ -26,6 +27,7 @@ from sklearn import metrics as skm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 import test_lake_cells as cells_of  # noqa: E402  (a log with invalid probabilities, early and missing outcomes)
+import test_lake_residual_cells as residuals_of  # noqa: E402  (a regression log with every residual-cell case)
 import test_source_interface as rows_of  # noqa: E402  (the seeded generator and review contexts)
 
 from workbench.config import Window  # noqa: E402
@@ -253,6 +255,61 @@ def test_the_review_on_spark_computes_from_cells_without_reading_the_rows(cells_
     lab = _week(cells_log.clean).query("actual_outcome == actual_outcome")
     assert got.summary.metrics["accuracy"] == pytest.approx(
         skm.accuracy_score(lab["actual_outcome"], lab["prediction"]), rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def residual_log(tmp_path_factory):
+    """test_lake_residual_cells' logs (NULL and NaN outcomes and predictions, ±inf, early outcomes, two
+    versions and variants, midnight; one clean) as the layout Spark reads, the clean one as SQLite too."""
+    root = tmp_path_factory.mktemp("spark-residuals")
+    df, null = residuals_of.edge_rows()
+    residuals_of.write_layout(df, null, root / "lake")
+    clean = residuals_of._rows(9, days=14)
+    parquet_layout.write_days(clean, root / "clean", "timestamp", ("outcome_timestamp",))
+    return SimpleNamespace(root=root, df=df, clean=clean, clean_url=rows_of.write_sqlite(root / "clean.db", clean),
+                           spark_url=f"spark+parquet://{root / 'lake'}?master=local[2]",
+                           clean_spark=f"spark+parquet://{root / 'clean'}?master=local[2]")
+
+
+def test_spark_counts_the_residual_cells_the_rows_give(residual_log, spark, monkeypatch):
+    """base.residual_cells_sql run by Spark: the cells residual_cells_of_rows gives on the same rows (read
+    through Spark, and from the frame), sums within the bound of two summation orders, and DuckDB's."""
+    from workbench.sources.base import residual_cells_of_rows
+    from workbench.sources.store_duckdb import DuckdbStore
+
+    on_spark = store_spark.SparkStore(residual_log.spark_url, residuals_of.PARAMS)
+    duck = DuckdbStore(f"duckdb+parquet://{residual_log.root / 'lake'}", residuals_of.PARAMS)
+    rows = on_spark.read("m", WEEK)
+    monkeypatch.setattr(on_spark, "read", lambda *a, **k: pytest.fail("residual_cells read the rows"))
+    for widths in residuals_of.WIDTHS:
+        got = on_spark.residual_cells("m", WEEK, *widths)
+        residuals_of.assert_same_cells(got, residual_cells_of_rows(rows, *widths))
+        residuals_of.assert_same_cells(got, residuals_of.FrameSource(residual_log.df, residuals_of.PARAMS)
+                                       .residual_cells("m", WEEK, *widths))
+        residuals_of.assert_same_cells(got, duck.residual_cells("m", WEEK, *widths))
+        assert set(got["status"]) == {0, 1, 2} and got["early"].any() and set(got["variant"]) == {"a", "b"}
+        assert got["n"].sum() == len(rows)
+
+
+def test_the_regression_review_on_spark_computes_from_cells_without_reading_the_rows(residual_log, spark, tmp_path,
+                                                                                   monkeypatch):
+    """A clean regression week: Spark's review comes from its residual cells (no `read` at all) and says
+    what SQLite's says; MAE is scikit-learn's on the rows."""
+    (tmp_path / "baselines.yaml").write_text("m:\n  '2': {mae: 5.0, rmse: 6.0, mape: 0.05, r2: 0.99}\n")
+    runs, reads = {}, []
+    for name, store in (("spark", store_spark.SparkStore(residual_log.clean_spark, residuals_of.CLEAN_PARAMS)),
+                        ("sqlite", SqliteStore(residual_log.clean_url, residuals_of.CLEAN_PARAMS))):
+        real = store.read
+        monkeypatch.setattr(store, "read", lambda *a, _real=real, _name=name, **k: reads.append(_name) or _real(*a, **k))
+        runs[name] = performance.review(residuals_of._ctx(tmp_path, store, store_params=residuals_of.CLEAN_PARAMS))
+    got, want = runs["spark"], runs["sqlite"]
+    assert got.cells is not None and got.binned is not None and got.window_rows is None and "spark" not in reads
+    residuals_of.assert_same_findings(got.findings, want.findings)
+    assert got.summary.metrics == pytest.approx(want.summary.metrics, rel=1e-12)
+    pd.testing.assert_frame_equal(got.trend, want.trend, check_exact=False, rtol=1e-12)
+    lab = _week(residual_log.clean).query("actual_outcome == actual_outcome")
+    assert got.summary.metrics["mae"] == pytest.approx(
+        skm.mean_absolute_error(lab["actual_outcome"], lab["prediction"]), rel=1e-12)
 
 
 def test_a_window_reads_only_its_day_partitions(data, spark):

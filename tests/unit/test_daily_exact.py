@@ -130,3 +130,41 @@ def test_ks_p_value_is_scipys_near_the_threshold():
             assert got == pytest.approx(want, rel=1e-12)
         else:
             assert got == pytest.approx(want, rel=0.02) and (got < 0.05) == (want < 0.05)
+
+
+def test_big_days_wasserstein_on_bin_counts_is_within_its_bound_of_scipys(ctx):
+    """A day too big to read, tested with Wasserstein: counted over the big window's bins
+    (drift.histogram.window_edges) and bounded as a big window is: |W - scipy's W| <= the bound, which
+    the cell carries as statistic_max - statistic, finite (no day beyond the tail bins) and well under
+    the method's threshold; days read in full are scipy's exactly."""
+    ctx.monitoring = MonitoringParams(drift_detection=DriftDetection(
+        models={"m": {"features": {"basket": {"method": "wasserstein"}, "tenure": {"method": "wasserstein"}}}}))
+    profile = drift.reference_profile(ctx)
+    ts = pd.to_datetime(ctx.predictions["timestamp"], utc=True).dt.floor("D")
+    exact = {(f, day): stats.wasserstein_distance(ctx.reference[f], g[f]) / profile[f].stats["std"]
+             for f in ("basket", "tenure") for day, g in ctx.predictions.groupby(ts)}
+    read = history.over_time(ctx, weeks_back=WEEKS_BACK).to_frame()
+    assert len(read) == 56 and read["exact"].all()
+    for _, c in read.iterrows():
+        assert c["statistic"] == pytest.approx(exact[(c["feature"], c["period"])], rel=1e-9)
+    ctx.monitoring.drift_detection.daily_exact_max_rows = 0  # every day too big to read: its bin counts
+    grid = history.over_time(ctx, weeks_back=WEEKS_BACK).to_frame()
+    assert len(grid) == 56 and not grid["exact"].any()
+    errors, bounds = [], []
+    for _, c in grid.iterrows():
+        bound = c["statistic_max"] - c["statistic"]
+        err = abs(c["statistic"] - exact[(c["feature"], c["period"])])
+        assert np.isfinite(bound) and err <= bound + 1e-12, (c["feature"], c["period"], err, bound)
+        errors.append(err)
+        bounds.append(bound)
+    assert 0 < max(bounds) < c["threshold"]  # a bound that decides: far below 0.2
+    assert max(errors) > 0  # the counts are not the values: the bound has something to hold
+    # a value past the last tail bin (beyond ~330 reference ranges) leaves its day without a bound
+    day = WEEK.start + dt.timedelta(days=2)
+    with sqlite3.connect(ctx.root / "p.db") as con:
+        con.execute("INSERT INTO predictions (prediction_id, model_name, model_version, timestamp, prediction, basket, "
+                    "tenure) VALUES ('far', 'm', '1', ?, 1.0, 1e12, 5.0)", (f"{day:%Y-%m-%d} 12:00:00",))
+    ctx.store = PredictionStore(f"sqlite:///{ctx.root / 'p.db'}", ctx.store.params)
+    grid = history.over_time(ctx, weeks_back=WEEKS_BACK).to_frame().set_index(["feature", "period"])
+    assert pd.isna(grid.loc[("basket", pd.Timestamp(day)), "statistic_max"])
+    assert grid.drop(("basket", pd.Timestamp(day)))["statistic_max"].notna().all()

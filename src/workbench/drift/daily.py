@@ -9,8 +9,11 @@ are known exactly (binned_ks_bounds), so it is never above the exact D and at mo
 of either sample in one bin below it (about 1% of the reference; the grid keeps the upper bound per
 cell in `statistic_max`), and such a day is never flagged when the exact test would not flag it.
 (Placing each count at its bin's median, as before, biased D upward: +0.001 to +0.008 on real-shaped
-data, turning days into drift the exact test does not call.) Wasserstein on a big day still places
-counts at bin medians (approximate, not bounded).
+data, turning days into drift the exact test does not call.) Wasserstein on a big day is counted over
+a big window's bins (drift.histogram.window_edges: the same quantile bins, the reference's tail
+quantiles and bounded tail bins beyond its range) and bounded as a big window is: |W - statistic| <=
+the error bound, the grid's `statistic_max` being the statistic plus that bound (None when a value lies
+beyond the last tail bin: unbounded).
 """
 
 from __future__ import annotations

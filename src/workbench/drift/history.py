@@ -66,7 +66,8 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
 
 def _cell(name: str, period, r, exact: bool = True, statistic_max: float | None = None) -> dict:
     """One feature x day cell of the grid (`exact`: tested on the day's values; else on its bin counts,
-    `statistic_max` then bounding the KS D from above, see drift.daily)."""
+    `statistic_max` then bounding the exact statistic from above: KS's D_high, see drift.daily;
+    Wasserstein's statistic plus its error bound, see drift.histogram; None when unbounded)."""
     return {"feature": name, "period": period, "method": r.method, "statistic": r.statistic,
             "p_value": r.p_value, "threshold": r.threshold, "effect_size": r.effect_size,
             "min_effect": r.min_effect, "drifted": r.drifted, "n": r.n_current,
@@ -85,12 +86,15 @@ def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> lis
     """The cells of the numeric features tested on values, day by day: a day of at most
     `daily_exact_max_rows` rows is read (all these features in one scan where the store can) and
     tested exactly; a bigger one on its counts over the fine bins, KS bounded (drift.daily)."""
-    from workbench.drift import daily
+    from workbench.drift import daily, histogram
 
     if not feats:
         return []
     dd, store, model = ctx.monitoring.drift_detection, ctx.store, ctx.model.name
-    bins = {n: fine_bins(profile[n]) for n in feats}
+    # a big day's bins: KS's 100 reference-quantile bins; Wasserstein's are the big window's (histogram's
+    # window_edges: those bins and bounded tail bins beyond the reference range), so its error is bounded
+    bins = {n: (histogram.window_edges(profile[n]) if _method(c, profile[n]) == "wasserstein" else fine_bins(profile[n]))
+            for n, c in feats.items()}
     sizes = _day_sizes(store, model, span)
     counted: dict[str, dict] = {}
     if any(n > dd.daily_exact_max_rows for n in sizes.values()):  # some day is counted in bins
@@ -111,6 +115,11 @@ def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> lis
                           store.read_feature(model, w, name).to_numpy(dtype=float, na_value=np.nan))
                 cur = CurrentSample.from_values(name, values)
                 cur.from_bins = True  # KS p-value: the limiting distribution's, then scipy's near the threshold
+            elif _method(fcfg, ref) == "wasserstein":  # bounded as a big window's (drift.histogram)
+                counts, missing, nonfinite = counted[name][day]
+                hist = histogram.WindowHistogram(edges, reps, np.asarray(counts, dtype=np.int64))
+                cur = CurrentSample(name, "numeric", hist.n, missing, nonfinite, histogram=hist, from_bins=True,
+                                    n_out_of_range=hist.out_of_range(ref))
             else:
                 counts, missing, nonfinite = counted[name][day]
                 values = np.repeat(reps, counts)  # sorted: the representatives increase
@@ -125,8 +134,15 @@ def _value_days(ctx: "ReviewContext", span: Window, profile, feats: dict) -> lis
                 else:
                     low, high = daily.binned_ks_bounds(ref.sorted_values, edges, counts)
                     r = daily.with_ks(r, low, binned=True)
+            elif r.error_bound is not None and np.isfinite(r.error_bound):  # a counted day's Wasserstein
+                high = r.statistic + r.error_bound  # exact W <= statistic + bound (None: unbounded)
             rows.append(_cell(name, day, r, exact, high))
     return rows
+
+
+def _method(fcfg, ref) -> str:
+    """The drift method a feature is tested with (its own, else the default for its kind)."""
+    return fcfg.method or choose_method(ref.kind == "categorical")
 
 
 def _day_sizes(store, model: str, span: Window) -> dict:

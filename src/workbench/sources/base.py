@@ -184,6 +184,65 @@ def residual_cells_of_rows(df: pd.DataFrame, error_width: float | None = None,
     return counted[[*RESIDUAL_KEYS, *RESIDUAL_SUMS]]
 
 
+# a relation an engine hands residual_cells_sql holds, besides its keys (model_version and variant where
+# mapped, day, early): p and y, the prediction and the outcome as doubles (NULL where not a number), and
+# y_missing, true where the outcome is not logged (the rows' isna: NULL, or NaN in a float column)
+RESIDUAL_ROW_COLUMNS = ("p", "y", "y_missing")
+_LARGEST = 1.7976931348623157e308  # the largest float: NULL, ±inf and NaN fail -_LARGEST <= x <= _LARGEST
+
+
+def _residual_bin_sql(x: str, width: float | None) -> tuple[str, list]:
+    """residual_bin in SQL text: floor(x / width) capped at ±RESIDUAL_MAX_BIN, 0 without a width."""
+    if not width:
+        return "0", []
+    q, cap = f"({x}) / ?", RESIDUAL_MAX_BIN
+    return (f"CASE WHEN {q} >= {cap} THEN {cap} WHEN {q} <= -{cap} THEN -{cap} "
+            f"ELSE CAST(floor({q}) AS BIGINT) END", [float(width)] * 3)
+
+
+def residual_cells_sql(relation: str, keys: list[str], error_width: float | None = None,
+                       outcome_width: float | None = None) -> tuple[str, list]:
+    """(SQL, positional args) counting `residual_cells` over `relation` (its `keys` and
+    RESIDUAL_ROW_COLUMNS) with the status, bins and sums residual_cells_of_rows defines, in SQL that
+    DuckDB and Spark both run (the args in the order of the ?s; a relation's own come after them).
+    SqlStore._residual_cells is the same shape in SQLAlchemy (SQLite floors and stores NaN apart)."""
+    k = ", ".join(keys)
+    ebin, eargs = _residual_bin_sql("abs(p - y)", error_width)
+    ybin, yargs = _residual_bin_sql("y", outcome_width)
+    finite = "{v} >= ? AND {v} <= ?"
+    status = (f"CASE WHEN {finite.format(v='p')} THEN (CASE WHEN y_missing THEN 0 "
+              f"WHEN {finite.format(v='y')} THEN 1 ELSE 2 END) ELSE 2 END")
+    sql = (f"SELECT {k}, status, error_bin, outcome_bin, count(*) AS n, sum(e) AS sum_error, "
+           "sum(abs(e)) AS sum_abs_error, sum(e * e) AS sum_sq_error, sum(yv) AS sum_outcome, "
+           "sum(yv * yv) AS sum_sq_outcome, sum(CASE WHEN yv <> 0 THEN abs(e) / abs(yv) END) AS sum_ape, "
+           "sum(CASE WHEN yv <> 0 THEN 1 ELSE 0 END) AS n_nonzero, min(abs(e)) AS min_abs_error, "
+           "max(abs(e)) AS max_abs_error, min(yv) AS min_outcome, max(yv) AS max_outcome "
+           f"FROM (SELECT {k}, status, CASE WHEN status = 1 THEN p - y END AS e, "
+           "CASE WHEN status = 1 THEN y END AS yv, "
+           f"CASE WHEN status = 1 THEN {ebin} ELSE 0 END AS error_bin, "
+           f"CASE WHEN status = 1 THEN {ybin} ELSE 0 END AS outcome_bin "
+           f"FROM (SELECT {k}, p, y, {status} AS status FROM {relation}) AS rows_with_status) AS residual_rows "
+           f"GROUP BY {k}, status, error_bin, outcome_bin")
+    return sql, [*eargs, *yargs, -_LARGEST, _LARGEST, -_LARGEST, _LARGEST]
+
+
+def residual_cells_of_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """`residual_cells` of an engine's grouped rows (RESIDUAL_KEYS but model_version / variant where
+    unmapped, `day` as a date or text starting YYYY-MM-DD, RESIDUAL_SUMS with NULL sums of no labelled
+    row): every engine's GROUP BY (SqlStore, DuckDB, Spark) ends here, so all type the cells alike."""
+    out = pd.DataFrame(index=df.index)
+    for k in ("model_version", "variant"):
+        out[k] = df[k] if k in df else None
+    out["day"] = utc_days(df["day"])
+    for k in ("early", "status", "error_bin", "outcome_bin", "n", "n_nonzero"):
+        out[k] = pd.to_numeric(df[k]).fillna(0).astype("int64")
+    for k in RESIDUAL_SUMS:
+        if k not in out:
+            v = pd.to_numeric(df[k].astype(float))
+            out[k] = v.fillna(0.0) if k.startswith("sum_") else v
+    return out[[*RESIDUAL_KEYS, *RESIDUAL_SUMS]]
+
+
 def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 

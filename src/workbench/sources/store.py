@@ -24,9 +24,8 @@ from sqlalchemy.engine import make_url
 
 from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
-from workbench.sources.base import (PROBABILITY_GRID, RESIDUAL_KEYS, RESIDUAL_MAX_BIN, RESIDUAL_SUMS, STANDARD,
-                                    TIME_COLUMNS, PredictionSource, cells_of_counts, fold, is_null,
-                                    utc_days)
+from workbench.sources.base import (PROBABILITY_GRID, RESIDUAL_MAX_BIN, RESIDUAL_SUMS, STANDARD, TIME_COLUMNS,
+                                    PredictionSource, cells_of_counts, fold, is_null, residual_cells_of_counts)
 from workbench.sources.memory import give_back_freed_memory
 from workbench.timing import timed_call
 
@@ -564,18 +563,7 @@ class SqlStore(PredictionSource):
         group = [c[k.name] for k in keys] + [c.status, c.error_bin, c.outcome_bin]
         stmt = sa.select(*group, *[x.label(name) for x, name in zip(sums, RESIDUAL_SUMS)]).group_by(*group)
         got = self._all(stmt, f"counting residual cells of {model!r}")
-        df = pd.DataFrame(got, columns=[g.name for g in group] + list(RESIDUAL_SUMS))
-        out = pd.DataFrame(index=df.index)
-        for k in ("model_version", "variant"):
-            out[k] = df[k] if k in df else None
-        out["day"] = utc_days(df["day"])
-        for k in ("early", "status", "error_bin", "outcome_bin", "n", "n_nonzero"):
-            out[k] = pd.to_numeric(df[k]).fillna(0).astype("int64")
-        for k in RESIDUAL_SUMS:
-            if k not in out:
-                v = pd.to_numeric(df[k].astype(float))
-                out[k] = v.fillna(0.0) if k.startswith("sum_") else v
-        return out[[*RESIDUAL_KEYS, *RESIDUAL_SUMS]]
+        return residual_cells_of_counts(pd.DataFrame(got, columns=[g.name for g in group] + list(RESIDUAL_SUMS)))
 
     def feature_values(self, model: str, window: Window, feature: str, chunk: int = 200_000):
         """One numeric feature as a float array (NaN = missing). PostgreSQL: one float8[] of the

@@ -5,7 +5,7 @@ URL: `duckdb+parquet:///abs/path/to/root` (the folder holding `day=YYYY-MM-DD/*.
 is the table); features are the other columns (the `columns` layout only).
 
 Every count is one DuckDB statement with bound parameters (GROUP BY for category, bin, per-day and
-per-hour counts, versions, newest); rows are read only when a review asks for rows. Every window filter
+per-hour counts, versions, newest, the performance review's prediction and residual cells); rows are read only when a review asks for rows. Every window filter
 also bounds the `day` partition column, so DuckDB opens only the files of the window's days.
 """
 
@@ -20,8 +20,9 @@ import pandas as pd
 
 from workbench.config import StoreParams, TimeoutParams, Window
 from workbench.errors import ConfigError, SourceUnavailable
-from workbench.sources.base import (PROBABILITY_GRID, STANDARD, TIME_COLUMNS, PredictionSource, cells_of_counts,
-                                    fold, is_null)
+from workbench.sources.base import (PROBABILITY_GRID, RESIDUAL_KEYS, RESIDUAL_SUMS, STANDARD, TIME_COLUMNS,
+                                    PredictionSource, cells_of_counts, fold, is_null, residual_cells_of_counts,
+                                    residual_cells_sql)
 from workbench.sources.parquet_layout import DAY
 
 VIEW = "predictions"
@@ -66,6 +67,7 @@ class DuckdbStore(PredictionSource):
                               "(layout: columns)")
         self._con = None
         self._columns: list[str] | None = None
+        self._types: dict[str, str] | None = None
         self._lock = threading.Lock()
 
     # --- the connection and the table ------------------------------------------------------
@@ -313,14 +315,11 @@ class DuckdbStore(PredictionSource):
     def counts_cells(self) -> bool:
         return True
 
-    def prediction_cells(self, model: str, window: Window, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
-        """The window's predictions counted per cell in one GROUP BY over the window's day folders, the
-        keys as SqlStore._prediction_cells computes them (p_cell: the grid cell of a probability in
-        [0, 1], 1 in the last; p_raw: the probability where it is not, NaN and ±inf included; early:
-        the outcome stamped before the prediction), typed by the same base.cells_of_counts."""
+    def _cell_keys(self, names: dict[str, str], early_always: bool = False) -> tuple[list[str], list]:
+        """(select items, bound args) of a cell's keys: the mapped columns of `names` (params key -> name),
+        the UTC day, and `early` (the outcome stamped before the prediction; where that time is not
+        mapped, 0 with `early_always`, else left out)."""
         mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
-        names = {"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
-                 "prediction": "prediction"}
         cols, args = [], []
         for k, n in names.items():
             if k in mapped:
@@ -328,6 +327,22 @@ class DuckdbStore(PredictionSource):
                 cols.append(f"{sql} AS {n}")
                 args += a
         cols.append(f"{self._day()} AS day")
+        if "outcome_timestamp" in mapped:
+            (ot, a), (ts, b) = self._col("outcome_timestamp"), self._col("timestamp")
+            cols.append(f"CASE WHEN {ot} < {ts} THEN 1 ELSE 0 END AS early")
+            args += [*a, *b]
+        elif early_always:
+            cols.append("0 AS early")
+        return cols, args
+
+    def prediction_cells(self, model: str, window: Window, grid: int = PROBABILITY_GRID) -> pd.DataFrame:
+        """The window's predictions counted per cell in one GROUP BY over the window's day folders, the
+        keys as SqlStore._prediction_cells computes them (p_cell: the grid cell of a probability in
+        [0, 1], 1 in the last; p_raw: the probability where it is not, NaN and ±inf included; early:
+        the outcome stamped before the prediction), typed by the same base.cells_of_counts."""
+        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        cols, args = self._cell_keys({"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
+                                      "prediction": "prediction"})
         if "probability" in mapped:
             p, a = self._col("probability")
             k = int(grid)
@@ -336,16 +351,45 @@ class DuckdbStore(PredictionSource):
                         f"WHEN {p} = 1 THEN ? ELSE NULL END AS p_cell")
             cols.append(f"CASE WHEN {p} >= 0 AND {p} <= 1 THEN NULL ELSE {p} END AS p_raw")
             args += [*a, *a, *a, k, *a, k - 1, *a, *a, *a]  # in the order of the ?s above
-        if "outcome_timestamp" in mapped:
-            (ot, a), (ts, b) = self._col("outcome_timestamp"), self._col("timestamp")
-            cols.append(f"CASE WHEN {ot} < {ts} THEN 1 ELSE 0 END AS early")
-            args += [*a, *b]
         keys = [c.rsplit(" AS ", 1)[1] for c in cols]
         where, wargs = self._where(model, window)
         sql = (f"SELECT {', '.join(keys)}, count(*) AS n FROM (SELECT {', '.join(cols)} FROM {VIEW} "
                f"WHERE {where}) GROUP BY ALL")
         rows = self._all(sql, [*args, *wargs], f"counting prediction cells of {model!r}")
         return cells_of_counts(pd.DataFrame(rows, columns=[*keys, "n"]), grid)
+
+    def residual_cells(self, model: str, window: Window, error_width: float | None = None,
+                       outcome_width: float | None = None) -> pd.DataFrame:
+        """A regression model's residual cells (PredictionSource.residual_cells) in one GROUP BY over the
+        window's day folders: base.residual_cells_sql (the SQL Spark runs too) over the window's keys,
+        prediction and outcome as doubles, and whether the outcome is missing (NULL, or NaN in a float
+        column: the rows' isna; a text column's 'nan' is text, invalid as in the rows)."""
+        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        cols, args = self._cell_keys({"version": "model_version", "variant": "variant"}, early_always=True)
+        keys = [c.rsplit(" AS ", 1)[1] for c in cols]
+        pred, a = self._col("prediction")
+        cols.append(f"TRY_CAST({pred} AS DOUBLE) AS p")
+        args += a
+        if "outcome" in mapped:
+            out, a = self._col("outcome")
+            text = a or self._type(getattr(self.params.columns, "outcome")) == "VARCHAR"
+            cols.append(f"TRY_CAST({out} AS DOUBLE) AS y")
+            cols.append(f"{out} IS NULL AS y_missing" if text else
+                        f"{out} IS NULL OR isnan(TRY_CAST({out} AS DOUBLE)) AS y_missing")
+            args += a * (2 if text else 3)
+        else:
+            cols += ["CAST(NULL AS DOUBLE) AS y", "TRUE AS y_missing"]
+        where, wargs = self._where(model, window)
+        sql, sargs = residual_cells_sql(f"(SELECT {', '.join(cols)} FROM {VIEW} WHERE {where}) AS window_rows", keys,
+                                        error_width, outcome_width)
+        rows = self._all(sql, [*sargs, *args, *wargs], f"counting residual cells of {model!r}")
+        return residual_cells_of_counts(pd.DataFrame(rows, columns=[*keys, *RESIDUAL_KEYS[-3:], *RESIDUAL_SUMS]))
+
+    def _type(self, column: str) -> str:
+        """The DuckDB type of a column of the files (VARCHAR, DOUBLE, ...), the first file's schema."""
+        if self._types is None:
+            self._types = {r[0]: str(r[1]) for r in self._all(f"DESCRIBE {VIEW}", [], "reading the columns")}
+        return self._types.get(column, "")
 
     # --- the weak-segment search's cells (sources.segment_counts), one statement ------------
 

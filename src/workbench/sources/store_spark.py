@@ -11,8 +11,8 @@ Query options: `master` (any Spark master URL; ignored when the process already 
 e.g. under spark-submit), `driver_memory` (default 1g), and any `spark.*` key as a Spark setting.
 
 Every count a review asks for (counts, binned counts, per-day counts, category counts, versions,
-newest, repeated ids, hourly volume, the performance review's prediction cells, the weak-segment
-search's cells) is a Spark aggregation; only its small result comes back to
+newest, repeated ids, hourly volume, the performance review's prediction cells and a regression
+model's residual cells, the weak-segment search's cells) is a Spark aggregation; only its small result comes back to
 the driver. A window filters on the `day` partition first, so Spark reads only the window's days.
 Rows (`read`) and the values of KS / Wasserstein features (`feature_values`) come back through
 Arrow. One SparkSession per process, started on first use and reused: start-up takes seconds.
@@ -30,8 +30,9 @@ import pandas as pd
 
 from workbench.config import StoreParams, TimeoutParams, Window, redact
 from workbench.errors import ConfigError, SourceUnavailable
-from workbench.sources.base import (PROBABILITY_GRID, STANDARD, TIME_COLUMNS, PredictionSource, cells_of_counts,
-                                    fold, is_null)
+from workbench.sources.base import (PROBABILITY_GRID, RESIDUAL_KEYS, RESIDUAL_SUMS, STANDARD, TIME_COLUMNS,
+                                    PredictionSource, cells_of_counts, fold, is_null, residual_cells_of_counts,
+                                    residual_cells_sql)
 
 PARTITION = "day"  # the partition column of the layout; never a feature
 # small by default: one driver, a handful of shuffle partitions (aggregates are small), no UI, no Hive
@@ -241,6 +242,7 @@ class SparkStore(PredictionSource):
              ) -> pd.DataFrame:
         """Predictions of `model` in `window` (Arrow to the driver), in timestamp order, as a log is
         appended: the standard columns in `core` (default all mapped) plus the named features."""
+        self.data()  # the session first: a column is built in it (read may be a process's first call)
         mapping = {k: v for k, v in self.params.columns.model_dump().items() if v is not None}
         keys = list(mapping) if core is None else [k for k in core if k in mapping]
         features = list(features)
@@ -364,6 +366,7 @@ class SparkStore(PredictionSource):
         return int(self._run(f"counting repeated prediction ids of {model!r}", lambda: q.collect()[0][0]))
 
     def sample(self, model: str, window: Window, core: Iterable[str], limit: int = 5000) -> pd.DataFrame:
+        self.data()  # the session first: a column is built in it
         keys = [k for k in core if getattr(self.params.columns, k, None) is not None]
         cols = [(self._micros(self._col(k)) if k in TIME_COLUMNS else self._col(k)).alias(STANDARD[k]) for k in keys]
         df = self._run(f"sampling {model!r}", self._rows(model, window).select(*cols).limit(int(limit)).toPandas)
@@ -418,6 +421,42 @@ class SparkStore(PredictionSource):
         q = data.where(self._in(model, window)).select(*[c.alias(n) for n, c in cols.items()]).groupBy(*cols).count()
         rows = self._run(f"counting prediction cells of {model!r}", q.collect)
         return cells_of_counts(pd.DataFrame([tuple(r) for r in rows], columns=[*cols, "n"]), grid)
+
+    def residual_cells(self, model: str, window: Window, error_width: float | None = None,
+                       outcome_width: float | None = None) -> pd.DataFrame:
+        """A regression model's residual cells (PredictionSource.residual_cells) in one Spark SQL
+        aggregation: base.residual_cells_sql (the SQL DuckDB runs too) over the window's keys, prediction
+        and outcome as doubles (try_cast: a text that is no number is NULL, not an error under ANSI
+        mode), and whether the outcome is missing (NULL, or NaN in a float column, as the rows' isna)."""
+        from pyspark.sql import functions as F
+        from pyspark.sql import types as T
+
+        data = self.data()  # the session first: a column is built in it
+        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        cols = {n: self._col(k) for k, n in (("version", "model_version"), ("variant", "variant")) if k in mapped}
+        cols["day"] = F.to_date(self._col("timestamp").cast("timestamp"))
+        if "outcome_timestamp" in mapped:
+            early = self._col("outcome_timestamp").cast("timestamp") < self._col("timestamp").cast("timestamp")
+            cols["early"] = F.when(early, 1).otherwise(0)
+        else:
+            cols["early"] = F.lit(0)
+        keys = list(cols)
+        cols["p"] = self._col("prediction").try_cast("double")
+        if "outcome" in mapped:
+            out = self._col("outcome")
+            name = self.params.columns.outcome if self.params.columns.constant("outcome") is None else None
+            types = {f.name: f.dataType for f in data.schema.fields}
+            cols["y"] = out.try_cast("double")
+            cols["y_missing"] = (out.isNull() if not isinstance(types.get(name), (T.FloatType, T.DoubleType))
+                                 else out.isNull() | F.isnan(out))
+        else:
+            cols["y"], cols["y_missing"] = F.lit(None).cast("double"), F.lit(True)
+        rows = data.where(self._in(model, window)).select(*[c.alias(n) for n, c in cols.items()])
+        sql, args = residual_cells_sql("{rows}", keys, error_width, outcome_width)
+        spark = spark_session(self.master, self.settings)
+        got = self._run(f"counting residual cells of {model!r}", lambda: spark.sql(sql, args, rows=rows).collect())
+        return residual_cells_of_counts(pd.DataFrame([tuple(r) for r in got],
+                                                     columns=[*keys, *RESIDUAL_KEYS[-3:], *RESIDUAL_SUMS]))
 
     def labelled_sample(self, model: str, window: Window, features: list[str], limit: int) -> pd.DataFrame:
         """Up to `limit` labelled rows of the window (whichever Spark returns first), not the window read."""
