@@ -8,7 +8,6 @@ so `workbench report` can mark it and exit non-zero.
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -67,7 +66,9 @@ class ReviewContext:
             from IPython.display import HTML, display
         except ImportError:  # pragma: no cover
             return
-        display(HTML(f"<p><i>{html.escape(section)}: not shown — {html.escape(reason)}</i></p>"))
+        from workbench.pages import render_snippet
+
+        display(HTML(render_snippet("skipped", [{"section": section, "reason": reason}])))  # as display.skipped_note
 
     @cached_property
     def store(self):
@@ -194,9 +195,9 @@ def _show_problem(section: str, message: str) -> None:
         from IPython.display import HTML, display
     except ImportError:  # pragma: no cover - IPython ships with the kernel
         return
-    display(HTML(
-        '<div style="border-left:4px solid #c0392b;background:#fdecea;padding:8px 12px;margin:6px 0">'
-        f"<b>Could not compute {html.escape(section)}</b><br><code>{html.escape(message)}</code></div>"))
+    from workbench.pages import render_snippet
+
+    display(HTML(render_snippet("problem_box", section, message)))
 
 
 def open_review(model: str = "", week: str = "", source: str = "auto", params_dir: str | Path = "params",

@@ -57,8 +57,9 @@ def render_notification(note: Notification) -> tuple[str, str]:
 
 
 def render_snippet(name: str, *args: object) -> str:
-    """One of the small pieces a report displays between its sections (templates/snippets.html:
-    heading, skipped, problems, anchors), called as its macro with `args`."""
+    """One of the small pieces a report displays between its sections (a macro of templates/snippets.html:
+    heading, skipped note, problem box, a table's caption, ...), called with `args`: the one way the
+    package's modules turn values into HTML, escaped by the template engine."""
     return str(getattr(environment().get_template("snippets.html").module, name)(*args))
 
 

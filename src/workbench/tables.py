@@ -22,7 +22,6 @@ findings (findings.tiny).
 from __future__ import annotations
 
 import datetime as dt
-import html
 import math
 import re
 from typing import Any, Iterable, Mapping
@@ -295,11 +294,13 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     column), `empty` is the sentence shown instead of an empty table."""
     from IPython.display import HTML
 
+    from workbench.pages import render_snippet
+
     if df is None:
-        return HTML(f"<p><i>{html.escape(empty)}</i></p>")
+        return HTML(render_snippet("note", empty))
     frame = tidy(df if isinstance(df, pd.DataFrame) else df.to_frame(), drop_empty=drop_empty)
     if frame.empty or not len(frame.columns):
-        return HTML(f"<p><i>{html.escape(empty)}</i></p>")
+        return HTML(render_snippet("note", empty))
     kinds = check_kinds(kinds or {})
     col_kinds = {c: kinds.get(c) or dtype_kind(frame[c]) for c in frame.columns}
     shown = pd.DataFrame({c: [format_value(v, col_kinds[c]) for v in frame[c]] for c in frame.columns})
@@ -329,7 +330,7 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     foot = [caption] if caption else []
     foot += [f"{'*' * (i + 1)} {DASH}: {n}" for i, n in enumerate(notes)]
     if foot:
-        styler = styler.set_caption(" · ".join(foot))
+        styler = styler.set_caption(render_snippet("caption", foot))  # the Styler shows a caption as markup
     return styler
 
 
@@ -340,11 +341,13 @@ def _declaration(frame: pd.DataFrame, col_kinds: Mapping[str, str], declared: Ma
     the columns whose kind was guessed as "count" although values were not whole numbers."""
     import json
 
+    from workbench.pages import render_snippet
+
     heads = {c: header(c, units) for c in frame.columns}
     rounded = [heads[c] for c in frame.columns if col_kinds[c] == "count" and c not in declared
                and _has_fraction(frame[c])]
-    attrs = f'class="wb-table" data-kinds="{html.escape(json.dumps({heads[c]: k for c, k in col_kinds.items()}))}"'
-    return attrs + (f' data-rounded="{html.escape(json.dumps(rounded))}"' if rounded else "")
+    return render_snippet("table_attributes", json.dumps({heads[c]: k for c, k in col_kinds.items()}),
+                          json.dumps(rounded) if rounded else "")
 
 
 def _has_fraction(s: pd.Series) -> bool:

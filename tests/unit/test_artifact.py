@@ -157,7 +157,7 @@ def test_a_number_column_holding_a_bound_or_another_unit_fails(tmp_path, cell):
 
 
 def test_an_unknown_kind_fails(tmp_path):
-    odd = GOOD_TABLE.replace("&quot;value&quot;: &quot;number&quot;", "&quot;value&quot;: &quot;colour&quot;")
+    odd = GOOD_TABLE.replace("&#34;value&#34;: &#34;number&#34;", "&#34;value&#34;: &#34;colour&#34;")  # as the engine escapes it
     assert "colour" in odd
     result = _check(_week(tmp_path, _report(_good_sections(headline=odd))))
     assert [v.what for v in result.violations] == ["table column 'value': kind 'colour' is not one the checker knows"]

@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
+from workbench import tables  # noqa: E402
 from workbench.config import MonitoringParams, MultivariateDrift  # noqa: E402
 from workbench.drift import methods as dm  # noqa: E402
 from workbench.drift import multivariate as mv  # noqa: E402
@@ -179,7 +180,10 @@ def test_too_few_rows_no_features_and_missing_values_are_problems_or_notes_never
     same = mv.multivariate_drift(holes(ref), holes(cur), KIND, PARAMS)
     assert not same.problems and not same.drifted
     assert any("missing values in the reference" in n for n in same.notes)
-    assert "&lt;missing&gt;" in same.caption and "3,000 reference and 1,000 window rows" in same.caption
+    assert "'<missing>' category" in same.caption and "3,000 reference and 1,000 window rows" in same.caption
+    # the caption is text: the table under it escapes it, as the notebook shows it
+    shown = tables.table(same.to_frame(), caption=same.caption).to_html()
+    assert "&#39;&lt;missing&gt;&#39; category" in shown and "<missing>" not in shown
 
 
 def test_to_frame_headline_plot_and_config_defaults(flip):

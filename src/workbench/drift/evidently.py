@@ -12,7 +12,6 @@ required for a report to publish (a failure is one "could not compute" line).
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import warnings
@@ -113,16 +112,11 @@ def escape_embedded_json(page: str) -> str:
 
 def not_run(ctx: "ReviewContext", sample_size) -> str:
     """One HTML line saying why Evidently's comparison is not in this report and how to turn it on."""
-    if not ctx.monitoring.drift_detection.evidently:
-        why = ("it is off (<code>drift_detection.evidently: false</code>, the default, in "
-               f"{html.escape(ctx.params_path('monitoring').name)}); set it to <code>true</code> to run Evidently's "
-               "<code>DataDriftPreset</code> on a sample of the same data and compare it feature by feature "
-               "(about 6 s of CPU per model)")
-    elif not sample_size:
-        why = "the sample size is 0 (<code>-p evidently_sample=0</code>)"
-    else:
-        why = "the drift review itself could not be computed"
-    return f"<p><i>Evidently's comparison was not run: {why}.</i></p>"
+    from workbench.pages import render_snippet
+
+    off = not ctx.monitoring.drift_detection.evidently
+    why = "off" if off else "no sample" if not sample_size else "not computed"
+    return render_snippet("evidently_not_run", why, ctx.params_path("monitoring").name if off else "")
 
 
 def run(ctx: "ReviewContext", ours: DriftReport, out_file: str | Path, sample_size: int = 20_000, seed: int = 0
@@ -229,7 +223,6 @@ def disagreement(ours: DriftReport, table: pd.DataFrame, sample_size: int = 20_0
 
 def link(path: str | Path, text: str = "Evidently's report") -> str:
     """An HTML link to the saved Evidently report, relative to the report folder."""
-    import html
+    from workbench.pages import render_snippet
 
-    name = Path(path).name
-    return f'<a href="{html.escape(name)}">{html.escape(text)} ({html.escape(name)})</a>'
+    return render_snippet("link", Path(path).name, text)

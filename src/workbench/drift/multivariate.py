@@ -332,15 +332,14 @@ class MultivariateDriftResult:
 
     @property
     def caption(self) -> str:
-        """What the table rests on, for its caption (HTML-escaped: feature names come from the data):
-        the sample sizes, the features, and the notes (missing values imputed, features left out)."""
-        import html
-
+        """What the table rests on, for its caption (plain text: tables.table escapes every caption, and
+        feature names come from the data): the sample sizes, the features, and the notes (missing values
+        imputed, features left out)."""
         if not self.computed:
-            return html.escape("; ".join(self.notes))
+            return "; ".join(self.notes)
         head = (f"{self.n_reference:,} reference and {self.n_current:,} window rows (sampled), "
                 f"{len(self.features)} features: {', '.join(self.features)}")
-        return html.escape("; ".join([head, *self.notes]))
+        return "; ".join([head, *self.notes])
 
     def _components(self) -> str:
         """'10 components keep 67.2% of the variance of the 23 columns encoding 9 features' (numeric

@@ -506,17 +506,17 @@ def draw_panels(ctx: "ReviewContext", report: InfrastructureReport | None, secti
 
     from workbench import display as show
     from workbench.infrastructure import plots
+    from workbench.pages import render_snippet
 
     if report is None:
         return None
     names = [n for n, p in report.panels.items() if p.section == section]
     if not names:
-        display(HTML(f"<p><i>No {html_escape(section)} panel in params/queries.yaml.</i></p>"))
+        display(HTML(render_snippet("note", f"No {section} panel in params/queries.yaml.")))
         return None
     display(show.section_anchors("panel-", names))
     fig = plots.infrastructure_panels(report, names, thresholds(ctx, report))
-    drawn = [ax.get_title() for ax in fig.axes]
-    display(HTML('<p class="wb-panels">Panels: ' + " · ".join(html_escape(t) for t in drawn) + "</p>"))
+    display(HTML(render_snippet("panels", [ax.get_title() for ax in fig.axes])))
     return fig
 
 
@@ -525,9 +525,3 @@ def timeline_series(report: InfrastructureReport | None) -> dict[str, pd.DataFra
     if report is None:
         return {}
     return {f"{p.title} ({p.unit})" if p.unit else p.title: p.data for p in report.panels.values() if p.timeline}
-
-
-def html_escape(text: str) -> str:
-    import html
-
-    return html.escape(str(text))

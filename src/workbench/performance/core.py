@@ -829,15 +829,8 @@ def log_results(ctx: "ReviewContext", perf: PerformanceReview) -> str:
 
 def mlflow_note(ctx: "ReviewContext", run_id: str | None) -> str:
     """One HTML line: where this period's metrics went in MLflow (or that they were not logged)."""
-    from html import escape
-
     from workbench import results_log
+    from workbench.pages import render_snippet
 
-    exp = escape(results_log.EXPERIMENT)
-    if run_id:
-        return f"<p>MLflow run <code>{escape(run_id)}</code> in experiment {exp}.</p>"
-    if "mlflow_log" in ctx.outputs:
-        name = escape(results_log.run_name(ctx.model.name, ctx.window.label))
-        return (f"<p>Logged to MLflow by <code>workbench report</code> once this report is published: run "
-                f"“{name}” in experiment {exp}, with this report attached.</p>")
-    return "<p>Not logged to MLflow.</p>"
+    pending = results_log.run_name(ctx.model.name, ctx.window.label) if "mlflow_log" in ctx.outputs else ""
+    return render_snippet("mlflow_note", run_id or "", results_log.EXPERIMENT, pending)

@@ -54,13 +54,11 @@ def positive_name(spec: Any) -> str:
 
 def definitions_html(kind: str, positive: str = "class 1") -> Any:
     """A short list saying what each headline metric is (`positive`: the positive class in words, positive_name)."""
-    import html
-
     from IPython.display import HTML
 
-    items = "".join(f"<li><b>{html.escape(k)}</b>: {html.escape(v.replace('{positive}', positive))}</li>"
-                    for k, v in DEFINITIONS.get(kind, []))
-    return HTML(f'<ul style="font-size:14px;margin:4px 0">{items}</ul>')
+    from workbench.pages import render_snippet
+
+    return HTML(render_snippet("definitions", [(k, v.replace("{positive}", positive)) for k, v in DEFINITIONS.get(kind, [])]))
 
 
 def positive_class(summary: Any, positive_label: str = "class 1") -> pd.DataFrame:

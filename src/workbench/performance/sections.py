@@ -16,7 +16,6 @@ A new section is one `Step` (or more), one function in `SHOW`, and one `review.s
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -187,6 +186,13 @@ def _html(text: str) -> Any:
     return HTML(text)
 
 
+def _snippet(name: str, *args: object) -> Any:
+    """A snippet of templates/snippets.html (values escaped by the template engine), for display."""
+    from workbench.pages import render_snippet
+
+    return _html(render_snippet(name, *args))
+
+
 def _table(frame, **kw) -> Any:
     from workbench import tables
     from workbench.performance import columns
@@ -204,9 +210,8 @@ def show_headline(r: PerformanceSections) -> None:
         return
     s = perf.summary
     positive = explain.positive_name(ctx.model)
-    _display(_html(f"<p><b>{tables.count(s.n_predictions)}</b> predictions, <b>{tables.count(s.n_labelled)}</b> "
-                   f"labelled (label coverage <b>{tables.percent(s.label_coverage)}</b>): the metrics are computed on "
-                   f"the labelled ones. Baseline: {html.escape(str(perf.baseline_source))}.</p>"),
+    _display(_snippet("labelled_line", tables.count(s.n_predictions), tables.count(s.n_labelled),
+                      tables.percent(s.label_coverage), str(perf.baseline_source)),
              explain.definitions_html(ctx.model.type, positive),
              _table(perf.to_frame()),
              tables.key_values(perf.thresholds(),
@@ -232,7 +237,7 @@ def show_labels(r: PerformanceSections) -> None:
     if r.classifier:
         rates = explain.base_rate(perf.window_predictions, r["reference data"], perf.history,
                                   shift=perf.base_rate_tolerance)
-        _display(_html(f"<p><b>Base rate.</b> {html.escape(explain.base_rate_sentence(rates))}</p>"), _table(rates))
+        _display(_snippet("base_rate", explain.base_rate_sentence(rates)), _table(rates))
     plots.label_coverage(labels.coverage_by_day(perf.history, perf.window_predictions), delays)
     _display(show.problem_note(r.ctx, "label delay"))  # no outcome time: coverage only, delay and maturity not computed
     if delays is not None:
@@ -253,7 +258,7 @@ def show_weak_segments(r: PerformanceSections) -> None:
     seg = r["weak segments"]
     if seg is not None:
         for note in seg.notes:  # how the search was limited: said, not an error
-            _display(_html(f"<p>{html.escape(note)}.</p>"))
+            _display(_snippet("paragraph", f"{note}."))
         _display(_table(seg.segments_frame(), kinds=segments.KINDS, empty="no weak segment"))
         seg.plot()
 
@@ -370,8 +375,8 @@ def show_about(r: PerformanceSections) -> None:
     ctx = r.ctx
     _display(show.about(ctx, "performance"), _html(mlflow_note(ctx, r["MLflow logging"])),
              show.skipped_note(ctx, "MLflow logging"),
-             _html(f"<p>Metrics: {', '.join(warning_metrics(ctx.model.type))}; at least "
-                   f"{ctx.params.performance.min_samples} labelled predictions.</p>"))
+             _snippet("paragraph", f"Metrics: {', '.join(warning_metrics(ctx.model.type))}; at least "
+                                   f"{ctx.params.performance.min_samples} labelled predictions."))
 
 
 # the sections in page order: the notebook calls review.show(name) for each
