@@ -130,13 +130,17 @@ from workbench.tables import percent, sli  # noqa: E402
 # the default of params `infrastructure.slo_low_budget` (the schema in workbench.config holds the value):
 # less of the rolling period's error budget left than this, the SLO is burning
 LOW_BUDGET = default_of(InfrastructureParams, "slo_low_budget")
+# the section with the burn rates and the table of every burn alert (rule, start, duration): where a
+# finding about one burn alert links, so the reader lands on its row (an SLO's status links to "slos")
+BURN_ANCHOR = "slo-burn"
 
 
 def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, week_label: str,
                  low_budget: float = LOW_BUDGET) -> list[Finding]:
     """Per objective: missed or budget exhausted (alert), burning (warning: less than `low_budget`, params
     `infrastructure.slo_low_budget`, of the rolling budget left) or met (info),
-    each with SLI, objective and the budget left; then each burn alert (page: alert, ticket: warning)."""
+    each with SLI, objective and the budget left (linking to the SLO table); then each burn alert (page:
+    alert, ticket: warning), linking to the burn section's table of burn alerts."""
     out = []
     for name in dict.fromkeys(status_["objective"]) if len(status_) else []:
         rows = status_[status_["objective"] == name]
@@ -170,7 +174,7 @@ def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, we
         out.append(Finding(sev, titles_by_name.get(p["objective"], str(p["objective"])),
                            f"{what}: {titles_by_name.get(p['objective'], p['objective'])} burned its error budget faster "
                            f"than {p['rule']} from {when(p['start'])} for {duration(p['duration'])}.",
-                           "slo", "slos", pd.Timedelta(p["duration"]).total_seconds(),
+                           "slo", BURN_ANCHOR, pd.Timedelta(p["duration"]).total_seconds(),
                            {"start": iso(p["start"]), "end": iso(p["end"]), "rule": p["rule"]}))
     return out
 
