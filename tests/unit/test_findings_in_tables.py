@@ -102,16 +102,19 @@ def test_the_slo_table_shows_the_sli_and_budgets_as_the_slo_finding_says_them():
 
 
 def test_a_burn_alert_finding_links_to_the_burn_section_whose_table_holds_its_rule_and_duration():
-    """A page quotes its rule (14.4x over 1h and 5m) and duration (15 min): the SLO burn section's
-    table of burn alerts shows both, the SLO status table neither, so the finding links there."""
-    pages = pd.DataFrame([{"objective": "avail", "severity": "page", "rule": "14.4x over 1h and 5m",
+    """A page quotes its objective's title (its numbers too: 0.5 s), rule (14.4x over 1h and 5m) and
+    duration (15 min): the SLO burn section's table of burn alerts shows them, the SLO status table
+    does not, so the finding links there."""
+    pages = pd.DataFrame([{"objective": "latency", "severity": "page", "rule": "14.4x over 1h and 5m",
                            "start": T0, "end": T0 + pd.Timedelta(minutes=15), "duration": pd.Timedelta(minutes=15)}])
-    params = SLOParams(objectives=[{"name": "avail", "title": "/predict availability", "objective": 0.995,
-                                    "good": "g", "total": "t"}], burn_alerts=[])
-    (page,) = slo.slo_findings(pd.DataFrame(columns=["objective"]), pages, params, "2026-W48")
+    params = SLOParams(objectives=[{"name": "latency", "title": "/predict requests served under 0.5 s",
+                                    "objective": 0.95, "good": "g", "total": "t"}], burn_alerts=[])
+    review = slo.SLOReview(pd.DataFrame(columns=["objective", "window"]), pd.DataFrame(), pages, params)
+    (page,) = review.findings
     assert page.anchor == "slo-burn" == slo.BURN_ANCHOR
-    assert "14.4x" in page.sentence and "for 15 min" in page.sentence
-    assert _missing([page], _text(tables.table(pages, kinds=INFRA_KINDS))) == []
+    assert "under 0.5 s burned" in page.sentence and "14.4x" in page.sentence and "for 15 min" in page.sentence
+    assert _missing([page], _text(tables.table(review.burn_table(), kinds=INFRA_KINDS))) == []
+    assert list(review.pages["objective"]) == ["latency"]  # the frame keeps the name (the week page's episodes)
 
 
 def test_an_episode_finding_links_to_the_episodes_table_and_a_rule_finding_to_the_rules_table():

@@ -167,7 +167,7 @@ def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, we
                                "slo", "slos", remaining))
         else:
             out.append(Finding("info", name, f"SLO met — {text}.", "slo", "slos", remaining))
-    titles_by_name = {o.name: (o.title or o.name) for o in slos.objectives}
+    titles_by_name = titles(slos)
     for _, p in pages.iterrows() if len(pages) else []:
         sev = "alert" if p["severity"] == "page" else "warning"
         what = "Page" if p["severity"] == "page" else f"{str(p['severity']).capitalize()}"
@@ -177,6 +177,12 @@ def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, we
                            "slo", BURN_ANCHOR, pd.Timedelta(p["duration"]).total_seconds(),
                            {"start": iso(p["start"]), "end": iso(p["end"]), "rule": p["rule"]}))
     return out
+
+
+def titles(slos: SLOParams) -> dict[str, str]:
+    """Each objective's name -> the name people read (its title, else its name), as the SLO table,
+    the burn alerts' table and the findings write it."""
+    return {o.name: (o.title or o.name) for o in slos.objectives}
 
 
 @dataclass
@@ -214,6 +220,14 @@ class SLOReview:
     def to_frame(self) -> pd.DataFrame:
         """Each SLO for the week and the rolling period: SLI, objective, budget consumed and left."""
         return self.status
+
+    def burn_table(self) -> pd.DataFrame:
+        """When each burn alert would have fired (`pages`), each objective named by its title as the
+        findings about those alerts name it (the burn section's table)."""
+        if "objective" not in self.pages:
+            return self.pages
+        names = titles(self.slos)
+        return self.pages.assign(objective=[names.get(o, o) for o in self.pages["objective"]])
 
     def plot(self):
         """Burn rate per objective over the window, with each alert's factor."""
