@@ -325,9 +325,11 @@ def test_prometheus_drift_alert_disagreement_says_why():
     rep = _drift_report()  # drifted: tenure, monthly_charges; paperless_billing below min_effect
     result = alert_agreement(ctx, rep)
     table = result.to_frame().set_index("feature")
-    assert sorted(table.index) == ["paperless_billing", "tenure"]  # this model's series only
+    assert list(table.index) == ["paperless_billing", "tenure", "monthly_charges"]  # this model's series only,
+    assert table["episodes"].tolist() == [1, 1, 0]  # then the drifted feature no alert fired for
     assert table["this_review"].to_dict() == {
-        "paperless_billing": "no drift (significant, but effect 0.03 is below min_effect 0.05)", "tenure": "drift"}
+        "paperless_billing": "no drift (significant, but effect 0.03 is below min_effect 0.05)", "tenure": "drift",
+        "monthly_charges": "drift"}
     assert result.notes == ["Prometheus drift alert rules replayed on this window for this model: DataDriftDetected "
                             "(`data_drift_score > 0.1` for 1m)."]
     (f,) = result.findings

@@ -702,7 +702,8 @@ AGREEMENT_COLUMNS = ["feature", "alert", "episodes", "firing_time", "first_fired
 def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drift") -> TableResult:
     """The Prometheus drift alert rules (params/alerts.yaml, names containing `hint`) replayed over the
     window for this model: per feature, the alerts that fired, their episodes and firing time, and
-    this review's verdict with its reason (the table; its note names each rule's condition).
+    this review's verdict with its reason, then the features drifted here that no alert fired for
+    (0 episodes; the table; its note names each rule's condition).
     Where they disagree, one info finding says why (they watch a different score, window and threshold),
     quoting the table's firing times."""
     import re
@@ -733,13 +734,17 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
                                              episodes=("start", "size"), firing_time=("duration", "sum"),
                                              first_fired=("start", "min")).reset_index()
              if len(episodes) else pd.DataFrame(columns=AGREEMENT_COLUMNS[:-1]))
+    fired = set(table["feature"]) - {""}
+    if exprs and ours - fired:  # the features drifted here that no alert fired for: 0 episodes, side by side
+        silent = pd.DataFrame({"feature": sorted(ours - fired), "alert": "", "episodes": 0,
+                               "firing_time": pd.Timedelta(0), "first_fired": pd.NaT})
+        table = pd.concat([table, silent], ignore_index=True) if len(table) else silent
     reasons = {x.feature: x.message or x.status for x in report.results}  # why a feature is no drift here
     table["this_review"] = ["drift" if f in ours else f"no drift ({reasons[f]})" if f in reasons else "not checked"
                             for f in table["feature"]]
     table = table[AGREEMENT_COLUMNS]
     names = ", ".join(f"{a} (`{e}` for {fr})" for a, (e, fr) in exprs.items())
     notes = [f"Prometheus drift alert rules replayed on this window for this model: {names}."] if exprs else []
-    fired = set(table["feature"]) - {""}
     findings = []
     if exprs and fired != ours:  # the alert and this review disagree: one sentence says why
         firing = table.set_index("feature")["firing_time"]
