@@ -340,11 +340,12 @@ def test_prometheus_drift_alert_disagreement_says_why():
                                  "alert watches")
     assert f.kind == "comparison"
     # the section it links to shows the table with its caption: every number of the sentence is there
-    from workbench import artifact, tables
-    from workbench.drift.columns import KINDS
+    from workbench import artifact
+    from workbench.drift import agreement_table
 
-    shown = artifact.read_page(tables.table(result.to_frame(), kinds=KINDS, caption=" ".join(result.notes)).to_html())
+    shown = artifact.read_page(agreement_table(result).to_html())
     assert [t for t in artifact.finding_numbers(f.sentence) if not artifact._appears(t, shown.all_text())] == []
+    assert agreement_table(None) is None  # the review could not compare: nothing shown
 
 
 def test_one_outage_seen_by_two_sources_counts_once():

@@ -764,6 +764,18 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
     return TableResult(table, findings, notes=notes)
 
 
+def agreement_table(result: TableResult | None):
+    """`alert_agreement`'s table as the report shows it (kinds declared, the rules' conditions as its
+    caption), or None when no drift alert rule was replayed (no Prometheus, no such rule)."""
+    from workbench import tables
+    from workbench.drift.columns import KINDS
+
+    if result is None or not result.notes:
+        return None
+    return tables.table(result.to_frame(), kinds=KINDS, caption=" ".join(result.notes),
+                        empty="no drift alert rule fired for this model")
+
+
 def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = HISTORY_WEEKS) -> pd.DataFrame:
     """Predictions per period over the window and the `weeks_back` weeks before it."""
     w = history_span(ctx, weeks_back)
