@@ -9,7 +9,10 @@ The contract, rule by rule (`check_week` returns every breach as a `Violation`: 
 - *mathtext*: no raw TeX (`\\mathdefault`, `$x^{2}$`) in any text, as Chromium renders the page
   (`render=True`) and in the HTML source;
 - *numbers*: every number of a review's findings (`<review>.findings.json` beside the report) appears,
-  formatted identically, in that report's tables or text outside the verdict banner;
+  formatted identically, in the section the finding links to (the catalogue section its anchor lies in:
+  what the reader lands on from the banner), so the claim can be checked where the link lands; a
+  finding with no anchor, anywhere in the report's tables or text outside the verdict banner; a finding
+  whose anchor is not on the page is a broken link;
 - *counts*: the counts a banner states (alerts, warnings, sections not computed; runs on the week
   page) equal the number of distinct things they count in the findings and status files;
 - *tables*: every cell of a table that declares its columns' kinds (`data-kinds`, written by
@@ -93,6 +96,7 @@ class _Page(HTMLParser):
         self.section = ""
         self.order: list[str] = []
         self.ids: set[str] = set()
+        self.id_section: dict[str, str] = {}  # every id on the page -> the catalogue section it lies in
         self.images: dict[str, int] = {}
         self.figures: list[tuple[str, int, int]] = []  # (section, width, height in pixels) per image
         self.text: dict[str, list[str]] = {}
@@ -120,6 +124,7 @@ class _Page(HTMLParser):
             if ident in self.anchors and ident not in self.order:
                 self.section = ident
                 self.order.append(ident)
+            self.id_section.setdefault(ident, self.section)
         if tag == "img":
             self.images[self.section] = self.images.get(self.section, 0) + 1
             self.figures.append((self.section, *_png_size(a.get("src", ""))))
@@ -274,6 +279,31 @@ def check_tables(page: _Page, name: str, out: Contract) -> None:
                             f"table column {head!r} declared {kind}: cell {cell!r} is not formatted as {kind}")
 
 
+def check_numbers(page: _Page, name: str, findings: list[dict], out: Contract) -> None:
+    """Each finding's numbers in the section its link lands in (see the module docstring): a number
+    shown only in another section is named with the sections that do show it."""
+    text = page.all_text()
+    for f in findings:
+        anchor = f.get("anchor") or ""
+        sentence = repr(f.get("sentence", "")[:140])
+        where = page.id_section.get(anchor) if anchor else None
+        if anchor and where is None:
+            out.add("numbers", name, anchor, f"the finding links to #{anchor}, which is not on the page "
+                    f"(finding: {sentence})")
+        scope = page.section_text(where) if where is not None else text
+        for token in finding_numbers(f.get("sentence", "")):
+            out.numbers += 1
+            if _appears(token, scope):
+                continue
+            shown = [s or "top" for s in [""] + page.order if _appears(token, page.section_text(s))]
+            if where is None or not shown:
+                what = "is not in the report's tables or text"
+            else:
+                what = (f"is not in section #{where or 'top'}, where the finding links (shown in "
+                        f"{', '.join('#' + s for s in shown)})")
+            out.add("numbers", name, anchor, f"finding number {token!r} {what} (finding: {sentence})")
+
+
 def _banner_counts(text: str) -> dict[str, int]:
     """The banner's count line ('1 alert, 2 warnings, 1 section not computed'): its first count of each."""
     found: dict[str, int] = {}
@@ -321,13 +351,7 @@ def check_report(path: Path, week_dir: Path, out: Contract, rendered_text: str |
         out.add("sections", name, "", f"no {doc_path.name} beside the report")
         return
     doc = json.loads(doc_path.read_text(encoding="utf-8"))
-    text = page.all_text()
-    for f in doc.get("findings", []):
-        for token in finding_numbers(f.get("sentence", "")):
-            out.numbers += 1
-            if not _appears(token, text):
-                out.add("numbers", name, f.get("anchor", ""), f"finding number {token!r} is not in the report's "
-                        f"tables or text (finding: {f.get('sentence', '')[:140]!r})")
+    check_numbers(page, name, doc.get("findings", []), out)
     stated = _banner_counts(" ".join(page.banner))
     findings = doc.get("findings", [])
     actual = {"alert": _distinct(findings, "alert"), "warning": _distinct(findings, "warning"),

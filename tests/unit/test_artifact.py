@@ -100,12 +100,52 @@ def test_dollars_that_are_data_are_not_mathtext(tmp_path):
 def test_a_finding_number_missing_or_formatted_otherwise_fails(tmp_path):
     findings = FINDINGS + [{"severity": "info", "subject": "labels", "sentence": "Label coverage 86.3%: 88,215 of "
                             "102,178 predictions on 2026-11-17 with 1.3.0 over 1h", "kind": "labels", "anchor": "labels"}]
-    result = _check(_week(tmp_path, _report(_good_sections(), banner="0 alerts, 1 warning"), findings=findings))
+    linked_to_table = [{**findings[1], "anchor": "headline"}]  # 88,215 is in the headline table
+    result = _check(_week(tmp_path, _report(_good_sections(), banner="0 alerts, 1 warning"),
+                          findings=FINDINGS + linked_to_table))
     missing = sorted(v.what.split("'")[1] for v in result.violations)
-    assert missing == ["102,178", "86.3%"]  # 88,215 is in the table; dates, versions and windows are no numbers
+    assert missing == ["102,178", "86.3%"]  # dates, versions and windows are no numbers
     assert artifact.finding_numbers("ServiceDown (instance=redis-exporter:9121) fired at 03:02 for 14 min") == ["14"]
     assert artifact.finding_numbers("p < 0.001, gap −0.086 [-0.000462, 0.011] 14.4x") == [
         "0.001", "−0.086", "-0.000462", "0.011", "14.4"]
+
+
+LABELS = {"severity": "info", "subject": "labels", "sentence": "Label coverage 86.3%: 88,215 of 102,178 predictions",
+          "kind": "labels", "anchor": "labels"}
+LABELS_TABLE = "<table><tr><td>coverage</td><td>86.3%</td><td>88,215</td><td>102,178</td></tr></table>"
+
+
+def test_a_finding_number_only_in_another_section_fails_where_its_link_lands(tmp_path):
+    # the finding links to #labels; its numbers are in the report, but in #trend: the reader who
+    # follows the link cannot check them
+    elsewhere = _good_sections(trend=FIGURES["trend"] + LABELS_TABLE)
+    result = _check(_week(tmp_path, _report(elsewhere), findings=FINDINGS + [LABELS]))
+    assert [(v.rule, v.section) for v in result.violations] == [("numbers", "labels")] * 3
+    assert [v.what.split("'")[1] for v in result.violations] == ["86.3%", "88,215", "102,178"]
+    assert [v.what.split("(shown in ")[1].split(")")[0] for v in result.violations] == [
+        "#trend", "#headline, #trend", "#trend"]  # 88,215 is in the headline table too
+    assert all("is not in section #labels, where the finding links" in v.what for v in result.violations)
+    # the same numbers in the section the link lands in pass
+    there = _good_sections(labels=FIGURES["labels"] + LABELS_TABLE)
+    assert _check(_week(tmp_path / "b", _report(there), findings=FINDINGS + [LABELS])).ok
+    # an item anchor inside a section (a per-feature id) lands in the section that holds it
+    item = _good_sections(labels=FIGURES["labels"] + '<a id="feature-x"></a>' + LABELS_TABLE)
+    result = _check(_week(tmp_path / "c", _report(item), findings=FINDINGS + [{**LABELS, "anchor": "feature-x"}]))
+    assert result.ok, [str(v) for v in result.violations]
+    item_elsewhere = _good_sections(labels=FIGURES["labels"] + '<a id="feature-x"></a>', trend=FIGURES["trend"] + LABELS_TABLE)
+    result = _check(_week(tmp_path / "d", _report(item_elsewhere), findings=FINDINGS + [{**LABELS, "anchor": "feature-x"}]))
+    assert len(result.of("numbers")) == 3
+
+
+def test_a_finding_without_an_anchor_is_checked_page_wide_and_a_dead_link_fails(tmp_path):
+    elsewhere = _good_sections(trend=FIGURES["trend"] + LABELS_TABLE)
+    unanchored = [{**LABELS, "anchor": ""}]
+    assert _check(_week(tmp_path, _report(elsewhere), findings=FINDINGS + unanchored)).ok
+    nowhere = _check(_week(tmp_path / "b", _report(_good_sections()), findings=FINDINGS + unanchored))
+    assert sorted(v.what.split("'")[1] for v in nowhere.violations) == ["102,178", "86.3%"]  # 88,215: headline
+    assert all("not in the report's tables or text" in v.what for v in nowhere.violations)
+    dead = _check(_week(tmp_path / "c", _report(elsewhere), findings=FINDINGS + [{**LABELS, "anchor": "gone"}]))
+    assert [v.what[:48] for v in dead.violations] == ["the finding links to #gone, which is not on the "]
 
 
 def test_a_wrong_count_fails(tmp_path):

@@ -98,6 +98,48 @@ def test_the_slo_table_shows_the_sli_and_budgets_as_the_slo_finding_says_them():
     found = slo.slo_findings(st, pd.DataFrame(), params, "2026-W48")
     assert "99.79%" in found[0].sentence
     assert _missing(found, _text(tables.table(st, kinds=INFRA_KINDS))) == []
+    assert {f.anchor for f in found} == {"slos"}  # the status findings link to that table
+
+
+def test_a_burn_alert_finding_links_to_the_burn_section_whose_table_holds_its_rule_and_duration():
+    """A page quotes its objective's title (its numbers too: 0.5 s), rule (14.4x over 1h and 5m) and
+    duration (15 min): the SLO burn section's table of burn alerts shows them, the SLO status table
+    does not, so the finding links there."""
+    pages = pd.DataFrame([{"objective": "latency", "severity": "page", "rule": "14.4x over 1h and 5m",
+                           "start": T0, "end": T0 + pd.Timedelta(minutes=15), "duration": pd.Timedelta(minutes=15)}])
+    params = SLOParams(objectives=[{"name": "latency", "title": "/predict requests served under 0.5 s",
+                                    "objective": 0.95, "good": "g", "total": "t"}], burn_alerts=[])
+    review = slo.SLOReview(pd.DataFrame(columns=["objective", "window"]), pd.DataFrame(), pages, params)
+    (page,) = review.findings
+    assert page.anchor == "slo-burn" == slo.BURN_ANCHOR
+    assert "under 0.5 s burned" in page.sentence and "14.4x" in page.sentence and "for 15 min" in page.sentence
+    assert _missing([page], _text(tables.table(review.burn_table(), kinds=INFRA_KINDS))) == []
+    assert list(review.pages["objective"]) == ["latency"]  # the frame keeps the name (the week page's episodes)
+
+
+def test_an_episode_finding_links_to_the_episodes_table_and_a_rule_finding_to_the_rules_table():
+    """Each episode's finding quotes its own duration: the alerts timeline lists every episode, so it
+    links there; the drift rule's finding quotes its episodes, series and longest episode, which the
+    alerts table (per rule) shows, so it links to #alerts."""
+    from workbench.config import AlertRules
+
+    rules = AlertRules(groups=[{"name": "g", "rules": [{"alert": "DataDriftDetected", "expr": "data_drift_score > 0.1",
+                                                        "for": "1m", "labels": {"severity": "warning"}}]}])
+    eps = pd.DataFrame([{"alert": "DataDriftDetected", "severity": "warning", "labels": f"feature={f}",
+                         "start": T0 + pd.Timedelta(hours=h), "end": T0 + pd.Timedelta(hours=h) + d, "duration": d,
+                         "still_firing": False}
+                        for f, h, d in (("tenure", 0, pd.Timedelta(hours=27, minutes=40)),
+                                        ("contract", 1, pd.Timedelta(minutes=51)),
+                                        ("contract", 30, pd.Timedelta(minutes=17)))])
+    review = alerts.AlertReview(eps, pd.DataFrame(), pd.DataFrame(), "", rules=rules)
+    episodes = [f for f in review.findings if f.kind == "alert_rule"]
+    (rule,) = [f for f in review.findings if f.kind == "comparison"]
+    assert len(episodes) == 3 and {f.anchor for f in episodes} == {"alerts-timeline"} and rule.anchor == "alerts"
+    assert "fired 3 time(s) over 2 series (longest 1 d 4 h)" in rule.sentence
+    assert _missing(episodes, _text(tables.table(review.episodes, kinds=INFRA_KINDS))) == []
+    fired = _text(tables.table(review.fired(), kinds=INFRA_KINDS))
+    assert _missing([rule], fired) == []
+    assert "1 d 4 h" in fired and "1 d 5 h" in fired  # the longest episode, then the firing time summed
 
 
 def test_the_headline_numbers_table_holds_the_week_over_week_values_and_relative_change():

@@ -324,14 +324,28 @@ def test_prometheus_drift_alert_disagreement_says_why():
                           params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")))
     rep = _drift_report()  # drifted: tenure, monthly_charges; paperless_billing below min_effect
     result = alert_agreement(ctx, rep)
-    assert sorted(result.to_frame()["feature"]) == ["paperless_billing", "tenure"]  # this model's series only
+    table = result.to_frame().set_index("feature")
+    assert list(table.index) == ["paperless_billing", "tenure", "monthly_charges"]  # this model's series only,
+    assert table["episodes"].tolist() == [1, 1, 0]  # then the drifted feature no alert fired for
+    assert table["this_review"].to_dict() == {
+        "paperless_billing": "no drift (significant, but effect 0.03 is below min_effect 0.05)", "tenure": "drift",
+        "monthly_charges": "drift"}
+    assert result.notes == ["Prometheus drift alert rules replayed on this window for this model: DataDriftDetected "
+                            "(`data_drift_score > 0.1` for 1m)."]
     (f,) = result.findings
-    assert f.severity == "info" and f.anchor == "summary"
+    assert f.severity == "info" and f.anchor == "evidently"  # where the table above is shown
     assert f.sentence.startswith("DataDriftDetected (`data_drift_score > 0.1` for 1m) fired for paperless_billing "
                                  "(2 d), tenure (2 d); paperless_billing is no drift here (significant, but effect "
                                  "0.03 is below min_effect 0.05); not for monthly_charges, which drifts here: the "
                                  "alert watches")
     assert f.kind == "comparison"
+    # the section it links to shows the table with its caption: every number of the sentence is there
+    from workbench import artifact
+    from workbench.drift import agreement_table
+
+    shown = artifact.read_page(agreement_table(result).to_html())
+    assert [t for t in artifact.finding_numbers(f.sentence) if not artifact._appears(t, shown.all_text())] == []
+    assert agreement_table(None) is None  # the review could not compare: nothing shown
 
 
 def test_one_outage_seen_by_two_sources_counts_once():

@@ -3,7 +3,8 @@
 Public surface (what notebook 01 and the runner use):
   review(ctx) -> DriftReport        the week's per-feature verdicts and the dataset verdict (core)
   volume(ctx), freshness(ctx)       predictions per hour, newest prediction and empty hours (core)
-  alert_agreement(ctx, report)      the Prometheus drift alerts replayed beside the verdict (core)
+  alert_agreement(ctx, report)      the Prometheus drift alerts replayed beside the verdict (core),
+  agreement_table(result)           shown as a table
   history.over_time / week_over_week  the score per day, and this week against the last
   evidently.run / link              the Evidently side report
   multivariate.review(ctx)          PCA reconstruction error and a domain classifier over all features
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING
 
 from workbench import lazy
 
-_FROM_CORE = ("review", "DriftReport", "FeatureDriftResult", "volume", "freshness", "alert_agreement")
+_FROM_CORE = ("review", "DriftReport", "FeatureDriftResult", "volume", "freshness", "alert_agreement",
+              "agreement_table")
 _SUBMODULES = ("core", "columns", "daily", "evidently", "history", "methods", "multivariate", "plots", "profile",
                "profile_cache")
 __all__ = [*_FROM_CORE, *_SUBMODULES]
@@ -31,8 +33,8 @@ __all__ = [*_FROM_CORE, *_SUBMODULES]
 if TYPE_CHECKING:
     from workbench.drift import (core, daily, evidently, history, methods, multivariate, plots, profile,  # noqa: F401
                                  profile_cache)
-    from workbench.drift.core import (DriftReport, FeatureDriftResult, alert_agreement, freshness,  # noqa: F401
-                                      review, volume)
+    from workbench.drift.core import (DriftReport, FeatureDriftResult, agreement_table, alert_agreement,  # noqa: F401
+                                      freshness, review, volume)
 
 
 __getattr__, __dir__ = lazy.package(__name__, globals(), _FROM_CORE, _SUBMODULES)

@@ -2,7 +2,8 @@
 
 Why: a table used to guess a column's format from its name, and `min_effect` read as a count
 ('0') because it contains 'n_'. Notebook 01 passes `drift.columns.KINDS` to every drift table
-(summary, verdicts, ranked, data quality, week over week, freshness, Evidently, configuration);
+(summary, verdicts, ranked, data quality, week over week, freshness, Evidently, the Prometheus drift
+alerts, configuration);
 the names do not clash across those frames, so one dict serves them all.
 """
 
@@ -28,6 +29,8 @@ KINDS: dict[str, str] = {
     "empty hours in window": "count",
     # evidently.compare()
     "our value": "effect", "evidently value": "effect", "agree": "bool",
+    # alert_agreement(): the firing time per feature its finding quotes (findings.duration)
+    "episodes": "count", "firing_time": "duration", "first_fired": "timestamp",
     # multivariate.MultivariateDriftResult.to_frame(): the numbers its findings quote
     "value": "effect", "low": "effect", "high": "effect", "days_outside": "count", "days": "count",
 }

@@ -693,10 +693,19 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
                         ctx.monitoring.drift_detection, ctx.model.name, features, window_rows=n)
 
 
+# the section that shows the comparisons with other tools (Evidently, the Prometheus drift alerts):
+# where the alerts' table and the finding on where they disagree with this review are shown
+AGREEMENT_ANCHOR = "evidently"
+AGREEMENT_COLUMNS = ["feature", "alert", "episodes", "firing_time", "first_fired", "this_review"]
+
+
 def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drift") -> TableResult:
     """The Prometheus drift alert rules (params/alerts.yaml, names containing `hint`) replayed over the
-    window for this model, next to this review's verdict per feature; where they disagree, one info
-    finding says why (they watch a different score, window and threshold)."""
+    window for this model: per feature, the alerts that fired, their episodes and firing time, and
+    this review's verdict with its reason, then the features drifted here that no alert fired for
+    (0 episodes; the table; its note names each rule's condition).
+    Where they disagree, one info finding says why (they watch a different score, window and threshold),
+    quoting the table's firing times."""
     import re
 
     from workbench import config
@@ -704,7 +713,7 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
     from workbench.findings import Finding, duration
 
     if not ctx.has("prometheus") or not ctx.params_path("alerts").is_file():
-        return TableResult(pd.DataFrame(columns=["alert", "feature", "start", "duration"]))  # nothing to compare
+        return TableResult(pd.DataFrame(columns=AGREEMENT_COLUMNS))  # nothing to compare
     rules = config.load_alert_rules(ctx.params_path("alerts"))
     interval = config.parse_duration(ctx.params.infrastructure.scrape_interval)
     rows, exprs = [], {}
@@ -719,28 +728,52 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
                     if labels.get("model", ctx.model.name) == ctx.model.name:
                         rows.append({"alert": r.alert, "feature": labels.get("feature", ""), "start": e["start"],
                                      "duration": e["duration"]})
-    table = pd.DataFrame(rows, columns=["alert", "feature", "start", "duration"])
     ours = set(report.drifted_features)
+    episodes = pd.DataFrame(rows, columns=["alert", "feature", "start", "duration"])
+    table = (episodes.groupby("feature").agg(alert=("alert", lambda a: ", ".join(sorted(set(a)))),
+                                             episodes=("start", "size"), firing_time=("duration", "sum"),
+                                             first_fired=("start", "min")).reset_index()
+             if len(episodes) else pd.DataFrame(columns=AGREEMENT_COLUMNS[:-1]))
     fired = set(table["feature"]) - {""}
+    if exprs and ours - fired:  # the features drifted here that no alert fired for: 0 episodes, side by side
+        silent = pd.DataFrame({"feature": sorted(ours - fired), "alert": "", "episodes": 0,
+                               "firing_time": pd.Timedelta(0), "first_fired": pd.NaT})
+        table = pd.concat([table, silent], ignore_index=True) if len(table) else silent
+    reasons = {x.feature: x.message or x.status for x in report.results}  # why a feature is no drift here
+    table["this_review"] = ["drift" if f in ours else f"no drift ({reasons[f]})" if f in reasons else "not checked"
+                            for f in table["feature"]]
+    table = table[AGREEMENT_COLUMNS]
+    names = ", ".join(f"{a} (`{e}` for {fr})" for a, (e, fr) in exprs.items())
+    notes = [f"Prometheus drift alert rules replayed on this window for this model: {names}."] if exprs else []
     findings = []
     if exprs and fired != ours:  # the alert and this review disagree: one sentence says why
-        longest = table.groupby("feature")["duration"].sum() if len(table) else pd.Series(dtype=object)
-        alerted = ", ".join(f"{f} ({duration(longest[f])})" for f in sorted(fired)) or "no feature"
+        firing = table.set_index("feature")["firing_time"]
+        alerted = ", ".join(f"{f} ({duration(firing[f])})" for f in sorted(fired)) or "no feature"
         only_alert = sorted(fired - ours)
         only_ours = sorted(ours - fired)
         why = []
         for f in only_alert:
-            r = next((x for x in report.results if x.feature == f), None)
-            why.append(f"{f} is no drift here ({r.message or r.status})" if r else f"{f} is not checked here")
+            why.append(f"{f} is no drift here ({reasons[f]})" if f in reasons else f"{f} is not checked here")
         if only_ours:
             why.append(f"not for {', '.join(only_ours)}, which drift{'s' if len(only_ours) == 1 else ''} here")
-        names = ", ".join(f"{a} (`{e}` for {fr})" for a, (e, fr) in exprs.items())
         findings = [Finding(
             "info", "Prometheus alert", f"{names} fired for {alerted}; {'; '.join(why)}: the alert watches the "
             "serving app's own score per feature with a fixed threshold, this review the whole week against the "
-            "reference with each feature's method, threshold and min_effect.", "comparison", "summary",
+            "reference with each feature's method, threshold and min_effect.", "comparison", AGREEMENT_ANCHOR,
             float(len(fired)), {"alert_features": sorted(fired)})]
-    return TableResult(table, findings)
+    return TableResult(table, findings, notes=notes)
+
+
+def agreement_table(result: TableResult | None):
+    """`alert_agreement`'s table as the report shows it (kinds declared, the rules' conditions as its
+    caption), or None when no drift alert rule was replayed (no Prometheus, no such rule)."""
+    from workbench import tables
+    from workbench.drift.columns import KINDS
+
+    if result is None or not result.notes:
+        return None
+    return tables.table(result.to_frame(), kinds=KINDS, caption=" ".join(result.notes),
+                        empty="no drift alert rule fired for this model")
 
 
 def volume(ctx: "ReviewContext", freq: str = "h", weeks_back: int = HISTORY_WEEKS) -> pd.DataFrame:

@@ -172,37 +172,67 @@ from dataclasses import dataclass, field  # noqa: E402
 from workbench.findings import Finding, duration, iso, when  # noqa: E402
 
 DRIFT_RULE_HINT = "drift"  # alert rules whose name contains this are explained against the drift review
+# the section that lists every episode and the noisy rules (notebook 03): where a finding about one
+# episode links, so the reader lands on its row; findings about a whole rule link to "alerts"
+EPISODES_ANCHOR = "alerts-timeline"
+FIRED_COLUMNS = ["alert", "severity", "episodes", "series", "firing_time", "longest", "first_fired", "last_fired",
+                 "condition"]
+
+
+def _conditions(rules: AlertRules | None) -> dict[str, tuple[str, str]]:
+    """Each alerting rule's expression and `for:` by its name."""
+    return {r.alert: (r.expr, r.for_) for g in (rules.groups if rules else []) for r in g.rules if r.alert}
+
+
+def fired(episodes: pd.DataFrame, rules: AlertRules | None = None) -> pd.DataFrame:
+    """Per alert rule that fired (and severity): episodes, the series they fired on, total firing
+    time, the longest episode, when it first fired, and when it last fired: the end of its last firing
+    episode, or "still firing" when one was still firing at the window's end; then the rule's condition
+    (expression and `for:`), which the findings quote."""
+    e = episodes
+    if e.empty:
+        return pd.DataFrame(columns=FIRED_COLUMNS)
+    still = e["still_firing"].fillna(False).astype(bool) if "still_firing" in e else pd.Series(False, e.index)
+    out = (e.assign(_still=still).groupby(["alert", "severity"])
+           .agg(episodes=("start", "size"), series=("labels", "nunique"), firing_time=("duration", "sum"),
+                longest=("duration", "max"), first_fired=("start", "min"), _end=("end", "max"),
+                _still=("_still", "any")).reset_index())
+    out["last_fired"] = [STILL_FIRING if s else end for s, end in zip(out["_still"], out["_end"])]
+    conditions = _conditions(rules)
+    out["condition"] = [f"{conditions[a][0]} for {conditions[a][1]}" if a in conditions else "" for a in out["alert"]]
+    return out[FIRED_COLUMNS]
 
 
 def episode_findings(episodes: pd.DataFrame, rules: AlertRules | None = None) -> list[Finding]:
     """One finding per replayed episode, each with its own start and duration (never summed over
-    series); for drift alerts one info sentence on why they can disagree with the drift review."""
+    series), linking to the alerts timeline, whose table lists every episode; for drift alerts one
+    info sentence per rule on why they can disagree with the drift review, quoting the rule's row of
+    the alerts table (`fired`: episodes, series, longest episode, condition), where it links."""
     out = []
-    exprs = {r.alert: (r.expr, r.for_) for g in (rules.groups if rules else []) for r in g.rules if r.alert}
     for _, e in episodes.iterrows():
         sev = "alert" if e["severity"] == "critical" else "warning"
         labels = f" ({e['labels']})" if e["labels"] else ""
         still = " and was still firing at the window's end" if e.get("still_firing") in (True, 1) else ""
         out.append(Finding(sev, str(e["alert"]), f"{e['alert']}{labels} [{e['severity'] or 'no severity'}] "
-                           f"fired from {when(e['start'])} for {duration(e['duration'])}{still}.", "alert_rule", "alerts",
-                           pd.Timedelta(e["duration"]).total_seconds(),
+                           f"fired from {when(e['start'])} for {duration(e['duration'])}{still}.", "alert_rule",
+                           EPISODES_ANCHOR, pd.Timedelta(e["duration"]).total_seconds(),
                            {"start": iso(e["start"]), "end": iso(e["end"]), "labels": str(e["labels"])}))
-    drift = episodes[episodes["alert"].str.lower().str.contains(DRIFT_RULE_HINT)] if len(episodes) else episodes
-    for name, g in drift.groupby("alert") if len(drift) else []:
-        expr, for_ = exprs.get(name, ("its expression", "0s"))
-        series = g["labels"].nunique()
-        longest = g.sort_values("duration").iloc[-1]
-        out.append(Finding("info", str(name), f"{name} fired {len(g)} time(s) over {series} series (longest "
-                           f"{duration(longest['duration'])}) because `{expr}` held for {for_} on the serving app's "
-                           "own score of one feature; the drift review tests the whole week per feature against the "
-                           "reference with its own method, threshold and min_effect, and calls drift only where "
-                           "those hold — read its verdict for the features.", "comparison", "alerts", float(len(g))))
+    table = fired(episodes, rules)
+    exprs = _conditions(rules)
+    for _, r in table[table["alert"].str.lower().str.contains(DRIFT_RULE_HINT)].iterrows() if len(table) else []:
+        expr, for_ = exprs.get(r["alert"], ("its expression", "0s"))
+        out.append(Finding("info", str(r["alert"]), f"{r['alert']} fired {r['episodes']} time(s) over {r['series']} "
+                           f"series (longest {duration(r['longest'])}) because `{expr}` held for {for_} on the serving "
+                           "app's own score of one feature; the drift review tests the whole week per feature against "
+                           "the reference with its own method, threshold and min_effect, and calls drift only where "
+                           "those hold — read its verdict for the features.", "comparison", "alerts",
+                           float(r["episodes"])))
     return out
 
 
 def noisy_findings(noisy_: pd.DataFrame) -> list[Finding]:
-    """Rules that look noisy, as info findings."""
-    return [Finding("info", str(r["alert"]), f"{r['alert']} looks noisy: {r['reasons']}.", "alert_rule", "alerts",
+    """Rules that look noisy, as info findings linking to the alerts timeline (its noisy-rules table)."""
+    return [Finding("info", str(r["alert"]), f"{r['alert']} looks noisy: {r['reasons']}.", "alert_rule", EPISODES_ANCHOR,
                     float(r["firings"])) for _, r in noisy_.iterrows()]
 
 
@@ -240,22 +270,8 @@ class AlertReview:
         return timeline(self.episodes, self.window, series) if self.window is not None else None
 
     def fired(self) -> pd.DataFrame:
-        """Per alert: episodes, total firing time, when it first fired, and when it last fired: the end
-        of its last firing episode, or "still firing" when one was still firing at the window's end; then
-        the rule's condition (expression and `for:`), which the findings quote."""
-        e = self.episodes
-        cols = ["alert", "severity", "episodes", "firing_time", "first_fired", "last_fired", "condition"]
-        if e.empty:
-            return pd.DataFrame(columns=cols)
-        still = e["still_firing"].fillna(False).astype(bool) if "still_firing" in e else pd.Series(False, e.index)
-        out = (e.assign(_still=still).groupby(["alert", "severity"])
-               .agg(episodes=("start", "size"), firing_time=("duration", "sum"), first_fired=("start", "min"),
-                    _end=("end", "max"), _still=("_still", "any")).reset_index())
-        out["last_fired"] = [STILL_FIRING if s else end for s, end in zip(out["_still"], out["_end"])]
-        rules = {r.alert: f"{r.expr} for {r.for_}" for g in (self.rules.groups if self.rules else [])
-                 for r in g.rules if r.alert}
-        out["condition"] = [rules.get(a, "") for a in out["alert"]]
-        return out[cols]
+        """Per alert rule that fired: the table of the alerts section (see `fired`)."""
+        return fired(self.episodes, self.rules)
 
 
 def run(ctx) -> AlertReview:

@@ -130,13 +130,17 @@ from workbench.tables import percent, sli  # noqa: E402
 # the default of params `infrastructure.slo_low_budget` (the schema in workbench.config holds the value):
 # less of the rolling period's error budget left than this, the SLO is burning
 LOW_BUDGET = default_of(InfrastructureParams, "slo_low_budget")
+# the section with the burn rates and the table of every burn alert (rule, start, duration): where a
+# finding about one burn alert links, so the reader lands on its row (an SLO's status links to "slos")
+BURN_ANCHOR = "slo-burn"
 
 
 def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, week_label: str,
                  low_budget: float = LOW_BUDGET) -> list[Finding]:
     """Per objective: missed or budget exhausted (alert), burning (warning: less than `low_budget`, params
     `infrastructure.slo_low_budget`, of the rolling budget left) or met (info),
-    each with SLI, objective and the budget left; then each burn alert (page: alert, ticket: warning)."""
+    each with SLI, objective and the budget left (linking to the SLO table); then each burn alert (page:
+    alert, ticket: warning), linking to the burn section's table of burn alerts."""
     out = []
     for name in dict.fromkeys(status_["objective"]) if len(status_) else []:
         rows = status_[status_["objective"] == name]
@@ -163,16 +167,22 @@ def slo_findings(status_: pd.DataFrame, pages: pd.DataFrame, slos: SLOParams, we
                                "slo", "slos", remaining))
         else:
             out.append(Finding("info", name, f"SLO met — {text}.", "slo", "slos", remaining))
-    titles_by_name = {o.name: (o.title or o.name) for o in slos.objectives}
+    titles_by_name = titles(slos)
     for _, p in pages.iterrows() if len(pages) else []:
         sev = "alert" if p["severity"] == "page" else "warning"
         what = "Page" if p["severity"] == "page" else f"{str(p['severity']).capitalize()}"
         out.append(Finding(sev, titles_by_name.get(p["objective"], str(p["objective"])),
                            f"{what}: {titles_by_name.get(p['objective'], p['objective'])} burned its error budget faster "
                            f"than {p['rule']} from {when(p['start'])} for {duration(p['duration'])}.",
-                           "slo", "slos", pd.Timedelta(p["duration"]).total_seconds(),
+                           "slo", BURN_ANCHOR, pd.Timedelta(p["duration"]).total_seconds(),
                            {"start": iso(p["start"]), "end": iso(p["end"]), "rule": p["rule"]}))
     return out
+
+
+def titles(slos: SLOParams) -> dict[str, str]:
+    """Each objective's name -> the name people read (its title, else its name), as the SLO table,
+    the burn alerts' table and the findings write it."""
+    return {o.name: (o.title or o.name) for o in slos.objectives}
 
 
 @dataclass
@@ -210,6 +220,14 @@ class SLOReview:
     def to_frame(self) -> pd.DataFrame:
         """Each SLO for the week and the rolling period: SLI, objective, budget consumed and left."""
         return self.status
+
+    def burn_table(self) -> pd.DataFrame:
+        """When each burn alert would have fired (`pages`), each objective named by its title as the
+        findings about those alerts name it (the burn section's table)."""
+        if "objective" not in self.pages:
+            return self.pages
+        names = titles(self.slos)
+        return self.pages.assign(objective=[names.get(o, o) for o in self.pages["objective"]])
 
     def plot(self):
         """Burn rate per objective over the window, with each alert's factor."""
