@@ -136,6 +136,14 @@ def section_heading(anchor: str, title: str, text: str = "", level: int = 2) -> 
     return HTML(pages.render_snippet("heading", anchor, title, text, int(level)))
 
 
+def paragraphs(texts: Iterable[str]) -> Any:
+    """Each text as one paragraph, escaped by the template engine (notes and sentences a section shows
+    between its tables: Evidently's notes, the drift alerts' disagreement, Prometheus' warnings)."""
+    from IPython.display import HTML
+
+    return HTML("".join(pages.render_snippet("paragraph", str(t)) for t in texts))
+
+
 def sections_for(review: str, model_type: str = "") -> list[tuple[str, str]]:
     """The sections a report of `review` has for a model of `model_type` (for the contents and the check)."""
     r = reviews.REVIEWS.get(review)

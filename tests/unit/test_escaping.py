@@ -33,11 +33,11 @@ HOSTILE = "</script><script>alert(\"x\")</script> & 'q'"
 TAG = re.compile(r"<[A-Za-z/]")
 
 
-def _hand_escapes(path: Path) -> list[str]:
-    """Where `path` escapes HTML by hand: importing `html` (the module, or `escape` from it, not
-    html.parser), calling html.escape, importing markupsafe; or an f-string (or a `+` of a string)
-    whose literal text holds an HTML tag, i.e. HTML built around values."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+def _hand_escapes(path: Path, source: str | None = None) -> list[str]:
+    """Where `path` (or `source`, the code read from it) escapes HTML by hand: importing `html` (the
+    module, or `escape` from it, not html.parser), calling html.escape, importing markupsafe; or an
+    f-string (or a `+` of a string) whose literal text holds an HTML tag, i.e. HTML built around values."""
+    tree = ast.parse(path.read_text() if source is None else source, filename=str(path))
     found = []
     for node in ast.walk(tree):
         where = f"{path.name}:{getattr(node, 'lineno', 0)}"
@@ -66,6 +66,20 @@ def test_no_module_but_redaction_escapes_html_by_hand_or_builds_it_in_an_f_strin
     found = [f for p in files for f in _hand_escapes(p)]
     assert found == [], "escape in templates/snippets.html (pages.render_snippet) instead:\n" + "\n".join(found)
     assert _hand_escapes(SRC / "redaction.py")  # the one allowed module is seen by the finder
+
+
+def test_no_notebook_escapes_html_by_hand():
+    """The notebooks call the package for HTML too (their code cells, as one module each)."""
+    import json
+
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert len(notebooks) == 3
+    found = []
+    for nb in notebooks:
+        cells = json.loads(nb.read_text())["cells"]
+        code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        found += _hand_escapes(nb, code)
+    assert found == [], "call the package (workbench.display) instead:\n" + "\n".join(found)
 
 
 def test_the_finder_sees_each_way_of_escaping_by_hand_and_nothing_else(tmp_path):
@@ -249,3 +263,11 @@ def test_each_snippet_escapes_every_value_it_is_given(name):
         assert "&lt;script&gt;" in out, out  # the value is there, as text
         for raw in ("<script>", "</script>", '"x"', "'q'", " & "):
             assert raw not in out, (name, raw, out)
+
+
+def test_paragraphs_keep_a_hostile_prometheus_warning_text():
+    from workbench import display as show
+
+    html = show.paragraphs([f"Warnings from Prometheus: {HOSTILE}", "second"]).data
+    assert [p.get_text() for p in _soup(html).find_all("p")] == [f"Warnings from Prometheus: {HOSTILE}", "second"]
+    assert _soup(html).find("script") is None
