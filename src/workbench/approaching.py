@@ -120,12 +120,31 @@ def drifted_days(grid, window_start, window_end) -> dict[str, list[str]]:
             for f, g in hit.groupby("feature", sort=False)}
 
 
-def drift_headline(grid, window, drifted: Iterable[str] = ()) -> dict:
-    """The drift review's headline additions: "approaching" notes, "drifted_last_day" and "drifted_days"."""
+def dataset_drift_days(grid, window, drift_share: float) -> list[str] | None:
+    """[first, last] ISO date of the window's days on which the share of drifted features (of those
+    tested that day) reached `drift_share` (the weekly dataset-drift rule, drift.core.reaches_drift_share,
+    day by day on the grid); [] when features were tested on some day but no day reached it (a weekly
+    dataset-drift verdict then comes from the pooled week alone); None without a tested day."""
+    from workbench.drift.core import reaches_drift_share
+    from workbench.drift.history import daily_tested
+
+    days = daily_tested(grid, window)
+    if days.empty:
+        return None
+    hit = [p for p, r in days.iterrows() if reaches_drift_share(int(r.drifted), int(r.tested), drift_share)]
+    return [f"{min(hit):%Y-%m-%d}", f"{max(hit):%Y-%m-%d}"] if hit else []
+
+
+def drift_headline(grid, window, drifted: Iterable[str] = (), drift_share: float | None = None) -> dict:
+    """The drift review's headline additions: "approaching" notes, "drifted_last_day", "drifted_days"
+    and, given the dataset threshold `drift_share`, "dataset_drift_days" (incidents: when)."""
     effects, floors = weekly_effects(grid, window.start)
-    return {"approaching": feature_notes(effects, floors, drifted),
-            "drifted_last_day": drifted_on_last_day(grid, window.start, window.end),
-            "drifted_days": drifted_days(grid, window.start, window.end)}
+    out = {"approaching": feature_notes(effects, floors, drifted),
+           "drifted_last_day": drifted_on_last_day(grid, window.start, window.end),
+           "drifted_days": drifted_days(grid, window.start, window.end)}
+    if drift_share is not None:
+        out["dataset_drift_days"] = dataset_drift_days(grid, window, drift_share)
+    return out
 
 
 def metric_note(metric: str, value: float | None, ci: Sequence[float | None] | None, bound: float | None,

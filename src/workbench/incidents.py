@@ -24,12 +24,16 @@ How findings are grouped (alerts and warnings only; info findings are no inciden
 When: an incident with timed findings runs from the earliest start to the latest end of them
 (`span` "findings"); a drift incident of a feature without timed findings, from the start of the
 first day to the end of the last day its feature drifted on the drift review's daily grid (the
-headline's `drifted_days`; `span` "days"); else start and end are null (`span` "week": about the
-whole window, the week page says "all week").
+headline's `drifted_days`; `span` "days"); a dataset drift incident (the model's, no feature) without
+timed findings, likewise from the days on which the share of drifted features reached the dataset
+threshold (the headline's `dataset_drift_days`); else start and end are null (`span` "week": about the
+whole window, the week page says "all week"), also when the week's pooled data drifted but no single
+day reached the share (`dataset_drift_days` []: the verdict is the week's, not a day's).
 
 An incident is **open** at the window's end when one of its timed findings lasts until then (an alert
 still firing, an interval reaching the window's end, within `incidents.open_grace`); a drift incident also when its
-feature drifted on the window's last day (the drift review's headline `drifted_last_day`); an
+feature drifted on the window's last day (the drift review's headline `drifted_last_day`), a dataset
+drift incident timed by its days when its last such day reaches the window's end; an
 incident with week-level findings only, and no last-day evidence, counts as open (its verdict holds
 at the window's end).
 
@@ -170,6 +174,12 @@ def _days(value: Any) -> dict[str, tuple[dt.datetime, dt.datetime]]:
     return out
 
 
+def _day_pair(value: Any) -> tuple[dt.datetime, dt.datetime] | None:
+    """A [first, last] pair of ISO dates (a drift headline's `dataset_drift_days`) as (start of the
+    first day, end of the last day); None for anything else (no day, or [] : no day reached)."""
+    return _days({"": value}).get("")
+
+
 def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, window_end: dt.datetime,
           grace: dt.timedelta = GRACE, join_gap: dt.timedelta = JOIN_GAP) -> list[Incident]:
     """The incidents of a window from its results (status.json "results": model, findings, headline,
@@ -177,12 +187,15 @@ def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, windo
     items: list[_Item] = []
     last_day: dict[str, set[str]] = {}  # model -> features drifted on the window's last day
     days: dict[str, dict[str, tuple[dt.datetime, dt.datetime]]] = {}  # model -> feature -> its drifted days
+    dataset_days: dict[str, tuple[dt.datetime, dt.datetime]] = {}  # model -> its dataset drift days
     for r in results:
         model = str(r.get("model", ""))
         drifted = (r.get("headline") or {}).get("drifted_last_day")
         if isinstance(drifted, list):
             last_day[model] = {str(x) for x in drifted}
         days.setdefault(model, {}).update(_days((r.get("headline") or {}).get("drifted_days")))  # not the performance review's
+        if (pair := _day_pair((r.get("headline") or {}).get("dataset_drift_days"))) is not None:
+            dataset_days[model] = pair
         for f in r.get("findings") or []:
             if f.get("severity") not in LEVEL_RANK:
                 continue
@@ -215,12 +228,13 @@ def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, windo
             best.append(it)
         else:
             clusters.append([it])
-    out = [_incident(c, window_start, window_end, grace, last_day, days) for c in clusters]
+    out = [_incident(c, window_start, window_end, grace, last_day, days, dataset_days) for c in clusters]
     return sorted(out, key=lambda i: (not i.open, LEVEL_RANK[i.level], i.start or "", i.subject))
 
 
 def _incident(members: list[_Item], window_start: dt.datetime, window_end: dt.datetime, grace: dt.timedelta,
-              last_day: dict[str, set[str]], days: dict[str, dict[str, tuple[dt.datetime, dt.datetime]]]) -> Incident:
+              last_day: dict[str, set[str]], days: dict[str, dict[str, tuple[dt.datetime, dt.datetime]]],
+              dataset_days: dict[str, tuple[dt.datetime, dt.datetime]] | None = None) -> Incident:
     timed = [m for m in members if m.start is not None]
     # the incident's subject: its most specific topic (a model's rather than the service's)
     head = min(members, key=lambda m: (m.scope == SERVICE, LEVEL_RANK[m.finding["severity"]]))
@@ -239,6 +253,10 @@ def _incident(members: list[_Item], window_start: dt.datetime, window_end: dt.da
         if not timed and feature in days.get(model, {}):  # ... and on which days of its grid
             first, last = days[model][feature]
             start, end, span = max(first, window_start), min(last, window_end), "days"
+    elif head.cat == "drift" and not timed and scope_ in (dataset_days or {}):  # the model's dataset drift
+        first, last = dataset_days[scope_]
+        start, end, span = max(first, window_start), min(last, window_end), "days"
+        is_open = last >= window_end  # its last day reaching the share is the window's last (partial) day
     level = min((m.finding["severity"] for m in members), key=LEVEL_RANK.__getitem__)
     findings = [m.finding for m in sorted(members, key=lambda m: (LEVEL_RANK[m.finding["severity"]],
                                                                   m.start or window_end))]

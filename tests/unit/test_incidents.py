@@ -226,6 +226,70 @@ def test_drifted_days_come_from_the_drift_over_time_grid():
     assert (found[0].start, found[0].end, found[0].open) == (at(2, 0), at(6, 0), False)
 
 
+def _share_grid(drifted: dict[str, list]) -> "pd.DataFrame":
+    """A hand-made drift-over-time grid: per feature its verdict on each day of the window (None: not
+    tested that day), and one drifted day of each feature the day before the window."""
+    import pandas as pd
+
+    days = pd.date_range(START, END - dt.timedelta(days=1), freq="D")
+    rows = [{"feature": f, "period": START - dt.timedelta(days=1), "drifted": True} for f in drifted]
+    rows += [{"feature": f, "period": d, "drifted": v} for f, marks in drifted.items() for d, v in zip(days, marks)]
+    return pd.DataFrame(rows).assign(method="ks", effect_size=0.01, min_effect=0.05)
+
+
+def test_dataset_drift_days_are_the_days_the_share_of_drifted_features_reached_the_threshold():
+    from workbench import approaching
+
+    window = config.iso_week("2026-W48")
+    T, F, N = True, False, None
+    # Mon..Sun; Tue: 1 of 2 tested (c untested) = 0.5 reaches 0.5; Thu 2 of 3; Sat 1 of 3 does not
+    grid = _share_grid({"a": [F, T, F, T, F, F, F], "b": [F, F, F, T, F, T, F], "c": [F, N, F, F, F, F, F]})
+    assert approaching.dataset_drift_days(grid, window, 0.5) == ["2026-11-24", "2026-11-26"]
+    assert approaching.dataset_drift_days(grid, window, 0.6) == ["2026-11-26", "2026-11-26"]  # Tue's 0.5 < 0.6
+    assert approaching.dataset_drift_days(grid, window, 0.7) == []      # tested, but no day reached it
+    assert approaching.dataset_drift_days(grid.iloc[:0], window, 0.5) is None  # no tested day: no evidence
+    head = approaching.drift_headline(grid, window, drift_share=0.5)
+    assert head["dataset_drift_days"] == ["2026-11-24", "2026-11-26"]
+    assert "dataset_drift_days" not in approaching.drift_headline(grid, window)  # no threshold given
+
+
+def test_the_daily_and_the_weekly_dataset_rule_are_one():
+    from workbench.drift.core import DriftReport, FeatureDriftResult, reaches_drift_share
+
+    def report(verdicts):
+        results = [FeatureDriftResult(f"f{i}", "numeric", "ks", 0.05, 0.1, 0.01, v, "", 100, 100, 0.0, 0.0)
+                   for i, v in enumerate(verdicts)]
+        return DriftReport("m", results, 0.5)
+
+    for verdicts in ([True, False], [True, False, False], [None, None], [True, None, False, False]):
+        n, d = sum(v is not None for v in verdicts), sum(bool(v) for v in verdicts)
+        assert report(verdicts).dataset_drift == reaches_drift_share(d, n, 0.5) == (n > 0 and d / n >= 0.5)
+
+
+def test_a_dataset_drift_incident_runs_over_its_days_or_says_all_week():
+    dataset = week("alert", "dataset", "dataset")
+    found = group(result("rev", [dataset], dataset_drift_days=["2026-11-24", "2026-11-26"]))
+    assert found[0].subject == "dataset drift (rev)"
+    # Tuesday 00:00 to the end of Thursday, closed: the share did not reach the threshold on the last day
+    assert (found[0].start, found[0].end, found[0].span, found[0].open) == (at(1, 0), at(4, 0), "days", False)
+    # reached on Sunday, the window's last day: open since its first day
+    found = group(result("rev", [dataset], dataset_drift_days=["2026-11-25", "2026-11-29"]))
+    assert (found[0].start, found[0].end, found[0].span, found[0].open) == (at(2, 0), at(7, 0), "days", True)
+    # the week drifted pooled but no single day reached the share ([]), or no daily evidence: all week
+    for head in ({"dataset_drift_days": []}, {"dataset_drift_days": None}, {}):
+        found = group(result("rev", [dataset], **head))
+        assert (found[0].start, found[0].end, found[0].span, found[0].open) == (None, None, "week", True)
+    # a feature's days are not the dataset's, nor the dataset's a feature's
+    found = group(result("rev", [dataset, week("warning", "x", "feature")], drifted_days={"x": ["2026-11-23", "2026-11-23"]}))
+    assert {i.subject: i.span for i in found} == {"dataset drift (rev)": "week", "drift of x (rev)": "days"}
+    found = group(result("rev", [week("warning", "x", "feature")], dataset_drift_days=["2026-11-24", "2026-11-26"]))
+    assert found[0].span == "week"
+    # a timed finding of the model's drift says when more closely than the days do
+    alert = timed("warning", "DatasetDriftDetected", "alert_rule", at(2, 18), at(3, 1), "model=rev")
+    found = group(result("rev", [dataset], dataset_drift_days=["2026-11-24", "2026-11-26"]), result("service", [alert]))
+    assert [(i.start, i.end, i.span) for i in found] == [(at(2, 18), at(3, 1), "findings")]
+
+
 def test_info_findings_are_no_incident_and_level_is_the_worst():
     found = group(result("churn", [week("info", "label coverage", "labels"), week("alert", "accuracy", "metric"),
                                    week("warning", "other metrics", "metric")]))

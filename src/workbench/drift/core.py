@@ -266,6 +266,12 @@ def _apply_correction(results: list[FeatureDriftResult]) -> None:
             r.message = msg or "not significant after the Benjamini-Hochberg correction"
 
 
+def reaches_drift_share(n_drifted: int, n_tested: int, threshold: float) -> bool:
+    """The dataset-drift rule: some features were tested and the share of them that drifted reaches
+    `threshold` (drift_detection.drift_share). The week's verdict and each day's (drift over time) use it."""
+    return n_tested > 0 and n_drifted / n_tested >= threshold
+
+
 @dataclass
 class DriftReport:
     """Per-feature drift results and the dataset verdict."""
@@ -294,7 +300,7 @@ class DriftReport:
 
     @property
     def dataset_drift(self) -> bool:
-        return bool(self.evaluated) and self.drift_share >= self.drift_share_threshold
+        return reaches_drift_share(len(self.drifted_features), len(self.evaluated), self.drift_share_threshold)
 
     @property
     def small_window(self) -> bool:

@@ -61,7 +61,7 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
     grid = pd.DataFrame(rows)
     drifted = {f.subject for f in getattr(ctx, "findings", ()) if f.kind == "feature" and f.severity != "info"}
     return TableResult(grid, headline={"series": {"drift_share": daily_share(grid, ctx.window)},
-                                       **approaching.drift_headline(grid, ctx.window, drifted)})  # early warning, incidents
+                                       **approaching.drift_headline(grid, ctx.window, drifted, dd.drift_share)})  # early warning, incidents
 
 
 def _cell(name: str, period, r, exact: bool = True, statistic_max: float | None = None) -> dict:
@@ -153,14 +153,24 @@ def _day_sizes(store, model: str, span: Window) -> dict:
     return {day: int(n) for day, n in counts.groupby(counts.index.floor("D")).sum().items() if n > 0}
 
 
+def daily_tested(grid: pd.DataFrame, window: Window) -> pd.DataFrame:
+    """Per day of `window` with tested cells: how many features were tested ("tested": a verdict, not
+    None) and how many of them drifted ("drifted"), indexed by period (the grid's verdicts: thresholds
+    and min_effect applied). The week page's daily share and the dataset-drift days count these."""
+    if grid is None or grid.empty:
+        return pd.DataFrame({"tested": [], "drifted": []}, dtype=int)
+    period = pd.to_datetime(grid["period"])
+    g = grid.assign(period=period)[(period >= pd.Timestamp(window.start)) & (period < pd.Timestamp(window.end))
+                                   & grid["drifted"].notna()]
+    d = g["drifted"].map(lambda v: v is True or v == 1)
+    return pd.DataFrame({"tested": d.groupby(g["period"]).size(), "drifted": d.groupby(g["period"]).sum()}).astype(int)
+
+
 def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
-    """Share of tested features that drifted, per day of `window` (the same verdicts as the grid:
-    thresholds and min_effect applied), keyed by ISO date, for the week page's timeline."""
-    if grid.empty:
-        return {}
-    g = grid[(grid["period"] >= window.start) & (grid["period"] < window.end) & grid["drifted"].notna()]
-    share = g.assign(d=g["drifted"].astype(bool)).groupby("period")["d"].mean()
-    return {f"{p:%Y-%m-%d}": round(float(v), 4) for p, v in share.items()}
+    """Share of tested features that drifted, per day of `window` (daily_tested), keyed by ISO date,
+    for the week page's timeline."""
+    days = daily_tested(grid, window)
+    return {f"{p:%Y-%m-%d}": round(float(r.drifted / r.tested), 4) for p, r in days.iterrows()}
 
 
 def _daily_samples(ctx: "ReviewContext", span: Window, ref, method: str, freq: str):
