@@ -9,7 +9,7 @@ The contract, rule by rule (`check_week` returns every breach as a `Violation`: 
 - *mathtext*: no raw TeX (`\\mathdefault`, `$x^{2}$`) in any text, as Chromium renders the page
   (`render=True`) and in the HTML source;
 - *numbers*: every number of a review's findings (`<review>.findings.json` beside the report) appears,
-  formatted identically, in the section the finding links to (the catalogue section its anchor lies in:
+  formatted identically (a duration such as '6 d 13 h' as one whole token), in the section the finding links to (the catalogue section its anchor lies in:
   what the reader lands on from the banner), so the claim can be checked where the link lands; a
   finding with no anchor, anywhere in the report's tables or text outside the verdict banner; a finding
   whose anchor is not on the page is a broken link;
@@ -238,15 +238,33 @@ MISSING = re.compile(r"—\**")
 NOT_A_NUMBER = re.compile(r"\d{4}-\d{2}-\d{2}|\b\d{1,2}:\d{2}\b|\b\d{4}-W\d{2}\b|\b\d+(?:\.\d+){2,}\b|"
                           r"\b\d+(?:ms|s|m|h|d|w)\b|\b[A-Za-z][\w.-]*:\d+\b")
 NUMBER = re.compile(r"(?<![\w.,])[−-]?\d+(?:,\d{3})*(?:\.\d+)?%?(?![\d])")
+# a duration as findings.duration / tables.duration write it ('45 s', '24 min', '2 h 05 min', '6 d 13 h'):
+# one token, checked whole, so the 6 of '6 d 13 h' is not found in another '6'
+DURATION = re.compile(r"(?<![\w.,])[−-]?\d+ (?:s|min|h(?: \d+ min)?|d(?: \d+ h)?)(?!\w)")
+# what may come before / after a duration in the same wording: '6 d' is not the start of '6 d 13 h', nor
+# '13 h' its end ('2 h 2 h', two cells side by side, is two durations)
+_LONGER_AFTER = {"d": r"\s+\d+\s+h\b", "h": r"\s+\d+\s+min\b"}
+_LONGER_BEFORE = {"h": re.compile(r"\d\s+d\s+$"), "min": re.compile(r"\d\s+h\s+$")}
 
 
 def finding_numbers(sentence: str) -> list[str]:
-    """The numbers of a finding's sentence as written (sign, separators, % kept); dates, times,
-    weeks, versions and window names (1h, 28d) left out."""
-    return NUMBER.findall(NOT_A_NUMBER.sub(" ", sentence))
+    """The numbers of a finding's sentence as written (sign, separators, % kept), a duration ('6 d
+    13 h') as one token; dates, times, weeks, versions and window names (1h, 28d) left out."""
+    text = NOT_A_NUMBER.sub(" ", sentence)
+    found = [(m.start(), m.group()) for m in DURATION.finditer(text)]
+    rest = DURATION.sub(lambda m: " " * len(m.group()), text)
+    return [t for _, t in sorted(found + [(m.start(), m.group()) for m in NUMBER.finditer(rest)])]
 
 
 def _appears(token: str, text: str) -> bool:
+    """True when `token` (a finding number) is in `text` as written: a whole number, a whole duration."""
+    if DURATION.fullmatch(token):
+        words = token.split()
+        parts = r"\s+".join(re.escape(p) for p in words)
+        after = _LONGER_AFTER.get(words[-1])
+        before = _LONGER_BEFORE.get(words[1])
+        pattern = rf"(?<![\w.,]){parts}(?!\w{'|' + after if after else ''})"
+        return any(before is None or not before.search(text, 0, m.start()) for m in re.finditer(pattern, text))
     return re.search(rf"(?<![\w.,]){re.escape(token)}(?![\d])", text) is not None
 
 

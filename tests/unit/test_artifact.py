@@ -105,9 +105,31 @@ def test_a_finding_number_missing_or_formatted_otherwise_fails(tmp_path):
                           findings=FINDINGS + linked_to_table))
     missing = sorted(v.what.split("'")[1] for v in result.violations)
     assert missing == ["102,178", "86.3%"]  # dates, versions and windows are no numbers
-    assert artifact.finding_numbers("ServiceDown (instance=redis-exporter:9121) fired at 03:02 for 14 min") == ["14"]
+    assert artifact.finding_numbers("ServiceDown (instance=redis-exporter:9121) fired at 03:02 for 14 min") == ["14 min"]
     assert artifact.finding_numbers("p < 0.001, gap −0.086 [-0.000462, 0.011] 14.4x") == [
         "0.001", "−0.086", "-0.000462", "0.011", "14.4"]
+
+
+def test_a_duration_is_one_token_that_must_appear_whole(tmp_path):
+    fired = {"severity": "info", "subject": "HighLatency", "sentence": "HighLatency fired for 6 d 13 h in 2 episodes",
+             "kind": "alert_rule", "anchor": "labels"}
+    assert artifact.finding_numbers(fired["sentence"]) == ["6 d 13 h", "2"]
+    assert artifact.finding_numbers("45 s, 24 min, 1 h 05 min, −2 h, 3 days, 12 series") == [
+        "45 s", "24 min", "1 h 05 min", "−2 h", "3", "12"]  # '3 days' is no duration written by findings.duration
+    # the section shows '6 d 2 h' and a separate 13: each number is there, the duration is not
+    apart = _good_sections(labels=FIGURES["labels"] + "<table><tr><td>6 d 2 h</td><td>13</td><td>2</td></tr></table>")
+    result = _check(_week(tmp_path, _report(apart), findings=FINDINGS + [fired]))
+    assert [(v.rule, v.section) for v in result.violations] == [("numbers", "labels")], [str(v) for v in result.violations]
+    assert "finding number '6 d 13 h' is not in the report's tables or text" in result.violations[0].what
+    # the duration whole passes (a cell, or wrapped across lines in text)
+    whole = _good_sections(labels=FIGURES["labels"] + "<table><tr><td>6 d 13 h</td><td>2</td></tr></table>")
+    assert _check(_week(tmp_path / "b", _report(whole), findings=FINDINGS + [fired])).ok
+    # a shorter duration is not found at the start of a longer one, nor a number inside another
+    assert not artifact._appears("6 d", "for 6 d 13 h") and artifact._appears("6 d", "for 6 d, then")
+    assert not artifact._appears("6 d 13 h", "16 d 13 h") and artifact._appears("6 d 13 h", "6 d\n13 h")
+    assert not artifact._appears("24 min", "took 2 h 24 min") and artifact._appears("24 min", "took 24 min")
+    assert not artifact._appears("13 h", "6 d 13 h") and artifact._appears("13 h", "d: 13 h")
+    assert artifact._appears("2 h", "longest 2 h 2 h fired")  # two cells side by side: 'h h' is no one duration
 
 
 LABELS = {"severity": "info", "subject": "labels", "sentence": "Label coverage 86.3%: 88,215 of 102,178 predictions",
