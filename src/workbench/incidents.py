@@ -24,8 +24,8 @@ How findings are grouped (alerts and warnings only; info findings are no inciden
 When: an incident with timed findings runs from the earliest start to the latest end of them
 (`span` "findings"); a drift incident of a feature without timed findings, from the start of the
 first day to the end of the last day its feature drifted on the drift review's daily grid (the
-headline's `drifted_days`; `span` "days"); a dataset drift incident (the model's, no feature) without
-timed findings, likewise from the days on which the share of drifted features reached the dataset
+headline's `drifted_days`; `span` "days"); a dataset drift incident (the model's, no feature) holding
+the drift review's dataset verdict and no timed findings, likewise from the days on which the share of drifted features reached the dataset
 threshold (the headline's `dataset_drift_days`); else start and end are null (`span` "week": about the
 whole window, the week page says "all week"), also when the week's pooled data drifted but no single
 day reached the share (`dataset_drift_days` []: the verdict is the week's, not a day's).
@@ -180,6 +180,12 @@ def _day_pair(value: Any) -> tuple[dt.datetime, dt.datetime] | None:
     return _days({"": value}).get("")
 
 
+def _is_share_verdict(f: Mapping[str, Any]) -> bool:
+    """The drift review's dataset verdict (the share of drifted features; not a multivariate check,
+    whose days are its own): the evidence `dataset_drift_days` times."""
+    return f.get("kind") == "dataset" and f.get("subject") == "dataset"
+
+
 def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, window_end: dt.datetime,
           grace: dt.timedelta = GRACE, join_gap: dt.timedelta = JOIN_GAP) -> list[Incident]:
     """The incidents of a window from its results (status.json "results": model, findings, headline,
@@ -253,7 +259,8 @@ def _incident(members: list[_Item], window_start: dt.datetime, window_end: dt.da
         if not timed and feature in days.get(model, {}):  # ... and on which days of its grid
             first, last = days[model][feature]
             start, end, span = max(first, window_start), min(last, window_end), "days"
-    elif head.cat == "drift" and not timed and scope_ in (dataset_days or {}):  # the model's dataset drift
+    elif (head.cat == "drift" and not timed and scope_ in (dataset_days or {})
+          and any(_is_share_verdict(m.finding) for m in members)):  # the model's dataset drift, by its share
         first, last = dataset_days[scope_]
         start, end, span = max(first, window_start), min(last, window_end), "days"
         is_open = last >= window_end  # its last day reaching the share is the window's last (partial) day

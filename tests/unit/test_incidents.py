@@ -284,6 +284,12 @@ def test_a_dataset_drift_incident_runs_over_its_days_or_says_all_week():
     assert {i.subject: i.span for i in found} == {"dataset drift (rev)": "week", "drift of x (rev)": "days"}
     found = group(result("rev", [week("warning", "x", "feature")], dataset_drift_days=["2026-11-24", "2026-11-26"]))
     assert found[0].span == "week"
+    # a multivariate finding alone (its own days, not the share's) is not timed by the share's days
+    multi = week("warning", "multivariate", "dataset")
+    found = group(result("rev", [multi], dataset_drift_days=["2026-11-24", "2026-11-26"]))
+    assert (found[0].subject, found[0].span) == ("dataset drift (rev)", "week")
+    found = group(result("rev", [multi, dataset], dataset_drift_days=["2026-11-24", "2026-11-26"]))
+    assert [(i.start, i.span) for i in found] == [(at(1, 0), "days")]
     # a timed finding of the model's drift says when more closely than the days do
     alert = timed("warning", "DatasetDriftDetected", "alert_rule", at(2, 18), at(3, 1), "model=rev")
     found = group(result("rev", [dataset], dataset_drift_days=["2026-11-24", "2026-11-26"]), result("service", [alert]))
