@@ -296,6 +296,17 @@ def test_a_dataset_drift_incident_runs_over_its_days_or_says_all_week():
     assert [(i.start, i.end, i.span) for i in found] == [(at(2, 18), at(3, 1), "findings")]
 
 
+def test_the_demo_weeks_dataset_drift_runs_all_its_days_and_a_multivariate_one_all_week():
+    status = json.loads(DEMO.read_text())
+    window = config.iso_week(status["period"])
+    by = {i.subject: i for i in incidents.group(status["results"], window.start, window.end)}
+    rev, churn = by["dataset drift (revenue-predictor)"], by["dataset drift (churn-predictor)"]
+    # revenue-predictor: 3 of 4 features drifted on every day (0.75 >= 0.5), so Monday to Sunday, open
+    assert (rev.start, rev.end, rev.span, rev.open) == (window.start.isoformat(), window.end.isoformat(), "days", True)
+    # churn-predictor: 1 of 3 a day never reaches 0.5 (dataset_drift_days []); its multivariate warning: all week
+    assert (churn.start, churn.span) == (None, "week") and {f["subject"] for f in churn.findings} == {"multivariate"}
+
+
 def test_info_findings_are_no_incident_and_level_is_the_worst():
     found = group(result("churn", [week("info", "label coverage", "labels"), week("alert", "accuracy", "metric"),
                                    week("warning", "other metrics", "metric")]))
@@ -391,8 +402,8 @@ def test_the_week_page_counts_incidents_and_folds_their_findings(tmp_path):
     section = page[page.index("<h2>Incidents</h2>"):page.index("The week on one time axis")]
     assert section.count("<details>") == len(found)
     friday = next(d for d in section.split("<details>") if "errors (service)" in d)
-    assert "closed" in _plain(friday) and "OPEN" not in friday and "Fri 27 Nov 10:06 to 10:32 UTC" in friday
-    assert friday.count("<li") == 3 and 'href="service/03-infrastructure-review.html#alerts"' in friday
+    assert "closed" in _plain(friday) and "OPEN" not in friday and "Fri 27 Nov 10:08 to 10:32 UTC" in friday
+    assert friday.count("<li") == 3 and 'href="service/03-infrastructure-review.html#alerts-timeline"' in friday
     contract = next(d for d in section.split("<details>") if "drift of contract (churn-predictor)" in d)
     assert "OPEN" in contract
     # stored incidents (schema 2) are shown as stored, not regrouped
