@@ -120,13 +120,27 @@ def drifted_days(grid, window_start, window_end) -> dict[str, list[str]]:
             for f, g in hit.groupby("feature", sort=False)}
 
 
+def daily_tested(grid, window) -> "pd.DataFrame":
+    """Per day of `window` with tested cells: how many features were tested ("tested": a verdict, not
+    None) and how many of them drifted ("drifted"), indexed by period (the grid's verdicts: thresholds
+    and min_effect applied). The week page's daily share and the dataset-drift days count these."""
+    import pandas as pd
+
+    if grid is None or len(grid) == 0:
+        return pd.DataFrame({"tested": [], "drifted": []}, dtype=int)
+    period = pd.to_datetime(grid["period"])
+    g = grid.assign(period=period)[(period >= pd.Timestamp(window.start)) & (period < pd.Timestamp(window.end))
+                                   & grid["drifted"].notna()]
+    d = g["drifted"].map(lambda v: v is True or v == 1)
+    return pd.DataFrame({"tested": d.groupby(g["period"]).size(), "drifted": d.groupby(g["period"]).sum()}).astype(int)
+
+
 def dataset_drift_days(grid, window, drift_share: float) -> list[str] | None:
     """[first, last] ISO date of the window's days on which the share of drifted features (of those
     tested that day) reached `drift_share` (the weekly dataset-drift rule, drift.core.reaches_drift_share,
     day by day on the grid); [] when features were tested on some day but no day reached it (a weekly
     dataset-drift verdict then comes from the pooled week alone); None without a tested day."""
     from workbench.drift.core import reaches_drift_share
-    from workbench.drift.history import daily_tested
 
     days = daily_tested(grid, window)
     if days.empty:

@@ -153,23 +153,10 @@ def _day_sizes(store, model: str, span: Window) -> dict:
     return {day: int(n) for day, n in counts.groupby(counts.index.floor("D")).sum().items() if n > 0}
 
 
-def daily_tested(grid: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """Per day of `window` with tested cells: how many features were tested ("tested": a verdict, not
-    None) and how many of them drifted ("drifted"), indexed by period (the grid's verdicts: thresholds
-    and min_effect applied). The week page's daily share and the dataset-drift days count these."""
-    if grid is None or grid.empty:
-        return pd.DataFrame({"tested": [], "drifted": []}, dtype=int)
-    period = pd.to_datetime(grid["period"])
-    g = grid.assign(period=period)[(period >= pd.Timestamp(window.start)) & (period < pd.Timestamp(window.end))
-                                   & grid["drifted"].notna()]
-    d = g["drifted"].map(lambda v: v is True or v == 1)
-    return pd.DataFrame({"tested": d.groupby(g["period"]).size(), "drifted": d.groupby(g["period"]).sum()}).astype(int)
-
-
 def daily_share(grid: pd.DataFrame, window: Window) -> dict[str, float]:
-    """Share of tested features that drifted, per day of `window` (daily_tested), keyed by ISO date,
-    for the week page's timeline."""
-    days = daily_tested(grid, window)
+    """Share of tested features that drifted, per day of `window` (approaching.daily_tested), keyed by
+    ISO date, for the week page's timeline."""
+    days = approaching.daily_tested(grid, window)
     return {f"{p:%Y-%m-%d}": round(float(r.drifted / r.tested), 4) for p, r in days.iterrows()}
 
 
