@@ -9,10 +9,10 @@ The contract, rule by rule (`check_week` returns every breach as a `Violation`: 
 - *mathtext*: no raw TeX (`\\mathdefault`, `$x^{2}$`) in any text, as Chromium renders the page
   (`render=True`) and in the HTML source;
 - *numbers*: every number of a review's findings (`<review>.findings.json` beside the report) appears,
-  formatted identically (a duration such as '6 d 13 h' as one whole token), in the section the finding links to (the catalogue section its anchor lies in:
-  what the reader lands on from the banner), so the claim can be checked where the link lands; a
-  finding with no anchor, anywhere in the report's tables or text outside the verdict banner; a finding
-  whose anchor is not on the page is a broken link;
+  formatted identically (a duration such as '6 d 13 h' as one whole token), in the section the finding
+  links to (the catalogue section its anchor lies in: what the reader lands on from the banner), so
+  the claim can be checked where the link lands; a finding with no anchor, anywhere in the report's
+  tables or text outside the verdict banner; a finding whose anchor is not on the page is a broken link;
 - *counts*: the counts a banner states (alerts, warnings, sections not computed; runs on the week
   page) equal the number of distinct things they count in the findings and status files;
 - *tables*: every cell of a table that declares its columns' kinds (`data-kinds`, written by

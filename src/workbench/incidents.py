@@ -25,10 +25,11 @@ When: an incident with timed findings runs from the earliest start to the latest
 (`span` "findings"); a drift incident of a feature without timed findings, from the start of the
 first day to the end of the last day its feature drifted on the drift review's daily grid (the
 headline's `drifted_days`; `span` "days"); a dataset drift incident (the model's, no feature) holding
-the drift review's dataset verdict and no timed findings, likewise from the days on which the share of drifted features reached the dataset
-threshold (the headline's `dataset_drift_days`); else start and end are null (`span` "week": about the
-whole window, the week page says "all week"), also when the week's pooled data drifted but no single
-day reached the share (`dataset_drift_days` []: the verdict is the week's, not a day's).
+the drift review's dataset verdict and no timed findings, likewise from the days on which the share
+of drifted features reached the dataset threshold (the headline's `dataset_drift_days`); else start
+and end are null (`span` "week": about the whole window, the week page says "all week"), also when the
+week's pooled data drifted but no single day reached the share (`dataset_drift_days` []: the verdict
+is the week's, not a day's).
 
 An incident is **open** at the window's end when one of its timed findings lasts until then (an alert
 still firing, an interval reaching the window's end, within `incidents.open_grace`); a drift incident also when its
