@@ -44,7 +44,8 @@ HEADERS: dict[str, str] = {
     "observed_rate": "observed rate", "model_version": "model version", "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC", "f1": "F1", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "ece": "ECE",
     "mde_80": "MDE (80% power)", "rate_a": "rate A", "rate_b": "rate B", "relative_change": "relative change",
-    "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE",
+    "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE", "mape": "MAPE",
+    "brier": "Brier", "median_h": "median delay", "p90_h": "p90 delay", "p99_h": "p99 delay", "max_h": "max delay",
 }
 # --- single values -------------------------------------------------------------------------------
 
@@ -171,6 +172,12 @@ def timestamp(v: Any) -> str:
     if t.hour == 0 and t.minute == 0 and t.second == 0:
         return t.strftime("%a %d %b")
     return t.strftime("%a %d %b %H:%M")
+
+
+def metric_name(key: Any) -> str:
+    """A metric's key as a reader names it, in tables, figures and findings alike: 'roc_auc' -> 'ROC AUC',
+    'mae' -> 'MAE', 'log_loss' -> 'log loss' (the keys stay in the findings' JSON)."""
+    return header(key)
 
 
 def header(name: Any, units: Mapping[str, str] | None = None) -> str:

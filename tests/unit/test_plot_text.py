@@ -55,3 +55,16 @@ def test_data_labels_with_dollars_are_shown_literally_and_save(value):
 def test_plain_escapes_every_dollar():
     assert plots.plain("$$") == r"\$\$" and plots.plain(3) == "3"
     assert plots._text("$$ tier", 40) == r"\$\$ tier"
+
+
+def test_metric_trend_titles_and_axes_name_the_metric_not_its_key():
+    """The trend's panels read 'mae', 'r2' (the keys) above a table that says MAE, R²."""
+    from workbench.performance import plots as perf_plots
+
+    days = pd.date_range("2026-11-23", periods=3, freq="D", tz="UTC")
+    trend = pd.DataFrame({"period": days, "model_version": "2.0.0", "mae": [5.0, 5.2, 6.5], "r2": [0.94, 0.94, 0.93]})
+    fig = perf_plots.metric_trend(trend, ["mae", "r2"])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["MAE", "R²"]
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_visible()] == ["MAE", "R²"]
+    matplotlib.pyplot.close(fig)

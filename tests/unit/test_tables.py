@@ -188,3 +188,18 @@ def test_values_in_their_rows_unit():
 def test_fractional_prometheus_counts_are_whole_events_when_declared():
     out = _html(tables.table(pd.DataFrame({"bad": [802.1, 3.0]}), kinds={"bad": "count"}))
     assert ">802<" in out and ">3<" in out
+
+
+def test_label_delay_headers_say_delay_not_hours_next_to_values_in_days():
+    """'median h' over a cell reading '2 d' contradicted itself: the values are durations, the header says so."""
+    from workbench.performance.columns import KINDS
+
+    html = _html(tables.table(pd.DataFrame({"median_h": [48.0], "p90_h": [102.0], "max_h": [293.0]}), kinds=KINDS))
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", html)
+    assert headers == ["median delay", "p90 delay", "max delay"]
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", html)[0] == "2 d"
+
+
+def test_metric_keys_read_as_names_everywhere():
+    assert [tables.metric_name(k) for k in ("mae", "mape", "r2", "roc_auc", "log_loss", "brier", "accuracy")] == [
+        "MAE", "MAPE", "R²", "ROC AUC", "log loss", "Brier", "accuracy"]

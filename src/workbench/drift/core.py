@@ -743,7 +743,7 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
     table["this_review"] = ["drift" if f in ours else f"no drift ({reasons[f]})" if f in reasons else "not checked"
                             for f in table["feature"]]
     table = table[AGREEMENT_COLUMNS]
-    names = ", ".join(f"{a} (`{e}` for {fr})" for a, (e, fr) in exprs.items())
+    names = ", ".join(f"{a} (when {e} for {fr})" for a, (e, fr) in exprs.items())  # read as text: no backticks
     notes = [f"Prometheus drift alert rules replayed on this window for this model: {names}."] if exprs else []
     findings = []
     if exprs and fired != ours:  # the alert and this review disagree: one sentence says why

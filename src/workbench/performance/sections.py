@@ -201,6 +201,13 @@ def _table(frame, **kw) -> Any:
     return tables.table(frame, **kw)
 
 
+def _named_metrics(frame):
+    """The headline table with each metric as the findings name it ('ROC AUC', not 'roc_auc')."""
+    from workbench import tables
+
+    return frame.assign(metric=frame["metric"].map(tables.metric_name)) if "metric" in frame else frame
+
+
 def show_headline(r: PerformanceSections) -> None:
     from workbench import tables
     from workbench.performance import explain
@@ -213,7 +220,7 @@ def show_headline(r: PerformanceSections) -> None:
     _display(_snippet("labelled_line", tables.count(s.n_predictions), tables.count(s.n_labelled),
                       tables.percent(s.label_coverage), str(perf.baseline_source)),
              explain.definitions_html(ctx.model.type, positive),
-             _table(perf.to_frame()),
+             _table(_named_metrics(perf.to_frame())),
              tables.key_values(perf.thresholds(),
                                caption="thresholds the findings apply (params/weekly.yaml, performance:)"))
     if r.classifier:
