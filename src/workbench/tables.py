@@ -395,7 +395,8 @@ _COUNT_UNITS = {"requests", "connections", "predictions", "count", "errors", "se
 
 def with_unit(v: Any, unit: str, change: bool = False) -> str:
     """`v` in `unit` as people read it: ratios as % (a change of a ratio in percentage points),
-    counts with separators, seconds as ms/s, bytes as MiB/GiB."""
+    counts with separators (below 100 a fraction is a mean and keeps its decimals: a mean of 10.05
+    connections against 10 read '10', '10', '+0' next to a relative change of 0.50%), seconds as ms/s, bytes as MiB/GiB."""
     if is_missing(v):
         return DASH
     u = (unit or "").lower()
@@ -403,8 +404,8 @@ def with_unit(v: Any, unit: str, change: bool = False) -> str:
     sign = "+" if change and x > 0 else ""
     if u in _RATIO_UNITS:
         return f"{x * 100:+.2f} pp" if change else percent(x, 2 if abs(x) < 0.999995 and abs(x) > 0.99 else None)
-    if u in _COUNT_UNITS:
-        return sign + count(x)
+    if u in _COUNT_UNITS:  # whole events; a small fractional one is a mean ('10.05 connections'), kept
+        return sign + (count(x) if abs(x) >= 100 or x == round(x) else number(x))
     if u in ("seconds", "s"):
         return sign + (f"{number(x * 1000, 3)} ms" if abs(x) < 1 else f"{number(x, 3)} s")
     if u == "bytes":

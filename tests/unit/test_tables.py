@@ -185,6 +185,15 @@ def test_values_in_their_rows_unit():
     assert "unit" not in out
 
 
+def test_a_small_mean_of_a_count_keeps_its_decimals_so_value_change_and_relative_change_agree():
+    """'Database connections, mean': 10 vs 10, change '+0', relative change 0.50% read as a contradiction."""
+    df = pd.DataFrame({"title": ["connections, mean", "requests"], "unit": ["connections", "requests"],
+                       "value": [10.05, 133183.2], "previous": [10.0, 132634.0], "change": [0.05, 549.2]})
+    out = tables.unit_rows(df)
+    assert list(out["value"]) == ["10.05", "133,183"] and list(out["previous"]) == ["10", "132,634"]
+    assert list(out["change"]) == ["+0.05", "+549"]
+
+
 def test_fractional_prometheus_counts_are_whole_events_when_declared():
     out = _html(tables.table(pd.DataFrame({"bad": [802.1, 3.0]}), kinds={"bad": "count"}))
     assert ">802<" in out and ">3<" in out
