@@ -21,9 +21,9 @@ def shown(text) -> str:
     return "" if math else s
 
 
-def _burn_review(objective: str = "avail"):
+def _burn_review(objective: str = "avail", title: str = ""):
     slos = SLOParams(period="28d", objectives=[{"name": objective, "objective": 0.99, "good": "good[$window]",
-                                                "total": "total[$window]"}],
+                                                "total": "total[$window]", "title": title}],
                      burn_alerts=[{"severity": "page", "long": "1h", "short": "5m", "factor": 14.4}])
     t0 = dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc)
     burn = pd.DataFrame([{"timestamp": t0 + dt.timedelta(minutes=i), "value": v, "objective": objective,
@@ -39,6 +39,16 @@ def test_symlog_burn_chart_ticks_are_rendered_not_raw_mathtext():
     assert any("mathdefault" in t.get_text() for t in labels)  # matplotlib writes log ticks as mathtext
     raw = [shown(t) for t in labels if "$" in shown(t) or "mathdefault" in shown(t)]
     assert raw == []
+    matplotlib.pyplot.close(fig)
+
+
+def test_burn_chart_names_the_objective_as_the_tables_do_and_never_goes_below_zero():
+    """The panel read 'predict-availability: ...' (the key) above a table saying '/predict availability',
+    and its symlog axis showed '−10⁰' for a rate that cannot be negative."""
+    fig = _burn_review("predict-availability", "/predict availability").plot()
+    (ax,) = fig.axes
+    assert ax.get_title().startswith("/predict availability: error budget burn rate")
+    assert ax.get_ylim()[0] == 0 and ax.get_ylabel()
     matplotlib.pyplot.close(fig)
 
 
