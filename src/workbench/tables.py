@@ -176,7 +176,11 @@ def timestamp(v: Any) -> str:
 
 def metric_name(key: Any) -> str:
     """A metric's key as a reader names it, in tables, figures and findings alike: 'roc_auc' -> 'ROC AUC',
-    'mae' -> 'MAE', 'log_loss' -> 'log loss' (the keys stay in the findings' JSON)."""
+    'mae' -> 'MAE', 'log_loss' -> 'log loss', a per-class 'recall_1' -> 'recall (class 1)' (the keys stay
+    in the findings' JSON)."""
+    per_class = re.fullmatch(r"(.+)_(\d+)", str(key))
+    if per_class and per_class.group(1).lower() in ("precision", "recall", "f1"):
+        return f"{header(per_class.group(1))} (class {per_class.group(2)})"
     return header(key)
 
 

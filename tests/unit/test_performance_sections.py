@@ -89,3 +89,22 @@ def test_the_notebook_shows_every_section_once_in_page_order():
     nb = nbformat.read(ROOT / "notebooks" / "02-performance-review.ipynb", as_version=4)
     shown = [c.source.split('"')[1] for c in nb.cells if c.cell_type == "code" and c.source.startswith("review.show(")]
     assert shown == list(sections.SHOW)
+
+
+def test_the_shown_tables_name_metrics_as_people_do(monkeypatch):
+    """The A/B test's and the per-class tables' metric column read 'roc_auc', 'precision_1', 'f1_0' (keys,
+    decoded by a '_1: the positive class' footnote): every metric cell shown now reads as the findings say it."""
+    import re
+
+    ctx = _ctx("churn-predictor", monkeypatch)
+    review = sections.compute(ctx)
+    shown: list = []
+    monkeypatch.setattr(sections, "_display", lambda *objs: shown.extend(objs))
+    for name in ("headline", "versions", "errors"):
+        review.show(name)
+    matplotlib.pyplot.close("all")
+    html = "".join(o.to_html() if hasattr(o, "to_html") else getattr(o, "data", "") or "" for o in shown)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert "ROC AUC" in cells and "precision (class 1)" in cells and "recall (class 0)" in cells
+    assert not [c for c in cells if re.fullmatch(r"[a-z0-9]+_[a-z0-9_]+", c.strip())]
+    assert "_1:" not in html

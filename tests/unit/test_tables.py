@@ -212,3 +212,6 @@ def test_label_delay_headers_say_delay_not_hours_next_to_values_in_days():
 def test_metric_keys_read_as_names_everywhere():
     assert [tables.metric_name(k) for k in ("mae", "mape", "r2", "roc_auc", "log_loss", "brier", "accuracy")] == [
         "MAE", "MAPE", "R²", "ROC AUC", "log loss", "Brier", "accuracy"]
+    # the per-class metrics of the errors section read '(class 1)', not '_1' decoded by a footnote
+    assert [tables.metric_name(k) for k in ("precision_1", "recall_0", "f1_1", "mde_80")] == [
+        "precision (class 1)", "recall (class 0)", "F1 (class 1)", "MDE (80% power)"]

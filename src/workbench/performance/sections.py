@@ -287,7 +287,7 @@ def show_versions(r: PerformanceSections) -> None:
     _display(_table(explain.variants(perf.window_predictions)), _table(perf.by_version),
              show.skipped_note(r.ctx, "A/B comparison", "A/B conversions"))
     if ab is not None:
-        _display(_table(ab.to_frame(), kinds=columns.AB_KINDS))
+        _display(_table(_named_metrics(ab.to_frame()), kinds=columns.AB_KINDS))
     if conversions is not None:
         _display(_html("<p><code>ab_test_conversions</code> from Prometheus per variant, against the positive "
                        "predictions of each variant:</p>"), _table(conversions, kinds=columns.CONVERSION_KINDS))
@@ -300,7 +300,7 @@ def show_errors(r: PerformanceSections) -> None:
     if r.classifier:
         _display(show.section_heading("errors", "Calibration and errors in detail",
             "The reliability curve (do predicted probabilities match observed rates?) with the expected calibration error, "
-            "the confusion matrix and per-class metrics (_1: the positive class, _0: the negative class)."))
+            "the confusion matrix and the metrics of each class (class 1 is the positive class, class 0 the negative one)."))
     else:
         _display(show.section_heading("errors", "Residuals", "Actual minus predicted, in the target's unit."))
     perf = r.perf
@@ -314,7 +314,7 @@ def show_errors(r: PerformanceSections) -> None:
     if calibrated is not None and len(calibrated[0]):
         plots.reliability(*calibrated, positive=explain.positive_name(r.ctx.model))
     plots.confusion(perf.confusion_matrix())
-    _display(_table(perf.summary.details()))
+    _display(_table(_named_metrics(perf.summary.details())))
 
 
 def show_estimate(r: PerformanceSections) -> None:
