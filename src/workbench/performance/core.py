@@ -714,7 +714,7 @@ def baseline(ctx: "ReviewContext", window_predictions: pd.DataFrame | None = Non
                 frame["probability"] = ref[prob]
             s = evaluate(frame, spec, 1)
             return ({k: v for k, v in s.metrics.items() if v is not None},
-                    f"reference file {spec.reference}: metrics on its {s.n_labelled} labelled rows")
+                    f"reference file {spec.reference}: metrics on its {s.n_labelled:,} labelled rows")
         tried.append(f"the reference file {spec.reference} has no prediction and outcome columns")
     path = ctx.params_path("baselines")
     if path.is_file():
