@@ -297,7 +297,7 @@ def timeline(status: dict, window: config.Window, width: int = 1100) -> Timeline
         d = (cells.get((m, "drift")) or {}).get("headline") or {}
         p = (cells.get((m, "performance")) or {}).get("headline") or {}
         ds = (d.get("series") or {}).get("drift_share") or {}
-        series.append((m, "drift share (share of features drifted, 0–1)", ds, levels.DRIFT_LINE))
+        series.append((m, "drift share per day (0–1)", ds, levels.DRIFT_LINE))
         key = p.get("metric") or ("accuracy" if "accuracy" in (p.get("series") or {}) else "mae")
         ms = (p.get("series") or {}).get(key) or {}
         series.append((m, f"realised {tables.metric_name(key)} per day", ms, levels.LINK))  # 'MAE', not 'mae'

@@ -100,7 +100,7 @@ def test_the_shown_tables_name_metrics_as_people_do(monkeypatch):
     review = sections.compute(ctx)
     shown: list = []
     monkeypatch.setattr(sections, "_display", lambda *objs: shown.extend(objs))
-    for name in ("headline", "versions", "errors"):
+    for name in ("headline", "versions", "errors", "about"):
         review.show(name)
     matplotlib.pyplot.close("all")
     html = "".join(o.to_html() if hasattr(o, "to_html") else getattr(o, "data", "") or "" for o in shown)
@@ -108,3 +108,4 @@ def test_the_shown_tables_name_metrics_as_people_do(monkeypatch):
     assert "ROC AUC" in cells and "precision (class 1)" in cells and "recall (class 0)" in cells
     assert not [c for c in cells if re.fullmatch(r"[a-z0-9]+_[a-z0-9_]+", c.strip())]
     assert "_1:" not in html
+    assert "Metrics: accuracy, precision, recall, F1, ROC AUC" in html  # the About section's list too

@@ -377,12 +377,13 @@ def show_feature_importance(r: PerformanceSections) -> None:
 
 def show_about(r: PerformanceSections) -> None:
     from workbench import display as show
+    from workbench import tables
     from workbench.performance.core import mlflow_note, warning_metrics
 
     ctx = r.ctx
     _display(show.about(ctx, "performance"), _html(mlflow_note(ctx, r["MLflow logging"])),
              show.skipped_note(ctx, "MLflow logging"),
-             _snippet("paragraph", f"Metrics: {', '.join(warning_metrics(ctx.model.type))}; at least "
+             _snippet("paragraph", f"Metrics: {', '.join(map(tables.metric_name, warning_metrics(ctx.model.type)))}; at least "
                                    f"{ctx.params.performance.min_samples} labelled predictions."))
 
 
