@@ -109,3 +109,15 @@ def test_the_shown_tables_name_metrics_as_people_do(monkeypatch):
     assert not [c for c in cells if re.fullmatch(r"[a-z0-9]+_[a-z0-9_]+", c.strip())]
     assert "_1:" not in html
     assert "Metrics: accuracy, precision, recall, F1, ROC AUC" in html  # the About section's list too
+
+
+def test_a_metric_without_a_baseline_says_why_its_dash(monkeypatch):
+    """The demo's MAPE row read '—' in training baseline, change and relative change, with no reason."""
+    ctx = _ctx("churn-predictor", monkeypatch)
+    review = sections.compute(ctx)
+    review.perf.baseline = core.against_baseline(review.perf.summary, {"accuracy": 0.8}, 0.75, 0.05)
+    shown: list = []
+    monkeypatch.setattr(sections, "_display", lambda *objs: shown.extend(objs))
+    review.show("headline")
+    html = "".join(o.to_html() for o in shown if hasattr(o, "to_html"))
+    assert "—*" in html and f"* —: {sections.NO_BASELINE}" in html

@@ -201,6 +201,10 @@ def _table(frame, **kw) -> Any:
     return tables.table(frame, **kw)
 
 
+# why a headline row has no baseline: the MLflow run (or the reference) logged no value for that metric
+NO_BASELINE = "the baseline has no value for this metric"
+
+
 def _named_metrics(frame):
     """The headline table with each metric as the findings name it ('ROC AUC', not 'roc_auc')."""
     from workbench import tables
@@ -220,7 +224,8 @@ def show_headline(r: PerformanceSections) -> None:
     _display(_snippet("labelled_line", tables.count(s.n_predictions), tables.count(s.n_labelled),
                       tables.percent(s.label_coverage), str(perf.baseline_source)),
              explain.definitions_html(ctx.model.type, positive),
-             _table(_named_metrics(perf.to_frame())),
+             _table(_named_metrics(perf.to_frame()), missing={c: NO_BASELINE for c in
+                                                              ("training baseline", "change", "relative change")}),
              tables.key_values(perf.thresholds(),
                                caption="thresholds the findings apply (params/weekly.yaml, performance:)"))
     if r.classifier:
