@@ -160,7 +160,9 @@ def test_one_new_category_value_reads_singular_and_the_table_quotes_it_as_the_fi
     rep = drift.detect_drift(ref, cur, cfg, "m")
     (f,) = [f for f in rep.findings if "never seen" in f.sentence]
     assert "(1 value, " in f.sentence and f.sentence.endswith(": '10'.")
-    assert rep.quality().set_index("feature").loc["c", "new_categories"] == "'10'"
+    q = rep.quality().set_index("feature")
+    # the finding's count ('1 category') is in the table its link lands in, beside the names
+    assert q.loc["c", "new_categories"] == "'10'" and q.loc["c", "new_category_count"] == 1
 
 
 def test_small_window_is_flagged(rng):

@@ -360,6 +360,7 @@ class DriftReport:
             "nonfinite_current": r.nonfinite_current,
             "out_of_range_share": (r.out_of_range / r.n_current) if (r.kind == "numeric" and r.n_current) else None,
             # quoted as the finding quotes them: a new category '10' must not read as a count of 10
+            "new_category_count": len(r.new_categories) if r.kind != "numeric" else None,
             "new_categories": ", ".join(repr(c) for c in r.new_categories[:10]) + (" …" if len(r.new_categories) > 10 else ""),
             "new_category_values": r.new_category_rows,
             "new_category_share": (r.new_category_rows / r.n_current) if r.n_current else None,
