@@ -44,7 +44,8 @@ HEADERS: dict[str, str] = {
     "observed_rate": "observed rate", "model_version": "model version", "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC", "f1": "F1", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "ece": "ECE",
     "mde_80": "MDE (80% power)", "rate_a": "rate A", "rate_b": "rate B", "relative_change": "relative change",
-    "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE",
+    "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE", "mape": "MAPE",
+    "brier": "Brier", "median_h": "median delay", "p90_h": "p90 delay", "p99_h": "p99 delay", "max_h": "max delay",
 }
 # --- single values -------------------------------------------------------------------------------
 
@@ -171,6 +172,16 @@ def timestamp(v: Any) -> str:
     if t.hour == 0 and t.minute == 0 and t.second == 0:
         return t.strftime("%a %d %b")
     return t.strftime("%a %d %b %H:%M")
+
+
+def metric_name(key: Any) -> str:
+    """A metric's key as a reader names it, in tables, figures and findings alike: 'roc_auc' -> 'ROC AUC',
+    'mae' -> 'MAE', 'log_loss' -> 'log loss', a per-class 'recall_1' -> 'recall (class 1)' (the keys stay
+    in the findings' JSON)."""
+    per_class = re.fullmatch(r"(.+)_(\d+)", str(key))
+    if per_class and per_class.group(1).lower() in ("precision", "recall", "f1"):
+        return f"{header(per_class.group(1))} (class {per_class.group(2)})"
+    return header(key)
 
 
 def header(name: Any, units: Mapping[str, str] | None = None) -> str:
@@ -388,7 +399,8 @@ _COUNT_UNITS = {"requests", "connections", "predictions", "count", "errors", "se
 
 def with_unit(v: Any, unit: str, change: bool = False) -> str:
     """`v` in `unit` as people read it: ratios as % (a change of a ratio in percentage points),
-    counts with separators, seconds as ms/s, bytes as MiB/GiB."""
+    counts with separators (below 100 a fraction is a mean and keeps its decimals: a mean of 10.05
+    connections against 10 read '10', '10', '+0' next to a relative change of 0.50%), seconds as ms/s, bytes as MiB/GiB."""
     if is_missing(v):
         return DASH
     u = (unit or "").lower()
@@ -396,8 +408,8 @@ def with_unit(v: Any, unit: str, change: bool = False) -> str:
     sign = "+" if change and x > 0 else ""
     if u in _RATIO_UNITS:
         return f"{x * 100:+.2f} pp" if change else percent(x, 2 if abs(x) < 0.999995 and abs(x) > 0.99 else None)
-    if u in _COUNT_UNITS:
-        return sign + count(x)
+    if u in _COUNT_UNITS:  # whole events; a small fractional one is a mean ('10.05 connections'), kept
+        return sign + (count(x) if abs(x) >= 100 or x == round(x) else number(x))
     if u in ("seconds", "s"):
         return sign + (f"{number(x * 1000, 3)} ms" if abs(x) < 1 else f"{number(x, 3)} s")
     if u == "bytes":

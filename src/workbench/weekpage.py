@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from workbench import atomic, config, incidents, levels, pages, reviews
+from workbench import atomic, config, incidents, levels, pages, reviews, tables
 from workbench.findings import result_level, worst
 from workbench.reviews import SERVICE
 
@@ -297,10 +297,10 @@ def timeline(status: dict, window: config.Window, width: int = 1100) -> Timeline
         d = (cells.get((m, "drift")) or {}).get("headline") or {}
         p = (cells.get((m, "performance")) or {}).get("headline") or {}
         ds = (d.get("series") or {}).get("drift_share") or {}
-        series.append((m, "drift share (share of features drifted, 0–1)", ds, levels.DRIFT_LINE))
+        series.append((m, "drift share per day (0–1)", ds, levels.DRIFT_LINE))
         key = p.get("metric") or ("accuracy" if "accuracy" in (p.get("series") or {}) else "mae")
         ms = (p.get("series") or {}).get(key) or {}
-        series.append((m, f"realised {key} per day", ms, levels.LINK))
+        series.append((m, f"realised {tables.metric_name(key)} per day", ms, levels.LINK))  # 'MAE', not 'mae'
     lanes = []
     for model, title, values, colour in series:
         vals = [values.get(d) for d in days]

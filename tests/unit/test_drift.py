@@ -150,7 +150,19 @@ def test_quality_signals_missing_out_of_range_new_categories(rng):
     finite = x[np.isfinite(x)]
     expected = np.mean((finite < ref["x"].min()) | (finite > ref["x"].max()))
     assert q.loc["x", "out_of_range_share"] == pytest.approx(expected)
-    assert q.loc["c", "new_categories"] == "new"
+    assert q.loc["c", "new_categories"] == "'new'"  # quoted as the finding: a category '10' is no count of 10
+
+
+def test_one_new_category_value_reads_singular_and_the_table_quotes_it_as_the_finding(rng):
+    ref = pd.DataFrame({"c": rng.choice(["0", "1"], 1000)})
+    cur = pd.DataFrame({"c": np.r_[rng.choice(["0", "1"], 999), ["10"]]})
+    cfg = DriftDetection(models={"m": {"features": {"c": {"method": "psi"}}}})
+    rep = drift.detect_drift(ref, cur, cfg, "m")
+    (f,) = [f for f in rep.findings if "never seen" in f.sentence]
+    assert "(1 value, " in f.sentence and f.sentence.endswith(": '10'.")
+    q = rep.quality().set_index("feature")
+    # the finding's count ('1 category') is in the table its link lands in, beside the names
+    assert q.loc["c", "new_categories"] == "'10'" and q.loc["c", "new_category_count"] == 1
 
 
 def test_small_window_is_flagged(rng):

@@ -127,3 +127,17 @@ def test_data_labels_are_escaped_from_mathtext_even_when_rendering_text():
     ax.set_title(plots.plain("price tier $$ and $x^2$"))
     fig.savefig(io.BytesIO(), format="png")
     plt.close(fig)
+
+
+def test_the_distribution_titles_print_the_statistic_as_the_table_does():
+    """A title read 'psi 4.24e-05' above a table saying 4.2×10⁻⁵: one format (tables.effect) for both."""
+    from workbench import tables
+
+    ref, cur = _frames(seed=5)
+    report = _drift_report(ref, cur, {"tier": "chi2", "x": "ks"})
+    report.results[0].statistic = 4.24e-05  # a PSI of nearly identical shares, as internet_service's in the demo
+    fig = drift_plots.drift_distributions(report)
+    titles = {ax.get_title() for ax in fig.axes}
+    for r in report.results:
+        assert f"{r.feature} — {r.method} {tables.effect(r.statistic)} ({r.status})" in titles
+    assert not any("e-0" in t for t in titles)

@@ -89,3 +89,35 @@ def test_the_notebook_shows_every_section_once_in_page_order():
     nb = nbformat.read(ROOT / "notebooks" / "02-performance-review.ipynb", as_version=4)
     shown = [c.source.split('"')[1] for c in nb.cells if c.cell_type == "code" and c.source.startswith("review.show(")]
     assert shown == list(sections.SHOW)
+
+
+def test_the_shown_tables_name_metrics_as_people_do(monkeypatch):
+    """The A/B test's and the per-class tables' metric column read 'roc_auc', 'precision_1', 'f1_0' (keys,
+    decoded by a '_1: the positive class' footnote): every metric cell shown now reads as the findings say it."""
+    import re
+
+    ctx = _ctx("churn-predictor", monkeypatch)
+    review = sections.compute(ctx)
+    shown: list = []
+    monkeypatch.setattr(sections, "_display", lambda *objs: shown.extend(objs))
+    for name in ("headline", "versions", "errors", "about"):
+        review.show(name)
+    matplotlib.pyplot.close("all")
+    html = "".join(o.to_html() if hasattr(o, "to_html") else getattr(o, "data", "") or "" for o in shown)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert "ROC AUC" in cells and "precision (class 1)" in cells and "recall (class 0)" in cells
+    assert not [c for c in cells if re.fullmatch(r"[a-z0-9]+_[a-z0-9_]+", c.strip())]
+    assert "_1:" not in html
+    assert "Metrics: accuracy, precision, recall, F1, ROC AUC" in html  # the About section's list too
+
+
+def test_a_metric_without_a_baseline_says_why_its_dash(monkeypatch):
+    """The demo's MAPE row read '—' in training baseline, change and relative change, with no reason."""
+    ctx = _ctx("churn-predictor", monkeypatch)
+    review = sections.compute(ctx)
+    review.perf.baseline = core.against_baseline(review.perf.summary, {"accuracy": 0.8}, 0.75, 0.05)
+    shown: list = []
+    monkeypatch.setattr(sections, "_display", lambda *objs: shown.extend(objs))
+    review.show("headline")
+    html = "".join(o.to_html() for o in shown if hasattr(o, "to_html"))
+    assert "—*" in html and f"* —: {sections.NO_BASELINE}" in html

@@ -21,9 +21,9 @@ def shown(text) -> str:
     return "" if math else s
 
 
-def _burn_review(objective: str = "avail"):
+def _burn_review(objective: str = "avail", title: str = ""):
     slos = SLOParams(period="28d", objectives=[{"name": objective, "objective": 0.99, "good": "good[$window]",
-                                                "total": "total[$window]"}],
+                                                "total": "total[$window]", "title": title}],
                      burn_alerts=[{"severity": "page", "long": "1h", "short": "5m", "factor": 14.4}])
     t0 = dt.datetime(2026, 11, 16, tzinfo=dt.timezone.utc)
     burn = pd.DataFrame([{"timestamp": t0 + dt.timedelta(minutes=i), "value": v, "objective": objective,
@@ -42,6 +42,16 @@ def test_symlog_burn_chart_ticks_are_rendered_not_raw_mathtext():
     matplotlib.pyplot.close(fig)
 
 
+def test_burn_chart_names_the_objective_as_the_tables_do_and_never_goes_below_zero():
+    """The panel read 'predict-availability: ...' (the key) above a table saying '/predict availability',
+    and its symlog axis showed '−10⁰' for a rate that cannot be negative."""
+    fig = _burn_review("predict-availability", "/predict availability").plot()
+    (ax,) = fig.axes
+    assert ax.get_title().startswith("/predict availability: error budget burn rate")
+    assert ax.get_ylim()[0] == 0 and ax.get_ylabel()
+    matplotlib.pyplot.close(fig)
+
+
 @pytest.mark.parametrize("value", ["$$", "price $5 to $10", "$x^2$", "a\\$b"])
 def test_data_labels_with_dollars_are_shown_literally_and_save(value):
     plots.plain_text_labels()
@@ -55,3 +65,16 @@ def test_data_labels_with_dollars_are_shown_literally_and_save(value):
 def test_plain_escapes_every_dollar():
     assert plots.plain("$$") == r"\$\$" and plots.plain(3) == "3"
     assert plots._text("$$ tier", 40) == r"\$\$ tier"
+
+
+def test_metric_trend_titles_and_axes_name_the_metric_not_its_key():
+    """The trend's panels read 'mae', 'r2' (the keys) above a table that says MAE, R²."""
+    from workbench.performance import plots as perf_plots
+
+    days = pd.date_range("2026-11-23", periods=3, freq="D", tz="UTC")
+    trend = pd.DataFrame({"period": days, "model_version": "2.0.0", "mae": [5.0, 5.2, 6.5], "r2": [0.94, 0.94, 0.93]})
+    fig = perf_plots.metric_trend(trend, ["mae", "r2"])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["MAE", "R²"]
+    assert [ax.get_ylabel() for ax in fig.axes if ax.get_visible()] == ["MAE", "R²"]
+    matplotlib.pyplot.close(fig)

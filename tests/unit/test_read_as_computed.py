@@ -130,7 +130,7 @@ def test_every_metric_that_can_warn_is_in_the_trend_plot_and_the_history(monkeyp
     assert set(warned) - {"other metrics"} <= set(performance.warning_metrics("regression"))
     fig = plots.metric_trend(perf.trend, performance.warning_metrics("regression"))
     drawn = {ax.get_title() for ax in fig.axes if ax.get_visible()}
-    assert drawn == set(performance.warning_metrics("regression"))
+    assert drawn == {tables.metric_name(m) for m in performance.warning_metrics("regression")}  # titled by name
     head = perf.headline
     window = perf.window_predictions
     for m in performance.warning_metrics("regression"):
@@ -150,7 +150,7 @@ def test_every_metric_that_can_warn_is_in_the_trend_plot_and_the_history(monkeyp
     assert all(logged[m] == pytest.approx(perf.summary.metrics[m]) for m in performance.warning_metrics("regression"))
     cls = performance.warning_metrics("classification")
     fig = plots.metric_trend(performance.trend(_clf(rng), ModelSpec(name="m", type="classification")), cls)
-    assert {ax.get_title() for ax in fig.axes if ax.get_visible()} == set(cls)
+    assert {ax.get_title() for ax in fig.axes if ax.get_visible()} == {tables.metric_name(m) for m in cls}
 
 
 @pytest.mark.parametrize("label, name", [("employed", "employed (class 1)"), (None, "class 1")])

@@ -221,8 +221,8 @@ def test_review_from_sqlite_residual_cells_says_what_the_review_of_rows_says(dat
     cells_run = core.review(_ctx(data.root, SqliteStore(data.url, PARAMS)))
     rows_run = core.review(_ctx(data.root, FrameSource(data.df, PARAMS)))
     sentences = _same_review(cells_run, rows_run)
-    assert any(s.startswith("mae ") and "[…]" in s and "above" in s for s in sentences)  # an alert with its interval
-    assert any(s.startswith("Also worse") and "r2" in s for s in sentences)
+    assert any(s.startswith("MAE ") and "[…]" in s and "above" in s for s in sentences)  # an alert with its interval
+    assert any(s.startswith("Also worse") and "R²" in s for s in sentences)
     assert cells_run.versions == ["1", "2"]
     # a section that needs the rows reads them on first use: the same rows
     pd.testing.assert_frame_equal(cells_run.window_predictions.reset_index(drop=True),
@@ -243,7 +243,7 @@ def test_the_demo_revenue_predictor_reviewed_from_cells_and_from_rows(small_hist
             for cls in (SqliteStore, RowsOnly)]
     sentences = _same_review(*runs)
     assert runs[0].summary.n_labelled > 500
-    assert any(s.startswith("mae ") for s in sentences)
+    assert any(s.startswith("MAE ") for s in sentences)
 
 
 def test_invalid_values_early_outcomes_or_repeated_ids_fall_back_to_the_rows(data, tmp_path):

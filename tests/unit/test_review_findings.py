@@ -105,12 +105,30 @@ def test_regression_mae_above_baseline_is_an_alert_and_other_metrics_warnings():
     s.ci = {"mae": (12.0, 12.6)}
     base = performance.against_baseline(s, {"mae": 10.0, "rmse": 14.9, "mape": 0.2, "r2": 0.8}, None, 0.05)
     fs = {f.subject: f for f in performance.metric_findings(s, base, "2.0.0", None, 0.05)}
-    assert fs["mae"].sentence == "mae 12.3 [12, 12.6] 23.0% above the 2.0.0 baseline 10 (tolerance 5%)."
+    assert fs["mae"].sentence == "MAE 12.3 [12, 12.6] 23.0% above the 2.0.0 baseline 10 (tolerance 5%)."
     assert fs["mae"].severity == "alert"
     assert "rmse" not in fs  # 0.7% worse
     assert fs["other metrics"].severity == "warning"
-    assert fs["other metrics"].sentence == ("Also worse than the 2.0.0 baseline beyond 5%: mape 0.3 vs 0.2 (+50.0%), "
-                                            "r2 0.5 vs 0.8 (-37.5%).")  # as the headline table's "relative change" (tables.percent)
+    assert fs["other metrics"].sentence == ("Also worse than the 2.0.0 baseline beyond 5%: MAPE 0.3 vs 0.2 (+50.0%), "
+                                            "R² 0.5 vs 0.8 (-37.5%).")  # as the headline table's "relative change" (tables.percent)
+
+
+def test_findings_and_the_headline_table_name_metrics_as_people_do_not_by_key():
+    """'roc_auc 0.808 vs 0.919, log_loss 0.653' read as code on the week page: the sentence and the headline
+    table's metric column say 'ROC AUC' and 'log loss', the same words (the JSON keeps the keys)."""
+    from workbench.performance.sections import _named_metrics
+
+    metrics = {"accuracy": 0.72, "roc_auc": 0.80, "pr_auc": 0.70, "log_loss": 0.65, "brier": 0.2}
+    base = {"accuracy": 0.85, "roc_auc": 0.92, "pr_auc": 0.90, "log_loss": 0.33, "brier": 0.1}
+    s = _summary(**metrics)
+    table = performance.against_baseline(s, base, 0.75, 0.05)
+    fs = {f.subject: f for f in performance.metric_findings(s, table, "1.3.0", 0.75, 0.05)}
+    others = fs["other metrics"]
+    assert "ROC AUC 0.8 vs 0.92" in others.sentence and "PR AUC 0.7" in others.sentence
+    assert "log loss 0.65 vs 0.33" in others.sentence and "Brier 0.2 vs 0.1" in others.sentence
+    assert "_" not in others.sentence and set(others.extra) == {"roc_auc", "pr_auc", "log_loss", "brier"}
+    shown = set(_named_metrics(table)["metric"])
+    assert {"ROC AUC", "PR AUC", "log loss", "Brier", "accuracy"} <= shown and not any("_" in m for m in shown)
 
 
 @pytest.mark.parametrize("kind, metrics, base", [
@@ -249,7 +267,7 @@ def test_outages_and_week_over_week_changes():
                            "duration": pd.Timedelta(minutes=3)}])
     f, g = infrastructure.outage_findings(out)
     assert f.severity == "alert" and f.sentence == ("Outage: mlflow was down from Wed 2026-11-18 03:00 UTC for 45 min "
-                                                    "(seen by: mlflow, mlflow (health gauge)).")
+                                                    "(seen by Prometheus' up and its health gauge).")
     assert g.sentence == "Outage: api was down from Thu 2026-11-19 03:00 UTC for 3 min."
     summary = pd.DataFrame([
         {"name": "error_ratio", "title": "/predict error ratio", "unit": "ratio", "value": 0.004, "previous": 0.002},
@@ -331,10 +349,11 @@ def test_prometheus_drift_alert_disagreement_says_why():
         "paperless_billing": "no drift (significant, but effect 0.03 is below min_effect 0.05)", "tenure": "drift",
         "monthly_charges": "drift"}
     assert result.notes == ["Prometheus drift alert rules replayed on this window for this model: DataDriftDetected "
-                            "(`data_drift_score > 0.1` for 1m)."]
+                            "(when data_drift_score > 0.1 for 1m)."]
     (f,) = result.findings
     assert f.severity == "info" and f.anchor == "evidently"  # where the table above is shown
-    assert f.sentence.startswith("DataDriftDetected (`data_drift_score > 0.1` for 1m) fired for paperless_billing "
+    assert "`" not in f.sentence  # a finding is read as text: markdown backticks would show as such
+    assert f.sentence.startswith("DataDriftDetected (when data_drift_score > 0.1 for 1m) fired for paperless_billing "
                                  "(2 d), tenure (2 d); paperless_billing is no drift here (significant, but effect "
                                  "0.03 is below min_effect 0.05); not for monthly_charges, which drifts here: the "
                                  "alert watches")

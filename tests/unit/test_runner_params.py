@@ -97,17 +97,17 @@ class _Ctx:
 
 def test_baseline_from_the_reference_file(tmp_path):
     rng = __import__("numpy").random.default_rng(5)
-    y = rng.integers(0, 2, 500)
-    pred = (y ^ (rng.random(500) < 0.2)).astype(int)
+    y = rng.integers(0, 2, 1500)
+    pred = (y ^ (rng.random(1500) < 0.2)).astype(int)
     (tmp_path / "data").mkdir()
-    pd.DataFrame({"prediction": pred, "actual_outcome": y, "x": rng.normal(size=500)}).to_parquet(tmp_path / "data" / "ref.parquet")
+    pd.DataFrame({"prediction": pred, "actual_outcome": y, "x": rng.normal(size=1500)}).to_parquet(tmp_path / "data" / "ref.parquet")
     ctx = _Ctx(tmp_path, "models:\n  - name: m1\n    type: classification\n    reference: data/ref.parquet\n")
     metrics, source = performance.baseline(ctx)
     from sklearn.metrics import accuracy_score
 
     assert metrics["accuracy"] == pytest.approx(accuracy_score(y, pred))
     assert "roc_auc" not in metrics  # no probabilities in the reference
-    assert source.startswith("reference file data/ref.parquet")
+    assert source == "reference file data/ref.parquet: metrics on its 1,500 labelled rows"  # separators, as every count
 
 
 def test_baseline_from_baselines_yaml_and_none_at_all(tmp_path):

@@ -185,6 +185,33 @@ def test_values_in_their_rows_unit():
     assert "unit" not in out
 
 
+def test_a_small_mean_of_a_count_keeps_its_decimals_so_value_change_and_relative_change_agree():
+    """'Database connections, mean': 10 vs 10, change '+0', relative change 0.50% read as a contradiction."""
+    df = pd.DataFrame({"title": ["connections, mean", "requests"], "unit": ["connections", "requests"],
+                       "value": [10.05, 133183.2], "previous": [10.0, 132634.0], "change": [0.05, 549.2]})
+    out = tables.unit_rows(df)
+    assert list(out["value"]) == ["10.05", "133,183"] and list(out["previous"]) == ["10", "132,634"]
+    assert list(out["change"]) == ["+0.05", "+549"]
+
+
 def test_fractional_prometheus_counts_are_whole_events_when_declared():
     out = _html(tables.table(pd.DataFrame({"bad": [802.1, 3.0]}), kinds={"bad": "count"}))
     assert ">802<" in out and ">3<" in out
+
+
+def test_label_delay_headers_say_delay_not_hours_next_to_values_in_days():
+    """'median h' over a cell reading '2 d' contradicted itself: the values are durations, the header says so."""
+    from workbench.performance.columns import KINDS
+
+    html = _html(tables.table(pd.DataFrame({"median_h": [48.0], "p90_h": [102.0], "max_h": [293.0]}), kinds=KINDS))
+    headers = re.findall(r"<th[^>]*>([^<]*)</th>", html)
+    assert headers == ["median delay", "p90 delay", "max delay"]
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", html)[0] == "2 d"
+
+
+def test_metric_keys_read_as_names_everywhere():
+    assert [tables.metric_name(k) for k in ("mae", "mape", "r2", "roc_auc", "log_loss", "brier", "accuracy")] == [
+        "MAE", "MAPE", "R²", "ROC AUC", "log loss", "Brier", "accuracy"]
+    # the per-class metrics of the errors section read '(class 1)', not '_1' decoded by a footnote
+    assert [tables.metric_name(k) for k in ("precision_1", "recall_0", "f1_1", "mde_80")] == [
+        "precision (class 1)", "recall (class 0)", "F1 (class 1)", "MDE (80% power)"]

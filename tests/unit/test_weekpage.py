@@ -127,6 +127,12 @@ def test_timeline_draws_the_stored_series_and_episodes_on_one_axis(out):
                                                   config.iso_week("2026-W47"), width=1100))
     assert svg.startswith("<svg") and "Mon 16 Nov" in svg and "Sun 22 Nov" in svg
     assert "drift share" in svg and "realised accuracy per day" in svg
+    assert "realised MAE per day" in svg and "realised mae" not in svg  # the metric as the findings name it
+    lanes = weekpage.timeline(json.loads((out / "2026-W47" / "status.json").read_text()), config.iso_week("2026-W47"),
+                              width=1100).lanes
+    # a lane's label sits in the 230 px gutter at ~6.5 px a character: 'drift share (share of features drifted,
+    # 0–1)' was cut before its closing parenthesis
+    assert lanes and all(len(lane.title) <= 30 for lane in lanes), [lane.title for lane in lanes]
     assert "0.44" in svg and "0.69" in svg  # the stored daily values are labelled
     # the page's rect starts at Wed 14:02: 2 days + 14h02 of 7 days along the 850 px axis after 230 px
     x = 230 + 850 * ((2 * 24 * 60 + 14 * 60 + 2) / (7 * 24 * 60))

@@ -21,6 +21,7 @@ KINDS: dict[str, str] = {
     # DriftReport.quality()
     "missing_reference": "ratio", "missing_current": "ratio", "missing_change": "points",
     "nonfinite_current": "count", "missing_values": "count", "out_of_range_share": "ratio",
+    "new_category_count": "count",  # the finding's '1 category never seen in training', beside their names
     "new_category_values": "count", "new_category_share": "ratio",  # as the new-category finding quotes them
     # history.week_over_week()
     "statistic_previous": "effect", "statistic_this": "effect",

@@ -365,7 +365,9 @@ class DriftReport:
             "missing_flag": "changed" if r.feature in self.missing_drift else "",
             "nonfinite_current": r.nonfinite_current,
             "out_of_range_share": (r.out_of_range / r.n_current) if (r.kind == "numeric" and r.n_current) else None,
-            "new_categories": ", ".join(r.new_categories[:10]) + (" …" if len(r.new_categories) > 10 else ""),
+            # quoted as the finding quotes them: a new category '10' must not read as a count of 10
+            "new_category_count": len(r.new_categories) if r.kind != "numeric" else None,
+            "new_categories": ", ".join(repr(c) for c in r.new_categories[:10]) + (" …" if len(r.new_categories) > 10 else ""),
             "new_category_values": r.new_category_rows,
             "new_category_share": (r.new_category_rows / r.n_current) if r.n_current else None,
             "n_current": r.n_current,
@@ -455,7 +457,7 @@ class DriftReport:
                                    {"column": r.feature, "count": r.missing_count}))
             if r.new_categories and r.status != IDENTIFIER:
                 shown = ", ".join(repr(c) for c in r.new_categories[:5]) + (" …" if len(r.new_categories) > 5 else "")
-                rows = (f" ({r.new_category_rows:,} values, {percent(r.new_category_rows / r.n_current)} of the window)"
+                rows = (f" ({r.new_category_rows:,} value{'' if r.new_category_rows == 1 else 's'}, {percent(r.new_category_rows / r.n_current)} of the window)"
                         if r.n_current and r.new_category_rows else "")
                 out.append(Finding("warning", r.feature, f"{r.feature}: {len(r.new_categories)} categor"
                                    f"{'y' if len(r.new_categories) == 1 else 'ies'} never seen in training{rows}: "
@@ -749,7 +751,7 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
     table["this_review"] = ["drift" if f in ours else f"no drift ({reasons[f]})" if f in reasons else "not checked"
                             for f in table["feature"]]
     table = table[AGREEMENT_COLUMNS]
-    names = ", ".join(f"{a} (`{e}` for {fr})" for a, (e, fr) in exprs.items())
+    names = ", ".join(f"{a} (when {e} for {fr})" for a, (e, fr) in exprs.items())  # read as text: no backticks
     notes = [f"Prometheus drift alert rules replayed on this window for this model: {names}."] if exprs else []
     findings = []
     if exprs and fired != ours:  # the alert and this review disagree: one sentence says why

@@ -45,7 +45,9 @@ def _draw_feature(ax, r) -> None:
                 ax.annotate(plain(f"{label}\n{share:.1%}"), (xpos, share), fontsize=6, color="#c0392b",
                             ha="center", va="bottom")
         ax.set_xlabel(f"{_text(r.feature, 40)} (value)", fontsize=8)
-    stat = f"{r.statistic:.3g}" if r.statistic is not None else "n/a"
+    from workbench.tables import effect  # as the per-feature table and the findings print it ('4.2×10⁻⁵')
+
+    stat = effect(r.statistic) if r.statistic is not None else "n/a"
     ax.set_title(plain(f"{r.feature} — {r.method} {stat} ({r.status})"), fontsize=9,
                  color="#c0392b" if r.drifted else "black")
     ax.set_ylabel("share of values", fontsize=8)

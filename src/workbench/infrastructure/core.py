@@ -315,6 +315,15 @@ def distinct_outages(table: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timesta
     return sorted(out, key=lambda o: (o[0], o[2]))
 
 
+def _source(job: str) -> str:
+    """Which signal saw an outage row, in words: 'mlflow (health gauge)' -> 'its health gauge', a plain
+    job -> "Prometheus' up" (the rows' job names repeat the service the finding already names)."""
+    import re
+
+    m = re.search(r"\(([^()]*)\)$", job)
+    return f"its {m.group(1)}" if m else "Prometheus' up"
+
+
 def outage_findings(table: pd.DataFrame) -> list:
     """One alert per outage: the service, when it started and how long it lasted (an outage seen by
     several sources, e.g. `up` and a health gauge, is one finding naming both; see distinct_outages)."""
@@ -322,8 +331,8 @@ def outage_findings(table: pd.DataFrame) -> list:
 
     out = []
     for start, end, names in distinct_outages(table):
-        seen = f" (seen by: {', '.join(names)})" if len(names) > 1 else ""
         name = min(names, key=len)
+        seen = f" (seen by {' and '.join(_source(n) for n in names)})" if len(names) > 1 else ""
         out.append(Finding("alert", name, f"Outage: {name} was down from {when(start)} for "
                            f"{duration(end - start)}{seen}.", "outage", "outages", (end - start).total_seconds(),
                            {"start": iso(start), "end": iso(end), "sources": names}))

@@ -230,7 +230,8 @@ class SLOReview:
         return self.pages.assign(objective=[names.get(o, o) for o in self.pages["objective"]])
 
     def plot(self):
-        """Burn rate per objective over the window, with each alert's factor."""
+        """Burn rate per objective over the window, with each alert's factor; each panel titled by the
+        objective's title (as the tables name it), its axis from 0."""
         import matplotlib.pyplot as plt
 
         from workbench.plots import plain
@@ -238,6 +239,7 @@ class SLOReview:
         objs = list(self.burn["objective"].unique()) if not self.burn.empty else []
         if not objs:
             return None
+        names = titles(self.slos)  # as the SLO and burn tables above name each objective
         fig, axes = plt.subplots(len(objs), 1, figsize=(11, 2.8 * len(objs)), sharex=True, squeeze=False)
         for ax, o in zip(axes.flat, objs):
             b = self.burn[self.burn["objective"] == o]
@@ -246,7 +248,9 @@ class SLOReview:
             for a in self.slos.burn_alerts:
                 ax.axhline(a.factor, ls="--", lw=0.8, color="#c0392b" if a.severity == "page" else "#e67e22")
             ax.set_yscale("symlog", linthresh=1)
-            ax.set_title(plain(f"{o}: error budget burn rate (dashed: {', '.join(str(a.factor) + 'x' for a in self.slos.burn_alerts)})"),
+            ax.set_ylim(bottom=0)  # a burn rate is never negative: no '−10⁰' tick
+            ax.set_ylabel("burn rate (× budget pace)", fontsize=8)
+            ax.set_title(plain(f"{names.get(o, o)}: error budget burn rate (dashed: {', '.join(str(a.factor) + 'x' for a in self.slos.burn_alerts)})"),
                          fontsize=9)
             ax.legend(fontsize=7, ncol=3, loc="upper left")
         fig.autofmt_xdate()

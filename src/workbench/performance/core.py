@@ -592,7 +592,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
     """Threshold and baseline flags, one sentence per metric with its interval: the headline metric
     (accuracy; MAE and RMSE for regression) is an alert, other metrics worse than baseline warnings."""
     from workbench.findings import Finding, num, pct
-    from workbench.tables import percent  # the headline table's "relative change" format, sign included
+    from workbench.tables import metric_name, percent  # the headline table's "relative change" format, sign included
 
     out, others = [], []
     main = ("accuracy",) if summary.kind == "classification" else ("mae", "rmse")
@@ -602,7 +602,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         if v is None or not np.isfinite(v):
             continue
         lo, hi = row["ci_low"], row["ci_high"]
-        value = f"{k} {num(v)}" + (f" [{num(lo)}, {num(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else "")
+        value = f"{metric_name(k)} {num(v)}" + (f" [{num(lo)}, {num(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else "")
         parts = []
         below_threshold = k == "accuracy" and accuracy_alert_below is not None and v < accuracy_alert_below
         if below_threshold:
@@ -620,7 +620,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         out.append(Finding("alert", k, f"{value} {' and '.join(parts)}{tol}.", "metric", "headline", float(v),
                            {"ci": [lo, hi], "baseline": b, "baseline_version": baseline_version}))
     if others:
-        listed = ", ".join(f"{k} {num(v)} vs {num(b)} ({'+' if rel > 0 else ''}{percent(rel)})"
+        listed = ", ".join(f"{metric_name(k)} {num(v)} vs {num(b)} ({'+' if rel > 0 else ''}{percent(rel)})"
                            for k, v, b, rel in others)
         out.append(Finding("warning", "other metrics", f"Also worse than {of} beyond {pct(tolerance, 0)}: {listed}.",
                            "metric", "headline", None, {k: v for k, v, _, _ in others}))
@@ -714,7 +714,7 @@ def baseline(ctx: "ReviewContext", window_predictions: pd.DataFrame | None = Non
                 frame["probability"] = ref[prob]
             s = evaluate(frame, spec, 1)
             return ({k: v for k, v in s.metrics.items() if v is not None},
-                    f"reference file {spec.reference}: metrics on its {s.n_labelled} labelled rows")
+                    f"reference file {spec.reference}: metrics on its {s.n_labelled:,} labelled rows")
         tried.append(f"the reference file {spec.reference} has no prediction and outcome columns")
     path = ctx.params_path("baselines")
     if path.is_file():

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.plots import _dates, _legend_outside, plain
+from workbench.tables import metric_name
 
 
 def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, float] | None = None,
@@ -27,8 +28,8 @@ def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, f
             ax.plot(g["period"], g[m], marker="o", ms=4, label=plain(version))
         if threshold and m in threshold:
             ax.axhline(threshold[m], color="#c0392b", ls="--", lw=1, label=f"alert < {threshold[m]}")
-        ax.set_title(plain(m))
-        ax.set_ylabel(plain(m), fontsize=8)
+        ax.set_title(plain(metric_name(m)))
+        ax.set_ylabel(plain(metric_name(m)), fontsize=8)
         _dates(ax, "prediction day (UTC)")
         ax.tick_params(axis="x", labelsize=7)
         ax.legend(fontsize=7, title="version", title_fontsize=7)
@@ -112,8 +113,8 @@ def estimated_vs_realised(est: pd.DataFrame, metric: str = "accuracy"):
     for v, g in d.groupby("model_version"):
         line = ax.plot(g["period"], g["estimated"], ls="--", marker="o", ms=3, label=plain(f"{v} estimated (CBPE)"))
         ax.plot(g["period"], g["realised"], marker="s", ms=3, color=line[0].get_color(), label=plain(f"{v} realised"))
-    ax.set_title(plain(f"{metric}: estimated before labels vs realised"))
-    ax.set_ylabel(plain(metric), fontsize=8)
+    ax.set_title(plain(f"{metric_name(metric)}: estimated before labels vs realised"))
+    ax.set_ylabel(plain(metric_name(metric)), fontsize=8)
     _legend_outside(ax)
     _dates(ax, "prediction day (UTC)")
     fig.tight_layout()

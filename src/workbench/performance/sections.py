@@ -201,6 +201,17 @@ def _table(frame, **kw) -> Any:
     return tables.table(frame, **kw)
 
 
+# why a headline row has no baseline: the MLflow run (or the reference) logged no value for that metric
+NO_BASELINE = "the baseline has no value for this metric"
+
+
+def _named_metrics(frame):
+    """The headline table with each metric as the findings name it ('ROC AUC', not 'roc_auc')."""
+    from workbench import tables
+
+    return frame.assign(metric=frame["metric"].map(tables.metric_name)) if "metric" in frame else frame
+
+
 def show_headline(r: PerformanceSections) -> None:
     from workbench import tables
     from workbench.performance import explain
@@ -213,7 +224,8 @@ def show_headline(r: PerformanceSections) -> None:
     _display(_snippet("labelled_line", tables.count(s.n_predictions), tables.count(s.n_labelled),
                       tables.percent(s.label_coverage), str(perf.baseline_source)),
              explain.definitions_html(ctx.model.type, positive),
-             _table(perf.to_frame()),
+             _table(_named_metrics(perf.to_frame()), missing={c: NO_BASELINE for c in
+                                                              ("training baseline", "change", "relative change")}),
              tables.key_values(perf.thresholds(),
                                caption="thresholds the findings apply (params/weekly.yaml, performance:)"))
     if r.classifier:
@@ -280,7 +292,7 @@ def show_versions(r: PerformanceSections) -> None:
     _display(_table(explain.variants(perf.window_predictions)), _table(perf.by_version),
              show.skipped_note(r.ctx, "A/B comparison", "A/B conversions"))
     if ab is not None:
-        _display(_table(ab.to_frame(), kinds=columns.AB_KINDS))
+        _display(_table(_named_metrics(ab.to_frame()), kinds=columns.AB_KINDS))
     if conversions is not None:
         _display(_html("<p><code>ab_test_conversions</code> from Prometheus per variant, against the positive "
                        "predictions of each variant:</p>"), _table(conversions, kinds=columns.CONVERSION_KINDS))
@@ -293,7 +305,7 @@ def show_errors(r: PerformanceSections) -> None:
     if r.classifier:
         _display(show.section_heading("errors", "Calibration and errors in detail",
             "The reliability curve (do predicted probabilities match observed rates?) with the expected calibration error, "
-            "the confusion matrix and per-class metrics (_1: the positive class, _0: the negative class)."))
+            "the confusion matrix and the metrics of each class (class 1 is the positive class, class 0 the negative one)."))
     else:
         _display(show.section_heading("errors", "Residuals", "Actual minus predicted, in the target's unit."))
     perf = r.perf
@@ -307,7 +319,7 @@ def show_errors(r: PerformanceSections) -> None:
     if calibrated is not None and len(calibrated[0]):
         plots.reliability(*calibrated, positive=explain.positive_name(r.ctx.model))
     plots.confusion(perf.confusion_matrix())
-    _display(_table(perf.summary.details()))
+    _display(_table(_named_metrics(perf.summary.details())))
 
 
 def show_estimate(r: PerformanceSections) -> None:
@@ -370,12 +382,13 @@ def show_feature_importance(r: PerformanceSections) -> None:
 
 def show_about(r: PerformanceSections) -> None:
     from workbench import display as show
+    from workbench import tables
     from workbench.performance.core import mlflow_note, warning_metrics
 
     ctx = r.ctx
     _display(show.about(ctx, "performance"), _html(mlflow_note(ctx, r["MLflow logging"])),
              show.skipped_note(ctx, "MLflow logging"),
-             _snippet("paragraph", f"Metrics: {', '.join(warning_metrics(ctx.model.type))}; at least "
+             _snippet("paragraph", f"Metrics: {', '.join(map(tables.metric_name, warning_metrics(ctx.model.type)))}; at least "
                                    f"{ctx.params.performance.min_samples} labelled predictions."))
 
 

@@ -469,6 +469,7 @@ class WeakSegments:
         import matplotlib.pyplot as plt
 
         from workbench.plots import plain
+        from workbench.tables import metric_name
 
         rows = [(s.label, s.metric, s.ci, s.reference, True) for s in self.segments]
         shown = {s.label for s in self.segments} | {_slice_label(s.features[0], m) for s in self.segments for m in s.members}
@@ -489,7 +490,7 @@ class WeakSegments:
             ax.legend(loc="best", fontsize=8)
         ax.set_yticks(range(len(rows)), [plain(r[0]) for r in rows])
         ax.invert_yaxis()
-        ax.set_xlabel(f"{self.metric} (filled: this week with 95% interval; open: reference window)")
+        ax.set_xlabel(f"{metric_name(self.metric)} (filled: this week with 95% interval; open: reference window)")
         ax.set_title(f"Weak segments: {len(self.segments)} reported (red) of {len(self.slices):,} slices tried; "
                      "grey: the costliest other slices", fontsize=10)
         return ax.figure  # the protocol: a figure (workbench.result)
