@@ -8,6 +8,7 @@ process (so each peak RSS is that engine's alone) and prints wall time, peak RSS
 included) and its growth during the reviews, and the time per million week rows.
 
     python benchmarks/engines_bench.py [--sizes 1000000] [--engines sqlite,postgresql,duckdb]
+        [--duckdb-options "memory_limit=none,"]   (DuckDB URL options, each run on the same files; "" = defaults)
 
 PostgreSQL: a fresh database on the test server (WORKBENCH_TEST_POSTGRES_URL or .venv/postgres-test-url),
 dropped afterwards. Everything else lives in a temporary folder, removed afterwards.
@@ -177,6 +178,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000000", help="week rows, comma-separated")
     ap.add_argument("--engines", default=",".join(LOADERS))
+    ap.add_argument("--duckdb-options", default="",
+                    help="comma-separated DuckDB URL query strings to compare on the same files "
+                         "(e.g. 'memory_limit=none,' for DuckDB's own buffer pool, then the default)")
     ap.add_argument("--child", nargs=2, metavar=("URL", "FOLDER"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -190,27 +194,31 @@ def main() -> None:
         answers = {}
         for engine in engines:
             folder = Path(tempfile.mkdtemp(prefix=f"wb-engines-{engine}-"))
+            runs = []
             try:
                 reference().to_csv(folder / "ref.csv", index=False)
                 t0 = time.perf_counter()
                 url = LOADERS[engine](df, folder)
                 load = time.perf_counter() - t0
-                out = subprocess.run([sys.executable, __file__, "--child", url, str(folder)], capture_output=True,
-                                     text=True, env=os.environ)
-                if out.returncode:
-                    print(f"{engine}: failed\n{out.stderr[-2000:]}")
-                    continue
-                r = json.loads(out.stdout.strip().splitlines()[-1])
+                options = args.duckdb_options.split(",") if engine == "duckdb" else [""]
+                for opt in options:
+                    out = subprocess.run([sys.executable, __file__, "--child", url + (f"?{opt}" if opt else ""),
+                                          str(folder)], capture_output=True, text=True, env=os.environ)
+                    if out.returncode:
+                        print(f"{engine} {opt}: failed\n{out.stderr[-2000:]}")
+                        continue
+                    runs.append((f"{engine}{'?' + opt if opt else ''}", json.loads(out.stdout.strip().splitlines()[-1])))
             finally:
                 if engine == "postgresql":
                     drop_postgresql(folder)
                 shutil.rmtree(folder, ignore_errors=True)
-            answers[engine] = (r["drifted"], r["accuracy"])
-            total = r["drift"] + r["performance"]
-            same = answers[engine] == next(iter(answers.values()))
-            print(f"{engine:<11} {size:>10,} {load:>7.1f} {r['drift']:>8.1f} {r['performance']:>7.1f} {total:>8.1f} "
-                  f"{total / size * 1e6:>7.1f} {r['peak_rss_mb']:>12.0f} {r['rss_growth_mb']:>10.0f}  {same} ({', '.join(r['drifted'])}; "
-                  f"accuracy {r['accuracy']:.4f})", flush=True)
+            for name, r in runs:
+                answers[name] = (r["drifted"], r["accuracy"])
+                total = r["drift"] + r["performance"]
+                same = answers[name] == next(iter(answers.values()))
+                print(f"{name:<11} {size:>10,} {load:>7.1f} {r['drift']:>8.1f} {r['performance']:>7.1f} {total:>8.1f} "
+                      f"{total / size * 1e6:>7.1f} {r['peak_rss_mb']:>12.0f} {r['rss_growth_mb']:>10.0f}  {same} "
+                      f"({', '.join(r['drifted'])}; accuracy {r['accuracy']:.4f})", flush=True)
 
 
 if __name__ == "__main__":

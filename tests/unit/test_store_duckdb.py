@@ -189,3 +189,60 @@ def test_workbench_check_reads_the_layouts_columns_and_names_a_missing_one(data,
     (tmp_path / "empty").mkdir()
     res, got = lines(f"duckdb+parquet://{tmp_path / 'empty'}")
     assert got["prediction DB"].status == check.ERROR and "not reachable" in got["prediction DB"].detail
+
+
+def _setting(store: DuckdbStore, name: str) -> str:
+    return store._cursor().execute("SELECT current_setting(?)", [name]).fetchone()[0]
+
+
+def test_the_buffer_pool_is_bounded_by_default_and_set_by_the_url(data):
+    """DuckDB's memory_limit defaults to MEMORY_LIMIT (DuckDB's own is 80% of RAM) with spills in a folder
+    of the store's, removed with it; `?memory_limit=` and `?threads=` set them; bad options are refused."""
+    import gc
+
+    from workbench.sources import store_duckdb
+
+    store = DuckdbStore(data.duck_url, PARAMS)
+    assert _setting(store, "memory_limit") in ("244.1 MiB", "256.0 MiB")  # 256MB as DuckDB prints it
+    spill = _setting(store, "temp_directory")
+    assert "workbench-duckdb-" in spill and not spill.startswith(".")
+    del store
+    gc.collect()
+    assert not __import__("os").path.exists(spill)
+    store = DuckdbStore(f"{data.duck_url}?memory_limit=64MB&threads=1", PARAMS)
+    assert _setting(store, "memory_limit") in ("61.0 MiB", "64.0 MiB") and _setting(store, "threads") == 1
+    free = DuckdbStore(f"{data.duck_url}?memory_limit=none", PARAMS)
+    assert "workbench-duckdb-" not in _setting(free, "temp_directory")
+    assert free.count("m", WEEK) == store.count("m", WEEK) > 0
+    assert store_duckdb.MEMORY_LIMIT == "256MB"
+    for bad, said in (("?memory_limit=lots", "memory_limit"), ("?threads=two", "threads"), ("?cache=1", "unknown")):
+        with pytest.raises(ConfigError, match=said):
+            DuckdbStore(data.duck_url + bad, PARAMS)
+
+
+def test_repeated_ids_over_the_memory_limit_spill_and_count_exactly(tmp_path):
+    """Counting repeated ids keeps every distinct id: a week of them outgrows a small buffer pool, which
+    DuckDB cannot do without spilling (shown on a raw connection with no spill folder); the store spills
+    to its folder and counts exactly what pandas counts (the repeats across days included)."""
+    import duckdb
+
+    n = 600_000
+    ids = np.char.add("prediction-0000000000", np.arange(n).astype(str))
+    ids[[10, 20, 30]] = ids[[n - 1, n - 2, n - 1]]  # repeats across days: 3 rows, 2 ids
+    ts = WEEK.start + pd.to_timedelta(np.linspace(0, 6.9 * 86400, n), unit="s")
+    frame = pd.DataFrame({"prediction_id": ids, "model_name": "m", "model_version": "1",
+                          "timestamp": pd.DatetimeIndex(ts, tz="UTC"), "prediction": 0.0, "probability": 0.5,
+                          "actual_outcome": 0.0, "outcome_timestamp": pd.DatetimeIndex(ts, tz="UTC")})
+    parquet_layout.write_days(frame, tmp_path / "lake")
+    params = StoreParams(columns={"variant": None})
+    want = int(frame["prediction_id"].duplicated().sum())
+    assert want == 3
+    store = DuckdbStore(f"duckdb+parquet://{tmp_path / 'lake'}?memory_limit=32MB&threads=1", params)
+    assert store.repeated_ids("m", WEEK) == want
+    raw = duckdb.connect(":memory:")
+    raw.execute("SET threads = 1")
+    raw.execute("SET memory_limit = '32MB'")
+    raw.execute("SET temp_directory = ''")
+    with pytest.raises(duckdb.OutOfMemoryException):
+        raw.execute(f"SELECT count(prediction_id) - count(DISTINCT prediction_id) "
+                    f"FROM read_parquet('{tmp_path / 'lake'}/day=*/*.parquet')").fetchall()

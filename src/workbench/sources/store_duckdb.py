@@ -1,6 +1,8 @@
 """The prediction log as Parquet files by day (parquet_layout.py), queried by DuckDB in this process.
 
-URL: `duckdb+parquet:///abs/path/to/root` (the folder holding `day=YYYY-MM-DD/*.parquet`). The params'
+URL: `duckdb+parquet:///abs/path/to/root` (the folder holding `day=YYYY-MM-DD/*.parquet`), with optional
+query options `memory_limit` (DuckDB's buffer pool, default 256MB; `none` for DuckDB's own, 80% of RAM) and
+`threads`. The params'
 `store.columns` map the files' columns as they map a SQL table's (`store.table` is not used: the folder
 is the table); features are the other columns (the `columns` layout only).
 
@@ -11,9 +13,14 @@ also bounds the `day` partition column, so DuckDB opens only the files of the wi
 
 from __future__ import annotations
 
+import re
+import shutil
+import tempfile
 import threading
+import weakref
 from pathlib import Path
 from typing import Iterable, Iterator
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pandas as pd
@@ -26,6 +33,11 @@ from workbench.sources.base import (PROBABILITY_GRID, RESIDUAL_KEYS, RESIDUAL_SU
 from workbench.sources.parquet_layout import DAY
 
 VIEW = "predictions"
+# DuckDB's buffer pool when the URL names none: bounded so that what scales with the window's rows (the
+# DISTINCT of repeated_ids, the weak-segment CTE) spills to a temporary folder instead of growing the
+# process; DuckDB's own default is 80% of RAM, held by its allocator after the query (docs/scaling.md)
+MEMORY_LIMIT = "256MB"
+OPTIONS = ("memory_limit", "threads")
 
 
 def _ident(name: str) -> str:
@@ -40,9 +52,26 @@ def _utc(s: pd.Series) -> pd.Series:
     return out.dt.tz_convert("UTC")
 
 
+def options_of(url: str) -> dict[str, str]:
+    """The query options of a `duckdb+parquet:///abs/path?memory_limit=512MB&threads=2` URL, checked."""
+    _, _, query = str(url).partition("?")
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ConfigError(f"duckdb+parquet URL option(s) {', '.join(unknown)} unknown; known: {', '.join(OPTIONS)}")
+    limit = options.get("memory_limit", MEMORY_LIMIT).strip()
+    if limit.lower() not in ("", "none") and not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", limit, re.IGNORECASE):
+        raise ConfigError(f"duckdb+parquet URL option memory_limit={limit!r}: write a size such as 256MB or 2GB, "
+                          f"or none for DuckDB's default")
+    options["memory_limit"] = limit
+    if "threads" in options and not options["threads"].isdigit():
+        raise ConfigError(f"duckdb+parquet URL option threads={options['threads']!r}: write a whole number")
+    return options
+
+
 def root_of(url: str) -> Path:
-    """The dataset folder of a `duckdb+parquet:///abs/path` URL."""
-    head, _, path = str(url).partition("://")
+    """The dataset folder of a `duckdb+parquet:///abs/path` URL (query options aside)."""
+    head, _, path = str(url).partition("?")[0].partition("://")
     if head.lower() != "duckdb+parquet":
         raise ConfigError(f"the DuckDB source reads the Parquet layout only: write the URL as "
                           f"duckdb+parquet:///abs/path/to/root, not {head}://…")
@@ -61,7 +90,8 @@ class DuckdbStore(PredictionSource):
         self.params = params or StoreParams()
         self.timeouts = timeouts or TimeoutParams()
         self.root = root_of(url)
-        self.threads = threads
+        self.options = options_of(url)
+        self.threads = threads or (int(self.options["threads"]) if "threads" in self.options else None)
         if self.params.features.layout != "columns":
             raise ConfigError("store.features.layout: the duckdb+parquet source reads feature columns only "
                               "(layout: columns)")
@@ -92,6 +122,12 @@ class DuckdbStore(PredictionSource):
                 con.execute("SET TimeZone = 'UTC'")
                 if self.threads:
                     con.execute(f"SET threads = {int(self.threads)}")  # an int from code, not a value read
+                if self.options["memory_limit"].lower() not in ("", "none"):
+                    # spilled work goes to a folder of ours (an in-memory DuckDB's default is ./.tmp)
+                    spill = tempfile.mkdtemp(prefix="workbench-duckdb-")
+                    weakref.finalize(self, shutil.rmtree, spill, True)
+                    con.execute("SET memory_limit = ?", [self.options["memory_limit"]])
+                    con.execute("SET temp_directory = ?", [spill])
                 # the schema is the first file's (union_by_name would open every file's footer up front)
                 con.read_parquet(str(self.root / f"{DAY}=*" / "*.parquet"), hive_partitioning=True
                                  ).create_view(VIEW)
