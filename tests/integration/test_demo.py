@@ -128,7 +128,7 @@ def test_weekly_report_end_to_end(demo_stack, tmp_path, monkeypatch):
     # the model's own serving latency, against the guide's 1 s (issue 9: per-model latency in its own section)
     assert 'id="serving-latency"' in perf and "p95 this window" in perf and ">1 s<" in perf
     rev = (run.directory / "revenue-predictor" / "02-performance-review.html").read_text()
-    assert "rmse" in rev and "mape" in rev  # regression metrics for the regression model
+    assert "RMSE" in rev and "MAPE" in rev  # regression metrics for the regression model
 
     # one MLflow run per model for the period, with the HTML attached; a re-run updates it
     from mlflow.tracking import MlflowClient
