@@ -92,30 +92,35 @@ def weekly_effects(grid, window_start, weeks: int = RISING_WEEKS) -> tuple[dict[
     return effects, floors
 
 
-def drifted_on_last_day(grid, window_start, window_end) -> list[str]:
-    """The features the grid calls drifted on the window's last day that has cells (incidents: open)."""
+def _in_window(grid, window_start, window_end):
+    """The grid's cells of the window's days, `period` as timestamps (empty without a grid)."""
     import pandas as pd
 
     if grid is None or len(grid) == 0:
-        return []
+        return pd.DataFrame(columns=["feature", "period", "drifted"])
     period = pd.to_datetime(grid["period"])
-    inside = grid[(period >= pd.Timestamp(window_start)) & (period < pd.Timestamp(window_end))]
+    return grid.assign(period=period)[(period >= pd.Timestamp(window_start)) & (period < pd.Timestamp(window_end))]
+
+
+def _drifted(verdict) -> bool:
+    """A grid cell's verdict is drift (True or 1; None: not tested)."""
+    return verdict is True or verdict == 1
+
+
+def drifted_on_last_day(grid, window_start, window_end) -> list[str]:
+    """The features the grid calls drifted on the window's last day that has cells (incidents: open)."""
+    inside = _in_window(grid, window_start, window_end)
     if inside.empty:
         return []
-    last = inside[pd.to_datetime(inside["period"]) == pd.to_datetime(inside["period"]).max()]
-    return sorted(str(f) for f, d in zip(last["feature"], last["drifted"]) if d is True or d == 1)
+    last = inside[inside["period"] == inside["period"].max()]
+    return sorted(str(f) for f, d in zip(last["feature"], last["drifted"]) if _drifted(d))
 
 
 def drifted_days(grid, window_start, window_end) -> dict[str, list[str]]:
     """Each feature the grid calls drifted on some day of the window: [its first, its last drifted day]
     as ISO dates (incidents: when a drift ran; days in between need not all have drifted)."""
-    import pandas as pd
-
-    if grid is None or len(grid) == 0:
-        return {}
-    period = pd.to_datetime(grid["period"])
-    hit = grid.assign(period=period)[(period >= pd.Timestamp(window_start)) & (period < pd.Timestamp(window_end))
-                                     & grid["drifted"].map(lambda d: d is True or d == 1)]
+    inside = _in_window(grid, window_start, window_end)
+    hit = inside[inside["drifted"].map(_drifted).astype(bool)]
     return {str(f): [f"{g['period'].min():%Y-%m-%d}", f"{g['period'].max():%Y-%m-%d}"]
             for f, g in hit.groupby("feature", sort=False)}
 
@@ -126,12 +131,11 @@ def daily_tested(grid, window) -> "pd.DataFrame":
     and min_effect applied). The week page's daily share and the dataset-drift days count these."""
     import pandas as pd
 
-    if grid is None or len(grid) == 0:
+    inside = _in_window(grid, window.start, window.end)
+    g = inside[inside["drifted"].notna()]
+    if g.empty:
         return pd.DataFrame({"tested": [], "drifted": []}, dtype=int)
-    period = pd.to_datetime(grid["period"])
-    g = grid.assign(period=period)[(period >= pd.Timestamp(window.start)) & (period < pd.Timestamp(window.end))
-                                   & grid["drifted"].notna()]
-    d = g["drifted"].map(lambda v: v is True or v == 1)
+    d = g["drifted"].map(_drifted)
     return pd.DataFrame({"tested": d.groupby(g["period"]).size(), "drifted": d.groupby(g["period"]).sum()}).astype(int)
 
 

@@ -200,6 +200,10 @@ class StoreColumns(_Strict):
         v = getattr(self, key)
         return v.constant if isinstance(v, Constant) else None
 
+    def mapped(self) -> dict[str, Any]:
+        """Mapped key -> its column name or constant (as dumped: {"constant": ...}), the keys set to null left out."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
     def column_names(self) -> dict[str, str | None]:
         """Mapped key -> column name (None: not configured or a constant), for checking against the table."""
         return {k: (None if isinstance(v, Constant) else v) for k, v in self}

@@ -47,7 +47,7 @@ def over_time(ctx: "ReviewContext", weeks_back: int = HISTORY_WEEKS, freq: str |
     on_values = {}
     for name, fcfg in feats.items():
         ref = profile[name]
-        method = fcfg.method or choose_method(ref.kind == "categorical")
+        method = _method(fcfg, ref)
         if _by_day_on_values(ctx.store, ref, method, freq):
             on_values[name] = fcfg
             continue

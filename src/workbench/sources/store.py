@@ -310,7 +310,7 @@ class SqlStore(PredictionSource):
              ) -> pd.DataFrame:
         """Predictions of `model` in `window`: the standard columns in `core` (default all mapped)
         plus the named feature columns."""
-        mapping = {k: v for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapping = self.params.columns.mapped()
         keys = list(mapping) if core is None else [k for k in core if k in mapping]
         cols = [self._col(k).label(STANDARD[k]) for k in keys]
         features = list(features)
@@ -492,7 +492,7 @@ class SqlStore(PredictionSource):
         return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
     def _prediction_cells(self, model: str, window: Window, grid: int) -> pd.DataFrame:
-        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapped = set(self.params.columns.mapped())
         names = {"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
                  "prediction": "prediction"}
         cols = [self._col(k).label(n) for k, n in names.items() if k in mapped]
@@ -533,7 +533,7 @@ class SqlStore(PredictionSource):
 
     def _residual_cells(self, model: str, window: Window, error_width: float | None,
                         outcome_width: float | None) -> pd.DataFrame:
-        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapped = set(self.params.columns.mapped())
         keys = [self._col(k).label(n) for k, n in (("version", "model_version"), ("variant", "variant"))
                 if k in mapped]
         keys.append(self._day().label("day"))

@@ -202,7 +202,7 @@ class DuckdbStore(PredictionSource):
 
     def read(self, model: str, window: Window, features: Iterable[str] = (), core: Iterable[str] | None = None
              ) -> pd.DataFrame:
-        mapping = {k: v for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapping = self.params.columns.mapped()
         keys = list(mapping) if core is None else [k for k in core if k in mapping]
         parts, args = [], []
         for k in keys:
@@ -355,7 +355,7 @@ class DuckdbStore(PredictionSource):
         """(select items, bound args) of a cell's keys: the mapped columns of `names` (params key -> name),
         the UTC day, and `early` (the outcome stamped before the prediction; where that time is not
         mapped, 0 with `early_always`, else left out)."""
-        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapped = set(self.params.columns.mapped())
         cols, args = [], []
         for k, n in names.items():
             if k in mapped:
@@ -376,7 +376,7 @@ class DuckdbStore(PredictionSource):
         keys as SqlStore._prediction_cells computes them (p_cell: the grid cell of a probability in
         [0, 1], 1 in the last; p_raw: the probability where it is not, NaN and ±inf included; early:
         the outcome stamped before the prediction), typed by the same base.cells_of_counts."""
-        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapped = set(self.params.columns.mapped())
         cols, args = self._cell_keys({"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
                                       "prediction": "prediction"})
         if "probability" in mapped:
@@ -400,7 +400,7 @@ class DuckdbStore(PredictionSource):
         window's day folders: base.residual_cells_sql (the SQL Spark runs too) over the window's keys,
         prediction and outcome as doubles, and whether the outcome is missing (NULL, or NaN in a float
         column: the rows' isna; a text column's 'nan' is text, invalid as in the rows)."""
-        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapped = set(self.params.columns.mapped())
         cols, args = self._cell_keys({"version": "model_version", "variant": "variant"}, early_always=True)
         keys = [c.rsplit(" AS ", 1)[1] for c in cols]
         pred, a = self._col("prediction")

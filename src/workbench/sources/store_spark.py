@@ -243,7 +243,7 @@ class SparkStore(PredictionSource):
         """Predictions of `model` in `window` (Arrow to the driver), in timestamp order, as a log is
         appended: the standard columns in `core` (default all mapped) plus the named features."""
         self.data()  # the session first: a column is built in it (read may be a process's first call)
-        mapping = {k: v for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapping = self.params.columns.mapped()
         keys = list(mapping) if core is None else [k for k in core if k in mapping]
         features = list(features)
         cols = [(self._micros(self._col(k)) if k in TIME_COLUMNS else self._col(k)).alias(STANDARD[k]) for k in keys]
@@ -406,7 +406,7 @@ class SparkStore(PredictionSource):
         from pyspark.sql import functions as F
 
         data = self.data()  # the session first: a column is built in it
-        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapped = set(self.params.columns.mapped())
         names = {"version": "model_version", "variant": "variant", "outcome": "actual_outcome",
                  "prediction": "prediction"}
         cols = {n: self._col(k) for k, n in names.items() if k in mapped}
@@ -432,7 +432,7 @@ class SparkStore(PredictionSource):
         from pyspark.sql import types as T
 
         data = self.data()  # the session first: a column is built in it
-        mapped = {k for k, v in self.params.columns.model_dump().items() if v is not None}
+        mapped = set(self.params.columns.mapped())
         cols = {n: self._col(k) for k, n in (("version", "model_version"), ("variant", "variant")) if k in mapped}
         cols["day"] = F.to_date(self._col("timestamp").cast("timestamp"))
         if "outcome_timestamp" in mapped:
