@@ -78,13 +78,22 @@ class ReportBanner:
     items: list[BannerItem]
     nav: list[tuple[str, str]]       # (label, relative href)
     toc: list[tuple[str, str]]       # (anchor, section title)
+    why: BannerItem | None = None    # why it is wrong (performance: which drifted feature carries the drop), under the counts
 
 
 def report_banner(review: str, title_subject: str, period: str, level: str, findings: list[Finding],
                   problems: list[dict[str, str]], links: list[tuple[str, str]], model_type: str = "") -> ReportBanner:
     """The banner's content: the worst findings first (at most MAX_FINDINGS), then up to four sections
-    not computed, each linking to where the report shows it."""
-    shown = _sorted_findings(findings)
+    not computed, each linking to where the report shows it. A finding marked `extra.why` (the
+    performance review's drift joined to the drop: performance.drift_join) is the "why" line under the
+    counts instead, worded as the week page's cell words it."""
+    why_f = next((f for f in findings if (f.extra or {}).get("why")), None)
+    why = None
+    if why_f is not None:
+        from workbench.performance.drift_join import why_line
+
+        why = BannerItem(why_f.severity, why_line(why_f.sentence), why_f.anchor)
+    shown = _sorted_findings([f for f in findings if f is not why_f])
     items = [BannerItem(f.severity, f.sentence, f.anchor) for f in shown[:MAX_FINDINGS]]
     if len(shown) > MAX_FINDINGS:
         items.append(BannerItem("", f"… and {len(shown) - MAX_FINDINGS} more findings in the sections below"))
@@ -97,7 +106,7 @@ def report_banner(review: str, title_subject: str, period: str, level: str, find
         items.append(BannerItem("", f"… and {len(problems) - 4} more sections not computed"))
     title = reviews.REVIEWS[review].title if review in reviews.REVIEWS else review
     return ReportBanner(level, title, title_subject, period, _count_line(findings, problems), items, list(links),
-                        sections_for(review, model_type))
+                        sections_for(review, model_type), why)
 
 
 def banner_html(review: str, title_subject: str, period: str, level: str, findings: list[Finding],

@@ -189,10 +189,10 @@ def why_line(drift: dict | None, performance: dict | None) -> Line | None:
     from workbench.performance import drift_join, segments
 
     joined = drift_join.from_status(drift, performance)
-    if joined is None or not joined.verdict:
+    if joined is None or not joined.why:
         return None
     link = (performance or {}).get("html") or ""
-    return Line("info", f"Why: {joined.verdict}", href(link, segments.ANCHOR) if link else "")
+    return Line("info", joined.why, href(link, segments.ANCHOR) if link else "")  # the report's banner says it alike
 
 
 def _with_why(c: Cell, cells: dict[tuple[str, str], dict], model: str) -> Cell:

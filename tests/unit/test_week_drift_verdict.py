@@ -111,3 +111,39 @@ def test_the_stored_headline_gives_the_verdict_the_search_itself_gives():
         assert got.verdict == want.verdict and got.carrier == want.carrier
         pd.testing.assert_frame_equal(got.to_frame(), want.to_frame(), atol=1e-5)
     assert want.verdict.startswith("the drop is not explained by any drifted feature (concept drift); it sits in plan")
+
+
+def test_the_performance_reports_banner_says_the_week_pages_why_and_links_to_the_evidence():
+    """Issue 20's leftover: the performance report's first screen carries the same "why" line as the
+    week page's cell (one wording: drift_join.why_line), linking to the weak-segment section, and not a
+    second time in the banner's list of findings."""
+    from workbench import display, pages
+    from workbench.findings import Finding
+
+    status = _status([("contract", 0.14)], [("tenure", 0.11)], _perf())
+    drift, perf = status["results"][0], status["results"][1]
+    joined = dj.from_status(drift, perf)  # what the kernel's join gives (the test above: the same verdict)
+    week_line = weekpage.why_line(drift, perf)
+    alert = Finding("alert", "accuracy", "accuracy 0.724 is below 0.75.", kind="metric", anchor="headline")
+    banner = display.report_banner("performance", "churn-predictor", "2026-W47", "alert", [alert, *joined.findings],
+                                   [], [], "classification")
+    assert banner.why is not None and banner.why.text == week_line.text == joined.why
+    assert banner.why.text.startswith("Why: drifted feature contract carries the drop: it sits in contract = ")
+    assert banner.why.anchor == "weak-segments" and week_line.href.endswith("#weak-segments")
+    assert [i.text for i in banner.items] == ["accuracy 0.724 is below 0.75."]  # the why is not listed twice
+    html = pages.render_banner(banner)
+    assert re.search(r'class="wb-why"[^>]*>Why: drifted feature contract carries the drop.*?'
+                     r'<a href="#weak-segments"[^>]*>→ evidence</a>', html, re.S), html
+    assert banner.counts == "1 alert, 0 warnings"  # an info line: not counted
+
+
+def test_no_why_line_in_the_banner_without_a_drop():
+    from workbench import display
+
+    import pandas as pd
+
+    joined = dj.DriftPerformance("classification", pd.DataFrame(columns=dj.COLUMNS),
+                                 "no drop: accuracy 0.86 against 0.856 in the reference window", None, -0.004)
+    assert joined.why == "" and joined.findings[0].extra["why"] is False
+    banner = display.report_banner("performance", "churn-predictor", "2026-W47", "ok", joined.findings, [], [])
+    assert banner.why is None and [i.text for i in banner.items] == [joined.verdict]

@@ -36,6 +36,12 @@ if TYPE_CHECKING:
     from workbench.findings import Finding
 
 SHIFT_CARRIES = 0.5  # a drifted feature's shift "carries" the drop when it explains at least this share
+EVIDENCE_ANCHOR = "performance-by-drifted-feature"  # its table inside the weak-segments section (ANCHOR)
+WHY = "Why: "  # the verdict as the first line of the week page's performance cell and the report's banner
+# how tables.table formats to_frame(): effects and drops as the findings print them, shares as percentages
+KINDS: dict[str, str] = {"feature": "text", "effect": "effect", "importance": "effect", "importance_x_effect": "effect",
+                         "drop_from_shift": "metric", "drop_within_bins": "metric", "share_of_drop_from_shift": "ratio",
+                         "worst_bin": "text", "worst_bin_change": "metric", "segment": "text"}
 COLUMNS = ["feature", "effect", "importance", "importance_x_effect", "drop_from_shift", "drop_within_bins",
            "share_of_drop_from_shift", "worst_bin", "worst_bin_change", "segment"]
 
@@ -92,14 +98,25 @@ class DriftPerformance:
         return "accuracy" if self.kind == "classification" else "mae"
 
     @property
+    def explains_a_drop(self) -> bool:
+        """True when there is a drop to explain (the verdict is then the "why" line; else it says "no drop")."""
+        return bool(self.verdict) and self.drop is not None and self.drop > 0
+
+    @property
+    def why(self) -> str:
+        """The verdict as the "why" line the week page's cell and the report's banner start with; '' without a drop."""
+        return why_line(self.verdict) if self.explains_a_drop else ""
+
+    @property
     def findings(self) -> list["Finding"]:
-        """The verdict as one info finding (the drop and its segment are warned about elsewhere)."""
+        """The verdict as one info finding (the drop and its segment are warned about elsewhere); with
+        a drop, marked `extra.why`: the report's banner shows it as its "why" line."""
         from workbench.findings import Finding
 
         if not self.verdict:
             return []
         return [Finding("info", self.carrier or f"{self.metric} drop", self.verdict, kind="metric", anchor=ANCHOR,
-                        extra={"carrier": self.carrier, "drop": self.drop})]
+                        extra={"carrier": self.carrier, "drop": self.drop, "why": self.explains_a_drop})]
 
     @property
     def headline(self) -> dict:
@@ -133,6 +150,11 @@ class DriftPerformance:
         ax.set_title(self.verdict[:90] + ("…" if len(self.verdict) > 90 else ""), fontsize=9)
         ax.legend(loc="lower right", fontsize=8)
         return ax.figure  # the protocol: a figure (workbench.result)
+
+
+def why_line(verdict: str) -> str:
+    """'Why: <verdict>': the one wording of the why line (week page and report banner alike)."""
+    return f"{WHY}{verdict}"
 
 
 def join(segments: WeakSegments, drifted: Mapping[str, float] | pd.DataFrame,

@@ -38,6 +38,7 @@ class Step:
     classifier: bool = False         # only for a classification model
     when: Callable[["ReviewContext"], bool] | None = None  # a param that turns the step off (no line)
     quiet: bool = False              # a need missing leaves it out without a line (an input, not a section)
+    uses: str = ""                   # an earlier step whose result `run` gets third; without that result it does not run
 
     def applies(self, ctx: "ReviewContext", perf: "PerformanceReview | None") -> bool:
         """Whether the step runs for this model and run; records the skip line where one is due."""
@@ -100,6 +101,15 @@ def _segments(ctx, perf):
     return segments.review(ctx)
 
 
+def _drift_join(ctx, perf, weak):
+    """The drift review's drifted features (drift.review: the same tests, so the same features as its
+    report and the week page) joined to the weak-segment search: which one, if any, carries the drop."""
+    from workbench import drift
+    from workbench.performance import drift_join
+
+    return drift_join.join(weak, drift_join.drifted_from_findings(drift.review(ctx).findings))
+
+
 def _reference(ctx, perf):
     return ctx.registry.reference(ctx.model.name, ctx.serving_version())
 
@@ -123,6 +133,7 @@ def _latency(ctx, perf):
 STEPS: tuple[Step, ...] = (
     Step("label delay", _delay),
     Step("weak segments", _segments, when=lambda ctx: ctx.params.performance.segments.enabled),
+    Step("drift joined to performance", _drift_join, uses="weak segments"),
     Step("A/B comparison", _ab, ("variant",), classifier=True),
     Step("A/B conversions", _conversions, ("variant", "prometheus"), classifier=True),
     Step("calibration", _calibration, ("probability",), classifier=True),
@@ -166,8 +177,11 @@ def compute(ctx: "ReviewContext", steps: tuple[Step, ...] = STEPS) -> Performanc
 
     out = PerformanceSections(ctx, ctx.attempt("performance", review, ctx))
     for step in steps:
+        used = (out[step.uses],) if step.uses else ()
+        if step.uses and used[0] is None:
+            continue
         if step.applies(ctx, out.perf):
-            out.results[step.name] = ctx.attempt(step.name, step.run, ctx, out.perf)
+            out.results[step.name] = ctx.attempt(step.name, step.run, ctx, out.perf, *used)
     return out
 
 
@@ -273,6 +287,26 @@ def show_weak_segments(r: PerformanceSections) -> None:
             _display(_snippet("paragraph", f"{note}."))
         _display(_table(seg.segments_frame(), kinds=segments.KINDS, empty="no weak segment"))
         seg.plot()
+
+
+def show_drift_join(r: PerformanceSections) -> None:
+    """Inside the weak segments: each drifted feature, the drop its shift explains and the drop inside
+    its bins, under the verdict the banner's "why" line quotes (its numbers are shown here)."""
+    from workbench import display as show
+    from workbench.performance import drift_join
+
+    _display(show.problem_note(r.ctx, "drift joined to performance"))
+    joined = r["drift joined to performance"]
+    if joined is None:
+        return
+    _display(show.section_heading(drift_join.EVIDENCE_ANCHOR, "Performance by drifted feature",
+                                  "Each feature the drift review found drifted: how much of the drop its shift "
+                                  "explains (rows moved between its bins) and how much the bins themselves got "
+                                  "worse, against the reference window.", level=3),
+             _snippet("paragraph", f"{joined.verdict}."),
+             _table(joined.to_frame(), kinds=drift_join.KINDS, empty="no drifted feature"))
+    if len(joined.to_frame()):
+        joined.plot()
 
 
 def show_versions(r: PerformanceSections) -> None:
@@ -398,6 +432,7 @@ SHOW: dict[str, Callable[[PerformanceSections], None]] = {
     "labels": show_labels,
     "trend": show_trend,
     "weak-segments": show_weak_segments,
+    "drift-join": show_drift_join,      # inside the weak segments: performance by drifted feature
     "versions": show_versions,          # "ab-test" for a classifier, "versions" otherwise
     "errors": show_errors,
     "estimate": show_estimate,
