@@ -29,7 +29,8 @@ the drift review's dataset verdict and no timed findings, likewise from the days
 of drifted features reached the dataset threshold (the headline's `dataset_drift_days`); else start
 and end are null (`span` "week": about the whole window, the week page says "all week"), also when the
 week's pooled data drifted but no single day reached the share (`dataset_drift_days` []: the verdict
-is the week's, not a day's).
+is the week's, not a day's; `span_note` says so, and the week page after "all week", so it does not
+read as "drifted every day").
 
 An incident is **open** at the window's end when one of its timed findings lasts until then (an alert
 still firing, an interval reaching the window's end, within `incidents.open_grace`); a drift incident also when its
@@ -81,6 +82,7 @@ class Incident:
     open: bool                   # still open at the window's end
     findings: list[dict[str, Any]] = field(default_factory=list)
     span: str = "week"           # where start and end come from: findings | days | week (null: the whole window)
+    span_note: str = ""          # why a "week" span has no days, where that is not plain (pooled dataset drift)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -195,6 +197,7 @@ def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, windo
     last_day: dict[str, set[str]] = {}  # model -> features drifted on the window's last day
     days: dict[str, dict[str, tuple[dt.datetime, dt.datetime]]] = {}  # model -> feature -> its drifted days
     dataset_days: dict[str, tuple[dt.datetime, dt.datetime]] = {}  # model -> its dataset drift days
+    no_day: set[str] = set()  # models whose daily grid was tested and no day's share reached the threshold ([])
     for r in results:
         model = str(r.get("model", ""))
         drifted = (r.get("headline") or {}).get("drifted_last_day")
@@ -203,6 +206,8 @@ def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, windo
         days.setdefault(model, {}).update(_days((r.get("headline") or {}).get("drifted_days")))  # not the performance review's
         if (pair := _day_pair((r.get("headline") or {}).get("dataset_drift_days"))) is not None:
             dataset_days[model] = pair
+        elif (r.get("headline") or {}).get("dataset_drift_days") == []:
+            no_day.add(model)
         for f in r.get("findings") or []:
             if f.get("severity") not in LEVEL_RANK:
                 continue
@@ -235,13 +240,14 @@ def group(results: Iterable[Mapping[str, Any]], window_start: dt.datetime, windo
             best.append(it)
         else:
             clusters.append([it])
-    out = [_incident(c, window_start, window_end, grace, last_day, days, dataset_days) for c in clusters]
+    out = [_incident(c, window_start, window_end, grace, last_day, days, dataset_days, no_day) for c in clusters]
     return sorted(out, key=lambda i: (not i.open, LEVEL_RANK[i.level], i.start or "", i.subject))
 
 
 def _incident(members: list[_Item], window_start: dt.datetime, window_end: dt.datetime, grace: dt.timedelta,
               last_day: dict[str, set[str]], days: dict[str, dict[str, tuple[dt.datetime, dt.datetime]]],
-              dataset_days: dict[str, tuple[dt.datetime, dt.datetime]] | None = None) -> Incident:
+              dataset_days: dict[str, tuple[dt.datetime, dt.datetime]] | None = None,
+              no_day: set[str] | frozenset[str] = frozenset()) -> Incident:
     timed = [m for m in members if m.start is not None]
     # the incident's subject: its most specific topic (a model's rather than the service's)
     head = min(members, key=lambda m: (m.scope == SERVICE, LEVEL_RANK[m.finding["severity"]]))
@@ -265,12 +271,26 @@ def _incident(members: list[_Item], window_start: dt.datetime, window_end: dt.da
         first, last = dataset_days[scope_]
         start, end, span = max(first, window_start), min(last, window_end), "days"
         is_open = last >= window_end  # its last day reaching the share is the window's last (partial) day
+    note = ""
+    if head.cat == "drift" and not timed and span == "week" and scope_ in no_day:
+        verdict = next((m.finding for m in members if _is_share_verdict(m.finding)), None)
+        if verdict is not None:  # the week drifted pooled, no day did: "all week" would read as "every day"
+            note = pooled_note((verdict.get("extra") or {}).get("threshold"))
     level = min((m.finding["severity"] for m in members), key=LEVEL_RANK.__getitem__)
     findings = [m.finding for m in sorted(members, key=lambda m: (LEVEL_RANK[m.finding["severity"]],
                                                                   m.start or window_end))]
     return Incident(_subject(head.cat, scope_), head.cat, scope_, level,
                     start.isoformat() if start else None, end.isoformat() if end else None, is_open, findings,
-                    span)
+                    span, note)
+
+
+def pooled_note(threshold: Any = None) -> str:
+    """Why a dataset drift incident is the week's and not of some days: the week's pooled share of drifted
+    features reached the dataset threshold while no single day's did (the headline's `dataset_drift_days` [])."""
+    from workbench.findings import num
+
+    at = f"the dataset threshold {num(float(threshold))}" if isinstance(threshold, (int, float)) else "the dataset threshold"
+    return f"no single day's share of drifted features reached {at}; the week's pooled data did"
 
 
 def of_status(status: Mapping[str, Any], window_start: dt.datetime, window_end: dt.datetime,

@@ -556,10 +556,11 @@ def _clock(value: str | None) -> dt.datetime | None:
 def _incident_when(i: dict) -> str:
     """Since when an open incident runs, or from when to when a closed one ran (by day for one timed by
     the drift review's daily grid: `span` "days"); 'all week' for one told by week-level findings only
-    (no start and end: about the whole window, open or not)."""
+    (no start and end: about the whole window, open or not), with why when the incident says it (a
+    dataset drift of the pooled week that no single day reached: `span_note`)."""
     start, end = _clock(i.get("start")), _clock(i.get("end"))
     if start is None or end is None:
-        return "all week"
+        return f"all week: {i['span_note']}" if i.get("span_note") else "all week"
     if i.get("span") == "days":  # [start of the first day, end of the last day)
         last = end - dt.timedelta(microseconds=1)
         if i.get("open"):

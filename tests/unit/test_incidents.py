@@ -279,6 +279,10 @@ def test_a_dataset_drift_incident_runs_over_its_days_or_says_all_week():
     for head in ({"dataset_drift_days": []}, {"dataset_drift_days": None}, {}):
         found = group(result("rev", [dataset], **head))
         assert (found[0].start, found[0].end, found[0].span, found[0].open) == (None, None, "week", True)
+    # ... and only the pooled case ([]: tested, no day reached the share) says why it is the week's
+    notes = [group(result("rev", [dataset], **head))[0].span_note
+             for head in ({"dataset_drift_days": []}, {"dataset_drift_days": None}, {})]
+    assert notes == [incidents.pooled_note(), "", ""]
     # a feature's days are not the dataset's, nor the dataset's a feature's
     found = group(result("rev", [dataset, week("warning", "x", "feature")], drifted_days={"x": ["2026-11-23", "2026-11-23"]}))
     assert {i.subject: i.span for i in found} == {"dataset drift (rev)": "week", "drift of x (rev)": "days"}
@@ -433,3 +437,33 @@ def test_approaching_notes_are_no_finding_and_change_no_count(tmp_path):
     assert "its interval reaches the alert threshold 0.75" in _plain(page)
     banner = _plain(page[page.index('class="banner"'):page.index("</div>")])
     assert "0 alert(s), 0 warning(s)" in banner and "incident" not in banner
+
+
+def test_a_pooled_dataset_drift_says_why_it_is_all_week_with_its_threshold():
+    """Issue 20's leftover: a dataset drift verdict of the pooled week that no single day reached is an
+    incident "all week" — the week page says why, so it does not read as "drifted every day"."""
+    from workbench import weekpage
+
+    dataset = Finding("alert", "dataset", "Dataset drift: 2 of 4 features drifted (share 0.5 ≥ the dataset "
+                      "threshold 0.5): a, b.", "dataset", "summary", 0.5, {"threshold": 0.5}).to_dict()
+    found = group(result("rev", [dataset], dataset_drift_days=[]))
+    assert (found[0].span, found[0].start) == ("week", None)
+    assert found[0].span_note == "no single day's share of drifted features reached the dataset threshold 0.5; " \
+                                 "the week's pooled data did"
+    shown = found[0].to_dict()
+    when = "all week: no single day's share of drifted features reached the dataset threshold 0.5; the week's pooled data did"
+    assert weekpage.incident_summary([shown]).lines[0].when == weekpage.incident_row(shown).span == when
+    # a multivariate warning alone keeps plain "all week" (its own days, not the share's)
+    multi = group(result("rev", [week("warning", "multivariate", "dataset")], dataset_drift_days=[]))
+    assert multi[0].span_note == "" and weekpage.incident_row(multi[0].to_dict()).span == "all week"
+
+
+def test_the_drift_reviews_dataset_verdict_carries_its_threshold_for_that_note():
+    from workbench.drift.core import DriftReport, FeatureDriftResult
+
+    results = [FeatureDriftResult(f"f{i}", "numeric", "ks", 0.05, 0.1, 0.01, v, "", 100, 100, 0.0, 0.0)
+               for i, v in enumerate([True, True, False])]
+    verdict = DriftReport("rev", results, 0.6).findings[0]
+    assert (verdict.severity, verdict.subject, verdict.extra) == ("alert", "dataset", {"threshold": 0.6})
+    found = group(result("rev", [verdict.to_dict()], dataset_drift_days=[]))
+    assert found[0].span_note == incidents.pooled_note(0.6) and "threshold 0.6;" in found[0].span_note

@@ -395,10 +395,10 @@ class DriftReport:
                  f"{' ≥' if self.dataset_drift else ' <'} the dataset threshold {num(self.drift_share_threshold)})")
         if self.dataset_drift:
             out.append(Finding("alert", "dataset", f"Dataset drift: {share}: {names}.", "dataset", "summary",
-                               self.drift_share))
+                               self.drift_share, {"threshold": self.drift_share_threshold}))
         elif drifted:
             out.append(Finding("info", "dataset", f"No dataset drift, but {share}: {names}.", "dataset", "summary",
-                               self.drift_share))
+                               self.drift_share, {"threshold": self.drift_share_threshold}))
         elif ev:
             out.append(Finding("info", "dataset", f"No drift: none of {len(ev)} features drifted.", "dataset",
                                "summary", 0.0))
