@@ -229,7 +229,9 @@ def test_the_demo_weeks_incidents_are_the_injected_trouble_each_told_once(weeks,
     status = json.loads((week_dir / "status.json").read_text(encoding="utf-8"))
     assert demo_incident_problems(status, injected) == []
     page = (week_dir / "index.html").read_text(encoding="utf-8")
-    assert page.count("HighErrorRate [critical] fired from") == 1  # folded under its incident once, not per finding
+    listed = page.split("<h2>Incidents</h2>", 1)[1].split("<h2>", 1)[0]  # the full list under the matrix
+    folded = [d for d in re.findall(r"<details>.*?</details>", listed, re.S) if "HighErrorRate [critical] fired from" in d]
+    assert len(folded) == 1 and "errors (service)" in folded[0], folded  # one incident row holds it
 
 
 def test_the_performance_reports_first_screen_says_the_week_pages_why(weeks):
