@@ -90,3 +90,19 @@ def test_drifted_features_from_the_drift_reviews_findings():
           Finding("alert", "dataset", "Dataset drift", "dataset", "summary", 0.5)]
     assert dj.drifted_from_findings(fs) == {"tenure": 0.21}
     assert dj.drifted_from_findings([f.to_dict() for f in fs]) == {"tenure": 0.21}
+
+
+def test_the_figure_names_the_metric_as_people_do_and_keeps_its_legend_off_the_bars():
+    import matplotlib.pyplot as plt
+
+    table = pd.DataFrame([{"feature": "tenure", "effect": 0.1, "importance": None, "importance_x_effect": None,
+                           "drop_from_shift": 0.2, "drop_within_bins": 1.3, "share_of_drop_from_shift": 0.13,
+                           "worst_bin": "[17, 30)", "worst_bin_change": 1.4, "segment": ""}], columns=dj.COLUMNS)
+    fig = dj.DriftPerformance("regression", table, "the drop is not explained by any drifted feature (concept drift)",
+                              None, 1.5).plot()
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "drop of MAE against the reference window"
+    fig.canvas.draw()
+    legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= frame.x1  # beside the axes, not over the longest bar
+    plt.close(fig)

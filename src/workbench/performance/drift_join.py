@@ -136,6 +136,7 @@ class DriftPerformance:
         import matplotlib.pyplot as plt
 
         from workbench.plots import plain
+        from workbench.tables import metric_name
 
         t = self.table
         if ax is None:
@@ -146,9 +147,9 @@ class DriftPerformance:
         ax.set_yticks(y, [plain(f) for f in t["feature"]])
         ax.invert_yaxis()
         ax.axvline(0, color="#2c3e50", lw=0.8)
-        ax.set_xlabel(f"drop of {self.metric} against the reference window")
+        ax.set_xlabel(f"drop of {metric_name(self.metric)} against the reference window")  # 'MAE', not 'mae'
         ax.set_title(self.verdict[:90] + ("…" if len(self.verdict) > 90 else ""), fontsize=9)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)  # beside the bars, never on them
         return ax.figure  # the protocol: a figure (workbench.result)
 
 
