@@ -40,7 +40,7 @@ HEADERS: dict[str, str] = {
     "label_coverage": "label coverage", "ci_low": "95% CI low", "ci_high": "95% CI high",
     "effect_size": "effect size", "missing_share": "missing (current)", "missing_current": "missing (current)",
     "missing_reference": "missing (reference)", "missing_change": "missing change",
-    "firing_time": "firing time", "mean_probability": "mean predicted probability",
+    "firing_time": "firing time", "series_time": "series-time", "mean_probability": "mean predicted probability",
     "observed_rate": "observed rate", "model_version": "model version", "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC", "f1": "F1", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "ece": "ECE",
     "mde_80": "MDE (80% power)", "rate_a": "rate A", "rate_b": "rate B", "relative_change": "relative change",

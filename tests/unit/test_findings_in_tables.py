@@ -139,7 +139,7 @@ def test_an_episode_finding_links_to_the_episodes_table_and_a_rule_finding_to_th
     assert _missing(episodes, _text(tables.table(review.episodes, kinds=INFRA_KINDS))) == []
     fired = _text(tables.table(review.fired(), kinds=INFRA_KINDS))
     assert _missing([rule], fired) == []
-    assert "1 d 4 h" in fired and "1 d 5 h" in fired  # the longest episode, then the firing time summed
+    assert "1 d 4 h" in fired and "1 d 5 h" in fired  # the longest episode and firing time (wall), the series-time
 
 
 def test_the_headline_numbers_table_holds_the_week_over_week_values_and_relative_change():

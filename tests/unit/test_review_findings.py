@@ -384,3 +384,30 @@ def test_one_outage_seen_by_two_sources_counts_once():
     (both,) = [f for f in alerts_ if len(f.extra["sources"]) == 2]
     assert both.subject == "mlflow" and both.extra["sources"] == ["mlflow", "mlflow (health gauge)"]
     assert both.value == (pd.Timedelta(minutes=45) + scrape).total_seconds()  # from the first to the last source
+
+
+def test_drift_alert_agreement_firing_time_is_wall_time_and_series_time_the_sum():
+    """Two series of one feature (two instances) firing the same two days: the agreement table's firing
+    time is 2 d (wall time, what its finding quotes), its series-time 4 d."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from workbench.drift import alert_agreement
+
+    window = Window(T0.to_pydatetime(), (T0 + pd.Timedelta(days=7)).to_pydatetime(), "2026-W47")
+    ts = pd.date_range(T0, T0 + pd.Timedelta(days=2), freq="60s")
+
+    class Prom:
+        def query_range(self, expr, start, end, step):
+            return pd.concat([pd.DataFrame({"timestamp": ts, "value": 0.2, "feature": "tenure", "instance": i,
+                                            "model": "churn-predictor"}) for i in ("a", "b")], ignore_index=True)
+
+    root = Path(__file__).resolve().parents[2]
+    ctx = SimpleNamespace(root=root, window=window, prometheus=Prom(), has=lambda source: True,
+                          params_path=lambda kind: root / "params" / f"{kind}.yaml",
+                          model=SimpleNamespace(name="churn-predictor"),
+                          params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")))
+    table = alert_agreement(ctx, _drift_report()).to_frame().set_index("feature")
+    two_days = ts[-1] + pd.Timedelta(minutes=1) - (T0 + pd.Timedelta(minutes=1))
+    assert table.loc["tenure", "episodes"] == 2
+    assert table.loc["tenure", "firing_time"] == two_days and table.loc["tenure", "series_time"] == 2 * two_days

@@ -31,7 +31,7 @@ KINDS: dict[str, str] = {
     # evidently.compare()
     "our value": "effect", "evidently value": "effect", "agree": "bool",
     # alert_agreement(): the firing time per feature its finding quotes (findings.duration)
-    "episodes": "count", "firing_time": "duration", "first_fired": "timestamp",
+    "episodes": "count", "firing_time": "duration", "series_time": "duration", "first_fired": "timestamp",
     # multivariate.MultivariateDriftResult.to_frame(): the numbers its findings quote
     "value": "effect", "low": "effect", "high": "effect", "days_outside": "count", "days": "count",
 }

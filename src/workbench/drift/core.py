@@ -704,12 +704,13 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
 # the section that shows the comparisons with other tools (Evidently, the Prometheus drift alerts):
 # where the alerts' table and the finding on where they disagree with this review are shown
 AGREEMENT_ANCHOR = "evidently"
-AGREEMENT_COLUMNS = ["feature", "alert", "episodes", "firing_time", "first_fired", "this_review"]
+AGREEMENT_COLUMNS = ["feature", "alert", "episodes", "firing_time", "series_time", "first_fired", "this_review"]
 
 
 def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drift") -> TableResult:
     """The Prometheus drift alert rules (params/alerts.yaml, names containing `hint`) replayed over the
-    window for this model: per feature, the alerts that fired, their episodes and firing time, and
+    window for this model: per feature, the alerts that fired, their episodes, firing time (wall time,
+    `alerts.wall_time`) and series-time (summed over series), and
     this review's verdict with its reason, then the features drifted here that no alert fired for
     (0 episodes; the table; its note names each rule's condition).
     Where they disagree, one info finding says why (they watch a different score, window and threshold),
@@ -735,17 +736,22 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
                     labels = dict(re.findall(r"(\w+)=([^,]*)(?:, |$)", str(e["labels"])))
                     if labels.get("model", ctx.model.name) == ctx.model.name:
                         rows.append({"alert": r.alert, "feature": labels.get("feature", ""), "start": e["start"],
-                                     "duration": e["duration"]})
+                                     "end": e["end"], "duration": e["duration"]})
     ours = set(report.drifted_features)
-    episodes = pd.DataFrame(rows, columns=["alert", "feature", "start", "duration"])
+    episodes = pd.DataFrame(rows, columns=["alert", "feature", "start", "end", "duration"])
     table = (episodes.groupby("feature").agg(alert=("alert", lambda a: ", ".join(sorted(set(a)))),
-                                             episodes=("start", "size"), firing_time=("duration", "sum"),
+                                             episodes=("start", "size"), series_time=("duration", "sum"),
                                              first_fired=("start", "min")).reset_index()
              if len(episodes) else pd.DataFrame(columns=AGREEMENT_COLUMNS[:-1]))
+    # firing time as wall time (any series of the feature firing, within the window), never the
+    # series' durations summed, which can exceed the week (kept as series-time)
+    table["firing_time"] = [alerts.wall_time(g["start"], g["end"], ctx.window)
+                            for g in (episodes[episodes["feature"] == f] for f in table["feature"])]
     fired = set(table["feature"]) - {""}
     if exprs and ours - fired:  # the features drifted here that no alert fired for: 0 episodes, side by side
         silent = pd.DataFrame({"feature": sorted(ours - fired), "alert": "", "episodes": 0,
-                               "firing_time": pd.Timedelta(0), "first_fired": pd.NaT})
+                               "firing_time": pd.Timedelta(0), "series_time": pd.Timedelta(0),
+                               "first_fired": pd.NaT})
         table = pd.concat([table, silent], ignore_index=True) if len(table) else silent
     reasons = {x.feature: x.message or x.status for x in report.results}  # why a feature is no drift here
     table["this_review"] = ["drift" if f in ours else f"no drift ({reasons[f]})" if f in reasons else "not checked"
