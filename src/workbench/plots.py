@@ -67,3 +67,14 @@ def _text(value, width: int = 18) -> str:
     import textwrap
 
     return plain("\n".join(textwrap.wrap(str(value), width) or [""]))
+
+
+def metric_axis(ax, key: object, axis: str = "y") -> None:
+    """Tick labels of an axis showing metric `key`'s values as its tables print them (tables.metric_value):
+    MAPE as a percentage ('8%', not '0.08'); other metrics keep matplotlib's ticks."""
+    from matplotlib.ticker import FuncFormatter
+
+    from workbench.tables import is_percent_metric, percent
+
+    if is_percent_metric(key):
+        (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(lambda v, _: percent(v)))

@@ -9,7 +9,7 @@ pandas Styler (rendered to plain HTML, nothing loaded from the network) that
 - formats each column by the kind its caller DECLARES (`kinds={column: kind}`, see `KINDS`):
   counts as integers with thousands separators, ratios as percentages, differences of ratios in
   percentage points, durations as "51 min", p-values as "< 0.001", statistics and metric values as
-  the findings' sentences print them; a column nobody declared is formatted by its dtype alone
+  the findings' sentences print them (a metric by its own format, MAPE as a percentage: `metric_value`); a column nobody declared is formatted by its dtype alone
   (never by its name: a rule "name contains n_ -> count" also matched `min_effect`),
 - drops columns that are empty everywhere, and shows a missing value as "—" (with the reason in a
   footnote when one is given).
@@ -184,6 +184,25 @@ def metric_name(key: Any) -> str:
     return header(key)
 
 
+# the metrics a reader reads as a percentage (MAPE: 0.083 is an 8.3% error), one place for every table,
+# sentence, figure and the week page; keyed by the metric (its key or its name), never by a column's name
+PERCENT_METRICS = frozenset({"mape"})
+
+
+def is_percent_metric(key: Any) -> bool:
+    """True for a metric shown as a percentage, by its key ('mape') or its name ('MAPE')."""
+    return str(key).strip().lower() in PERCENT_METRICS
+
+
+def metric_value(key: Any, v: Any, change: bool = False) -> str:
+    """Metric `key`'s value (or, with `change`, a difference of two of its values) as a reader reads it:
+    MAPE as a percentage ('8.3%'; a change in percentage points, '+1.2 pp'), any other metric as the
+    findings print it (findings.num)."""
+    if is_percent_metric(key):
+        return points(v) if change else percent(v)
+    return effect(v)
+
+
 def header(name: Any, units: Mapping[str, str] | None = None) -> str:
     """A column name in words, with its unit in parentheses when one is known."""
     key = str(name)
@@ -209,7 +228,8 @@ KINDS: dict[str, Any] = {
     "points": points,      # a difference of two ratios, in percentage points
     "p_value": p_value,    # '< 0.001' below 0.001
     "effect": effect,      # a test statistic, effect size, distance or threshold (findings.num)
-    "metric": effect,      # a model metric value, its interval or its change (findings.num)
+    "metric": effect,      # a model metric value or its interval (metric_value: MAPE as %, others findings.num)
+    "metric_change": effect,  # a difference of two values of one metric (metric_value: MAPE in pp)
     "number": number,      # any other number: 4 significant digits
     "seconds": seconds,    # a float of seconds: '207 ms', '1.5 s'
     "hours": hours,        # a float of hours: '3 d 4 h'
@@ -314,7 +334,8 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
         return HTML(render_snippet("note", empty))
     kinds = check_kinds(kinds or {})
     col_kinds = {c: kinds.get(c) or dtype_kind(frame[c]) for c in frame.columns}
-    shown = pd.DataFrame({c: [format_value(v, col_kinds[c]) for v in frame[c]] for c in frame.columns})
+    shown = pd.DataFrame({c: _metric_cells(frame, c, col_kinds[c]) or [format_value(v, col_kinds[c]) for v in frame[c]]
+                          for c in frame.columns})
     # a "—" gets its reason as a footnote marker
     reasons = {c: (missing.get(c, "") if isinstance(missing, Mapping) else missing) for c in frame.columns}
     notes: list[str] = []
@@ -343,6 +364,18 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     if foot:
         styler = styler.set_caption(render_snippet("caption", foot))  # the Styler shows a caption as markup
     return styler
+
+
+def _metric_cells(frame: pd.DataFrame, col: str, kind: str) -> list[str] | None:
+    """A metric column's cells, each formatted by its metric (`metric_value`): the column's own when
+    it is named after one ('mape' in a per-day trend), else each row's `metric` (the headline table);
+    None for a column of another kind."""
+    if kind not in ("metric", "metric_change"):
+        return None
+    keys = ([col] * len(frame) if is_percent_metric(col) else
+            list(frame["metric"]) if "metric" in frame.columns else [None] * len(frame))
+    return [DASH if is_missing(v) else metric_value(k, v, change=kind == "metric_change")
+            for k, v in zip(keys, frame[col])]
 
 
 def _declaration(frame: pd.DataFrame, col_kinds: Mapping[str, str], declared: Mapping[str, str],

@@ -290,19 +290,19 @@ def timeline(status: dict, window: config.Window, width: int = 1100) -> Timeline
 
     y = 24
     day_labels = [(x_day(i), dt.datetime.strptime(d, "%Y-%m-%d").strftime("%a %d %b")) for i, d in enumerate(days)]
-    series: list[tuple[str, str, dict[str, float], str]] = []
+    series: list[tuple[str, str, dict[str, float], str, str]] = []
     for m in rows:
         if m == SERVICE:
             continue
         d = (cells.get((m, "drift")) or {}).get("headline") or {}
         p = (cells.get((m, "performance")) or {}).get("headline") or {}
         ds = (d.get("series") or {}).get("drift_share") or {}
-        series.append((m, "drift share per day (0–1)", ds, levels.DRIFT_LINE))
+        series.append((m, "drift share per day (0–1)", ds, levels.DRIFT_LINE, ""))
         key = p.get("metric") or ("accuracy" if "accuracy" in (p.get("series") or {}) else "mae")
         ms = (p.get("series") or {}).get(key) or {}
-        series.append((m, f"realised {tables.metric_name(key)} per day", ms, levels.LINK))  # 'MAE', not 'mae'
+        series.append((m, f"realised {tables.metric_name(key)} per day", ms, levels.LINK, key))  # 'MAE', not 'mae'
     lanes = []
-    for model, title, values, colour in series:
+    for model, title, values, colour, metric in series:
         vals = [values.get(d) for d in days]
         finite = [v for v in vals if isinstance(v, (int, float))]
         points = []
@@ -313,7 +313,8 @@ def timeline(status: dict, window: config.Window, width: int = 1100) -> Timeline
             for i, v in enumerate(vals):
                 if isinstance(v, (int, float)):
                     points.append(Point(x_day(i + 0.5), y + (lane_h - 12) - (lane_h - 16) * (v - lo) / (hi - lo),
-                                        f"{v:.3g}", f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}"))
+                                        *((tables.metric_value(metric, v),) * 2 if tables.is_percent_metric(metric)
+                                          else (f"{v:.3g}", f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}"))))
         lanes.append(Lane(y, model, title, colour, points))
         y += lane_h
     # the service's intervals: pages, outages, alert episodes, one row per subject
@@ -692,6 +693,8 @@ def fmt_value(key: str, v: float | None) -> str:
 
     if v is None:
         return "—"
+    if tables.is_percent_metric(key):  # MAPE as the report's tables print it (tables.metric_value)
+        return tables.metric_value(key, v)
     kind = reviews.headline_format(key)
     if kind == reviews.RATIO:
         return pct(v, 2)
