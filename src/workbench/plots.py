@@ -78,3 +78,23 @@ def metric_axis(ax, key: object, axis: str = "y") -> None:
 
     if is_percent_metric(key):
         (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(lambda v, _: percent(v)))
+
+
+def fit_ylabel(ax, min_chars: int = 12) -> None:
+    """Wrap the y-axis label onto as many lines as it takes to be no taller than the axes (a label built
+    from a long class name ran past the figure's edge and was cut off; tight_layout does not wrap)."""
+    import textwrap
+
+    fig = ax.figure
+    text = ax.yaxis.label.get_text().replace("\n", " ")
+    if not text:
+        return
+    renderer = fig.canvas.get_renderer()
+    room = ax.get_window_extent(renderer).height
+    width = len(text)
+    while width > min_chars:
+        ax.yaxis.label.set_text(textwrap.fill(text, width))
+        if ax.yaxis.label.get_window_extent(renderer).height <= room:
+            return
+        width -= 4
+    ax.yaxis.label.set_text(textwrap.fill(text, min_chars))

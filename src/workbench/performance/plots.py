@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from workbench.plots import _dates, _legend_outside, metric_axis, plain
+from workbench.plots import _dates, _legend_outside, fit_ylabel, metric_axis, plain
 from workbench.tables import metric_name
 
 
@@ -82,6 +82,8 @@ def reliability(curve: pd.DataFrame, ece: float, title: str = "Calibration (reli
     ax.set_ylabel(f"observed rate of {positive}", parse_math=False)
     ax.set_title(f"{title}\nECE = {ece:.3f}", fontsize=10)
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    fit_ylabel(ax)  # a long positive class name: wrapped to the axes' height, never cut off
     fig.tight_layout()
     return fig
 
