@@ -79,14 +79,14 @@ def run_level(r: dict) -> str:
     """A result's level on the pages: a review that failed or did not complete is at least 'not
     computed' (its level only covers what ran), so an unfinished review never reads as healthy."""
     level = result_level(r)
-    if r.get("status", "failed") in ("ok", "skipped"):
+    if not levels.bad_run(r.get("status", "failed")):
         return level
     return worst([level, "not computed"])
 
 
 def unfinished(status: dict) -> list[dict]:
     """The results whose review failed or did not complete (not the ones skipped as not configured)."""
-    return [r for r in status.get("results", []) if r.get("status", "failed") not in ("ok", "skipped")]
+    return [r for r in status.get("results", []) if levels.bad_run(r.get("status", "failed"))]
 
 
 def unfinished_items(status: dict, base: str = "") -> list[Unfinished]:
@@ -178,7 +178,7 @@ def cell(r: dict | None, limit: int = MAX_PER_CELL, colspan: int = 1) -> Cell:
     for p in (r.get("problems") or [])[:2] if status != "ok" else []:
         what = "not configured" if status == "skipped" else "could not compute"
         lines.append(Line("info" if status == "skipped" else "warning", f"{what}: {p}"))
-    return Cell(run_level(r), lines, "" if status in ("ok", "skipped") else status,  # skipped: "not configured"
+    return Cell(run_level(r), lines, "" if not levels.bad_run(status) else status,  # skipped: "not configured"
                 colspan=colspan)
 
 
@@ -623,7 +623,7 @@ def week_page(status: dict, window: config.Window, out: Path, previous: dict | N
     for r in status.get("results", []):
         runs[r.get("status", "failed")] = runs.get(r.get("status", "failed"), 0) + 1
     banner = Banner(level, counts["alert"], counts["warning"], flagged, unfinished_items(status),
-                    ", ".join(f"{v} {k}" for k, v in sorted(runs.items())), bool(set(runs) - {"ok", "skipped"}),
+                    ", ".join(f"{v} {k}" for k, v in sorted(runs.items())), any(levels.bad_run(k) for k in runs),
                     not_configured(status),
                     sorted({r["partial"] for r in status.get("results", []) if r.get("partial")}),  # unfinished week
                     **{k: n for k, n in incidents.counts(incs).items() if k in ("incidents", "open")})
@@ -811,7 +811,7 @@ def index_page(out: Path, weeks: int = 12) -> IndexPage:
             r = by.get(key)
             if r is None:
                 cells.append(None)
-            elif r.get("status") in ("ok", "skipped"):
+            elif not levels.bad_run(r.get("status")):
                 cells.append(IndexCell(run_level(r)))
             else:
                 cells.append(IndexCell(run_level(r), r.get("status", ""),
