@@ -55,7 +55,7 @@ class FeatureDriftResult:
     min_effect: float | None = None
     p_value_raw: float | None = None
     magnitude: float | None = None  # the shared ranking scale (drift.methods.magnitude)
-    canonical: str = ""  # how category values were canonicalised, when that changed any
+    canonical: str = ""  # categories the reference and the window write differently, compared as one
     out_of_range: int = 0
     new_categories: list[str] = field(default_factory=list)
     new_category_rows: int = 0  # values of the window in those categories
@@ -220,15 +220,21 @@ def identifier_like(ref: FeatureProfile, cur: CurrentSample) -> str:
 
 
 def _canonical_note(ref: FeatureProfile, cur: CurrentSample) -> str:
-    """'1.0 → 1, " 2" → 2' for category values that were canonicalised (see profile.canonical_category)."""
+    """Where the reference and this window write one category differently ('1' there, 1.0 here; ' Yes'
+    and 'Yes' on one side), in a reader's words: 'reference 1 = this window 1.0'. Only where it changed
+    what was compared: a value written the same way on both sides (0.0 in both, shown as 0) or seen on
+    one side only says nothing (see profile.canonical_category)."""
     if ref.kind != "categorical":
         return ""
-    merged = {**(ref.raw_forms or {}), **(cur.raw_forms or {})}
-    if not merged:
-        return ""
-    items = sorted(merged.items())[:6]
-    more = " …" if len(merged) > 6 else ""
-    return ", ".join(f"{raw} → {canon!r}" for raw, canon in items) + more
+    r, c = ref.raw_forms or {}, cur.raw_forms or {}
+    both = set(ref.categories or {}) & set(cur.categories or {})
+    parts = []
+    for k in sorted(set(r.values()) | set(c.values())):
+        rk, ck = sorted(x for x, v in r.items() if v == k), sorted(x for x, v in c.items() if v == k)
+        if len(rk) > 1 or len(ck) > 1 or (k in both and rk != ck):
+            parts.append(f"reference {' / '.join(rk) or k} = this window {' / '.join(ck) or k}")
+    more = f" … ({len(parts) - 4} more)" if len(parts) > 4 else ""
+    return "; ".join(parts[:4]) + more
 
 
 def feature_drift(feature: str, reference: pd.Series, current: pd.Series, method: str | None = None,
@@ -347,7 +353,7 @@ class DriftReport:
             "effect_size": r.effect_size, "min_effect": r.min_effect, "magnitude": r.magnitude,
             "status": r.status, "borderline": "yes" if r.borderline else "",
             "n_reference": r.n_reference, "n_current": r.n_current,
-            "categories compared as": r.canonical,
+            "same category, written differently": r.canonical,
             "note": "; ".join(x for x in (r.message, r.borderline_note(), r.histogram_note) if x),
         } for r in self.results]
         df = pd.DataFrame(rows)
