@@ -45,8 +45,28 @@ HEADERS: dict[str, str] = {
     "pr_auc": "PR AUC", "f1": "F1", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "ece": "ECE",
     "mde_80": "MDE (80% power)", "rate_a": "rate A", "rate_b": "rate B", "relative_change": "relative change",
     "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE", "mape": "MAPE",
+    # week over week, in the same words in every review (drift.history.week_over_week_table,
+    # infrastructure.core.week_over_week_table): "this week", "last week", "change"
+    "this_week": "this week", "last_week": "last week", "statistic_this_week": "statistic, this week",
+    "statistic_last_week": "statistic, last week", "status_this_week": "status, this week",
+    "status_last_week": "status, last week",
     "brier": "Brier", "median_h": "median delay", "p90_h": "p90 delay", "p99_h": "p99 delay", "max_h": "max delay",
 }
+
+
+def week_over_week_caption(window: Any) -> str:
+    """The caption of a week-over-week table, the same in every review: which weeks 'this week' and
+    'last week' are ('this week is 2026-W47, last week 2026-W46'; a window that is no ISO week by its dates)."""
+    import datetime as dt_
+
+    prev = window.previous()
+    if re.fullmatch(r"\d{4}-W\d{2}", str(window.label)):
+        y, w, _ = prev.start.isocalendar()
+        return f"this week is {window.label}, last week {y}-W{w:02d}"
+    last = lambda w_: f"{w_.start:%Y-%m-%d} to {w_.end - dt_.timedelta(seconds=1):%Y-%m-%d}"  # noqa: E731
+    return f"this week is {last(window)}, last week the window before it ({last(prev)})"
+
+
 # --- single values -------------------------------------------------------------------------------
 
 def is_missing(v: Any) -> bool:

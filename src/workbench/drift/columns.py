@@ -24,7 +24,7 @@ KINDS: dict[str, str] = {
     "new_category_count": "count",  # the finding's '1 category never seen in training', beside their names
     "new_category_values": "count", "new_category_share": "ratio",  # as the new-category finding quotes them
     # history.week_over_week()
-    "statistic_previous": "effect", "statistic_this": "effect",
+    "statistic_last_week": "effect", "statistic_this_week": "effect",
     # freshness()
     "newest prediction (UTC)": "timestamp", "age": "duration", "predictions in window": "count",
     "empty hours in window": "count",
