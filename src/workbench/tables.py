@@ -198,9 +198,6 @@ def metric_name(key: Any) -> str:
     """A metric's key as a reader names it, in tables, figures and findings alike: 'roc_auc' -> 'ROC AUC',
     'mae' -> 'MAE', 'log_loss' -> 'log loss', a per-class 'recall_1' -> 'recall (class 1)' (the keys stay
     in the findings' JSON)."""
-    per_class = re.fullmatch(r"(.+)_(\d+)", str(key))
-    if per_class and per_class.group(1).lower() in ("precision", "recall", "f1"):
-        return f"{header(per_class.group(1))} (class {per_class.group(2)})"
     return header(key)
 
 
@@ -227,6 +224,9 @@ def header(name: Any, units: Mapping[str, str] | None = None) -> str:
     """A column name in words, with its unit in parentheses when one is known."""
     key = str(name)
     text = HEADERS.get(key.lower())
+    per_class = re.fullmatch(r"(precision|recall|f1)_(\d+)", key.lower()) if text is None else None
+    if per_class:  # a per-class metric as a column (the CBPE estimate, versions): 'recall (class 1)'
+        text = f"{HEADERS.get(per_class.group(1), per_class.group(1))} (class {per_class.group(2)})"
     if text is None:
         text = re.sub(r"_+", " ", key).strip()
     unit = (units or {}).get(key)
