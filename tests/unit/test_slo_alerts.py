@@ -365,3 +365,15 @@ def test_firing_time_is_wall_time_never_more_than_the_window_and_series_time_is_
 
     html = tables.table(review.fired(), kinds=KINDS).to_html()
     assert "series-time" in html and tables.duration(expected) in html
+
+
+def test_a_still_firing_episode_ends_with_the_window_so_its_duration_matches_the_firing_time():
+    """A range query includes the window's end: an evaluation there made the episode end one interval
+    after the window (longest '6 d 7 h' beside a firing time of '6 d 6 h'); it ends with the window."""
+    total = int((WEEK.end - T0).total_seconds() // 60)  # the evaluation at the window's end itself
+    src = FakePrometheus(ranges={"on": _series(list(range(total - 300, total + 1)))})
+    on = alerts.replay_rule(src, "On", "on", for_s=300, interval_s=300, window=WEEK)
+    (e,) = on.to_dict("records")
+    assert e["still_firing"] and e["end"] == WEEK.end and e["duration"] == pd.Timedelta(minutes=295)
+    row = alerts.AlertReview(on, pd.DataFrame(), pd.DataFrame(), "", window=WEEK).fired().iloc[0]
+    assert row["firing_time"] == row["longest"] == row["series_time"] == pd.Timedelta(minutes=295)

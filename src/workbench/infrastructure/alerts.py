@@ -50,7 +50,7 @@ def replay_rule(src: PrometheusSource, name: str, expr: str, for_s: float, inter
             fire = first + pd.Timedelta(seconds=for_s)
             if fire > last:
                 continue  # pending only: the condition did not hold for `for`
-            end = last + step
+            end = min(last + step, pd.Timestamp(window.end))  # still firing: the episode ends with the window
             if end <= window.start or fire >= window.end:
                 continue
             rows.append({"alert": name, "severity": severity, "labels": key, "pending_since": first,
