@@ -169,7 +169,6 @@ def metric_note(metric: str, value: float | None, ci: Sequence[float | None] | N
                 worse: str, what: str) -> dict | None:
     """A note when `value` is still on the good side of `bound` but its interval reaches it: `worse`
     is 'below' (accuracy: lower is worse) or 'above' (MAE); `what` names the bound in the sentence."""
-
     if not (_finite(value) and _finite(bound) and ci is not None and len(ci) == 2 and all(_finite(c) for c in ci)):
         return None
     v, b, (lo, hi) = float(value), float(bound), (float(ci[0]), float(ci[1]))
