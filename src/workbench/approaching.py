@@ -169,8 +169,6 @@ def metric_note(metric: str, value: float | None, ci: Sequence[float | None] | N
                 worse: str, what: str) -> dict | None:
     """A note when `value` is still on the good side of `bound` but its interval reaches it: `worse`
     is 'below' (accuracy: lower is worse) or 'above' (MAE); `what` names the bound in the sentence."""
-    from workbench.findings import num
-
     if not (_finite(value) and _finite(bound) and ci is not None and len(ci) == 2 and all(_finite(c) for c in ci)):
         return None
     v, b, (lo, hi) = float(value), float(bound), (float(ci[0]), float(ci[1]))
@@ -182,8 +180,11 @@ def metric_note(metric: str, value: float | None, ci: Sequence[float | None] | N
         raise ValueError(f"worse must be 'below' or 'above', not {worse!r}")
     if not touches:
         return None
+    from workbench.tables import metric_value  # MAPE as a percentage, as the headline table prints it
+
+    f = lambda x: metric_value(metric, x)  # noqa: E731
     return {"kind": "metric", "subject": metric, "value": v, "bound": b,
-            "sentence": f"{metric} {num(v)} [{num(lo)}, {num(hi)}]: its interval reaches {what} {num(b)}."}
+            "sentence": f"{metric} {f(v)} [{f(lo)}, {f(hi)}]: its interval reaches {what} {f(b)}."}
 
 
 def performance_notes(baseline, accuracy_alert_below: float | None = None,

@@ -231,7 +231,10 @@ CELL = {
     "text": None,
 }
 CELL.update({"p_value": CELL["pvalue"], "ratio": CELL["percent"], "sli": CELL["percent"], "effect": CELL["number"],
-             "metric": CELL["number"], "hours": CELL["duration"]})
+             "hours": CELL["duration"],
+             # a model metric: a number, or a percentage for MAPE (tables.metric_value), its change in points
+             "metric": re.compile(rf"{_NUM}%?|{_TINY}|∞|−∞"),
+             "metric_change": re.compile(rf"{_NUM}(?: pp)?|{_TINY}|∞|−∞")})
 MISSING = re.compile(r"—\**")
 # parts of a sentence that are not quantities: dates, times, ISO weeks, versions, window names (1h, 28d),
 # host:port in a label value (instance=redis-exporter:9121)

@@ -228,6 +228,9 @@ def about(ctx: Any, review: str = "") -> Any:
     for label, url in (("Prometheus", ctx.connections.prometheus_url), ("prediction DB", ctx.connections.database_url),
                        ("MLflow", ctx.connections.mlflow_uri)):
         d = describe_url(url)
+        if not url:  # said once: no 'host —' or 'database —' after it
+            rows.append((label, "not configured"))
+            continue
         rows.append((label, f"{d['kind']} · host {d['host']} · database {d['database']}"
                      if label != "Prometheus" else f"{d['kind']} · host {d['host']}"))
     return tables.table(pd.DataFrame(rows, columns=["", "value"]), kinds={"value": "text"})

@@ -50,6 +50,16 @@ EPISODE_COLOURS = {"page": LOOKS["alert"].colour, "critical": LOOKS["alert"].col
 OTHER_EPISODE = "#7f8c8d"
 
 
+# the run statuses that are no failure: the review ran, or it was skipped because its source is not
+# configured (shown in the muted run style, never in the alert colour of a failed run)
+FINE_RUNS = ("ok", "skipped")
+
+
+def bad_run(status: str | None) -> bool:
+    """True when a run's status is a failure to show as such (failed, timeout, ...), not 'ok' or 'skipped'."""
+    return (status or "failed") not in FINE_RUNS
+
+
 def look(level: str) -> Look:
     """How `level` (or a severity) is shown; an unknown value (a failed run's status, say) looks like
     'not computed', the level such a review has on the pages."""

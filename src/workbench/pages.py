@@ -29,7 +29,7 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("workbench", "templates"),
                       autoescape=select_autoescape(["html", "svg"], default_for_string=True, default=False),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
-    env.globals.update(look=levels.look, word=levels.word, LEVELS=LEVELS, NOT_CONFIGURED=NOT_CONFIGURED,
+    env.globals.update(look=levels.look, word=levels.word, bad_run=levels.bad_run, LEVELS=LEVELS, NOT_CONFIGURED=NOT_CONFIGURED,
                        LINK=levels.LINK, LATEST=levels.LATEST, LOOKS=levels.LOOKS)
     return env
 

@@ -67,3 +67,34 @@ def _text(value, width: int = 18) -> str:
     import textwrap
 
     return plain("\n".join(textwrap.wrap(str(value), width) or [""]))
+
+
+def metric_axis(ax, key: object, axis: str = "y") -> None:
+    """Tick labels of an axis showing metric `key`'s values as its tables print them (tables.metric_value):
+    MAPE as a percentage ('8%', not '0.08'); other metrics keep matplotlib's ticks."""
+    from matplotlib.ticker import FuncFormatter
+
+    from workbench.tables import is_percent_metric, percent
+
+    if is_percent_metric(key):
+        (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(lambda v, _: percent(v)))
+
+
+def fit_ylabel(ax, min_chars: int = 12) -> None:
+    """Wrap the y-axis label onto as many lines as it takes to be no taller than the axes (a label built
+    from a long class name ran past the figure's edge and was cut off; tight_layout does not wrap)."""
+    import textwrap
+
+    fig = ax.figure
+    text = ax.yaxis.label.get_text().replace("\n", " ")
+    if not text:
+        return
+    renderer = fig.canvas.get_renderer()
+    room = ax.get_window_extent(renderer).height
+    width = len(text)
+    while width > min_chars:
+        ax.yaxis.label.set_text(textwrap.fill(text, width))
+        if ax.yaxis.label.get_window_extent(renderer).height <= room:
+            return
+        width -= 4
+    ax.yaxis.label.set_text(textwrap.fill(text, min_chars))

@@ -9,7 +9,7 @@ pandas Styler (rendered to plain HTML, nothing loaded from the network) that
 - formats each column by the kind its caller DECLARES (`kinds={column: kind}`, see `KINDS`):
   counts as integers with thousands separators, ratios as percentages, differences of ratios in
   percentage points, durations as "51 min", p-values as "< 0.001", statistics and metric values as
-  the findings' sentences print them; a column nobody declared is formatted by its dtype alone
+  the findings' sentences print them (a metric by its own format, MAPE as a percentage: `metric_value`); a column nobody declared is formatted by its dtype alone
   (never by its name: a rule "name contains n_ -> count" also matched `min_effect`),
 - drops columns that are empty everywhere, and shows a missing value as "—" (with the reason in a
   footnote when one is given).
@@ -40,13 +40,33 @@ HEADERS: dict[str, str] = {
     "label_coverage": "label coverage", "ci_low": "95% CI low", "ci_high": "95% CI high",
     "effect_size": "effect size", "missing_share": "missing (current)", "missing_current": "missing (current)",
     "missing_reference": "missing (reference)", "missing_change": "missing change",
-    "firing_time": "firing time", "mean_probability": "mean predicted probability",
+    "firing_time": "firing time", "series_time": "series-time", "mean_probability": "mean predicted probability",
     "observed_rate": "observed rate", "model_version": "model version", "roc_auc": "ROC AUC",
     "pr_auc": "PR AUC", "f1": "F1", "mae": "MAE", "rmse": "RMSE", "r2": "R²", "ece": "ECE",
     "mde_80": "MDE (80% power)", "rate_a": "rate A", "rate_b": "rate B", "relative_change": "relative change",
     "slo": "SLO", "sli": "SLI", "db": "DB", "url": "URL", "id": "ID", "mde": "MDE", "mape": "MAPE",
+    # week over week, in the same words in every review (drift.history.week_over_week_table,
+    # infrastructure.core.week_over_week_table): "this week", "last week", "change"
+    "this_week": "this week", "last_week": "last week", "statistic_this_week": "statistic, this week",
+    "statistic_last_week": "statistic, last week", "status_this_week": "status, this week",
+    "status_last_week": "status, last week",
     "brier": "Brier", "median_h": "median delay", "p90_h": "p90 delay", "p99_h": "p99 delay", "max_h": "max delay",
 }
+
+
+def week_over_week_caption(window: Any) -> str:
+    """The caption of a week-over-week table, the same in every review: which weeks 'this week' and
+    'last week' are ('this week is 2026-W47, last week 2026-W46'; a window that is no ISO week by its dates)."""
+    import datetime as dt_
+
+    prev = window.previous()
+    if re.fullmatch(r"\d{4}-W\d{2}", str(window.label)):
+        y, w, _ = prev.start.isocalendar()
+        return f"this week is {window.label}, last week {y}-W{w:02d}"
+    last = lambda w_: f"{w_.start:%Y-%m-%d} to {w_.end - dt_.timedelta(seconds=1):%Y-%m-%d}"  # noqa: E731
+    return f"this week is {last(window)}, last week the window before it ({last(prev)})"
+
+
 # --- single values -------------------------------------------------------------------------------
 
 def is_missing(v: Any) -> bool:
@@ -178,16 +198,35 @@ def metric_name(key: Any) -> str:
     """A metric's key as a reader names it, in tables, figures and findings alike: 'roc_auc' -> 'ROC AUC',
     'mae' -> 'MAE', 'log_loss' -> 'log loss', a per-class 'recall_1' -> 'recall (class 1)' (the keys stay
     in the findings' JSON)."""
-    per_class = re.fullmatch(r"(.+)_(\d+)", str(key))
-    if per_class and per_class.group(1).lower() in ("precision", "recall", "f1"):
-        return f"{header(per_class.group(1))} (class {per_class.group(2)})"
     return header(key)
+
+
+# the metrics a reader reads as a percentage (MAPE: 0.083 is an 8.3% error), one place for every table,
+# sentence, figure and the week page; keyed by the metric (its key or its name), never by a column's name
+PERCENT_METRICS = frozenset({"mape"})
+
+
+def is_percent_metric(key: Any) -> bool:
+    """True for a metric shown as a percentage, by its key ('mape') or its name ('MAPE')."""
+    return str(key).strip().lower() in PERCENT_METRICS
+
+
+def metric_value(key: Any, v: Any, change: bool = False) -> str:
+    """Metric `key`'s value (or, with `change`, a difference of two of its values) as a reader reads it:
+    MAPE as a percentage ('8.3%'; a change in percentage points, '+1.2 pp'), any other metric as the
+    findings print it (findings.num)."""
+    if is_percent_metric(key):
+        return points(v) if change else percent(v)
+    return effect(v)
 
 
 def header(name: Any, units: Mapping[str, str] | None = None) -> str:
     """A column name in words, with its unit in parentheses when one is known."""
     key = str(name)
     text = HEADERS.get(key.lower())
+    per_class = re.fullmatch(r"(precision|recall|f1)_(\d+)", key.lower()) if text is None else None
+    if per_class:  # a per-class metric as a column (the CBPE estimate, versions): 'recall (class 1)'
+        text = f"{HEADERS.get(per_class.group(1), per_class.group(1))} (class {per_class.group(2)})"
     if text is None:
         text = re.sub(r"_+", " ", key).strip()
     unit = (units or {}).get(key)
@@ -209,7 +248,8 @@ KINDS: dict[str, Any] = {
     "points": points,      # a difference of two ratios, in percentage points
     "p_value": p_value,    # '< 0.001' below 0.001
     "effect": effect,      # a test statistic, effect size, distance or threshold (findings.num)
-    "metric": effect,      # a model metric value, its interval or its change (findings.num)
+    "metric": effect,      # a model metric value or its interval (metric_value: MAPE as %, others findings.num)
+    "metric_change": effect,  # a difference of two values of one metric (metric_value: MAPE in pp)
     "number": number,      # any other number: 4 significant digits
     "seconds": seconds,    # a float of seconds: '207 ms', '1.5 s'
     "hours": hours,        # a float of hours: '3 d 4 h'
@@ -314,7 +354,8 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
         return HTML(render_snippet("note", empty))
     kinds = check_kinds(kinds or {})
     col_kinds = {c: kinds.get(c) or dtype_kind(frame[c]) for c in frame.columns}
-    shown = pd.DataFrame({c: [format_value(v, col_kinds[c]) for v in frame[c]] for c in frame.columns})
+    shown = pd.DataFrame({c: _metric_cells(frame, c, col_kinds[c]) or [format_value(v, col_kinds[c]) for v in frame[c]]
+                          for c in frame.columns})
     # a "—" gets its reason as a footnote marker
     reasons = {c: (missing.get(c, "") if isinstance(missing, Mapping) else missing) for c in frame.columns}
     notes: list[str] = []
@@ -343,6 +384,18 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     if foot:
         styler = styler.set_caption(render_snippet("caption", foot))  # the Styler shows a caption as markup
     return styler
+
+
+def _metric_cells(frame: pd.DataFrame, col: str, kind: str) -> list[str] | None:
+    """A metric column's cells, each formatted by its metric (`metric_value`): the column's own when
+    it is named after one ('mape' in a per-day trend), else each row's `metric` (the headline table);
+    None for a column of another kind."""
+    if kind not in ("metric", "metric_change"):
+        return None
+    keys = ([col] * len(frame) if is_percent_metric(col) else
+            list(frame["metric"]) if "metric" in frame.columns else [None] * len(frame))
+    return [DASH if is_missing(v) else metric_value(k, v, change=kind == "metric_change")
+            for k, v in zip(keys, frame[col])]
 
 
 def _declaration(frame: pd.DataFrame, col_kinds: Mapping[str, str], declared: Mapping[str, str],

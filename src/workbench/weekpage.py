@@ -79,14 +79,14 @@ def run_level(r: dict) -> str:
     """A result's level on the pages: a review that failed or did not complete is at least 'not
     computed' (its level only covers what ran), so an unfinished review never reads as healthy."""
     level = result_level(r)
-    if r.get("status", "failed") in ("ok", "skipped"):
+    if not levels.bad_run(r.get("status", "failed")):
         return level
     return worst([level, "not computed"])
 
 
 def unfinished(status: dict) -> list[dict]:
     """The results whose review failed or did not complete (not the ones skipped as not configured)."""
-    return [r for r in status.get("results", []) if r.get("status", "failed") not in ("ok", "skipped")]
+    return [r for r in status.get("results", []) if levels.bad_run(r.get("status", "failed"))]
 
 
 def unfinished_items(status: dict, base: str = "") -> list[Unfinished]:
@@ -178,7 +178,7 @@ def cell(r: dict | None, limit: int = MAX_PER_CELL, colspan: int = 1) -> Cell:
     for p in (r.get("problems") or [])[:2] if status != "ok" else []:
         what = "not configured" if status == "skipped" else "could not compute"
         lines.append(Line("info" if status == "skipped" else "warning", f"{what}: {p}"))
-    return Cell(run_level(r), lines, "" if status in ("ok", "skipped") else status,  # skipped: "not configured"
+    return Cell(run_level(r), lines, "" if not levels.bad_run(status) else status,  # skipped: "not configured"
                 colspan=colspan)
 
 
@@ -290,19 +290,19 @@ def timeline(status: dict, window: config.Window, width: int = 1100) -> Timeline
 
     y = 24
     day_labels = [(x_day(i), dt.datetime.strptime(d, "%Y-%m-%d").strftime("%a %d %b")) for i, d in enumerate(days)]
-    series: list[tuple[str, str, dict[str, float], str]] = []
+    series: list[tuple[str, str, dict[str, float], str, str]] = []
     for m in rows:
         if m == SERVICE:
             continue
         d = (cells.get((m, "drift")) or {}).get("headline") or {}
         p = (cells.get((m, "performance")) or {}).get("headline") or {}
         ds = (d.get("series") or {}).get("drift_share") or {}
-        series.append((m, "drift share per day (0–1)", ds, levels.DRIFT_LINE))
+        series.append((m, "drift share per day (0–1)", ds, levels.DRIFT_LINE, ""))
         key = p.get("metric") or ("accuracy" if "accuracy" in (p.get("series") or {}) else "mae")
         ms = (p.get("series") or {}).get(key) or {}
-        series.append((m, f"realised {tables.metric_name(key)} per day", ms, levels.LINK))  # 'MAE', not 'mae'
+        series.append((m, f"realised {tables.metric_name(key)} per day", ms, levels.LINK, key))  # 'MAE', not 'mae'
     lanes = []
-    for model, title, values, colour in series:
+    for model, title, values, colour, metric in series:
         vals = [values.get(d) for d in days]
         finite = [v for v in vals if isinstance(v, (int, float))]
         points = []
@@ -313,7 +313,8 @@ def timeline(status: dict, window: config.Window, width: int = 1100) -> Timeline
             for i, v in enumerate(vals):
                 if isinstance(v, (int, float)):
                     points.append(Point(x_day(i + 0.5), y + (lane_h - 12) - (lane_h - 16) * (v - lo) / (hi - lo),
-                                        f"{v:.3g}", f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}"))
+                                        *((tables.metric_value(metric, v),) * 2 if tables.is_percent_metric(metric)
+                                          else (f"{v:.3g}", f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}"))))
         lanes.append(Lane(y, model, title, colour, points))
         y += lane_h
     # the service's intervals: pages, outages, alert episodes, one row per subject
@@ -623,7 +624,7 @@ def week_page(status: dict, window: config.Window, out: Path, previous: dict | N
     for r in status.get("results", []):
         runs[r.get("status", "failed")] = runs.get(r.get("status", "failed"), 0) + 1
     banner = Banner(level, counts["alert"], counts["warning"], flagged, unfinished_items(status),
-                    ", ".join(f"{v} {k}" for k, v in sorted(runs.items())), bool(set(runs) - {"ok", "skipped"}),
+                    ", ".join(f"{v} {k}" for k, v in sorted(runs.items())), any(levels.bad_run(k) for k in runs),
                     not_configured(status),
                     sorted({r["partial"] for r in status.get("results", []) if r.get("partial")}),  # unfinished week
                     **{k: n for k, n in incidents.counts(incs).items() if k in ("incidents", "open")})
@@ -693,6 +694,8 @@ def fmt_value(key: str, v: float | None) -> str:
 
     if v is None:
         return "—"
+    if tables.is_percent_metric(key):  # MAPE as the report's tables print it (tables.metric_value)
+        return tables.metric_value(key, v)
     kind = reviews.headline_format(key)
     if kind == reviews.RATIO:
         return pct(v, 2)
@@ -809,7 +812,7 @@ def index_page(out: Path, weeks: int = 12) -> IndexPage:
             r = by.get(key)
             if r is None:
                 cells.append(None)
-            elif r.get("status") in ("ok", "skipped"):
+            elif not levels.bad_run(r.get("status")):
                 cells.append(IndexCell(run_level(r)))
             else:
                 cells.append(IndexCell(run_level(r), r.get("status", ""),

@@ -121,3 +121,10 @@ def test_performance_notes_from_the_baseline_table():
     notes = approaching.performance_notes(table, accuracy_alert_below=0.75, tolerance=0.05)
     assert [(n["subject"], n["bound"]) for n in notes] == [("accuracy", 0.75), ("mae", pytest.approx(5.25))]
     assert "alert threshold 0.75" in notes[0]["sentence"]
+
+
+def test_a_mape_note_reads_as_a_percentage_as_its_table_does():
+    """The week page's 'approaching' note quoted MAPE as a fraction (0.084); it uses the metric's format."""
+    note = approaching.metric_note("mape", 0.084, (0.079, 0.091), 0.09, "above", "the baseline")
+    assert note["sentence"] == "mape 8.4% [7.9%, 9.1%]: its interval reaches the baseline 9.0%."
+    assert approaching.metric_note("mae", 6.5, (6.4, 6.6), 6.55, "above", "x")["sentence"].startswith("mae 6.5 [6.4, 6.6]")

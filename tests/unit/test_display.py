@@ -90,3 +90,21 @@ def test_regression_performance_report_lists_no_classifier_sections():
     assert "ab-test" not in anchors and "estimate" not in anchors and "headline" in anchors
     out = display.banner_html("performance", "revenue-predictor", "2026-W47", "ok", [], [], [], "regression")
     assert "#ab-test" not in out and "#headline" in out
+
+
+def test_about_says_not_configured_once_without_a_dangling_host():
+    """'Prometheus: not configured · host —' read as a half-filled form: a source not configured is one
+    phrase; a configured one keeps its kind and host."""
+    from types import SimpleNamespace
+
+    from workbench import artifact, config
+
+    window = config.iso_week("2026-W47")
+    ctx = SimpleNamespace(window=window, model=SimpleNamespace(name="m", type="classification"),
+                          connections=SimpleNamespace(demo=False, prometheus_url=None, mlflow_uri="",
+                                                      database_url="postgresql://u:p@db:5432/preds"))
+    text = artifact.read_page(display.about(ctx, "drift").to_html()).all_text()
+    flat = " ".join(text.split())
+    assert "Prometheus not configured prediction DB" in flat and flat.endswith("MLflow not configured")
+    assert "host —" not in text and "database —" not in text and text.count("not configured") == 2
+    assert "PostgreSQL · host db:5432 · database preds" in text

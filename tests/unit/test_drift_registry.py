@@ -192,7 +192,7 @@ def test_codes_as_text_in_the_reference_and_numbers_now_are_the_same_categories(
     r = drift.feature_drift("MAR", ref, cur, kind="categorical")
     assert r.new_categories == [] and r.drifted is False
     assert r.effect_size < 0.02
-    assert "'1.0' → '1'" in r.canonical or "1.0 → '1'" in r.canonical
+    assert r.canonical.startswith("reference 1 = this window 1.0; reference 2 = this window 2.0")
     # the same chi-square as scipy on the matched counts
     rc = pd.Series(codes).value_counts().sort_index().to_numpy()
     cc = cur.value_counts().sort_index().to_numpy()
@@ -239,3 +239,22 @@ def test_feature_with_defaults_syntax_and_type_validation(tmp_path):
     p.write_text("drift_detection:\n  models:\n    m:\n      features:\n        MAR: {type: ordinal}\n")
     with pytest.raises(ConfigError, match="MAR.type"):
         load_monitoring(p)
+
+
+def test_categories_written_differently_are_noted_in_words_only_when_it_changed_the_comparison():
+    """The drift table said "categories compared as 0.0 → '0'" for every float-coded feature, a
+    developer's note: it is shown only where the reference and the window write a category differently
+    (or one side writes it two ways), in words; floats on both sides (0.0 and 0.0) say nothing."""
+    rng = np.random.default_rng(3)
+    floats = pd.Series(rng.choice([0.0, 1.0], 2_000))
+    same = drift.feature_drift("SeniorCitizen", floats, pd.Series(rng.choice([0.0, 1.0], 2_000)), kind="categorical")
+    assert same.canonical == ""
+    assert "same category, written differently" in drift.DriftReport("m", [same]).to_frame().columns
+    ints_now = drift.feature_drift("SeniorCitizen", floats, pd.Series(rng.choice([0, 1], 2_000)), kind="categorical")
+    assert ints_now.canonical == "reference 0.0 = this window 0; reference 1.0 = this window 1"
+    spaced = drift.feature_drift("contract", pd.Series(["Yes", "No"] * 500),
+                                 pd.Series([" Yes", "Yes", "No"] * 300), kind="categorical")
+    assert spaced.canonical == "reference Yes = this window ' Yes'"
+    new_only = drift.feature_drift("code", pd.Series(["1", "2"] * 500), pd.Series([1.0, 2.0, 3.5] * 300),
+                                   kind="categorical")
+    assert "3.5" not in new_only.canonical  # a category seen in the window only: nothing to say about it

@@ -139,7 +139,7 @@ def test_an_episode_finding_links_to_the_episodes_table_and_a_rule_finding_to_th
     assert _missing(episodes, _text(tables.table(review.episodes, kinds=INFRA_KINDS))) == []
     fired = _text(tables.table(review.fired(), kinds=INFRA_KINDS))
     assert _missing([rule], fired) == []
-    assert "1 d 4 h" in fired and "1 d 5 h" in fired  # the longest episode, then the firing time summed
+    assert "1 d 4 h" in fired and "1 d 5 h" in fired  # the longest episode and firing time (wall), the series-time
 
 
 def test_the_headline_numbers_table_holds_the_week_over_week_values_and_relative_change():
@@ -151,10 +151,30 @@ def test_the_headline_numbers_table_holds_the_week_over_week_values_and_relative
     summary["relative_change"] = summary["change"] / summary["previous"].abs()
     found = infrastructure.change_findings(summary, 0.2)
     assert len(found) == 2
-    shown = _text(tables.table(tables.unit_rows(summary[["title", "unit", "value", "previous", "change", "relative_change"]]),
-                               kinds={"value": "text", "previous": "text", "change": "text", "relative_change": "ratio"},
-                               caption=infrastructure.core.change_caption(0.2)))
+    shown = _text(infrastructure.core.week_over_week_table(summary, 0.2))
     assert _missing(found, shown) == []
+
+
+def test_the_week_over_week_tables_of_the_drift_and_infrastructure_reviews_use_the_same_words():
+    """The drift review headed its columns 'statistic previous', 'last week (2026-W46) status', 'status
+    this' and the infrastructure review 'value', 'previous': both now say 'this week', 'last week' and
+    'change', and name the weeks in the same caption."""
+    import re
+
+    from workbench import artifact, config
+    from workbench.drift import history
+
+    week = config.iso_week("2026-W47")
+    summary = pd.DataFrame([{"title": "/predict requests", "unit": "requests", "value": 130_000.0,
+                             "previous": 100_000.0, "change": 30_000.0, "relative_change": 0.3, "note": ""}])
+    wow = pd.DataFrame([{"feature": "tenure", "method": "ks", "statistic_last_week": 0.01, "status_last_week": "no drift",
+                         "statistic_this_week": 0.2, "status_this_week": "drift", "borderline": "", "change": "new drift"}])
+    pages = [artifact.read_page(t.to_html()) for t in (infrastructure.core.week_over_week_table(summary, 0.2, week),
+                                                      history.week_over_week_table(wow, week))]
+    heads = [" | ".join(p.tables[0]["head"]) for p in pages]
+    words = [set(re.findall(r"this week|last week|previous|change", h)) for h in heads]
+    assert words[0] == words[1] == {"this week", "last week", "change"}, heads
+    assert all("this week is 2026-W47, last week 2026-W46" in p.all_text() for p in pages)
 
 
 def test_summarize_gives_the_relative_change_the_findings_test():

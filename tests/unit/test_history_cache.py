@@ -116,15 +116,15 @@ def test_week_over_week_names_new_drift(ctx):
     profile = drift.reference_profile(ctx)
     this = drift.detect_drift(profile, lambda f, kind: ctx.store.read_feature("m", WEEK, f), dd, "m")
     wow = drift_history.week_over_week(ctx, this).set_index("feature")
-    assert wow.loc["x", "status_this"] == "drift" and wow.loc["x", "change"] == "new drift"
-    prev = wow.loc["x", "last week (2026-W46) status"]
+    assert wow.loc["x", "status_this_week"] == "drift" and wow.loc["x", "change"] == "new drift"
+    prev = wow.loc["x", "status_last_week"]
     assert prev == "no drift"
-    assert wow.loc["c", "status_this"] == "no drift" and wow.loc["c", "change"] == ""
+    assert wow.loc["c", "status_this_week"] == "no drift" and wow.loc["c", "change"] == ""
     # the previous week's statistic is scipy's on the previous week's rows
     ts = pd.to_datetime(ctx.predictions["timestamp"], utc=True)
     last_week = ctx.predictions[ts < WEEK.start]["x"]
     want = stats.ks_2samp(_reference_as_read(ctx)["x"], last_week).statistic
-    assert wow.loc["x", "statistic_previous"] == pytest.approx(want, abs=0.005)
+    assert wow.loc["x", "statistic_last_week"] == pytest.approx(want, abs=0.005)
 
 
 def test_previous_window_is_named_as_a_reader_says_it():

@@ -66,8 +66,15 @@ def test_cbpe_estimates_are_close_to_the_truth_under_covariate_shift(rng):
         true_p = p**1.5
         se = np.sqrt(np.sum(true_p * (1 - true_p))) / n  # of the realised share of correct predictions
         assert e["accuracy"] == pytest.approx(skm.accuracy_score(y, yhat), abs=5 * se)
-        assert e["f1"] == pytest.approx(skm.f1_score(y, yhat, average="weighted"), abs=5 * se)
-        assert e["precision"] == pytest.approx(skm.precision_score(y, yhat, average="weighted"), abs=5 * se)
+        # the positive class's precision (its denominator, the predicted positives, is known) and recall
+        # and F1 (ratios of sums: a looser delta-method bound, a sixth of the predictions being positive at least)
+        pp_ = yhat == 1
+        se_p = np.sqrt(np.sum(true_p[pp_] * (1 - true_p[pp_]))) / pp_.sum()
+        assert e["precision_1"] == pytest.approx(skm.precision_score(y, yhat), abs=5 * se_p)
+        se_r = np.sqrt(np.sum(true_p * (1 - true_p))) / true_p.sum()
+        assert e["recall_1"] == pytest.approx(skm.recall_score(y, yhat), abs=5 * se_r)
+        assert e["f1_1"] == pytest.approx(skm.f1_score(y, yhat), abs=5 * (se_p + se_r))
+        assert 5 * se_p < 0.04 and 5 * se_r < 0.06  # tight enough to tell the positive class from a weighted average
         auc = skm.roc_auc_score(y, p)
         assert e["roc_auc"] == pytest.approx(auc, abs=5 * _hanley_mcneil_se(auc, y.sum(), n - y.sum()))
         assert 5 * se < 0.02  # the check stays tight enough to catch a wrong estimate
@@ -147,3 +154,20 @@ def test_without_an_outcome_time_the_label_delay_is_a_problem_not_a_traceback(rn
 
     fig = plots.label_coverage(cov, None)
     assert "not computed: no outcome time" in [t.get_text() for t in fig.axes[1].texts]
+
+
+def test_cbpe_estimates_the_positive_class_not_weighted_averages_equal_to_accuracy(rng):
+    """The CBPE table showed accuracy, F1, precision and recall all 0.825: support-weighted recall is
+    accuracy by definition (sklearn agrees), weighted precision and F1 differ from it only through the
+    classes' error balance. The estimate now gives the positive class's precision, recall and F1."""
+    p_ref, _, y_ref = _simulated(rng, 50_000)
+    p, yhat, y = _simulated(rng, 20_000, 0.5)
+    assert skm.recall_score(y, yhat, average="weighted") == pytest.approx(skm.accuracy_score(y, yhat), abs=1e-12)
+    e = cbpe.CBPE().fit(p_ref, y_ref).estimate(p, yhat)
+    assert set(cbpe.ESTIMATED) == set(e) == {"accuracy", "precision_1", "recall_1", "f1_1", "roc_auc"}
+    values = [round(e[k], 3) for k in cbpe.ESTIMATED]
+    assert len(set(values)) == len(values), values  # no two columns the same number
+    from workbench import tables
+
+    assert [tables.header(k) for k in cbpe.ESTIMATED] == ["accuracy", "precision (class 1)", "recall (class 1)",
+                                                          "F1 (class 1)", "ROC AUC"]

@@ -78,3 +78,19 @@ def test_metric_trend_titles_and_axes_name_the_metric_not_its_key():
     assert titles == ["MAE", "R²"]
     assert [ax.get_ylabel() for ax in fig.axes if ax.get_visible()] == ["MAE", "R²"]
     matplotlib.pyplot.close(fig)
+
+
+@pytest.mark.parametrize("positive", ["churned (class 1)", "customer churned within 30 days of the prediction (class 1)"])
+def test_calibration_y_label_stays_inside_the_figure_whatever_the_class_name(positive):
+    """The reliability plot's y-label is built from the positive class's name: a long one ran past the
+    figure's top and bottom (cut off); it is wrapped to the axes' height, every word still shown."""
+    from workbench.performance import plots as perf_plots
+
+    curve = pd.DataFrame({"mean_probability": [0.1, 0.5, 0.9], "observed_rate": [0.12, 0.45, 0.88]})
+    fig = perf_plots.reliability(curve, 0.031, positive=positive)
+    fig.canvas.draw()
+    label = fig.axes[0].yaxis.label
+    box = label.get_window_extent(fig.canvas.get_renderer())
+    assert box.y0 >= 0 and box.y1 <= fig.bbox.height and box.x0 >= 0
+    assert label.get_text().split() == f"observed rate of {positive}".split()
+    matplotlib.pyplot.close(fig)

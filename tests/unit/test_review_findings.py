@@ -109,7 +109,7 @@ def test_regression_mae_above_baseline_is_an_alert_and_other_metrics_warnings():
     assert fs["mae"].severity == "alert"
     assert "rmse" not in fs  # 0.7% worse
     assert fs["other metrics"].severity == "warning"
-    assert fs["other metrics"].sentence == ("Also worse than the 2.0.0 baseline beyond 5%: MAPE 0.3 vs 0.2 (+50.0%), "
+    assert fs["other metrics"].sentence == ("Also worse than the 2.0.0 baseline beyond 5%: MAPE 30.0% vs 20.0% (+50.0%), "
                                             "R² 0.5 vs 0.8 (-37.5%).")  # as the headline table's "relative change" (tables.percent)
 
 
@@ -384,3 +384,70 @@ def test_one_outage_seen_by_two_sources_counts_once():
     (both,) = [f for f in alerts_ if len(f.extra["sources"]) == 2]
     assert both.subject == "mlflow" and both.extra["sources"] == ["mlflow", "mlflow (health gauge)"]
     assert both.value == (pd.Timedelta(minutes=45) + scrape).total_seconds()  # from the first to the last source
+
+
+def test_drift_alert_agreement_firing_time_is_wall_time_and_series_time_the_sum():
+    """Two series of one feature (two instances) firing the same two days: the agreement table's firing
+    time is 2 d (wall time, what its finding quotes), its series-time 4 d."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from workbench.drift import alert_agreement
+
+    window = Window(T0.to_pydatetime(), (T0 + pd.Timedelta(days=7)).to_pydatetime(), "2026-W47")
+    ts = pd.date_range(T0, T0 + pd.Timedelta(days=2), freq="60s")
+
+    class Prom:
+        def query_range(self, expr, start, end, step):
+            return pd.concat([pd.DataFrame({"timestamp": ts, "value": 0.2, "feature": "tenure", "instance": i,
+                                            "model": "churn-predictor"}) for i in ("a", "b")], ignore_index=True)
+
+    root = Path(__file__).resolve().parents[2]
+    ctx = SimpleNamespace(root=root, window=window, prometheus=Prom(), has=lambda source: True,
+                          params_path=lambda kind: root / "params" / f"{kind}.yaml",
+                          model=SimpleNamespace(name="churn-predictor"),
+                          params=SimpleNamespace(infrastructure=SimpleNamespace(scrape_interval="60s")))
+    table = alert_agreement(ctx, _drift_report()).to_frame().set_index("feature")
+    two_days = ts[-1] + pd.Timedelta(minutes=1) - (T0 + pd.Timedelta(minutes=1))
+    assert table.loc["tenure", "episodes"] == 2
+    assert table.loc["tenure", "firing_time"] == two_days and table.loc["tenure", "series_time"] == 2 * two_days
+
+
+def test_mape_reads_as_a_percentage_in_its_finding_tables_figures_and_week_page():
+    """MAPE 0.083 was shown as '0.083' (a fraction): one formatter keyed by the metric (tables.metric_value)
+    prints it '8.3%' in the headline table (by the row's metric, whatever the column), in a per-day
+    column named after it, in its finding, on a figure's axis and on the week page; other metrics unchanged."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from workbench import artifact, tables, weekpage
+    from workbench.performance import columns
+    from workbench.performance.sections import _named_metrics
+    from workbench.plots import metric_axis
+
+    s = _summary("regression", mae=12.3, rmse=15.0, mape=0.083, r2=0.5)
+    s.ci = {"mape": (0.081, 0.085)}
+    base = performance.against_baseline(s, {"mae": 12.3, "rmse": 15.0, "mape": 0.06, "r2": 0.5}, None, 0.05)
+    (f,) = performance.metric_findings(s, base, "2.0.0", None, 0.05)
+    assert "MAPE 8.3% vs 6.0%" in f.sentence
+    html = tables.table(_named_metrics(base), kinds=columns.KINDS).to_html()
+    page = artifact.read_page(html)
+    text = page.all_text()
+    for cell in ("8.3%", "8.1%", "8.5%", "6.0%", "+2.3 pp", "12.3", "0.5"):
+        assert cell in text, cell
+    assert "0.083" not in text and "0.06" not in text
+    assert [t for t in artifact.finding_numbers(f.sentence) if not artifact._appears(t, text)] == ["5%"]  # tolerance: the thresholds table
+    contract = artifact.Contract()
+    artifact.check_tables(page, "p", contract)
+    assert contract.tables == 1 and contract.violations == []
+    trend = tables.table(pd.DataFrame({"mape": [0.083], "mae": [12.3]}), kinds=columns.KINDS).to_html()
+    assert "8.3%" in trend and ">12.3<" in trend
+    assert weekpage.fmt_value("mape", 0.083) == "8.3%" and weekpage.fmt_value("mae", 12.3) == "12.3"
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0.05, 0.1])
+    metric_axis(ax, "mape")
+    fig.canvas.draw()
+    assert all(t.get_text().endswith("%") for t in ax.get_yticklabels() if t.get_text())
+    plt.close(fig)

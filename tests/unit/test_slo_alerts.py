@@ -328,3 +328,52 @@ def test_every_number_column_of_the_infrastructure_tables_is_declared():
     heads = re.findall(r'<th [^>]*class="col_heading[^"]*"[^>]*>([^<]*)</th>', html)
     row = dict(zip(heads, re.findall(r"<td[^>]*>([^<]*)</td>", html)))  # the week's row
     assert (row["SLI"], row["bad"], row["budget consumed"], row["budget remaining"]) == ("99.50%", "500", "50.0%", "50.0%")
+
+
+def _minutes_firing(intervals, window):
+    """Brute force: the minutes of `window` at which at least one interval [start, end) covers the minute."""
+    grid = pd.date_range(window.start, window.end, freq="1min", inclusive="left")
+    on = pd.Series(False, index=grid)
+    for a, b in intervals:
+        on |= (grid >= a) & (grid < b)
+    return pd.Timedelta(minutes=int(on.sum()))
+
+
+def test_firing_time_is_wall_time_never_more_than_the_window_and_series_time_is_the_sum():
+    """Three series of one rule firing most of a 7-day week summed to '19 d' of "firing time"; the
+    reader takes it as wall time. firing_time is the union of the series' episodes within the window
+    (checked against a minute grid), series_time the sum, both in the alerts table."""
+    rng = __import__("numpy").random.default_rng(7)
+    rows = []
+    for s in range(3):
+        for _ in range(6):
+            a = T0 + pd.Timedelta(minutes=int(rng.integers(-600, 10080)))
+            d = pd.Timedelta(minutes=int(rng.integers(1, 4000)))
+            rows.append({"alert": "Drift", "severity": "warning", "labels": f"feature=f{s}", "pending_since": a,
+                         "start": a, "end": a + d, "duration": d, "still_firing": False})
+    eps = pd.DataFrame(rows)
+    review = alerts.AlertReview(eps, pd.DataFrame(), pd.DataFrame(), "", window=WEEK)
+    row = review.fired().iloc[0]
+    expected = _minutes_firing(zip(eps["start"], eps["end"]), WEEK)
+    assert row["firing_time"] == expected and row["firing_time"] <= WEEK.end - WEEK.start
+    assert row["series_time"] == eps["duration"].sum() and row["series_time"] > WEEK.end - WEEK.start
+    # overlapping, nested and adjacent intervals, no window: the union by hand
+    m = lambda x: T0 + pd.Timedelta(minutes=x)  # noqa: E731
+    assert alerts.wall_time([m(0), m(5), m(30), m(40)], [m(10), m(8), m(40), m(50)]) == pd.Timedelta(minutes=30)
+    from workbench import tables
+    from workbench.infrastructure.columns import KINDS
+
+    html = tables.table(review.fired(), kinds=KINDS).to_html()
+    assert "series-time" in html and tables.duration(expected) in html
+
+
+def test_a_still_firing_episode_ends_with_the_window_so_its_duration_matches_the_firing_time():
+    """A range query includes the window's end: an evaluation there made the episode end one interval
+    after the window (longest '6 d 7 h' beside a firing time of '6 d 6 h'); it ends with the window."""
+    total = int((WEEK.end - T0).total_seconds() // 60)  # the evaluation at the window's end itself
+    src = FakePrometheus(ranges={"on": _series(list(range(total - 300, total + 1)))})
+    on = alerts.replay_rule(src, "On", "on", for_s=300, interval_s=300, window=WEEK)
+    (e,) = on.to_dict("records")
+    assert e["still_firing"] and e["end"] == WEEK.end and e["duration"] == pd.Timedelta(minutes=295)
+    row = alerts.AlertReview(on, pd.DataFrame(), pd.DataFrame(), "", window=WEEK).fired().iloc[0]
+    assert row["firing_time"] == row["longest"] == row["series_time"] == pd.Timedelta(minutes=295)

@@ -208,6 +208,8 @@ def test_not_configured_never_lowers_or_greys_a_healthy_week(tmp_path):
     assert "not configured: service · infrastructure — Prometheus is not configured" in banner
     assert "<title>Week 2026-W47: OK</title>" in page
     assert "run skipped" not in page  # not configured is not a bad run
+    # nor shown in the failed run's red bold in the reports table: the muted run style, as 'ok' is
+    assert "<td class='run'>skipped</td>" in page and "<td class='run bad'>skipped</td>" not in page
     root = weekpage.write_root(out).read_text()
     row = _text(root[root.index("<a href='2026-W47/index.html'>"):])
     assert row.split()[:3] == ["2026-W47", "✓", "OK"]  # the week's worst level in the history

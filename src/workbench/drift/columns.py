@@ -24,14 +24,14 @@ KINDS: dict[str, str] = {
     "new_category_count": "count",  # the finding's '1 category never seen in training', beside their names
     "new_category_values": "count", "new_category_share": "ratio",  # as the new-category finding quotes them
     # history.week_over_week()
-    "statistic_previous": "effect", "statistic_this": "effect",
+    "statistic_last_week": "effect", "statistic_this_week": "effect",
     # freshness()
     "newest prediction (UTC)": "timestamp", "age": "duration", "predictions in window": "count",
     "empty hours in window": "count",
     # evidently.compare()
     "our value": "effect", "evidently value": "effect", "agree": "bool",
     # alert_agreement(): the firing time per feature its finding quotes (findings.duration)
-    "episodes": "count", "firing_time": "duration", "first_fired": "timestamp",
+    "episodes": "count", "firing_time": "duration", "series_time": "duration", "first_fired": "timestamp",
     # multivariate.MultivariateDriftResult.to_frame(): the numbers its findings quote
     "value": "effect", "low": "effect", "high": "effect", "days_outside": "count", "days": "count",
 }

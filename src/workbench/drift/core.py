@@ -55,7 +55,7 @@ class FeatureDriftResult:
     min_effect: float | None = None
     p_value_raw: float | None = None
     magnitude: float | None = None  # the shared ranking scale (drift.methods.magnitude)
-    canonical: str = ""  # how category values were canonicalised, when that changed any
+    canonical: str = ""  # categories the reference and the window write differently, compared as one
     out_of_range: int = 0
     new_categories: list[str] = field(default_factory=list)
     new_category_rows: int = 0  # values of the window in those categories
@@ -220,15 +220,21 @@ def identifier_like(ref: FeatureProfile, cur: CurrentSample) -> str:
 
 
 def _canonical_note(ref: FeatureProfile, cur: CurrentSample) -> str:
-    """'1.0 → 1, " 2" → 2' for category values that were canonicalised (see profile.canonical_category)."""
+    """Where the reference and this window write one category differently ('1' there, 1.0 here; ' Yes'
+    and 'Yes' on one side), in a reader's words: 'reference 1 = this window 1.0'. Only where it changed
+    what was compared: a value written the same way on both sides (0.0 in both, shown as 0) or seen on
+    one side only says nothing (see profile.canonical_category)."""
     if ref.kind != "categorical":
         return ""
-    merged = {**(ref.raw_forms or {}), **(cur.raw_forms or {})}
-    if not merged:
-        return ""
-    items = sorted(merged.items())[:6]
-    more = " …" if len(merged) > 6 else ""
-    return ", ".join(f"{raw} → {canon!r}" for raw, canon in items) + more
+    r, c = ref.raw_forms or {}, cur.raw_forms or {}
+    both = set(ref.categories or {}) & set(cur.categories or {})
+    parts = []
+    for k in sorted(set(r.values()) | set(c.values())):
+        rk, ck = sorted(x for x, v in r.items() if v == k), sorted(x for x, v in c.items() if v == k)
+        if len(rk) > 1 or len(ck) > 1 or (k in both and rk != ck):
+            parts.append(f"reference {' / '.join(rk) or k} = this window {' / '.join(ck) or k}")
+    more = f" … ({len(parts) - 4} more)" if len(parts) > 4 else ""
+    return "; ".join(parts[:4]) + more
 
 
 def feature_drift(feature: str, reference: pd.Series, current: pd.Series, method: str | None = None,
@@ -347,7 +353,7 @@ class DriftReport:
             "effect_size": r.effect_size, "min_effect": r.min_effect, "magnitude": r.magnitude,
             "status": r.status, "borderline": "yes" if r.borderline else "",
             "n_reference": r.n_reference, "n_current": r.n_current,
-            "categories compared as": r.canonical,
+            "same category, written differently": r.canonical,
             "note": "; ".join(x for x in (r.message, r.borderline_note(), r.histogram_note) if x),
         } for r in self.results]
         df = pd.DataFrame(rows)
@@ -704,12 +710,13 @@ def review(ctx: "ReviewContext", reference_version: str = "") -> DriftReport:
 # the section that shows the comparisons with other tools (Evidently, the Prometheus drift alerts):
 # where the alerts' table and the finding on where they disagree with this review are shown
 AGREEMENT_ANCHOR = "evidently"
-AGREEMENT_COLUMNS = ["feature", "alert", "episodes", "firing_time", "first_fired", "this_review"]
+AGREEMENT_COLUMNS = ["feature", "alert", "episodes", "firing_time", "series_time", "first_fired", "this_review"]
 
 
 def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drift") -> TableResult:
     """The Prometheus drift alert rules (params/alerts.yaml, names containing `hint`) replayed over the
-    window for this model: per feature, the alerts that fired, their episodes and firing time, and
+    window for this model: per feature, the alerts that fired, their episodes, firing time (wall time,
+    `alerts.wall_time`) and series-time (summed over series), and
     this review's verdict with its reason, then the features drifted here that no alert fired for
     (0 episodes; the table; its note names each rule's condition).
     Where they disagree, one info finding says why (they watch a different score, window and threshold),
@@ -735,17 +742,22 @@ def alert_agreement(ctx: "ReviewContext", report: DriftReport, hint: str = "drif
                     labels = dict(re.findall(r"(\w+)=([^,]*)(?:, |$)", str(e["labels"])))
                     if labels.get("model", ctx.model.name) == ctx.model.name:
                         rows.append({"alert": r.alert, "feature": labels.get("feature", ""), "start": e["start"],
-                                     "duration": e["duration"]})
+                                     "end": e["end"], "duration": e["duration"]})
     ours = set(report.drifted_features)
-    episodes = pd.DataFrame(rows, columns=["alert", "feature", "start", "duration"])
+    episodes = pd.DataFrame(rows, columns=["alert", "feature", "start", "end", "duration"])
     table = (episodes.groupby("feature").agg(alert=("alert", lambda a: ", ".join(sorted(set(a)))),
-                                             episodes=("start", "size"), firing_time=("duration", "sum"),
+                                             episodes=("start", "size"), series_time=("duration", "sum"),
                                              first_fired=("start", "min")).reset_index()
              if len(episodes) else pd.DataFrame(columns=AGREEMENT_COLUMNS[:-1]))
+    # firing time as wall time (any series of the feature firing, within the window), never the
+    # series' durations summed, which can exceed the week (kept as series-time)
+    table["firing_time"] = [alerts.wall_time(g["start"], g["end"], ctx.window)
+                            for g in (episodes[episodes["feature"] == f] for f in table["feature"])]
     fired = set(table["feature"]) - {""}
     if exprs and ours - fired:  # the features drifted here that no alert fired for: 0 episodes, side by side
         silent = pd.DataFrame({"feature": sorted(ours - fired), "alert": "", "episodes": 0,
-                               "firing_time": pd.Timedelta(0), "first_fired": pd.NaT})
+                               "firing_time": pd.Timedelta(0), "series_time": pd.Timedelta(0),
+                               "first_fired": pd.NaT})
         table = pd.concat([table, silent], ignore_index=True) if len(table) else silent
     reasons = {x.feature: x.message or x.status for x in report.results}  # why a feature is no drift here
     table["this_review"] = ["drift" if f in ours else f"no drift ({reasons[f]})" if f in reasons else "not checked"

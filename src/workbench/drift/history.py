@@ -195,11 +195,22 @@ def week_over_week(ctx: "ReviewContext", this_week: DriftReport) -> pd.DataFrame
                                                               feats[f].method, counted), dd, ctx.model.name, feats)
     a = last.to_frame().set_index("feature")[["method", "statistic", "status", "borderline"]]
     b = this_week.to_frame().set_index("feature")[["statistic", "status", "borderline"]]
-    out = a.join(b, lsuffix="_previous", rsuffix="_this").reset_index()
+    out = a.join(b, lsuffix="_last_week", rsuffix="_this_week").reset_index()
     out["change"] = [change(p, t, bool(bp) or bool(bt)) for p, t, bp, bt in zip(
-        out["status_previous"], out["status_this"], out["borderline_previous"], out["borderline_this"])]
-    out = out.drop(columns=["borderline_previous"]).rename(columns={"borderline_this": "borderline"})
-    return out.rename(columns={"status_previous": f"{previous_name(ctx.window)} status"})
+        out["status_last_week"], out["status_this_week"], out["borderline_last_week"], out["borderline_this_week"])]
+    return out.drop(columns=["borderline_last_week"]).rename(columns={"borderline_this_week": "borderline"})
+
+
+def week_over_week_table(wow: pd.DataFrame | None, window: Window):
+    """`week_over_week` as the report shows it: headed 'this week' / 'last week' / 'change' as every
+    review's week-over-week table (tables.HEADERS), the weeks named in its caption."""
+    from workbench import tables
+    from workbench.drift.columns import KINDS
+
+    if wow is None:
+        return None
+    return tables.table(wow, kinds=KINDS, caption=tables.week_over_week_caption(window),
+                        empty="no comparison with last week")
 
 
 def change(previous: str, this: str, borderline: bool = False) -> str:

@@ -50,7 +50,7 @@ def replay_rule(src: PrometheusSource, name: str, expr: str, for_s: float, inter
             fire = first + pd.Timedelta(seconds=for_s)
             if fire > last:
                 continue  # pending only: the condition did not hold for `for`
-            end = last + step
+            end = min(last + step, pd.Timestamp(window.end))  # still firing: the episode ends with the window
             if end <= window.start or fire >= window.end:
                 continue
             rows.append({"alert": name, "severity": severity, "labels": key, "pending_since": first,
@@ -175,8 +175,28 @@ DRIFT_RULE_HINT = "drift"  # alert rules whose name contains this are explained 
 # the section that lists every episode and the noisy rules (notebook 03): where a finding about one
 # episode links, so the reader lands on its row; findings about a whole rule link to "alerts"
 EPISODES_ANCHOR = "alerts-timeline"
-FIRED_COLUMNS = ["alert", "severity", "episodes", "series", "firing_time", "longest", "first_fired", "last_fired",
-                 "condition"]
+FIRED_COLUMNS = ["alert", "severity", "episodes", "series", "firing_time", "series_time", "longest", "first_fired",
+                 "last_fired", "condition"]
+
+
+def wall_time(starts, ends, window: Window | None = None) -> pd.Timedelta:
+    """Wall-clock time covered by the intervals [start, end) (their union, clipped to `window` when
+    given): how long a rule was firing on any series, which a reader can compare with the window,
+    unlike the series' durations summed (three series firing all week are 7 d of firing, not 21 d)."""
+    iv = sorted((pd.Timestamp(a), pd.Timestamp(b)) for a, b in zip(starts, ends) if pd.notna(a) and pd.notna(b))
+    total, cur_a, cur_b = pd.Timedelta(0), None, None
+    for a, b in iv:
+        if window is not None:
+            a, b = max(a, window.start), min(b, window.end)
+        if b <= a:
+            continue
+        if cur_b is None or a > cur_b:
+            if cur_b is not None:
+                total += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    return total + (cur_b - cur_a if cur_b is not None else pd.Timedelta(0))
 
 
 def _conditions(rules: AlertRules | None) -> dict[str, tuple[str, str]]:
@@ -184,9 +204,10 @@ def _conditions(rules: AlertRules | None) -> dict[str, tuple[str, str]]:
     return {r.alert: (r.expr, r.for_) for g in (rules.groups if rules else []) for r in g.rules if r.alert}
 
 
-def fired(episodes: pd.DataFrame, rules: AlertRules | None = None) -> pd.DataFrame:
-    """Per alert rule that fired (and severity): episodes, the series they fired on, total firing
-    time, the longest episode, when it first fired, and when it last fired: the end of its last firing
+def fired(episodes: pd.DataFrame, rules: AlertRules | None = None, window: Window | None = None) -> pd.DataFrame:
+    """Per alert rule that fired (and severity): episodes, the series they fired on, its firing time
+    (wall time firing on any series, within `window` when given: `wall_time`), its series-time (the
+    episodes' durations summed over series, which can exceed the window), the longest episode, when it first fired, and when it last fired: the end of its last firing
     episode, or "still firing" when one was still firing at the window's end; then the rule's condition
     (expression and `for:`), which the findings quote."""
     e = episodes
@@ -194,16 +215,20 @@ def fired(episodes: pd.DataFrame, rules: AlertRules | None = None) -> pd.DataFra
         return pd.DataFrame(columns=FIRED_COLUMNS)
     still = e["still_firing"].fillna(False).astype(bool) if "still_firing" in e else pd.Series(False, e.index)
     out = (e.assign(_still=still).groupby(["alert", "severity"])
-           .agg(episodes=("start", "size"), series=("labels", "nunique"), firing_time=("duration", "sum"),
+           .agg(episodes=("start", "size"), series=("labels", "nunique"), series_time=("duration", "sum"),
                 longest=("duration", "max"), first_fired=("start", "min"), _end=("end", "max"),
                 _still=("_still", "any")).reset_index())
+    out["firing_time"] = [wall_time(g["start"], g["end"], window)
+                          for g in (e[(e["alert"] == a) & (e["severity"] == sv)]
+                                       for a, sv in zip(out["alert"], out["severity"]))]
     out["last_fired"] = [STILL_FIRING if s else end for s, end in zip(out["_still"], out["_end"])]
     conditions = _conditions(rules)
     out["condition"] = [f"{conditions[a][0]} for {conditions[a][1]}" if a in conditions else "" for a in out["alert"]]
     return out[FIRED_COLUMNS]
 
 
-def episode_findings(episodes: pd.DataFrame, rules: AlertRules | None = None) -> list[Finding]:
+def episode_findings(episodes: pd.DataFrame, rules: AlertRules | None = None, window: Window | None = None
+                     ) -> list[Finding]:
     """One finding per replayed episode, each with its own start and duration (never summed over
     series), linking to the alerts timeline, whose table lists every episode; for drift alerts one
     info sentence per rule on why they can disagree with the drift review, quoting the rule's row of
@@ -217,7 +242,7 @@ def episode_findings(episodes: pd.DataFrame, rules: AlertRules | None = None) ->
                            f"fired from {when(e['start'])} for {duration(e['duration'])}{still}.", "alert_rule",
                            EPISODES_ANCHOR, pd.Timedelta(e["duration"]).total_seconds(),
                            {"start": iso(e["start"]), "end": iso(e["end"]), "labels": str(e["labels"])}))
-    table = fired(episodes, rules)
+    table = fired(episodes, rules, window)
     exprs = _conditions(rules)
     for _, r in table[table["alert"].str.lower().str.contains(DRIFT_RULE_HINT)].iterrows() if len(table) else []:
         expr, for_ = exprs.get(r["alert"], ("its expression", "0s"))
@@ -251,7 +276,7 @@ class AlertReview:
     def findings(self) -> list:
         """Every replayed firing episode with its own duration (critical: alert, else warning), the
         noisy rules, and why a drift alert can disagree with the drift review (workbench.findings)."""
-        return episode_findings(self.episodes, self.rules) + noisy_findings(self.noisy)
+        return episode_findings(self.episodes, self.rules, self.window) + noisy_findings(self.noisy)
 
     @property
     def headline(self) -> dict:
@@ -262,7 +287,7 @@ class AlertReview:
                              for _, r in e.iterrows()]}
 
     def to_frame(self) -> pd.DataFrame:
-        """Per alert rule that fired: episodes, firing time, first and last firing (`fired`)."""
+        """Per alert rule that fired: episodes, firing time (wall), series-time, first and last firing (`fired`)."""
         return self.fired()
 
     def plot(self, series: dict[str, pd.DataFrame] | None = None):
@@ -271,7 +296,7 @@ class AlertReview:
 
     def fired(self) -> pd.DataFrame:
         """Per alert rule that fired: the table of the alerts section (see `fired`)."""
-        return fired(self.episodes, self.rules)
+        return fired(self.episodes, self.rules, self.window)
 
 
 def run(ctx) -> AlertReview:

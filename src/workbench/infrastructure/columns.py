@@ -13,7 +13,8 @@ KINDS: dict[str, str] = {
     "target": "ratio", "sli": "sli", "requests": "count", "bad": "count", "budget_consumed": "ratio",
     "budget_remaining": "ratio",
     # alerts: AlertReview.fired(), episodes, noisy()
-    "episodes": "count", "firing_time": "duration", "longest": "duration", "first_fired": "timestamp",
+    "episodes": "count", "firing_time": "duration", "series_time": "duration",
+    "longest": "duration", "first_fired": "timestamp",
     "last_fired": "timestamp",
     "pending_since": "timestamp", "start": "timestamp", "end": "timestamp", "duration": "duration",
     "still_firing": "bool", "firings": "count",

@@ -61,6 +61,22 @@ WORSE_UP = ("error", "latency", "connections")
 WORSE_DOWN = ("availability", "hit_ratio")
 
 
+def week_over_week_table(summary: pd.DataFrame, tolerance: float = WOW_TOLERANCE, window=None):
+    """The headline numbers this week against last week, headed as every review's week-over-week table
+    ('this week', 'last week', 'change': tables.HEADERS), each value in its row's unit; the caption
+    names the weeks (with `window`) and the tolerance the findings apply."""
+    from workbench import tables
+
+    cols = ["title", "unit", "value", "previous", "change", "relative_change", "note"]
+    shown = summary[[c for c in cols if c in summary]].rename(columns={"value": "this_week", "previous": "last_week"})
+    caption = change_caption(tolerance)
+    if window is not None:
+        caption = f"{tables.week_over_week_caption(window)}; {caption}"
+    return tables.table(tables.unit_rows(shown, value_cols=("this_week", "last_week")),
+                        kinds={"this_week": "text", "last_week": "text", "change": "text", "relative_change": "ratio"},
+                        caption=caption)
+
+
 def change_caption(tolerance: float = WOW_TOLERANCE) -> str:
     """The headline-numbers table's caption: the week-over-week tolerance `change_findings` quotes."""
     from workbench.findings import pct

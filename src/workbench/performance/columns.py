@@ -16,7 +16,7 @@ KINDS: dict[str, str] = {
     **_METRICS,  # by_version(), trend(), the CBPE estimate pivoted by metric
     # against_baseline() (the headline), summary.to_frame(), explain.positive_class()
     "this window": "metric", "ci_low": "metric", "ci_high": "metric", "training baseline": "metric",
-    "change": "metric", "relative change": "ratio", "value": "metric",
+    "change": "metric_change", "relative change": "ratio", "value": "metric",
     # explain.base_rate()
     "base_rate": "ratio", "outcomes": "count", "base rate change": "points",
     "change vs weeks before": "points", "p-value vs weeks before": "p_value",

@@ -592,7 +592,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
     """Threshold and baseline flags, one sentence per metric with its interval: the headline metric
     (accuracy; MAE and RMSE for regression) is an alert, other metrics worse than baseline warnings."""
     from workbench.findings import Finding, num, pct
-    from workbench.tables import metric_name, percent  # the headline table's "relative change" format, sign included
+    from workbench.tables import metric_name, metric_value, percent  # the headline table's formats, sign included
 
     out, others = [], []
     main = ("accuracy",) if summary.kind == "classification" else ("mae", "rmse")
@@ -602,7 +602,8 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         if v is None or not np.isfinite(v):
             continue
         lo, hi = row["ci_low"], row["ci_high"]
-        value = f"{metric_name(k)} {num(v)}" + (f" [{num(lo)}, {num(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else "")
+        value = f"{metric_name(k)} {metric_value(k, v)}" + (f" [{metric_value(k, lo)}, {metric_value(k, hi)}]"
+                                                            if np.isfinite(lo) and np.isfinite(hi) else "")
         parts = []
         below_threshold = k == "accuracy" and accuracy_alert_below is not None and v < accuracy_alert_below
         if below_threshold:
@@ -610,7 +611,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         rel = row["relative change"]
         worse = worse_than_baseline(k, rel, tolerance)
         if worse:
-            parts.append(f"{percent(abs(rel))} {'above' if k in wm.ERROR_METRICS else 'below'} {of} {num(b)}")
+            parts.append(f"{percent(abs(rel))} {'above' if k in wm.ERROR_METRICS else 'below'} {of} {metric_value(k, b)}")
         if not parts:
             continue
         if not (below_threshold or k in main):  # the other metrics share one warning
@@ -620,7 +621,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         out.append(Finding("alert", k, f"{value} {' and '.join(parts)}{tol}.", "metric", "headline", float(v),
                            {"ci": [lo, hi], "baseline": b, "baseline_version": baseline_version}))
     if others:
-        listed = ", ".join(f"{metric_name(k)} {num(v)} vs {num(b)} ({'+' if rel > 0 else ''}{percent(rel)})"
+        listed = ", ".join(f"{metric_name(k)} {metric_value(k, v)} vs {metric_value(k, b)} ({'+' if rel > 0 else ''}{percent(rel)})"
                            for k, v, b, rel in others)
         out.append(Finding("warning", "other metrics", f"Also worse than {of} beyond {pct(tolerance, 0)}: {listed}.",
                            "metric", "headline", None, {k: v for k, v, _, _ in others}))

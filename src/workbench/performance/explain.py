@@ -38,7 +38,7 @@ DEFINITIONS = {
     "regression": [
         ("MAE", "mean absolute error, in the target's unit"),
         ("RMSE", "root mean squared error, in the target's unit; weighs large errors more"),
-        ("MAPE", "mean absolute percentage error, as a fraction: 0.08 is 8% of the actual value on average"),
+        ("MAPE", "mean absolute percentage error: 8% means the prediction is off by 8% of the actual value on average"),
         ("R²", "share of the target's variance explained (1 is perfect, 0 is no better than the mean)"),
     ],
 }

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from workbench.plots import _dates, _legend_outside, plain
+from workbench.plots import _dates, _legend_outside, fit_ylabel, metric_axis, plain
 from workbench.tables import metric_name
 
 
@@ -30,6 +30,7 @@ def metric_trend(trend: pd.DataFrame, metrics: list[str], threshold: dict[str, f
             ax.axhline(threshold[m], color="#c0392b", ls="--", lw=1, label=f"alert < {threshold[m]}")
         ax.set_title(plain(metric_name(m)))
         ax.set_ylabel(plain(metric_name(m)), fontsize=8)
+        metric_axis(ax, m)
         _dates(ax, "prediction day (UTC)")
         ax.tick_params(axis="x", labelsize=7)
         ax.legend(fontsize=7, title="version", title_fontsize=7)
@@ -82,6 +83,8 @@ def reliability(curve: pd.DataFrame, ece: float, title: str = "Calibration (reli
     ax.set_title(f"{title}\nECE = {ece:.3f}", fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
+    fit_ylabel(ax)  # a long positive class name: wrapped to the axes' height, never cut off
+    fig.tight_layout()
     return fig
 
 
@@ -115,6 +118,7 @@ def estimated_vs_realised(est: pd.DataFrame, metric: str = "accuracy"):
         ax.plot(g["period"], g["realised"], marker="s", ms=3, color=line[0].get_color(), label=plain(f"{v} realised"))
     ax.set_title(plain(f"{metric_name(metric)}: estimated before labels vs realised"))
     ax.set_ylabel(plain(metric_name(metric)), fontsize=8)
+    metric_axis(ax, metric)
     _legend_outside(ax)
     _dates(ax, "prediction day (UTC)")
     fig.tight_layout()

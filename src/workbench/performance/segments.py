@@ -490,6 +490,9 @@ class WeakSegments:
             ax.legend(loc="best", fontsize=8)
         ax.set_yticks(range(len(rows)), [plain(r[0]) for r in rows])
         ax.invert_yaxis()
+        from workbench.plots import metric_axis
+
+        metric_axis(ax, self.metric, "x")
         ax.set_xlabel(f"{metric_name(self.metric)} (filled: this week with 95% interval; open: reference window)")
         ax.set_title(f"Weak segments: {len(self.segments)} reported (red) of {len(self.slices):,} slices tried; "
                      "grey: the costliest other slices", fontsize=10)
