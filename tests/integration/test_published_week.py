@@ -162,6 +162,63 @@ def test_reused_kernels_publish_what_fresh_kernels_publish(weeks):
     assert all(reused[p]["figures"] for p in reused)  # every report has figures (0 in three of five before)
 
 
+DEMO_FIXTURE = ROOT / "tests" / "fixtures" / "weeks" / "demo-2026-W48.status.json"
+REGENERATE = ("workbench demo up && workbench report --params params --out /tmp/demo-reports && "
+              "python scripts/demo_week_fixture.py /tmp/demo-reports/<week>/status.json")
+UNIT_WORDS = {"d", "h", "m", "min", "s", "ms", "x", "pp", "UTC", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+
+
+def sentence_words(sentence: str) -> str:
+    """A finding's sentence without what depends on the data (numbers, dates, durations, plurals): its
+    wording, which changes only when the code that writes it does."""
+    text = re.sub(r"(?<![\w])[-+]?\d[\w.,:%/-]*", " ", sentence)
+    words = (w for w in re.findall(r"[A-Za-z_][\w'-]*", text) if w not in UNIT_WORDS)
+    return " ".join(w[:-3] + "y" if w.endswith("ies") else (w.rstrip("s") or w) for w in words)
+
+
+def wordings(status: dict) -> dict[tuple[str, str, str, str], set[str]]:
+    """The wording of each (model, notebook, kind, subject)'s alerts and warnings: what incidents group."""
+    found: dict[tuple[str, str, str, str], set[str]] = {}
+    for r in status["results"]:
+        for f in r.get("findings") or []:
+            if f["severity"] in ("alert", "warning"):
+                found.setdefault((r["model"], r["notebook"], f["kind"], f["subject"]), set()).add(
+                    sentence_words(f["sentence"]))
+    return found
+
+
+def test_the_demo_week_fixture_says_what_the_reviews_say_now(weeks):
+    """tests/fixtures/weeks/demo-2026-W48.status.json (read by the incident and week-page unit tests) is
+    written as the reviews write now: the same schema and, for every alert or warning both weeks have,
+    a wording in common (numbers, dates and which segments or alert episodes there are differ with the
+    data: a subject's sentences are stale when none of them is worded as now)."""
+    from workbench.findings import STATUS_SCHEMA_VERSION
+
+    fixture = json.loads(DEMO_FIXTURE.read_text(encoding="utf-8"))
+    _, week_dir, _ = weeks["fresh"]
+    published = wordings(json.loads((week_dir / "status.json").read_text(encoding="utf-8")))
+    stored = wordings(fixture)
+    both = sorted(set(stored) & set(published))
+    stale = {k: (sorted(stored[k]), sorted(published[k])) for k in both if stored[k].isdisjoint(published[k])}
+    assert fixture["schema"] == STATUS_SCHEMA_VERSION, f"the fixture is schema {fixture['schema']}: regenerate with {REGENERATE}"
+    assert len(both) >= 10, f"only {both} in both weeks: nothing to compare"
+    assert not stale, f"the fixture's sentences are stale (fixture, now): {stale}; regenerate with {REGENERATE}"
+
+
+def test_sentence_words_keep_the_wording_and_drop_the_data():
+    same = [("MAE 6.52 [6.45, 6.59] 28.5% above the 2.0.0 baseline 5.07 (tolerance 5%).",
+             "MAE 6.6 [6.5, 6.7] 30.1% above the 2.0.0 baseline 5.1 (tolerance 5%)."),
+            ("x: 1 category never seen in training (1 values, 0.001% of the window): '10'.",
+             "x: 2 categories never seen in training (2 values, 0.002% of the window): '10', '9'."),
+            ("HighErrorRate [critical] fired from Fri 2026-11-27 10:06 UTC for 28 min.",
+             "HighErrorRate [critical] fired from Sat 2026-11-28 09:06 UTC for 6 d 5 h.")]
+    for a, b in same:
+        assert sentence_words(a) == sentence_words(b), (a, b)
+    assert sentence_words("mae 6.55 above the baseline") != sentence_words("MAE 6.55 above the baseline")
+    assert sentence_words("seen by: mlflow, mlflow (health gauge)") != sentence_words(
+        "seen by Prometheus' up and its health gauge")
+
+
 def test_mathtext_that_only_appears_when_rendered_is_caught_in_chromium(tmp_path):
     """Text a script writes is not in the HTML source: only the page as Chromium renders it shows it."""
     week = tmp_path / "2026-W47"

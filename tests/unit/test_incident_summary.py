@@ -1,6 +1,10 @@
 """The incidents in short under the week page's banner (issue 20: on the first screen, the week's
 findings grouped into incidents marked open or closed): open first, by level then start, capped so the
-matrix stays on the first screen, each line linking to the incident in the full list below."""
+matrix stays on the first screen, each line linking to the incident in the full list below.
+
+The demo week is tests/fixtures/weeks/demo-2026-W48.status.json; regenerate it with
+`workbench demo up && workbench report --params params --out /tmp/demo-reports &&
+python scripts/demo_week_fixture.py /tmp/demo-reports/<week>/status.json` (see test_incidents.py)."""
 
 from __future__ import annotations
 

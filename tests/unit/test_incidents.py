@@ -1,4 +1,12 @@
-"""Findings grouped into incidents (workbench.incidents): by topic and time overlap, open or closed."""
+"""Findings grouped into incidents (workbench.incidents): by topic and time overlap, open or closed.
+
+The demo week's tests read tests/fixtures/weeks/demo-2026-W48.status.json, the runner's status.json of
+the demo week. Regenerate it when the reviews' sentences change (the integration test
+test_published_week.py::test_the_demo_week_fixture_says_what_the_reviews_say_now says when):
+
+    workbench demo up && workbench report --params params --out /tmp/demo-reports
+    python scripts/demo_week_fixture.py /tmp/demo-reports/<week>/status.json
+"""
 
 from __future__ import annotations
 
@@ -351,9 +359,12 @@ def test_the_demo_weeks_friday_error_spike_is_one_closed_incident():
     assert len(friday) == 1
     spike = friday[0]
     assert spike.category == "errors" and spike.level == "alert" and not spike.open
+    # the alert, the availability SLO's two pages (the fast burn, 14.4x over 1h/5m, and the slow one,
+    # 6x over 6h/30m, which the spike also tripped) and the week's error ratio
     assert sorted((f["kind"], f["subject"]) for f in spike.findings) == [
         ("alert_rule", "HighErrorRate"), ("slo", "/predict availability (non-5xx responses)"),
-        ("traffic", "/predict error ratio (5xx / all)")]
+        ("slo", "/predict availability (non-5xx responses)"), ("traffic", "/predict error ratio (5xx / all)")]
+    assert (spike.start, spike.end) == ("2026-11-27T10:06:00+00:00", "2026-11-27T10:54:00+00:00")
     # every alert and warning of the week is in exactly one incident, and there are fewer incidents
     told = [f for i in found for f in i.findings]
     severe = [f for r in status["results"] for f in r["findings"] if f["severity"] in ("alert", "warning")]
@@ -396,9 +407,10 @@ def _plain(html: str) -> str:
 
 
 def test_the_week_page_counts_incidents_and_folds_their_findings(tmp_path):
-    status = json.loads(DEMO.read_text())  # schema 1: the page groups it itself
+    status = json.loads(DEMO.read_text())  # schema 3: the page shows the incidents stored with it
     window = config.iso_week(status["period"])
     found = incidents.of_status(status, window.start, window.end)
+    assert found == status["incidents"]  # grouped now as when the fixture was written
     page = _page(status, tmp_path)
     banner = _plain(page[page.index('class="banner"'):page.index("</div>")])
     n = incidents.counts(found)
@@ -406,13 +418,15 @@ def test_the_week_page_counts_incidents_and_folds_their_findings(tmp_path):
     section = page[page.index("<h2>Incidents</h2>"):page.index("The week on one time axis")]
     assert section.count("<details>") == len(found)
     friday = next(d for d in section.split("<details>") if "errors (service)" in d)
-    assert "closed" in _plain(friday) and "OPEN" not in friday and "Fri 27 Nov 10:08 to 10:32 UTC" in friday
-    assert friday.count("<li") == 3 and 'href="service/03-infrastructure-review.html#alerts-timeline"' in friday
+    assert "closed" in _plain(friday) and "OPEN" not in friday and "Fri 27 Nov 10:06 to 10:54 UTC" in friday
+    assert friday.count("<li") == 4 and 'href="service/03-infrastructure-review.html#alerts-timeline"' in friday
     contract = next(d for d in section.split("<details>") if "drift of contract (churn-predictor)" in d)
     assert "OPEN" in contract
-    # stored incidents (schema 2) are shown as stored, not regrouped
+    # stored incidents (schema 2 and later) are shown as stored, not regrouped; an older status.json is grouped
     stored = {**status, "schema": 2, "incidents": found[:1]}
     assert _page(stored, tmp_path).count("<details>") == 1
+    older = {k: v for k, v in status.items() if k != "incidents"} | {"schema": 1}
+    assert _page(older, tmp_path).count("<details>") == len(found)
 
 
 def test_hostile_subjects_are_escaped_in_incidents_and_notes(tmp_path):
