@@ -518,6 +518,7 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
     proctree.remove_stale(Path(tempfile.gettempdir()), "workbench-mlflow-*")  # left by a killed run
     answers_dir = proctree.claim(Path(tempfile.mkdtemp(prefix="workbench-mlflow-"))) if agent else None
     work_dir: Path | None = None
+    started = time.time()  # a report written after this was written by this run (interrupted_result)
     period_dir = out / window.label
     results: list[JobResult] = []
     done: dict[int, JobResult] = {}
@@ -572,9 +573,7 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
             raise
         log.warning("interrupted by %s: every worker, kernel and the MLflow process stopped; "
                     "%d of %d notebooks had finished", exc.name, len(done), len(to_run))
-        results += [done.get(i) or JobResult(j.notebook, j.model, "failed",
-                                             problems=[f"interrupted by {exc.name} before it finished: nothing published"])
-                    for i, j in enumerate(to_run)]
+        results += [done.get(i) or interrupted_result(j, period_dir, started, exc.name) for i, j in enumerate(to_run)]
     except BaseException:  # a check failed: do not wait for MLflow's answers
         procs = (getattr(agent, "_processes", None) or {}) if agent is not None else {}
         for proc in list(procs.values()):
@@ -596,6 +595,21 @@ def _run(params_path: str | Path, week: str | None = None, out_dir: str | Path =
     if interrupted is not None:
         raise interrupted
     return report
+
+
+def interrupted_result(job: Job, period_dir: Path, started: float, signal_name: str) -> JobResult:
+    """The result of a job the runner never heard back from: a worker can be stopped after it wrote its
+    report but before it returned, so the status says whether this run wrote the report, not always
+    "nothing published" (the page would then call a report that is there missing)."""
+    for html in (under(period_dir, job.model, f"{job.notebook}.html"),
+                 under(period_dir, job.model, f"{job.notebook}.incomplete.html")):
+        if html.exists() and html.stat().st_mtime >= started:
+            rel = str(html.relative_to(period_dir.resolve()))
+            return JobResult(job.notebook, job.model, "failed", html=rel, problems=[
+                f"interrupted by {signal_name} after its report {rel} was written, before its result was "
+                "recorded: the report is published, its findings are not counted in this status"])
+    return JobResult(job.notebook, job.model, "failed",
+                     problems=[f"interrupted by {signal_name} before it finished: nothing published"])
 
 
 def _run_pool(pool: ProcessPoolExecutor, to_run: list[Job], wanting: list[Job], answers, done: dict[int, JobResult],
