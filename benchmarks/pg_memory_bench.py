@@ -40,6 +40,53 @@ def admin_url() -> str:
     return url
 
 
+def create_database(prefix: str) -> tuple[str, str]:
+    """A fresh database on the test server, (name, URL): a benchmark's tables never meet the tests'."""
+    admin = admin_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    eng.dispose()
+    return name, sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(name: str, attempts: int = 4) -> bool:
+    """Drop a benchmark's database; warn (never raise) when it cannot, so results already printed survive.
+
+    Not DROP ... WITH (FORCE): FORCE terminates every session on the database first and, for the
+    non-superuser test role, refuses with InsufficientPrivilege when one of them is a superuser process;
+    an autovacuum worker is one, and a freshly loaded table draws one (ANALYZE/VACUUM of millions of
+    rows runs minutes). A plain DROP cancels autovacuum workers itself and waits up to 5 s for others;
+    before each try this ends the role's own leftover sessions on the database.
+    """
+    error: Exception | None = None
+    try:
+        eng = sa.create_engine(admin_url(), isolation_level="AUTOCOMMIT")
+        try:
+            for attempt in range(attempts):
+                try:
+                    with eng.connect() as c:
+                        c.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n "
+                                          "AND usename = current_user AND pid <> pg_backend_pid()"), {"n": name})
+                        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+                    return True
+                except sa.exc.DBAPIError as e:
+                    error = e.orig if e.orig is not None else e
+                    time.sleep(2 * (attempt + 1))
+            with eng.connect() as c:
+                held = c.execute(sa.text("SELECT pid, usename, backend_type, state FROM pg_stat_activity "
+                                         "WHERE datname = :n"), {"n": name}).all()
+            error = f"{error}; sessions on it: {[tuple(r) for r in held]}"
+        finally:
+            eng.dispose()
+    except Exception as e:  # noqa: BLE001 - a cleanup must not lose the results printed before it
+        error = error or e
+    print(f"warning: could not drop database {name!r} ({str(error).strip()}); drop it by hand: "
+          f'DROP DATABASE "{name}";', file=sys.stderr, flush=True)
+    return False
+
+
 def load(url: str, rows: int, start: dt.datetime) -> None:
     import psycopg
 
@@ -79,12 +126,7 @@ def main() -> None:
     from workbench.drift.profile import FeatureProfile
     from workbench.sources.store import PredictionStore
 
-    admin = admin_url()
-    name = f"wb_bench_{uuid.uuid4().hex[:8]}"
-    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    name, url = create_database("wb_bench")
     week = iso_week("2026-W47")
     try:
         t = time.perf_counter()
@@ -107,9 +149,7 @@ def main() -> None:
             print(f"{feature:16s} {method:4s} n={sample.n:,} statistic={r.statistic:.4g}  {secs:6.1f} s  "
                   f"peak RSS +{mem.delta_mb:6.0f} MB  ({'under' if mem.delta_mb < 1024 else 'OVER'} 1 GB)", flush=True)
     finally:
-        with eng.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        eng.dispose()
+        drop_database(name)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).parent))
 from drift_bench import PeakRSS  # noqa: E402
-from pg_memory_bench import admin_url  # noqa: E402
+from pg_memory_bench import create_database, drop_database  # noqa: E402
 
 from workbench import config  # noqa: E402
 from workbench.drift import core as drift, history as drift_history  # noqa: E402
@@ -216,12 +216,7 @@ def main() -> int:
     a = ap.parse_args()
     limit = None if a.exact_max_rows == "none" else a.exact_max_rows if a.exact_max_rows == "default" \
         else int(a.exact_max_rows)
-    admin = admin_url()
-    name = f"wb_bench_{uuid.uuid4().hex[:8]}"
-    aeng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    with aeng.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(admin).set(database=name).render_as_string(hide_password=False)
+    name, url = create_database("wb_bench")
     eng = sa.create_engine(url)
     try:
         profile = ReferenceProfile.fit(reference())
@@ -296,8 +291,7 @@ def main() -> int:
             column_read(eng, url, a.column_rows)
     finally:
         eng.dispose()
-        with aeng.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(name)
     if perf_rows and missed:
         print(f"performance review peak RSS above {PERFORMANCE_RSS_GOAL_MB} MB at {', '.join(missed)} week rows")
         return 1
