@@ -20,6 +20,7 @@ The contract, rule by rule (`check_week` returns every breach as a `Violation`: 
   values that are not whole numbers (`data-rounded`).
 
     python -m workbench.artifact reports/2026-W47     # counts and violations; exit 1 on a violation
+                                                      # (exit 2, one line, when the folder is missing or empty)
 """
 
 from __future__ import annotations
@@ -532,12 +533,27 @@ def print_contract(result: Contract, file=sys.stdout) -> None:
         print(f"  {v}", file=file)
 
 
+def missing_week(week_dir: Path) -> str:
+    """Why there is nothing to check at `week_dir` (no folder, or no reports and no status.json in it),
+    or "" when there is; one clear line instead of a contract of zero pages."""
+    if not week_dir.is_dir():
+        return f"no week folder at {week_dir}"
+    if not report_pages(week_dir) and not (week_dir / "status.json").is_file():
+        return f"no reports in {week_dir}"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m workbench.artifact reports/<week>", file=sys.stderr)
         return 2
-    result = check_week(Path(args[0]))
+    week_dir = Path(args[0])
+    missing = missing_week(week_dir)
+    if missing:
+        print(missing, file=sys.stderr)
+        return 2
+    result = check_week(week_dir)
     print_contract(result)
     return 0 if result.ok else 1
 

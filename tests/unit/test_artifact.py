@@ -280,3 +280,22 @@ def test_the_index_level_follows_the_level_rules_for_failed_and_skipped_reviews(
     assert index_violations(week) == []
     _index_row(week, "NOT CONFIGURED", "skipped", "not configured")  # nothing configured is not an error
     assert index_violations(week) == []
+
+
+def test_a_missing_or_empty_week_folder_is_one_clear_line_and_a_failure(tmp_path, capsys):
+    assert artifact.main([str(tmp_path / "no-such-week")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip() == f"no week folder at {tmp_path / 'no-such-week'}"
+    (tmp_path / "empty").mkdir()
+    assert artifact.main([str(tmp_path / "empty")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip() == f"no reports in {tmp_path / 'empty'}"
+
+
+def test_a_week_with_reports_or_a_status_file_is_not_taken_for_missing(tmp_path):
+    week = _week(tmp_path, _report(_good_sections()))
+    (week / "status.json").unlink()  # a report alone is something to check (the contract will flag the status)
+    assert artifact.missing_week(week) == ""
+    (tmp_path / "all-failed").mkdir()
+    (tmp_path / "all-failed" / "status.json").write_text("{}")
+    assert artifact.missing_week(tmp_path / "all-failed") == ""
