@@ -171,3 +171,19 @@ def test_cbpe_estimates_the_positive_class_not_weighted_averages_equal_to_accura
 
     assert [tables.header(k) for k in cbpe.ESTIMATED] == ["accuracy", "precision (class 1)", "recall (class 1)",
                                                           "F1 (class 1)", "ROC AUC"]
+
+
+def test_the_estimate_table_orders_its_metrics_as_the_headline_table_does():
+    """The pivot sorted the estimate's columns alphabetically (accuracy, F1, precision, recall, ROC AUC);
+    they follow the headline metrics' order (the catalogue's), whatever order the rows come in."""
+    from workbench import reviews
+
+    metrics = ["roc_auc", "f1_1", "recall_1", "accuracy", "precision_1"]
+    est = pd.DataFrame([{"period": pd.Timestamp("2026-11-23"), "model_version": v, "metric": m, "estimated": 0.5 + i / 100}
+                        for v in ("1.2.0", "1.3.0") for i, m in enumerate(metrics)])
+    wide = cbpe.estimate_table(est)
+    assert list(wide.columns) == ["accuracy", "precision_1", "recall_1", "f1_1", "roc_auc"]
+    headline = reviews.metrics("classification")
+    assert [headline.index(k.removesuffix("_1")) for k in wide.columns] == sorted(
+        headline.index(k.removesuffix("_1")) for k in wide.columns)
+    assert wide.loc[(pd.Timestamp("2026-11-23"), "1.3.0"), "f1_1"] == pytest.approx(0.51)  # values kept by metric

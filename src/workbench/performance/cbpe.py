@@ -26,6 +26,24 @@ from workbench.result import TableResult
 ESTIMATED = ("accuracy", "precision_1", "recall_1", "f1_1", "roc_auc")
 
 
+def headline_position(metric: str) -> int:
+    """Where `metric` (a per-class key such as 'f1_1' as its metric, 'f1') stands in the headline
+    metrics table's order (the catalogue's, workbench.reviews.metrics), so the estimate table reads in
+    the same order; a metric not in the headline goes last."""
+    from workbench import reviews
+
+    order = reviews.metrics("classification")
+    key = metric[:-2] if metric[-2:] in ("_0", "_1") else metric
+    return order.index(key) if key in order else len(order)
+
+
+def estimate_table(est: pd.DataFrame) -> pd.DataFrame:
+    """The estimated metrics per period and version, one column per metric in the headline table's
+    order (a pivot alone sorts them alphabetically)."""
+    wide = est.pivot_table(index=["period", "model_version"], columns="metric", values="estimated")
+    return wide[sorted(wide.columns, key=headline_position)]
+
+
 @dataclass
 class CBPE:
     """fit(probabilities, outcomes) on labelled history; estimate(probabilities, predictions)."""

@@ -373,7 +373,7 @@ def show_estimate(r: PerformanceSections) -> None:
         _display(_html("<p>No estimate: too little labelled history to calibrate on.</p>"))
     elif est is not None:
         plots.estimated_vs_realised(est, "accuracy")
-        _display(_table(est.pivot_table(index=["period", "model_version"], columns="metric", values="estimated")),
+        _display(_table(cbpe.estimate_table(est)),
                  _table(cbpe.gap_table(est, "accuracy"), empty="no day with outcomes yet",
                         caption=cbpe.gap_caption(est, "accuracy", r.ctx.params.performance.cbpe_gap_tolerance)))
 
