@@ -4,18 +4,35 @@ the status says whether this run published its report, instead of always "nothin
 import os
 import time
 
+import pytest
+
 from workbench.report import Job, interrupted_result
+
+
+@pytest.fixture
+def period(tmp_path):
+    """A week folder with model m1's (still empty) folder, as the runner lays it out."""
+    week = (tmp_path / "2026-W48").resolve()
+    (week / "m1").mkdir(parents=True)
+    return week
 
 
 def _job(period):
     return Job("02-performance-review", "m1", "in.ipynb", {}, str(period), str(period))
 
 
-def test_a_report_written_by_this_run_is_named_not_called_missing(tmp_path):
-    period = (tmp_path / "2026-W48").resolve()
-    (period / "m1").mkdir(parents=True)
+def _written(period, name, text, age=0.0):
+    """A file of m1's written `age` seconds ago (0: now, i.e. by the run that started before it)."""
+    path = period / "m1" / name
+    path.write_text(text)
+    if age:
+        os.utime(path, (time.time() - age, time.time() - age))
+    return path
+
+
+def test_a_report_written_by_this_run_is_named_not_called_missing(period):
     started = time.time() - 5
-    (period / "m1" / "02-performance-review.html").write_text("<html>report</html>")
+    _written(period, "02-performance-review.html", "<html>report</html>")
 
     r = interrupted_result(_job(period), period, started, "SIGTERM")
 
@@ -25,23 +42,17 @@ def test_a_report_written_by_this_run_is_named_not_called_missing(tmp_path):
     assert "SIGTERM" in r.problems[0] and "m1/02-performance-review.html" in r.problems[0]
 
 
-def test_an_incomplete_report_written_by_this_run_is_named(tmp_path):
-    period = (tmp_path / "2026-W48").resolve()
-    (period / "m1").mkdir(parents=True)
+def test_an_incomplete_report_written_by_this_run_is_named(period):
     started = time.time() - 5
-    (period / "m1" / "02-performance-review.incomplete.html").write_text("<html>part</html>")
+    _written(period, "02-performance-review.incomplete.html", "<html>part</html>")
 
     r = interrupted_result(_job(period), period, started, "SIGINT")
 
     assert r.html == "m1/02-performance-review.incomplete.html"
 
 
-def test_a_report_left_by_an_earlier_run_is_not_claimed(tmp_path):
-    period = (tmp_path / "2026-W48").resolve()
-    (period / "m1").mkdir(parents=True)
-    old = period / "m1" / "02-performance-review.html"
-    old.write_text("<html>last week's run</html>")
-    os.utime(old, (time.time() - 3600, time.time() - 3600))
+def test_a_report_left_by_an_earlier_run_is_not_claimed(period):
+    _written(period, "02-performance-review.html", "<html>last week's run</html>", age=3600)
 
     r = interrupted_result(_job(period), period, time.time() - 5, "SIGTERM")
 
@@ -49,10 +60,7 @@ def test_a_report_left_by_an_earlier_run_is_not_claimed(tmp_path):
     assert r.problems == ["interrupted by SIGTERM before it finished: nothing published"]
 
 
-def test_no_report_at_all_says_nothing_published(tmp_path):
-    period = (tmp_path / "2026-W48").resolve()
-    period.mkdir(parents=True)
-
+def test_no_report_at_all_says_nothing_published(period):
     r = interrupted_result(_job(period), period, time.time(), "SIGTERM")
 
     assert r.html == "" and "nothing published" in r.problems[0]
