@@ -177,8 +177,8 @@ def interval(value: float | None, lo: float | None, hi: float | None, digits: in
     (tables.metric_interval): 0.728 [0.725, 0.730], 8.70 [8.61, 8.79]; the decimals are the most
     `num` needs for any of the three at `digits` significant digits (a number nearer 0 than the
     interval is wide counts as the width), one more while the bounds would read the same although
-    they differ, so no bound reads less precise than its value. A missing number reads "—"; with a
-    number below TINY each is written as `num` writes it."""
+    they differ, so no bound reads less precise than its value. With a number missing ("—") or below
+    TINY, each is written as `num` writes it."""
     xs = []
     for v in (value, lo, hi):
         try:
@@ -187,17 +187,17 @@ def interval(value: float | None, lo: float | None, hi: float | None, digits: in
             x = math.nan
         xs.append(x)
     finite = [x for x in xs if math.isfinite(x)]
-    if not finite or any(0 < abs(x) < TINY for x in finite):
+    if len(finite) < 3 or any(0 < abs(x) < TINY for x in finite):  # no interval to match: as num writes each
         return num(value, digits), num(lo, digits), num(hi, digits)
     # a number much closer to 0 than the interval is wide (a bound just below 0) needs no more decimals
     # than the width itself: 0.002 [-0.000, 0.005], not 0.002000 [-0.000100, 0.005100]
-    width = abs(xs[2] - xs[1]) if math.isfinite(xs[1]) and math.isfinite(xs[2]) else 0.0
-    decimals = max(_decimals(max(abs(x), width), digits) for x in finite)
+    width = abs(xs[2] - xs[1])
+    decimals = max(_decimals(max(abs(x), width), digits) for x in xs)
 
     def write(x: float) -> str:
-        return f"{x:,.{decimals}f}" if math.isfinite(x) else "—"
+        return f"{x:,.{decimals}f}"
 
-    if all(math.isfinite(x) for x in xs[1:]) and xs[1] != xs[2]:
+    if xs[1] != xs[2]:
         while write(xs[1]) == write(xs[2]) and decimals < digits + 6:
             decimals += 1  # a narrow interval: enough decimals for its width to show
     return write(xs[0]), write(xs[1]), write(xs[2])
