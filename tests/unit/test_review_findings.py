@@ -207,7 +207,7 @@ def test_ab_decision_is_stated_with_sizes():
                        "p_value": 1e-9, "verdict": "a (1.2.0) is better (p = 1e-09)"}])
     (f,) = abtest.decision_findings(t)
     assert f.anchor == "ab-test"
-    assert f.sentence == ("A/B accuracy: b (1.3.0) 0.75 (n = 5,000) vs a (1.2.0) 0.8 (n = 5,000), difference -0.05 "
+    assert f.sentence == ("A/B accuracy: b (1.3.0) 0.75 (n = 5,000) vs a (1.2.0) 0.8 (n = 5,000), difference -0.050 "
                           "[-0.066, -0.034]: a (1.2.0) is better (p = 1e-09).")
 
 
