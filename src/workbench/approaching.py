@@ -180,11 +180,11 @@ def metric_note(metric: str, value: float | None, ci: Sequence[float | None] | N
         raise ValueError(f"worse must be 'below' or 'above', not {worse!r}")
     if not touches:
         return None
-    from workbench.tables import metric_value  # MAPE as a percentage, as the headline table prints it
+    from workbench.tables import metric_interval, metric_value  # MAPE as a percentage, as the headline table
 
-    f = lambda x: metric_value(metric, x)  # noqa: E731
+    shown, low, high = metric_interval(metric, v, lo, hi)  # one number of decimals, as the headline table
     return {"kind": "metric", "subject": metric, "value": v, "bound": b,
-            "sentence": f"{metric} {f(v)} [{f(lo)}, {f(hi)}]: its interval reaches {what} {f(b)}."}
+            "sentence": f"{metric} {shown} [{low}, {high}]: its interval reaches {what} {metric_value(metric, b)}."}
 
 
 def performance_notes(baseline, accuracy_alert_below: float | None = None,

@@ -161,6 +161,48 @@ def num(v: float | None, digits: int = 3) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def _decimals(x: float, digits: int) -> int:
+    """The decimals `num` writes `x` with (before dropping trailing zeros): `digits` below 1,
+    `digits` significant digits from 1 to 1000 and below 10**-digits, none from 1000 up."""
+    a = abs(x)
+    if a == 0 or a >= 1000:
+        return 0
+    if a >= 1 or a < 10 ** -digits:
+        return max(digits - int(math.floor(math.log10(a))) - 1, 0)
+    return digits
+
+
+def interval(value: float | None, lo: float | None, hi: float | None, digits: int = 3) -> tuple[str, str, str]:
+    """A value and its interval as three strings with the same decimals, in sentences and tables alike
+    (tables.metric_interval): 0.728 [0.725, 0.730], 8.70 [8.61, 8.79]; the decimals are the most
+    `num` needs for any of the three at `digits` significant digits (a number nearer 0 than the
+    interval is wide counts as the width), one more while the bounds would read the same although
+    they differ, so no bound reads less precise than its value. With a number missing ("—") or below
+    TINY, each is written as `num` writes it."""
+    xs = []
+    for v in (value, lo, hi):
+        try:
+            x = float(v) if v is not None else math.nan
+        except (TypeError, ValueError):
+            x = math.nan
+        xs.append(x)
+    finite = [x for x in xs if math.isfinite(x)]
+    if len(finite) < 3 or any(0 < abs(x) < TINY for x in finite):  # no interval to match: as num writes each
+        return num(value, digits), num(lo, digits), num(hi, digits)
+    # a number much closer to 0 than the interval is wide (a bound just below 0) needs no more decimals
+    # than the width itself: 0.002 [-0.000, 0.005], not 0.002000 [-0.000100, 0.005100]
+    width = abs(xs[2] - xs[1])
+    decimals = max(_decimals(max(abs(x), width), digits) for x in xs)
+
+    def write(x: float) -> str:
+        return f"{x:,.{decimals}f}"
+
+    if xs[1] != xs[2]:
+        while write(xs[1]) == write(xs[2]) and decimals < digits + 6:
+            decimals += 1  # a narrow interval: enough decimals for its width to show
+    return write(xs[0]), write(xs[1]), write(xs[2])
+
+
 def pp(diff: float | None, digits: int = 1) -> str:
     """A difference of two shares in percentage points, signed: 0.005 -> '+0.5 pp' (tables.points too);
     a difference below 0.1 pp keeps one significant digit (-0.0004 -> '-0.04 pp', not '0.0 pp')."""

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from workbench.findings import TINY, num, pp, tiny
+from workbench.findings import TINY, interval, num, pp, tiny
 
 DASH = "—"
 
@@ -220,6 +220,14 @@ def metric_value(key: Any, v: Any, change: bool = False) -> str:
     return effect(v)
 
 
+def metric_interval(key: Any, v: Any, lo: Any, hi: Any) -> tuple[str, str, str]:
+    """Metric `key`'s value and its interval as a reader reads them, in sentences and tables alike:
+    MAPE as percentages, any other metric with one number of decimals for all three (findings.interval)."""
+    if is_percent_metric(key):
+        return tuple(DASH if is_missing(x) else percent(x) for x in (v, lo, hi))  # type: ignore[return-value]
+    return interval(*(None if is_missing(x) else float(x) for x in (v, lo, hi)))
+
+
 def header(name: Any, units: Mapping[str, str] | None = None) -> str:
     """A column name in words, with its unit in parentheses when one is known."""
     key = str(name)
@@ -338,11 +346,14 @@ def tidy(df: pd.DataFrame, drop_empty: bool = True) -> pd.DataFrame:
 
 def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | None = None,
           kinds: Mapping[str, str] | None = None, missing: str | Mapping[str, str] = "",
-          caption: str = "", drop_empty: bool = True, empty: str = "nothing to show") -> Any:
+          caption: str = "", drop_empty: bool = True, empty: str = "nothing to show",
+          intervals: Mapping[str, tuple[str, str]] | None = None) -> Any:
     """`df` as a Styler for people (see the module docstring); `kinds` declares each column's kind
     (one of KINDS; entries for absent columns are ignored, so one dict can serve several frames; an
     undeclared column goes by its dtype), `missing` gives the reason behind a "—" (one text, or per
-    column), `empty` is the sentence shown instead of an empty table."""
+    column), `empty` is the sentence shown instead of an empty table; `intervals` declares the columns
+    holding a value and its interval ({value: (low, high)}), written with one number of decimals per row
+    as the findings write them (`_interval_cells`)."""
     from IPython.display import HTML
 
     from workbench.pages import render_snippet
@@ -356,6 +367,7 @@ def table(df: pd.DataFrame | pd.Series | None, *, units: Mapping[str, str] | Non
     col_kinds = {c: kinds.get(c) or dtype_kind(frame[c]) for c in frame.columns}
     shown = pd.DataFrame({c: _metric_cells(frame, c, col_kinds[c]) or [format_value(v, col_kinds[c]) for v in frame[c]]
                           for c in frame.columns})
+    _interval_cells(frame, shown, col_kinds, intervals or {})
     # a "—" gets its reason as a footnote marker
     reasons = {c: (missing.get(c, "") if isinstance(missing, Mapping) else missing) for c in frame.columns}
     notes: list[str] = []
@@ -396,6 +408,25 @@ def _metric_cells(frame: pd.DataFrame, col: str, kind: str) -> list[str] | None:
             list(frame["metric"]) if "metric" in frame.columns else [None] * len(frame))
     return [DASH if is_missing(v) else metric_value(k, v, change=kind == "metric_change")
             for k, v in zip(keys, frame[col])]
+
+
+def _interval_cells(frame: pd.DataFrame, shown: pd.DataFrame, col_kinds: Mapping[str, str],
+                    intervals: Mapping[str, tuple[str, str]]) -> None:
+    """Rewrite in `shown` each declared value and its interval's bounds, row by row, as one
+    (metric_interval for a metric column, findings.interval for a statistic): '0.728', '0.725', '0.730'
+    rather than '0.728', '0.725', '0.73'. Other kinds (percentages, points) already share their decimals."""
+    for col, (low, high) in intervals.items():
+        if not {col, low, high} <= set(frame.columns) or col_kinds[col] not in ("metric", "effect"):
+            continue
+        keys = ([col] * len(frame) if is_percent_metric(col) else
+                list(frame["metric"]) if "metric" in frame.columns else [None] * len(frame))
+        for i, (k, v, lo, hi) in enumerate(zip(keys, frame[col], frame[low], frame[high])):
+            if is_missing(v):
+                continue
+            cells = metric_interval(k, v, lo, hi)
+            for c, text in zip((col, low, high), cells):
+                if not is_missing(frame[c].iloc[i]):
+                    shown.iloc[i, shown.columns.get_loc(c)] = text
 
 
 def _declaration(frame: pd.DataFrame, col_kinds: Mapping[str, str], declared: Mapping[str, str],

@@ -127,4 +127,4 @@ def test_a_mape_note_reads_as_a_percentage_as_its_table_does():
     """The week page's 'approaching' note quoted MAPE as a fraction (0.084); it uses the metric's format."""
     note = approaching.metric_note("mape", 0.084, (0.079, 0.091), 0.09, "above", "the baseline")
     assert note["sentence"] == "mape 8.4% [7.9%, 9.1%]: its interval reaches the baseline 9.0%."
-    assert approaching.metric_note("mae", 6.5, (6.4, 6.6), 6.55, "above", "x")["sentence"].startswith("mae 6.5 [6.4, 6.6]")
+    assert approaching.metric_note("mae", 6.5, (6.4, 6.6), 6.55, "above", "x")["sentence"].startswith("mae 6.50 [6.40, 6.60]")

@@ -13,7 +13,7 @@ from workbench.drift.columns import KINDS as DRIFT_KINDS
 from workbench.infrastructure import alerts, slo
 from workbench.infrastructure.columns import KINDS as INFRA_KINDS
 from workbench.performance import cbpe, core as performance, explain
-from workbench.performance.columns import KINDS as PERF_KINDS
+from workbench.performance.columns import INTERVALS as PERF_INTERVALS, KINDS as PERF_KINDS
 from workbench.config import SLOParams
 
 T0 = pd.Timestamp("2026-11-16", tz="UTC")
@@ -57,7 +57,8 @@ def test_the_performance_headline_and_thresholds_hold_the_relative_changes_and_t
                                            baseline_version="2.0.0", relative_drop_tolerance=0.05)
     found = performance.metric_findings(s, base, "2.0.0", None, 0.05)
     assert any("−" not in f.sentence and "-37.5%" in f.sentence for f in found)  # r2 fell: '-' as the table writes it
-    shown = _text(tables.table(review.to_frame(), kinds=PERF_KINDS), tables.key_values(review.thresholds()))
+    shown = _text(tables.table(review.to_frame(), kinds=PERF_KINDS, intervals=PERF_INTERVALS),
+                  tables.key_values(review.thresholds()))
     assert _missing(found, shown) == []
 
 

@@ -105,7 +105,7 @@ def test_regression_mae_above_baseline_is_an_alert_and_other_metrics_warnings():
     s.ci = {"mae": (12.0, 12.6)}
     base = performance.against_baseline(s, {"mae": 10.0, "rmse": 14.9, "mape": 0.2, "r2": 0.8}, None, 0.05)
     fs = {f.subject: f for f in performance.metric_findings(s, base, "2.0.0", None, 0.05)}
-    assert fs["mae"].sentence == "MAE 12.3 [12, 12.6] 23.0% above the 2.0.0 baseline 10 (tolerance 5%)."
+    assert fs["mae"].sentence == "MAE 12.3 [12.0, 12.6] 23.0% above the 2.0.0 baseline 10 (tolerance 5%)."
     assert fs["mae"].severity == "alert"
     assert "rmse" not in fs  # 0.7% worse
     assert fs["other metrics"].severity == "warning"
@@ -207,7 +207,7 @@ def test_ab_decision_is_stated_with_sizes():
                        "p_value": 1e-9, "verdict": "a (1.2.0) is better (p = 1e-09)"}])
     (f,) = abtest.decision_findings(t)
     assert f.anchor == "ab-test"
-    assert f.sentence == ("A/B accuracy: b (1.3.0) 0.75 (n = 5,000) vs a (1.2.0) 0.8 (n = 5,000), difference -0.05 "
+    assert f.sentence == ("A/B accuracy: b (1.3.0) 0.75 (n = 5,000) vs a (1.2.0) 0.8 (n = 5,000), difference -0.050 "
                           "[-0.066, -0.034]: a (1.2.0) is better (p = 1e-09).")
 
 

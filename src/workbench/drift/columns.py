@@ -35,3 +35,7 @@ KINDS: dict[str, str] = {
     # multivariate.MultivariateDriftResult.to_frame(): the numbers its findings quote
     "value": "effect", "low": "effect", "high": "effect", "days_outside": "count", "days": "count",
 }
+
+# multivariate.MultivariateDriftResult.to_frame(): a value and its band or interval, written with one number
+# of decimals per row as its findings write them (tables.table(intervals=...))
+INTERVALS: dict[str, tuple[str, str]] = {"value": ("low", "high")}

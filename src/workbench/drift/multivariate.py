@@ -273,16 +273,19 @@ class MultivariateDriftResult:
     @property
     def findings(self) -> list["Finding"]:
         """A warning per method that flags drift, else one info sentence saying both stayed quiet."""
-        from workbench.findings import Finding, num
+        from workbench.findings import Finding, interval, num
 
         out = []
         r, c = self.reconstruction, self.classifier
         extra = {"n_reference": self.n_reference, "n_current": self.n_current, "features": len(self.features)}
+        # a value and its band or interval with one number of decimals, as to_frame()'s row reads
+        err, err_lo, err_hi = interval(r["value"], r["lower"], r["upper"]) if r else ("", "", "")
+        auc, auc_lo, auc_hi = interval(c["auc"], c["low"], c["high"]) if c else ("", "", "")
         if r:
             days = self._days_out("error_drifted")
             side = "above" if r["value"] > r["upper"] else "below"
-            text = (f"PCA reconstruction error {num(r['value'])} is {side} its reference band "
-                    f"[{num(r['lower'])}, {num(r['upper'])}] ({self._components()})")
+            text = (f"PCA reconstruction error {err} is {side} its reference band "
+                    f"[{err_lo}, {err_hi}] ({self._components()})")
             if r["drifted"]:
                 when = f"; {len(days)} of {len(self.daily)} days outside it" if days else ""
                 # above: the reference's components no longer describe the rows; below: the rows sit
@@ -299,17 +302,16 @@ class MultivariateDriftResult:
             days = self._days_out("auc_drifted")
             when = f"; {len(days)} of {len(self.daily)} days above the threshold" if days else ""
             out.append(Finding("warning", "multivariate", f"Multivariate drift: a classifier tells the window from the "
-                               f"reference with AUC {num(c['auc'])} [{num(c['low'])}, {num(c['high'])}] "
+                               f"reference with AUC {auc} [{auc_lo}, {auc_hi}] "
                                f"(lower bound above {num(c['threshold'])}; 0.5 means indistinguishable){when}.",
                                "dataset", ANCHOR, c["auc"], {**extra, "method": "domain_classifier", **_plain(c),
                                                              "days_above": days}))
         if self.computed and not out:
             parts = []
             if r:
-                parts.append(f"PCA reconstruction error {num(r['value'])} within its band "
-                             f"[{num(r['lower'])}, {num(r['upper'])}]")
+                parts.append(f"PCA reconstruction error {err} within its band [{err_lo}, {err_hi}]")
             if c:
-                parts.append(f"domain classifier AUC {num(c['auc'])} [{num(c['low'])}, {num(c['high'])}], "
+                parts.append(f"domain classifier AUC {auc} [{auc_lo}, {auc_hi}], "
                              f"not above {num(c['threshold'])}")
             out.append(Finding("info", "multivariate", "No multivariate drift: " + "; ".join(parts) + ".",
                                "dataset", ANCHOR, c.get("auc") if c else r.get("value"), extra))

@@ -121,13 +121,14 @@ def compare_variants(df: pd.DataFrame, resamples: int = 1000, min_effect: float 
 def decision_findings(table: pd.DataFrame) -> list:
     """The A/B decision per metric as info findings (sample sizes, difference with its CI, verdict);
     the decision is for people to act on, not a fault of the service."""
-    from workbench.findings import Finding, num
+    from workbench.findings import Finding, interval, num
 
     out = []
     for _, r in table.iterrows():
         diff = r["difference"]
+        shown, low, high = interval(diff, r["ci_low"], r["ci_high"])  # one number of decimals, as its table row
         text = (f"A/B {r['metric']}: {r['B']} {num(r['value_B'])} (n = {int(r['n_B']):,}) vs {r['A']} {num(r['value_A'])} "
-                f"(n = {int(r['n_A']):,}), difference {num(diff)} [{num(r['ci_low'])}, {num(r['ci_high'])}]: "
+                f"(n = {int(r['n_A']):,}), difference {shown} [{low}, {high}]: "
                 f"{r['verdict']}.")
         out.append(Finding("info", f"A/B {r['metric']}", text, "ab_test", "ab-test",
                            float(diff) if np.isfinite(diff) else None))

@@ -31,6 +31,11 @@ KINDS: dict[str, str] = {
     "importance": "number",
 }
 
+# the columns holding a value and its 95% interval (tables.table(intervals=...)): written with one number of
+# decimals per row, as the findings' sentences write them (0.728 [0.725, 0.730], not 0.73)
+INTERVALS: dict[str, tuple[str, str]] = {"this window": ("ci_low", "ci_high"), "value": ("ci_low", "ci_high"),
+                                         "difference": ("ci_low", "ci_high")}
+
 # abtest.compare_variants(): metric values and their difference (accuracy or ROC AUC), as the verdict says them
 AB_KINDS: dict[str, str] = {"value_A": "metric", "value_B": "metric", "n_A": "count", "n_B": "count",
                             "difference": "metric", "ci_low": "metric", "ci_high": "metric", "p_value": "p_value",

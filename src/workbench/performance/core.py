@@ -592,7 +592,7 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
     """Threshold and baseline flags, one sentence per metric with its interval: the headline metric
     (accuracy; MAE and RMSE for regression) is an alert, other metrics worse than baseline warnings."""
     from workbench.findings import Finding, num, pct
-    from workbench.tables import metric_name, metric_value, percent  # the headline table's formats, sign included
+    from workbench.tables import metric_interval, metric_name, metric_value, percent  # the headline table's formats
 
     out, others = [], []
     main = ("accuracy",) if summary.kind == "classification" else ("mae", "rmse")
@@ -602,8 +602,11 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         if v is None or not np.isfinite(v):
             continue
         lo, hi = row["ci_low"], row["ci_high"]
-        value = f"{metric_name(k)} {metric_value(k, v)}" + (f" [{metric_value(k, lo)}, {metric_value(k, hi)}]"
-                                                            if np.isfinite(lo) and np.isfinite(hi) else "")
+        if np.isfinite(lo) and np.isfinite(hi):  # value and bounds with one number of decimals, as the table
+            shown, low, high = metric_interval(k, v, lo, hi)
+            value = f"{metric_name(k)} {shown} [{low}, {high}]"
+        else:
+            value = f"{metric_name(k)} {metric_value(k, v)}"
         parts = []
         below_threshold = k == "accuracy" and accuracy_alert_below is not None and v < accuracy_alert_below
         if below_threshold:

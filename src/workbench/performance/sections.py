@@ -212,6 +212,7 @@ def _table(frame, **kw) -> Any:
     from workbench.performance import columns
 
     kw.setdefault("kinds", columns.KINDS)
+    kw.setdefault("intervals", columns.INTERVALS)
     return tables.table(frame, **kw)
 
 
@@ -285,7 +286,8 @@ def show_weak_segments(r: PerformanceSections) -> None:
     if seg is not None:
         for note in seg.notes:  # how the search was limited: said, not an error
             _display(_snippet("paragraph", f"{note}."))
-        _display(_table(seg.segments_frame(), kinds=segments.KINDS, empty="no weak segment"))
+        _display(_table(seg.segments_frame(), kinds=segments.KINDS, intervals=segments.INTERVALS,
+                        empty="no weak segment"))
         seg.plot()
 
 

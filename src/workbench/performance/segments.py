@@ -55,6 +55,10 @@ KINDS: dict[str, str] = {"share": "ratio", "rows": "count", "accuracy": "metric"
                          "share_of_drop": "ratio", "cost": "metric", "q_value": "p_value", "q": "p_value",
                          "p": "p_value", "p_reference": "p_value", "p_rest": "p_value"}
 
+# segments_frame()'s metric and its interval, written with one number of decimals as the findings write them
+INTERVALS: dict[str, tuple[str, str]] = {"accuracy": ("ci_low", "ci_high"), "mae": ("ci_low", "ci_high"),
+                                         "metric": ("ci_low", "ci_high")}
+
 
 # --- cells -------------------------------------------------------------------------------------------
 
@@ -403,14 +407,15 @@ class WeakSegments:
     def findings(self) -> list["Finding"]:
         """A sentence per reported segment, costliest first: a warning for the costliest, the others
         as info (one drop, one warning); an info sentence when no slice is flagged."""
-        from workbench.findings import Finding, num, pct
+        from workbench.findings import Finding, interval, num, pct
         from workbench.tables import percent
 
         out = []
         for s in self.segments:
             verb = "fell to" if self.kind == "classification" else "rose to"
+            shown, low, high = interval(s.metric, s.ci[0], s.ci[1])  # as segments_frame()'s row reads
             text = (f"{'accuracy' if self.kind == 'classification' else 'MAE'} on {s.label} ({percent(s.share)} of "
-                    f"predictions) {verb} {num(s.metric)} [{num(s.ci[0])}, {num(s.ci[1])}]")
+                    f"predictions) {verb} {shown} [{low}, {high}]")
             if s.reference is not None:
                 text += f" from {num(s.reference)}"
             if s.share_of_drop is not None:
