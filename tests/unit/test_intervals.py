@@ -90,6 +90,19 @@ def test_a_regression_value_keeps_the_zero_its_interval_needs():
     assert _missing(found, _text(_table(_named_metrics(base))) + " 5%") == []  # the tolerance: thresholds table
 
 
+def test_the_other_metrics_warning_quotes_each_value_as_the_table_shows_it():
+    """'Also worse than the baseline: … Brier 0.2 vs 0.106' beside a table cell 0.200 (the value with its
+    interval's decimals) broke the artifact contract on a CI demo week: the listed values are the table's."""
+    s = performance.PerformanceSummary("m", "classification", 100_000, 60_000,
+                                       {"accuracy": 0.80, "brier": 0.19996, "precision": 0.7412})
+    s.ci = {"accuracy": (0.795, 0.805), "brier": (0.1982, 0.2017), "precision": (0.7381, 0.7443)}
+    base = performance.against_baseline(s, {"accuracy": 0.81, "brier": 0.106, "precision": 0.844}, None, 0.05)
+    found = performance.metric_findings(s, base, "2.0.0", 0.75, 0.05)
+    other = next(f for f in found if f.subject == "other metrics")
+    assert "Brier 0.200 vs 0.106" in other.sentence and "precision 0.741 vs 0.844" in other.sentence, other.sentence
+    assert _missing([other], _text(_table(_named_metrics(base))) + " 5%") == []
+
+
 def test_mape_keeps_its_percentages_in_sentence_and_table():
     assert tables.metric_interval("mape", 0.083, 0.079, 0.088) == ("8.3%", "7.9%", "8.8%")
     assert tables.metric_interval("MAPE", 0.083, np.nan, 0.088) == ("8.3%", "—", "8.8%")

@@ -606,7 +606,8 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
             shown, low, high = metric_interval(k, v, lo, hi)
             value = f"{metric_name(k)} {shown} [{low}, {high}]"
         else:
-            value = f"{metric_name(k)} {metric_value(k, v)}"
+            shown = metric_value(k, v)
+            value = f"{metric_name(k)} {shown}"
         parts = []
         below_threshold = k == "accuracy" and accuracy_alert_below is not None and v < accuracy_alert_below
         if below_threshold:
@@ -618,16 +619,16 @@ def metric_findings(summary: PerformanceSummary, baseline: pd.DataFrame, baselin
         if not parts:
             continue
         if not (below_threshold or k in main):  # the other metrics share one warning
-            others.append((k, v, b, rel))
+            others.append((k, v, shown, b, rel))  # the value as the table shows it (its interval's decimals)
             continue
         tol = f" (tolerance {pct(tolerance, 0)})" if worse and not below_threshold else ""
         out.append(Finding("alert", k, f"{value} {' and '.join(parts)}{tol}.", "metric", "headline", float(v),
                            {"ci": [lo, hi], "baseline": b, "baseline_version": baseline_version}))
     if others:
-        listed = ", ".join(f"{metric_name(k)} {metric_value(k, v)} vs {metric_value(k, b)} ({'+' if rel > 0 else ''}{percent(rel)})"
-                           for k, v, b, rel in others)
+        listed = ", ".join(f"{metric_name(k)} {shown} vs {metric_value(k, b)} ({'+' if rel > 0 else ''}{percent(rel)})"
+                           for k, _, shown, b, rel in others)
         out.append(Finding("warning", "other metrics", f"Also worse than {of} beyond {pct(tolerance, 0)}: {listed}.",
-                           "metric", "headline", None, {k: v for k, v, _, _ in others}))
+                           "metric", "headline", None, {k: v for k, v, _, _, _ in others}))
     return out
 
 
